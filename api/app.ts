@@ -1,0 +1,65 @@
+// The HTTP API as a Fastify plugin tree. `server.ts` only adds listening and shutdown; tests build the
+// same app and call it with `inject`, no port opened.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Client } from '@temporalio/client';
+import type { NetworkConfig } from '../network/schema.js';
+import type { Store } from '../store/db.js';
+import { authPlugin } from './auth.js';
+import { healthRoutes, type ComponentProbe } from './routes/health.js';
+import { planRoutes } from './routes/plans.js';
+import { networkRoutes } from './routes/network.js';
+import { ErrorBody } from './schemas.js';
+
+export interface AppDependencies {
+  network: NetworkConfig;
+  store: Store;
+  temporal: Client;
+  temporalNamespace: string;
+  probes: Record<string, ComponentProbe>;
+  rateLimitPerMinute?: number;
+}
+
+export async function buildApp(deps: AppDependencies, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    ...options,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // One error handler: consistent bodies, request context in the log, no 5xx internals to clients.
+  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; code?: string }, request, reply) => {
+    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (statusCode >= 500) {
+      request.log.error({ err: error, url: request.url }, 'request failed');
+      return reply.status(statusCode).send({ statusCode, error: 'Internal Server Error', message: 'internal error; see the server log' });
+    }
+    return reply.status(statusCode).send({
+      statusCode,
+      error: error.validation ? 'Bad Request' : (error.code ?? 'Error'),
+      message: error.message,
+    });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  await app.register(rateLimit, { max: deps.rateLimitPerMinute ?? 600, timeWindow: '1 minute' });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Sewer dispatch API / 污水调度接口', version: '0.1.0', description: 'Plans, approvals, live state and health of the sewage conveyance dispatch service.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  app.addSchema({ ...ErrorBody, $id: 'ErrorBody' });
+
+  await app.register(authPlugin, { store: deps.store });
+  await app.register(healthRoutes, { probes: deps.probes });
+  await app.register(networkRoutes, { network: deps.network });
+  await app.register(planRoutes, { network: deps.network, temporal: deps.temporal, store: deps.store });
+  return app;
+}

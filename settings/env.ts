@@ -1,0 +1,56 @@
+// Process settings from the environment, validated at start-up: fail fast with every problem listed.
+import Type from 'typebox';
+import Value from 'typebox/value';
+
+const Url = (description: string, defaultValue: string) => Type.String({ pattern: '^[a-z][a-z0-9+.-]*://', description, default: defaultValue });
+
+/** Every environment variable the worker and the API read. The compose file must name each of them. */
+export const EnvSchema = Type.Object({
+  NETWORK_FILE: Type.String({ minLength: 1, description: 'Network description (JSON)', default: 'config/reference-network.json' }),
+  TEMPORAL_ADDRESS: Type.String({ pattern: '^[^:]+:[0-9]+$', description: 'Temporal frontend host:port', default: '127.0.0.1:7233' }),
+  TEMPORAL_NAMESPACE: Type.String({ minLength: 1, default: 'default' }),
+  INFLUX_URL: Url('InfluxDB base URL (1.8+, 2.x or 3.x)', 'http://127.0.0.1:8086'),
+  INFLUX_TOKEN: Type.String({ minLength: 1, description: 'API token (2.x/3.x) or "user:password" (1.8)' }),
+  INFLUX_ORG: Type.String({ default: '-', description: 'Organisation (ignored by 1.8)' }),
+  INFLUX_BUCKET: Type.String({ minLength: 1, default: 'sewer', description: 'Bucket for writes (database on 1.8)' }),
+  INFLUX_DATABASE: Type.String({ minLength: 1, default: 'sewer', description: 'Database (DBRP mapping on 2.x) for InfluxQL reads' }),
+  OPCUA_ENDPOINT: Url('SCADA OPC UA endpoint', 'opc.tcp://127.0.0.1:4840'),
+  OPCUA_SECURITY_MODE: Type.Union([Type.Literal('None'), Type.Literal('SignAndEncrypt')], { default: 'None' }),
+  OPCUA_USER: Type.Optional(Type.String({ minLength: 1 })),
+  OPCUA_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  OPEN_METEO_FORECAST_URL: Url('Open-Meteo forecast endpoint', 'https://api.open-meteo.com/v1/forecast'),
+  OPEN_METEO_ENSEMBLE_URL: Url('Open-Meteo ensemble endpoint', 'https://ensemble-api.open-meteo.com/v1/ensemble'),
+  OPEN_METEO_ARCHIVE_URL: Url('Open-Meteo archive endpoint', 'https://archive-api.open-meteo.com/v1/archive'),
+  DATABASE_URL: Type.String({ pattern: '^(sqlite:|postgres(ql)?://)', description: 'sqlite:<file> or postgres://…', default: 'sqlite:.data/sewer-dispatch.sqlite' }),
+  API_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  API_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)), { default: 'info' }),
+});
+export type Env = Type.Static<typeof EnvSchema>;
+
+export const envVariableNames = Object.keys(EnvSchema.properties) as (keyof Env)[];
+
+export class EnvError extends Error {
+  override readonly name = 'EnvError';
+}
+
+/** Read and validate the environment; numbers are coerced from strings, defaults applied. */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  const raw: Record<string, unknown> = {};
+  for (const name of envVariableNames) {
+    const value = source[name];
+    if (value === undefined || value === '') continue;
+    raw[name] = name === 'API_PORT' && /^[0-9]+$/.test(value) ? Number(value) : value;
+  }
+  const withDefaults = Value.Default(EnvSchema, raw);
+  const problems = [...Value.Errors(EnvSchema, withDefaults)].map((e) => {
+    const name = e.instancePath.slice(1) || String((e.params as { requiredProperties?: string[] }).requiredProperties?.join(', '));
+    const value = e.keyword === 'required' ? '' : ` (value: ${JSON.stringify(raw[name])})`;
+    return `  ${name}: ${e.keyword === 'required' ? 'is required' : e.message}${value}`;
+  });
+  if (source['OPCUA_SECURITY_MODE'] === 'SignAndEncrypt' && !(source['OPCUA_USER'] && source['OPCUA_PASSWORD'])) {
+    problems.push('  OPCUA_USER, OPCUA_PASSWORD: required when OPCUA_SECURITY_MODE is SignAndEncrypt');
+  }
+  if (problems.length > 0) throw new EnvError(`Invalid environment:\n${problems.join('\n')}`);
+  return withDefaults as Env;
+}
