@@ -1,0 +1,388 @@
+// Rainfall forecasts, ensembles and observed rain from Open-Meteo (or the local forecast server)
+// through the official SDK, as plain JSON-able series keyed by location id.
+//
+// Time convention (Open-Meteo's): precipitation at timeUtcMs[i] is the sum over the PRECEDING
+// step, i.e. over [timeUtcMs[i] − stepMin, timeUtcMs[i]). Missing values are null and counted in
+// `gaps`; they are never turned into zeros, because "no rain" and "no data" plan very differently.
+import { fetchWeatherApi } from 'openmeteo';
+import { Model, Variable } from '@openmeteo/sdk/weather_api.js';
+import type { VariablesWithTime, WeatherApiResponse } from '@openmeteo/sdk/weather_api.js';
+
+export const OPEN_METEO_URLS = {
+  forecast: 'https://api.open-meteo.com/v1/forecast',
+  ensemble: 'https://ensemble-api.open-meteo.com/v1/ensemble',
+  archive: 'https://archive-api.open-meteo.com/v1/archive',
+} as const;
+
+export interface OpenMeteoConnectorOptions {
+  forecastUrl?: string;
+  ensembleUrl?: string;
+  archiveUrl?: string;
+  /** Per attempt. */
+  timeoutMs?: number;
+  /** Extra attempts after the first, for network errors, timeouts and HTTP 500/502/504. */
+  retries?: number;
+  /** First backoff wait; doubles per retry up to backoffMaxMs. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Open-Meteo model names; undefined lets the API choose (ensemble default: ecmwf_ifs025). */
+  forecastModel?: string;
+  ensembleModel?: string;
+  archiveModel?: string;
+  /** Stamps issuedAtUtcMs: Open-Meteo does not say which model run it served. */
+  nowUtcMs?: () => number;
+}
+
+export interface ForecastLocation {
+  id: string;
+  latDeg: number;
+  lonDeg: number;
+}
+
+export interface PrecipitationSeries {
+  /** End of each accumulation interval, UTC epoch ms. */
+  timeUtcMs: number[];
+  stepMin: number;
+  /** null where the API had no value. */
+  precipitationMm: (number | null)[];
+  /** Number of null entries over all this series' value arrays. */
+  gaps: number;
+}
+
+export interface HourlyForecast extends PrecipitationSeries {
+  /** Share of the provider's ensemble members with > 0.1 mm in the hour, %. */
+  precipitationProbabilityPct: (number | null)[];
+}
+
+export interface LocationMeta {
+  locationId: string;
+  /** The grid cell the API answered for (can differ slightly from the request). */
+  latDeg: number;
+  lonDeg: number;
+  elevationM: number;
+  model: string;
+  /** When this connector received the data (see nowUtcMs). */
+  issuedAtUtcMs: number;
+}
+
+export interface LocationForecast extends LocationMeta {
+  hourly: HourlyForecast;
+  minutely15?: PrecipitationSeries;
+}
+
+export interface EnsembleMemberSeries {
+  member: number;
+  precipitationMm: (number | null)[];
+  gaps: number;
+}
+
+export interface LocationEnsemble extends LocationMeta {
+  hourly: { timeUtcMs: number[]; stepMin: number; members: EnsembleMemberSeries[]; gaps: number };
+}
+
+export interface LocationArchive extends LocationMeta {
+  hourly: PrecipitationSeries;
+}
+
+export interface OpenMeteoConnector {
+  fetchPrecipitationForecast(
+    locations: readonly ForecastLocation[],
+    options: { hours: number; pastHours?: number; includeMinutely15?: boolean },
+  ): Promise<Record<string, LocationForecast>>;
+  fetchEnsemble(locations: readonly ForecastLocation[], options: { hours: number }): Promise<Record<string, LocationEnsemble>>;
+  /** Observed (reanalysis) hourly rain for whole UTC days startDate..endDate (YYYY-MM-DD, inclusive). */
+  fetchArchive(
+    locations: readonly ForecastLocation[],
+    options: { startDate: string; endDate: string },
+  ): Promise<Record<string, LocationArchive>>;
+  /** Round trip of a minimal forecast request, ms; throws when the API is unusable. */
+  ping(): Promise<number>;
+}
+
+/** Failure of one Open-Meteo call, naming the endpoint and the locations it was for. */
+export class OpenMeteoError extends Error {
+  constructor(
+    message: string,
+    readonly endpointUrl: string,
+    readonly locationIds: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'OpenMeteoError';
+  }
+}
+
+const MAX_FORECAST_HOURS = 16 * 24;
+const MAX_ENSEMBLE_HOURS = 35 * 24;
+/** The ensemble API serves per-model members; ECMWF IFS 0.25° is a common global choice. */
+const DEFAULT_ENSEMBLE_MODEL = 'ecmwf_ifs025';
+const PING_LOCATION: ForecastLocation = { id: 'ping', latDeg: 30.7, lonDeg: 121.0 };
+
+export function createOpenMeteoConnector(options: OpenMeteoConnectorOptions = {}): OpenMeteoConnector {
+  const forecastUrl = options.forecastUrl ?? OPEN_METEO_URLS.forecast;
+  const ensembleUrl = options.ensembleUrl ?? OPEN_METEO_URLS.ensemble;
+  const archiveUrl = options.archiveUrl ?? OPEN_METEO_URLS.archive;
+  const { timeoutMs = 10_000, retries = 2, backoffBaseMs = 500, backoffMaxMs = 4_000 } = options;
+  const nowUtcMs = options.nowUtcMs ?? Date.now;
+  for (const [name, url] of Object.entries({ forecastUrl, ensembleUrl, archiveUrl })) {
+    if (!URL.canParse(url)) throw new RangeError(`createOpenMeteoConnector: ${name} is not a URL: ${url}`);
+  }
+  for (const [name, value] of Object.entries({ timeoutMs, backoffBaseMs, backoffMaxMs })) {
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`createOpenMeteoConnector: ${name} must be > 0, got ${value}`);
+  }
+  if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`createOpenMeteoConnector: retries must be a whole number ≥ 0, got ${retries}`);
+
+  async function call(url: string, locations: readonly ForecastLocation[], params: Record<string, string | number>) {
+    const ids = locations.map((l) => l.id);
+    const fail = (reason: string, cause?: unknown): OpenMeteoError =>
+      new OpenMeteoError(`Open-Meteo request to ${url} for ${ids.join(', ')} failed: ${reason}`, url, ids, { cause });
+    const query = {
+      ...params,
+      latitude: locations.map((l) => l.latDeg).join(','),
+      longitude: locations.map((l) => l.lonDeg).join(','),
+      timezone: 'GMT',
+    };
+    let responses: WeatherApiResponse[] | undefined;
+    for (let attempt = 0; responses === undefined; attempt++) {
+      try {
+        // The SDK retries HTTP 500/502/504 itself (its `retries` counts attempts, first included);
+        // this loop adds retries for network errors and timeouts, which the SDK lets through.
+        responses = await fetchWeatherApi(url, query, retries + 1, backoffBaseMs / 2000, backoffMaxMs / 1000, {
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (error) {
+        const transient = isTransient(error);
+        if (!transient || attempt >= retries) {
+          const gaveUp = transient ? ` (gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'})` : '';
+          throw fail(`${describeError(error, timeoutMs)}${gaveUp}`, error);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(backoffBaseMs * 2 ** attempt, backoffMaxMs)));
+      }
+    }
+    const framingProblem = checkFraming(responses);
+    if (framingProblem) throw fail(framingProblem);
+    if (responses.length !== locations.length) {
+      throw fail(`expected ${locations.length} location(s) in the answer, got ${responses.length}`);
+    }
+    return { responses, fail, receivedAtUtcMs: nowUtcMs() };
+  }
+
+  function meta(location: ForecastLocation, response: WeatherApiResponse, receivedAtUtcMs: number): LocationMeta {
+    return {
+      locationId: location.id,
+      latDeg: response.latitude(),
+      lonDeg: response.longitude(),
+      elevationM: response.elevation(),
+      model: Model[response.model()] ?? `model#${response.model()}`,
+      issuedAtUtcMs: receivedAtUtcMs,
+    };
+  }
+
+  return {
+    async fetchPrecipitationForecast(locations, { hours, pastHours = 0, includeMinutely15 = false }) {
+      validateLocations(locations, forecastUrl);
+      validateCount('hours', hours, 1, MAX_FORECAST_HOURS, forecastUrl, locations);
+      validateCount('pastHours', pastHours, 0, 92 * 24, forecastUrl, locations);
+      const params: Record<string, string | number> = {
+        hourly: 'precipitation,precipitation_probability',
+        forecast_hours: hours,
+        past_hours: pastHours,
+      };
+      if (includeMinutely15) {
+        params.minutely_15 = 'precipitation';
+        params.forecast_minutely_15 = hours * 4;
+        params.past_minutely_15 = pastHours * 4;
+      }
+      if (options.forecastModel) params.models = options.forecastModel;
+      const { responses, fail, receivedAtUtcMs } = await call(forecastUrl, locations, params);
+      const result: Record<string, LocationForecast> = {};
+      locations.forEach((location, i) => {
+        const response = responses[i] as WeatherApiResponse;
+        const where = `location ${location.id}`;
+        const hourlyBlock = readBlock(response.hourly(), 'hourly', where, fail);
+        const precipitation = hourlyBlock.values(Variable.precipitation, 0, 'precipitation');
+        const probability = hourlyBlock.values(Variable.precipitation_probability, 0, 'precipitation_probability');
+        const forecast: LocationForecast = {
+          ...meta(location, response, receivedAtUtcMs),
+          hourly: {
+            timeUtcMs: hourlyBlock.timeUtcMs,
+            stepMin: hourlyBlock.stepMin,
+            precipitationMm: precipitation.values,
+            precipitationProbabilityPct: probability.values,
+            gaps: precipitation.gaps + probability.gaps,
+          },
+        };
+        if (includeMinutely15) {
+          const block = readBlock(response.minutely15(), 'minutely_15', where, fail);
+          const values = block.values(Variable.precipitation, 0, 'precipitation');
+          forecast.minutely15 = { timeUtcMs: block.timeUtcMs, stepMin: block.stepMin, precipitationMm: values.values, gaps: values.gaps };
+        }
+        result[location.id] = forecast;
+      });
+      return result;
+    },
+
+    async fetchEnsemble(locations, { hours }) {
+      validateLocations(locations, ensembleUrl);
+      validateCount('hours', hours, 1, MAX_ENSEMBLE_HOURS, ensembleUrl, locations);
+      const params: Record<string, string | number> = { hourly: 'precipitation', forecast_hours: hours };
+      params.models = options.ensembleModel ?? DEFAULT_ENSEMBLE_MODEL;
+      const { responses, fail, receivedAtUtcMs } = await call(ensembleUrl, locations, params);
+      const result: Record<string, LocationEnsemble> = {};
+      locations.forEach((location, i) => {
+        const response = responses[i] as WeatherApiResponse;
+        const block = readBlock(response.hourly(), 'hourly', `location ${location.id}`, fail);
+        const members = block.members(Variable.precipitation).map((member) => {
+          const { values, gaps } = block.values(Variable.precipitation, member, `precipitation member ${member}`);
+          return { member, precipitationMm: values, gaps };
+        });
+        if (members.length === 0) throw fail(`location ${location.id}: the answer has no precipitation members`);
+        result[location.id] = {
+          ...meta(location, response, receivedAtUtcMs),
+          hourly: {
+            timeUtcMs: block.timeUtcMs,
+            stepMin: block.stepMin,
+            members,
+            gaps: members.reduce((sum, m) => sum + m.gaps, 0),
+          },
+        };
+      });
+      return result;
+    },
+
+    async fetchArchive(locations, { startDate, endDate }) {
+      validateLocations(locations, archiveUrl);
+      for (const [name, value] of Object.entries({ startDate, endDate })) {
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+          throw new OpenMeteoError(`Open-Meteo archive request to ${archiveUrl}: ${name} must be YYYY-MM-DD, got "${value}"`, archiveUrl, locations.map((l) => l.id));
+        }
+      }
+      if (endDate < startDate) {
+        throw new OpenMeteoError(`Open-Meteo archive request to ${archiveUrl}: endDate ${endDate} is before startDate ${startDate}`, archiveUrl, locations.map((l) => l.id));
+      }
+      const params: Record<string, string | number> = { hourly: 'precipitation', start_date: startDate, end_date: endDate };
+      if (options.archiveModel) params.models = options.archiveModel;
+      const { responses, fail, receivedAtUtcMs } = await call(archiveUrl, locations, params);
+      const result: Record<string, LocationArchive> = {};
+      locations.forEach((location, i) => {
+        const response = responses[i] as WeatherApiResponse;
+        const block = readBlock(response.hourly(), 'hourly', `location ${location.id}`, fail);
+        const values = block.values(Variable.precipitation, 0, 'precipitation');
+        result[location.id] = {
+          ...meta(location, response, receivedAtUtcMs),
+          hourly: { timeUtcMs: block.timeUtcMs, stepMin: block.stepMin, precipitationMm: values.values, gaps: values.gaps },
+        };
+      });
+      return result;
+    },
+
+    async ping() {
+      const started = performance.now();
+      const { responses, fail } = await call(forecastUrl, [PING_LOCATION], { hourly: 'precipitation', forecast_hours: 1 });
+      readBlock(responses[0]?.hourly() ?? null, 'hourly', 'ping', fail);
+      return performance.now() - started;
+    },
+  };
+}
+
+function validateLocations(locations: readonly ForecastLocation[], url: string): void {
+  const ids = locations.map((l) => l.id);
+  const bad = (message: string): OpenMeteoError => new OpenMeteoError(`Open-Meteo request to ${url}: ${message}`, url, ids);
+  if (locations.length === 0) throw bad('no locations given');
+  const seen = new Set<string>();
+  for (const { id, latDeg, lonDeg } of locations) {
+    if (typeof id !== 'string' || id === '') throw bad(`a location has no id (latDeg ${latDeg}, lonDeg ${lonDeg})`);
+    if (seen.has(id)) throw bad(`location id ${id} appears twice`);
+    seen.add(id);
+    if (!Number.isFinite(latDeg) || latDeg < -90 || latDeg > 90) throw bad(`location ${id}: latDeg ${latDeg} is outside [-90, 90]`);
+    if (!Number.isFinite(lonDeg) || lonDeg < -180 || lonDeg > 180) throw bad(`location ${id}: lonDeg ${lonDeg} is outside [-180, 180]`);
+  }
+}
+
+function validateCount(name: string, value: number, min: number, max: number, url: string, locations: readonly ForecastLocation[]): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new OpenMeteoError(`Open-Meteo request to ${url}: ${name} must be a whole number in [${min}, ${max}], got ${value}`, url, locations.map((l) => l.id));
+  }
+}
+
+/**
+ * The SDK parses any HTTP 200..499 body (other than 400/429) as FlatBuffers, so a wrong URL or a
+ * proxy's error page turns into garbage tables. Check the size prefixes tile the body exactly.
+ */
+function checkFraming(responses: WeatherApiResponse[]): string | undefined {
+  const bb = responses[0]?.bb;
+  if (!bb) return undefined;
+  const bytes = bb.bytes();
+  for (let pos = 0; pos < bytes.length; ) {
+    const length = pos + 4 <= bytes.length ? bb.readInt32(pos) : -1;
+    if (length <= 0 || pos + 4 + length > bytes.length) {
+      const text = new TextDecoder().decode(bytes.subarray(0, 200)).replace(/[^\x20-\x7e]/g, '?');
+      return `the answer is not Open-Meteo FlatBuffers (wrong URL or an error page?): ${text}`;
+    }
+    pos += 4 + length;
+  }
+  return undefined;
+}
+
+/** Network failures and timeouts are worth retrying; HTTP 400 answers and broken payloads are not. */
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return true;
+  return error instanceof TypeError && error.message === 'fetch failed';
+}
+
+function describeError(error: unknown, timeoutMs: number): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+  const cause = error.cause as { code?: string; message?: string } | undefined;
+  const detail = cause?.code ?? cause?.message;
+  return detail ? `${error.message} (${detail})` : error.message;
+}
+
+interface Block {
+  timeUtcMs: number[];
+  stepMin: number;
+  values(variable: Variable, member: number, label: string): { values: (number | null)[]; gaps: number };
+  members(variable: Variable): number[];
+}
+
+function readBlock(
+  block: VariablesWithTime | null,
+  name: string,
+  where: string,
+  fail: (reason: string) => OpenMeteoError,
+): Block {
+  if (!block) throw fail(`${where}: the answer has no ${name} block`);
+  // Wire times are unix seconds UTC whatever the timezone; utc_offset_seconds is display only.
+  const startS = Number(block.time());
+  const endS = Number(block.timeEnd());
+  const intervalS = block.interval();
+  const count = (endS - startS) / intervalS;
+  if (!(intervalS > 0) || !Number.isInteger(count) || count < 0) {
+    throw fail(`${where}: ${name} time axis is inconsistent (time ${startS}, timeEnd ${endS}, interval ${intervalS})`);
+  }
+  const timeUtcMs = Array.from({ length: count }, (_, i) => (startS + i * intervalS) * 1000);
+  const variables = Array.from({ length: block.variablesLength() }, (_, i) => block.variables(i)).filter((v) => v !== null);
+  return {
+    timeUtcMs,
+    stepMin: intervalS / 60,
+    members: (variable) =>
+      [...new Set(variables.filter((v) => v.variable() === variable).map((v) => v.ensembleMember()))].sort((a, b) => a - b),
+    values(variable, member, label) {
+      const found = variables.find((v) => v.variable() === variable && v.ensembleMember() === member);
+      const raw = found?.valuesArray();
+      if (!raw) throw fail(`${where}: ${name} ${label} is missing from the answer`);
+      if (raw.length !== count) throw fail(`${where}: ${name} ${label} has ${raw.length} values for ${count} times`);
+      let gaps = 0;
+      const values = Array.from(raw, (v) => {
+        // NaN is the wire's "no data"; a negative amount is not a measurement either.
+        if (!Number.isFinite(v) || v < 0) {
+          gaps += 1;
+          return null;
+        }
+        return Number(v.toPrecision(7)); // float32 carries ~7 digits; drop binary noise
+      });
+      return { values, gaps };
+    },
+  };
+}
