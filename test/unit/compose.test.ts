@@ -1,0 +1,146 @@
+// The production compose file and Grafana provisioning: the services a utility runs, every app setting
+// passed to the worker and the API, Grafana wired to the provisioning and dashboards folders.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { envVariableNames } from '../../settings/env.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const infra = path.join(repoRoot, 'infra');
+
+interface ComposeService {
+  image?: string;
+  build?: { context?: string; dockerfile?: string } | string;
+  command?: string[] | string;
+  environment?: Record<string, string | number | boolean | null> | string[];
+  volumes?: (string | { source?: string; target?: string })[];
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: { test?: string[] | string };
+}
+
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+}
+
+const readYaml = <T>(file: string): T => parse(fs.readFileSync(file, 'utf8')) as T;
+const compose = readYaml<ComposeFile>(path.join(infra, 'compose.yaml'));
+const service = (name: string): ComposeService => {
+  const s = compose.services[name];
+  assert.ok(s, `service ${name} is defined`);
+  return s;
+};
+
+function environment(s: ComposeService): Record<string, string> {
+  const env = s.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(env.map((entry) => [entry.split('=')[0] ?? entry, entry.includes('=') ? entry.slice(entry.indexOf('=') + 1) : '']));
+  }
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
+}
+
+/** Bind mounts as [source resolved against infra/, target]. */
+function bindMounts(s: ComposeService): [string, string][] {
+  return (s.volumes ?? []).flatMap((v): [string, string][] => {
+    const [source, target] = typeof v === 'string' ? v.split(':') : [v.source, v.target];
+    if (!source || !target || !/^[./]/.test(source)) return [];
+    return [[path.resolve(infra, source), target]];
+  });
+}
+
+void describe('infra/compose.yaml', () => {
+  void test('names the services a utility runs', () => {
+    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'influxdb', 'grafana', 'worker', 'api']) service(name);
+  });
+
+  for (const name of ['worker', 'api']) {
+    void test(`${name} sets every variable of settings/env.ts`, () => {
+      const env = environment(service(name));
+      const missing = envVariableNames.filter((v) => !(v in env));
+      assert.deepEqual(missing, [], `missing in ${name}.environment`);
+      assert.equal(env['TEMPORAL_ADDRESS'], 'temporal:7233');
+      assert.equal(env['INFLUX_URL'], 'http://influxdb:8086');
+      assert.equal(env['INFLUX_DATABASE'], 'sewer');
+      assert.match(env['DATABASE_URL'] ?? '', /^postgres:\/\/.*@postgresql:5432\//);
+      assert.equal(env['API_HOST'], '0.0.0.0', 'the API listens beyond the container loopback');
+    });
+
+    void test(`${name} takes secrets from the .env file, never from the compose file`, () => {
+      const env = environment(service(name));
+      assert.match(env['INFLUX_TOKEN'] ?? '', /\$\{INFLUX_ADMIN_TOKEN:\?/);
+      assert.match(env['DATABASE_URL'] ?? '', /\$\{APP_DB_PASSWORD:\?/);
+      assert.match(env['OPCUA_PASSWORD'] ?? '', /^\$\{OPCUA_PASSWORD/);
+    });
+
+    void test(`${name} is built from infra/Dockerfile and waits for healthy dependencies`, () => {
+      const s = service(name);
+      assert.deepEqual(s.build, { context: '..', dockerfile: 'infra/Dockerfile' });
+      assert.ok(fs.existsSync(path.join(infra, 'Dockerfile')));
+      assert.deepEqual(s.command, ['npm', 'run', name]);
+      const deps = s.depends_on as Record<string, { condition?: string }>;
+      for (const dep of ['postgresql', 'temporal', 'influxdb']) assert.equal(deps[dep]?.condition, 'service_healthy', `${name} waits for ${dep}`);
+    });
+  }
+
+  void test('the servers the app depends on have healthchecks', () => {
+    for (const name of ['postgresql', 'temporal', 'influxdb', 'grafana', 'api']) assert.ok(service(name).healthcheck?.test, `${name} has a healthcheck`);
+  });
+
+  void test('every secret is required with ${VAR:?message}, and .env.example names each with no value', () => {
+    const text = fs.readFileSync(path.join(infra, 'compose.yaml'), 'utf8');
+    const required = [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1] ?? ''))].sort();
+    assert.deepEqual(required, ['APP_DB_PASSWORD', 'GRAFANA_ADMIN_PASSWORD', 'INFLUX_ADMIN_PASSWORD', 'INFLUX_ADMIN_TOKEN', 'OPCUA_ENDPOINT', 'POSTGRES_PASSWORD']);
+    const example = fs.readFileSync(path.join(infra, '.env.example'), 'utf8');
+    for (const name of required) assert.match(example, new RegExp(`^${name}=$`, 'm'), `.env.example lists ${name} empty`);
+  });
+
+  void test('InfluxDB 2.7 is set up with a DBRP mapping for InfluxQL reads', () => {
+    const influx = service('influxdb');
+    assert.match(influx.image ?? '', /^influxdb:\$\{INFLUXDB_VERSION:-2\.7\}$/);
+    const env = environment(influx);
+    assert.equal(env['DOCKER_INFLUXDB_INIT_MODE'], 'setup');
+    assert.equal(env['DOCKER_INFLUXDB_INIT_BUCKET'], 'sewer');
+    const init = bindMounts(influx).find(([, target]) => target.startsWith('/docker-entrypoint-initdb.d/'));
+    assert.ok(init, 'an init script is mounted');
+    const script = fs.readFileSync(init[0], 'utf8');
+    assert.match(script, /influx v1 dbrp create/);
+  });
+
+  void test('Grafana mounts the provisioning folder and the generated dashboards', () => {
+    const mounts = bindMounts(service('grafana'));
+    const provisioning = mounts.find(([source]) => source === path.join(infra, 'grafana', 'provisioning'));
+    assert.equal(provisioning?.[1], '/etc/grafana/provisioning');
+    const dashboards = mounts.find(([source]) => source === path.join(repoRoot, 'dashboards', 'generated'));
+    assert.ok(dashboards, 'dashboards/generated is mounted');
+    const provider = readYaml<{ providers: { type: string; options: { path: string } }[] }>(
+      path.join(infra, 'grafana', 'provisioning', 'dashboards', 'sewer.yaml'),
+    );
+    assert.equal(provider.providers[0]?.type, 'file');
+    assert.equal(provider.providers[0]?.options.path, dashboards[1], 'the dashboards provider reads the mounted folder');
+  });
+});
+
+void describe('infra/grafana/provisioning/datasources/influxdb.yaml', () => {
+  interface Datasource {
+    type: string;
+    url: string;
+    database?: string;
+    jsonData?: { version?: string; dbName?: string; httpHeaderName1?: string };
+    secureJsonData?: { httpHeaderValue1?: string };
+  }
+  const file = readYaml<{ apiVersion: number; datasources: Datasource[] }>(path.join(infra, 'grafana', 'provisioning', 'datasources', 'influxdb.yaml'));
+
+  void test('is an InfluxQL datasource for the sewer database with the token in an Authorization header', () => {
+    assert.equal(file.apiVersion, 1);
+    const influx = file.datasources.find((d) => d.type === 'influxdb');
+    assert.ok(influx, 'an influxdb datasource');
+    assert.equal(influx.url, 'http://influxdb:8086');
+    assert.equal(influx.jsonData?.version ?? 'InfluxQL', 'InfluxQL');
+    assert.equal(influx.jsonData?.dbName ?? influx.database, 'sewer');
+    assert.equal(influx.jsonData?.httpHeaderName1, 'Authorization');
+    assert.match(influx.secureJsonData?.httpHeaderValue1 ?? '', /^Token \$\{INFLUX_GRAFANA_TOKEN\}$/);
+    assert.ok('INFLUX_GRAFANA_TOKEN' in environment(service('grafana')), 'grafana receives the token variable');
+  });
+});
