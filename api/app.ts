@@ -12,11 +12,15 @@ import { authPlugin } from './auth.js';
 import { healthRoutes, type ComponentProbe } from './routes/health.js';
 import { planRoutes } from './routes/plans.js';
 import { networkRoutes } from './routes/network.js';
+import { stateRoutes } from './routes/state.js';
+import { webRoutes } from './routes/web.js';
+import type { InfluxConnector } from '../connectors/influx.js';
 import { ErrorBody } from './schemas.js';
 
 export interface AppDependencies {
   network: NetworkConfig;
   store: Store;
+  influx: InfluxConnector;
   temporal: Client;
   temporalNamespace: string;
   probes: Record<string, ComponentProbe>;
@@ -61,5 +65,7 @@ export async function buildApp(deps: AppDependencies, options: FastifyServerOpti
   await app.register(healthRoutes, { probes: deps.probes });
   await app.register(networkRoutes, { network: deps.network });
   await app.register(planRoutes, { network: deps.network, temporal: deps.temporal, store: deps.store });
+  await app.register(stateRoutes, { influx: deps.influx });
+  await app.register(webRoutes);
   return app;
 }

@@ -11,7 +11,7 @@ const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 const connectors = createRuntimeConnectors(env);
 const app = await buildApp(
-  { network, store, temporal, temporalNamespace: env.TEMPORAL_NAMESPACE, probes: healthProbes(connectors, connection) },
+  { network, store, influx: connectors.influx, temporal, temporalNamespace: env.TEMPORAL_NAMESPACE, probes: healthProbes(connectors, connection) },
   { logger: { level: env.LOG_LEVEL }, connectionTimeout: 30_000, requestTimeout: 30_000 },
 );
 

@@ -1,0 +1,232 @@
+// One dispatch cycle end to end on the real servers: a Temporal Schedule starts it; it reads every tag
+// from the OPC UA simulator, writes telemetry to InfluxDB, fetches the forecast with the openmeteo SDK
+// from the local forecast server, proposes a plan, waits for a dispatcher's approval arriving through
+// the HTTP API as a Temporal Update, writes the setpoints over OPC UA, reads them back and records it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app.js';
+import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
+import type { NetworkConfig } from '../../network/schema.js';
+import { createRuntimeConnectors, healthProbes, type RuntimeConnectors } from '../../runtime/connectors.js';
+import { loadEnv } from '../../settings/env.js';
+import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
+import { createSimulation } from '../../simulator/model.js';
+import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
+import { startForecastServer } from '../../forecast-server/server.js';
+import { openStore, type Store } from '../../store/db.js';
+import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
+import { ensureDispatchSchedule } from '../../worker/schedule.js';
+import type { DispatchCycleState } from '../../contract/index.js';
+import { startTestServers, type TestServers } from '../support/servers.js';
+
+const localStation = 'E9';
+const passwords = { wang: 'dispatcher-password-1', li: 'viewer-password-123' };
+
+let servers: TestServers;
+let network: NetworkConfig;
+let simulator: SimulatorServerHandle;
+let forecast: Awaited<ReturnType<typeof startForecastServer>>;
+let connectors: RuntimeConnectors;
+let nativeConnection: NativeConnection;
+let worker: Worker;
+let workerRun: Promise<void>;
+let clientConnection: Connection;
+let client: Client;
+let store: Store;
+let app: FastifyInstance;
+let tmp: string;
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'sewer-cycle-'));
+  network = await loadNetworkFile(referenceNetworkPath);
+  const nowUtcMs = Date.now();
+  const scenarioStartUtcMs = Math.floor(nowUtcMs / 3_600_000) * 3_600_000;
+  // Rain begins two hours after the scenario starts, so the plan sees it coming.
+  const scenario = createRainScenario('rainstorm', { startUtcMs: scenarioStartUtcMs, rainOnsetOffsetMin: 120 });
+  const [testServers, forecastServer, bundle] = await Promise.all([
+    startTestServers(),
+    startForecastServer({ port: 0, scenario, scenarioStartUtcMs, seed: 7 }),
+    bundleWorkflows(),
+  ]);
+  servers = testServers;
+  forecast = forecastServer;
+  const simulation = createSimulation({
+    network,
+    startUtcMs: scenarioStartUtcMs,
+    rainMmPerMin: (latDeg, lonDeg, timeUtcMs) => rainMmInMinute(scenario, latDeg, lonDeg, timeUtcMs),
+    initialModes: Object.fromEntries(network.stations.map((s) => [s.id, s.id === localStation ? 'local' : 'remote'])),
+  });
+  simulator = await startSimulatorServer({ network, simulation, port: 0, host: '127.0.0.1', clock: { mode: 'manual' }, pkiFolder: path.join(tmp, 'pki') });
+  simulator.advance(30);
+
+  const env = loadEnv({
+    TEMPORAL_ADDRESS: servers.temporal.address,
+    INFLUX_URL: servers.influx.url,
+    INFLUX_TOKEN: servers.influx.token,
+    INFLUX_BUCKET: servers.influx.database,
+    INFLUX_DATABASE: servers.influx.database,
+    OPCUA_ENDPOINT: simulator.endpointUrl,
+    OPEN_METEO_FORECAST_URL: `${forecast.url}/v1/forecast`,
+    OPEN_METEO_ENSEMBLE_URL: `${forecast.url}/v1/ensemble`,
+    OPEN_METEO_ARCHIVE_URL: `${forecast.url}/v1/archive`,
+  });
+  connectors = createRuntimeConnectors(env);
+  nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  worker = await createDispatchWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    workflowBundle: bundle,
+    dependencies: { network, opcua: connectors.opcua, influx: connectors.influx, forecast: connectors.rain },
+  });
+  workerRun = worker.run();
+  clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  client = new Client({ connection: clientConnection });
+
+  store = await openStore(`sqlite:${path.join(tmp, 'app.sqlite')}`);
+  await store.users.create({ userName: 'wang', displayName: '王调度', role: 'dispatcher', password: passwords.wang });
+  await store.users.create({ userName: 'li', displayName: '李', role: 'viewer', password: passwords.li });
+  app = await buildApp({ network, store, influx: connectors.influx, temporal: client, temporalNamespace: 'default', probes: healthProbes(connectors, clientConnection) });
+});
+
+after(async () => {
+  await app?.close();
+  worker?.shutdown();
+  await workerRun?.catch(() => undefined);
+  await nativeConnection?.close();
+  await clientConnection?.close();
+  await connectors?.close();
+  await store?.close();
+  await simulator?.close();
+  await forecast?.close();
+  await servers?.stop();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function login(userName: keyof typeof passwords): Promise<string> {
+  const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { userName, password: passwords[userName] } });
+  assert.equal(response.statusCode, 200, response.body);
+  return (response.json() as { token: string }).token;
+}
+
+/** Trigger the Schedule now and return the id of the workflow it started. */
+async function triggerCycle(): Promise<string> {
+  const schedule = await ensureDispatchSchedule(client, network, { paused: true, approvalTimeoutMin: 10 });
+  const before = (await schedule.describe()).info.recentActions.length;
+  await schedule.trigger();
+  for (let i = 0; i < 100; i++) {
+    const actions = (await schedule.describe()).info.recentActions;
+    if (actions.length > before) return actions.at(-1)!.action.workflow.workflowId;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail('the schedule did not start a workflow');
+}
+
+async function waitForPlan(token: string, planId: string, statuses: DispatchCycleState['status'][]): Promise<DispatchCycleState> {
+  let last = '';
+  for (let i = 0; i < 150; i++) {
+    const response = await app.inject({ method: 'GET', url: `/api/plans/${planId}`, headers: { authorization: `Bearer ${token}` } });
+    if (response.statusCode === 200) {
+      const state = response.json() as DispatchCycleState;
+      if (statuses.includes(state.status)) return state;
+      last = state.status;
+    } else last = `${response.statusCode} ${response.body}`;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`plan ${planId} never reached ${statuses.join('/')} (last: ${last})`);
+}
+
+test('health reports every component up', async () => {
+  const response = await app.inject({ method: 'GET', url: '/api/health' });
+  assert.equal(response.statusCode, 200, response.body);
+  const health = response.json() as { status: string; components: { name: string; status: string; latencyMs: number }[] };
+  assert.equal(health.status, 'up');
+  assert.deepEqual(health.components.map((c) => `${c.name}:${c.status}`).sort(), ['forecast:up', 'influxdb:up', 'opcua:up', 'temporal:up']);
+});
+
+test('a scheduled cycle is approved through the API and its setpoints reach the simulator', async () => {
+  const workflowId = await triggerCycle();
+  const planId = `plan-${workflowId}`;
+  const dispatcher = await login('wang');
+  const viewer = await login('li');
+
+  const proposed = await waitForPlan(dispatcher, planId, ['proposed']);
+  const plan = proposed.plan!;
+  assert.match(plan.basis.forecastSource, /^open-meteo/);
+  assert.ok(plan.basis.forecastIssuedAtUtcMs !== null, 'the plan used the forecast');
+  assert.equal(proposed.snapshot!.stations.length, network.stations.length);
+  // The rainstorm is heavier in the west: at least one west station is drawn down ahead of it.
+  const w1 = network.stations.find((s) => s.id === 'W1')!;
+  assert.ok(plan.steps[0]!.stations.some((s) => s.stationId.startsWith('W') && s.startLevelM === w1.levels.floodSeasonStartM), JSON.stringify(plan.reasons.slice(0, 3)));
+
+  const listed = await app.inject({ method: 'GET', url: '/api/plans', headers: { authorization: `Bearer ${viewer}` } });
+  assert.equal(listed.statusCode, 200, listed.body);
+  assert.ok((listed.json() as { planId: string }[]).some((p) => p.planId === planId));
+
+  const refused = await app.inject({ method: 'POST', url: `/api/plans/${planId}/approve`, headers: { authorization: `Bearer ${viewer}` }, payload: {} });
+  assert.equal(refused.statusCode, 403, refused.body);
+  const anonymous = await app.inject({ method: 'POST', url: `/api/plans/${planId}/approve`, payload: {} });
+  assert.equal(anonymous.statusCode, 401, anonymous.body);
+
+  const writesBefore = simulator.writeLog.length;
+  const approved = await app.inject({ method: 'POST', url: `/api/plans/${planId}/approve`, headers: { authorization: `Bearer ${dispatcher}` }, payload: { comment: '同意，按计划执行' } });
+  assert.equal(approved.statusCode, 200, approved.body);
+  assert.equal((approved.json() as DispatchCycleState).decision?.userName, 'wang');
+  const again = await app.inject({ method: 'POST', url: `/api/plans/${planId}/approve`, headers: { authorization: `Bearer ${dispatcher}` }, payload: {} });
+  assert.equal(again.statusCode, 409, again.body);
+
+  const done = await waitForPlan(dispatcher, planId, ['dispatched', 'dispatch-failed']);
+  assert.equal(done.status, 'dispatched', JSON.stringify(done.outcome?.writes.filter((w) => w.status !== 'verified' && w.status !== 'skipped-local')));
+  const outcome = done.outcome!;
+  const tagsPerStation = 6;
+  assert.equal(outcome.failed, 0);
+  assert.equal(outcome.skipped, tagsPerStation, 'the LOCAL station is skipped');
+  assert.equal(outcome.verified, (network.stations.length - 1) * tagsPerStation);
+
+  // The simulator holds exactly what the plan's first step says, each written once, none to LOCAL.
+  const newWrites = simulator.writeLog.slice(writesBefore);
+  assert.equal(newWrites.length, outcome.verified);
+  assert.equal(new Set(newWrites.map((w) => w.nodeId)).size, newWrites.length, 'no duplicate writes');
+  assert.ok(!newWrites.some((w) => w.objectId === localStation));
+  for (const sp of plan.steps[0]!.stations.filter((s) => s.stationId !== localStation)) {
+    assert.equal(simulator.simulation.readTag(sp.stationId, 'startLevelSpM').value, sp.startLevelM, `${sp.stationId} start level`);
+    assert.equal(simulator.simulation.readTag(sp.stationId, 'stopLevelSpM').value, sp.stopLevelM, `${sp.stationId} stop level`);
+    assert.equal(simulator.simulation.readTag(sp.stationId, 'pumpsAllowedSp').value, sp.pumpsAllowed, `${sp.stationId} pumps allowed`);
+  }
+
+  // InfluxDB holds the telemetry, the forecast, the plan trajectory and the verified writes.
+  const count = async (q: string) => {
+    const series = await connectors.influx.query(q);
+    return series.reduce((n, s) => n + s.values.reduce((m, row) => m + Number(row[1]), 0), 0);
+  };
+  assert.equal(await count(`SELECT count("levelM") FROM "station" GROUP BY "id"`), network.stations.length);
+  assert.ok((await count(`SELECT count("precipitationMm") FROM "rain_forecast"`)) >= network.catchments.length * network.planning.horizonH);
+  assert.equal(await count(`SELECT count("startLevelM") FROM "plan_setpoint" WHERE "plan" = '${planId}'`), network.stations.length * plan.steps.length);
+  assert.equal(await count(`SELECT count("value") FROM "setpoint_write" WHERE "plan" = '${planId}' AND "status" = 'verified'`), outcome.verified);
+  assert.equal(await count(`SELECT count("verified") FROM "plan_event" WHERE "plan" = '${planId}' AND "status" = 'dispatched'`), 1);
+
+  // The decision is in the audit log with its user.
+  const audit = await store.audit.search({ action: 'plan.approve', limit: 10, offset: 0 });
+  assert.ok(audit.some((entry) => entry.userName === 'wang' && entry.target === planId));
+});
+
+test('a rejected plan writes nothing to SCADA', async () => {
+  const workflowId = await triggerCycle();
+  const planId = `plan-${workflowId}`;
+  const dispatcher = await login('wang');
+  await waitForPlan(dispatcher, planId, ['proposed']);
+  const writesBefore = simulator.writeLog.length;
+  const missingReason = await app.inject({ method: 'POST', url: `/api/plans/${planId}/reject`, headers: { authorization: `Bearer ${dispatcher}` }, payload: {} });
+  assert.equal(missingReason.statusCode, 400, missingReason.body);
+  const rejected = await app.inject({ method: 'POST', url: `/api/plans/${planId}/reject`, headers: { authorization: `Bearer ${dispatcher}` }, payload: { reason: '东片液位数据存疑' } });
+  assert.equal(rejected.statusCode, 200, rejected.body);
+  const final = await waitForPlan(dispatcher, planId, ['rejected']);
+  assert.equal(final.decision?.comment, '东片液位数据存疑');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(simulator.writeLog.length, writesBefore);
+});
