@@ -1,0 +1,362 @@
+// The digital twin as a SCADA server: every tag of the network's tag map as an OPC UA variable.
+// Measurements are read-only and pushed as the simulation advances; setpoints are writable, type-checked
+// and logged. One namespace (network.opcua.namespaceUri) at index 1, so configured `ns=1;s=...` ids resolve.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DataType,
+  MessageSecurityMode,
+  OPCUACertificateManager,
+  OPCUAServer,
+  SecurityPolicy,
+  StatusCodes,
+  Variant,
+  coerceNodeId,
+  makeEUInformation,
+} from 'node-opcua';
+import type { EUInformation, Namespace, StatusCode, UAObject, UAVariable } from 'node-opcua';
+import type { NetworkConfig } from '../network/schema.js';
+import { resolveTagMap } from '../network/tags.js';
+import type { ResolvedTag, TagDataType } from '../network/tags.js';
+import { TagAccessError } from './model.js';
+import type { Simulation, TagQuality, TagValue } from './model.js';
+import { createClock } from './runner.js';
+import type { ClockOptions, SimulationClock } from './runner.js';
+
+export type SecurityModeName = 'None' | 'SignAndEncrypt';
+
+export interface SimulatorSecurity {
+  userName: string;
+  password: string;
+  /** Endpoints to offer; default SignAndEncrypt only when credentials are configured. */
+  modes?: SecurityModeName[];
+}
+
+export interface SimulatorServerOptions {
+  network: NetworkConfig;
+  simulation: Simulation;
+  /** TCP port; 0 picks a free port. Default 4840. */
+  port?: number;
+  /** Interface to listen on and hostname in the endpoint URL; default '127.0.0.1'. */
+  host?: string;
+  /** Username/password required (anonymous is refused); without it, anonymous None and SignAndEncrypt. */
+  security?: SimulatorSecurity;
+  /** How simulated time advances; default manual (call `advance`). A clock built elsewhere may be passed. */
+  clock?: ClockOptions | SimulationClock;
+  /** PKI folder of the server certificate and trusted clients; default <repo>/.data/pki/simulator. */
+  pkiFolder?: string;
+  /** Shortest wall-clock interval between pushes of new values to OPC UA variables; default 100 ms. */
+  publishIntervalMs?: number;
+}
+
+export interface WriteLogEntry {
+  /** Simulated time the write was applied at (UTC ms). */
+  atUtcMs: number;
+  nodeId: string;
+  objectId: string;
+  tag: string;
+  value: TagValue;
+}
+
+export interface SimulatorServerHandle {
+  endpointUrl: string;
+  port: number;
+  /** Every accepted write, in order (rejected writes are not logged). */
+  writeLog: readonly WriteLogEntry[];
+  simulation: Simulation;
+  clock: SimulationClock;
+  /** Advance the simulation by whole steps and push the new values now. */
+  advance(steps: number): void;
+  /** Push the current simulation state to the OPC UA variables now. */
+  publish(): void;
+  close(): Promise<void>;
+}
+
+export const defaultPkiFolder = fileURLToPath(new URL('../.data/pki/simulator', import.meta.url));
+
+const dataTypes: Record<TagDataType, DataType> = {
+  Double: DataType.Double,
+  Int32: DataType.Int32,
+  UInt32: DataType.UInt32,
+  Boolean: DataType.Boolean,
+};
+
+// UNECE Recommendation 20 common codes, as OPC UA EUInformation expects.
+const units: Record<string, EUInformation> = {
+  m: makeEUInformation('MTR', 'm', 'metre'),
+  m3: makeEUInformation('MTQ', 'm³', 'cubic metre'),
+  'm3/h': makeEUInformation('MQH', 'm³/h', 'cubic metre per hour'),
+  kWh: makeEUInformation('KWH', 'kWh', 'kilowatt hour'),
+  'mg/L': makeEUInformation('M1', 'mg/L', 'milligram per litre'),
+  pH: makeEUInformation('', 'pH', 'pH'),
+};
+
+function statusOf(quality: TagQuality, commLoss: boolean): StatusCode {
+  if (commLoss) return StatusCodes.BadNoCommunication;
+  if (quality === 'uncertain') return StatusCodes.UncertainSensorNotAccurate;
+  if (quality === 'bad') return StatusCodes.BadSensorFailure;
+  return StatusCodes.Good;
+}
+
+function statusOfError(error: unknown): StatusCode {
+  if (!(error instanceof TagAccessError)) return StatusCodes.BadInternalError;
+  switch (error.code) {
+    case 'TypeMismatch':
+      return StatusCodes.BadTypeMismatch;
+    case 'OutOfRange':
+      return StatusCodes.BadOutOfRange;
+    case 'ReadOnly':
+      return StatusCodes.BadNotWritable;
+    case 'NoCommunication':
+      return StatusCodes.BadNoCommunication;
+    default:
+      return StatusCodes.BadNodeIdUnknown;
+  }
+}
+
+/** Engineering range of a measurement, for the AnalogItem's EURange (display scaling, not validation). */
+function euRange(network: NetworkConfig, simulation: Simulation, tag: ResolvedTag): { low: number; high: number } {
+  if (tag.access === 'write') {
+    const range = simulation.rangeOf(tag.objectId, tag.tag);
+    return { low: range.min, high: range.max };
+  }
+  const station = network.stations.find((s) => s.id === tag.objectId);
+  if (station) {
+    if (tag.unit === 'm') return { low: 0, high: station.levels.overflowM };
+    if (tag.unit === 'm3/h') return { low: 0, high: station.pumps.reduce((a, p) => a + p.capacityM3h, 0) * 2 };
+  }
+  const x = network.interconnections.find((i) => i.id === tag.objectId);
+  if (x) return { low: -x.capacityM3h, high: x.capacityM3h };
+  const tank = network.tanks.find((t) => t.id === tag.objectId);
+  if (tank) return tag.unit === 'm3' ? { low: 0, high: tank.capacityM3 } : tag.unit === 'm' ? { low: 0, high: 10 } : { low: 0, high: Math.max(tank.inletMaxM3h, tank.outletMaxM3h) * 2 };
+  const plant = network.plants.find((p) => p.id === tag.objectId);
+  if (plant) return { low: 0, high: plant.capacityM3h * 2 };
+  if (tag.unit === 'pH') return { low: 0, high: 14 };
+  if (tag.unit === 'mg/L') return { low: 0, high: 2000 };
+  return { low: 0, high: 1e9 };
+}
+
+function toVariantValue(dataType: TagDataType, value: TagValue): TagValue {
+  return dataType === 'Boolean' ? Boolean(value) : Number(value);
+}
+
+function modesOf(security: SimulatorSecurity | undefined): SecurityModeName[] {
+  const modes = security?.modes ?? (security ? ['SignAndEncrypt'] : ['None', 'SignAndEncrypt']);
+  if (modes.length === 0) throw new RangeError('security.modes must name at least one mode');
+  for (const m of modes) if (m !== 'None' && m !== 'SignAndEncrypt') throw new RangeError(`security.modes: unknown mode ${String(m)} (None or SignAndEncrypt)`);
+  return modes;
+}
+
+interface PushedVariable {
+  variable: UAVariable;
+  tag: ResolvedTag;
+  lastValue: TagValue | undefined;
+  lastStatus: StatusCode | undefined;
+}
+
+export async function startSimulatorServer(options: SimulatorServerOptions): Promise<SimulatorServerHandle> {
+  const { network, simulation } = options;
+  if (simulation.network.id !== network.id || simulation.tagMap.length !== resolveTagMap(network).length) {
+    throw new Error(`the simulation was built for network ${simulation.network.id}, not for ${network.id}`);
+  }
+  const port = options.port ?? 4840;
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new RangeError(`port must be an integer in [0, 65535], got ${port}`);
+  const host = options.host ?? '127.0.0.1';
+  const security = options.security;
+  if (security && (!security.userName || !security.password)) throw new RangeError('security.userName and security.password must be non-empty');
+  const modes = modesOf(security);
+  const publishIntervalMs = options.publishIntervalMs ?? 100;
+  const tags = resolveTagMap(network);
+
+  const pkiFolder = path.resolve(options.pkiFolder ?? defaultPkiFolder);
+  const serverCertificateManager = new OPCUACertificateManager({
+    rootFolder: pkiFolder,
+    // A test twin: any client certificate is trusted (a real SCADA would keep a curated trust list).
+    automaticallyAcceptUnknownCertificate: true,
+    disableFileWatchers: true,
+  });
+  await serverCertificateManager.initialize();
+
+  const server = new OPCUAServer({
+    port,
+    host,
+    hostname: host,
+    serverCertificateManager,
+    certificateFile: path.join(pkiFolder, 'own/certs/simulator_certificate.pem'),
+    privateKeyFile: path.join(pkiFolder, 'own/private/private_key.pem'),
+    securityModes: modes.map((m) => (m === 'None' ? MessageSecurityMode.None : MessageSecurityMode.SignAndEncrypt)),
+    securityPolicies: modes.map((m) => (m === 'None' ? SecurityPolicy.None : SecurityPolicy.Basic256Sha256)),
+    allowAnonymous: !security,
+    userManager: security ? { isValidUser: (userName: string, password: string) => userName === security.userName && password === security.password } : undefined,
+    skipOwnNamespace: true,
+    serverInfo: { applicationName: { text: `sewer-dispatch simulator (${network.id})` } },
+    buildInfo: { productName: 'sewer-dispatch simulator', manufacturerName: 'sewer-dispatch' },
+  });
+
+  let clock: SimulationClock | undefined;
+  let publishTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  try {
+    await server.initialize();
+    const addressSpace = server.engine.addressSpace;
+    if (!addressSpace) throw new Error('OPC UA address space did not initialise');
+    const namespace: Namespace = addressSpace.registerNamespace(network.opcua.namespaceUri);
+    if (namespace.index !== 1) throw new Error(`namespace ${network.opcua.namespaceUri} got index ${namespace.index}, expected 1`);
+
+    const usedNodeIds = new Set(tags.map((t) => t.nodeId));
+    for (const tag of tags) {
+      const nodeId = coerceNodeId(tag.nodeId);
+      if (nodeId.namespace !== 1) throw new Error(`tag ${tag.objectId}.${tag.tag}: NodeId ${tag.nodeId} must be in namespace 1 (${network.opcua.namespaceUri})`);
+    }
+    // Folder ids mirror the objects (ns=1;s=W1); a clash with a configured tag id falls back to an automatic id.
+    const folderNodeId = (name: string): string | undefined => {
+      const candidate = `ns=1;s=${name}`;
+      if (usedNodeIds.has(candidate)) return undefined;
+      usedNodeIds.add(candidate);
+      return candidate;
+    };
+    const root = namespace.addFolder(addressSpace.rootFolder.objects, {
+      browseName: network.id,
+      nodeId: folderNodeId(network.id),
+      displayName: `${network.name.en} / ${network.name.zh}`,
+    });
+
+    const folders = new Map<string, UAObject>();
+    const pushed: PushedVariable[] = [];
+    const writeLog: WriteLogEntry[] = [];
+
+    for (const tag of tags) {
+      let folder = folders.get(tag.objectId);
+      if (!folder) {
+        folder = namespace.addFolder(root, { browseName: tag.objectId, nodeId: folderNodeId(tag.objectId), description: tag.objectKind });
+        folders.set(tag.objectId, folder);
+      }
+      const dataType = dataTypes[tag.dataType];
+      const writable = tag.access === 'write';
+      const common = {
+        componentOf: folder,
+        browseName: tag.tag,
+        nodeId: tag.nodeId,
+        description: `${tag.description.en} / ${tag.description.zh}`,
+        accessLevel: writable ? 'CurrentRead | CurrentWrite' : 'CurrentRead',
+        userAccessLevel: writable ? 'CurrentRead | CurrentWrite' : 'CurrentRead',
+        minimumSamplingInterval: 50,
+      } as const;
+      const initial = simulation.readTag(tag.objectId, tag.tag);
+      const binding = writable
+        ? {
+            get: (): Variant | StatusCode => {
+              const reading = simulation.readTag(tag.objectId, tag.tag);
+              if (simulation.communicationLost(tag.objectId)) return StatusCodes.BadNoCommunication;
+              return new Variant({ dataType, value: toVariantValue(tag.dataType, reading.value) });
+            },
+            set: (variant: Variant): StatusCode => {
+              if (variant.dataType !== dataType) return StatusCodes.BadTypeMismatch;
+              const value = variant.value as TagValue;
+              try {
+                simulation.writeSetpoint(tag.objectId, tag.tag, value);
+              } catch (error) {
+                return statusOfError(error);
+              }
+              writeLog.push({ atUtcMs: simulation.timeUtcMs, nodeId: tag.nodeId, objectId: tag.objectId, tag: tag.tag, value });
+              return StatusCodes.Good;
+            },
+          }
+        : { dataType, value: toVariantValue(tag.dataType, initial.value) };
+      let variable: UAVariable;
+      const unit = units[tag.unit];
+      if (tag.dataType === 'Double' && unit) {
+        variable = namespace.addAnalogDataItem({ ...common, dataType: 'Double', engineeringUnits: unit, engineeringUnitsRange: euRange(network, simulation, tag), value: binding });
+      } else {
+        variable = namespace.addVariable({ ...common, dataType, value: binding });
+      }
+      if (!writable) pushed.push({ variable, tag, lastValue: undefined, lastStatus: undefined });
+    }
+
+    // The simulated clock, so clients can relate values to simulated time.
+    const simulatorFolder = namespace.addFolder(root, { browseName: 'Simulator', nodeId: folderNodeId('Simulator') });
+    const clockNodeId = usedNodeIds.has('ns=1;s=Simulator.timeUtc') ? undefined : 'ns=1;s=Simulator.timeUtc';
+    const timeVariable = namespace.addVariable({
+      componentOf: simulatorFolder,
+      browseName: 'timeUtc',
+      nodeId: clockNodeId,
+      dataType: DataType.DateTime,
+      accessLevel: 'CurrentRead',
+      userAccessLevel: 'CurrentRead',
+      minimumSamplingInterval: 50,
+      value: { dataType: DataType.DateTime, value: new Date(simulation.timeUtcMs) },
+    });
+
+    const publish = () => {
+      const sourceTimestamp = new Date(simulation.timeUtcMs);
+      for (const item of pushed) {
+        const reading = simulation.readTag(item.tag.objectId, item.tag.tag);
+        const status = statusOf(reading.quality, simulation.communicationLost(item.tag.objectId));
+        if (reading.value === item.lastValue && status === item.lastStatus) continue;
+        item.lastValue = reading.value;
+        item.lastStatus = status;
+        item.variable.setValueFromSource({ dataType: dataTypes[item.tag.dataType], value: toVariantValue(item.tag.dataType, reading.value) }, status, sourceTimestamp);
+      }
+      timeVariable.setValueFromSource({ dataType: DataType.DateTime, value: sourceTimestamp }, StatusCodes.Good, sourceTimestamp);
+    };
+    publish();
+
+    // Push at most every publishIntervalMs of wall time, however fast the clock runs.
+    let lastPublishMs = 0;
+    const schedulePublish = () => {
+      if (closed || publishTimer !== undefined) return;
+      const wait = lastPublishMs + publishIntervalMs - Date.now();
+      if (wait <= 0) {
+        lastPublishMs = Date.now();
+        publish();
+        return;
+      }
+      publishTimer = setTimeout(() => {
+        publishTimer = undefined;
+        lastPublishMs = Date.now();
+        if (!closed) publish();
+      }, wait);
+    };
+
+    const clockOption = options.clock ?? { mode: 'manual' };
+    clock = 'advance' in clockOption ? clockOption : createClock(simulation, clockOption);
+    clock.onAdvance(schedulePublish);
+
+    await server.start();
+    const endpoint = server.endpoints[0];
+    const actualPort = endpoint?.port ?? port;
+    const endpointUrl = `opc.tcp://${host}:${actualPort}`;
+    clock.start();
+
+    const activeClock = clock;
+    return {
+      endpointUrl,
+      port: actualPort,
+      writeLog,
+      simulation,
+      clock: activeClock,
+      advance(steps: number) {
+        activeClock.advance(steps);
+        lastPublishMs = Date.now();
+        publish();
+      },
+      publish,
+      async close() {
+        if (closed) return;
+        closed = true;
+        activeClock.stop();
+        if (publishTimer !== undefined) clearTimeout(publishTimer);
+        await server.shutdown(0);
+        await serverCertificateManager.dispose();
+      },
+    };
+  } catch (error) {
+    closed = true;
+    clock?.stop();
+    if (publishTimer !== undefined) clearTimeout(publishTimer);
+    await server.shutdown(0).catch(() => undefined);
+    await serverCertificateManager.dispose().catch(() => undefined);
+    throw error;
+  }
+}
+
