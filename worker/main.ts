@@ -5,6 +5,7 @@ import { createRuntimeConnectors } from '../runtime/connectors.js';
 import { loadSettings } from '../runtime/startup.js';
 import { createDispatchWorker } from './worker.js';
 import { ensureDispatchSchedule } from './schedule.js';
+import { startHeartbeat } from './heartbeat.js';
 
 const { env, network } = await loadSettings();
 const connectors = createRuntimeConnectors(env);
@@ -17,8 +18,11 @@ const schedule = await ensureDispatchSchedule(client, network, { paused: process
 console.log(`worker: task queue ready; schedule ${schedule.scheduleId} every ${network.planning.cycleMin} min`);
 await clientConnection.close();
 
+const heartbeat = startHeartbeat({ network, opcua: connectors.opcua, onError: (error) => console.error(`worker: heartbeat failed: ${error.message}`) });
+
 // Worker.run resolves after SIGINT/SIGTERM (the SDK installs those handlers) and in-flight tasks finish.
 await worker.run();
+await heartbeat.stop();
 await connectors.close();
 await connection.close();
 console.log('worker: stopped');

@@ -22,6 +22,7 @@ import { startForecastServer } from '../../forecast-server/server.js';
 import { openStore, type Store } from '../../store/db.js';
 import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
 import { ensureDispatchSchedule } from '../../worker/schedule.js';
+import { startHeartbeat } from '../../worker/heartbeat.js';
 import type { DispatchCycleState } from '../../contract/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
 
@@ -229,4 +230,21 @@ test('a rejected plan writes nothing to SCADA', async () => {
   assert.equal(final.decision?.comment, '东片液位数据存疑');
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(simulator.writeLog.length, writesBefore);
+});
+
+test('the heartbeat keeps every station\'s watchdog tag moving while the worker runs', async () => {
+  const writesBefore = simulator.writeLog.length;
+  const errors: Error[] = [];
+  const heartbeat = startHeartbeat({ network, opcua: connectors.opcua, intervalMs: 150, onError: (e) => errors.push(e) });
+  await new Promise((r) => setTimeout(r, 1000));
+  await heartbeat.stop();
+  assert.deepEqual(errors, []);
+  assert.ok(heartbeat.beats() >= 2, `beats: ${heartbeat.beats()}`);
+  const beats = simulator.writeLog.slice(writesBefore).filter((w) => w.tag === 'heartbeat');
+  assert.equal(beats.length, heartbeat.beats() * network.stations.length);
+  const perStation = beats.filter((w) => w.objectId === 'W1').map((w) => Number(w.value));
+  assert.ok(perStation.every((v, i) => i === 0 || v > perStation[i - 1]!), 'the counter increases');
+  const settled = simulator.writeLog.length;
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(simulator.writeLog.length, settled, 'no beats after stop');
 });
