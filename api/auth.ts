@@ -1,0 +1,355 @@
+// Authentication and authorisation: bearer tokens (login sessions or API tokens for integrations),
+// role guards, user administration and the audit log search.
+import fp from 'fastify-plugin';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type {} from '@fastify/rate-limit';
+import type {} from '@fastify/swagger';
+import Type from 'typebox';
+import type { Role } from '../contract/index.js';
+import { StoreError, roleRank, roles, type AuthUser, type Store, type User } from '../store/db.js';
+import { errorResponses } from './schemas.js';
+
+export type { AuthUser } from '../store/db.js';
+
+/** A preHandler that lets the request through only for an authenticated user of a sufficient role. */
+export type RoleGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated user (session or API token), or null. */
+    user: AuthUser | null;
+  }
+  interface FastifyInstance {
+    /** preHandler admitting `minimum` and every higher role (viewer < dispatcher < supervisor < admin). */
+    requireRole(minimum: Role): RoleGuard;
+  }
+}
+
+export interface AuthPluginOptions {
+  store: Store;
+  /** Lifetime of a login session; default 12 h (one control-room shift). */
+  sessionTtlMs?: number;
+}
+
+export const defaultSessionTtlMs = 12 * 60 * 60 * 1000;
+
+// ---------------------------------------------------------------------------------------------------
+// Schemas
+
+export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('dispatcher'), Type.Literal('supervisor'), Type.Literal('admin')]);
+
+export const AuthUserSchema = Type.Object({
+  id: Type.Integer(),
+  userName: Type.String(),
+  displayName: Type.String(),
+  role: RoleSchema,
+});
+
+export const UserSchema = Type.Object({
+  id: Type.Integer(),
+  userName: Type.String(),
+  displayName: Type.String(),
+  role: RoleSchema,
+  createdAtUtcMs: Type.Integer(),
+  disabled: Type.Boolean(),
+});
+
+const UserNameParam = Type.Object({ userName: Type.String({ minLength: 1, maxLength: 64 }) });
+
+const LoginBody = Type.Object(
+  {
+    userName: Type.String({ minLength: 1, maxLength: 200 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+const LoginReply = Type.Object({
+  token: Type.String({ description: 'Bearer token: send as `Authorization: Bearer <token>`' }),
+  expiresAtUtcMs: Type.Integer(),
+  user: AuthUserSchema,
+});
+
+const CreateUserBody = Type.Object(
+  {
+    userName: Type.String({ minLength: 1, maxLength: 64 }),
+    displayName: Type.Optional(Type.String({ maxLength: 200 })),
+    role: RoleSchema,
+    password: Type.String({ minLength: 1, maxLength: 1024, description: 'At least 12 characters' }),
+  },
+  { additionalProperties: false },
+);
+
+const SetRoleBody = Type.Object({ role: RoleSchema }, { additionalProperties: false });
+
+const CreateTokenBody = Type.Object(
+  {
+    userName: Type.String({ minLength: 1, maxLength: 64, description: 'The (service) user the token acts as' }),
+    name: Type.String({ minLength: 1, maxLength: 200, description: 'What the token is for, e.g. "grafana"' }),
+  },
+  { additionalProperties: false },
+);
+
+const CreateTokenReply = Type.Object({
+  token: Type.String({ description: 'Shown once; only its hash is stored' }),
+  name: Type.String(),
+  userName: Type.String(),
+  createdAtUtcMs: Type.Integer(),
+});
+
+const AuditQuerystring = Type.Object({
+  userName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  action: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Exact action or dotted prefix (auth.login)' })),
+  target: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+  fromUtcMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Inclusive' })),
+  toUtcMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Exclusive' })),
+  text: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Case-insensitive substring' })),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+});
+
+const AuditEntrySchema = Type.Object({
+  id: Type.Integer(),
+  atUtcMs: Type.Integer(),
+  userName: Type.String(),
+  role: Type.Union([RoleSchema, Type.Null()]),
+  action: Type.String(),
+  target: Type.Union([Type.String(), Type.Null()]),
+  detail: Type.Unknown(),
+  ip: Type.Union([Type.String(), Type.Null()]),
+});
+
+const AuditReply = Type.Object({ entries: Type.Array(AuditEntrySchema), limit: Type.Integer(), offset: Type.Integer() });
+
+const OkReply = Type.Object({ ok: Type.Boolean() });
+
+const bearerSecurity = [{ bearer: [] }];
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+function errorBody(statusCode: number, error: string, message: string) {
+  return { statusCode, error, message };
+}
+
+/** Audit an action taken by the request's user (or `anonymous`). */
+export async function recordAudit(store: Store, request: FastifyRequest, action: string, target?: string | null, detail?: unknown): Promise<void> {
+  await store.audit.record({
+    userName: request.user?.userName ?? 'anonymous',
+    role: request.user?.role ?? null,
+    action,
+    target: target ?? null,
+    detail,
+    ip: request.ip,
+  });
+}
+
+function storeErrorReply(reply: FastifyReply, error: unknown) {
+  if (!(error instanceof StoreError)) throw error;
+  switch (error.code) {
+    case 'duplicate':
+      return reply.code(409).send(errorBody(409, 'Conflict', error.message));
+    case 'not-found':
+      return reply.code(404).send(errorBody(404, 'Not Found', error.message));
+    case 'weak-password':
+    case 'invalid':
+      return reply.code(400).send(errorBody(400, 'Bad Request', error.message));
+  }
+}
+
+const publicUser = (user: AuthUser): AuthUser => ({ id: user.id, userName: user.userName, displayName: user.displayName, role: user.role });
+const fullUser = (user: User): User => ({ ...publicUser(user), createdAtUtcMs: user.createdAtUtcMs, disabled: user.disabled });
+
+// ---------------------------------------------------------------------------------------------------
+// Plugin
+
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions
+const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, sessionTtlMs = defaultSessionTtlMs }) => {
+  app.decorateRequest('user', null);
+
+  app.addHook('onRequest', async (request) => {
+    request.user = null;
+    const token = bearerToken(request);
+    if (token === null) return;
+    request.user = (await store.sessions.resolve(token)) ?? (await store.apiTokens.resolve(token));
+  });
+
+  app.decorate('requireRole', (minimum: Role): RoleGuard => {
+    if (!roles.includes(minimum)) throw new Error(`requireRole: unknown role ${String(minimum)}`);
+    return async (request, reply) => {
+      const user = request.user;
+      if (!user) {
+        const presented = request.headers.authorization !== undefined;
+        return reply
+          .code(401)
+          .header('WWW-Authenticate', presented ? 'Bearer error="invalid_token"' : 'Bearer')
+          .send(errorBody(401, 'Unauthorized', presented ? 'invalid or expired credentials' : 'authentication required: Authorization: Bearer <token>'));
+      }
+      if (roleRank(user.role) < roleRank(minimum)) {
+        return reply.code(403).send(errorBody(403, 'Forbidden', `role ${user.role} is not allowed here; requires ${minimum} or higher`));
+      }
+    };
+  });
+
+  const signedIn = app.requireRole('viewer');
+  const adminOnly = app.requireRole('admin');
+  const supervisorUp = app.requireRole('supervisor');
+
+  app.post(
+    '/api/auth/login',
+    {
+      config: { rateLimit: { max: 10, timeWindow: '1 minute' } },
+      schema: { tags: ['auth'], summary: 'Sign in; returns a bearer token', body: LoginBody, response: { 200: LoginReply, ...errorResponses } },
+    },
+    async (request, reply) => {
+      const { userName, password } = request.body;
+      const user = await store.users.verifyPassword(userName, password);
+      if (!user) {
+        const known = await store.users.get(userName);
+        const reason = !known ? 'unknown-user' : known.disabled ? 'disabled' : 'bad-password';
+        await store.audit.record({ userName, role: known?.role ?? null, action: 'auth.login.failed', target: userName, detail: { reason }, ip: request.ip });
+        return reply.code(401).send(errorBody(401, 'Unauthorized', 'invalid user name or password'));
+      }
+      const session = await store.sessions.create(user.id, sessionTtlMs);
+      await store.audit.record({
+        userName: user.userName,
+        role: user.role,
+        action: 'auth.login.ok',
+        target: user.userName,
+        detail: { expiresAtUtcMs: session.expiresAtUtcMs },
+        ip: request.ip,
+      });
+      return { token: session.token, expiresAtUtcMs: session.expiresAtUtcMs, user: publicUser(user) };
+    },
+  );
+
+  app.post(
+    '/api/auth/logout',
+    { preHandler: signedIn, schema: { tags: ['auth'], summary: 'End this session', security: bearerSecurity, response: { 200: OkReply, ...errorResponses } } },
+    async (request) => {
+      const token = bearerToken(request);
+      const revoked = token !== null && (await store.sessions.revoke(token));
+      if (revoked) await recordAudit(store, request, 'auth.logout', request.user?.userName);
+      return { ok: true };
+    },
+  );
+
+  app.get(
+    '/api/auth/me',
+    { preHandler: signedIn, schema: { tags: ['auth'], summary: 'The signed-in user', security: bearerSecurity, response: { 200: AuthUserSchema, ...errorResponses } } },
+    (request) => publicUser(request.user as AuthUser),
+  );
+
+  app.get(
+    '/api/users',
+    { preHandler: adminOnly, schema: { tags: ['users'], summary: 'All users (admin)', security: bearerSecurity, response: { 200: Type.Object({ users: Type.Array(UserSchema) }), ...errorResponses } } },
+    async () => ({ users: (await store.users.list()).map(fullUser) }),
+  );
+
+  app.post(
+    '/api/users',
+    {
+      preHandler: adminOnly,
+      schema: { tags: ['users'], summary: 'Create a user (admin)', security: bearerSecurity, body: CreateUserBody, response: { 201: UserSchema, ...errorResponses } },
+    },
+    async (request, reply) => {
+      const { userName, displayName, role, password } = request.body;
+      try {
+        const user = await store.users.create({ userName, role, password, ...(displayName === undefined ? {} : { displayName }) });
+        await recordAudit(store, request, 'user.create', user.userName, { role: user.role, displayName: user.displayName });
+        return reply.code(201).send(fullUser(user));
+      } catch (error) {
+        return storeErrorReply(reply, error);
+      }
+    },
+  );
+
+  app.post(
+    '/api/users/:userName/role',
+    {
+      preHandler: adminOnly,
+      schema: { tags: ['users'], summary: "Change a user's role (admin)", security: bearerSecurity, params: UserNameParam, body: SetRoleBody, response: { 200: UserSchema, ...errorResponses } },
+    },
+    async (request, reply) => {
+      const { userName } = request.params;
+      if (userName === request.user?.userName) return reply.code(409).send(errorBody(409, 'Conflict', 'you cannot change your own role'));
+      try {
+        const before = await store.users.get(userName);
+        const user = await store.users.setRole(userName, request.body.role);
+        await recordAudit(store, request, 'user.set-role', userName, { from: before?.role ?? null, to: user.role });
+        return fullUser(user);
+      } catch (error) {
+        return storeErrorReply(reply, error);
+      }
+    },
+  );
+
+  app.post(
+    '/api/users/:userName/disable',
+    {
+      preHandler: adminOnly,
+      schema: { tags: ['users'], summary: 'Disable a user and end their sessions (admin)', security: bearerSecurity, params: UserNameParam, response: { 200: UserSchema, ...errorResponses } },
+    },
+    async (request, reply) => {
+      const { userName } = request.params;
+      if (userName === request.user?.userName) return reply.code(409).send(errorBody(409, 'Conflict', 'you cannot disable yourself'));
+      try {
+        const user = await store.users.disable(userName);
+        await recordAudit(store, request, 'user.disable', userName);
+        return fullUser(user);
+      } catch (error) {
+        return storeErrorReply(reply, error);
+      }
+    },
+  );
+
+  app.post(
+    '/api/tokens',
+    {
+      preHandler: adminOnly,
+      schema: {
+        tags: ['users'],
+        summary: 'Issue an API token for an integration (admin)',
+        security: bearerSecurity,
+        body: CreateTokenBody,
+        response: { 201: CreateTokenReply, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { userName, name } = request.body;
+      try {
+        const owner = await store.users.get(userName);
+        if (!owner) return reply.code(404).send(errorBody(404, 'Not Found', `no user named ${userName}`));
+        const issued = await store.apiTokens.create(owner.id, name);
+        await recordAudit(store, request, 'token.create', userName, { name: issued.name, role: owner.role });
+        return reply.code(201).send({ token: issued.token, name: issued.name, userName, createdAtUtcMs: issued.createdAtUtcMs });
+      } catch (error) {
+        return storeErrorReply(reply, error);
+      }
+    },
+  );
+
+  app.get(
+    '/api/audit',
+    {
+      preHandler: supervisorUp,
+      schema: { tags: ['audit'], summary: 'Search the audit log, newest first (supervisor, admin)', security: bearerSecurity, querystring: AuditQuerystring, response: { 200: AuditReply, ...errorResponses } },
+    },
+    async (request) => {
+      const { limit, offset, ...filters } = request.query;
+      const entries = await store.audit.search({ ...filters, limit, offset });
+      return { entries, limit, offset };
+    },
+  );
+};
+
+export const authPlugin = fp(auth, { name: 'sewer-auth', fastify: '5.x' });

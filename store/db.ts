@@ -1,0 +1,604 @@
+// Users, sessions, API tokens and the searchable audit log: one relational store behind Kysely.
+// SQLite file by default (`sqlite:<file>`), PostgreSQL in production (`postgres://…`). The schema is
+// migrated on open from migrations defined in code (nothing is read from disk at run time).
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type Generated,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
+import type { Role } from '../contract/index.js';
+
+export const roles: readonly Role[] = ['viewer', 'dispatcher', 'supervisor', 'admin'];
+
+/** Rank of a role: viewer < dispatcher < supervisor < admin. */
+export function roleRank(role: Role): number {
+  return roles.indexOf(role);
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (roles as readonly string[]).includes(value);
+}
+
+export const minPasswordLength = 12;
+export const maxPasswordLength = 1024;
+const userNamePattern = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+// ---------------------------------------------------------------------------------------------------
+// Public types
+
+/** The identity attached to an authenticated request. */
+export interface AuthUser {
+  id: number;
+  userName: string;
+  displayName: string;
+  role: Role;
+}
+
+export interface User extends AuthUser {
+  createdAtUtcMs: number;
+  disabled: boolean;
+}
+
+export interface NewUser {
+  userName: string;
+  displayName?: string;
+  role: Role;
+  password: string;
+}
+
+export interface IssuedSession {
+  token: string;
+  expiresAtUtcMs: number;
+}
+
+export interface IssuedApiToken {
+  token: string;
+  name: string;
+  userId: number;
+  createdAtUtcMs: number;
+}
+
+export interface AuditRecord {
+  /** Who acted (for a failed login: the name that was tried; for the CLI: `cli:<os user>`). */
+  userName: string;
+  role?: Role | null;
+  /** Dotted action name, e.g. `auth.login.ok`, `user.create`, `plan.approve`. */
+  action: string;
+  target?: string | null;
+  /** Anything JSON-serialisable. */
+  detail?: unknown;
+  ip?: string | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  atUtcMs: number;
+  userName: string;
+  role: Role | null;
+  action: string;
+  target: string | null;
+  detail: unknown;
+  ip: string | null;
+}
+
+export interface AuditQuery {
+  /** Exact user name. */
+  userName?: string;
+  /** Exact action, or a dotted prefix: `auth.login` matches `auth.login.ok` and `auth.login.failed`. */
+  action?: string;
+  /** Exact target. */
+  target?: string;
+  /** Inclusive lower bound. */
+  fromUtcMs?: number;
+  /** Exclusive upper bound. */
+  toUtcMs?: number;
+  /** Case-insensitive substring of user name, action, target or detail. */
+  text?: string;
+  limit: number;
+  offset: number;
+}
+
+export type StoreErrorCode = 'duplicate' | 'weak-password' | 'invalid' | 'not-found';
+
+/** A rejected store operation with a message fit to show to the caller. */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  users: {
+    /** Throws StoreError 'duplicate' (name taken), 'weak-password' (< 12 characters) or 'invalid'. */
+    create(input: NewUser): Promise<User>;
+    /** The user when the name exists, is enabled and the password matches; otherwise null. */
+    verifyPassword(userName: string, password: string): Promise<User | null>;
+    list(): Promise<User[]>;
+    get(userName: string): Promise<User | null>;
+    /** Throws StoreError 'not-found'. */
+    setRole(userName: string, role: Role): Promise<User>;
+    /** Marks the user disabled and ends their sessions. Throws StoreError 'not-found'. */
+    disable(userName: string): Promise<User>;
+  };
+  sessions: {
+    /** A new opaque token (only its SHA-256 is stored). */
+    create(userId: number, ttlMs: number): Promise<IssuedSession>;
+    /** The session's user, or null when unknown, expired, revoked or the user is disabled. */
+    resolve(token: string): Promise<AuthUser | null>;
+    /** True when a session was removed. */
+    revoke(token: string): Promise<boolean>;
+  };
+  apiTokens: {
+    create(userId: number, name: string): Promise<IssuedApiToken>;
+    resolve(token: string): Promise<AuthUser | null>;
+    /** True when a live token was revoked. */
+    revoke(token: string): Promise<boolean>;
+  };
+  audit: {
+    record(entry: AuditRecord): Promise<void>;
+    /** Newest first. */
+    search(query: AuditQuery): Promise<AuditEntry[]>;
+  };
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** Clock (UTC ms); tests may inject one. */
+  now?: () => number;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Schema
+
+interface UsersTable {
+  id: Generated<number>;
+  user_name: string;
+  display_name: string;
+  role: string;
+  password_hash: string;
+  created_at: number | string;
+  disabled: number;
+}
+
+interface SessionsTable {
+  token_hash: string;
+  user_id: number;
+  created_at: number | string;
+  expires_at: number | string;
+  last_seen_at: number | string;
+}
+
+interface ApiTokensTable {
+  token_hash: string;
+  user_id: number;
+  name: string;
+  created_at: number | string;
+  revoked_at: number | string | null;
+}
+
+interface AuditLogTable {
+  id: Generated<number>;
+  at_utc_ms: number | string;
+  user_name: string;
+  role: string | null;
+  action: string;
+  target: string | null;
+  detail: string | null;
+  ip: string | null;
+}
+
+interface Schema {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+}
+
+type Dialect = Store['dialect'];
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are written against an untyped schema
+  type Db = Kysely<any>;
+  const idColumn = (db: Db, table: string) =>
+    db.schema
+      .createTable(table)
+      .addColumn('id', 'integer', (c) => (dialect === 'postgres' ? c.generatedByDefaultAsIdentity().primaryKey() : c.primaryKey().autoIncrement()));
+  return {
+    '0001_auth_and_audit': {
+      async up(db: Db) {
+        await idColumn(db, 'users')
+          .addColumn('user_name', 'varchar(64)', (c) => c.notNull().unique())
+          .addColumn('display_name', 'varchar(200)', (c) => c.notNull())
+          .addColumn('role', 'varchar(20)', (c) => c.notNull())
+          .addColumn('password_hash', 'varchar(300)', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .createTable('sessions')
+          .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sessions_user_id').on('sessions').column('user_id').execute();
+        await db.schema.createIndex('sessions_expires_at').on('sessions').column('expires_at').execute();
+        await db.schema
+          .createTable('api_tokens')
+          .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('name', 'varchar(200)', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('api_tokens_user_id').on('api_tokens').column('user_id').execute();
+        await idColumn(db, 'audit_log')
+          .addColumn('at_utc_ms', 'bigint', (c) => c.notNull())
+          .addColumn('user_name', 'varchar(200)', (c) => c.notNull())
+          .addColumn('role', 'varchar(20)')
+          .addColumn('action', 'varchar(100)', (c) => c.notNull())
+          .addColumn('target', 'varchar(500)')
+          .addColumn('detail', 'text')
+          .addColumn('ip', 'varchar(64)')
+          .execute();
+        await db.schema.createIndex('audit_log_at').on('audit_log').column('at_utc_ms').execute();
+        await db.schema.createIndex('audit_log_user_at').on('audit_log').columns(['user_name', 'at_utc_ms']).execute();
+        await db.schema.createIndex('audit_log_action_at').on('audit_log').columns(['action', 'at_utc_ms']).execute();
+        await db.schema.createIndex('audit_log_target_at').on('audit_log').columns(['target', 'at_utc_ms']).execute();
+      },
+      async down(db: Db) {
+        for (const table of ['audit_log', 'api_tokens', 'sessions', 'users']) await db.schema.dropTable(table).execute();
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Passwords and tokens
+
+const scryptParams = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, saltLength: 16 };
+
+function scryptAsync(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFC'), salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key)));
+  });
+}
+
+const scryptMaxmem = (N: number, r: number, p: number) => 128 * N * r * (p + 1) + 1024 * 1024;
+
+/** `scrypt$N$r$p$salt$hash` (salt and hash base64url). */
+export async function hashPassword(password: string): Promise<string> {
+  const { N, r, p, keyLength, saltLength } = scryptParams;
+  const salt = randomBytes(saltLength);
+  const key = await scryptAsync(password, salt, keyLength, { N, r, p, maxmem: scryptMaxmem(N, r, p) });
+  return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+export async function verifyPasswordHash(password: string, encoded: string): Promise<boolean> {
+  const parts = encoded.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  if (![N, r, p].every((v) => Number.isInteger(v) && v > 0) || N > 2 ** 20 || r > 32 || p > 16) return false;
+  const salt = Buffer.from(parts[4] ?? '', 'base64url');
+  const expected = Buffer.from(parts[5] ?? '', 'base64url');
+  if (expected.length === 0) return false;
+  const actual = await scryptAsync(password, salt, expected.length, { N, r, p, maxmem: scryptMaxmem(N, r, p) });
+  return timingSafeEqual(actual, expected);
+}
+
+// A hash to compare against when the user does not exist, so both failures take the same time.
+let dummyHash: Promise<string> | undefined;
+
+function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function tokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Opening
+
+function openDialect(databaseUrl: string): { dialect: Dialect; kysely: Kysely<Schema> } {
+  if (databaseUrl.startsWith('sqlite:')) {
+    let file = databaseUrl.slice('sqlite:'.length);
+    if (file.startsWith('//')) file = file.slice(2); // sqlite:///abs/path or sqlite://rel/path
+    if (file === '') throw new StoreError('invalid', `DATABASE_URL ${databaseUrl}: no file name after sqlite:`);
+    const memory = file === ':memory:';
+    if (!memory) mkdirSync(dirname(resolvePath(file)), { recursive: true });
+    const database = new Database(memory ? ':memory:' : file);
+    if (!memory) database.pragma('journal_mode = WAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 5000');
+    return { dialect: 'sqlite', kysely: new Kysely<Schema>({ dialect: new SqliteDialect({ database }) }) };
+  }
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    return { dialect: 'postgres', kysely: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }) };
+  }
+  throw new StoreError('invalid', 'DATABASE_URL must be sqlite:<file> or postgres://…');
+}
+
+const num = (value: number | string | bigint): number => Number(value);
+
+type UserRow = Omit<UsersTable, 'id' | 'password_hash'> & { id: number };
+
+function toUser(row: UserRow): User {
+  return {
+    id: num(row.id),
+    userName: row.user_name,
+    displayName: row.display_name,
+    role: row.role as Role,
+    createdAtUtcMs: num(row.created_at),
+    disabled: num(row.disabled) !== 0,
+  };
+}
+
+const toAuthUser = (user: AuthUser): AuthUser => ({ id: user.id, userName: user.userName, displayName: user.displayName, role: user.role });
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** Open the store and migrate its schema to the latest version. */
+export async function openStore(databaseUrl: string, options: StoreOptions = {}): Promise<Store> {
+  const now = options.now ?? Date.now;
+  const { dialect, kysely: db } = openDialect(databaseUrl);
+
+  const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(dialect)) };
+  const { error } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw new Error(`database migration failed: ${error instanceof Error ? error.message : JSON.stringify(error)}`, { cause: error });
+  }
+
+  const userColumns = ['id', 'user_name', 'display_name', 'role', 'created_at', 'disabled'] as const;
+  const getUser = async (userName: string): Promise<User | null> => {
+    const row = await db.selectFrom('users').select(userColumns).where('user_name', '=', userName).executeTakeFirst();
+    return row ? toUser(row) : null;
+  };
+  const requireUser = async (userName: string): Promise<User> => {
+    const user = await getUser(userName);
+    if (!user) throw new StoreError('not-found', `no user named ${userName}`);
+    return user;
+  };
+
+  const users: Store['users'] = {
+    async create({ userName, displayName, role, password }) {
+      if (typeof userName !== 'string' || !userNamePattern.test(userName)) {
+        throw new StoreError('invalid', 'user name must be 1–64 characters: letters, digits, ".", "_", "@", "-", starting with a letter or digit');
+      }
+      if (!isRole(role)) throw new StoreError('invalid', `role must be one of ${roles.join(', ')}`);
+      const display = (displayName ?? '').trim() || userName;
+      if (display.length > 200) throw new StoreError('invalid', 'display name must be at most 200 characters');
+      if (typeof password !== 'string' || [...password].length < minPasswordLength) {
+        throw new StoreError('weak-password', `password must be at least ${minPasswordLength} characters`);
+      }
+      if (password.length > maxPasswordLength) throw new StoreError('weak-password', `password must be at most ${maxPasswordLength} characters`);
+      if (await getUser(userName)) throw new StoreError('duplicate', `user ${userName} already exists`);
+      const passwordHash = await hashPassword(password);
+      try {
+        const row = await db
+          .insertInto('users')
+          .values({ user_name: userName, display_name: display, role, password_hash: passwordHash, created_at: now(), disabled: 0 })
+          .returning(userColumns)
+          .executeTakeFirstOrThrow();
+        return toUser(row);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new StoreError('duplicate', `user ${userName} already exists`);
+        throw error;
+      }
+    },
+
+    async verifyPassword(userName, password) {
+      if (typeof password !== 'string' || password.length > maxPasswordLength) return null;
+      const row =
+        typeof userName === 'string'
+          ? await db.selectFrom('users').select([...userColumns, 'password_hash']).where('user_name', '=', userName).executeTakeFirst()
+          : undefined;
+      if (!row) {
+        dummyHash ??= hashPassword(newToken());
+        await verifyPasswordHash(password, await dummyHash);
+        return null;
+      }
+      const ok = await verifyPasswordHash(password, row.password_hash);
+      const user = toUser(row);
+      return ok && !user.disabled ? user : null;
+    },
+
+    async list() {
+      const rows = await db.selectFrom('users').select(userColumns).orderBy('user_name').execute();
+      return rows.map(toUser);
+    },
+
+    get: getUser,
+
+    async setRole(userName, role) {
+      if (!isRole(role)) throw new StoreError('invalid', `role must be one of ${roles.join(', ')}`);
+      await requireUser(userName);
+      await db.updateTable('users').set({ role }).where('user_name', '=', userName).execute();
+      return requireUser(userName);
+    },
+
+    async disable(userName) {
+      const user = await requireUser(userName);
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute();
+        await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+      });
+      return requireUser(userName);
+    },
+  };
+
+  const sessions: Store['sessions'] = {
+    async create(userId, ttlMs) {
+      if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreError('invalid', 'session lifetime must be positive');
+      const token = newToken();
+      const at = now();
+      const expiresAtUtcMs = at + Math.round(ttlMs);
+      await db.deleteFrom('sessions').where('expires_at', '<=', at).execute();
+      await db
+        .insertInto('sessions')
+        .values({ token_hash: tokenHash(token), user_id: userId, created_at: at, expires_at: expiresAtUtcMs, last_seen_at: at })
+        .execute();
+      return { token, expiresAtUtcMs };
+    },
+
+    async resolve(token) {
+      if (typeof token !== 'string' || token.length === 0 || token.length > 256) return null;
+      const at = now();
+      const hash = tokenHash(token);
+      const row = await db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .select(['users.id', 'users.user_name', 'users.display_name', 'users.role', 'users.created_at', 'users.disabled', 'sessions.last_seen_at'])
+        .where('sessions.token_hash', '=', hash)
+        .where('sessions.expires_at', '>', at)
+        .executeTakeFirst();
+      if (!row) return null;
+      const user = toUser(row);
+      if (user.disabled) return null;
+      if (at - num(row.last_seen_at) >= 60_000) {
+        await db.updateTable('sessions').set({ last_seen_at: at }).where('token_hash', '=', hash).execute();
+      }
+      return toAuthUser(user);
+    },
+
+    async revoke(token) {
+      if (typeof token !== 'string' || token.length === 0) return false;
+      const result = await db.deleteFrom('sessions').where('token_hash', '=', tokenHash(token)).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+  };
+
+  const apiTokens: Store['apiTokens'] = {
+    async create(userId, name) {
+      const trimmed = typeof name === 'string' ? name.trim() : '';
+      if (trimmed.length === 0 || trimmed.length > 200) throw new StoreError('invalid', 'token name must be 1–200 characters');
+      const owner = await db.selectFrom('users').select(['id', 'disabled']).where('id', '=', userId).executeTakeFirst();
+      if (!owner) throw new StoreError('not-found', `no user with id ${userId}`);
+      if (num(owner.disabled) !== 0) throw new StoreError('invalid', 'cannot issue a token for a disabled user');
+      const token = newToken();
+      const createdAtUtcMs = now();
+      await db.insertInto('api_tokens').values({ token_hash: tokenHash(token), user_id: userId, name: trimmed, created_at: createdAtUtcMs, revoked_at: null }).execute();
+      return { token, name: trimmed, userId, createdAtUtcMs };
+    },
+
+    async resolve(token) {
+      if (typeof token !== 'string' || token.length === 0 || token.length > 256) return null;
+      const row = await db
+        .selectFrom('api_tokens')
+        .innerJoin('users', 'users.id', 'api_tokens.user_id')
+        .select(['users.id', 'users.user_name', 'users.display_name', 'users.role', 'users.created_at', 'users.disabled'])
+        .where('api_tokens.token_hash', '=', tokenHash(token))
+        .where('api_tokens.revoked_at', 'is', null)
+        .executeTakeFirst();
+      if (!row) return null;
+      const user = toUser(row);
+      return user.disabled ? null : toAuthUser(user);
+    },
+
+    async revoke(token) {
+      if (typeof token !== 'string' || token.length === 0) return false;
+      const result = await db
+        .updateTable('api_tokens')
+        .set({ revoked_at: now() })
+        .where('token_hash', '=', tokenHash(token))
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+  };
+
+  const audit: Store['audit'] = {
+    async record({ userName, role, action, target, detail, ip }) {
+      await db
+        .insertInto('audit_log')
+        .values({
+          at_utc_ms: now(),
+          user_name: String(userName).slice(0, 200),
+          role: role ?? null,
+          action: String(action).slice(0, 100),
+          target: target == null ? null : String(target).slice(0, 500),
+          detail: detail === undefined ? null : (JSON.stringify(detail) ?? null),
+          ip: ip == null ? null : String(ip).slice(0, 64),
+        })
+        .execute();
+    },
+
+    async search(query) {
+      const limit = Math.min(Math.max(Math.trunc(query.limit) || 0, 1), 1000);
+      const offset = Math.max(Math.trunc(query.offset) || 0, 0);
+      let q = db.selectFrom('audit_log').selectAll();
+      if (query.userName !== undefined) q = q.where('user_name', '=', query.userName);
+      if (query.action !== undefined) {
+        const action = query.action;
+        q = q.where((eb) => eb.or([eb('action', '=', action), eb('action', 'like', sql<string>`${`${escapeLike(action)}.%`} escape '\\'`)]));
+      }
+      if (query.target !== undefined) q = q.where('target', '=', query.target);
+      if (query.fromUtcMs !== undefined) q = q.where('at_utc_ms', '>=', query.fromUtcMs);
+      if (query.toUtcMs !== undefined) q = q.where('at_utc_ms', '<', query.toUtcMs);
+      if (query.text !== undefined && query.text !== '') {
+        const pattern = `%${escapeLike(query.text.toLowerCase())}%`;
+        const like = (column: 'user_name' | 'action' | 'target' | 'detail') => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+        q = q.where((eb) => eb.or([like('user_name'), like('action'), like('target'), like('detail')]));
+      }
+      const rows = await q.orderBy('at_utc_ms', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute();
+      return rows.map((row) => ({
+        id: num(row.id),
+        atUtcMs: num(row.at_utc_ms),
+        userName: row.user_name,
+        role: isRole(row.role) ? row.role : null,
+        action: row.action,
+        target: row.target,
+        detail: parseDetail(row.detail),
+        ip: row.ip,
+      }));
+    },
+  };
+
+  let closed = false;
+  return {
+    dialect,
+    users,
+    sessions,
+    apiTokens,
+    audit,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+}
+
+function parseDetail(detail: string | null): unknown {
+  if (detail === null) return null;
+  try {
+    return JSON.parse(detail) as unknown;
+  } catch {
+    return detail;
+  }
+}

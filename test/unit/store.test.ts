@@ -1,0 +1,183 @@
+// The relational store (users, sessions, API tokens, audit log) on a temp SQLite file. Set
+// TEST_POSTGRES_URL=postgres://… (an empty, throw-away database) to run the same tests on PostgreSQL.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { StoreError, hashPassword, openStore, verifyPasswordHash, type Store } from '../../store/db.js';
+
+const tempDir = mkdtempSync(path.join(tmpdir(), 'sewer-store-'));
+after(() => rmSync(tempDir, { recursive: true, force: true }));
+
+const backends: { name: string; url: string }[] = [{ name: 'sqlite', url: `sqlite:${path.join(tempDir, 'nested', 'folder', 'store.sqlite')}` }];
+if (process.env['TEST_POSTGRES_URL']) backends.push({ name: 'postgres', url: process.env['TEST_POSTGRES_URL'] });
+
+const password = 'correct horse battery';
+
+async function rejectsWith(promise: Promise<unknown>, code: StoreError['code'], message: RegExp) {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof StoreError, `expected StoreError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+void test('password hashes are scrypt$N$r$p$salt$hash, salted, and verify', async () => {
+  const a = await hashPassword(password);
+  const b = await hashPassword(password);
+  assert.match(a, /^scrypt\$32768\$8\$1\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/);
+  assert.notEqual(a, b);
+  assert.equal(await verifyPasswordHash(password, a), true);
+  assert.equal(await verifyPasswordHash(`${password}!`, a), false);
+  assert.equal(await verifyPasswordHash(password, 'plain-text'), false);
+});
+
+void test('an unknown DATABASE_URL scheme is rejected', async () => {
+  await assert.rejects(openStore('mysql://localhost/x'), /sqlite:<file> or postgres/);
+});
+
+for (const backend of backends) {
+  void describe(`store on ${backend.name}`, () => {
+    let clock = Date.UTC(2025, 6, 1, 8, 0, 0);
+    let store: Store;
+
+    before(async () => {
+      store = await openStore(backend.url, { now: () => clock });
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    void test('opening creates the file with its folder; opening again re-runs no migration', async () => {
+      if (backend.name === 'sqlite') assert.ok(existsSync(path.join(tempDir, 'nested', 'folder', 'store.sqlite')));
+      const again = await openStore(backend.url);
+      assert.deepEqual(await again.users.list(), await store.users.list());
+      await again.close();
+    });
+
+    void test('users: create, list, duplicate and weak passwords rejected', async () => {
+      const admin = await store.users.create({ userName: 'admin1', displayName: '管理员', role: 'admin', password });
+      assert.equal(admin.userName, 'admin1');
+      assert.equal(admin.displayName, '管理员');
+      assert.equal(admin.role, 'admin');
+      assert.equal(admin.disabled, false);
+      assert.equal(admin.createdAtUtcMs, clock);
+      assert.equal(typeof admin.id, 'number');
+
+      const viewer = await store.users.create({ userName: 'viewer1', role: 'viewer', password });
+      assert.equal(viewer.displayName, 'viewer1', 'display name defaults to the user name');
+
+      await rejectsWith(store.users.create({ userName: 'admin1', role: 'viewer', password }), 'duplicate', /already exists/);
+      await rejectsWith(store.users.create({ userName: 'weak', role: 'viewer', password: 'short pw 11' }), 'weak-password', /at least 12 characters/);
+      await rejectsWith(store.users.create({ userName: 'bad name!', role: 'viewer', password }), 'invalid', /user name/);
+      await rejectsWith(store.users.create({ userName: 'r', role: 'root' as never, password }), 'invalid', /role must be one of/);
+
+      const names = (await store.users.list()).map((u) => u.userName);
+      assert.deepEqual(names, ['admin1', 'viewer1']);
+      assert.equal((await store.users.get('nobody')), null);
+    });
+
+    void test('users: verifyPassword right and wrong; setRole; disable', async () => {
+      const ok = await store.users.verifyPassword('admin1', password);
+      assert.equal(ok?.userName, 'admin1');
+      assert.equal(await store.users.verifyPassword('admin1', 'wrong password here'), null);
+      assert.equal(await store.users.verifyPassword('nobody', password), null);
+
+      await store.users.create({ userName: 'disp1', displayName: '调度员一', role: 'viewer', password });
+      const promoted = await store.users.setRole('disp1', 'dispatcher');
+      assert.equal(promoted.role, 'dispatcher');
+      await rejectsWith(store.users.setRole('nobody', 'admin'), 'not-found', /no user named nobody/);
+
+      await store.users.create({ userName: 'leaver', role: 'dispatcher', password });
+      const disabled = await store.users.disable('leaver');
+      assert.equal(disabled.disabled, true);
+      assert.equal(await store.users.verifyPassword('leaver', password), null, 'a disabled user cannot log in');
+      await rejectsWith(store.users.disable('nobody'), 'not-found', /nobody/);
+    });
+
+    void test('sessions: opaque token, resolve, expiry, revoke, disabled user', async () => {
+      const user = (await store.users.get('disp1'))!;
+      const session = await store.sessions.create(user.id, 60_000);
+      assert.match(session.token, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal(session.expiresAtUtcMs, clock + 60_000);
+      assert.deepEqual(await store.sessions.resolve(session.token), { id: user.id, userName: 'disp1', displayName: '调度员一', role: 'dispatcher' });
+      assert.equal(await store.sessions.resolve(`${session.token}x`), null);
+      assert.equal(await store.sessions.resolve(''), null);
+
+      clock += 59_999;
+      assert.notEqual(await store.sessions.resolve(session.token), null, 'still valid just before expiry');
+      clock += 1;
+      assert.equal(await store.sessions.resolve(session.token), null, 'expired at expiresAtUtcMs');
+
+      const second = await store.sessions.create(user.id, 60_000);
+      assert.equal(await store.sessions.revoke(second.token), true);
+      assert.equal(await store.sessions.resolve(second.token), null);
+      assert.equal(await store.sessions.revoke(second.token), false);
+
+      const leaverToBe = await store.users.create({ userName: 'leaver2', role: 'viewer', password });
+      const third = await store.sessions.create(leaverToBe.id, 60_000);
+      assert.notEqual(await store.sessions.resolve(third.token), null);
+      await store.users.disable('leaver2');
+      assert.equal(await store.sessions.resolve(third.token), null, 'disabling a user ends their sessions');
+    });
+
+    void test('API tokens: create, resolve, revoke; not for disabled users', async () => {
+      const user = (await store.users.get('viewer1'))!;
+      const issued = await store.apiTokens.create(user.id, 'grafana');
+      assert.equal(issued.name, 'grafana');
+      assert.match(issued.token, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal((await store.apiTokens.resolve(issued.token))?.userName, 'viewer1');
+      assert.equal(await store.sessions.resolve(issued.token), null, 'an API token is not a session');
+      assert.equal(await store.apiTokens.revoke(issued.token), true);
+      assert.equal(await store.apiTokens.resolve(issued.token), null);
+      assert.equal(await store.apiTokens.revoke(issued.token), false);
+
+      await rejectsWith(store.apiTokens.create(user.id, '  '), 'invalid', /token name/);
+      await rejectsWith(store.apiTokens.create(999_999, 'x'), 'not-found', /no user/);
+      const leaver = (await store.users.get('leaver'))!;
+      await rejectsWith(store.apiTokens.create(leaver.id, 'x'), 'invalid', /disabled/);
+    });
+
+    void test('audit: record and search with every filter, newest first', async () => {
+      const t0 = (clock = Date.UTC(2025, 7, 1, 0, 0, 0));
+      await store.audit.record({ userName: 'disp1', role: 'dispatcher', action: 'auth.login.ok', target: 'disp1', detail: { via: 'web' }, ip: '10.0.0.5' });
+      clock += 1000;
+      await store.audit.record({ userName: 'disp1', role: 'dispatcher', action: 'plan.approve', target: 'plan-42', detail: { comment: '汛期 100% 泵站_A' }, ip: '10.0.0.5' });
+      clock += 1000;
+      await store.audit.record({ userName: 'intruder', action: 'auth.login.failed', target: 'intruder', detail: { reason: 'unknown-user' }, ip: '10.0.0.9' });
+      clock += 1000;
+      await store.audit.record({ userName: 'admin1', role: 'admin', action: 'user.create', target: 'disp2' });
+
+      const all = await store.audit.search({ fromUtcMs: t0, limit: 100, offset: 0 });
+      assert.deepEqual(all.map((e) => e.action), ['user.create', 'auth.login.failed', 'plan.approve', 'auth.login.ok']);
+      const first = all[3]!;
+      assert.equal(first.atUtcMs, t0);
+      assert.equal(first.userName, 'disp1');
+      assert.equal(first.role, 'dispatcher');
+      assert.equal(first.ip, '10.0.0.5');
+      assert.deepEqual(first.detail, { via: 'web' });
+      assert.equal(all[0]!.detail, null);
+      assert.equal(all[1]!.role, null);
+
+      const actions = async (query: Omit<Parameters<Store['audit']['search']>[0], 'limit' | 'offset'>, limit = 100, offset = 0) =>
+        (await store.audit.search({ fromUtcMs: t0, ...query, limit, offset })).map((e) => e.action);
+      assert.deepEqual(await actions({ userName: 'disp1' }), ['plan.approve', 'auth.login.ok']);
+      assert.deepEqual(await actions({ action: 'auth.login' }), ['auth.login.failed', 'auth.login.ok'], 'dotted prefix');
+      assert.deepEqual(await actions({ action: 'auth.login.ok' }), ['auth.login.ok']);
+      assert.deepEqual(await actions({ action: 'auth' }), ['auth.login.failed', 'auth.login.ok']);
+      assert.deepEqual(await actions({ action: 'auth.log' }), [], 'a prefix matches whole dotted parts only');
+      assert.deepEqual(await actions({ target: 'plan-42' }), ['plan.approve']);
+      assert.deepEqual(await actions({ fromUtcMs: t0 + 1000, toUtcMs: t0 + 3000 }), ['auth.login.failed', 'plan.approve'], 'from inclusive, to exclusive');
+      assert.deepEqual(await actions({ text: '汛期' }), ['plan.approve'], 'text searches the detail');
+      assert.deepEqual(await actions({ text: 'INTRUDER' }), ['auth.login.failed'], 'text is case-insensitive');
+      assert.deepEqual(await actions({ text: '100%' }), ['plan.approve'], '% is literal');
+      assert.deepEqual(await actions({ text: '_a' }), ['plan.approve'], '_ is literal');
+      assert.deepEqual(await actions({ text: '%' }), ['plan.approve']);
+      assert.deepEqual(await actions({ userName: 'disp1', action: 'plan' }), ['plan.approve'], 'filters combine');
+      assert.deepEqual(await actions({}, 2, 0), ['user.create', 'auth.login.failed'], 'limit');
+      assert.deepEqual(await actions({}, 2, 2), ['plan.approve', 'auth.login.ok'], 'offset');
+    });
+  });
+}
