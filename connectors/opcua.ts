@@ -8,6 +8,7 @@ import {
   OPCUACertificateManager,
   OPCUAClient,
   SecurityPolicy,
+  ServerState,
   UserTokenType,
   type ClientSession,
   type DataValue,
@@ -128,7 +129,8 @@ export function createOpcUaConnector(options: OpcUaConnectorOptions): OpcUaConne
       const started = performance.now();
       const serverState = await withSession(async (session) => {
         const state = await session.read({ nodeId: 'ns=0;i=2259', attributeId: AttributeIds.Value });
-        return String(state.value?.value);
+        const code = state.value?.value as number | undefined;
+        return code === undefined ? 'unknown' : (ServerState[code] ?? String(code));
       });
       return { latencyMs: performance.now() - started, serverState };
     },

@@ -15,6 +15,9 @@ const worker = await createDispatchWorker({ connection, namespace: env.TEMPORAL_
 const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
 const schedule = await ensureDispatchSchedule(client, network, { paused: process.env['DISPATCH_SCHEDULE_PAUSED'] === 'true' });
+// A worker that starts after a pause plans at once instead of waiting up to a whole cycle.
+const lastAction = (await schedule.describe()).info.recentActions.at(-1);
+if (!lastAction || Date.now() - lastAction.takenAt.getTime() > network.planning.cycleMin * 60_000) await schedule.trigger();
 console.log(`worker: task queue ready; schedule ${schedule.scheduleId} every ${network.planning.cycleMin} min`);
 await clientConnection.close();
 
