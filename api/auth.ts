@@ -172,7 +172,6 @@ const fullUser = (user: User): User => ({ ...publicUser(user), createdAtUtcMs: u
 // ---------------------------------------------------------------------------------------------------
 // Plugin
 
-// eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions
 const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, sessionTtlMs = defaultSessionTtlMs }) => {
   app.decorateRequest('user', null);
 

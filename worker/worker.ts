@@ -1,6 +1,6 @@
 // The worker: registers the workflows and the activities built from their connectors.
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, bundleWorkflowCode, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { taskQueue } from '../contract/index.js';
 import { createDispatchActivities, type DispatchDependencies } from '../activities/dispatch.js';
 
@@ -8,7 +8,7 @@ export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', impo
 
 /** Bundle once and share between workers (tests start several); bundling takes a few seconds. */
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+  return bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } });
 }
 
 export interface DispatchWorkerOptions {

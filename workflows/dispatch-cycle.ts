@@ -41,8 +41,8 @@ export async function dispatchCycle(input: DispatchCycleInput): Promise<Dispatch
     state.status = kind === 'approve' ? 'approved' : 'rejected';
     return state;
   };
-  setHandler(approvePlanUpdate, decide('approve'), { validator: (d) => validateDecision(state, d) });
-  setHandler(rejectPlanUpdate, decide('reject'), { validator: (d) => validateDecision(state, d) });
+  setHandler(approvePlanUpdate, decide('approve'), { validator: (d: DecisionInput) => validateDecision(state, d) });
+  setHandler(rejectPlanUpdate, decide('reject'), { validator: (d: DecisionInput) => validateDecision(state, d) });
 
   const snapshot = await io.readNetworkState();
   state.snapshot = snapshot;

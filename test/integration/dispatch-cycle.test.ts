@@ -112,7 +112,7 @@ after(async () => {
 async function login(userName: keyof typeof passwords): Promise<string> {
   const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { userName, password: passwords[userName] } });
   assert.equal(response.statusCode, 200, response.body);
-  return (response.json() as { token: string }).token;
+  return response.json<{ token: string }>().token;
 }
 
 /** Trigger the Schedule now and return the id of the workflow it started. */
@@ -133,7 +133,7 @@ async function waitForPlan(token: string, planId: string, statuses: DispatchCycl
   for (let i = 0; i < 150; i++) {
     const response = await app.inject({ method: 'GET', url: `/api/plans/${planId}`, headers: { authorization: `Bearer ${token}` } });
     if (response.statusCode === 200) {
-      const state = response.json() as DispatchCycleState;
+      const state = response.json<DispatchCycleState>();
       if (statuses.includes(state.status)) return state;
       last = state.status;
     } else last = `${response.statusCode} ${response.body}`;
@@ -145,7 +145,7 @@ async function waitForPlan(token: string, planId: string, statuses: DispatchCycl
 test('health reports every component up', async () => {
   const response = await app.inject({ method: 'GET', url: '/api/health' });
   assert.equal(response.statusCode, 200, response.body);
-  const health = response.json() as { status: string; components: { name: string; status: string; latencyMs: number }[] };
+  const health = response.json<{ status: string; components: { name: string; status: string; latencyMs: number }[] }>();
   assert.equal(health.status, 'up');
   assert.deepEqual(health.components.map((c) => `${c.name}:${c.status}`).sort(), ['forecast:up', 'influxdb:up', 'opcua:up', 'temporal:up']);
 });
@@ -167,7 +167,7 @@ test('a scheduled cycle is approved through the API and its setpoints reach the 
 
   const listed = await app.inject({ method: 'GET', url: '/api/plans', headers: { authorization: `Bearer ${viewer}` } });
   assert.equal(listed.statusCode, 200, listed.body);
-  assert.ok((listed.json() as { planId: string }[]).some((p) => p.planId === planId));
+  assert.ok(listed.json<{ planId: string }[]>().some((p) => p.planId === planId));
 
   const refused = await app.inject({ method: 'POST', url: `/api/plans/${planId}/approve`, headers: { authorization: `Bearer ${viewer}` }, payload: {} });
   assert.equal(refused.statusCode, 403, refused.body);
@@ -177,7 +177,7 @@ test('a scheduled cycle is approved through the API and its setpoints reach the 
   const writesBefore = simulator.writeLog.length;
   const approved = await app.inject({ method: 'POST', url: `/api/plans/${planId}/approve`, headers: { authorization: `Bearer ${dispatcher}` }, payload: { comment: '同意，按计划执行' } });
   assert.equal(approved.statusCode, 200, approved.body);
-  assert.equal((approved.json() as DispatchCycleState).decision?.userName, 'wang');
+  assert.equal(approved.json<DispatchCycleState>().decision?.userName, 'wang');
   const again = await app.inject({ method: 'POST', url: `/api/plans/${planId}/approve`, headers: { authorization: `Bearer ${dispatcher}` }, payload: {} });
   assert.equal(again.statusCode, 409, again.body);
 

@@ -101,6 +101,6 @@ test('recorded histories replay on the current workflow code (determinism)', asy
   assert.ok(files.length > 0, 'no recorded histories to replay');
   for (const file of files) {
     const history: unknown = JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8'));
-    await Worker.runReplayHistory({ workflowBundle: bundle }, history as never, file);
+    await Worker.runReplayHistory({ workflowBundle: bundle }, history, file);
   }
 });

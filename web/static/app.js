@@ -1,0 +1,1753 @@
+// The dispatcher's console: plain ES modules, no framework, no build step, nothing from the internet.
+// Everything the server sends is untrusted text: the DOM is built with createElement / textContent /
+// setAttribute only, never innerHTML. Pages are hash routes: #/login, #/overview, #/plans,
+// #/plans/<planId>, #/audit.
+import { t, tOr, getLang, setLang, locale, localName, fmtTime, fmtClock, fmtAge, fmtNum, withUnit } from './i18n.js';
+
+const SESSION_KEY = 'sewerDispatch.session';
+const LIVE_REFRESH_MS = 10_000;
+const PLAN_POLL_MS = 3_000;
+const PLANS_REFRESH_MS = 10_000;
+const ROLE_RANK = { viewer: 0, dispatcher: 1, supervisor: 2, admin: 3 };
+/** Plan statuses that can still change by themselves: the plan page polls while in one of them. */
+const LIVE_STATUSES = new Set(['gathering', 'proposed', 'approved']);
+const COMPONENT_ORDER = ['temporal', 'influxdb', 'opcua', 'forecast'];
+const AUDIT_ACTIONS = [
+  'auth.login',
+  'auth.login.ok',
+  'auth.login.failed',
+  'auth.logout',
+  'plan',
+  'plan.approve',
+  'plan.reject',
+  'plan.approve.refused',
+  'plan.reject.refused',
+  'user',
+  'user.create',
+  'user.set-role',
+  'user.disable',
+  'token.create',
+];
+const FORECAST_OLD_MS = 6 * 3_600_000;
+const UNIT_M3H = 'm³/h';
+
+const main = document.getElementById('main');
+
+// ---------------------------------------------------------------------------------------------------
+// DOM helpers: the only way this file creates markup.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function setAttrs(el, attrs) {
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'class') el.setAttribute('class', Array.isArray(value) ? value.filter(Boolean).join(' ') : String(value));
+    else if (name === 'text') el.textContent = String(value);
+    else if (name.startsWith('on') && typeof value === 'function') el.addEventListener(name.slice(2), value);
+    else if (name === 'value' && 'value' in el) el.value = String(value);
+    else el.setAttribute(name, value === true ? '' : String(value));
+  }
+}
+
+function appendAll(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** An HTML element; string children become text nodes. */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  setAttrs(el, attrs);
+  appendAll(el, children);
+  return el;
+}
+
+/** An SVG element. */
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  setAttrs(el, attrs);
+  appendAll(el, children);
+  return el;
+}
+
+let uidCounter = 0;
+const uid = (prefix) => `${prefix}-${++uidCounter}`;
+
+function badge(kind, text, title) {
+  return h('span', { class: ['badge', `badge-${kind}`], title }, text);
+}
+
+function announce(message) {
+  const el = document.getElementById('announcer');
+  if (!el) return;
+  el.textContent = '';
+  setTimeout(() => {
+    el.textContent = message;
+  }, 50);
+}
+
+function setTitle(text) {
+  document.title = `${text} · ${t('app.title')}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Session and API
+
+let session = readSession();
+let loginNotice = null;
+let returnTo = null;
+let networkCache = null;
+
+function readSession() {
+  try {
+    const raw = sessionStorage.getItem(SESSION_KEY);
+    if (!raw) return null;
+    const value = JSON.parse(raw);
+    if (!value || typeof value.token !== 'string' || !value.user || typeof value.user.role !== 'string') return null;
+    if (typeof value.expiresAtUtcMs === 'number' && value.expiresAtUtcMs <= Date.now()) {
+      sessionStorage.removeItem(SESSION_KEY);
+      return null;
+    }
+    return value;
+  } catch {
+    return null;
+  }
+}
+
+function saveSession(value) {
+  session = value;
+  try {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
+  } catch {
+    // Without storage the session lasts until the tab is reloaded.
+  }
+}
+
+function clearSession() {
+  session = null;
+  networkCache = null;
+  try {
+    sessionStorage.removeItem(SESSION_KEY);
+  } catch {
+    // Nothing stored.
+  }
+}
+
+function hasRole(minimum) {
+  return !!session && (ROLE_RANK[session.user.role] ?? -1) >= ROLE_RANK[minimum];
+}
+
+class ApiError extends Error {
+  constructor(status, message, body) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** The session ended (401): back to the login page with a message, then back here after login. */
+function sessionExpired() {
+  if (!session) return;
+  clearSession();
+  loginNotice = { kind: 'warn', text: t('login.expired') };
+  if (location.hash.startsWith('#/') && !location.hash.startsWith('#/login')) returnTo = location.hash;
+  location.hash = '#/login';
+}
+
+function setConnection(ok) {
+  const el = document.getElementById('conn');
+  if (!el) return;
+  el.hidden = ok;
+  el.textContent = ok ? '' : t('conn.lost');
+}
+
+/**
+ * Call the API with the session's bearer token. Resolves with the parsed JSON body; throws ApiError
+ * (status 0 for network failures) unless the status is ok or listed in `accept`.
+ */
+async function api(path, { method = 'GET', body, accept = [] } = {}) {
+  const headers = { Accept: 'application/json' };
+  const token = session?.token;
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const init = { method, headers, cache: 'no-store' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  let text = '';
+  try {
+    response = await fetch(path, init);
+    text = await response.text();
+  } catch {
+    setConnection(false);
+    throw new ApiError(0, t('error.network'), null);
+  }
+  setConnection(true);
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (response.status === 401 && token && token === session?.token) {
+    sessionExpired();
+    throw new ApiError(401, t('login.expired'), data);
+  }
+  if (!response.ok && !accept.includes(response.status)) {
+    const message = data && typeof data.message === 'string' ? data.message : `${response.status} ${response.statusText}`;
+    throw new ApiError(response.status, message, data);
+  }
+  return data;
+}
+
+/** A message for an error, in the current language, with the server's own words as detail. */
+function errorText(error) {
+  if (!(error instanceof ApiError)) return t('error.generic', { message: error instanceof Error ? error.message : String(error) });
+  switch (error.status) {
+    case 0:
+      return t('error.network');
+    case 401:
+      return t('login.expired');
+    case 403:
+      return t('error.forbidden', { message: error.message });
+    case 404:
+      return t('error.notFound', { message: error.message });
+    case 409:
+      return t('error.conflict', { message: error.message });
+    case 429:
+      return t('error.rateLimited');
+    default:
+      return error.status >= 500 ? t('error.server') : t('error.generic', { message: error.message });
+  }
+}
+
+async function loadNetwork() {
+  if (!networkCache) networkCache = await api('/api/network');
+  return networkCache;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Router: one page at a time; leaving a page stops its timers and closes its dialogs.
+
+let page = null;
+let pageSeq = 0;
+
+function startPage() {
+  const id = ++pageSeq;
+  const cleanups = [];
+  page = { id, cleanups };
+  const alive = () => page?.id === id;
+  return {
+    alive,
+    onCleanup: (fn) => cleanups.push(fn),
+    /** Run fn every `ms` after the previous run finished; stops when the page is left or fn returns false. */
+    every(ms, fn) {
+      let timer;
+      const tick = async () => {
+        if (!alive()) return;
+        let again = true;
+        try {
+          again = (await fn()) !== false;
+        } catch (error) {
+          console.error(error);
+        }
+        if (again && alive()) timer = setTimeout(() => void tick(), ms);
+      };
+      timer = setTimeout(() => void tick(), ms);
+      cleanups.push(() => clearTimeout(timer));
+    },
+  };
+}
+
+function endPage() {
+  if (!page) return;
+  for (const fn of page.cleanups) {
+    try {
+      fn();
+    } catch (error) {
+      console.error(error);
+    }
+  }
+  page = null;
+  closeDialog();
+}
+
+const routes = [
+  { pattern: /^\/login$/, render: renderLogin, public: true },
+  { pattern: /^\/overview$/, render: renderOverview },
+  { pattern: /^\/plans$/, render: renderPlans },
+  { pattern: /^\/plans\/([^/]+)$/, render: renderPlan },
+  { pattern: /^\/audit$/, render: renderAudit },
+];
+
+async function route() {
+  const hash = location.hash;
+  if (hash === '' || hash === '#' || hash === '#/') {
+    location.replace('#/overview');
+    return;
+  }
+  if (!hash.startsWith('#/')) return;
+  const path = hash.slice(1).split('?')[0];
+  const found = routes.map((r) => ({ r, m: r.pattern.exec(path) })).find((x) => x.m);
+
+  if (!session && !found?.r.public) {
+    returnTo = hash;
+    location.replace('#/login');
+    return;
+  }
+  if (session && found?.r.public) {
+    location.replace('#/overview');
+    return;
+  }
+
+  endPage();
+  const ctx = startPage();
+  renderChrome(path);
+  main.replaceChildren();
+  main.setAttribute('aria-busy', 'true');
+  try {
+    if (!found) renderNotFound();
+    else await found.r.render(ctx, ...found.m.slice(1).map((part) => decodeURIComponent(part)));
+  } catch (error) {
+    if (ctx.alive() && !(error instanceof ApiError && error.status === 401)) renderPageError(error);
+  } finally {
+    if (ctx.alive()) {
+      main.removeAttribute('aria-busy');
+      const target = main.querySelector('[data-autofocus]') ?? main.querySelector('h1');
+      target?.focus({ preventScroll: false });
+    }
+  }
+}
+
+function renderNotFound() {
+  setTitle(t('notFound.title'));
+  main.append(h('h1', { tabindex: -1 }, t('notFound.title')), h('p', {}, t('notFound.body')), h('p', {}, h('a', { href: '#/overview' }, t('notFound.home'))));
+}
+
+function renderPageError(error) {
+  setTitle(t('error.pageFailed'));
+  main.replaceChildren(
+    h('h1', { tabindex: -1 }, t('error.pageFailed')),
+    h('p', { class: 'alert alert-error', role: 'alert' }, errorText(error)),
+    h('button', { type: 'button', class: 'btn', onclick: () => void route() }, t('error.retry')),
+  );
+}
+
+/** Header: navigation for the signed-in user's role, the user, language and logout. */
+function renderChrome(path) {
+  document.documentElement.lang = locale();
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-aria-label]')) el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+
+  const nav = document.getElementById('nav');
+  const links = [
+    { href: '#/overview', key: 'nav.overview', active: path === '/overview' },
+    { href: '#/plans', key: 'nav.plans', active: path.startsWith('/plans') },
+  ];
+  if (hasRole('supervisor')) links.push({ href: '#/audit', key: 'nav.audit', active: path === '/audit' });
+  nav.replaceChildren(...(session ? links.map((l) => h('a', { href: l.href, 'aria-current': l.active ? 'page' : undefined }, t(l.key))) : []));
+  nav.hidden = !session;
+
+  const userBox = document.getElementById('user-box');
+  userBox.replaceChildren();
+  if (session) {
+    const role = tOr(`role.${session.user.role}`, session.user.role);
+    userBox.append(
+      h('span', { class: 'user-name', title: t('user.signedInAs', { name: session.user.displayName || session.user.userName, role }) }, session.user.displayName || session.user.userName),
+      ' ',
+      badge('role', role),
+    );
+  }
+  document.getElementById('logout').hidden = !session;
+
+  const toggle = document.getElementById('lang-toggle');
+  const other = getLang() === 'zh' ? 'en' : 'zh';
+  toggle.textContent = other === 'en' ? 'English' : '中文';
+  toggle.setAttribute('lang', other === 'en' ? 'en' : 'zh-CN');
+  toggle.setAttribute('title', t('lang.switch'));
+  toggle.setAttribute('aria-label', `${t('lang.switch')}: ${toggle.textContent}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Dialog: modal confirm with an optional text field. Resolves { value } or null when cancelled.
+
+let activeDialog = null;
+
+function closeDialog() {
+  activeDialog?.cancel();
+}
+
+function openDialog({ title, body = [], confirmLabel, confirmClass = 'btn-primary', field = null }) {
+  closeDialog();
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    const titleId = uid('dlg-title');
+    const descId = uid('dlg-desc');
+    const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': titleId, 'aria-describedby': descId });
+    const form = h('form', { novalidate: true });
+    let input = null;
+    let errorEl = null;
+    form.append(h('h2', { id: titleId }, title), h('div', { id: descId, class: 'dialog-body' }, body));
+    if (field) {
+      const inputId = uid('dlg-field');
+      const hintId = `${inputId}-hint`;
+      const errorId = `${inputId}-error`;
+      errorEl = h('p', { id: errorId, class: 'field-error', role: 'alert' });
+      input = h('textarea', {
+        id: inputId,
+        rows: 3,
+        maxlength: field.maxLength ?? 2000,
+        required: field.required || undefined,
+        'aria-required': field.required ? 'true' : undefined,
+        'aria-describedby': [field.hint ? hintId : '', errorId].filter(Boolean).join(' '),
+      });
+      form.append(h('div', { class: 'field' }, h('label', { for: inputId }, field.label), field.hint ? h('p', { id: hintId, class: 'hint' }, field.hint) : null, input, errorEl));
+    }
+    const cancel = h('button', { type: 'button', class: 'btn' }, t('dialog.cancel'));
+    const confirm = h('button', { type: 'submit', class: ['btn', confirmClass] }, confirmLabel);
+    form.append(h('div', { class: 'dialog-actions' }, cancel, confirm));
+    dialog.append(form);
+
+    let finished = false;
+    const finish = (result) => {
+      if (finished) return;
+      finished = true;
+      activeDialog = null;
+      if (dialog.open) dialog.close();
+      dialog.remove();
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+      resolve(result);
+    };
+    cancel.addEventListener('click', () => finish(null));
+    dialog.addEventListener('cancel', (event) => {
+      event.preventDefault();
+      finish(null);
+    });
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const value = input ? input.value.trim() : '';
+      if (field?.required && value === '') {
+        errorEl.textContent = t('dialog.required');
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+        return;
+      }
+      finish({ value });
+    });
+    activeDialog = { cancel: () => finish(null) };
+    document.body.append(dialog);
+    dialog.showModal();
+    (input ?? cancel).focus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Login
+
+function renderLogin(ctx) {
+  setTitle(t('login.title'));
+  // Kept until the next successful login: a second render of this page (hash change racing the
+  // start-up route) must still show why the user is here.
+  const notice = loginNotice;
+  const userId = uid('login-user');
+  const passId = uid('login-pass');
+  const message = h('p', { class: notice ? ['alert', `alert-${notice.kind}`] : 'alert', role: 'alert', hidden: notice ? undefined : true }, notice?.text ?? '');
+  const user = h('input', { id: userId, name: 'username', autocomplete: 'username', required: true, 'data-autofocus': true, autocapitalize: 'none', spellcheck: 'false' });
+  const pass = h('input', { id: passId, name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, t('login.submit'));
+  const showMessage = (kind, text) => {
+    message.hidden = false;
+    message.className = `alert alert-${kind}`;
+    message.textContent = text;
+  };
+  const form = h(
+    'form',
+    { class: 'login-form', novalidate: true },
+    h('div', { class: 'field' }, h('label', { for: userId }, t('login.user')), user),
+    h('div', { class: 'field' }, h('label', { for: passId }, t('login.password')), pass),
+    submit,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void (async () => {
+      const userName = user.value.trim();
+      if (!userName || !pass.value) {
+        showMessage('error', t('login.missing'));
+        (userName ? pass : user).focus();
+        return;
+      }
+      submit.disabled = true;
+      submit.textContent = t('login.busy');
+      try {
+        const reply = await api('/api/auth/login', { method: 'POST', body: { userName, password: pass.value } });
+        if (!ctx.alive()) return;
+        saveSession({ token: reply.token, expiresAtUtcMs: reply.expiresAtUtcMs, user: reply.user });
+        loginNotice = null;
+        const target = returnTo && !returnTo.startsWith('#/login') ? returnTo : '#/overview';
+        returnTo = null;
+        location.hash = target;
+      } catch (error) {
+        if (!ctx.alive()) return;
+        pass.value = '';
+        showMessage('error', error instanceof ApiError && error.status === 401 ? t('login.failed') : error instanceof ApiError && error.status === 429 ? t('login.rateLimited') : errorText(error));
+        pass.focus();
+      } finally {
+        submit.disabled = false;
+        submit.textContent = t('login.submit');
+      }
+    })();
+  });
+  main.append(
+    h(
+      'section',
+      { class: 'login-card panel', 'aria-labelledby': 'login-title' },
+      h('h1', { id: 'login-title', tabindex: -1 }, t('login.title')),
+      h('p', { class: 'muted' }, t('login.intro')),
+      message,
+      form,
+    ),
+  );
+}
+
+async function logout() {
+  if (session) {
+    try {
+      await api('/api/auth/logout', { method: 'POST', body: {} });
+    } catch {
+      // The session ends here either way.
+    }
+  }
+  clearSession();
+  loginNotice = { kind: 'info', text: t('login.loggedOut') };
+  endPage();
+  if (location.hash === '#/login') void route();
+  else location.hash = '#/login';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Levels, modes and live values
+
+/** Where a level sits relative to the station's bands. */
+function levelClass(level, levels) {
+  if (typeof level !== 'number' || !Number.isFinite(level)) return 'unknown';
+  if (level >= levels.overflowM) return 'overflow';
+  if (level >= levels.highAlarmM) return 'high';
+  if (level >= levels.pumpStartM) return 'above-start';
+  return 'normal';
+}
+
+/** A glyph beside the colour so the state does not depend on colour alone. */
+const BAND_GLYPH = { normal: '', 'above-start': '▲ ', high: '⚠ ', overflow: '✖ ', unknown: '? ' };
+const BANDS = ['normal', 'above-start', 'high', 'overflow', 'unknown'];
+
+function bandBadge(cls) {
+  return badge(`band-${cls}`, `${BAND_GLYPH[cls]}${t(`band.${cls}`)}`);
+}
+
+function num(value) {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** Station control mode from live values (mode 0 LOCAL / 1 REMOTE, remoteActive) or a snapshot ('local'/'remote'). */
+function modeOf(mode, remoteActive) {
+  const m = mode === 1 || mode === 'remote' ? 'remote' : mode === 0 || mode === 'local' ? 'local' : null;
+  if (m === 'remote' && remoteActive === false) return 'remoteInactive';
+  return m ?? 'unknown';
+}
+
+function modeBadge(mode) {
+  const kind = mode === 'local' ? 'local' : mode === 'remote' ? 'remote' : mode === 'remoteInactive' ? 'inactive' : 'muted';
+  const title = mode === 'remoteInactive' ? t('mode.remoteInactiveTitle') : mode === 'local' ? t('mode.localNote') : undefined;
+  return badge(`mode-${kind}`, t(`mode.${mode}`), title);
+}
+
+function indexLive(body) {
+  const byKey = new Map();
+  for (const o of body?.objects ?? []) byKey.set(`${o.objectKind}:${o.objectId}`, o);
+  return byKey;
+}
+
+function staleAfterMs(network) {
+  return 2 * (network.planning?.cycleMin ?? 15) * 60_000;
+}
+
+function systemName(network, systemId) {
+  const system = network.systems.find((x) => x.id === systemId);
+  return system ? localName(system.name) : systemId;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Overview: schematic, component health, station table; refreshed every 10 s.
+
+async function renderOverview(ctx) {
+  setTitle(t('overview.title'));
+  const network = await loadNetwork();
+  if (!ctx.alive()) return;
+  const layout = layoutNetwork(network);
+
+  const updated = h('p', { class: 'muted small', role: 'status' }, t('common.loading'));
+  const banner = h('div', { class: 'banner-slot' });
+  const stateError = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const schematic = h('div', { class: 'schematic' });
+  const health = h('div', { class: 'health' });
+  const table = h('div', { class: 'table-wrap' });
+
+  main.append(
+    h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('overview.title')), h('p', { class: 'muted small' }, localName(network.name), ' · ', t('overview.refreshNote')), updated),
+    banner,
+    stateError,
+    h(
+      'div',
+      { class: 'overview-grid' },
+      h('section', { class: 'panel', 'aria-labelledby': 'sch-h' }, h('h2', { id: 'sch-h' }, t('overview.schematic')), schematic, schematicLegend(network)),
+      h('section', { class: 'panel', 'aria-labelledby': 'health-h' }, h('h2', { id: 'health-h' }, t('health.title')), health),
+    ),
+    h('section', { class: 'panel', 'aria-labelledby': 'st-h' }, h('h2', { id: 'st-h' }, t('overview.stations')), table),
+  );
+
+  let live = new Map();
+  let liveAt = null;
+  const refresh = async () => {
+    const [stateResult, healthResult, plansResult] = await Promise.allSettled([
+      api('/api/state'),
+      api('/api/health', { accept: [503] }),
+      api('/api/plans?limit=5'),
+    ]);
+    if (!ctx.alive()) return;
+    if (stateResult.status === 'fulfilled') {
+      live = indexLive(stateResult.value);
+      liveAt = Date.now();
+      stateError.hidden = true;
+    } else {
+      stateError.hidden = false;
+      stateError.textContent = t('overview.stateError', { message: errorText(stateResult.reason) });
+    }
+    const now = Date.now();
+    schematic.replaceChildren(buildSchematic(network, layout, live, now));
+    table.replaceChildren(live.size === 0 && liveAt ? h('p', { class: 'muted' }, t('overview.noTelemetry')) : stationTable(network, live, now));
+    health.replaceChildren(healthView(healthResult));
+    banner.replaceChildren(...pendingBanner(plansResult));
+    updated.textContent = liveAt ? t('common.updatedAt', { time: fmtTime(liveAt, { seconds: true }) }) : '';
+  };
+  await refresh();
+  ctx.every(LIVE_REFRESH_MS, refresh);
+}
+
+function pendingBanner(result) {
+  if (result.status !== 'fulfilled' || !Array.isArray(result.value)) return [];
+  const pending = result.value.find((p) => p.status === 'proposed');
+  if (!pending) return [];
+  return [
+    h(
+      'div',
+      { class: 'alert alert-action', role: 'status' },
+      h('span', {}, t('overview.pending', { planId: pending.planId, time: fmtTime(pending.startedAtUtcMs) })),
+      ' ',
+      h('a', { class: 'btn btn-primary btn-small', href: `#/plans/${encodeURIComponent(pending.planId)}` }, t('overview.review')),
+    ),
+  ];
+}
+
+function healthView(result) {
+  if (result.status !== 'fulfilled' || !result.value) {
+    return h('p', { class: 'alert alert-error' }, t('health.error', { message: errorText(result.reason) }));
+  }
+  const body = result.value;
+  const components = [...(body.components ?? [])].sort((a, b) => {
+    const ia = COMPONENT_ORDER.indexOf(a.name);
+    const ib = COMPONENT_ORDER.indexOf(b.name);
+    return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+  });
+  const statusKind = (status) => (status === 'up' ? 'ok' : status === 'degraded' ? 'warn' : 'error');
+  return h(
+    'div',
+    {},
+    h('p', { class: 'health-overall' }, t('health.overall'), ' ', badge(statusKind(body.status), tOr(`health.${body.status}`, body.status))),
+    h(
+      'ul',
+      { class: 'health-list' },
+      components.map((c) =>
+        h(
+          'li',
+          { class: ['health-item', `health-${c.status}`] },
+          h('span', { class: 'health-name' }, tOr(`component.${c.name}`, c.name)),
+          badge(statusKind(c.status), tOr(`health.${c.status}`, c.status)),
+          h('span', { class: 'health-latency muted' }, t('health.latency', { ms: withUnit(c.latencyMs, 0, 'ms') })),
+          c.detail ? h('span', { class: 'health-detail muted small' }, c.detail) : null,
+        ),
+      ),
+    ),
+    h('p', { class: 'muted small' }, t('common.checkedAt', { time: fmtTime(body.checkedAtUtcMs, { seconds: true }) })),
+  );
+}
+
+function stationTable(network, live, now) {
+  const stale = staleAfterMs(network);
+  const head = ['table.station', 'table.system', 'table.level', 'table.band', 'table.bands', 'table.pumps', 'table.mode', 'table.inflow', 'table.outflow', 'table.updated'];
+  return h(
+    'table',
+    { class: 'data-table' },
+    h('caption', { class: 'sr-only' }, t('overview.stations')),
+    h('thead', {}, h('tr', {}, head.map((key) => h('th', { scope: 'col' }, t(key))))),
+    h(
+      'tbody',
+      {},
+      network.stations.map((st) => {
+        const obj = live.get(`station:${st.id}`);
+        const v = obj?.values ?? {};
+        const level = num(v.levelM);
+        const isStale = !obj || now - obj.timeUtcMs > stale;
+        const cls = isStale && !obj ? 'unknown' : levelClass(level, st.levels);
+        const L = st.levels;
+        return h(
+          'tr',
+          { class: [`row-${cls}`, isStale ? 'row-stale' : ''] },
+          h('th', { scope: 'row' }, h('span', { class: 'mono' }, st.id), ' ', localName(st.name)),
+          h('td', {}, systemName(network, st.system)),
+          h('td', { class: 'num' }, withUnit(level, 2, 'm')),
+          h('td', {}, bandBadge(cls)),
+          h('td', { class: 'num small' }, `${fmtNum(L.pumpStopM, 2)} / ${fmtNum(L.pumpStartM, 2)} / ${fmtNum(L.highAlarmM, 2)} / ${fmtNum(L.overflowM, 2)} m`),
+          h('td', { class: 'num' }, `${fmtNum(num(v.pumpsRunning), 0)} / ${fmtNum(num(v.pumpsAvailable), 0)}`),
+          h('td', {}, modeBadge(modeOf(v.mode, v.remoteActive))),
+          h('td', { class: 'num' }, withUnit(num(v.inflowM3h), 0, UNIT_M3H)),
+          h('td', { class: 'num' }, withUnit(num(v.outflowM3h), 0, UNIT_M3H)),
+          h('td', { class: isStale ? 'stale-text' : 'muted' }, obj ? fmtAge(obj.timeUtcMs, now) : '—', isStale && obj ? h('span', { class: 'sr-only' }, ` (${t('common.stale')})`) : null),
+        );
+      }),
+    ),
+  );
+}
+
+// --- Schematic layout: plants at the right, upstream stations to the left, one block per system.
+
+const G = { colW: 232, nodeW: 198, nodeH: 40, rowH: 46, marginX: 14, marginY: 6, labelH: 22, gap: 34 };
+
+function layoutNetwork(network) {
+  const kindOf = new Map();
+  for (const x of network.stations) kindOf.set(x.id, 'station');
+  for (const x of network.plants) kindOf.set(x.id, 'plant');
+  for (const x of network.tanks) kindOf.set(x.id, 'tank');
+  const downstream = new Map();
+  const upstream = new Map();
+  const link = (from, to) => {
+    downstream.set(from, to);
+    if (!upstream.has(to)) upstream.set(to, []);
+    upstream.get(to).push(from);
+  };
+  for (const m of network.mains) if (kindOf.has(m.from) && kindOf.has(m.to)) link(m.from, m.to);
+  // A tank with no main of its own is drawn beside the node it hangs off.
+  for (const tank of network.tanks) if (!downstream.has(tank.id) && kindOf.has(tank.node)) link(tank.id, tank.node);
+
+  const systemOf = (id, seen = new Set()) => {
+    const station = network.stations.find((x) => x.id === id);
+    if (station) return station.system;
+    const plant = network.plants.find((x) => x.id === id);
+    if (plant) return plant.system;
+    const to = downstream.get(id);
+    if (to && !seen.has(id)) return systemOf(to, seen.add(id));
+    const tank = network.tanks.find((x) => x.id === id);
+    return tank ? systemOf(tank.node, seen.add(id)) : null;
+  };
+  const depthOf = (id) => {
+    let depth = 0;
+    const seen = new Set();
+    let at = id;
+    while (kindOf.get(at) !== 'plant' && downstream.has(at) && !seen.has(at)) {
+      seen.add(at);
+      at = downstream.get(at);
+      depth++;
+    }
+    return kindOf.get(at) === 'plant' ? depth : depth + 1;
+  };
+  const maxDepth = Math.max(1, ...[...kindOf.keys()].map(depthOf));
+  const systemIndex = new Map(network.systems.map((x, i) => [x.id, i]));
+
+  // Children leading to an interconnection are placed next to the neighbouring system, so the
+  // interconnection crosses the gap between the blocks instead of the stations.
+  const subtreeHas = (id, ids, seen = new Set()) => {
+    if (ids.has(id)) return true;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return (upstream.get(id) ?? []).some((k) => subtreeHas(k, ids, seen));
+  };
+  const towardLater = new Set();
+  const towardEarlier = new Set();
+  for (const x of network.interconnections) {
+    const ia = systemIndex.get(systemOf(x.a)) ?? 0;
+    const ib = systemIndex.get(systemOf(x.b)) ?? 0;
+    if (ia < ib) {
+      towardLater.add(x.a);
+      towardEarlier.add(x.b);
+    } else if (ib < ia) {
+      towardLater.add(x.b);
+      towardEarlier.add(x.a);
+    }
+  }
+  const weight = (id) => (subtreeHas(id, towardLater) ? 1 : 0) - (subtreeHas(id, towardEarlier) ? 1 : 0);
+
+  const positions = new Map();
+  const blocks = [];
+  let y = G.marginY;
+  for (const system of network.systems) {
+    const top = y;
+    const rowsAt = new Map();
+    let rows = 0;
+    const seen = new Set();
+    const visit = (id) => {
+      if (seen.has(id)) return undefined;
+      seen.add(id);
+      const kids = [...(upstream.get(id) ?? [])].sort((a, b) => weight(a) - weight(b));
+      const kidRows = kids.map(visit).filter((r) => r !== undefined);
+      const row = kidRows.length ? kidRows.reduce((a, b) => a + b, 0) / kidRows.length : rows++;
+      rowsAt.set(id, row);
+      return row;
+    };
+    const roots = network.plants.filter((p) => p.system === system.id).map((p) => p.id);
+    roots.sort((a, b) => weight(a) - weight(b));
+    roots.forEach(visit);
+    // Stations that reach no plant still get a place.
+    for (const st of network.stations) if (st.system === system.id && !positions.has(st.id) && !rowsAt.has(st.id)) visit(st.id);
+    const bodyTop = y + G.labelH;
+    for (const [id, row] of rowsAt) {
+      if (positions.has(id)) continue;
+      positions.set(id, { id, kind: kindOf.get(id), x: G.marginX + (maxDepth - depthOf(id)) * G.colW, y: bodyTop + row * G.rowH });
+    }
+    y = bodyTop + Math.max(rows, 1) * G.rowH - (G.rowH - G.nodeH);
+    blocks.push({ system, top, bottom: y });
+    y += G.gap;
+  }
+  return { positions, blocks, width: G.marginX * 2 + maxDepth * G.colW + G.nodeW, height: y - G.gap + G.marginY, downstream };
+}
+
+/** Cut a label to about `maxPx` pixels at 12.5 px (CJK counts as a full em). */
+function fitText(text, maxPx) {
+  let width = 0;
+  let out = '';
+  for (const ch of text) {
+    const w = ch.codePointAt(0) > 0x2e80 ? 13 : 7;
+    if (width + w > maxPx) return `${out}…`;
+    width += w;
+    out += ch;
+  }
+  return out;
+}
+
+function buildSchematic(network, layout, live, now) {
+  const stale = staleAfterMs(network);
+  const { positions } = layout;
+  const svg = s('svg', {
+    class: 'schematic-svg',
+    viewBox: `0 0 ${layout.width} ${layout.height}`,
+    role: 'img',
+    'aria-label': t('schematic.aria', { systems: network.systems.map((x) => localName(x.name)).join(getLang() === 'zh' ? '、' : ', '), count: network.stations.length }),
+    preserveAspectRatio: 'xMinYMin meet',
+  });
+  const arrowId = 'arrow-head';
+  svg.append(
+    s('defs', {}, s('marker', { id: arrowId, viewBox: '0 0 8 8', refX: 7, refY: 4, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, s('path', { d: 'M0,0 L8,4 L0,8 z', class: 'arrow' }))),
+  );
+
+  for (const block of layout.blocks) {
+    svg.append(
+      s('rect', { class: 'system-bg', x: 2, y: block.top, width: layout.width - 4, height: block.bottom - block.top + 6, rx: 6 }),
+      s('text', { class: 'system-label', x: G.marginX, y: block.top + 15 }, localName(block.system.name)),
+    );
+  }
+
+  // Mains: right edge of the upstream node to the left edge of the downstream one, via a bus just
+  // left of the downstream node.
+  const mainsLayer = s('g', { class: 'mains' });
+  for (const [from, to] of layout.downstream) {
+    const a = positions.get(from);
+    const b = positions.get(to);
+    if (!a || !b) continue;
+    const sx = a.x + G.nodeW;
+    const sy = a.y + G.nodeH / 2;
+    const ex = b.x;
+    const ey = b.y + G.nodeH / 2;
+    const d = ex > sx + 8 ? `M${sx},${sy} H${ex - (G.colW - G.nodeW) / 2} V${ey} H${ex}` : `M${a.x + G.nodeW / 2},${a.y + G.nodeH} L${b.x + G.nodeW / 2},${b.y}`;
+    mainsLayer.append(s('path', { d, class: a.kind === 'tank' ? 'main main-tank' : 'main', 'marker-end': `url(#${arrowId})` }));
+  }
+  svg.append(mainsLayer);
+
+  // Interconnections: down from one node into the gap between the blocks, across, and into the other.
+  for (const x of network.interconnections) {
+    const a = positions.get(x.a);
+    const b = positions.get(x.b);
+    if (!a || !b) continue;
+    const upper = a.y <= b.y ? a : b;
+    const lower = upper === a ? b : a;
+    const gapBlock = layout.blocks.find((bl) => bl.bottom >= upper.y + G.nodeH && bl.bottom <= lower.y);
+    const laneY = gapBlock ? gapBlock.bottom + G.gap / 2 : (upper.y + G.nodeH + lower.y) / 2;
+    const ux = upper.x + G.nodeW / 2;
+    const lx = lower.x + G.nodeW / 2;
+    const flow = num(live.get(`interconnection:${x.id}`)?.values?.transferM3h);
+    const dir = flow === null || Math.abs(flow) < 0.5 ? '' : flow > 0 ? ` ${x.a}→${x.b}` : ` ${x.b}→${x.a}`;
+    const label = t('schematic.transfer', { id: x.id, name: localName(x.name), flow: `${withUnit(flow === null ? null : Math.abs(flow), 0, UNIT_M3H)}${dir}` });
+    const midX = (ux + lx) / 2;
+    svg.append(
+      s(
+        'g',
+        { class: ['interconnection', flow !== null && Math.abs(flow) >= 0.5 ? 'interconnection-active' : ''] },
+        s('title', {}, `${x.id} ${localName(x.name)}: ${x.a} ↔ ${x.b}, ${withUnit(x.capacityM3h, 0, UNIT_M3H)} max`),
+        s('path', { class: 'x-link', d: `M${ux},${upper.y + G.nodeH} V${laneY} H${lx} V${lower.y}` }),
+        s('rect', { class: 'x-label-bg', x: midX - 130, y: laneY - 10, width: 260, height: 20, rx: 4 }),
+        s('text', { class: 'x-label', x: midX, y: laneY + 4.5, 'text-anchor': 'middle' }, fitText(label, 250)),
+      ),
+    );
+  }
+
+  for (const st of network.stations) {
+    const pos = positions.get(st.id);
+    if (pos) svg.append(stationNode(st, pos, live.get(`station:${st.id}`), now, stale));
+  }
+  for (const plant of network.plants) {
+    const pos = positions.get(plant.id);
+    if (!pos) continue;
+    const obj = live.get(`plant:${plant.id}`);
+    const inflow = num(obj?.values?.inflowM3h);
+    const bypass = num(obj?.values?.bypassM3h);
+    const cls = inflow === null ? 'unknown' : (bypass ?? 0) > 0 || inflow > plant.capacityM3h ? 'overflow' : inflow >= 0.9 * plant.capacityM3h ? 'high' : 'normal';
+    const line = t('schematic.plant', { inflow: fmtNum(inflow, 0), capacity: withUnit(plant.capacityM3h, 0, UNIT_M3H) });
+    const extra = bypass ? `, ${t('schematic.bypass', { flow: withUnit(bypass, 0, UNIT_M3H) })}` : '';
+    svg.append(objectNode(pos, `${plant.id} ${localName(plant.name)}`, `${BAND_GLYPH[cls]}${line}`, ['plant', `node-${cls}`], obj, now, stale, `${line}${extra}`));
+  }
+  for (const tank of network.tanks) {
+    const pos = positions.get(tank.id);
+    if (!pos) continue;
+    const obj = live.get(`tank:${tank.id}`);
+    const volume = num(obj?.values?.volumeM3);
+    const ratio = volume === null ? null : volume / tank.capacityM3;
+    const cls = ratio === null ? 'unknown' : ratio >= 1 ? 'overflow' : ratio >= 0.8 ? 'high' : 'normal';
+    const line = t('schematic.tank', { volume: fmtNum(volume, 0), capacity: withUnit(tank.capacityM3, 0, 'm³'), pct: ratio === null ? '—' : `${fmtNum(ratio * 100, 0)}%` });
+    svg.append(objectNode(pos, `${tank.id} ${localName(tank.name)}`, `${BAND_GLYPH[cls]}${line}`, ['tank', `node-${cls}`], obj, now, stale, line));
+  }
+  return svg;
+}
+
+function objectNode(pos, title, line, classes, obj, now, stale, tooltip) {
+  const isStale = !obj || now - obj.timeUtcMs > stale;
+  return s(
+    'g',
+    { class: ['node', ...classes, isStale ? 'node-stale' : ''], transform: `translate(${pos.x},${pos.y})` },
+    s('title', {}, `${title}\n${tooltip}${obj ? `\n${t('table.updated')}: ${fmtAge(obj.timeUtcMs, now)}` : ''}`),
+    s('rect', { class: 'node-box', width: G.nodeW, height: G.nodeH, rx: 5 }),
+    s('rect', { class: 'node-stripe', width: 6, height: G.nodeH, rx: 2 }),
+    s('text', { class: 'node-title', x: 12, y: 16 }, fitText(title, G.nodeW - 18)),
+    s('text', { class: 'node-line', x: 12, y: 32 }, fitText(line, G.nodeW - 18)),
+  );
+}
+
+function stationNode(st, pos, obj, now, stale) {
+  const v = obj?.values ?? {};
+  const level = num(v.levelM);
+  const cls = obj ? levelClass(level, st.levels) : 'unknown';
+  const isStale = !obj || now - obj.timeUtcMs > stale;
+  const mode = modeOf(v.mode, v.remoteActive);
+  const pumps = t('node.pumps', { running: fmtNum(num(v.pumpsRunning), 0), available: fmtNum(num(v.pumpsAvailable), 0) });
+  const modeText = t(`mode.${mode}`);
+  const title = `${st.id} ${localName(st.name)}`;
+  const tooltip = [
+    title,
+    `${t('table.level')}: ${withUnit(level, 2, 'm')} (${t(`band.${cls}`)})`,
+    t('station.bands', { stop: fmtNum(st.levels.pumpStopM, 2), start: fmtNum(st.levels.pumpStartM, 2), high: fmtNum(st.levels.highAlarmM, 2), overflow: withUnit(st.levels.overflowM, 2, 'm') }),
+    `${t('table.pumps')}: ${fmtNum(num(v.pumpsRunning), 0)} / ${fmtNum(num(v.pumpsAvailable), 0)}`,
+    `${t('table.mode')}: ${modeText}`,
+    `${t('table.inflow')}: ${withUnit(num(v.inflowM3h), 0, UNIT_M3H)} · ${t('table.outflow')}: ${withUnit(num(v.outflowM3h), 0, UNIT_M3H)}`,
+    obj ? `${t('table.updated')}: ${fmtAge(obj.timeUtcMs, now)}${isStale ? ` (${t('common.stale')})` : ''}` : t('overview.noTelemetry'),
+  ].join('\n');
+  return s(
+    'g',
+    { class: ['node', 'station', `node-${cls}`, isStale ? 'node-stale' : '', `mode-${mode}`], transform: `translate(${pos.x},${pos.y})` },
+    s('title', {}, tooltip),
+    s('rect', { class: 'node-box', width: G.nodeW, height: G.nodeH, rx: 5 }),
+    s('rect', { class: 'node-stripe', width: 6, height: G.nodeH, rx: 2 }),
+    s('text', { class: 'node-title', x: 12, y: 16 }, s('tspan', { class: 'node-id' }, st.id), ' ', fitText(localName(st.name), G.nodeW - 40)),
+    s(
+      'text',
+      { class: 'node-line', x: 12, y: 32 },
+      s('tspan', { class: 'node-level' }, `${BAND_GLYPH[cls]}${withUnit(level, 2, 'm')}`),
+      ` · ${pumps} · `,
+      s('tspan', { class: `node-mode node-mode-${mode}` }, modeText),
+    ),
+  );
+}
+
+function schematicLegend(network) {
+  const minutes = Math.round(staleAfterMs(network) / 60_000);
+  return h(
+    'div',
+    { class: 'legend', role: 'group', 'aria-label': t('legend.title') },
+    h('ul', { class: 'legend-list' }, BANDS.map((cls) => h('li', {}, h('span', { class: ['swatch', `swatch-${cls}`], 'aria-hidden': 'true' }, BAND_GLYPH[cls].trim()), t(`band.${cls}`)))),
+    h('p', { class: 'muted small' }, t('schematic.remoteInactiveNote'), ' · ', t('schematic.staleNote', { minutes })),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Plans list
+
+/** Final status of closed plans, read once from their workflow; it cannot change any more. */
+const closedPlanCache = new Map();
+
+function statusBadge(status) {
+  return badge(`status-${status}`, tOr(`status.${status}`, status));
+}
+
+async function renderPlans(ctx) {
+  setTitle(t('plans.title'));
+  const limitId = uid('plans-limit');
+  const limit = h('select', { id: limitId }, [20, 50, 100].map((n) => h('option', { value: n }, String(n))));
+  const updated = h('p', { class: 'muted small', role: 'status' });
+  const list = h('div', { class: 'table-wrap' }, h('p', { class: 'muted' }, t('common.loading')));
+  const error = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const refreshButton = h('button', { type: 'button', class: 'btn' }, t('common.refresh'));
+  main.append(
+    h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('plans.title')), updated),
+    h('div', { class: 'toolbar' }, h('label', { for: limitId }, t('plans.limit')), limit, refreshButton),
+    error,
+    h('section', { class: 'panel' }, list),
+  );
+
+  const load = async () => {
+    let plans;
+    try {
+      plans = await api(`/api/plans?limit=${encodeURIComponent(limit.value)}`);
+    } catch (err) {
+      if (!ctx.alive()) return;
+      error.hidden = false;
+      error.textContent = errorText(err);
+      return;
+    }
+    if (!ctx.alive()) return;
+    error.hidden = true;
+    list.replaceChildren(plansTable(plans));
+    updated.textContent = t('common.updatedAt', { time: fmtTime(Date.now(), { seconds: true }) });
+    await fillClosedStatuses(ctx, plans, () => list.replaceChildren(plansTable(plans)));
+  };
+  limit.addEventListener('change', () => void load());
+  refreshButton.addEventListener('click', () => void load());
+  await load();
+  ctx.every(PLANS_REFRESH_MS, load);
+}
+
+/** Closed plans carry only the workflow status in the list: read their final plan status, a few at a time. */
+async function fillClosedStatuses(ctx, plans, redraw) {
+  const missing = plans.filter((p) => p.workflowStatus !== 'RUNNING' && !closedPlanCache.has(p.planId)).slice(0, 20);
+  if (missing.length === 0) return;
+  const queue = [...missing];
+  const worker = async () => {
+    while (queue.length && ctx.alive()) {
+      const p = queue.shift();
+      try {
+        const state = await api(`/api/plans/${encodeURIComponent(p.planId)}`);
+        closedPlanCache.set(p.planId, { status: state.status, decision: state.decision ?? null });
+      } catch {
+        closedPlanCache.set(p.planId, null);
+      }
+    }
+  };
+  await Promise.all([worker(), worker(), worker()]);
+  if (ctx.alive()) redraw();
+}
+
+function plansTable(plans) {
+  if (!plans.length) return h('p', { class: 'muted' }, t('plans.empty'));
+  const now = Date.now();
+  return h(
+    'table',
+    { class: 'data-table' },
+    h('caption', { class: 'sr-only' }, t('plans.caption')),
+    h('thead', {}, h('tr', {}, ['plans.colPlan', 'plans.colCreated', 'plans.colStatus', 'plans.colDecidedBy'].map((key) => h('th', { scope: 'col' }, t(key))))),
+    h(
+      'tbody',
+      {},
+      plans.map((p) => {
+        const closed = closedPlanCache.get(p.planId);
+        const status = p.status ?? closed?.status;
+        const decision = closed?.decision;
+        return h(
+          'tr',
+          { class: status === 'proposed' ? 'row-action' : undefined },
+          h('th', { scope: 'row' }, h('a', { href: `#/plans/${encodeURIComponent(p.planId)}`, class: 'mono' }, p.planId)),
+          h('td', {}, fmtTime(p.startedAtUtcMs), h('span', { class: 'muted small' }, ` (${fmtAge(p.startedAtUtcMs, now)})`)),
+          h('td', {}, status ? statusBadge(status) : badge('muted', tOr(`wf.${p.workflowStatus}`, p.workflowStatus))),
+          h('td', {}, decision ? `${decision.userName} · ${t(`decision.kind.${decision.kind === 'reject' ? 'reject' : 'approve'}`)}` : '—'),
+        );
+      }),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Plan review
+
+async function renderPlan(ctx, planId) {
+  setTitle(planId);
+  const network = await loadNetwork();
+  if (!ctx.alive()) return;
+  const checked = h('p', { class: 'muted small', role: 'status' });
+  const pollError = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const body = h('div', { class: 'plan-body' }, h('p', { class: 'muted' }, t('common.loading')));
+  main.append(
+    h('p', { class: 'crumbs' }, h('a', { href: '#/plans' }, t('plans.back'))),
+    h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('plan.title'), ' ', h('code', { class: 'plan-id' }, planId)), checked),
+    pollError,
+    body,
+  );
+
+  const view = { attentionOnly: false };
+  let current = null;
+  let signature = '';
+  const show = (state) => {
+    current = state;
+    checked.textContent = `${t('common.checkedAt', { time: fmtTime(Date.now(), { seconds: true }) })}${LIVE_STATUSES.has(state.status) ? ` · ${t('plan.polling', { s: PLAN_POLL_MS / 1000 })}` : ''}`;
+    const next = JSON.stringify([state.status, Boolean(state.plan), state.decision?.decidedAtUtcMs ?? null, state.outcome?.appliedAtUtcMs ?? null, state.error ?? null]);
+    if (next === signature) return;
+    const changed = signature !== '';
+    signature = next;
+    if (changed) {
+      if (state.status !== 'proposed') closeDialog();
+      announce(t('plan.statusChanged', { status: tOr(`status.${state.status}`, state.status) }));
+    }
+    body.replaceChildren(planView(network, state, view, show, reload));
+  };
+  const reload = async () => {
+    const state = await api(`/api/plans/${encodeURIComponent(planId)}`);
+    if (!ctx.alive()) return;
+    pollError.hidden = true;
+    show(state);
+  };
+  await reload();
+  ctx.every(PLAN_POLL_MS, async () => {
+    if (current && !LIVE_STATUSES.has(current.status)) return false;
+    try {
+      await reload();
+    } catch (error) {
+      if (!ctx.alive()) return false;
+      pollError.hidden = false;
+      pollError.textContent = errorText(error);
+    }
+    return true;
+  });
+}
+
+function snapshotOf(state, stationId) {
+  return state.snapshot?.stations?.find((x) => x.stationId === stationId) ?? null;
+}
+
+/** What needs the dispatcher's eye at one station, computed once for the summary, filter and cards. */
+function stationFacts(state, station) {
+  const plan = state.plan;
+  const first = plan.steps[0];
+  const sp = first?.stations.find((x) => x.stationId === station.id) ?? null;
+  const snap = snapshotOf(state, station.id);
+  const level = num(snap?.levelM);
+  const cls = levelClass(level, station.levels);
+  const mode = modeOf(snap?.mode ?? null, snap?.remoteActive ?? null);
+  const clamps = plan.clamped.filter((c) => c.objectId === station.id);
+  const differs = (a, b) => a === null || b === null || Math.abs(a - b) > 0.005;
+  const changed = sp !== null && (differs(num(snap?.startLevelSpM), sp.startLevelM) || differs(num(snap?.stopLevelSpM), sp.stopLevelM));
+  const writes = state.outcome?.writes.filter((w) => w.objectId === station.id) ?? [];
+  const writeFailed = writes.some((w) => w.status === 'failed' || w.status === 'mismatch');
+  const attention = changed || clamps.length > 0 || mode === 'local' || mode === 'remoteInactive' || cls === 'high' || cls === 'overflow' || cls === 'unknown' || writeFailed;
+  return { sp, snap, level, cls, mode, clamps, changed, writes, writeFailed, attention };
+}
+
+function planView(network, state, view, show, reload) {
+  const plan = state.plan;
+  const parts = [planHeader(state)];
+  if (state.status === 'proposed' && plan) parts.push(decisionPanel(network, state, show, reload));
+  if (state.status === 'expired') parts.push(h('p', { class: 'alert alert-info' }, t('plan.expiredNote')));
+  if (state.status === 'rejected') parts.push(h('p', { class: 'alert alert-info' }, t('plan.rejectedNote')));
+  if (state.error) parts.push(h('p', { class: 'alert alert-error', role: 'alert' }, t('plan.error', { message: state.error })));
+  if (state.outcome) parts.push(outcomeSummary(state.outcome));
+  if (!plan) {
+    parts.push(h('p', { class: 'alert alert-info' }, state.status === 'gathering' ? t('plan.gathering') : t('plan.noPlan')));
+    return h('div', {}, parts);
+  }
+
+  const facts = new Map(network.stations.map((st) => [st.id, stationFacts(state, st)]));
+  const all = [...facts.values()];
+  const summary = t('plan.summary', {
+    total: network.stations.length,
+    changed: all.filter((f) => f.changed).length,
+    clamped: all.filter((f) => f.clamps.length > 0).length,
+    local: all.filter((f) => f.mode === 'local').length,
+    high: all.filter((f) => f.cls === 'high' || f.cls === 'overflow').length,
+  });
+  const filterId = uid('attention');
+  const filter = h('input', { type: 'checkbox', id: filterId, checked: view.attentionOnly || undefined });
+  const cards = h('div', { class: 'station-cards' });
+  const horizonH = (plan.steps.length * plan.stepMin) / 60;
+  const drawCards = () => {
+    const shown = network.stations.filter((st) => !view.attentionOnly || facts.get(st.id).attention);
+    cards.replaceChildren(...shown.map((st) => stationCard(network, state, st, facts.get(st.id), horizonH)));
+    if (shown.length === 0) cards.append(h('p', { class: 'muted' }, t('common.none')));
+  };
+  filter.addEventListener('change', () => {
+    view.attentionOnly = filter.checked;
+    drawCards();
+  });
+  drawCards();
+
+  parts.push(
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'stations-h' },
+      h('div', { class: 'section-head' }, h('h2', { id: 'stations-h' }, t('plan.stations')), h('label', { class: 'check', for: filterId }, filter, ' ', t('plan.attentionOnly', { n: all.filter((f) => f.attention).length }))),
+      h('p', { class: 'plan-summary' }, summary),
+      h('p', { class: 'muted small' }, t('plan.chartLegend')),
+      cards,
+    ),
+    transfersPanel(network, plan),
+  );
+  return h('div', {}, parts);
+}
+
+function planHeader(state) {
+  const plan = state.plan;
+  const now = Date.now();
+  const rows = [[t('plan.status'), [statusBadge(state.status)]]];
+  if (state.decision) {
+    const d = state.decision;
+    rows.push([
+      t('decision.title'),
+      [
+        t('plan.decision', { kind: t(`decision.kind.${d.kind === 'reject' ? 'reject' : 'approve'}`), user: d.userName, role: tOr(`role.${d.role}`, d.role), time: fmtTime(d.decidedAtUtcMs, { seconds: true }) }),
+        d.comment ? h('div', { class: 'decision-comment' }, t('plan.decisionComment', { comment: d.comment })) : null,
+      ],
+    ]);
+  }
+  if (plan) {
+    const issued = plan.basis.forecastIssuedAtUtcMs;
+    const forecast =
+      issued === null || plan.basis.forecastSource === 'none'
+        ? [h('span', { class: 'warn-text' }, `⚠ ${t('plan.forecastNone')}`)]
+        : [
+            t('plan.forecastValue', { source: tOr(`forecastSource.${plan.basis.forecastSource}`, plan.basis.forecastSource), time: fmtTime(issued), age: fmtAge(issued, now) }),
+            plan.createdAtUtcMs - issued > FORECAST_OLD_MS ? h('span', { class: 'warn-text' }, ` ⚠ ${t('plan.forecastOld')}`) : null,
+          ];
+    const badTags = state.snapshot?.badTagCount ?? 0;
+    rows.push(
+      [t('plan.created'), [fmtTime(plan.createdAtUtcMs, { seconds: true }), h('span', { class: 'muted' }, ` (${fmtAge(plan.createdAtUtcMs, now)})`)]],
+      [t('plan.operatingMode'), [h('span', { class: plan.operatingMode === 'normal' ? '' : 'mode-flood' }, tOr(`opMode.${plan.operatingMode}`, plan.operatingMode))]],
+      [t('plan.forecast'), forecast],
+      [
+        t('plan.telemetry'),
+        [fmtTime(plan.basis.telemetryAtUtcMs, { seconds: true }), badTags > 0 ? h('span', { class: 'warn-text' }, ` ⚠ ${t('plan.badTags', { n: badTags })}`) : null],
+      ],
+      [t('plan.planner'), [tOr(`planner.${plan.planner}`, plan.planner)]],
+      [t('plan.horizon'), [t('plan.horizonValue', { hours: fmtNum((plan.steps.length * plan.stepMin) / 60, 0), step: plan.stepMin })]],
+    );
+  }
+  return h('section', { class: 'panel plan-header' }, h('dl', { class: 'facts' }, rows.map(([term, value]) => h('div', { class: 'fact' }, h('dt', {}, term), h('dd', {}, value)))));
+}
+
+function decisionPanel(network, state, show, reload) {
+  const plan = state.plan;
+  const canDecide = hasRole('dispatcher');
+  const noteId = uid('decision-note');
+  const status = h('p', { class: 'decision-status', role: 'status' });
+  const approve = h('button', { type: 'button', class: 'btn btn-primary btn-large' }, `✔ ${t('decision.approve')}`);
+  const reject = h('button', { type: 'button', class: 'btn btn-danger btn-large' }, `✖ ${t('decision.reject')}`);
+  for (const button of [approve, reject]) {
+    button.setAttribute('aria-describedby', noteId);
+    if (!canDecide) {
+      // aria-disabled keeps the button focusable, so keyboard and screen-reader users learn why.
+      button.setAttribute('aria-disabled', 'true');
+      button.setAttribute('title', t('decision.viewerTooltip'));
+    }
+  }
+
+  const facts = network.stations.map((st) => stationFacts(state, st));
+  const remote = facts.filter((f) => f.mode === 'remote').length;
+  const local = facts.length - remote;
+
+  const submit = async (kind, text) => {
+    approve.disabled = true;
+    reject.disabled = true;
+    status.textContent = t('decision.busy');
+    try {
+      const path = `/api/plans/${encodeURIComponent(state.planId)}/${kind}`;
+      const next = await api(path, { method: 'POST', body: kind === 'approve' ? (text ? { comment: text } : {}) : { reason: text } });
+      announce(kind === 'approve' ? t('decision.approved') : t('decision.rejected'));
+      show(next);
+    } catch (error) {
+      approve.disabled = false;
+      reject.disabled = false;
+      status.textContent = errorText(error);
+      status.className = 'decision-status alert alert-error';
+      if (error instanceof ApiError && error.status === 409) {
+        // The plan moved on (decided elsewhere, expired): say so, then show its new state.
+        announce(status.textContent);
+        await reload().catch(() => undefined);
+      }
+    }
+  };
+
+  approve.addEventListener('click', () => {
+    if (!canDecide || approve.disabled) return;
+    void (async () => {
+      const result = await openDialog({
+        title: t('decision.approveTitle'),
+        body: [
+          h('p', {}, t('decision.approveBody', { planId: state.planId })),
+          h(
+            'ul',
+            {},
+            h('li', {}, t('decision.approveMode', { mode: tOr(`opMode.${plan.operatingMode}`, plan.operatingMode) })),
+            h('li', {}, t('decision.approveRemote', { n: remote, local })),
+            plan.clamped.length ? h('li', { class: 'warn-text' }, t('decision.approveClamped', { n: plan.clamped.length })) : null,
+          ),
+        ],
+        confirmLabel: t('decision.approve'),
+        field: { label: t('decision.comment'), required: false, maxLength: 2000 },
+      });
+      if (result) await submit('approve', result.value);
+    })();
+  });
+  reject.addEventListener('click', () => {
+    if (!canDecide || reject.disabled) return;
+    void (async () => {
+      const result = await openDialog({
+        title: t('decision.rejectTitle'),
+        body: [h('p', {}, t('decision.rejectBody', { planId: state.planId }))],
+        confirmLabel: t('decision.reject'),
+        confirmClass: 'btn-danger',
+        field: { label: t('decision.reason'), hint: t('decision.reasonHint'), required: true, maxLength: 2000 },
+      });
+      if (result) await submit('reject', result.value);
+    })();
+  });
+
+  return h(
+    'section',
+    { class: 'panel decision-panel', 'aria-labelledby': 'decision-h' },
+    h('h2', { id: 'decision-h' }, t('decision.title')),
+    h('p', { id: noteId, class: canDecide ? 'muted' : 'alert alert-info' }, canDecide ? t('decision.hint') : t('decision.viewerOnly')),
+    h('div', { class: 'decision-actions' }, approve, reject),
+    status,
+  );
+}
+
+function outcomeSummary(outcome) {
+  const kind = outcome.failed > 0 ? 'error' : 'ok';
+  return h(
+    'section',
+    { class: ['panel', 'outcome', `outcome-${kind}`], 'aria-labelledby': 'outcome-h' },
+    h('h2', { id: 'outcome-h' }, t('outcome.title')),
+    h(
+      'p',
+      {},
+      t('outcome.summary', { step: outcome.stepIndex + 1, time: fmtTime(outcome.appliedAtUtcMs, { seconds: true }), verified: outcome.verified, skipped: outcome.skipped, failed: outcome.failed }),
+    ),
+  );
+}
+
+function unitOf(name) {
+  if (/M3h$/.test(name) || /SpM3h$/.test(name)) return UNIT_M3H;
+  if (/M$/.test(name) || /SpM$/.test(name)) return 'm';
+  return '';
+}
+
+function valueWithUnit(value, name) {
+  const unit = unitOf(name);
+  if (unit === 'm') return withUnit(value, 2, 'm');
+  if (unit === UNIT_M3H) return withUnit(value, 0, UNIT_M3H);
+  return fmtNum(value, Number.isInteger(value) ? 0 : 2);
+}
+
+function stationCard(network, state, station, f, horizonH) {
+  const plan = state.plan;
+  const headingId = uid('station');
+  const reason = plan.reasons.find((r) => r.objectId === station.id)?.reason;
+  const L = station.levels;
+  const firstStart = plan.steps[0]?.startUtcMs;
+
+  const change = (current, next) => {
+    if (current === null) return [withUnit(next, 2, 'm'), h('span', { class: 'muted small' }, ` (${t('station.currentUnknown')})`)];
+    if (Math.abs(current - next) <= 0.005) return [withUnit(next, 2, 'm'), h('span', { class: 'muted small' }, ` (${t('station.unchanged')})`)];
+    return [h('span', { class: 'sp-old' }, fmtNum(current, 2)), ' → ', h('strong', { class: 'sp-new' }, withUnit(next, 2, 'm'))];
+  };
+  const clampedOf = (name) => f.clamps.some((c) => c.setpoint === name);
+  const clampMark = (name) => (clampedOf(name) ? h('span', { class: 'clamp-mark', title: t('station.clamped') }, ' ⛉', h('span', { class: 'sr-only' }, ` ${t('station.clamped')}`)) : null);
+
+  const badges = [bandBadge(f.cls), modeBadge(f.mode)];
+  if (f.clamps.length) badges.push(badge('warn', t('station.clamped')));
+  if (state.outcome) badges.push(stationOutcomeBadge(f.writes));
+
+  let setpoints;
+  if (!f.sp) {
+    setpoints = h('p', { class: 'muted' }, t('station.noSetpoint'));
+  } else {
+    const duty = station.pumps.length - station.standbyPumps;
+    setpoints = h(
+      'dl',
+      { class: 'sp-list' },
+      h('div', { class: clampedOf('startLevelM') ? 'sp clamped' : 'sp' }, h('dt', {}, t('station.startLevel')), h('dd', {}, change(num(f.snap?.startLevelSpM), f.sp.startLevelM), clampMark('startLevelM'))),
+      h('div', { class: clampedOf('stopLevelM') ? 'sp clamped' : 'sp' }, h('dt', {}, t('station.stopLevel')), h('dd', {}, change(num(f.snap?.stopLevelSpM), f.sp.stopLevelM), clampMark('stopLevelM'))),
+      h(
+        'div',
+        { class: 'sp' },
+        h('dt', {}, t('station.pumpsAllowed')),
+        h('dd', {}, t('station.pumpsAllowedValue', { allowed: f.sp.pumpsAllowed, total: station.pumps.length }), f.sp.pumpsAllowed > duty ? h('span', { class: 'note' }, ` · ${t('station.standbyReleased')}`) : null),
+      ),
+      h(
+        'div',
+        { class: 'sp' },
+        h('dt', {}, t('station.control')),
+        h('dd', {}, f.sp.remoteControl === 'flow' ? t('station.control.flow', { flow: withUnit(f.sp.flowM3h, 0, UNIT_M3H) }) : t('station.control.levelBand')),
+      ),
+    );
+  }
+
+  return h(
+    'article',
+    { class: ['station-card', `card-${f.cls}`, f.attention ? 'attention' : '', f.clamps.length ? 'clamped' : '', f.writeFailed ? 'failed' : ''], 'aria-labelledby': headingId },
+    h('header', { class: 'sc-head' }, h('h3', { id: headingId }, h('span', { class: 'mono' }, station.id), ' ', localName(station.name)), h('span', { class: 'muted small' }, systemName(network, station.system)), h('span', { class: 'sc-badges' }, badges)),
+    h(
+      'div',
+      { class: 'sc-grid' },
+      h(
+        'div',
+        { class: 'sc-level' },
+        h('div', { class: 'label' }, t('station.currentLevel')),
+        h('div', { class: 'big-value' }, `${BAND_GLYPH[f.cls]}${withUnit(f.level, 2, 'm')}`),
+        levelGauge(f.level, L),
+        h('div', { class: 'small muted' }, t('station.bands', { stop: fmtNum(L.pumpStopM, 2), start: fmtNum(L.pumpStartM, 2), high: fmtNum(L.highAlarmM, 2), overflow: withUnit(L.overflowM, 2, 'm') })),
+        h('div', { class: 'small' }, t('station.pumps', { running: fmtNum(num(f.snap?.pumpsRunning), 0), available: fmtNum(num(f.snap?.pumpsAvailable), 0) })),
+        f.mode === 'local' ? h('div', { class: 'small warn-text' }, t('mode.localNote')) : null,
+      ),
+      h('div', { class: 'sc-setpoints' }, h('div', { class: 'label' }, t('station.firstStep', { time: fmtClock(firstStart) })), setpoints),
+      h('figure', { class: 'sc-chart' }, setpointChart(plan, station, horizonH), h('figcaption', { class: 'sr-only' }, t('station.chartTitle'))),
+    ),
+    h('p', { class: 'sc-reason' }, h('span', { class: 'label' }, `${t('station.reason')}:`), ' ', reason ? localName(reason) : h('span', { class: 'muted' }, t('station.noReason'))),
+    f.clamps.length
+      ? h(
+          'ul',
+          { class: 'clamp-list' },
+          f.clamps.map((c) =>
+            h('li', {}, `⛉ ${t('station.clampLine', { setpoint: tOr(`setpoint.${c.setpoint}`, c.setpoint), wanted: valueWithUnit(c.wanted, c.setpoint), sent: valueWithUnit(c.sent, c.setpoint) })}`),
+          ),
+        )
+      : null,
+    state.outcome ? writesDetails(f.writes) : null,
+  );
+}
+
+function stationOutcomeBadge(writes) {
+  if (writes.length === 0) return badge('muted', t('outcome.station.none'));
+  if (writes.some((w) => w.status === 'failed' || w.status === 'mismatch')) return badge('error', `✖ ${t('outcome.station.failed')}`);
+  if (writes.every((w) => w.status === 'skipped-local')) return badge('local', t('outcome.station.skipped'));
+  return badge('ok', `✔ ${t('outcome.station.verified')}`);
+}
+
+function writesDetails(writes) {
+  if (writes.length === 0) return null;
+  const failed = writes.some((w) => w.status === 'failed' || w.status === 'mismatch');
+  const statusKind = (st) => (st === 'verified' ? 'ok' : st === 'skipped-local' ? 'local' : 'error');
+  return h(
+    'details',
+    { class: 'writes', open: failed || undefined },
+    h('summary', {}, `${t('station.outcome')} · ${t('station.writes', { n: writes.length })}`),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { class: 'data-table compact' },
+        h('thead', {}, h('tr', {}, ['write.colTag', 'write.colValue', 'write.colReadBack', 'write.colStatus', 'write.colDetail'].map((key) => h('th', { scope: 'col' }, t(key))))),
+        h(
+          'tbody',
+          {},
+          writes.map((w) =>
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'row' }, tOr(`tag.${w.tag}`, w.tag), h('div', { class: 'mono small muted' }, w.nodeId)),
+              h('td', { class: 'num' }, valueWithUnit(w.value, w.tag)),
+              h('td', { class: 'num' }, w.readBack === null ? '—' : valueWithUnit(w.readBack, w.tag)),
+              h('td', {}, badge(statusKind(w.status), tOr(`write.${w.status}`, w.status))),
+              h('td', { class: 'small' }, w.detail ?? ''),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** A horizontal bar of the station's bands with a marker at the level. */
+function levelGauge(level, L) {
+  const W = 180;
+  const H = 14;
+  const max = Math.max(L.overflowM * 1.1, level ?? 0);
+  const x = (v) => Math.max(0, Math.min(W, (v / max) * W));
+  const segments = [
+    ['normal', 0, L.pumpStartM],
+    ['above-start', L.pumpStartM, L.highAlarmM],
+    ['high', L.highAlarmM, L.overflowM],
+    ['overflow', L.overflowM, max],
+  ];
+  return s(
+    'svg',
+    { class: 'gauge', viewBox: `0 0 ${W} ${H + 4}`, width: W, height: H + 4, 'aria-hidden': 'true', focusable: 'false' },
+    segments.map(([cls, a, b]) => s('rect', { class: `gauge-${cls}`, x: x(a), y: 2, width: Math.max(0, x(b) - x(a)), height: H })),
+    s('line', { class: 'gauge-stop', x1: x(L.pumpStopM), x2: x(L.pumpStopM), y1: 2, y2: H + 2 }),
+    typeof level === 'number' ? s('path', { class: 'gauge-marker', d: `M${x(level) - 5},0 L${x(level) + 5},0 L${x(level)},${H / 2 + 2} z` }) : null,
+    typeof level === 'number' ? s('line', { class: 'gauge-level', x1: x(level), x2: x(level), y1: 0, y2: H + 4 }) : null,
+  );
+}
+
+/** Start and stop level setpoints over the horizon as step lines, with the station's bands. */
+function setpointChart(plan, station, horizonH) {
+  const W = 280;
+  const H = 96;
+  const pad = { l: 34, r: 8, t: 8, b: 18 };
+  const points = plan.steps
+    .map((step) => ({ t: step.startUtcMs, sp: step.stations.find((x) => x.stationId === station.id) }))
+    .filter((p) => p.sp);
+  const L = station.levels;
+  const name = `${station.id} ${localName(station.name)}`;
+  if (points.length === 0) return s('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': t('station.noSetpoint') });
+  const t0 = points[0].t;
+  const t1 = points[points.length - 1].t + plan.stepMin * 60_000;
+  const yMax = Math.max(L.overflowM, ...points.map((p) => p.sp.startLevelM)) * 1.05;
+  const x = (ms) => pad.l + ((ms - t0) / (t1 - t0)) * (W - pad.l - pad.r);
+  const y = (m) => pad.t + (1 - m / yMax) * (H - pad.t - pad.b);
+  const stepPath = (pick) => {
+    let d = '';
+    points.forEach((p, i) => {
+      const px = x(p.t);
+      const py = y(pick(p.sp));
+      d += i === 0 ? `M${px},${py}` : ` H${px} V${py}`;
+    });
+    return `${d} H${x(t1)}`;
+  };
+  const starts = points.map((p) => p.sp.startLevelM);
+  const stops = points.map((p) => p.sp.stopLevelM);
+  const label = t('station.chartAria', {
+    name,
+    hours: fmtNum(horizonH, 0),
+    startMin: fmtNum(Math.min(...starts), 2),
+    startMax: withUnit(Math.max(...starts), 2, 'm'),
+    stopMin: fmtNum(Math.min(...stops), 2),
+    stopMax: withUnit(Math.max(...stops), 2, 'm'),
+  });
+  const hline = (value, cls) => s('line', { class: cls, x1: pad.l, x2: W - pad.r, y1: y(value), y2: y(value) });
+  return s(
+    'svg',
+    { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label },
+    s('title', {}, label),
+    s('rect', { class: 'chart-bg', x: pad.l, y: pad.t, width: W - pad.l - pad.r, height: H - pad.t - pad.b }),
+    hline(L.overflowM, 'ref-overflow'),
+    hline(L.highAlarmM, 'ref-high'),
+    hline(L.pumpStartM, 'ref-start'),
+    s('path', { class: 'line-stop', d: stepPath((sp) => sp.stopLevelM) }),
+    s('path', { class: 'line-start', d: stepPath((sp) => sp.startLevelM) }),
+    s('text', { class: 'axis', x: pad.l - 4, y: y(L.overflowM) + 4, 'text-anchor': 'end' }, fmtNum(L.overflowM, 1)),
+    s('text', { class: 'axis', x: pad.l - 4, y: y(0), 'text-anchor': 'end' }, '0 m'),
+    s('text', { class: 'axis', x: pad.l, y: H - 4 }, fmtClock(t0)),
+    s('text', { class: 'axis', x: W - pad.r, y: H - 4, 'text-anchor': 'end' }, `+${fmtNum(horizonH, 0)} h`),
+  );
+}
+
+function transfersPanel(network, plan) {
+  const first = plan.steps[0];
+  if (!first || (first.transfers.length === 0 && first.tanks.length === 0)) return null;
+  const rows = [];
+  for (const tr of first.transfers) {
+    const x = network.interconnections.find((i) => i.id === tr.interconnectionId);
+    const flow = tr.transferM3h;
+    const dir = !x || Math.abs(flow) < 0.5 ? '' : flow > 0 ? `${x.a} → ${x.b}` : `${x.b} → ${x.a}`;
+    rows.push([`${tr.interconnectionId} ${x ? localName(x.name) : ''}`, Math.abs(flow) < 0.5 ? t('plan.noFlow') : t('plan.transferValue', { flow: withUnit(Math.abs(flow), 0, UNIT_M3H), dir })]);
+  }
+  for (const tk of first.tanks) {
+    const tank = network.tanks.find((x) => x.id === tk.tankId);
+    rows.push([`${tk.tankId} ${tank ? localName(tank.name) : ''}`, t('plan.tankValue', { inlet: withUnit(tk.inletM3h, 0, UNIT_M3H), outlet: withUnit(tk.outletM3h, 0, UNIT_M3H) })]);
+  }
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'transfers-h' },
+    h('h2', { id: 'transfers-h' }, t('plan.transfers')),
+    h('dl', { class: 'facts' }, rows.map(([term, value]) => h('div', { class: 'fact' }, h('dt', {}, term), h('dd', {}, value)))),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Audit log (supervisor and admin)
+
+/** "YYYY-MM-DDTHH:MM" typed as China time (UTC+8, no DST) to UTC milliseconds. */
+function chinaLocalToUtcMs(value) {
+  if (!value) return undefined;
+  const ms = Date.parse(`${value.length === 16 ? `${value}:00` : value}+08:00`);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+function renderAudit(ctx) {
+  setTitle(t('audit.title'));
+  main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('audit.title'))));
+  if (!hasRole('supervisor')) {
+    main.append(h('p', { class: 'alert alert-info' }, t('audit.forbidden')));
+    return;
+  }
+  const field = (key, input, hint) => {
+    const id = uid('audit');
+    input.id = id;
+    const hintId = hint ? `${id}-hint` : null;
+    if (hintId) input.setAttribute('aria-describedby', hintId);
+    return h('div', { class: 'field' }, h('label', { for: id }, t(key)), input, hint ? h('p', { id: hintId, class: 'hint' }, hint) : null);
+  };
+  const listId = uid('audit-actions');
+  const inputs = {
+    userName: h('input', { type: 'text', autocomplete: 'off', maxlength: 200 }),
+    action: h('input', { type: 'text', list: listId, autocomplete: 'off', maxlength: 100 }),
+    target: h('input', { type: 'text', autocomplete: 'off', maxlength: 500 }),
+    text: h('input', { type: 'search', autocomplete: 'off', maxlength: 200 }),
+    from: h('input', { type: 'datetime-local' }),
+    to: h('input', { type: 'datetime-local' }),
+    limit: h('select', {}, [50, 100, 200, 500].map((n) => h('option', { value: n, selected: n === 100 || undefined }, String(n)))),
+  };
+  const results = h('div', { class: 'table-wrap' });
+  const pager = h('div', { class: 'pager' });
+  const error = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+  let offset = 0;
+
+  const search = async () => {
+    const limit = Number(inputs.limit.value);
+    const params = new URLSearchParams();
+    for (const key of ['userName', 'action', 'target', 'text']) {
+      const value = inputs[key].value.trim();
+      if (value) params.set(key, value);
+    }
+    const from = chinaLocalToUtcMs(inputs.from.value);
+    const to = chinaLocalToUtcMs(inputs.to.value);
+    if (from !== undefined) params.set('fromUtcMs', String(from));
+    if (to !== undefined) params.set('toUtcMs', String(to));
+    params.set('limit', String(limit));
+    params.set('offset', String(offset));
+    results.setAttribute('aria-busy', 'true');
+    try {
+      const reply = await api(`/api/audit?${params.toString()}`);
+      if (!ctx.alive()) return;
+      error.hidden = true;
+      results.replaceChildren(auditTable(reply.entries));
+      const prev = h('button', { type: 'button', class: 'btn', disabled: offset === 0 || undefined }, `← ${t('audit.prev')}`);
+      const next = h('button', { type: 'button', class: 'btn', disabled: reply.entries.length < limit || undefined }, `${t('audit.next')} →`);
+      prev.addEventListener('click', () => {
+        offset = Math.max(0, offset - limit);
+        void search();
+      });
+      next.addEventListener('click', () => {
+        offset += limit;
+        void search();
+      });
+      pager.replaceChildren(
+        prev,
+        h('span', { class: 'muted', role: 'status' }, reply.entries.length ? t('audit.range', { from: offset + 1, to: offset + reply.entries.length }) : ''),
+        next,
+      );
+    } catch (err) {
+      if (!ctx.alive()) return;
+      error.hidden = false;
+      error.textContent = errorText(err);
+    } finally {
+      results.removeAttribute('aria-busy');
+    }
+  };
+
+  const form = h(
+    'form',
+    { class: 'filters', 'aria-label': t('audit.filters') },
+    field('audit.userName', inputs.userName),
+    field('audit.action', inputs.action, t('audit.actionHint')),
+    h('datalist', { id: listId }, AUDIT_ACTIONS.map((a) => h('option', { value: a }, tOr(`action.${a}`, a)))),
+    field('audit.target', inputs.target),
+    field('audit.text', inputs.text),
+    field('audit.from', inputs.from),
+    field('audit.to', inputs.to),
+    field('audit.limit', inputs.limit),
+    h('div', { class: 'filter-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('audit.search')), h('button', { type: 'reset', class: 'btn' }, t('audit.reset'))),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    offset = 0;
+    void search();
+  });
+  form.addEventListener('reset', () => {
+    setTimeout(() => {
+      offset = 0;
+      void search();
+    }, 0);
+  });
+  main.append(h('section', { class: 'panel', 'aria-label': t('audit.filters') }, form), error, h('section', { class: 'panel' }, results, pager));
+  return search();
+}
+
+function auditTable(entries) {
+  if (!entries.length) return h('p', { class: 'muted' }, t('audit.empty'));
+  const cols = ['audit.colTime', 'audit.colUser', 'audit.colRole', 'audit.colAction', 'audit.colTarget', 'audit.colDetail', 'audit.colIp'];
+  return h(
+    'table',
+    { class: 'data-table audit-table' },
+    h('caption', { class: 'sr-only' }, t('audit.caption')),
+    h('thead', {}, h('tr', {}, cols.map((key) => h('th', { scope: 'col' }, t(key))))),
+    h(
+      'tbody',
+      {},
+      entries.map((e) => {
+        const detail = e.detail === null || e.detail === undefined ? '' : JSON.stringify(e.detail);
+        const short = detail.length > 160 ? `${detail.slice(0, 160)}…` : detail;
+        const failed = /failed|refused/.test(e.action);
+        return h(
+          'tr',
+          { class: failed ? 'row-warn' : undefined },
+          h('td', { class: 'nowrap' }, fmtTime(e.atUtcMs, { seconds: true })),
+          h('td', {}, e.userName),
+          h('td', {}, e.role ? tOr(`role.${e.role}`, e.role) : '—'),
+          h('td', {}, tOr(`action.${e.action}`, e.action), h('div', { class: 'mono small muted' }, e.action)),
+          h('td', { class: 'mono small' }, e.target ?? '—'),
+          h('td', { class: 'mono small detail', title: detail.length > 160 ? detail : undefined }, short),
+          h('td', { class: 'mono small' }, e.ip ?? '—'),
+        );
+      }),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Start
+
+function boot() {
+  document.getElementById('lang-toggle').addEventListener('click', () => {
+    setLang(getLang() === 'zh' ? 'en' : 'zh');
+    void route();
+  });
+  document.getElementById('logout').addEventListener('click', () => void logout());
+  document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+    event.preventDefault();
+    main.focus();
+  });
+  window.addEventListener('hashchange', () => void route());
+  renderChrome(location.hash.slice(1));
+  void (async () => {
+    // Refresh the user's role from the server: it may have changed since the session began.
+    if (session) {
+      try {
+        const me = await api('/api/auth/me');
+        if (session && me) saveSession({ ...session, user: { ...session.user, ...me } });
+      } catch {
+        // 401 already sent us to the login page; other failures keep the stored user.
+      }
+    }
+    await route();
+  })();
+}
+
+boot();
