@@ -1,0 +1,69 @@
+// Dashboard variables. Stations and catchments come from the network file (custom variables: no query, the
+// list is right even before any telemetry exists); plans and forecast issues come from InfluxDB tag values.
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type { NetworkConfig } from '../../network/schema.js';
+import { influxDatasource } from './datasource.js';
+import { TIME_FILTER, ident } from './influxql.js';
+import { stationLabel } from './network.js';
+
+function customVariable(name: string, label: string, description: string, options: { text: string; value: string }[]): dashboard.CustomVariableBuilder {
+  const first = options[0];
+  if (!first) throw new Error(`variable ${name}: the network has no values for it`);
+  return new dashboard.CustomVariableBuilder(name)
+    .label(label)
+    .description(description)
+    .values(options.map((o) => `${o.text.replaceAll(',', '\\,')} : ${o.value}`).join(','))
+    .options(options.map((o, i) => ({ text: o.text, value: o.value, selected: i === 0 })))
+    .current({ text: first.text, value: first.value, selected: true })
+    .multi(false)
+    .includeAll(false)
+    .allowCustomValue(false);
+}
+
+/** `station`: one pump station of the network (value = station id). */
+export function stationVariable(network: NetworkConfig): dashboard.CustomVariableBuilder {
+  return customVariable(
+    'station',
+    '泵站',
+    'Pump station (from the network file)',
+    network.stations.map((s) => ({ text: stationLabel(s), value: s.id })),
+  );
+}
+
+/** `catchment`: one catchment of the network (value = catchment id), labelled with the station it drains to. */
+export function catchmentVariable(network: NetworkConfig): dashboard.CustomVariableBuilder {
+  return customVariable(
+    'catchment',
+    '汇水区',
+    'Catchment (from the network file), labelled with the node it drains to',
+    network.catchments.map((c) => ({ text: `${c.id} → ${c.node}`, value: c.id })),
+  );
+}
+
+/**
+ * A tag's values within the time range, newest first when values sort by time (plan ids carry the start time,
+ * issuedAt tags are epoch milliseconds). The first value is selected on load.
+ */
+export function tagValuesVariable(spec: {
+  name: string;
+  label: string;
+  description: string;
+  measurement: string;
+  key: string;
+  where?: string[];
+  sort: dashboard.VariableSort;
+}): dashboard.QueryVariableBuilder {
+  const where = [...(spec.where ?? []), TIME_FILTER].join(' AND ');
+  const query = `SHOW TAG VALUES FROM ${ident(spec.measurement)} WITH KEY = ${ident(spec.key)} WHERE ${where}`;
+  return new dashboard.QueryVariableBuilder(spec.name)
+    .label(spec.label)
+    .description(spec.description)
+    .datasource(influxDatasource())
+    .query(query)
+    .definition(query)
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(spec.sort)
+    .multi(false)
+    .includeAll(false)
+    .allowCustomValue(false);
+}

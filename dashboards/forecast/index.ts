@@ -1,0 +1,46 @@
+// 降雨与来水预报 Rain and inflow forecast: what the plans expect, and how it compares with what came.
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type { NetworkConfig } from '../../network/schema.js';
+import { Uid, addGroups, finalise, sewerDashboard } from '../common/dashboard.js';
+import { tagEquals, variable } from '../common/influxql.js';
+import { Measurement } from '../common/queries.js';
+import { catchmentVariable, stationVariable, tagValuesVariable } from '../common/variables.js';
+import { inflowGroup } from './inflow.js';
+import { rainGroup } from './rain.js';
+
+export function forecastDashboard(network: NetworkConfig): dashboard.Dashboard {
+  const builder = sewerDashboard({
+    uid: Uid.forecast,
+    title: '降雨与来水预报',
+    description: `Rain and inflow forecast: forecast rain per catchment and the inflow forecast per station as an ensemble band (p10–p90) against the observed inflow, for the next ${network.planning.horizonH} h of each forecast issue.`,
+    network,
+    time: { from: 'now-24h', to: `now+${network.planning.horizonH}h` },
+    refresh: '5m',
+    tags: ['forecast'],
+  })
+    .withVariable(stationVariable(network))
+    .withVariable(catchmentVariable(network))
+    .withVariable(
+      tagValuesVariable({
+        name: 'inflow_issue',
+        label: '来水预报批次',
+        description: 'Issue time (epoch ms) of the inflow forecast for the selected station; newest first',
+        measurement: Measurement.inflowForecast,
+        key: 'issuedAt',
+        where: [tagEquals('station', variable('station'))],
+        sort: dashboard.VariableSort.NumericalDesc,
+      }),
+    )
+    .withVariable(
+      tagValuesVariable({
+        name: 'rain_issue',
+        label: '降雨预报批次',
+        description: 'Issue time (epoch ms) of the rain forecast for the selected catchment; newest first',
+        measurement: Measurement.rainForecast,
+        key: 'issuedAt',
+        where: [tagEquals('catchment', variable('catchment'))],
+        sort: dashboard.VariableSort.NumericalDesc,
+      }),
+    );
+  return finalise(addGroups(builder, [inflowGroup(), rainGroup(network)]).build());
+}

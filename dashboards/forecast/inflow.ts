@@ -1,0 +1,54 @@
+// Inflow forecast per station as an ensemble band (inflow_forecast: tags station, issuedAt, quantile
+// p10|p50|p90, and det for the forecast from the deterministic rain; field flowM3h, time = step start)
+// against the observed inflow (station telemetry inflowM3h).
+import { row, type PanelGroup } from '../common/dashboard.js';
+import { INTERVAL, TIME_FILTER, influxql, select, tagEquals, timeBucket, variable } from '../common/influxql.js';
+import { Color, Unit, styleProperties, timeseriesPanel } from '../common/panels.js';
+import { Measurement } from '../common/queries.js';
+import { STATION } from '../station/levels.js';
+
+export const thisInflowIssue = () => tagEquals('issuedAt', variable('inflow_issue'));
+
+export function inflowGroup(): PanelGroup {
+  const band = timeseriesPanel({
+    title: '来水预报区间与实测',
+    description:
+      'Inflow forecast for the selected station from the selected forecast issue: the p10–p90 ensemble band (shaded), the median p50 and the forecast from the deterministic rain (dashed), against the observed inflow (m³/h). Observed flow outside the band means the forecast under- or over-estimated the spread.',
+  })
+    .withTarget(
+      influxql(
+        select({
+          select: ['mean("flowM3h") AS "flowM3h"'],
+          from: { measurement: Measurement.inflowForecast },
+          where: [tagEquals('station', STATION), thisInflowIssue(), TIME_FILTER],
+          groupBy: [timeBucket(INTERVAL), '"quantile"'],
+          fill: 'none',
+        }),
+        { refId: 'A', alias: '$tag_quantile' },
+      ),
+    )
+    .withTarget(
+      influxql(
+        select({
+          select: ['mean("inflowM3h") AS "observed"'],
+          from: { measurement: Measurement.station },
+          where: [tagEquals('id', STATION), TIME_FILTER],
+          groupBy: [timeBucket(INTERVAL)],
+          fill: 'null',
+        }),
+        { refId: 'B', alias: '$col' },
+      ),
+    )
+    .unit(Unit.m3h)
+    .decimals(0)
+    .min(0)
+    .span(24)
+    .height(10)
+    .overrideByName('p10', styleProperties({ displayName: 'p10', color: 'light-blue', lineWidth: 0, fillOpacity: 0, hideFromLegend: true }))
+    .overrideByName('p90', styleProperties({ displayName: 'p10–p90 预报区间 band', color: 'light-blue', lineWidth: 0, fillOpacity: 25, fillBelowTo: 'p10' }))
+    .overrideByName('p50', styleProperties({ displayName: 'p50 预报中位数 median', color: Color.info, dashed: true, fillOpacity: 0, lineWidth: 2 }))
+    .overrideByName('det', styleProperties({ displayName: '确定性预报 deterministic', color: Color.orange, dashed: true, fillOpacity: 0 }))
+    .overrideByName('observed', styleProperties({ displayName: '实测来水 observed', color: Color.neutral, fillOpacity: 0, lineWidth: 2 }));
+
+  return { row: row('来水预报'), panels: [band] };
+}

@@ -1,0 +1,391 @@
+// Every query of every generated dashboard, run against a real InfluxDB holding a simulated day written by
+// the service itself: the simulator (reference network, rainstorm scenario) is read through the dispatch
+// activities every 5 simulated minutes (readNetworkState → writeTelemetry), and every 3 hours the service
+// fetches a rain forecast, builds a rule-based plan, applies its first step and records the outcome — the
+// same activities the dispatch workflow runs. Measurements other engineers are still adding (inflow_forecast,
+// sensor_flag, flood_status, baseline) get a few points in the layout documented in dashboards/README.md.
+// Grafana's macros and variables are then replaced by concrete values and each query must return non-empty
+// series with its expected fields; math expressions are evaluated on their inputs' results.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { createDispatchActivities, type RainForecastSource } from '../../activities/dispatch.js';
+import type { RainForecast } from '../../activities/types.js';
+import { createInfluxConnector, type InfluxConnector, type QuerySeries, type SeriesPoint } from '../../connectors/influx.js';
+import type { OpcUaConnector } from '../../connectors/opcua.js';
+import { buildDashboards } from '../../dashboards/build.js';
+import { periodEnergyQuery, totalCostQuery } from '../../dashboards/common/energy.js';
+import { tariffPeriods } from '../../dashboards/common/network.js';
+import { stationsAboveHighAlarmQuery } from '../../dashboards/common/queries.js';
+import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
+import type { NetworkConfig } from '../../network/schema.js';
+import type { RainScenario } from '../../scenarios/rain.js';
+import { createSimulation, type Simulation } from '../../simulator/model.js';
+import { scenarioRain } from '../../simulator/rain-adapter.js';
+import { startTestServers, type TestServers } from '../support/servers.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+/** 2025-07-01 00:00 in Asia/Shanghai: a flood-season day, whole local day for the tariff periods. */
+const DAY_START = Date.UTC(2025, 5, 30, 16);
+const DAY_END = DAY_START + 24 * HOUR;
+const TELEMETRY_EVERY_MIN = 5;
+const PLAN_EVERY_H = 3;
+const INTERVAL = '5m';
+const FAULTY_STATION = 'W1';
+
+/** The simulator as the service's OPC UA connector sees it (status codes as simulator/opcua-server.ts maps them). */
+function simulatedScada(sim: Simulation, now: () => number): OpcUaConnector {
+  return {
+    async readTags(tags) {
+      return tags.map((t) => {
+        const r = sim.readTag(t.objectId, t.tag);
+        const lost = sim.communicationLost(t.objectId);
+        const statusCode = lost ? 'BadNoCommunication' : r.quality === 'good' ? 'Good' : r.quality === 'uncertain' ? 'UncertainSensorNotAccurate' : 'BadSensorFailure';
+        return { objectId: t.objectId, tag: t.tag, nodeId: t.nodeId, value: r.value, statusCode, good: statusCode === 'Good', sourceTimeUtcMs: now() };
+      });
+    },
+    async writeSetpoints(writes) {
+      return writes.map((w) => {
+        try {
+          sim.writeSetpoint(w.tag.objectId, w.tag.tag, w.value);
+          return { nodeId: w.tag.nodeId, statusCode: 'Good', good: true };
+        } catch (error) {
+          return { nodeId: w.tag.nodeId, statusCode: `Bad (${(error as Error).message})`, good: false };
+        }
+      });
+    },
+    async ping() {
+      return { latencyMs: 0, serverState: 'Running' };
+    },
+    async close() {},
+  };
+}
+
+/** A perfect hourly forecast from the scenario (totals over the hour ending at each time, as Open-Meteo reports). */
+function scenarioForecast(scenario: RainScenario, now: () => number): RainForecastSource {
+  return {
+    async fetchCatchmentRain(network: NetworkConfig, hours: number): Promise<RainForecast> {
+      const issuedAtUtcMs = now();
+      const firstHour = Math.floor(issuedAtUtcMs / HOUR) * HOUR;
+      return {
+        issuedAtUtcMs,
+        source: `scenario-${scenario.name}`,
+        stepMin: 60,
+        locations: network.catchments.map((c) => {
+          const timeUtcMs = Array.from({ length: hours }, (_, i) => firstHour + (i + 1) * HOUR);
+          return { catchmentId: c.id, timeUtcMs, precipitationMm: timeUtcMs.map((t) => scenario.rainMmBetween(c.location.latDeg, c.location.lonDeg, t - HOUR, t)) };
+        }),
+      };
+    },
+  };
+}
+
+interface WrittenDay {
+  planIds: string[];
+  rainIssues: string[];
+  inflowIssues: string[];
+  pointsWritten: number;
+}
+
+async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector): Promise<WrittenDay> {
+  const { scenario, rainMmPerMin } = scenarioRain('rainstorm', DAY_START);
+  let nowMs = DAY_START;
+  const now = () => nowMs;
+  const sim = createSimulation({ network, startUtcMs: DAY_START, rainMmPerMin, seed: 11 });
+  const activities = createDispatchActivities({ network, opcua: simulatedScada(sim, now), influx, forecast: scenarioForecast(scenario, now), now });
+  const written: WrittenDay = { planIds: [], rainIssues: [], inflowIssues: [], pointsWritten: 0 };
+  // Observed hourly inflow per station, for the inflow forecast points below.
+  const inflowByHour = new Map<string, number[]>();
+
+  for (let t = DAY_START; t <= DAY_END; t += TELEMETRY_EVERY_MIN * MIN) {
+    nowMs = t;
+    sim.runUntil(t);
+    // A level sensor stuck for an hour: its readings are Uncertain and land in tag_status.
+    if (t === DAY_START + 2 * HOUR) sim.setLevelSensorStuck(FAULTY_STATION, true);
+    if (t === DAY_START + 3 * HOUR) sim.setLevelSensorStuck(FAULTY_STATION, false);
+    const snapshot = await activities.readNetworkState();
+    written.pointsWritten += await activities.writeTelemetry(snapshot);
+    for (const s of snapshot.stations) {
+      const hours = inflowByHour.get(s.stationId) ?? [];
+      const h = Math.floor((t - DAY_START) / HOUR);
+      hours[h] = s.inflowM3h ?? hours[h] ?? 0;
+      inflowByHour.set(s.stationId, hours);
+    }
+    if ((t - DAY_START) % (PLAN_EVERY_H * HOUR) === 0 && t < DAY_END) {
+      const forecast = await activities.fetchRainForecast();
+      written.rainIssues.push(String(forecast.issuedAtUtcMs));
+      const planId = `plan-dispatch-${network.id}-${new Date(t).toISOString()}`;
+      const plan = await activities.buildPlan({ planId, snapshot, forecast });
+      const outcome = await activities.applyPlanStep({ plan, stepIndex: 0, heartbeat: (t - DAY_START) / MIN });
+      written.pointsWritten += await activities.recordOutcome({ planId, status: 'approved', decidedBy: 'wang', outcome });
+      written.planIds.push(planId);
+    }
+  }
+
+  // Baseline: the same day under local level control only (the domain's baseline), same rain and seed.
+  const baselineSim = createSimulation({ network, startUtcMs: DAY_START, rainMmPerMin, seed: 11, initialModes: 'local' });
+  const baseline: SeriesPoint[] = [];
+  for (let t = DAY_START; t <= DAY_END; t += TELEMETRY_EVERY_MIN * MIN) {
+    baselineSim.runUntil(t);
+    for (const s of network.stations) {
+      baseline.push({ measurement: 'baseline', tags: { id: s.id }, fields: { energyKwh: baselineSim.readTag(s.id, 'energyKwh').value }, timeUtcMs: t });
+    }
+  }
+
+  // inflow_forecast (forecasting/write.ts layout): two issues per station, hourly from the step start, a band
+  // around what was then observed, and the deterministic forecast.
+  const inflowForecast: SeriesPoint[] = [];
+  for (const issuedAt of [DAY_START, DAY_START + 12 * HOUR]) {
+    written.inflowIssues.push(String(issuedAt));
+    for (const s of network.stations) {
+      const hours = inflowByHour.get(s.id) ?? [];
+      for (let h = (issuedAt - DAY_START) / HOUR; h < 24; h++) {
+        const p50 = hours[h] ?? 0;
+        for (const [quantile, factor] of [['det', 1.05], ['p10', 0.8], ['p50', 1], ['p90', 1.3]] as const) {
+          const timeUtcMs = DAY_START + h * HOUR;
+          inflowForecast.push({
+            measurement: 'inflow_forecast',
+            tags: { station: s.id, issuedAt: String(issuedAt), quantile },
+            fields: { flowM3h: p50 * factor, leadMin: (timeUtcMs - issuedAt) / MIN, rainQuality: 'fresh' },
+            timeUtcMs,
+          });
+        }
+      }
+    }
+  }
+
+  // sensor_flag and flood_status as ingest/service.ts and activities/flood.ts write them.
+  const flags: SeriesPoint[] = [
+    { measurement: 'sensor_flag', tags: { object: FAULTY_STATION, tag: 'levelM', kind: 'flatline' }, fields: { active: true, detail: 'no change for 15 min' }, timeUtcMs: DAY_START + 2 * HOUR + 15 * MIN },
+    { measurement: 'sensor_flag', tags: { object: FAULTY_STATION, tag: 'levelM', kind: 'flatline' }, fields: { active: false }, timeUtcMs: DAY_START + 3 * HOUR + 15 * MIN },
+    { measurement: 'sensor_flag', tags: { object: 'Q-W6', tag: 'codMgL', kind: 'drift' }, fields: { active: true }, timeUtcMs: DAY_START + 9 * HOUR },
+  ];
+  const flood: SeriesPoint[] = [
+    [0, 0, 'none'],
+    [5, 1, 'IV'],
+    [8, 2, 'III'],
+    [20, 1, 'IV'],
+  ].map(([h, level, response]) => ({
+    measurement: 'flood_status',
+    tags: { network: network.id },
+    fields: { warningLevel: level as number, responseLevel: response as string },
+    timeUtcMs: DAY_START + (h as number) * HOUR,
+  }));
+  written.pointsWritten += await influx.write([...baseline, ...inflowForecast, ...flags, ...flood]);
+  return written;
+}
+
+// --- Grafana's side, done by hand ------------------------------------------------------------------
+
+/** What Grafana substitutes: $timeFilter, $__interval and the dashboard variables. */
+function interpolate(query: string, variables: Record<string, string>): string {
+  let q = query.replaceAll('$timeFilter', `time >= ${DAY_START}ms and time <= ${DAY_END}ms`).replaceAll('$__interval', INTERVAL);
+  for (const name of Object.keys(variables).sort((a, b) => b.length - a.length)) q = q.replaceAll(`$${name}`, variables[name]!);
+  assert.doesNotMatch(q, /\$[A-Za-z_]/, `unreplaced macro or variable in: ${q}`);
+  return q;
+}
+
+/** Column names of the outermost SELECT (aliases, or quoted names). */
+function outerColumns(query: string): string[] {
+  assert.ok(query.startsWith('SELECT '), query);
+  let depth = 0;
+  let end = -1;
+  for (let i = 7; i < query.length; i++) {
+    const ch = query[i];
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (depth === 0 && query.startsWith(' FROM ', i)) {
+      end = i;
+      break;
+    }
+  }
+  const list = query.slice(7, end);
+  const items: string[] = [];
+  depth = 0;
+  let start = 0;
+  for (let i = 0; i < list.length; i++) {
+    if (list[i] === '(') depth++;
+    else if (list[i] === ')') depth--;
+    else if (list[i] === ',' && depth === 0) {
+      items.push(list.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  items.push(list.slice(start).trim());
+  return items.map((item) => /AS "([^"]+)"$/.exec(item)?.[1] ?? /^"([^"]+)"$/.exec(item)?.[1] ?? item);
+}
+
+const nonNull = (series: QuerySeries[], column: string) =>
+  series.some((s) => {
+    const c = s.columns.indexOf(column);
+    return c >= 0 && s.values.some((row) => row[c] !== null && row[c] !== undefined);
+  });
+
+/** Evaluate a math expression ($A * $B / 1000) on single-series results joined on time, as Grafana's SSE does. */
+function evaluateExpression(expression: string, results: Map<string, QuerySeries[]>): number[] {
+  const refs = [...expression.matchAll(/\$([A-Za-z0-9_]+)/g)].map((m) => m[1]!);
+  const columns = new Map<string, Map<number, number>>();
+  for (const ref of refs) {
+    const series = results.get(ref);
+    assert.ok(series && series.length === 1, `expression ${expression}: $${ref} should be one series, got ${series?.length}`);
+    const s = series[0]!;
+    const byTime = new Map<number, number>();
+    for (const row of s.values) if (typeof row[1] === 'number') byTime.set(row[0] as number, row[1]);
+    columns.set(ref, byTime);
+  }
+  const scalar = [...columns.values()].every((c) => c.size === 1);
+  const times = scalar ? [0] : [...columns.get(refs[0]!)!.keys()].filter((t) => refs.every((r) => columns.get(r)!.has(t)));
+  return times.map((t) => {
+    const value = (ref: string) => (scalar ? [...columns.get(ref)!.values()][0]! : columns.get(ref)!.get(t)!);
+    const tokens = expression.match(/\$[A-Za-z0-9_]+|\d+(?:\.\d+)?|[-+*/()]/g) ?? [];
+    let i = 0;
+    const primary = (): number => {
+      const tok = tokens[i++]!;
+      if (tok === '(') {
+        const v = sum();
+        i++;
+        return v;
+      }
+      if (tok === '-') return -primary();
+      return tok.startsWith('$') ? value(tok.slice(1)) : Number(tok);
+    };
+    const product = (): number => {
+      let v = primary();
+      while (tokens[i] === '*' || tokens[i] === '/') v = tokens[i++] === '*' ? v * primary() : v / primary();
+      return v;
+    };
+    const sum = (): number => {
+      let v = product();
+      while (tokens[i] === '+' || tokens[i] === '-') v = tokens[i++] === '+' ? v + product() : v - product();
+      return v;
+    };
+    return sum();
+  });
+}
+
+interface Target {
+  refId: string;
+  query?: string;
+  rawQuery?: boolean;
+  type?: string;
+  expression?: string;
+}
+
+void describe('dashboard queries against InfluxDB holding a simulated day', { timeout: 120_000 }, () => {
+  let servers: TestServers;
+  let network: NetworkConfig;
+  let influx: InfluxConnector;
+  let day: WrittenDay;
+  let variables: Record<string, string>;
+
+  before(async () => {
+    [servers, network] = await Promise.all([startTestServers({ temporal: false }), loadNetworkFile(referenceNetworkPath)]);
+    influx = createInfluxConnector({ url: servers.influx.url, token: servers.influx.token, org: 'sewer', bucket: servers.influx.database, database: servers.influx.database });
+    day = await writeSimulatedDay(network, influx);
+    variables = {
+      station: FAULTY_STATION,
+      catchment: network.catchments[0]!.id,
+      plan: day.planIds[0]!,
+      rain_issue: day.rainIssues[0]!,
+      inflow_issue: day.inflowIssues[0]!,
+    };
+  });
+
+  after(() => servers?.stop());
+
+  test('the service wrote a simulated day', () => {
+    assert.equal(day.planIds.length, 24 / PLAN_EVERY_H);
+    assert.ok(day.pointsWritten > 10_000, `only ${day.pointsWritten} points`);
+  });
+
+  test('every template variable query lists the value the panels are tested with', async () => {
+    for (const { dashboard: d } of buildDashboards(network)) {
+      for (const v of d.templating.list ?? []) {
+        if (v.type !== dashboard.VariableType.Query) continue;
+        assert.equal(typeof v.query, 'string', `${d.uid} $${v.name}: InfluxQL text`);
+        const series = await influx.query(interpolate(v.query as string, variables));
+        const values = series.flatMap((s) => s.values.map((row) => String(row[1])));
+        assert.ok(values.includes(variables[v.name]!), `${d.uid} $${v.name}: ${variables[v.name]} not among ${values.slice(0, 5).join(', ')}…`);
+      }
+    }
+  });
+
+  for (const key of ['overview', 'station', 'plan', 'forecast', 'plants', 'flood', 'energy'] as const) {
+    test(`${key}: every panel's query returns non-empty series with its fields`, async () => {
+      const built = buildDashboards(network).find((d) => d.key === key);
+      assert.ok(built, key);
+      const panels = (built.dashboard.panels ?? []).filter((p): p is dashboard.Panel => p.type !== 'row');
+      let queried = 0;
+      for (const panel of panels) {
+        const targets = (panel.targets ?? []) as unknown as Target[];
+        const results = new Map<string, QuerySeries[]>();
+        for (const target of targets.filter((t) => t.rawQuery)) {
+          const query = interpolate(target.query!, variables);
+          const where = `${built.dashboard.uid} / ${panel.title} / ${target.refId}`;
+          const series = await influx.query(query);
+          queried++;
+          assert.ok(series.length > 0 && series.some((s) => s.values.length > 0), `${where}: no series for ${query}`);
+          for (const column of outerColumns(query)) assert.ok(nonNull(series, column), `${where}: no value in column "${column}" (${series.map((s) => s.columns.join(',')).join(' | ')}) for ${query}`);
+          results.set(target.refId, series);
+        }
+        for (const target of targets.filter((t) => t.type === 'math')) {
+          const values = evaluateExpression(target.expression!, results);
+          assert.ok(values.length > 0 && values.every(Number.isFinite), `${built.dashboard.uid} / ${panel.title} / ${target.refId}: ${target.expression} gave ${values.length} values`);
+        }
+      }
+      assert.ok(queried > 0, `${key}: no queries`);
+    });
+  }
+
+  test('energy per tariff period adds up to the counter increase of the day', async () => {
+    const energy = buildDashboards(network).find((d) => d.key === 'energy')!.dashboard;
+    const daily = (energy.panels ?? []).find((p) => p.title === '分时段日电耗') as dashboard.Panel;
+    let periodsKwh = 0;
+    for (const t of (daily.targets ?? []) as unknown as Target[]) {
+      const [s] = await influx.query(interpolate(t.query!, variables));
+      // The local day's bucket (the bucket at the range end holds only the closing reading).
+      const row = s!.values.find((r) => r[0] === DAY_START);
+      periodsKwh += row?.[1] as number;
+    }
+    const [total] = await influx.query(`SELECT sum("d") FROM (SELECT non_negative_difference("energyKwh") AS "d" FROM "station" WHERE time >= ${DAY_START}ms AND time <= ${DAY_END}ms GROUP BY "id")`);
+    const totalKwh = total!.values[0]![1] as number;
+    assert.ok(totalKwh > 0);
+    // Readings at the period boundaries telescope: the periods add up to the day's counter increase exactly.
+    assert.ok(Math.abs(periodsKwh - totalKwh) / totalKwh < 1e-9, `periods ${periodsKwh.toFixed(1)} kWh vs counters ${totalKwh.toFixed(1)} kWh`);
+  });
+
+  const single = async (query: string) => {
+    const series = await influx.query(interpolate(query, variables));
+    assert.equal(series.length, 1, query);
+    return series[0]!.values.map((row) => row[1] as number);
+  };
+
+  test('cost over all periods equals each period’s energy at its price, and per-station energy adds up to the network’s', async () => {
+    const source = { measurement: 'station', field: 'energyKwh' };
+    let expectedCny = 0;
+    for (const period of tariffPeriods(network)) {
+      const [totalKwh] = await single(periodEnergyQuery(source, period, { columns: ['energyKwh'] }));
+      const perStation = await influx.query(interpolate(periodEnergyQuery(source, period, { byId: true, columns: ['energyKwh'] }), variables));
+      assert.equal(perStation.length, network.stations.length, `${period.name}: one series per station`);
+      const stationsKwh = perStation.reduce((sum, s) => sum + (s.values[0]![1] as number), 0);
+      assert.ok(Math.abs(stationsKwh - totalKwh!) < 1e-6 * totalKwh!, `${period.name}: stations ${stationsKwh} vs network ${totalKwh}`);
+      expectedCny += totalKwh! * period.priceCnyPerKwh;
+    }
+    const [costCny] = await single(totalCostQuery(source, tariffPeriods(network)));
+    assert.ok(Math.abs(costCny! - expectedCny) < 1e-6 * expectedCny, `cost ${costCny} vs ${expectedCny}`);
+  });
+
+  test('stations at risk counts each station against its own high-alarm level', async () => {
+    // Two groups of levels, so the count merges one subquery per group.
+    const varied = structuredClone(network);
+    varied.stations.forEach((s, i) => (s.levels.highAlarmM = i % 2 === 0 ? 3.2 : 3.9));
+    const series = await influx.query(`SELECT max("levelM") FROM "station" WHERE time >= ${DAY_START}ms AND time <= ${DAY_END}ms GROUP BY "id"`);
+    const maxById = new Map(series.map((s) => [s.tags['id'], s.values[0]![1] as number]));
+    const expected = varied.stations.filter((s) => maxById.get(s.id)! > s.levels.highAlarmM).length;
+    const [count] = await single(stationsAboveHighAlarmQuery(varied, 'max-in-range'));
+    assert.equal(count, expected);
+    assert.ok(expected > 0 && expected < varied.stations.length, `the day should put some but not all stations at risk (${expected})`);
+  });
+});
+
