@@ -26,6 +26,9 @@ export interface QuerySeries {
   values: unknown[][];
 }
 
+/** Points per write request; InfluxDB recommends batches of about 5,000 lines. */
+const writeChunkSize = 5000;
+
 export class InfluxError extends Error {
   override readonly name = 'InfluxError';
 }
@@ -62,17 +65,24 @@ export function createInfluxConnector(options: InfluxConnectorOptions): InfluxCo
       if (points.length === 0) return 0;
       // Convert everything first: a bad point rejects the whole batch before anything is written.
       const converted = points.map(toPoint);
-      const writeApi: WriteApi = influx.getWriteApi(options.org, options.bucket, 'ms', {
-        batchSize: 5000,
-        flushInterval: 0,
-        maxRetries: 2,
-        maxRetryTime: timeoutMs,
-      });
-      writeApi.writePoints(converted);
-      try {
-        await writeApi.close();
-      } catch (error) {
-        throw new InfluxError(`InfluxDB write to ${base} bucket ${options.bucket} failed: ${(error as Error).message}`);
+      // One WriteApi per chunk with a batch larger than the chunk: close() then awaits exactly one request.
+      // (With several batches in one WriteApi, full batches are sent in the background and their errors
+      // never reach close(), so a caller could return before its points are stored.)
+      for (let start = 0; start < converted.length; start += writeChunkSize) {
+        const chunk = converted.slice(start, start + writeChunkSize);
+        const writeApi: WriteApi = influx.getWriteApi(options.org, options.bucket, 'ms', {
+          batchSize: chunk.length + 1,
+          flushInterval: 0,
+          maxRetries: 2,
+          maxRetryTime: timeoutMs,
+        });
+        writeApi.writePoints(chunk);
+        try {
+          await writeApi.close();
+        } catch (error) {
+          // Retrying the whole write is safe: identical points (same series and time) overwrite themselves.
+          throw new InfluxError(`InfluxDB write to ${base} bucket ${options.bucket} failed after ${start} of ${converted.length} points: ${(error as Error).message}`);
+        }
       }
       return converted.length;
     },

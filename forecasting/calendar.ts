@@ -1,0 +1,94 @@
+// Local wall-clock time of the utility (Asia/Shanghai for the reference network) for dry-weather
+// patterns: times are UTC inside; the local hour, day and day type are derived here and only here.
+
+export const MS_PER_MIN = 60_000;
+export const MS_PER_H = 3_600_000;
+export const MS_PER_DAY = 86_400_000;
+
+export interface LocalCalendar {
+  readonly timeZone: string;
+  /** UTC offset at an instant, ms (Asia/Shanghai: +8 h). */
+  offsetMs(utcMs: number): number;
+  /** Local hour of day 0..23. */
+  hour(utcMs: number): number;
+  /** Local day number (days since 1970-01-01 local); equal for instants on the same local date. */
+  dayNumber(utcMs: number): number;
+  /** Local date "YYYY-MM-DD". */
+  dateKey(utcMs: number): string;
+  /** Local weekday, 0 = Sunday. */
+  weekday(utcMs: number): number;
+  isWeekend(utcMs: number): boolean;
+  /** UTC instant of local midnight starting the local day `dayNumber`. */
+  dayStartUtcMs(dayNumber: number): number;
+}
+
+/** A calendar for an IANA time zone; offsets are looked up with Intl once per UTC hour and cached. */
+export function createCalendar(timeZone: string): LocalCalendar {
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
+  } catch (error) {
+    throw new RangeError(`unknown time zone "${timeZone}": ${(error as Error).message}`);
+  }
+  const cache = new Map<number, number>();
+  const offsetMs = (utcMs: number): number => {
+    const hourKey = Math.floor(utcMs / MS_PER_H);
+    const cached = cache.get(hourKey);
+    if (cached !== undefined) return cached;
+    const fields: Record<string, number> = {};
+    for (const part of format.formatToParts(new Date(hourKey * MS_PER_H))) fields[part.type] = Number(part.value);
+    const asUtc = Date.UTC(fields['year'] ?? 1970, (fields['month'] ?? 1) - 1, fields['day'] ?? 1, fields['hour'] ?? 0, fields['minute'] ?? 0);
+    const offset = Math.round((asUtc - hourKey * MS_PER_H) / MS_PER_MIN) * MS_PER_MIN;
+    if (cache.size > 100_000) cache.clear();
+    cache.set(hourKey, offset);
+    return offset;
+  };
+  const local = (utcMs: number) => utcMs + offsetMs(utcMs);
+  const dayNumber = (utcMs: number) => Math.floor(local(utcMs) / MS_PER_DAY);
+  const weekday = (utcMs: number) => (((dayNumber(utcMs) + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
+  return {
+    timeZone,
+    offsetMs,
+    hour: (utcMs) => Math.floor((((local(utcMs) % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY) / MS_PER_H),
+    dayNumber,
+    dateKey: (utcMs) => new Date(dayNumber(utcMs) * MS_PER_DAY).toISOString().slice(0, 10),
+    weekday,
+    isWeekend: (utcMs) => {
+      const d = weekday(utcMs);
+      return d === 0 || d === 6;
+    },
+    dayStartUtcMs(day) {
+      // The offset at local midnight; evaluate twice to settle across a DST change.
+      let guess = day * MS_PER_DAY - offsetMs(day * MS_PER_DAY);
+      guess = day * MS_PER_DAY - offsetMs(guess);
+      return guess;
+    },
+  };
+}
+
+/**
+ * Parse a timestamp that must say which zone it is in ("…Z" or "…+08:00"). A bare local time is the
+ * classic UTC-vs-UTC+8 mistake, so it is rejected with a message saying so instead of guessed.
+ */
+export function parseZonedTimestamp(text: string, what = 'timestamp'): number {
+  const zoned = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+  if (!zoned.test(text)) {
+    const bare = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text);
+    throw new RangeError(
+      bare
+        ? `${what} "${text}" has no time zone: say "Z" for UTC or "+08:00" for China Standard Time (a bare local time read as UTC is 8 h off)`
+        : `${what} "${text}" is not an ISO 8601 timestamp with a zone (e.g. 2026-07-01T08:00:00+08:00)`,
+    );
+  }
+  const utcMs = Date.parse(text);
+  if (!Number.isFinite(utcMs)) throw new RangeError(`${what} "${text}" is not a valid date`);
+  return utcMs;
+}

@@ -1,0 +1,191 @@
+// History for learning and calibration, from InfluxDB through connectors/influx.ts (InfluxQL reads,
+// line-protocol writes). Thin I/O: queries in, Series out; the maths is elsewhere.
+//
+// Measurements read:
+//   station          tag id = station id; fields inflowM3h, outflowM3h — SCADA telemetry as the dispatch
+//                    activity writes it (activities/dispatch.ts telemetryPoints): instantaneous values
+//                    at read times; read back as means per step.
+//   tank             tag id; field outletM3h (returns into a station).
+//   interconnection  tag id; field transferM3h (signed a → b).
+// Measurement defined here:
+//   rain_observed    tag catchment = catchment id; fields precipitationMm (depth over the interval) and
+//                    durationMin (its length). Time = the START of the interval, UTC, so InfluxQL's
+//                    GROUP BY time() buckets sum whole intervals. Write explicit zeros for dry
+//                    intervals: a missing interval is a gap (read back as null), never "no rain". A
+//                    bucket whose intervals do not add up to the whole step is a gap too.
+// Forecasts are written and read back by write.ts (measurement inflow_forecast).
+import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
+import type { NetworkConfig } from '../network/schema.js';
+import { MS_PER_MIN } from './calendar.js';
+import { quoteIdent, quoteString, writeInChunks } from './influxql.js';
+import { localInflow } from './routing.js';
+import { checkGrid, type Grid, type Series } from './series.js';
+
+export const STATION_MEASUREMENT = 'station';
+export const RAIN_OBSERVED_MEASUREMENT = 'rain_observed';
+
+export interface HistoryRange {
+  fromUtcMs: number;
+  /** Exclusive. */
+  toUtcMs: number;
+  stepMin: number;
+}
+
+function gridOf(range: HistoryRange, what: string): Grid {
+  const stepMs = range.stepMin * MS_PER_MIN;
+  const steps = (range.toUtcMs - range.fromUtcMs) / stepMs;
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`${what}: [from, to) must be a whole number (≥ 1) of ${range.stepMin}-min steps`);
+  const grid = { startUtcMs: range.fromUtcMs, stepMin: range.stepMin, steps };
+  checkGrid(grid, what);
+  return grid;
+}
+
+/**
+ * Per-step aggregates of fields by tag value: Record<tagValue, Record<field, values>>, null where a
+ * bucket is empty. InfluxQL buckets align to the epoch, which the grid check guarantees.
+ */
+export async function readAggregated(
+  influx: InfluxConnector,
+  query: { measurement: string; tagKey: string; tagValues?: readonly string[]; fields: readonly string[]; fn: 'mean' | 'sum' },
+  range: HistoryRange,
+): Promise<Record<string, Record<string, (number | null)[]>>> {
+  const grid = gridOf(range, `read ${query.measurement}`);
+  const select = query.fields.map((f) => `${query.fn}(${quoteIdent(f)}) AS ${quoteIdent(f)}`).join(', ');
+  const tagFilter =
+    query.tagValues && query.tagValues.length > 0 ? ` AND (${query.tagValues.map((v) => `${quoteIdent(query.tagKey)} = ${quoteString(v)}`).join(' OR ')})` : '';
+  const influxql =
+    `SELECT ${select} FROM ${quoteIdent(query.measurement)} WHERE time >= ${range.fromUtcMs}ms AND time < ${range.toUtcMs}ms${tagFilter}` +
+    ` GROUP BY time(${range.stepMin}m), ${quoteIdent(query.tagKey)} fill(null)`;
+  const series = await influx.query(influxql);
+  const stepMs = range.stepMin * MS_PER_MIN;
+  const out: Record<string, Record<string, (number | null)[]>> = {};
+  for (const s of series) {
+    const id = s.tags[query.tagKey];
+    if (id === undefined) continue;
+    const timeCol = s.columns.indexOf('time');
+    const fields: Record<string, (number | null)[]> = {};
+    for (const f of query.fields) fields[f] = new Array<number | null>(grid.steps).fill(null);
+    for (const row of s.values) {
+      const i = Math.round((Number(row[timeCol]) - range.fromUtcMs) / stepMs);
+      if (i < 0 || i >= grid.steps) continue;
+      for (const f of query.fields) {
+        const v = row[s.columns.indexOf(f)];
+        fields[f]![i] = typeof v === 'number' && Number.isFinite(v) ? v : null;
+      }
+    }
+    out[id] = fields;
+  }
+  return out;
+}
+
+export interface StationHistory {
+  grid: Grid;
+  /** Measured station inflow (local + from upstream). */
+  inflowM3h: Record<string, (number | null)[]>;
+  /** Each station's own catchments: inflow minus upstream arrivals (routing.ts). */
+  localInflowM3h: Record<string, (number | null)[]>;
+}
+
+/** Station telemetry as per-step means, and the local inflow derived from it. */
+export async function readStationHistory(influx: InfluxConnector, network: NetworkConfig, range: HistoryRange): Promise<StationHistory> {
+  const grid = gridOf(range, 'readStationHistory');
+  const [stations, tanks, links] = await Promise.all([
+    readAggregated(influx, { measurement: STATION_MEASUREMENT, tagKey: 'id', tagValues: network.stations.map((s) => s.id), fields: ['inflowM3h', 'outflowM3h'], fn: 'mean' }, range),
+    network.tanks.length > 0
+      ? readAggregated(influx, { measurement: 'tank', tagKey: 'id', tagValues: network.tanks.map((t) => t.id), fields: ['outletM3h'], fn: 'mean' }, range)
+      : Promise.resolve({} as Record<string, Record<string, (number | null)[]>>),
+    network.interconnections.length > 0
+      ? readAggregated(influx, { measurement: 'interconnection', tagKey: 'id', tagValues: network.interconnections.map((x) => x.id), fields: ['transferM3h'], fn: 'mean' }, range)
+      : Promise.resolve({} as Record<string, Record<string, (number | null)[]>>),
+  ]);
+  const all = { ...stations, ...tanks, ...links };
+  const lookup = (objectId: string, tag: string) => all[objectId]?.[tag];
+  const inflowM3h: Record<string, (number | null)[]> = {};
+  for (const s of network.stations) inflowM3h[s.id] = stations[s.id]?.['inflowM3h'] ?? new Array<number | null>(grid.steps).fill(null);
+  // Tanks and links without any telemetry are taken as idle; a station's own missing data stays null.
+  const local = localInflow(network, lookup, range.stepMin, { missingUpstream: 'zero', upstreamBeforeStart: 'null' });
+  const localInflowM3h: Record<string, (number | null)[]> = {};
+  for (const s of network.stations) localInflowM3h[s.id] = local[s.id] ?? new Array<number | null>(grid.steps).fill(null);
+  return { grid, inflowM3h, localInflowM3h };
+}
+
+/** Observed rain per catchment (mm per step); a step not fully covered by intervals is null. */
+export async function readObservedRain(influx: InfluxConnector, catchmentIds: readonly string[], range: HistoryRange): Promise<Record<string, Series>> {
+  const grid = gridOf(range, 'readObservedRain');
+  const raw = await readAggregated(
+    influx,
+    { measurement: RAIN_OBSERVED_MEASUREMENT, tagKey: 'catchment', tagValues: catchmentIds, fields: ['precipitationMm', 'durationMin'], fn: 'sum' },
+    range,
+  );
+  const out: Record<string, Series> = {};
+  for (const id of catchmentIds) {
+    const r = raw[id];
+    out[id] = {
+      startUtcMs: grid.startUtcMs,
+      stepMin: grid.stepMin,
+      values: Array.from({ length: grid.steps }, (_, i) => {
+        const mm = r?.['precipitationMm']?.[i];
+        const covered = r?.['durationMin']?.[i];
+        return mm !== null && mm !== undefined && covered !== null && covered !== undefined && covered >= grid.stepMin - 1e-6 ? mm : null;
+      }),
+    };
+  }
+  return out;
+}
+
+/** Points of observed rain; null values are gaps and get no point. */
+export function observedRainPoints(catchmentId: string, series: Series): SeriesPoint[] {
+  const stepMs = series.stepMin * MS_PER_MIN;
+  const points: SeriesPoint[] = [];
+  series.values.forEach((v, i) => {
+    if (v === null || v === undefined) return;
+    if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`observed rain ${catchmentId} at step ${i}: ${v} mm is not a depth`);
+    points.push({
+      measurement: RAIN_OBSERVED_MEASUREMENT,
+      tags: { catchment: catchmentId },
+      fields: { precipitationMm: v, durationMin: series.stepMin },
+      timeUtcMs: series.startUtcMs + i * stepMs,
+    });
+  });
+  return points;
+}
+
+export async function writeObservedRain(influx: InfluxConnector, byCatchment: Record<string, Series>): Promise<number> {
+  return writeInChunks(influx, Object.entries(byCatchment).flatMap(([id, s]) => observedRainPoints(id, s)));
+}
+
+/**
+ * Telemetry points in the dispatch activity's shape (measurement = object kind, tag id, one field per
+ * tag) from per-step series, e.g. to backfill history or load simulator output; nulls are skipped.
+ */
+export async function writeTelemetryHistory(influx: InfluxConnector, network: NetworkConfig, history: Parameters<typeof telemetryHistoryPoints>[1]): Promise<number> {
+  return writeInChunks(influx, telemetryHistoryPoints(network, history));
+}
+
+export function telemetryHistoryPoints(
+  network: NetworkConfig,
+  history: { startUtcMs: number; stepMin: number; telemetry: Record<string, Record<string, readonly (number | null)[]>> },
+): SeriesPoint[] {
+  const kinds = new Map<string, string>([
+    ...network.stations.map((s) => [s.id, STATION_MEASUREMENT] as const),
+    ...network.tanks.map((t) => [t.id, 'tank'] as const),
+    ...network.interconnections.map((x) => [x.id, 'interconnection'] as const),
+    ...network.plants.map((p) => [p.id, 'plant'] as const),
+  ]);
+  const stepMs = history.stepMin * MS_PER_MIN;
+  const points: SeriesPoint[] = [];
+  for (const [objectId, tags] of Object.entries(history.telemetry)) {
+    const measurement = kinds.get(objectId);
+    if (!measurement) throw new RangeError(`telemetryHistoryPoints: ${objectId} is not an object of network ${network.id}`);
+    const n = Math.max(0, ...Object.values(tags).map((v) => v.length));
+    for (let i = 0; i < n; i++) {
+      const fields: Record<string, number> = {};
+      for (const [tag, values] of Object.entries(tags)) {
+        const v = values[i];
+        if (v !== null && v !== undefined && Number.isFinite(v)) fields[tag] = v;
+      }
+      if (Object.keys(fields).length > 0) points.push({ measurement, tags: { id: objectId }, fields, timeUtcMs: history.startUtcMs + i * stepMs });
+    }
+  }
+  return points;
+}

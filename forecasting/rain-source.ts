@@ -1,0 +1,459 @@
+// Rain for planning, per catchment on the planning grid (15 min), deterministic and ensemble, from the
+// Open-Meteo connector — with the last good forecast kept and visible fallbacks:
+//
+//   fresh     the service answered now and the answer passed the checks;
+//   stale     the service failed (or answered badly); the last good forecast is used, flagged with its
+//             age, while it is younger than `maxStaleMin`;
+//   fallback  no usable forecast: climatology (zero rain or a configured hourly climatology) or
+//             persistence of the recent observed rate — said so in `quality` and `reason`.
+//
+// Never silent: missing values (NaN on the wire, null from the connector) stay null and are listed in
+// `gaps`; steps the chosen forecast does not cover are filled from the fallback and listed in `filled`.
+// Answers whose time axis is hours away from "now" are rejected (the UTC vs UTC+8 mistake), and
+// catchment coordinates are checked before any request.
+//
+// Time convention: planning steps are [t, t + step); Open-Meteo labels an accumulation with the END of
+// its interval (connectors/openmeteo.ts), so an hourly value labelled t covers [t − 1 h, t) and is
+// split evenly over its four 15-min steps.
+import type { ForecastLocation, LocationEnsemble, LocationForecast, OpenMeteoConnector } from '../connectors/openmeteo.js';
+import type { RainForecast } from '../activities/types.js';
+import type { NetworkConfig } from '../network/schema.js';
+import { createCalendar, MS_PER_H, MS_PER_MIN } from './calendar.js';
+
+export type RainQuality = 'fresh' | 'stale' | 'fallback';
+
+export type RainFallback =
+  /** No rain, flagged. */
+  | { kind: 'zero' }
+  /** Mean rain rate per local hour 0..23 (mm/h), e.g. the season's climatology. */
+  | { kind: 'climatology'; hourlyMmPerH: readonly number[]; name?: string }
+  /** The recent observed rate continues, decaying with e-folding time decayH (default 3 h). */
+  | { kind: 'persistence'; observedMmPerH: (catchmentId: string, nowUtcMs: number) => number | null; decayH?: number };
+
+export interface RainLocation {
+  catchmentId: string;
+  latDeg: number;
+  lonDeg: number;
+}
+
+/** A forecast kept for reuse: per catchment on an absolute 15-min grid. */
+export interface StoredRain {
+  issuedAtUtcMs: number;
+  source: string;
+  startUtcMs: number;
+  stepMin: number;
+  /** catchmentId → values (deterministic) */
+  deterministic: Record<string, (number | null)[]>;
+  /** catchmentId → members → values (ensemble); absent for a deterministic record. */
+  members?: Record<string, (number | null)[][]>;
+}
+
+export interface LastGoodStore {
+  load(kind: 'deterministic' | 'ensemble'): Promise<StoredRain | undefined>;
+  save(kind: 'deterministic' | 'ensemble', rain: StoredRain): Promise<void>;
+}
+
+export function memoryLastGoodStore(): LastGoodStore {
+  const kept = new Map<string, StoredRain>();
+  return {
+    load: (kind) => Promise.resolve(kept.get(kind)),
+    save: (kind, rain) => {
+      kept.set(kind, rain);
+      return Promise.resolve();
+    },
+  };
+}
+
+export interface RainSourceOptions {
+  connector: OpenMeteoConnector;
+  /** Catchments of a network, or explicit locations. */
+  locations: NetworkConfig | readonly RainLocation[];
+  /** IANA zone for climatology hours (default: the network's, else Asia/Shanghai). */
+  timeZone?: string;
+  /** Planning step (default 15 min; 60 also works). */
+  stepMin?: number;
+  horizonH: number;
+  /** A last good forecast older than this is not used (default 360 min). */
+  maxStaleMin?: number;
+  fallback?: RainFallback;
+  /** Fetch the ensemble too (default true). */
+  ensemble?: boolean;
+  /** Use Open-Meteo's 15-minutely deterministic series when the step is 15 min (default true). */
+  useMinutely15?: boolean;
+  /** An answer with more missing values than this share is not "good" (default 0.2). */
+  maxGapShare?: number;
+  nowUtcMs?: () => number;
+  store?: LastGoodStore;
+  sourceName?: string;
+}
+
+export interface CatchmentRain {
+  catchmentId: string;
+  /** mm over each planning step; null = gap (see `gaps`). */
+  precipitationMm: (number | null)[];
+  /** Ensemble members (may be empty, see `ensemble.quality`). */
+  members: (number | null)[][];
+}
+
+export interface RainGap {
+  catchmentId: string;
+  /** null: the deterministic series; else the ensemble member. */
+  member: number | null;
+  fromUtcMs: number;
+  toUtcMs: number;
+  reason: string;
+}
+
+export interface RainPart {
+  quality: RainQuality;
+  reason: string | null;
+  /** When the forecast used was received; null for a pure fallback. */
+  issuedAtUtcMs: number | null;
+  ageMin: number | null;
+}
+
+export interface PlanningRain extends RainPart {
+  startUtcMs: number;
+  stepMin: number;
+  steps: number;
+  source: string;
+  ensemble: RainPart & { members: number };
+  catchments: CatchmentRain[];
+  /** Missing values inside the forecast (kept as null). */
+  gaps: RainGap[];
+  /** Steps not covered by the forecast used, filled from the fallback. */
+  filled: RainGap[];
+}
+
+export interface RainSource {
+  /** Rain for the planning horizon starting at the current step. */
+  get(): Promise<PlanningRain>;
+  /** The fallback's depth (mm) for one step, e.g. to fill gaps with the same rule, visibly. */
+  fallbackMm(catchmentId: string, stepStartUtcMs: number, stepMin: number): number;
+}
+
+/** Clear errors for coordinates before anything is requested. */
+export function checkRainLocations(locations: readonly RainLocation[]): void {
+  if (locations.length === 0) throw new RangeError('rain source: no catchment locations');
+  const seen = new Set<string>();
+  for (const { catchmentId, latDeg, lonDeg } of locations) {
+    if (!catchmentId) throw new RangeError(`rain source: a location has no catchment id (lat ${latDeg}, lon ${lonDeg})`);
+    if (seen.has(catchmentId)) throw new RangeError(`rain source: catchment ${catchmentId} appears twice`);
+    seen.add(catchmentId);
+    const swapped = Math.abs(latDeg) > 90 && Math.abs(latDeg) <= 180 && Math.abs(lonDeg) <= 90 ? ' (latitude and longitude swapped?)' : '';
+    if (!Number.isFinite(latDeg) || latDeg < -90 || latDeg > 90) throw new RangeError(`rain source: catchment ${catchmentId}: latDeg ${latDeg} is outside [-90, 90]${swapped}`);
+    if (!Number.isFinite(lonDeg) || lonDeg < -180 || lonDeg > 180) throw new RangeError(`rain source: catchment ${catchmentId}: lonDeg ${lonDeg} is outside [-180, 180]`);
+  }
+}
+
+function locationsOf(input: NetworkConfig | readonly RainLocation[]): RainLocation[] {
+  if (Array.isArray(input)) return [...(input as readonly RainLocation[])];
+  return (input as NetworkConfig).catchments.map((c) => ({ catchmentId: c.id, latDeg: c.location.latDeg, lonDeg: c.location.lonDeg }));
+}
+
+/** Check an answer's time axis against "now": hours off means a time-zone mistake, not a forecast. */
+export function checkTimeAxis(firstLabelUtcMs: number, stepMin: number, nowUtcMs: number, what: string): void {
+  const stepMs = stepMin * MS_PER_MIN;
+  const expected = Math.floor(nowUtcMs / stepMs) * stepMs;
+  const offsetMs = firstLabelUtcMs - expected;
+  // Allow the current and the next label, or a step of history before them.
+  if (offsetMs < -stepMs || offsetMs > stepMs) {
+    const offsetH = offsetMs / MS_PER_H;
+    const hint = Math.abs(Math.abs(offsetH) - 8) < 0.5 ? ' — 8 h is the UTC+8 offset: the answer looks like local time (Asia/Shanghai) read as UTC, or the reverse' : '';
+    throw new RangeError(
+      `${what}: time axis starts at ${new Date(firstLabelUtcMs).toISOString()}, ${offsetH >= 0 ? '+' : ''}${offsetH.toFixed(2)} h from the current step ${new Date(expected).toISOString()}${hint}`,
+    );
+  }
+}
+
+/** End-labelled accumulations onto a start-labelled grid of `stepMin` (split evenly; null stays null). */
+export function toStepGrid(timeUtcMs: readonly number[], valuesMm: readonly (number | null)[], sourceStepMin: number, stepMin: number): { startUtcMs: number; values: (number | null)[] } {
+  if (timeUtcMs.length === 0) return { startUtcMs: 0, values: [] };
+  const parts = sourceStepMin / stepMin;
+  if (!Number.isInteger(parts) || parts < 1) throw new RangeError(`toStepGrid: a ${sourceStepMin}-min series cannot be split into ${stepMin}-min steps`);
+  const startUtcMs = timeUtcMs[0]! - sourceStepMin * MS_PER_MIN;
+  const values: (number | null)[] = [];
+  valuesMm.forEach((v) => {
+    for (let p = 0; p < parts; p++) values.push(v === null || v === undefined ? null : v / parts);
+  });
+  return { startUtcMs, values };
+}
+
+export function createRainSource(options: RainSourceOptions): RainSource {
+  const locations = locationsOf(options.locations);
+  checkRainLocations(locations);
+  const timeZone = options.timeZone ?? (Array.isArray(options.locations) ? 'Asia/Shanghai' : (options.locations as NetworkConfig).timezone);
+  const calendar = createCalendar(timeZone);
+  const stepMin = options.stepMin ?? 15;
+  if (!(Number.isInteger(stepMin) && stepMin >= 1 && 60 % stepMin === 0)) throw new RangeError(`rain source: stepMin must divide 60, got ${stepMin}`);
+  if (!(Number.isInteger(options.horizonH) && options.horizonH >= 1)) throw new RangeError(`rain source: horizonH must be a whole number ≥ 1, got ${options.horizonH}`);
+  const maxStaleMin = options.maxStaleMin ?? 360;
+  const fallback = options.fallback ?? { kind: 'zero' };
+  if (fallback.kind === 'climatology' && (fallback.hourlyMmPerH.length !== 24 || fallback.hourlyMmPerH.some((v) => !(v >= 0)))) {
+    throw new RangeError('rain source: climatology needs 24 hourly rates ≥ 0 (mm/h, local hours 0..23)');
+  }
+  const wantEnsemble = options.ensemble ?? true;
+  const useMinutely15 = (options.useMinutely15 ?? true) && stepMin === 15;
+  const maxGapShare = options.maxGapShare ?? 0.2;
+  const now = options.nowUtcMs ?? Date.now;
+  const store = options.store ?? memoryLastGoodStore();
+  const sourceName = options.sourceName ?? 'open-meteo';
+  const stepMs = stepMin * MS_PER_MIN;
+  // Fetch enough hours that a stale forecast still covers the horizon.
+  const fetchHours = options.horizonH + Math.ceil(maxStaleMin / 60) + 1;
+  const connectorLocations: ForecastLocation[] = locations.map((l) => ({ id: l.catchmentId, latDeg: l.latDeg, lonDeg: l.lonDeg }));
+
+  const fallbackMm = (catchmentId: string, stepStartUtcMs: number, lengthMin: number): number => {
+    const stepH = lengthMin / 60;
+    switch (fallback.kind) {
+      case 'zero':
+        return 0;
+      case 'climatology':
+        return (fallback.hourlyMmPerH[calendar.hour(stepStartUtcMs)] ?? 0) * stepH;
+      case 'persistence': {
+        const rate = fallback.observedMmPerH(catchmentId, now());
+        if (rate === null || !(rate >= 0)) return 0;
+        const leadH = Math.max(0, (stepStartUtcMs - now()) / MS_PER_H);
+        return rate * Math.exp(-leadH / (fallback.decayH ?? 3)) * stepH;
+      }
+    }
+  };
+  const fallbackLabel = (): string => {
+    switch (fallback.kind) {
+      case 'zero':
+        return 'zero rain (no forecast)';
+      case 'climatology':
+        return `climatology${fallback.name ? ` "${fallback.name}"` : ''}`;
+      case 'persistence':
+        return 'persistence of the observed rain rate';
+    }
+  };
+
+  function gapShare(values: Iterable<(number | null)[]>): number {
+    let n = 0;
+    let gaps = 0;
+    for (const series of values) {
+      n += series.length;
+      gaps += series.filter((v) => v === null).length;
+    }
+    return n > 0 ? gaps / n : 1;
+  }
+
+  async function fetchDeterministic(nowUtcMs: number): Promise<StoredRain> {
+    const answer: Record<string, LocationForecast> = await options.connector.fetchPrecipitationForecast(connectorLocations, {
+      hours: fetchHours,
+      includeMinutely15: useMinutely15,
+    });
+    const deterministic: Record<string, (number | null)[]> = {};
+    let startUtcMs = Number.NaN;
+    let issuedAtUtcMs = nowUtcMs;
+    let model = 'unknown';
+    for (const l of locations) {
+      const f = answer[l.catchmentId];
+      if (!f) throw new Error(`the answer has no series for catchment ${l.catchmentId}`);
+      const block = useMinutely15 && f.minutely15 && f.minutely15.timeUtcMs.length > 0 ? f.minutely15 : f.hourly;
+      if (block.timeUtcMs.length === 0) throw new Error(`catchment ${l.catchmentId}: the answer has an empty time axis`);
+      checkTimeAxis(block.timeUtcMs[0]!, block.stepMin, nowUtcMs, `forecast for ${l.catchmentId}`);
+      const grid = toStepGrid(block.timeUtcMs, block.precipitationMm, block.stepMin, stepMin);
+      if (Number.isNaN(startUtcMs)) startUtcMs = grid.startUtcMs;
+      deterministic[l.catchmentId] = alignStart(grid, startUtcMs);
+      issuedAtUtcMs = Math.min(issuedAtUtcMs, f.issuedAtUtcMs);
+      model = f.model;
+    }
+    const share = gapShare(Object.values(deterministic));
+    if (share > maxGapShare) throw new Error(`${(share * 100).toFixed(0)} % of the forecast values are missing (limit ${(maxGapShare * 100).toFixed(0)} %)`);
+    return { issuedAtUtcMs, source: `${sourceName}:${model}`, startUtcMs, stepMin, deterministic };
+  }
+
+  async function fetchEnsemble(nowUtcMs: number): Promise<StoredRain> {
+    const answer: Record<string, LocationEnsemble> = await options.connector.fetchEnsemble(connectorLocations, { hours: fetchHours });
+    const members: Record<string, (number | null)[][]> = {};
+    let startUtcMs = Number.NaN;
+    let issuedAtUtcMs = nowUtcMs;
+    let model = 'unknown';
+    for (const l of locations) {
+      const f = answer[l.catchmentId];
+      if (!f) throw new Error(`the ensemble answer has no series for catchment ${l.catchmentId}`);
+      if (f.hourly.timeUtcMs.length === 0) throw new Error(`catchment ${l.catchmentId}: the ensemble answer has an empty time axis`);
+      checkTimeAxis(f.hourly.timeUtcMs[0]!, f.hourly.stepMin, nowUtcMs, `ensemble for ${l.catchmentId}`);
+      members[l.catchmentId] = f.hourly.members.map((m) => {
+        const grid = toStepGrid(f.hourly.timeUtcMs, m.precipitationMm, f.hourly.stepMin, stepMin);
+        if (Number.isNaN(startUtcMs)) startUtcMs = grid.startUtcMs;
+        return alignStart(grid, startUtcMs);
+      });
+      issuedAtUtcMs = Math.min(issuedAtUtcMs, f.issuedAtUtcMs);
+      model = f.model;
+    }
+    const share = gapShare(Object.values(members).flat());
+    if (share > maxGapShare) throw new Error(`${(share * 100).toFixed(0)} % of the ensemble values are missing (limit ${(maxGapShare * 100).toFixed(0)} %)`);
+    return { issuedAtUtcMs, source: `${sourceName}:${model}`, startUtcMs, stepMin, deterministic: {}, members };
+  }
+
+  function alignStart(grid: { startUtcMs: number; values: (number | null)[] }, startUtcMs: number): (number | null)[] {
+    const offset = Math.round((grid.startUtcMs - startUtcMs) / stepMs);
+    if (offset === 0) return grid.values;
+    // Locations on different axes (should not happen): pad or trim to the common start.
+    return offset > 0 ? [...new Array<null>(offset).fill(null), ...grid.values] : grid.values.slice(-offset);
+  }
+
+  /** Fresh if the fetch worked, else the last good one while young enough, else undefined. */
+  async function choose(
+    kind: 'deterministic' | 'ensemble',
+    nowUtcMs: number,
+    fetch: (nowUtcMs: number) => Promise<StoredRain>,
+  ): Promise<{ rain: StoredRain | undefined; part: RainPart }> {
+    let failure: string;
+    try {
+      const rain = await fetch(nowUtcMs);
+      await store.save(kind, rain);
+      return { rain, part: { quality: 'fresh', reason: null, issuedAtUtcMs: rain.issuedAtUtcMs, ageMin: (nowUtcMs - rain.issuedAtUtcMs) / MS_PER_MIN } };
+    } catch (error) {
+      failure = error instanceof Error ? error.message : String(error);
+    }
+    const last = await store.load(kind);
+    if (last) {
+      const ageMin = (nowUtcMs - last.issuedAtUtcMs) / MS_PER_MIN;
+      if (ageMin <= maxStaleMin) {
+        return {
+          rain: last,
+          part: {
+            quality: 'stale',
+            reason: `${kind} forecast unavailable (${failure}); using the last good one from ${new Date(last.issuedAtUtcMs).toISOString()}, ${Math.round(ageMin)} min old`,
+            issuedAtUtcMs: last.issuedAtUtcMs,
+            ageMin,
+          },
+        };
+      }
+      failure += `; the last good one is ${Math.round(ageMin)} min old (limit ${maxStaleMin} min)`;
+    } else failure += '; no earlier good forecast';
+    return { rain: undefined, part: { quality: 'fallback', reason: `${kind} forecast unavailable (${failure}); using ${fallbackLabel()}`, issuedAtUtcMs: null, ageMin: null } };
+  }
+
+  return {
+    fallbackMm,
+    async get() {
+      const nowUtcMs = now();
+      const startUtcMs = Math.floor(nowUtcMs / stepMs) * stepMs;
+      const steps = (options.horizonH * 60) / stepMin;
+      const det = await choose('deterministic', nowUtcMs, fetchDeterministic);
+      const ens = wantEnsemble
+        ? await choose('ensemble', nowUtcMs, fetchEnsemble)
+        : { rain: undefined, part: { quality: 'fallback' as const, reason: 'ensemble not requested', issuedAtUtcMs: null, ageMin: null } };
+      const gaps: RainGap[] = [];
+      const filled: RainGap[] = [];
+
+      const slice = (catchmentId: string, values: (number | null)[] | undefined, from: number, member: number | null, why: string): (number | null)[] => {
+        const out: (number | null)[] = [];
+        let gapFrom: number | null = null;
+        let fillFrom: number | null = null;
+        const close = () => {
+          if (gapFrom !== null) gaps.push({ catchmentId, member, fromUtcMs: startUtcMs + gapFrom * stepMs, toUtcMs: startUtcMs + out.length * stepMs, reason: 'missing value in the forecast' });
+          gapFrom = null;
+        };
+        const closeFill = () => {
+          if (fillFrom !== null) filled.push({ catchmentId, member, fromUtcMs: startUtcMs + fillFrom * stepMs, toUtcMs: startUtcMs + out.length * stepMs, reason: why });
+          fillFrom = null;
+        };
+        for (let i = 0; i < steps; i++) {
+          const t = startUtcMs + i * stepMs;
+          const j = values ? Math.round((t - from) / stepMs) : -1;
+          if (!values || j < 0 || j >= values.length) {
+            close();
+            fillFrom ??= i;
+            out.push(fallbackMm(catchmentId, t, stepMin));
+            continue;
+          }
+          closeFill();
+          const v = values[j] ?? null;
+          if (v === null) gapFrom ??= i;
+          else close();
+          out.push(v);
+        }
+        close();
+        closeFill();
+        return out;
+      };
+
+      const catchments: CatchmentRain[] = locations.map((l) => {
+        const d = det.rain;
+        const precipitationMm = slice(l.catchmentId, d?.deterministic[l.catchmentId], d?.startUtcMs ?? 0, null, d ? `beyond the end of the forecast: ${fallbackLabel()}` : `no forecast: ${fallbackLabel()}`);
+        const e = ens.rain;
+        const members = (e?.members?.[l.catchmentId] ?? []).map((values, m) => slice(l.catchmentId, values, e?.startUtcMs ?? 0, m, `beyond the end of the ensemble: ${fallbackLabel()}`));
+        return { catchmentId: l.catchmentId, precipitationMm, members };
+      });
+      return {
+        startUtcMs,
+        stepMin,
+        steps,
+        ...det.part,
+        source: det.rain?.source ?? `fallback:${fallback.kind}`,
+        ensemble: { ...ens.part, members: catchments[0]?.members.length ?? 0 },
+        catchments,
+        gaps,
+        filled,
+      };
+    },
+  };
+}
+
+/**
+ * The dispatch workflow's RainForecast (activities/types.ts) from planning rain: quality and age go
+ * into `source`, so what the plan was based on is recorded with it.
+ */
+export function toActivityRainForecast(rain: PlanningRain): RainForecast {
+  const stepMs = rain.stepMin * MS_PER_MIN;
+  const age = rain.ageMin === null ? '' : `,age=${Math.round(rain.ageMin)}min`;
+  return {
+    issuedAtUtcMs: rain.issuedAtUtcMs ?? rain.startUtcMs,
+    source: `${rain.source};quality=${rain.quality}${age}`,
+    stepMin: rain.stepMin,
+    locations: rain.catchments.map((c) => ({
+      catchmentId: c.catchmentId,
+      // RainForecast labels a depth with the END of its step, as Open-Meteo does.
+      timeUtcMs: c.precipitationMm.map((_, i) => rain.startUtcMs + (i + 1) * stepMs),
+      precipitationMm: c.precipitationMm,
+    })),
+  };
+}
+
+/** The dispatch activity's RainForecastSource (activities/dispatch.ts) on top of a rain source. */
+export function activityRainForecastSource(source: RainSource): { fetchCatchmentRain(network: NetworkConfig, hours: number): Promise<RainForecast> } {
+  return {
+    async fetchCatchmentRain(network, hours) {
+      const rain = await source.get();
+      const known = new Set(rain.catchments.map((c) => c.catchmentId));
+      const missing = network.catchments.filter((c) => !known.has(c.id)).map((c) => c.id);
+      if (missing.length > 0) throw new Error(`rain source has no series for catchment(s) ${missing.join(', ')}`);
+      const forecast = toActivityRainForecast(rain);
+      const steps = Math.min(rain.steps, Math.round((hours * 60) / rain.stepMin));
+      return { ...forecast, locations: forecast.locations.map((l) => ({ ...l, timeUtcMs: l.timeUtcMs.slice(0, steps), precipitationMm: l.precipitationMm.slice(0, steps) })) };
+    },
+  };
+}
+
+/**
+ * Observed (reanalysis) rain per catchment from the archive API for whole UTC days, on a start-labelled
+ * grid of `stepMin` (hourly values split evenly; missing stays null), e.g. for dry-day choice and
+ * calibration where there are no gauges (`history.ts` rain_observed).
+ */
+export async function fetchArchiveRain(
+  connector: OpenMeteoConnector,
+  locations: NetworkConfig | readonly RainLocation[],
+  range: { startDate: string; endDate: string; stepMin?: number },
+): Promise<Record<string, { startUtcMs: number; stepMin: number; values: (number | null)[] }>> {
+  const list = locationsOf(locations);
+  checkRainLocations(list);
+  const stepMin = range.stepMin ?? 60;
+  const answer = await connector.fetchArchive(
+    list.map((l) => ({ id: l.catchmentId, latDeg: l.latDeg, lonDeg: l.lonDeg })),
+    { startDate: range.startDate, endDate: range.endDate },
+  );
+  const out: Record<string, { startUtcMs: number; stepMin: number; values: (number | null)[] }> = {};
+  for (const l of list) {
+    const a = answer[l.catchmentId];
+    if (!a) throw new Error(`archive answer has no series for catchment ${l.catchmentId}`);
+    const grid = toStepGrid(a.hourly.timeUtcMs, a.hourly.precipitationMm, a.hourly.stepMin, stepMin);
+    out[l.catchmentId] = { startUtcMs: grid.startUtcMs, stepMin, values: grid.values };
+  }
+  return out;
+}

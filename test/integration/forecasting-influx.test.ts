@@ -1,0 +1,142 @@
+// Forecasting I/O against a real InfluxDB 1.8: simulator telemetry and observed rain written and read
+// back as history (local inflow derived from it, rain gaps as null), and inflow forecasts from the local
+// forecast server written with their issue time, read back, listed and verified against telemetry.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createInfluxConnector, type InfluxConnector } from '../../connectors/influx.js';
+import { createOpenMeteoConnector } from '../../connectors/openmeteo.js';
+import { startForecastServer, type ForecastServer } from '../../forecast-server/server.js';
+import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
+import { createRainScenario } from '../../scenarios/rain.js';
+import { MS_PER_DAY, MS_PER_H, MS_PER_MIN } from '../../forecasting/calendar.js';
+import { readObservedRain, readStationHistory, writeObservedRain, writeTelemetryHistory } from '../../forecasting/history.js';
+import { forecastInflow, modelsFromNetwork } from '../../forecasting/inflow.js';
+import { createRainSource } from '../../forecasting/rain-source.js';
+import { aggregate } from '../../forecasting/series.js';
+import { simulateHistory, type SimulatedHistory } from '../../forecasting/simulated-history.js';
+import { listInflowForecastIssues, readInflowForecast, verifyInflowForecast, writeInflowForecast } from '../../forecasting/write.js';
+import { startTestServers, type TestServers } from '../support/servers.js';
+
+const network = await loadNetworkFile(referenceNetworkPath);
+const START_UTC_MS = Date.UTC(2026, 5, 30, 16); // local midnight, Wednesday 1 July
+const EVENT_UTC_MS = START_UTC_MS + MS_PER_DAY;
+const DAYS = 3;
+/** One hour of C-E7's observed rain is missing (a gauge outage). */
+const RAIN_GAP = { fromUtcMs: EVENT_UTC_MS + 7 * MS_PER_H, toUtcMs: EVENT_UTC_MS + 8 * MS_PER_H };
+
+void describe('forecasting with InfluxDB', () => {
+  let servers: TestServers;
+  let influx: InfluxConnector;
+  let history: SimulatedHistory;
+  let forecastServer: ForecastServer;
+  let nowUtcMs = EVENT_UTC_MS + 7 * MS_PER_H + 10 * MS_PER_MIN;
+
+  before(async () => {
+    servers = await startTestServers({ temporal: false });
+    influx = createInfluxConnector({ url: servers.influx.url, token: servers.influx.token, org: '-', bucket: servers.influx.database, database: servers.influx.database });
+    const scenario = createRainScenario('chicago-10y', { startUtcMs: EVENT_UTC_MS });
+    history = simulateHistory({ network, startUtcMs: START_UTC_MS, durationMs: DAYS * MS_PER_DAY, stepMin: 5, seed: 4, events: [{ scenario }] });
+    forecastServer = await startForecastServer({ scenario, seed: 3, ensembleMembers: 11, nowUtcMs: () => nowUtcMs });
+  });
+  after(async () => {
+    await forecastServer?.close();
+    await servers?.stop();
+  });
+
+  void it('writes telemetry and observed rain, and reads back local inflow and rain with gaps as null', async () => {
+    const written = await writeTelemetryHistory(influx, network, history);
+    assert.ok(written > 16 * 800);
+    const stepMs = 5 * MS_PER_MIN;
+    const rain = Object.fromEntries(
+      Object.entries(history.rainMm).map(([id, values]) => [
+        id,
+        {
+          startUtcMs: START_UTC_MS,
+          stepMin: 5,
+          values: values.map((v, i) => {
+            const t = START_UTC_MS + i * stepMs;
+            return id === 'C-E7' && t >= RAIN_GAP.fromUtcMs && t < RAIN_GAP.toUtcMs ? null : v;
+          }),
+        },
+      ]),
+    );
+    await writeObservedRain(influx, rain);
+
+    const range = { fromUtcMs: START_UTC_MS, toUtcMs: START_UTC_MS + DAYS * MS_PER_DAY, stepMin: 5 };
+    const read = await readStationHistory(influx, network, range);
+    assert.equal(read.grid.steps, DAYS * 288);
+    for (const s of network.stations) {
+      const expected = history.localInflowM3h[s.id]!;
+      const got = read.localInflowM3h[s.id]!;
+      // Stations with upstream: unknown until the first upstream flow has arrived.
+      const firstKnown = got.findIndex((v) => v !== null);
+      assert.ok(firstKnown >= 0 && firstKnown <= 14, `${s.id}: first known step ${firstKnown}`);
+      for (let i = firstKnown; i < got.length; i++) {
+        assert.ok(Math.abs(got[i]! - expected[i]!) <= 1e-6 * Math.max(1, expected[i]!), `${s.id} step ${i}: ${got[i]} vs ${expected[i]}`);
+      }
+    }
+
+    const rain15 = await readObservedRain(influx, ['C-E7', 'C-W1', 'C-NONE'], { ...range, stepMin: 15 });
+    const e7 = rain15['C-E7']!.values;
+    const truth = aggregate({ startUtcMs: START_UTC_MS, stepMin: 5, values: history.rainMm['C-E7']! }, 15, 'sum', 1).values;
+    e7.forEach((v, i) => {
+      const t = START_UTC_MS + i * 15 * MS_PER_MIN;
+      if (t >= RAIN_GAP.fromUtcMs && t < RAIN_GAP.toUtcMs) assert.equal(v, null, `gap step ${i}`);
+      else assert.ok(v !== null && Math.abs(v - truth[i]!) < 1e-9, `step ${i}: ${v} vs ${truth[i]}`);
+    });
+    assert.ok(rain15['C-W1']!.values.every((v) => v !== null));
+    assert.ok(rain15['C-NONE']!.values.every((v) => v === null), 'no data is a gap, not zero rain');
+  });
+
+  void it('writes inflow forecasts with their issue time, reads them back and verifies them against telemetry', async () => {
+    const connector = createOpenMeteoConnector({
+      forecastUrl: `${forecastServer.url}/v1/forecast`,
+      ensembleUrl: `${forecastServer.url}/v1/ensemble`,
+      archiveUrl: `${forecastServer.url}/v1/archive`,
+      retries: 0,
+      nowUtcMs: () => nowUtcMs,
+    });
+    const source = createRainSource({ connector, locations: network, horizonH: 24, nowUtcMs: () => nowUtcMs });
+    const models = modelsFromNetwork(network);
+    const issues: number[] = [];
+    for (const issuedAtUtcMs of [nowUtcMs, nowUtcMs + 3 * MS_PER_H]) {
+      nowUtcMs = issuedAtUtcMs;
+      const rain = await source.get();
+      assert.equal(rain.quality, 'fresh');
+      assert.equal(rain.ensemble.members, 11);
+      const pastFrom = rain.startUtcMs - MS_PER_DAY;
+      const pastRain = await readObservedRain(influx, network.catchments.map((c) => c.id), { fromUtcMs: pastFrom, toUtcMs: rain.startUtcMs, stepMin: 15 });
+      const forecast = forecastInflow({ models, timeZone: network.timezone, issuedAtUtcMs, rain, pastRain });
+      if (issues.length === 1) {
+        assert.match(forecast.stations.find((s) => s.stationId === 'E7')!.flags.join(' '), /4 step\(s\) of observed rain missing at C-E7/);
+      }
+      const points = await writeInflowForecast(influx, forecast);
+      assert.equal(points, 16 * 96 * 4);
+      issues.push(issuedAtUtcMs);
+
+      const stored = await readInflowForecast(influx, { issuedAtUtcMs });
+      assert.equal(stored.rainQuality, 'fresh');
+      assert.deepEqual(Object.keys(stored.stations).sort(), network.stations.map((s) => s.id).sort());
+      for (const s of forecast.stations) {
+        const back = stored.stations[s.stationId]!;
+        assert.deepEqual(Object.keys(back).sort(), ['det', 'p10', 'p50', 'p90']);
+        assert.equal(back['det']!.timeUtcMs[0], forecast.startUtcMs);
+        assert.equal(back['det']!.timeUtcMs.length, 96);
+        back['det']!.flowM3h.forEach((v, i) => assert.ok(Math.abs(v - s.deterministicM3h[i]!) < 1e-9));
+        back['p90']!.flowM3h.forEach((v, i) => assert.ok(Math.abs(v - s.quantilesM3h['p90']![i]!) < 1e-9));
+      }
+      const one = await readInflowForecast(influx, { issuedAtUtcMs, stationIds: ['W1'] });
+      assert.deepEqual(Object.keys(one.stations), ['W1']);
+    }
+    assert.deepEqual(await listInflowForecastIssues(influx), issues);
+
+    const verification = await verifyInflowForecast(influx, network, issues[0]!);
+    assert.equal(verification.length, 16);
+    for (const v of verification) {
+      assert.equal(v.steps, 96, `${v.stationId}: observed steps`);
+      assert.ok(Number.isFinite(v.nse) && Number.isFinite(v.volumeErrorPct) && v.coverageP10P90 >= 0 && v.coverageP10P90 <= 1, JSON.stringify(v));
+    }
+    // The configured model on the twin: forecast volume within 15 % at every station.
+    assert.ok(verification.every((v) => Math.abs(v.volumeErrorPct) < 15), JSON.stringify(verification));
+  });
+});
