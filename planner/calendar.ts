@@ -1,0 +1,133 @@
+// Local wall-clock time and the time-of-use tariff. Everything inside the planner is UTC ms; the local
+// clock of the network's time zone is only used to look up tariff periods and dry-weather patterns.
+import type { NetworkConfig } from '../network/schema.js';
+
+export type TariffPeriodName = 'valley' | 'flat' | 'peak';
+
+export interface LocalTime {
+  year: number;
+  /** 0..11 */
+  monthIndex: number;
+  day: number;
+  hour: number;
+  minute: number;
+  /** 0 Sunday .. 6 Saturday */
+  weekday: number;
+  /** Local minus UTC, in minutes. */
+  offsetMin: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const weekdays: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      weekday: 'short',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+export function localTime(utcMs: number, timeZone: string): LocalTime {
+  const parts: Record<string, string> = {};
+  for (const p of formatterFor(timeZone).formatToParts(new Date(utcMs))) parts[p.type] = p.value;
+  const year = Number(parts['year']);
+  const monthIndex = Number(parts['month']) - 1;
+  const day = Number(parts['day']);
+  const hour = Number(parts['hour']);
+  const minute = Number(parts['minute']);
+  const second = Number(parts['second']);
+  const wallAsUtc = Date.UTC(year, monthIndex, day, hour, minute, second);
+  const offsetMin = Math.round((wallAsUtc - Math.floor(utcMs / 1000) * 1000) / 60_000);
+  return { year, monthIndex, day, hour, minute, weekday: weekdays[parts['weekday'] ?? 'Mon'] ?? 1, offsetMin };
+}
+
+/** "HH:MM" in the network's local time, for reasons a dispatcher reads. */
+export function localClock(utcMs: number, timeZone: string): string {
+  const t = localTime(utcMs, timeZone);
+  return `${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
+}
+
+interface TariffTable {
+  priceByMinute: Float64Array;
+  periodByMinute: TariffPeriodName[];
+}
+
+const tariffTables = new WeakMap<NetworkConfig['tariff'], TariffTable>();
+
+function minutesOf(clock: string): number {
+  const [h, m] = clock.split(':').map(Number);
+  return (h ?? 0) * 60 + (m ?? 0);
+}
+
+function tariffTable(network: NetworkConfig): TariffTable {
+  let table = tariffTables.get(network.tariff);
+  if (!table) {
+    const priceByMinute = new Float64Array(1440);
+    const periodByMinute = new Array<TariffPeriodName>(1440).fill('flat');
+    for (const period of network.tariff.periods) {
+      for (const range of period.ranges) {
+        for (let m = minutesOf(range.from); m < Math.min(1440, minutesOf(range.to)); m++) {
+          priceByMinute[m] = period.priceCnyPerKwh;
+          periodByMinute[m] = period.name;
+        }
+      }
+    }
+    table = { priceByMinute, periodByMinute };
+    tariffTables.set(network.tariff, table);
+  }
+  return table;
+}
+
+function localMinuteOfDay(utcMs: number, offsetMin: number): number {
+  const m = Math.floor((utcMs + offsetMin * 60_000) / 60_000) % 1440;
+  return m < 0 ? m + 1440 : m;
+}
+
+/** Time-weighted mean price over [fromUtcMs, toUtcMs), minute resolution. */
+export function meanTariffPrice(network: NetworkConfig, fromUtcMs: number, toUtcMs: number): number {
+  const { priceByMinute } = tariffTable(network);
+  const minutes = Math.max(1, Math.round((toUtcMs - fromUtcMs) / 60_000));
+  // The offset is read once per interval: intervals are at most a few hours, and DST moves tariff hours anyway.
+  const { offsetMin } = localTime(fromUtcMs, network.timezone);
+  const first = localMinuteOfDay(fromUtcMs, offsetMin);
+  let sum = 0;
+  for (let i = 0; i < minutes; i++) sum += priceByMinute[(first + i) % 1440]!;
+  return sum / minutes;
+}
+
+export function tariffPeriodAt(network: NetworkConfig, utcMs: number): TariffPeriodName {
+  const { offsetMin } = localTime(utcMs, network.timezone);
+  return tariffTable(network).periodByMinute[localMinuteOfDay(utcMs, offsetMin)]!;
+}
+
+/** Mean price over the whole day: the value of water left in storage at the end of the horizon. */
+export function dailyMeanTariffPrice(network: NetworkConfig): number {
+  const { priceByMinute } = tariffTable(network);
+  return priceByMinute.reduce((a, b) => a + b, 0) / 1440;
+}
+
+/** The cheapest period's local ranges, e.g. "22:00–08:00", for explanations. */
+export function cheapestPeriod(network: NetworkConfig): { name: TariffPeriodName; priceCnyPerKwh: number; ranges: string } {
+  const cheapest = [...network.tariff.periods].sort((a, b) => a.priceCnyPerKwh - b.priceCnyPerKwh)[0]!;
+  // Join ranges that meet at midnight so 22:00–24:00 and 00:00–08:00 read as 22:00–08:00.
+  const ranges = [...cheapest.ranges].sort((a, b) => minutesOf(a.from) - minutesOf(b.from));
+  const first = ranges[0];
+  const last = ranges[ranges.length - 1];
+  if (ranges.length >= 2 && first && last && first.from === '00:00' && last.to === '24:00') {
+    const middle = ranges.slice(1, -1).map((r) => `${r.from}–${r.to}`);
+    return { name: cheapest.name, priceCnyPerKwh: cheapest.priceCnyPerKwh, ranges: [...middle, `${last.from}–${first.to}`].join(', ') };
+  }
+  return { name: cheapest.name, priceCnyPerKwh: cheapest.priceCnyPerKwh, ranges: ranges.map((r) => `${r.from}–${r.to}`).join(', ') };
+}

@@ -1,0 +1,834 @@
+// The optimisation problem built from the network, the state and the inflow: a pure function, no I/O.
+//
+// A linear program over a time grid with finer steps near now and coarser later. Per scenario (the
+// deterministic inflow and each ensemble member) it keeps a storage balance for every wet well and tank and
+// a flow balance for every plant; flows along mains, the interconnection and tank outlets arrive after their
+// travel time (interpolated over the steps they overlap). The decisions of the first steps are shared by all
+// scenarios (they are what SCADA receives now); later decisions may differ per scenario (recourse).
+//
+// Objectives are ordered priorities (lexicographic goal programming, as in rtc-tools), solved one after the
+// other with each optimum kept within a small tolerance:
+//   relaxation      (relaxed formulation only) violations of dispatcher bands and of the pump-stop level
+//   local-control   stations under local control keep their level inside the local start band
+//   overflow        SSO and tank weir overflow (expected over scenarios, or worst case then expected)
+//   bypass          plant inflow above hydraulic capacity
+//   reserve         storage kept free ahead of forecast rain (room for the expected wet-weather excess)
+//   standby         volume pumped by standby pumps (used only when needed)
+//   plant           steady, balanced plant inflow: ramps beyond an allowance, load ratios apart beyond a band
+//   energy          electricity cost under the time-of-use tariff, plus the value of water left in storage
+//   smooth          changes of pumped, transferred and tank flows (the LP's proxy for few pump starts)
+import type { Interconnection, NetworkConfig, PumpStation, StorageTank, TreatmentPlant } from '../network/schema.js';
+import { dailyMeanTariffPrice, meanTariffPrice } from './calendar.js';
+import { dryWeatherByNode } from './inflow.js';
+import { LpBuilder, type LinearProblem } from './lp.js';
+import { volumeAtLevel } from './wet-well.js';
+
+const HOUR_MS = 3_600_000;
+
+export interface TimeGrid {
+  /** K+1 step boundaries, UTC ms; the first is the planning instant. */
+  boundariesUtcMs: number[];
+  /** K step lengths in hours. */
+  durationH: number[];
+  /** Hours from the first boundary to each boundary (K+1). */
+  offsetH: number[];
+  fineStepMin: number;
+  coarseStepMin: number;
+}
+
+export interface GridOptions {
+  fineStepMin: number;
+  fineHorizonH: number;
+  coarseStepMin: number;
+  horizonH: number;
+}
+
+/**
+ * Fine steps from now for `fineHorizonH`, then coarse steps to the horizon. The first step runs from now
+ * to the next fine boundary (merged with the next step when shorter than a third of a step) so that later
+ * steps sit on round clock times; the switch to coarse steps waits for a coarse boundary.
+ */
+export function buildTimeGrid(nowUtcMs: number, options: GridOptions): TimeGrid {
+  const fineMs = Math.max(1, Math.round(options.fineStepMin)) * 60_000;
+  const coarseMs = Math.max(fineMs, Math.round(options.coarseStepMin / options.fineStepMin) * fineMs);
+  const fineEnd = nowUtcMs + Math.min(options.fineHorizonH, options.horizonH) * HOUR_MS;
+  const end = nowUtcMs + options.horizonH * HOUR_MS;
+  let t = Math.ceil(nowUtcMs / fineMs) * fineMs;
+  if (t - nowUtcMs < fineMs / 3) t += fineMs;
+  const boundaries = [nowUtcMs, t];
+  while (t < end && (t < fineEnd || t % coarseMs !== 0)) boundaries.push((t += fineMs));
+  while (t < end) boundaries.push((t += coarseMs));
+  const durationH = boundaries.slice(1).map((b, k) => (b - boundaries[k]!) / HOUR_MS);
+  const offsetH = boundaries.map((b) => (b - nowUtcMs) / HOUR_MS);
+  return { boundariesUtcMs: boundaries, durationH, offsetH, fineStepMin: fineMs / 60_000, coarseStepMin: coarseMs / 60_000 };
+}
+
+/** Inflow of one scenario: m³/h per node per grid step. */
+export interface Scenario {
+  id: string;
+  weight: number;
+  inflowM3h: Map<string, number[]>;
+}
+
+export interface InitialStation {
+  levelM: number;
+  pumpsAvailable: number;
+  /** Pumped flow now: what is already in the discharge main, and where smoothing starts. */
+  outflowM3h: number;
+  /** Flow setpoint in force, for the ramp limit of flow-controlled stations (null when unknown). */
+  flowSetpointM3h: number | null;
+  locked: boolean;
+}
+
+export interface InitialState {
+  stations: Map<string, InitialStation>;
+  tanks: Map<string, { volumeM3: number; inletM3h: number; outletM3h: number }>;
+  /** Transfer in force per interconnection, positive a→b. */
+  transfers: Map<string, number>;
+}
+
+export interface StationBand {
+  stationId: string;
+  minLevelM?: number;
+  maxLevelM?: number;
+}
+
+/** Dispatcher modifications of a plan. */
+export interface DispatcherConstraints {
+  /** Keep a station's level within a band (flood-season levels, works in the well, ...). */
+  stationBands?: StationBand[];
+  /** Stations to leave under their own local level control. */
+  lockedStations?: string[];
+  /** Cap the magnitude of an interconnection transfer. */
+  transferCaps?: { interconnectionId: string; maxAbsM3h: number }[];
+}
+
+export interface FormulationOptions {
+  /** Steps whose decisions are shared by all scenarios (at least 1). */
+  sharedSteps: number;
+  robustness: 'expected' | 'worst-case';
+  /** Window of forecast wet-weather excess that reserve storage is kept for. */
+  reserveLookAheadH: number;
+  /** Normal operation keeps the level this share of the working depth (stop..overflow) below the high alarm. */
+  alarmMarginFraction: number;
+  /** Plant inflow may change this share of capacity per hour before the change counts against steadiness. */
+  plantRampFractionPerH: number;
+  /** Plants' load ratios (inflow / capacity) may differ from their common ratio by this much for free. */
+  plantBalanceBand: number;
+  /** Relative harm of an overflow at a station or tank (default 1). */
+  overflowHarm: Record<string, number>;
+  /** Relaxed formulation: dispatcher bands and the pump-stop level become soft (first priority). */
+  relaxed: boolean;
+  /**
+   * Scenarios the economy priorities (plant steadiness, energy, smoothness) are computed on: 'nominal' = the
+   * first scenario only (robust safety, nominal economy: members then need no steadiness or smoothing rows,
+   * which keeps ensemble plans fast), 'all' = expected over every scenario.
+   */
+  economy: 'nominal' | 'all';
+}
+
+export interface FormulationInput {
+  network: NetworkConfig;
+  grid: TimeGrid;
+  scenarios: Scenario[];
+  initial: InitialState;
+  constraints: DispatcherConstraints;
+  options: FormulationOptions;
+}
+
+/** Inputs that contradict each other before any solving (strict formulation only). */
+export class InfeasibleInputError extends Error {
+  override readonly name = 'InfeasibleInputError';
+  constructor(readonly reasons: string[]) {
+    super(reasons.join('; '));
+  }
+}
+
+/** Column indices per scenario m and step k (shared decisions repeat the same index); −1 when absent. */
+type Cols = number[][];
+
+export interface StationModel {
+  station: PumpStation;
+  dutyCapM3h: number;
+  standbyCapM3h: number;
+  pumpEachM3h: number;
+  /** All pumps VFD: the station takes a flow setpoint. */
+  flowControlled: boolean;
+  locked: boolean;
+  initialVolumeM3: number;
+  volumeMinM3: number;
+  volumeMaxM3: number;
+  /** Volume the level may not exceed at the end of each step to keep room for rain (null = no rain expected). */
+  reserveMaxVolumeM3: (number | null)[];
+  /** Volume at the normal ceiling (a margin below the high alarm): kept free in normal operation (reserve priority). */
+  headroomVolumeM3: number;
+  band: { minVolumeM3: number; maxVolumeM3: number } | null;
+  /** Energy to lift one m³ from here to a plant, for the terminal storage value. */
+  pathEnergyKwhM3: number;
+  V: Cols;
+  Qd: Cols;
+  Qs: Cols;
+  O: Cols;
+  spill: { tankId: string; cols: Cols }[];
+}
+
+export interface TankModel {
+  tank: StorageTank;
+  initialVolumeM3: number;
+  /**
+   * Volume the tank should not exceed at the end of each step (reserve priority): a combined-sewer tank is
+   * kept empty for the next storm; any tank keeps room for the wet-weather excess expected upstream of it.
+   */
+  reserveMaxVolumeM3: (number | null)[];
+  VT: Cols;
+  Gin: Cols;
+  Gout: Cols;
+  OT: Cols;
+  /** Node the outlet discharges to. */
+  outletTo: string;
+}
+
+export interface TransferModel {
+  interconnection: Interconnection;
+  maxAbM3h: number;
+  maxBaM3h: number;
+  AB: Cols;
+  BA: Cols;
+}
+
+export interface PlantModel {
+  plant: TreatmentPlant;
+  P: Cols;
+  B: Cols;
+}
+
+export interface Formulation {
+  problem: LinearProblem;
+  grid: TimeGrid;
+  scenarios: Scenario[];
+  sharedSteps: number;
+  stations: StationModel[];
+  tanks: TankModel[];
+  transfers: TransferModel[];
+  plants: PlantModel[];
+  /** Price per step (time-weighted over the step). */
+  priceCnyPerKwh: number[];
+  /** Wet-weather excess per station per step (scenario mean), m³/h: inflow above dry weather. */
+  wetExcessM3h: Map<string, number[]>;
+  /** Dry-weather baseline per node per step, m³/h. */
+  dryWeatherM3h: Map<string, number[]>;
+}
+
+/** Pump capacity from the pumps available: the largest pumps are assumed to be the failed ones. */
+export function pumpCapacity(station: PumpStation, pumpsAvailable: number): { dutyM3h: number; standbyM3h: number; pumpEachM3h: number } {
+  const n = station.pumps.length;
+  const available = Math.min(n, Math.max(0, Math.round(pumpsAvailable)));
+  const caps = station.pumps
+    .map((p) => p.capacityM3h)
+    .sort((a, b) => a - b)
+    .slice(0, available);
+  const dutyCount = Math.min(available, n - station.standbyPumps);
+  // Duty pumps are the larger of those available; standby covers the rest.
+  const duty = caps.slice(caps.length - dutyCount).reduce((a, b) => a + b, 0);
+  const standby = caps.slice(0, caps.length - dutyCount).reduce((a, b) => a + b, 0);
+  const pumpEachM3h = station.pumps.reduce((a, p) => a + p.capacityM3h, 0) / n;
+  return { dutyM3h: duty, standbyM3h: standby, pumpEachM3h };
+}
+
+interface LagWeights {
+  /** For downstream step j: upstream steps k and the hours of k's flow arriving in j. */
+  byArrival: { k: number; h: number }[][];
+  /** For downstream step j: hours of pre-horizon flow (in transit now) arriving in j. */
+  preH: number[];
+}
+
+function lagWeights(grid: TimeGrid, lagH: number): LagWeights {
+  const K = grid.durationH.length;
+  const o = grid.offsetH;
+  const byArrival: { k: number; h: number }[][] = Array.from({ length: K }, () => []);
+  const preH = new Array<number>(K).fill(0);
+  for (let j = 0; j < K; j++) {
+    // Flow that left during [o_j − lag, o_{j+1} − lag) arrives in step j.
+    const from = o[j]! - lagH;
+    const to = o[j + 1]! - lagH;
+    if (from < 0) preH[j] = Math.min(to, 0) - from;
+    for (let k = 0; k < K; k++) {
+      const h = Math.min(to, o[k + 1]!) - Math.max(from, o[k]!);
+      if (h > 1e-9) byArrival[j]!.push({ k, h });
+    }
+  }
+  return { byArrival, preH };
+}
+
+interface Link {
+  from: string;
+  /** null: leaves the network (overflow) or is treated (plant outflow). */
+  to: string | null;
+  lagH: number;
+  cols: Cols;
+  preFlowM3h: number;
+}
+
+export function formulate(input: FormulationInput): Formulation {
+  const { network, grid, scenarios, initial, constraints, options } = input;
+  const K = grid.durationH.length;
+  const M = scenarios.length;
+  const dt = grid.durationH;
+  const shared = Math.min(K, Math.max(1, options.sharedSteps));
+  const lp = new LpBuilder();
+  const problems: string[] = [];
+  const mainsById = new Map(network.mains.map((m) => [m.id, m]));
+  const stationById = new Map(network.stations.map((s) => [s.id, s]));
+  const tankById = new Map(network.tanks.map((t) => [t.id, t]));
+  const locked = new Set(constraints.lockedStations ?? []);
+  const harm = (id: string) => options.overflowHarm[id] ?? 1;
+  const w = scenarios.map((s) => s.weight);
+
+  const priceCnyPerKwh = dt.map((_, k) => meanTariffPrice(network, grid.boundariesUtcMs[k]!, grid.boundariesUtcMs[k + 1]!));
+  const meanPrice = dailyMeanTariffPrice(network);
+
+  /** Decision columns: one per step for the shared steps, one per scenario and step afterwards. */
+  const decision = (name: string, lower: number, upper: number): Cols => {
+    const cols: Cols = Array.from({ length: M }, () => new Array<number>(K).fill(-1));
+    for (let k = 0; k < K; k++) {
+      if (k < shared) {
+        const c = lp.addCol(`${name}.s.${k}`, lower, upper);
+        for (let m = 0; m < M; m++) cols[m]![k] = c;
+      } else {
+        for (let m = 0; m < M; m++) cols[m]![k] = lp.addCol(`${name}.${m}.${k}`, lower, upper);
+      }
+    }
+    return cols;
+  };
+  /** State or slack columns: one per scenario and step. */
+  const perScenario = (name: string, lower: number, upper: number): Cols =>
+    Array.from({ length: M }, (_, m) => Array.from({ length: K }, (__, k) => lp.addCol(`${name}.${m}.${k}`, lower, upper)));
+
+  // Energy from a node to a plant along discharge mains, for the value of water left in storage.
+  const pathEnergy = new Map<string, number>();
+  const pathEnergyOf = (nodeId: string, depth = 0): number => {
+    if (depth > 64) return 0;
+    const cached = pathEnergy.get(nodeId);
+    if (cached !== undefined) return cached;
+    let value = 0;
+    const station = stationById.get(nodeId);
+    const tank = tankById.get(nodeId);
+    if (station) {
+      const main = mainsById.get(station.dischargeMainId);
+      value = station.specificEnergyKwhM3 + (main ? pathEnergyOf(main.to, depth + 1) : 0);
+    } else if (tank) {
+      const outMain = network.mains.find((m) => m.from === tank.id);
+      value = tank.outletSpecificEnergyKwhM3 + pathEnergyOf(outMain ? outMain.to : tank.node, depth + 1);
+    }
+    pathEnergy.set(nodeId, value);
+    return value;
+  };
+
+  // Dry-weather baseline and forecast wet-weather excess, for the reserve goal and for explanations.
+  const dryWeatherM3h = dryWeatherByNode(network, grid.boundariesUtcMs);
+  const wetExcessM3h = new Map<string, number[]>();
+  for (const s of network.stations) {
+    const base = dryWeatherM3h.get(s.id);
+    const excess = new Array<number>(K).fill(0);
+    if (base) {
+      const meanBase = base.reduce((a, b) => a + b, 0) / Math.max(1, K);
+      for (let k = 0; k < K; k++) {
+        let sum = 0;
+        scenarios.forEach((sc, m) => (sum += w[m]! * Math.max(0, (sc.inflowM3h.get(s.id)?.[k] ?? 0) - 1.1 * base[k]! - 0.02 * meanBase)));
+        excess[k] = sum;
+      }
+    }
+    wetExcessM3h.set(s.id, excess);
+  }
+
+  const links: Link[] = [];
+  /** Nodes downstream of a station along its discharge mains (itself included). */
+  const pathOf = (id: string): Set<string> => {
+    const seen = new Set<string>([id]);
+    let current = stationById.get(id);
+    while (current) {
+      const to = mainsById.get(current.dischargeMainId)?.to;
+      if (!to || seen.has(to)) break;
+      seen.add(to);
+      current = stationById.get(to);
+    }
+    return seen;
+  };
+
+  // Stations.
+  const stations: StationModel[] = network.stations.map((station) => {
+    const st = initial.stations.get(station.id);
+    const main = mainsById.get(station.dischargeMainId)!;
+    const cap = pumpCapacity(station, st?.pumpsAvailable ?? station.pumps.length);
+    const flowControlled = station.pumps.every((p) => p.kind === 'vfd');
+    // The main and (for flow setpoints) the setpoint envelope limit what the pumps can deliver.
+    const totalLimit = Math.min(main.capacityM3h, flowControlled ? station.envelope.flowSetpointM3h.max : Number.POSITIVE_INFINITY);
+    const dutyCapM3h = Math.min(cap.dutyM3h, totalLimit);
+    const standbyCapM3h = Math.max(0, Math.min(cap.standbyM3h, totalLimit - dutyCapM3h));
+    const volumeMaxM3 = volumeAtLevel(station.wetWell, station.levels.overflowM);
+    const initialVolumeM3 = Math.min(volumeMaxM3, volumeAtLevel(station.wetWell, st?.levelM ?? station.levels.pumpStartM));
+    const stopVolumeM3 = volumeAtLevel(station.wetWell, station.levels.pumpStopM);
+    const volumeMinM3 = Math.min(stopVolumeM3, initialVolumeM3);
+    const isLocked = (st?.locked ?? false) || locked.has(station.id);
+
+    let band: StationModel['band'] = null;
+    const bandInput = constraints.stationBands?.filter((b) => b.stationId === station.id) ?? [];
+    if (bandInput.length > 0) {
+      const minLevel = Math.max(...bandInput.map((b) => b.minLevelM ?? Number.NEGATIVE_INFINITY));
+      const maxLevel = Math.min(...bandInput.map((b) => b.maxLevelM ?? Number.POSITIVE_INFINITY));
+      const minVolumeM3 = Number.isFinite(minLevel) ? volumeAtLevel(station.wetWell, minLevel) : 0;
+      const maxVolumeM3 = Number.isFinite(maxLevel) ? volumeAtLevel(station.wetWell, maxLevel) : volumeMaxM3;
+      band = { minVolumeM3, maxVolumeM3 };
+      if (minLevel > maxLevel) problems.push(`station ${station.id}: dispatcher band minimum ${minLevel} m is above its maximum ${maxLevel} m`);
+      else if (maxVolumeM3 < volumeMinM3 - 1e-6 || minVolumeM3 > volumeMaxM3 + 1e-6) problems.push(`station ${station.id}: dispatcher band [${minLevel}, ${maxLevel}] m lies outside the well's working range`);
+    }
+
+    // Reserve: room for the wet-weather excess expected within the look-ahead, not below the flood-season level.
+    const excess = wetExcessM3h.get(station.id)!;
+    const floorVolumeM3 = Math.max(volumeMinM3, volumeAtLevel(station.wetWell, station.levels.floodSeasonStartM ?? station.levels.pumpStartM));
+    const reserveMaxVolumeM3 = dt.map((_, k) => {
+      let roomM3 = 0;
+      for (let j = k + 1; j < K && grid.offsetH[j]! < grid.offsetH[k + 1]! + options.reserveLookAheadH; j++) roomM3 += excess[j]! * dt[j]!;
+      if (roomM3 < 1) return null;
+      return Math.max(floorVolumeM3, volumeMaxM3 - roomM3);
+    });
+    // Normal operation stays clear of the high alarm (a margin below it): the alarm band is the last reserve.
+    const ceilingM = Math.max(station.levels.pumpStartM, station.levels.highAlarmM - options.alarmMarginFraction * (station.levels.overflowM - station.levels.pumpStopM));
+    const headroomVolumeM3 = Math.max(volumeMinM3, volumeAtLevel(station.wetWell, ceilingM));
+
+    const V = perScenario(`V.${station.id}`, options.relaxed ? 0 : volumeMinM3, volumeMaxM3);
+    const Qd = decision(`Qd.${station.id}`, 0, dutyCapM3h);
+    const Qs = decision(`Qs.${station.id}`, 0, standbyCapM3h);
+    const O = perScenario(`O.${station.id}`, 0, Number.POSITIVE_INFINITY);
+    links.push({ from: station.id, to: main.to, lagH: main.travelMin / 60, cols: Qd, preFlowM3h: Math.max(0, st?.outflowM3h ?? 0) });
+    links.push({ from: station.id, to: main.to, lagH: main.travelMin / 60, cols: Qs, preFlowM3h: 0 });
+    links.push({ from: station.id, to: null, lagH: 0, cols: O, preFlowM3h: 0 });
+    // In-line (combined-sewer) tanks take what spills from a full well before it becomes an overflow.
+    const spill = network.tanks
+      .filter((t) => t.kind === 'combined-sewer' && t.node === station.id)
+      .map((t) => {
+        const cols = perScenario(`spill.${station.id}.${t.id}`, 0, Number.POSITIVE_INFINITY);
+        links.push({ from: station.id, to: t.id, lagH: 0, cols, preFlowM3h: 0 });
+        return { tankId: t.id, cols };
+      });
+    return {
+      station,
+      dutyCapM3h,
+      standbyCapM3h,
+      pumpEachM3h: cap.pumpEachM3h,
+      flowControlled,
+      locked: isLocked,
+      initialVolumeM3,
+      volumeMinM3,
+      volumeMaxM3,
+      reserveMaxVolumeM3,
+      headroomVolumeM3,
+      band,
+      pathEnergyKwhM3: pathEnergyOf(station.id),
+      V,
+      Qd,
+      Qs,
+      O,
+      spill,
+    };
+  });
+
+  // Interconnections: one column per direction; the energy objective keeps them from running both ways.
+  const transfers: TransferModel[] = network.interconnections.map((x) => {
+    const capInput = constraints.transferCaps?.filter((c) => c.interconnectionId === x.id) ?? [];
+    const dispatcherCap = Math.min(...capInput.map((c) => Math.max(0, c.maxAbsM3h)), Number.POSITIVE_INFINITY);
+    const maxAbM3h = Math.max(0, Math.min(x.capacityM3h, x.envelope.transferM3h.max, dispatcherCap));
+    const maxBaM3h = Math.max(0, Math.min(x.capacityM3h, -x.envelope.transferM3h.min, dispatcherCap));
+    const now = initial.transfers.get(x.id) ?? 0;
+    const AB = decision(`XAB.${x.id}`, 0, maxAbM3h);
+    const BA = decision(`XBA.${x.id}`, 0, maxBaM3h);
+    links.push({ from: x.a, to: x.b, lagH: x.travelMin / 60, cols: AB, preFlowM3h: Math.max(0, now) });
+    links.push({ from: x.b, to: x.a, lagH: x.travelMin / 60, cols: BA, preFlowM3h: Math.max(0, -now) });
+    for (let k = 0; k < K; k++) for (let m = 0; m < (k < shared ? 1 : M); m++) lp.addRow(`oneway.${x.id}.${m}.${k}`, [[AB[m]![k]!, 1], [BA[m]![k]!, 1]], 0, x.capacityM3h);
+    return { interconnection: x, maxAbM3h, maxBaM3h, AB, BA };
+  });
+
+  // Tanks.
+  const tanks: TankModel[] = network.tanks.map((tank) => {
+    const tk = initial.tanks.get(tank.id);
+    const outMain = network.mains.find((m) => m.from === tank.id);
+    const initialVolumeM3 = Math.min(tank.capacityM3, Math.max(0, tk?.volumeM3 ?? 0));
+    const VT = perScenario(`VT.${tank.id}`, 0, tank.capacityM3);
+    const Gin = decision(`Gin.${tank.id}`, 0, Math.max(0, Math.min(tank.inletMaxM3h, tank.envelope.inletM3h.max)));
+    const Gout = decision(`Gout.${tank.id}`, 0, Math.max(0, Math.min(tank.outletMaxM3h, tank.envelope.outletM3h.max, outMain?.capacityM3h ?? Number.POSITIVE_INFINITY)));
+    const OT = perScenario(`OT.${tank.id}`, 0, Number.POSITIVE_INFINITY);
+    const outletTo = outMain ? outMain.to : tank.node;
+    const upstream = network.stations.filter((st) => pathOf(st.id).has(tank.node) || pathOf(st.id).has(tank.id));
+    const reserveMaxVolumeM3 = dt.map((_, k) => {
+      let roomM3 = 0;
+      for (const st of upstream) {
+        const excess = wetExcessM3h.get(st.id)!;
+        for (let j = k + 1; j < K && grid.offsetH[j]! < grid.offsetH[k + 1]! + options.reserveLookAheadH; j++) roomM3 += excess[j]! * dt[j]!;
+      }
+      if (tank.kind === 'combined-sewer') return 0;
+      return roomM3 < 1 ? null : Math.max(0, tank.capacityM3 - roomM3);
+    });
+    links.push({ from: tank.node, to: tank.id, lagH: 0, cols: Gin, preFlowM3h: 0 });
+    links.push({ from: tank.id, to: outletTo, lagH: outMain ? outMain.travelMin / 60 : 0, cols: Gout, preFlowM3h: outMain ? Math.max(0, tk?.outletM3h ?? 0) : 0 });
+    links.push({ from: tank.id, to: tank.overflowTo ?? null, lagH: 0, cols: OT, preFlowM3h: 0 });
+    return { tank, initialVolumeM3, reserveMaxVolumeM3, VT, Gin, Gout, OT, outletTo };
+  });
+
+  // Plants: what arrives is treated up to capacity; the rest is bypass.
+  const plants: PlantModel[] = network.plants.map((plant) => {
+    const P = perScenario(`P.${plant.id}`, 0, Number.POSITIVE_INFINITY);
+    const B = perScenario(`B.${plant.id}`, 0, Number.POSITIVE_INFINITY);
+    links.push({ from: plant.id, to: null, lagH: 0, cols: P, preFlowM3h: 0 });
+    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) lp.addRow(`bypass.${plant.id}.${m}.${k}`, [[P[m]![k]!, 1], [B[m]![k]!, -1]], Number.NEGATIVE_INFINITY, plant.capacityM3h);
+    return { plant, P, B };
+  });
+
+  // Node balances: storage change + outflows − lagged arrivals = inflow (volumes over each step).
+  const nodeIds = [...network.stations.map((s) => s.id), ...network.tanks.map((t) => t.id), ...network.plants.map((p) => p.id)];
+  const terms = new Map<string, [number, number][][][]>();
+  const rhs = new Map<string, number[][]>();
+  for (const id of nodeIds) {
+    terms.set(
+      id,
+      Array.from({ length: M }, () => Array.from({ length: K }, () => [])),
+    );
+    rhs.set(
+      id,
+      scenarios.map((sc) => dt.map((h, k) => h * Math.max(0, sc.inflowM3h.get(id)?.[k] ?? 0))),
+    );
+  }
+  const lagCache = new Map<number, LagWeights>();
+  for (const link of links) {
+    const from = terms.get(link.from);
+    if (!from) continue;
+    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) from[m]![k]!.push([link.cols[m]![k]!, dt[k]!]);
+    if (link.to === null) continue;
+    const to = terms.get(link.to);
+    const toRhs = rhs.get(link.to);
+    if (!to || !toRhs) continue;
+    let lag = lagCache.get(link.lagH);
+    if (!lag) lagCache.set(link.lagH, (lag = lagWeights(grid, link.lagH)));
+    for (let m = 0; m < M; m++) {
+      for (let j = 0; j < K; j++) {
+        for (const { k, h } of lag.byArrival[j]!) to[m]![j]!.push([link.cols[m]![k]!, -h]);
+        toRhs[m]![j] = toRhs[m]![j]! + link.preFlowM3h * lag.preH[j]!;
+      }
+    }
+  }
+  const storage = (id: string): { V: Cols; v0: number } | null => {
+    const s = stations.find((x) => x.station.id === id);
+    if (s) return { V: s.V, v0: s.initialVolumeM3 };
+    const t = tanks.find((x) => x.tank.id === id);
+    if (t) return { V: t.VT, v0: t.initialVolumeM3 };
+    return null;
+  };
+  for (const id of nodeIds) {
+    const store = storage(id);
+    for (let m = 0; m < M; m++) {
+      for (let k = 0; k < K; k++) {
+        const row = terms.get(id)![m]![k]!;
+        let b = rhs.get(id)![m]![k]!;
+        if (store) {
+          row.push([store.V[m]![k]!, 1]);
+          if (k === 0) b += store.v0;
+          else row.push([store.V[m]![k - 1]!, -1]);
+        }
+        lp.addRow(`balance.${id}.${m}.${k}`, row, b, b);
+      }
+    }
+  }
+
+  // Flow-setpoint ramp limits: a change between consecutive writes (every fine step, or after a shorter first step).
+  const rampRows = (name: string, cols: Cols[], signs: number[], ratePerMin: number, current: number | null) => {
+    const limitAfter = (k: number) => ratePerMin * Math.min(grid.fineStepMin, dt[k - 1]! * 60);
+    const done = new Set<string>();
+    for (let m = 0; m < M; m++) {
+      for (let k = 0; k < K; k++) {
+        const key = k < shared ? `s${k}` : `${m}.${k}`;
+        if (done.has(key)) continue;
+        done.add(key);
+        const t: [number, number][] = cols.map((c, i) => [c[m]![k]!, signs[i]!]);
+        if (k === 0) {
+          // The first change is measured from the value in force; relaxed plans drop it rather than fail.
+          // The value in force was written one planning cycle ago.
+          const limit = ratePerMin * network.planning.cycleMin;
+          if (current !== null && !options.relaxed) lp.addRow(`ramp.${name}.${key}`, t, current - limit, current + limit);
+          continue;
+        }
+        const prev: [number, number][] = cols.map((c, i) => [c[m]![k - 1]!, -signs[i]!]);
+        lp.addRow(`ramp.${name}.${key}`, [...t, ...prev], -limitAfter(k), limitAfter(k));
+      }
+    }
+  };
+  for (const s of stations) {
+    if (s.flowControlled && !s.locked) {
+      const st = initial.stations.get(s.station.id);
+      rampRows(s.station.id, [s.Qd, s.Qs], [1, 1], s.station.envelope.flowSetpointM3h.maxChangePerMin, st?.flowSetpointM3h ?? null);
+    }
+  }
+  for (const x of transfers) rampRows(x.interconnection.id, [x.AB, x.BA], [1, -1], x.interconnection.envelope.transferM3h.maxChangePerMin, initial.transfers.get(x.interconnection.id) ?? null);
+  for (const t of tanks) {
+    const tk = initial.tanks.get(t.tank.id);
+    rampRows(`${t.tank.id}.in`, [t.Gin], [1], t.tank.envelope.inletM3h.maxChangePerMin, tk?.inletM3h ?? null);
+    rampRows(`${t.tank.id}.out`, [t.Gout], [1], t.tank.envelope.outletM3h.maxChangePerMin, tk?.outletM3h ?? null);
+  }
+
+  if (problems.length > 0 && !options.relaxed) throw new InfeasibleInputError(problems);
+
+  // ---- Priorities, in the order of domain.md. ----
+  // Overflow and bypass optima are held tight: a looser tolerance lets lower priorities buy "free" overflow.
+  const tol = { volume: 1e-3, rel: 1e-6 };
+  const economyScenarios = options.economy === 'all' ? M : 1;
+  const we = (m: number) => (options.economy === 'all' ? w[m]! : 1);
+
+  if (options.relaxed) {
+    const add = lp.addObjective('relaxation', tol.volume, tol.rel);
+    for (const s of stations) {
+      const stopVolumeM3 = s.volumeMinM3;
+      for (let m = 0; m < M; m++) {
+        for (let k = 0; k < K; k++) {
+          const v = s.V[m]![k]!;
+          const low = lp.addCol(`low.${s.station.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+          lp.addRow(`low.${s.station.id}.${m}.${k}`, [[v, 1], [low, 1]], stopVolumeM3, Number.POSITIVE_INFINITY);
+          add(low, w[m]! * dt[k]!);
+          if (s.band) {
+            const up = lp.addCol(`bandUp.${s.station.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+            const lo = lp.addCol(`bandLo.${s.station.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+            lp.addRow(`bandUp.${s.station.id}.${m}.${k}`, [[v, 1], [up, -1]], Number.NEGATIVE_INFINITY, s.band.maxVolumeM3);
+            lp.addRow(`bandLo.${s.station.id}.${m}.${k}`, [[v, 1], [lo, 1]], s.band.minVolumeM3, Number.POSITIVE_INFINITY);
+            add(up, w[m]! * dt[k]!);
+            add(lo, w[m]! * dt[k]!);
+          }
+        }
+      }
+    }
+  } else {
+    for (const s of stations) {
+      if (!s.band) continue;
+      for (let m = 0; m < M; m++) {
+        for (let k = 0; k < K; k++) {
+          const [lo, up] = lp.colBounds(s.V[m]![k]!);
+          lp.setColBounds(s.V[m]![k]!, Math.max(lo, s.band.minVolumeM3), Math.min(up, s.band.maxVolumeM3));
+        }
+      }
+    }
+  }
+
+  {
+    // Local control keeps the level between stop and start: the plan may not count on storage above start.
+    const add = lp.addObjective('local-control', 1e-3, 1e-6);
+    for (const s of stations) {
+      if (!s.locked) continue;
+      const startVolumeM3 = volumeAtLevel(s.station.wetWell, s.station.levels.pumpStartM);
+      const usable = Math.max(1, s.volumeMaxM3 - s.volumeMinM3);
+      for (let m = 0; m < M; m++) {
+        for (let k = 0; k < K; k++) {
+          const over = lp.addCol(`local.${s.station.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+          lp.addRow(`local.${s.station.id}.${m}.${k}`, [[s.V[m]![k]!, 1], [over, -1]], Number.NEGATIVE_INFINITY, startVolumeM3);
+          add(over, (w[m]! * dt[k]!) / usable);
+        }
+      }
+    }
+  }
+
+  const overflowTerms = (m: number): [number, number][] => {
+    const t: [number, number][] = [];
+    for (const s of stations) for (let k = 0; k < K; k++) t.push([s.O[m]![k]!, harm(s.station.id) * dt[k]!]);
+    for (const tk of tanks) for (let k = 0; k < K; k++) t.push([tk.OT[m]![k]!, harm(tk.tank.id) * dt[k]!]);
+    return t;
+  };
+  if (options.robustness === 'worst-case' && M > 1) {
+    const z = lp.addCol('overflow.worst', 0, Number.POSITIVE_INFINITY);
+    for (let m = 0; m < M; m++) lp.addRow(`overflow.worst.${m}`, [...overflowTerms(m), [z, -1]], Number.NEGATIVE_INFINITY, 0);
+    lp.addObjective('overflow-worst', tol.volume, tol.rel)(z, 1);
+  }
+  {
+    const add = lp.addObjective('overflow', tol.volume, tol.rel);
+    for (let m = 0; m < M; m++) for (const [c, v] of overflowTerms(m)) add(c, w[m]! * v);
+  }
+  {
+    const add = lp.addObjective('bypass', tol.volume, tol.rel);
+    for (const p of plants) for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) add(p.B[m]![k]!, w[m]! * dt[k]!);
+  }
+  {
+    const add = lp.addObjective('reserve', 1e-3, 1e-4);
+    for (const s of stations) {
+      const usable = Math.max(1, s.volumeMaxM3 - s.volumeMinM3);
+      for (let k = 0; k < K; k++) {
+        const target = Math.min(s.headroomVolumeM3, s.reserveMaxVolumeM3[k] ?? Number.POSITIVE_INFINITY);
+        for (let m = 0; m < M; m++) {
+          const short = lp.addCol(`reserve.${s.station.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+          lp.addRow(`reserve.${s.station.id}.${m}.${k}`, [[s.V[m]![k]!, 1], [short, -1]], Number.NEGATIVE_INFINITY, target);
+          add(short, (w[m]! * dt[k]!) / usable);
+        }
+      }
+    }
+    for (const t of tanks) {
+      for (let k = 0; k < K; k++) {
+        const target = t.reserveMaxVolumeM3[k];
+        if (target === null || target === undefined) continue;
+        for (let m = 0; m < M; m++) {
+          const short = lp.addCol(`reserve.${t.tank.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+          lp.addRow(`reserve.${t.tank.id}.${m}.${k}`, [[t.VT[m]![k]!, 1], [short, -1]], Number.NEGATIVE_INFINITY, target);
+          add(short, (w[m]! * dt[k]!) / t.tank.capacityM3);
+        }
+      }
+    }
+  }
+  {
+    const add = lp.addObjective('standby', 1, 1e-4);
+    for (const s of stations) for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) add(s.Qs[m]![k]!, w[m]! * dt[k]!);
+  }
+  {
+    const add = lp.addObjective('plant', 1e-3, 1e-4);
+    for (const p of plants) {
+      const cap = p.plant.capacityM3h;
+      for (let m = 0; m < economyScenarios; m++) {
+        for (let k = 1; k < K; k++) {
+          const allowance = options.plantRampFractionPerH * cap * 0.5 * (dt[k - 1]! + dt[k]!);
+          const ramp = lp.addCol(`plantRamp.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+          lp.addRow(`plantRampUp.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, 1], [p.P[m]![k - 1]!, -1], [ramp, -1]], Number.NEGATIVE_INFINITY, allowance);
+          lp.addRow(`plantRampDn.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, -1], [p.P[m]![k - 1]!, 1], [ramp, -1]], Number.NEGATIVE_INFINITY, allowance);
+          add(ramp, we(m) / cap);
+        }
+      }
+    }
+    if (plants.length >= 2) {
+      for (let m = 0; m < economyScenarios; m++) {
+        for (let k = 0; k < K; k++) {
+          const ratio = lp.addCol(`loadRatio.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+          for (const p of plants) {
+            const cap = p.plant.capacityM3h;
+            const apart = lp.addCol(`balance.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+            lp.addRow(`balanceUp.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, 1 / cap], [ratio, -1], [apart, -1]], Number.NEGATIVE_INFINITY, options.plantBalanceBand);
+            lp.addRow(`balanceDn.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, -1 / cap], [ratio, 1], [apart, -1]], Number.NEGATIVE_INFINITY, options.plantBalanceBand);
+            add(apart, we(m) * dt[k]!);
+          }
+        }
+      }
+    }
+  }
+  {
+    const add = lp.addObjective('energy', 0.01, 1e-5);
+    for (let m = 0; m < economyScenarios; m++) {
+      for (let k = 0; k < K; k++) {
+        const cny = we(m) * dt[k]! * priceCnyPerKwh[k]!;
+        for (const s of stations) {
+          add(s.Qd[m]![k]!, cny * s.station.specificEnergyKwhM3);
+          add(s.Qs[m]![k]!, cny * s.station.specificEnergyKwhM3);
+        }
+        for (const x of transfers) {
+          add(x.AB[m]![k]!, cny * x.interconnection.specificEnergyKwhM3);
+          add(x.BA[m]![k]!, cny * x.interconnection.specificEnergyKwhM3);
+        }
+        for (const t of tanks) add(t.Gout[m]![k]!, cny * t.tank.outletSpecificEnergyKwhM3);
+      }
+      // Water left in storage still has to be pumped: value it at the day's mean price along its path.
+      for (const s of stations) add(s.V[m]![K - 1]!, we(m) * meanPrice * s.pathEnergyKwhM3);
+      for (const t of tanks) add(t.VT[m]![K - 1]!, we(m) * meanPrice * pathEnergyOf(t.tank.id));
+    }
+  }
+  {
+    const add = lp.addObjective('smooth', 1e-3, 1e-4);
+    const smooth = (name: string, cols: Cols[], signs: number[], scale: number, current: number | null) => {
+      if (scale <= 0) return;
+      const done = new Set<string>();
+      for (let m = 0; m < economyScenarios; m++) {
+        for (let k = 0; k < K; k++) {
+          const key = k < shared ? `s${k}` : `${m}.${k}`;
+          if (done.has(key)) continue;
+          done.add(key);
+          if (k === 0 && current === null) continue;
+          const d = lp.addCol(`d.${name}.${key}`, 0, Number.POSITIVE_INFINITY);
+          const t: [number, number][] = cols.map((c, i) => [c[m]![k]!, signs[i]!]);
+          const prev: [number, number][] = k === 0 ? [] : cols.map((c, i) => [c[m]![k - 1]!, -signs[i]!]);
+          const base = k === 0 ? current! : 0;
+          lp.addRow(`dUp.${name}.${key}`, [...t, ...prev, [d, -1]], Number.NEGATIVE_INFINITY, base);
+          lp.addRow(`dDn.${name}.${key}`, [...t.map(([c, v]): [number, number] => [c, -v]), ...prev.map(([c, v]): [number, number] => [c, -v]), [d, -1]], Number.NEGATIVE_INFINITY, -base);
+          // A shared change counts once, with the full weight of all scenarios.
+          add(d, (k < shared ? 1 : we(m)) / scale);
+        }
+      }
+    };
+    for (const s of stations) smooth(s.station.id, [s.Qd, s.Qs], [1, 1], s.dutyCapM3h + s.standbyCapM3h, initial.stations.get(s.station.id)?.outflowM3h ?? null);
+    for (const x of transfers) smooth(x.interconnection.id, [x.AB, x.BA], [1, -1], x.interconnection.capacityM3h, initial.transfers.get(x.interconnection.id) ?? null);
+    for (const t of tanks) {
+      smooth(`${t.tank.id}.in`, [t.Gin], [1], t.tank.inletMaxM3h, initial.tanks.get(t.tank.id)?.inletM3h ?? null);
+      smooth(`${t.tank.id}.out`, [t.Gout], [1], t.tank.outletMaxM3h, initial.tanks.get(t.tank.id)?.outletM3h ?? null);
+    }
+  }
+
+  return {
+    problem: lp.build(),
+    grid,
+    scenarios,
+    sharedSteps: shared,
+    stations,
+    tanks,
+    transfers,
+    plants,
+    priceCnyPerKwh,
+    wetExcessM3h,
+    dryWeatherM3h,
+  };
+}
+
+/** Trajectories of one scenario read from a solution (per grid step; volumes at the end of each step). */
+export interface ScenarioResult {
+  scenarioId: string;
+  stations: Map<string, { volumeM3: number[]; inflowM3h: number[]; pumpedM3h: number[]; standbyM3h: number[]; overflowM3h: number[]; spillM3h: number[] }>;
+  tanks: Map<string, { volumeM3: number[]; inletM3h: number[]; outletM3h: number[]; overflowM3h: number[] }>;
+  transfers: Map<string, number[]>;
+  plants: Map<string, { inflowM3h: number[]; bypassM3h: number[] }>;
+  energyKwhByStep: number[];
+  costCnyByStep: number[];
+}
+
+export function readSolution(f: Formulation, x: ArrayLike<number>): ScenarioResult[] {
+  const K = f.grid.durationH.length;
+  const at = (cols: Cols, m: number) => Array.from({ length: K }, (_, k) => Math.max(0, x[cols[m]![k]!] ?? 0));
+  return f.scenarios.map((sc, m) => {
+    const stations = new Map<string, { volumeM3: number[]; inflowM3h: number[]; pumpedM3h: number[]; standbyM3h: number[]; overflowM3h: number[]; spillM3h: number[] }>();
+    const energy = new Array<number>(K).fill(0);
+    for (const s of f.stations) {
+      const qd = at(s.Qd, m);
+      const qs = at(s.Qs, m);
+      const pumped = qd.map((v, k) => v + qs[k]!);
+      const spillM3h = new Array<number>(K).fill(0);
+      for (const sp of s.spill) at(sp.cols, m).forEach((v, k) => (spillM3h[k] = spillM3h[k]! + v));
+      stations.set(s.station.id, {
+        volumeM3: at(s.V, m),
+        inflowM3h: Array.from({ length: K }, (_, k) => sc.inflowM3h.get(s.station.id)?.[k] ?? 0),
+        pumpedM3h: pumped,
+        standbyM3h: qs,
+        overflowM3h: at(s.O, m),
+        spillM3h,
+      });
+      pumped.forEach((q, k) => (energy[k] = energy[k]! + q * f.grid.durationH[k]! * s.station.specificEnergyKwhM3));
+    }
+    const transfers = new Map<string, number[]>();
+    for (const t of f.transfers) {
+      const ab = at(t.AB, m);
+      const ba = at(t.BA, m);
+      transfers.set(t.interconnection.id, ab.map((v, k) => v - ba[k]!));
+      ab.forEach((v, k) => (energy[k] = energy[k]! + (v + ba[k]!) * f.grid.durationH[k]! * t.interconnection.specificEnergyKwhM3));
+    }
+    const tanks = new Map<string, { volumeM3: number[]; inletM3h: number[]; outletM3h: number[]; overflowM3h: number[] }>();
+    for (const t of f.tanks) {
+      const outlet = at(t.Gout, m);
+      tanks.set(t.tank.id, { volumeM3: at(t.VT, m), inletM3h: at(t.Gin, m), outletM3h: outlet, overflowM3h: at(t.OT, m) });
+      outlet.forEach((v, k) => (energy[k] = energy[k]! + v * f.grid.durationH[k]! * t.tank.outletSpecificEnergyKwhM3));
+    }
+    const plants = new Map<string, { inflowM3h: number[]; bypassM3h: number[] }>();
+    for (const p of f.plants) plants.set(p.plant.id, { inflowM3h: at(p.P, m), bypassM3h: at(p.B, m) });
+    return {
+      scenarioId: sc.id,
+      stations,
+      tanks,
+      transfers,
+      plants,
+      energyKwhByStep: energy,
+      costCnyByStep: energy.map((e, k) => e * f.priceCnyPerKwh[k]!),
+    };
+  });
+}

@@ -1,0 +1,610 @@
+// The optimising planner (model predictive control): state + inflow forecast → LP → schedule → SCADA
+// setpoints, re-planned every cycle. The schedule is translated into what the PLCs take (level band or flow
+// setpoint, pumps allowed, transfer, tank inlet/outlet) per step and clamped to every setpoint's envelope.
+// It never returns "no plan": the fallbacks are the relaxed LP, the previous plan shifted, the rule-based plan.
+import type { NetworkSnapshot, RainForecast } from '../activities/types.js';
+import type { Envelope, NetworkConfig, PumpStation } from '../network/schema.js';
+import { clampToEnvelope } from './envelope.js';
+import { explainPlan } from './explain.js';
+import {
+  buildTimeGrid,
+  formulate,
+  readSolution,
+  type DispatcherConstraints,
+  type Formulation,
+  type InitialState,
+  type Scenario,
+  type ScenarioResult,
+  type TimeGrid,
+} from './formulation.js';
+import { dryWeatherByNode, meanOverWindow, type InflowForecast, type InflowSeries } from './inflow.js';
+import { ruleBasedPlan } from './rule-based.js';
+import { defaultAlgorithm, optimiseWithFallbacks, type SolverAlgorithm } from './solver.js';
+import type { LocalisedText, OverflowRisk, Plan, PlanFallback, PlanPrediction, PlanStep, SolverStats, StationSetpoint } from './types.js';
+import { areaAtLevel, levelAtVolume } from './wet-well.js';
+
+export interface PlannerStationState {
+  stationId: string;
+  levelM: number | null;
+  pumpsAvailable: number | null;
+  mode: 'local' | 'remote' | null;
+  /** Pumped flow now (what is already travelling in the main). */
+  outflowM3h?: number | null;
+  /** Setpoints in force, for the envelope's rate-of-change limit. */
+  startLevelSpM?: number | null;
+  stopLevelSpM?: number | null;
+  flowSpM3h?: number | null;
+}
+
+export interface PlannerTankState {
+  tankId: string;
+  volumeM3: number | null;
+  inletSpM3h?: number | null;
+  outletSpM3h?: number | null;
+}
+
+export interface PlannerTransferState {
+  interconnectionId: string;
+  transferM3h: number | null;
+}
+
+/** What the planner needs of the network's state; a NetworkSnapshot (activities/types.ts) fits. */
+export interface PlannerState {
+  readAtUtcMs: number;
+  stations: PlannerStationState[];
+  tanks?: PlannerTankState[];
+  transfers?: PlannerTransferState[];
+}
+
+export interface MpcOptions {
+  /** Step length near now (default: the network's planning step). */
+  fineStepMin: number;
+  /** How long the fine steps last. */
+  fineHorizonH: number;
+  coarseStepMin: number;
+  /** Planning horizon (default: the network's). */
+  horizonH: number;
+  /** Decisions within this time from now are shared by all inflow scenarios (what is sent now). */
+  sharedHorizonMin: number;
+  robustness: 'expected' | 'worst-case';
+  reserveLookAheadH: number;
+  /** Normal operation keeps the level this share of the working depth below the high alarm. */
+  alarmMarginFraction: number;
+  plantRampFractionPerH: number;
+  plantBalanceBand: number;
+  overflowHarm: Record<string, number>;
+  algorithm: SolverAlgorithm;
+  /** Total solver time budget (strict and relaxed attempts together). */
+  timeLimitS: number;
+  /** Scenarios optimised together (deterministic + members); larger ensembles are reduced by inflow volume. */
+  maxScenarios: number;
+  /** Economy priorities on the nominal (deterministic) scenario only, or expected over all scenarios. */
+  economy: 'nominal' | 'all';
+  /** Overflow below this volume over the horizon does not count as an overflow in the risk figures. */
+  riskThresholdM3: number;
+}
+
+export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
+  return {
+    fineStepMin: network.planning.stepMin,
+    fineHorizonH: 6,
+    coarseStepMin: 60,
+    horizonH: network.planning.horizonH,
+    sharedHorizonMin: 60,
+    robustness: 'expected',
+    reserveLookAheadH: 6,
+    alarmMarginFraction: 0.1,
+    plantRampFractionPerH: 0.15,
+    plantBalanceBand: 0.1,
+    overflowHarm: {},
+    algorithm: defaultAlgorithm,
+    timeLimitS: 60,
+    maxScenarios: 6,
+    riskThresholdM3: 1,
+    economy: 'nominal',
+  };
+}
+
+export interface OptimiserInput {
+  planId: string;
+  network: NetworkConfig;
+  state: PlannerState;
+  inflow: InflowForecast;
+  nowUtcMs: number;
+  previousPlan?: Plan | null;
+  constraints?: DispatcherConstraints;
+  /** The rain behind the inflow forecast, for explanations and for the rule-based fallback. */
+  rainForecast?: RainForecast | null;
+  options?: Partial<MpcOptions>;
+}
+
+const text = (en: string, zh: string): LocalisedText => ({ en, zh });
+
+/** Build the optimiser's plan; never rejects (falls back to simpler plans, with the reason in `fallback`). */
+export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
+  const { network, nowUtcMs } = input;
+  const options: MpcOptions = { ...defaultMpcOptions(network), ...input.options };
+  const assumptions: LocalisedText[] = [];
+  /** When the inputs cannot even be turned into a model: the previous plan shifted, else the rule-based plan. */
+  const withoutModel = (reason: string): Plan => {
+    const previous = input.previousPlan ? shiftPreviousPlan(input.previousPlan, network, input.state, input.planId, nowUtcMs) : null;
+    if (previous) return { ...previous, fallback: { kind: 'previous-plan', reason: text(`Optimiser failed (${reason}); previous plan shifted to now.`, `优化失败（${reason}），沿用上一方案并顺延。`) } };
+    const plan = ruleBasedPlan({ planId: input.planId, network, snapshot: snapshotOf(input.state, network), forecast: input.rainForecast ?? null, nowUtcMs });
+    return { ...plan, fallback: { kind: 'rule-based', reason: text(`Optimiser failed (${reason}); rule-based plan.`, `优化失败（${reason}），采用规则调度方案。`) } };
+  };
+  try {
+    const grid = buildTimeGrid(nowUtcMs, options);
+    const scenarios = buildScenarios(network, grid, input.inflow, options.maxScenarios, assumptions);
+    const initial = initialState(network, input.state, nowUtcMs, assumptions);
+    const constraints = input.constraints ?? {};
+    const K = grid.durationH.length;
+    const sharedSteps = Math.max(1, grid.offsetH.slice(0, K).filter((h) => h * 60 < options.sharedHorizonMin).length);
+    const formulationOptions = (relaxed: boolean) => ({
+      sharedSteps,
+      robustness: options.robustness,
+      reserveLookAheadH: options.reserveLookAheadH,
+      alarmMarginFraction: options.alarmMarginFraction,
+      plantRampFractionPerH: options.plantRampFractionPerH,
+      plantBalanceBand: options.plantBalanceBand,
+      overflowHarm: options.overflowHarm,
+      relaxed,
+      economy: options.economy,
+    });
+    const attempt = (relaxed: boolean) => () => {
+      const f = formulate({ network, grid, scenarios, initial, constraints, options: formulationOptions(relaxed) });
+      return { problem: f.problem, context: f };
+    };
+    const outcome = await optimiseWithFallbacks<Formulation, Plan>(
+      [
+        { formulation: 'strict', build: attempt(false) },
+        { formulation: 'relaxed', build: attempt(true) },
+      ],
+      [
+        { kind: 'previous-plan', make: () => (input.previousPlan ? shiftPreviousPlan(input.previousPlan, network, input.state, input.planId, nowUtcMs) : null) },
+        { kind: 'rule-based', make: () => ruleBasedPlan({ planId: input.planId, network, snapshot: snapshotOf(input.state, network), forecast: input.rainForecast ?? null, nowUtcMs }) },
+      ],
+      { algorithm: options.algorithm, timeLimitS: options.timeLimitS },
+    );
+    const why = outcome.failures.join('; ');
+    if (outcome.kind !== 'solved') {
+      const fallback: PlanFallback =
+        outcome.kind === 'previous-plan'
+          ? { kind: 'previous-plan', reason: text(`Optimiser failed (${why}); previous plan shifted to now.`, `优化失败（${why}），沿用上一方案并顺延。`) }
+          : { kind: 'rule-based', reason: text(`Optimiser failed (${why}); rule-based plan.`, `优化失败（${why}），采用规则调度方案。`) };
+      return { ...outcome.plan, fallback, ...(assumptions.length > 0 ? { assumptions } : {}) };
+    }
+    const f = outcome.context;
+    const results = readSolution(f, outcome.result.colValue!);
+    const solver: SolverStats = { ...outcome.result.stats, formulation: outcome.formulation };
+    let fallback: PlanFallback | undefined;
+    if (outcome.formulation === 'relaxed') {
+      fallback = { kind: 'relaxed', reason: text(`Strict model could not be solved (${why}); dispatcher bands and the pump-stop level were made soft.`, `严格模型无解（${why}），调度员液位区间和停泵液位改为软约束。`) };
+    } else if (outcome.result.status !== 'optimal') {
+      const done = outcome.result.stats.priorities.filter((p) => p.status === 'optimal').map((p) => p.name);
+      fallback = { kind: 'partial', reason: text(`Solver stopped early (${why}); priorities solved: ${done.join(', ')}.`, `求解提前终止（${why}），已完成的优先级：${done.join('、')}。`) };
+    }
+    return buildPlan({ input, options, f, results, solver, fallback, assumptions });
+  } catch (error) {
+    try {
+      return { ...withoutModel((error as Error).message), ...(assumptions.length > 0 ? { assumptions } : {}) };
+    } catch (fallbackError) {
+      // Even shifting failed (a malformed previous plan): the rule-based plan needs only the network.
+      const plan = ruleBasedPlan({ planId: input.planId, network, snapshot: snapshotOf(input.state, network), forecast: null, nowUtcMs });
+      const why = `${(error as Error).message}; ${(fallbackError as Error).message}`;
+      return { ...plan, fallback: { kind: 'rule-based', reason: text(`Optimiser failed (${why}); rule-based plan.`, `优化失败（${why}），采用规则调度方案。`) } };
+    }
+  }
+}
+
+/** Inflow series resampled to the grid; nodes without a series get their catchments' dry-weather flow. */
+function buildScenarios(network: NetworkConfig, grid: TimeGrid, inflow: InflowForecast, maxScenarios: number, assumptions: LocalisedText[]): Scenario[] {
+  const K = grid.durationH.length;
+  const nodes = [...network.stations.map((s) => s.id), ...network.tanks.map((t) => t.id), ...network.plants.map((p) => p.id)];
+  const dryWeather = dryWeatherByNode(network, grid.boundariesUtcMs);
+  const resample = (series: readonly InflowSeries[], id: string): Map<string, number[]> => {
+    const byNode = new Map(series.map((s) => [s.nodeId, s.flowM3h]));
+    const out = new Map<string, number[]>();
+    const missing: string[] = [];
+    for (const node of nodes) {
+      const values = byNode.get(node);
+      if (values && values.length > 0) {
+        out.set(
+          node,
+          Array.from({ length: K }, (_, k) => {
+            const v = meanOverWindow(values, inflow.startUtcMs, inflow.stepMin, grid.boundariesUtcMs[k]!, grid.boundariesUtcMs[k + 1]!);
+            if (!Number.isFinite(v)) throw new RangeError(`inflow ${id}/${node} is not a finite number`);
+            return Math.max(0, v);
+          }),
+        );
+      } else if (dryWeather.has(node)) {
+        out.set(node, dryWeather.get(node)!);
+        missing.push(node);
+      }
+    }
+    if (missing.length > 0 && id === 'deterministic') {
+      assumptions.push(text(`No inflow series for ${missing.join(', ')}: dry-weather flow of their catchments assumed.`, `${missing.join('、')}无进水预测，按其汇水区旱季流量计。`));
+    }
+    const end = inflow.startUtcMs + Math.max(...series.map((s) => s.flowM3h.length), 0) * inflow.stepMin * 60_000;
+    if (id === 'deterministic' && end < grid.boundariesUtcMs[K]! - 1) {
+      assumptions.push(text(`Inflow forecast ends before the horizon; its last values are held.`, `进水预测短于计划时域，末值延续。`));
+    }
+    return out;
+  };
+  const scenarios: Scenario[] = [{ id: 'deterministic', weight: 1, inflowM3h: resample(inflow.series, 'deterministic') }];
+  let members = (inflow.members ?? []).map((m) => ({ id: m.id, inflowM3h: resample(m.series, m.id) }));
+  if (members.length > maxScenarios - 1) {
+    // Scenario reduction: keep members spread evenly over the ranking by total inflow volume (driest to wettest).
+    const volume = (s: { inflowM3h: Map<string, number[]> }) => [...s.inflowM3h.values()].reduce((a, v) => a + v.reduce((x, y, k) => x + y * grid.durationH[k]!, 0), 0);
+    const ranked = [...members].sort((a, b) => volume(a) - volume(b));
+    const keep = Math.max(1, maxScenarios - 1);
+    const picked = new Set<number>();
+    for (let i = 0; i < keep; i++) picked.add(Math.round((i * (ranked.length - 1)) / Math.max(1, keep - 1)));
+    assumptions.push(text(`${members.length} ensemble members reduced to ${picked.size} spread over inflow volume.`, `集合预报${members.length}个成员按进水量缩减为${picked.size}个。`));
+    members = [...picked].map((i) => ranked[i]!);
+  }
+  for (const m of members) scenarios.push({ id: m.id, weight: 1, inflowM3h: m.inflowM3h });
+  return scenarios.map((s) => ({ ...s, weight: 1 / scenarios.length }));
+}
+
+function initialState(network: NetworkConfig, state: PlannerState, nowUtcMs: number, assumptions: LocalisedText[]): InitialState {
+  const byId = new Map(state.stations.map((s) => [s.stationId, s]));
+  const unknownLevel: string[] = [];
+  const stations = new Map(
+    network.stations.map((s) => {
+      const st = byId.get(s.id);
+      const level = st?.levelM;
+      if (level === null || level === undefined || !Number.isFinite(level)) unknownLevel.push(s.id);
+      return [
+        s.id,
+        {
+          levelM: level !== null && level !== undefined && Number.isFinite(level) ? level : s.levels.pumpStartM,
+          pumpsAvailable: st?.pumpsAvailable ?? s.pumps.length,
+          outflowM3h: Math.max(0, st?.outflowM3h ?? 0),
+          flowSetpointM3h: st?.flowSpM3h ?? null,
+          locked: st?.mode === 'local',
+        },
+      ];
+    }),
+  );
+  if (unknownLevel.length > 0) assumptions.push(text(`Level unknown at ${unknownLevel.join(', ')}: pump-start level assumed.`, `${unknownLevel.join('、')}液位未知，按启泵液位计。`));
+  if (nowUtcMs - state.readAtUtcMs > 30 * 60_000) {
+    assumptions.push(text(`Telemetry is ${Math.round((nowUtcMs - state.readAtUtcMs) / 60_000)} min old.`, `遥测数据已过去${Math.round((nowUtcMs - state.readAtUtcMs) / 60_000)}分钟。`));
+  }
+  const tankById = new Map((state.tanks ?? []).map((t) => [t.tankId, t]));
+  const tanks = new Map(
+    network.tanks.map((t) => {
+      const tk = tankById.get(t.id);
+      return [t.id, { volumeM3: tk?.volumeM3 ?? 0, inletM3h: tk?.inletSpM3h ?? 0, outletM3h: tk?.outletSpM3h ?? 0 }];
+    }),
+  );
+  const transferById = new Map((state.transfers ?? []).map((x) => [x.interconnectionId, x.transferM3h]));
+  const transfers = new Map(network.interconnections.map((x) => [x.id, transferById.get(x.id) ?? 0]));
+  return { stations, tanks, transfers };
+}
+
+interface OutputStep {
+  k: number;
+  startUtcMs: number;
+  durationMin: number;
+  /** Share of grid step k elapsed at the start and at the end of this output step. */
+  fromFraction: number;
+  toFraction: number;
+}
+
+/** The plan's steps: grid steps longer than the fine step are split, so every step lasts the fine step (the first may differ). */
+function outputSteps(grid: TimeGrid): OutputStep[] {
+  const out: OutputStep[] = [];
+  grid.durationH.forEach((h, k) => {
+    const minutes = h * 60;
+    const n = minutes > grid.fineStepMin + 1e-6 ? Math.round(minutes / grid.fineStepMin) : 1;
+    for (let i = 0; i < n; i++) {
+      out.push({ k, startUtcMs: grid.boundariesUtcMs[k]! + Math.round((i * minutes * 60_000) / n), durationMin: minutes / n, fromFraction: i / n, toFraction: (i + 1) / n });
+    }
+  });
+  return out;
+}
+
+interface BuildContext {
+  input: OptimiserInput;
+  options: MpcOptions;
+  f: Formulation;
+  results: ScenarioResult[];
+  solver: SolverStats;
+  fallback: PlanFallback | undefined;
+  assumptions: LocalisedText[];
+}
+
+function riskOf(f: Formulation, results: ScenarioResult[], thresholdM3: number): OverflowRisk[] {
+  const dt = f.grid.durationH;
+  const per = (values: (r: ScenarioResult) => number[] | undefined, objectId: string): OverflowRisk => {
+    const volumes = results.map((r) => (values(r) ?? []).reduce((a, q, k) => a + q * dt[k]!, 0));
+    return {
+      objectId,
+      probability: volumes.filter((v) => v > thresholdM3).length / volumes.length,
+      expectedVolumeM3: volumes.reduce((a, v, m) => a + v * f.scenarios[m]!.weight, 0),
+      worstVolumeM3: Math.max(...volumes),
+      scenarioCount: volumes.length,
+    };
+  };
+  return [
+    ...f.stations.map((s) => per((r) => r.stations.get(s.station.id)?.overflowM3h, s.station.id)),
+    ...f.tanks.map((t) => per((r) => r.tanks.get(t.tank.id)?.overflowM3h, t.tank.id)),
+  ];
+}
+
+/** Start/stop band that keeps the level near `targetLevelM`, wide enough to respect the starts-per-hour limit. */
+function levelBand(station: PumpStation, targetLevelM: number, pumpEachM3h: number, band: { minLevelM: number; maxLevelM: number }): { startLevelM: number; stopLevelM: number } {
+  const area = areaAtLevel(station.wetWell, targetLevelM);
+  // A fixed-speed pump cycles fastest when inflow is half its capacity: cycle = 4·V/Q, so V ≥ Q / (4·starts).
+  const widthM = Math.max(0.2, pumpEachM3h / (4 * station.maxStartsPerHour) / area);
+  const env = station.envelope;
+  const lowest = Math.max(station.levels.pumpStopM, env.stopLevelM.min, band.minLevelM);
+  const highest = Math.min(env.startLevelM.max, band.maxLevelM);
+  let stop = Math.max(lowest, targetLevelM - widthM / 2);
+  let start = Math.max(env.startLevelM.min, stop + widthM);
+  if (start > highest) {
+    start = Math.max(highest, env.startLevelM.min);
+    stop = Math.max(lowest, start - widthM);
+  }
+  stop = Math.min(stop, env.stopLevelM.max, start - 0.05);
+  return { startLevelM: start, stopLevelM: stop };
+}
+
+function buildPlan(ctx: BuildContext): Plan {
+  const { input, options, f, results, solver, fallback, assumptions } = ctx;
+  const { network, nowUtcMs, state } = input;
+  const shown = results[0]!;
+  const grid = f.grid;
+  const steps = outputSteps(grid);
+  const stateById = new Map(state.stations.map((s) => [s.stationId, s]));
+  const clamped: Plan['clamped'] = [];
+  const bandsById = new Map<string, { minLevelM: number; maxLevelM: number }>();
+  for (const b of input.constraints?.stationBands ?? []) {
+    const prev = bandsById.get(b.stationId) ?? { minLevelM: Number.NEGATIVE_INFINITY, maxLevelM: Number.POSITIVE_INFINITY };
+    bandsById.set(b.stationId, { minLevelM: Math.max(prev.minLevelM, b.minLevelM ?? Number.NEGATIVE_INFINITY), maxLevelM: Math.min(prev.maxLevelM, b.maxLevelM ?? Number.POSITIVE_INFINITY) });
+  }
+
+  /** Clamp a chain of setpoints: range, then rate of change from the previous value sent. */
+  const chain = (objectId: string, setpoint: string, envelope: Envelope, inForce: number | null | undefined) => {
+    let previous: number | null = inForce ?? null;
+    return (wanted: number, minutesSince: number, startUtcMs: number, record = true): number => {
+      const r = clampToEnvelope(wanted, envelope, previous, minutesSince);
+      if (r.clamped && record) clamped.push({ objectId, setpoint, wanted, sent: r.value, startUtcMs });
+      previous = r.value;
+      return r.value;
+    };
+  };
+
+  const volumeAt = (V: number[], v0: number, step: OutputStep) => {
+    const from = step.k === 0 ? v0 : V[step.k - 1]!;
+    return from + (V[step.k]! - from) * step.toFraction;
+  };
+
+  const stationChains = f.stations.map((s) => {
+    const st = stateById.get(s.station.id);
+    const env = s.station.envelope;
+    return {
+      s,
+      start: chain(s.station.id, 'startLevelM', env.startLevelM, st?.startLevelSpM),
+      stop: chain(s.station.id, 'stopLevelM', env.stopLevelM, st?.stopLevelSpM),
+      flow: chain(s.station.id, 'flowM3h', env.flowSetpointM3h, st?.flowSpM3h),
+      inForce: st,
+    };
+  });
+  const transferChains = f.transfers.map((x) => {
+    const now = input.state.transfers?.find((t) => t.interconnectionId === x.interconnection.id)?.transferM3h;
+    return { x, set: chain(x.interconnection.id, 'transferM3h', x.interconnection.envelope.transferM3h, now) };
+  });
+  const tankChains = f.tanks.map((t) => {
+    const tk = input.state.tanks?.find((s) => s.tankId === t.tank.id);
+    return { t, inlet: chain(t.tank.id, 'inletM3h', t.tank.envelope.inletM3h, tk?.inletSpM3h), outlet: chain(t.tank.id, 'outletM3h', t.tank.envelope.outletM3h, tk?.outletSpM3h) };
+  });
+
+  const planSteps: PlanStep[] = steps.map((step, i) => {
+    // The first write replaces values written one cycle ago; later ones follow the step before.
+    const minutesSince = i === 0 ? network.planning.cycleMin : steps[i - 1]!.durationMin;
+    const stations: StationSetpoint[] = stationChains.map(({ s, start, stop, flow, inForce }) => {
+      const station = s.station;
+      const traj = shown.stations.get(station.id)!;
+      const band = bandsById.get(station.id) ?? { minLevelM: Number.NEGATIVE_INFINITY, maxLevelM: Number.POSITIVE_INFINITY };
+      const dutyCount = station.pumps.length - station.standbyPumps;
+      const available = Math.min(station.pumps.length, Math.max(0, Math.round(inForce?.pumpsAvailable ?? station.pumps.length)));
+      if (s.locked) {
+        // Local control ignores remote setpoints: repeat what is in force so nothing changes on handover.
+        const startLevelM = start(inForce?.startLevelSpM ?? station.levels.pumpStartM, minutesSince, step.startUtcMs, false);
+        const stopLevelM = stop(Math.min(inForce?.stopLevelSpM ?? station.levels.pumpStopM, startLevelM - 0.05), minutesSince, step.startUtcMs, false);
+        return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h: flow(inForce?.flowSpM3h ?? 0, minutesSince, step.startUtcMs, false), pumpsAllowed: Math.max(0, Math.min(dutyCount, available)) };
+      }
+      const pumped = traj.pumpedM3h[step.k]!;
+      const standby = traj.standbyM3h[step.k]!;
+      const targetLevelM = levelAtVolume(station.wetWell, volumeAt(traj.volumeM3, s.initialVolumeM3, step));
+      const needed = Math.ceil(pumped / s.pumpEachM3h - 0.05);
+      // Near the high alarm every duty pump may run, whatever the forecast said.
+      const nearAlarm = targetLevelM >= station.levels.highAlarmM - 0.3;
+      const pumpsAllowed = Math.max(1, Math.min(available, standby > 1 ? needed : Math.max(needed, nearAlarm ? dutyCount : 1)));
+      if (s.flowControlled) {
+        const flowM3h = flow(pumped, minutesSince, step.startUtcMs);
+        const cutout = Math.max(station.levels.pumpStopM, Number.isFinite(band.minLevelM) ? band.minLevelM : 0);
+        const startLevelM = start(Math.max(station.levels.pumpStartM, cutout + 0.2), minutesSince, step.startUtcMs);
+        const stopLevelM = stop(Math.min(cutout, startLevelM - 0.05), minutesSince, step.startUtcMs);
+        return { stationId: station.id, remoteControl: 'flow', startLevelM, stopLevelM, flowM3h, pumpsAllowed };
+      }
+      const wanted = levelBand(station, targetLevelM, s.pumpEachM3h, band);
+      const startLevelM = start(wanted.startLevelM, minutesSince, step.startUtcMs);
+      const stopLevelM = stop(Math.min(wanted.stopLevelM, startLevelM - 0.05), minutesSince, step.startUtcMs);
+      // Fixed-speed stations follow the band; the flow is what the band should deliver (shown, not followed).
+      const flowM3h = flow(pumped, minutesSince, step.startUtcMs, false);
+      return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h, pumpsAllowed };
+    });
+    return {
+      startUtcMs: step.startUtcMs,
+      durationMin: step.durationMin,
+      stations,
+      transfers: transferChains.map(({ x, set }) => ({ interconnectionId: x.interconnection.id, transferM3h: set(shown.transfers.get(x.interconnection.id)![step.k]!, minutesSince, step.startUtcMs) })),
+      tanks: tankChains.map(({ t, inlet, outlet }) => {
+        const tr = shown.tanks.get(t.tank.id)!;
+        return { tankId: t.tank.id, inletM3h: inlet(tr.inletM3h[step.k]!, minutesSince, step.startUtcMs), outletM3h: outlet(tr.outletM3h[step.k]!, minutesSince, step.startUtcMs) };
+      }),
+    };
+  });
+
+  const risk = riskOf(f, results, options.riskThresholdM3);
+  const share = (step: OutputStep) => (step.durationMin / 60) / grid.durationH[step.k]!;
+  const energyKwhByStep = steps.map((step) => shown.energyKwhByStep[step.k]! * share(step));
+  const costCnyByStep = steps.map((step) => shown.costCnyByStep[step.k]! * share(step));
+  const dtH = grid.durationH;
+  const predicted: PlanPrediction = {
+    scenarioId: shown.scenarioId,
+    scenarioCount: results.length,
+    stations: f.stations.map((s) => {
+      const traj = shown.stations.get(s.station.id)!;
+      return {
+        stationId: s.station.id,
+        levelM: steps.map((step) => levelAtVolume(s.station.wetWell, volumeAt(traj.volumeM3, s.initialVolumeM3, step))),
+        inflowM3h: steps.map((step) => traj.inflowM3h[step.k]!),
+        pumpedM3h: steps.map((step) => traj.pumpedM3h[step.k]!),
+        standbyM3h: steps.map((step) => traj.standbyM3h[step.k]!),
+        overflowM3h: steps.map((step) => traj.overflowM3h[step.k]!),
+      };
+    }),
+    plants: f.plants.map((p) => {
+      const traj = shown.plants.get(p.plant.id)!;
+      return { plantId: p.plant.id, inflowM3h: steps.map((step) => traj.inflowM3h[step.k]!), bypassM3h: steps.map((step) => traj.bypassM3h[step.k]!) };
+    }),
+    tanks: f.tanks.map((t) => {
+      const traj = shown.tanks.get(t.tank.id)!;
+      return {
+        tankId: t.tank.id,
+        volumeM3: steps.map((step) => volumeAt(traj.volumeM3, t.initialVolumeM3, step)),
+        inletM3h: steps.map((step) => traj.inletM3h[step.k]!),
+        outletM3h: steps.map((step) => traj.outletM3h[step.k]!),
+        overflowM3h: steps.map((step) => traj.overflowM3h[step.k]!),
+      };
+    }),
+    transfers: f.transfers.map((x) => ({ interconnectionId: x.interconnection.id, transferM3h: steps.map((step) => shown.transfers.get(x.interconnection.id)![step.k]!) })),
+    energyKwh: energyKwhByStep.reduce((a, b) => a + b, 0),
+    costCny: costCnyByStep.reduce((a, b) => a + b, 0),
+    overflowM3:
+      [...shown.stations.values()].reduce((a, s) => a + s.overflowM3h.reduce((x, q, k) => x + q * dtH[k]!, 0), 0) +
+      [...shown.tanks.values()].reduce((a, t) => a + t.overflowM3h.reduce((x, q, k) => x + q * dtH[k]!, 0), 0),
+    bypassM3: [...shown.plants.values()].reduce((a, p) => a + p.bypassM3h.reduce((x, q, k) => x + q * dtH[k]!, 0), 0),
+    energyKwhByStep,
+    costCnyByStep,
+    risk,
+  };
+
+  const rainAhead = f.stations.some((s) => s.reserveMaxVolumeM3.some((v) => v !== null));
+  const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]! });
+  return {
+    planId: input.planId,
+    networkId: network.id,
+    createdAtUtcMs: nowUtcMs,
+    planner: 'mpc',
+    operatingMode: rainAhead ? 'flood-drawdown' : 'normal',
+    stepMin: grid.fineStepMin,
+    basis: {
+      telemetryAtUtcMs: state.readAtUtcMs,
+      forecastIssuedAtUtcMs: input.inflow.issuedAtUtcMs ?? input.rainForecast?.issuedAtUtcMs ?? null,
+      forecastSource: input.inflow.source ?? input.rainForecast?.source ?? 'inflow input',
+    },
+    steps: planSteps,
+    reasons,
+    clamped,
+    predicted,
+    solver,
+    ...(fallback ? { fallback } : {}),
+    ...(assumptions.length > 0 ? { assumptions } : {}),
+  };
+}
+
+/**
+ * The previous plan moved to now: steps already over are dropped, the last step is repeated to fill the
+ * horizon, stations now in LOCAL mode keep what is in force, and the first step is re-clamped against the
+ * setpoints in force. Null when the plan is for another network or has no step left.
+ */
+export function shiftPreviousPlan(previous: Plan, network: NetworkConfig, state: PlannerState, planId: string, nowUtcMs: number): Plan | null {
+  if (previous.networkId !== network.id || previous.steps.length === 0) return null;
+  const endOf = (i: number) => previous.steps[i + 1]?.startUtcMs ?? previous.steps[i]!.startUtcMs + (previous.steps[i]!.durationMin ?? previous.stepMin) * 60_000;
+  const kept = previous.steps.filter((_, i) => endOf(i) > nowUtcMs).map((s) => structuredClone(s));
+  if (kept.length === 0) return null;
+  const horizonEnd = nowUtcMs + network.planning.horizonH * 3_600_000;
+  let last = kept[kept.length - 1]!;
+  while (last.startUtcMs + (last.durationMin ?? previous.stepMin) * 60_000 < horizonEnd) {
+    last = { ...structuredClone(last), startUtcMs: last.startUtcMs + (last.durationMin ?? previous.stepMin) * 60_000, durationMin: previous.stepMin };
+    kept.push(last);
+  }
+  const stationById = new Map(network.stations.map((s) => [s.id, s]));
+  const stateById = new Map(state.stations.map((s) => [s.stationId, s]));
+  const clamped: Plan['clamped'] = [];
+  kept.forEach((step, i) => {
+    step.stations = step.stations.map((sp) => {
+      const station = stationById.get(sp.stationId);
+      const st = stateById.get(sp.stationId);
+      if (!station) return sp;
+      if (st?.mode === 'local') {
+        return { ...sp, remoteControl: 'levelBand', startLevelM: st.startLevelSpM ?? station.levels.pumpStartM, stopLevelM: st.stopLevelSpM ?? station.levels.pumpStopM };
+      }
+      if (i > 0) return sp;
+      const start = clampToEnvelope(sp.startLevelM, station.envelope.startLevelM, st?.startLevelSpM ?? null, network.planning.cycleMin);
+      const stop = clampToEnvelope(Math.min(sp.stopLevelM, start.value - 0.05), station.envelope.stopLevelM, st?.stopLevelSpM ?? null, network.planning.cycleMin);
+      const flow = clampToEnvelope(sp.flowM3h, station.envelope.flowSetpointM3h, st?.flowSpM3h ?? null, network.planning.cycleMin);
+      if (start.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'startLevelM', wanted: sp.startLevelM, sent: start.value, startUtcMs: step.startUtcMs });
+      if (stop.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'stopLevelM', wanted: sp.stopLevelM, sent: stop.value, startUtcMs: step.startUtcMs });
+      if (flow.clamped && sp.remoteControl === 'flow') clamped.push({ objectId: sp.stationId, setpoint: 'flowM3h', wanted: sp.flowM3h, sent: flow.value, startUtcMs: step.startUtcMs });
+      return { ...sp, startLevelM: start.value, stopLevelM: stop.value, flowM3h: flow.value };
+    });
+  });
+  return {
+    planId,
+    networkId: network.id,
+    createdAtUtcMs: nowUtcMs,
+    planner: previous.planner,
+    operatingMode: previous.operatingMode,
+    stepMin: previous.stepMin,
+    basis: { ...previous.basis, telemetryAtUtcMs: state.readAtUtcMs },
+    steps: kept,
+    reasons: previous.reasons.map((r) => ({ objectId: r.objectId, reason: { en: `[previous plan ${previous.planId}] ${r.reason.en}`, zh: `［沿用方案${previous.planId}］${r.reason.zh}` } })),
+    clamped,
+  };
+}
+
+/** A NetworkSnapshot for the rule-based planner from the planner's state. */
+function snapshotOf(state: PlannerState, network: NetworkConfig): NetworkSnapshot {
+  const byId = new Map(state.stations.map((s) => [s.stationId, s]));
+  return {
+    networkId: network.id,
+    readAtUtcMs: state.readAtUtcMs,
+    readings: [],
+    badTagCount: 0,
+    stations: network.stations.map((s) => {
+      const st = byId.get(s.id);
+      return {
+        stationId: s.id,
+        levelM: st?.levelM ?? null,
+        inflowM3h: null,
+        outflowM3h: st?.outflowM3h ?? null,
+        pumpsRunning: null,
+        pumpsAvailable: st?.pumpsAvailable ?? null,
+        mode: st?.mode ?? null,
+        remoteActive: null,
+        startLevelSpM: st?.startLevelSpM ?? null,
+        stopLevelSpM: st?.stopLevelSpM ?? null,
+        flowSpM3h: st?.flowSpM3h ?? null,
+      };
+    }),
+  };
+}
+
+/** The planner's state from a SCADA snapshot: tank volumes and transfers come from the readings. */
+export function plannerStateFromSnapshot(snapshot: NetworkSnapshot, network: NetworkConfig): PlannerState {
+  const value = (objectId: string, tag: string) => {
+    const r = snapshot.readings.find((x) => x.objectId === objectId && x.tag === tag);
+    return r?.good && typeof r.value === 'number' ? r.value : null;
+  };
+  return {
+    readAtUtcMs: snapshot.readAtUtcMs,
+    stations: snapshot.stations,
+    tanks: network.tanks.map((t) => ({ tankId: t.id, volumeM3: value(t.id, 'volumeM3'), inletSpM3h: value(t.id, 'inletSpM3h'), outletSpM3h: value(t.id, 'outletSpM3h') })),
+    transfers: network.interconnections.map((x) => ({ interconnectionId: x.id, transferM3h: value(x.id, 'transferM3h') })),
+  };
+}

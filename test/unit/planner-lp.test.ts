@@ -1,0 +1,227 @@
+// The optimisation model on small networks whose optimum can be worked out by hand, the LP text export,
+// the solver adapter's status handling, and the pure helpers (time grid, inflow, wet-well geometry).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import highsPackage from 'highs';
+import type { Highs } from 'highs';
+import type { NetworkConfig } from '../../network/schema.js';
+import { exampleNetwork } from '../../planner/examples.js';
+import { buildTimeGrid, formulate, readSolution, type Formulation, type GridOptions, type ScenarioResult } from '../../planner/formulation.js';
+import { meanOverWindow, rdiiFromRain } from '../../planner/inflow.js';
+import { LpBuilder, objectiveValue, rowActivities, toCplexLp } from '../../planner/lp.js';
+import { solveLexicographic, type LexicographicResult } from '../../planner/solver.js';
+import { levelAtVolume, volumeAtLevel } from '../../planner/wet-well.js';
+
+const HOUR = 3_600_000;
+// highs runs as ESM (default export = loader) but its types describe CommonJS (default = module): accept both.
+type Loader = () => Promise<Highs>;
+const loadHighs: Loader = (highsPackage as unknown as { default?: Loader }).default ?? (highsPackage as unknown as Loader);
+const noon = Date.UTC(2026, 6, 1, 12, 0);
+
+interface Case {
+  network: NetworkConfig;
+  nowUtcMs: number;
+  grid: GridOptions;
+  /** Inflow m³/h of a node over [fromUtcMs, toUtcMs). */
+  inflow: (nodeId: string, fromUtcMs: number, toUtcMs: number) => number;
+  levelM: Record<string, number>;
+}
+
+async function solveCase(c: Case): Promise<{ f: Formulation; result: LexicographicResult; r: ScenarioResult }> {
+  const grid = buildTimeGrid(c.nowUtcMs, c.grid);
+  const nodes = [...c.network.stations.map((s) => s.id), ...c.network.plants.map((p) => p.id), ...c.network.tanks.map((t) => t.id)];
+  const inflowM3h = new Map(nodes.map((id) => [id, grid.durationH.map((_, k) => c.inflow(id, grid.boundariesUtcMs[k]!, grid.boundariesUtcMs[k + 1]!))]));
+  const f = formulate({
+    network: c.network,
+    grid,
+    scenarios: [{ id: 'deterministic', weight: 1, inflowM3h }],
+    initial: {
+      stations: new Map(c.network.stations.map((s) => [s.id, { levelM: c.levelM[s.id] ?? 1, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false }])),
+      tanks: new Map(),
+      transfers: new Map(),
+    },
+    constraints: {},
+    options: {
+      sharedSteps: 1,
+      robustness: 'expected',
+      reserveLookAheadH: 6,
+      alarmMarginFraction: 0.1,
+      plantRampFractionPerH: 0.15,
+      plantBalanceBand: 0.1,
+      overflowHarm: {},
+      relaxed: false,
+      economy: 'nominal',
+    },
+  });
+  const result = await solveLexicographic(f.problem, { timeLimitS: 20 });
+  assert.equal(result.status, 'optimal', result.error);
+  return { f, result, r: readSolution(f, result.colValue!)[0]! };
+}
+
+const volumeOf = (values: number[], f: Formulation, where: (k: number) => boolean = () => true) =>
+  values.reduce((sum, q, k) => sum + (where(k) ? q * f.grid.durationH[k]! : 0), 0);
+
+test('time grid: fine steps from now, a short first step merged, coarse steps from a round hour', () => {
+  const options = { fineStepMin: 15, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 };
+  const grid = buildTimeGrid(Date.UTC(2026, 6, 1, 2, 7), options);
+  const b = grid.boundariesUtcMs;
+  assert.equal(b[0], Date.UTC(2026, 6, 1, 2, 7));
+  assert.equal(b[1], Date.UTC(2026, 6, 1, 2, 15), 'an 8-minute first step is kept (a third of a step or more)');
+  const firstCoarse = grid.durationH.findIndex((h) => h === 1);
+  assert.equal(b[firstCoarse], Date.UTC(2026, 6, 1, 9, 0), 'coarse steps start on the first round hour after 6 h');
+  assert.ok(grid.durationH.slice(1, firstCoarse).every((h) => h === 0.25), 'fine steps of 15 minutes');
+  assert.ok(grid.durationH.slice(firstCoarse).every((h) => h === 1), 'coarse steps of 60 minutes');
+  assert.equal(b[b.length - 1], Date.UTC(2026, 6, 2, 3, 0), 'the horizon is covered to the next whole step');
+  assert.equal(grid.durationH.length, 1 + 27 + 18);
+  const merged = buildTimeGrid(Date.UTC(2026, 6, 1, 2, 12), options);
+  assert.equal(merged.boundariesUtcMs[1], Date.UTC(2026, 6, 1, 2, 30), 'a 3-minute stub before 02:15 is merged into the first step');
+  assert.equal(merged.durationH.length, 1 + 26 + 18);
+});
+
+test('single station: storage moves pumping into valley hours exactly as far as the well allows', async () => {
+  // Duty 100 m³/h, inflow 50 m³/h, 100 m² well (stop 1 m, normal ceiling 3.2 m), valley 00–08 at 0.3, flat at 1.0.
+  const network = exampleNetwork({ stations: [{ id: 'S1', areaM2: 100, pumpCount: 2, pumpM3h: 100, standbyPumps: 1, to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 1000 }] });
+  const { f, r } = await solveCase({ network, nowUtcMs: noon, grid: { fineStepMin: 60, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 }, inflow: (id) => (id === 'S1' ? 50 : 0), levelM: { S1: 2 } });
+  const s1 = r.stations.get('S1')!;
+  const valley = (k: number) => f.priceCnyPerKwh[k]! < 0.5;
+  // By hand: fill to the ceiling (320 m³) before midnight, pump down to the stop level (100 m³) in the valley,
+  // then store the morning's inflow rather than pump it at the flat price (the stored water is worth the mean price).
+  assert.ok(Math.abs(volumeOf(s1.pumpedM3h, f, (k) => !valley(k)) - 480) < 1, `flat-hour pumping ${volumeOf(s1.pumpedM3h, f, (k) => !valley(k))}`);
+  assert.ok(Math.abs(volumeOf(s1.pumpedM3h, f, valley) - 620) < 1, `valley pumping ${volumeOf(s1.pumpedM3h, f, valley)}`);
+  const midnight = f.grid.boundariesUtcMs.indexOf(Date.UTC(2026, 6, 2, 0, 0));
+  assert.ok(Math.abs(s1.volumeM3[midnight - 1]! - 320) < 0.5, 'full to the normal ceiling at midnight');
+  const endLevelM = levelAtVolume(network.stations[0]!.wetWell, s1.volumeM3[s1.volumeM3.length - 1]!);
+  assert.ok(Math.abs(endLevelM - 3) < 0.01, `the morning's 200 m³ stay in the well: end level ${endLevelM}`);
+  assert.ok(volumeOf(s1.overflowM3h, f) < 1e-6 && volumeOf(s1.standbyM3h, f) < 1e-6, 'no overflow, no standby pump');
+});
+
+test('two-station chain: flow arrives after the travel time, interpolated over the steps it overlaps', async () => {
+  // Wells too small to store anything: S1 passes a 1-hour pulse on at once; the 40-minute main spreads it over 15-minute steps.
+  const network = exampleNetwork({
+    stations: [
+      { id: 'S1', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'S2', travelMin: 40 },
+      { id: 'S2', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'P1' },
+    ],
+    plants: [{ id: 'P1', capacityM3h: 1000 }],
+  });
+  const midnight = Date.UTC(2026, 6, 1, 0, 0);
+  const inflow = (id: string, from: number, to: number) => (id === 'S1' ? (120 * Math.max(0, Math.min(to, midnight + 2 * HOUR) - Math.max(from, midnight + HOUR))) / (to - from) : 0);
+  const { f, r } = await solveCase({ network, nowUtcMs: midnight, grid: { fineStepMin: 15, fineHorizonH: 4, coarseStepMin: 60, horizonH: 4 }, inflow, levelM: {} });
+  const plant = r.plants.get('P1')!.inflowM3h;
+  const expected = f.grid.durationH.map((_, k) => {
+    // The pulse left S1 during [60, 120) min and reaches S2 (and the plant) during [100, 160) min.
+    const from = f.grid.offsetH[k]! * 60;
+    const to = f.grid.offsetH[k + 1]! * 60;
+    return (120 * Math.max(0, Math.min(to, 160) - Math.max(from, 100))) / (to - from);
+  });
+  assert.deepEqual(
+    expected.map((v) => Math.round(v)),
+    [0, 0, 0, 0, 0, 0, 40, 120, 120, 120, 80, 0, 0, 0, 0, 0],
+  );
+  plant.forEach((q, k) => assert.ok(Math.abs(q - expected[k]!) < 2, `step ${k}: plant inflow ${q.toFixed(2)} vs ${expected[k]!.toFixed(2)}`));
+  assert.ok(Math.abs(volumeOf(plant, f) - 120) < 0.5, `plant volume ${volumeOf(plant, f)}`);
+});
+
+test('plant capacity forces storage: the plant never exceeds capacity, the well holds the excess', async () => {
+  const network = exampleNetwork({ stations: [{ id: 'S1', areaM2: 100, pumpCount: 2, pumpM3h: 150, to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 100 }] });
+  const start = Date.UTC(2026, 6, 1, 0, 0);
+  const inflow = (id: string, from: number) => (id !== 'S1' ? 0 : from < start + 4 * HOUR ? 150 : 20);
+  const { f, r } = await solveCase({ network, nowUtcMs: start, grid: { fineStepMin: 60, fineHorizonH: 12, coarseStepMin: 60, horizonH: 12 }, inflow, levelM: { S1: 1 } });
+  const plant = r.plants.get('P1')!;
+  assert.ok(Math.max(...plant.inflowM3h) <= 100 + 1e-6, `plant peak ${Math.max(...plant.inflowM3h)}`);
+  assert.ok(volumeOf(plant.bypassM3h, f) < 1e-6 && volumeOf(r.stations.get('S1')!.overflowM3h, f) < 1e-6, 'no bypass, no overflow');
+  // 4 h × (150 − 100) m³/h = 200 m³ must be in the well after hour 4: level ≥ 1 + 200/100 = 3 m.
+  assert.ok(r.stations.get('S1')!.volumeM3[3]! >= 300 - 0.5, `volume after hour 4: ${r.stations.get('S1')!.volumeM3[3]}`);
+});
+
+test('priorities are ordered: avoiding overflow comes before plant capacity, which comes before reserve', async () => {
+  const network = exampleNetwork({ stations: [{ id: 'S1', areaM2: 100, pumpCount: 2, pumpM3h: 150, to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 100 }] });
+  const start = Date.UTC(2026, 6, 1, 0, 0);
+  // 8 h × 50 m³/h above plant capacity = 400 m³, but the well holds only 300 m³ up to the overflow level.
+  const inflow = (id: string, from: number) => (id !== 'S1' ? 0 : from < start + 8 * HOUR ? 150 : 0);
+  const { f, r } = await solveCase({ network, nowUtcMs: start, grid: { fineStepMin: 60, fineHorizonH: 12, coarseStepMin: 60, horizonH: 12 }, inflow, levelM: { S1: 1 } });
+  assert.ok(volumeOf(r.stations.get('S1')!.overflowM3h, f) < 0.5, 'no overflow');
+  assert.ok(Math.abs(volumeOf(r.plants.get('P1')!.bypassM3h, f) - 100) < 1, `bypass ${volumeOf(r.plants.get('P1')!.bypassM3h, f)}`);
+  assert.ok(Math.abs(Math.max(...r.stations.get('S1')!.volumeM3) - 400) < 0.5, 'the well is used up to the overflow level, above the normal ceiling');
+});
+
+test('the LP text export is the same model: HiGHS solves it to the objective the adapter found', async () => {
+  const network = exampleNetwork({ stations: [{ id: 'S1', areaM2: 100, pumpCount: 2, pumpM3h: 100, standbyPumps: 1, to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 1000 }] });
+  const { f, result } = await solveCase({ network, nowUtcMs: noon, grid: { fineStepMin: 60, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 }, inflow: (id) => (id === 'S1' ? 50 : 0), levelM: { S1: 2 } });
+  const highs = await loadHighs();
+  const energyIndex = f.problem.objectives.findIndex((o) => o.name === 'energy');
+  const earlier = result.stats.priorities.slice(0, energyIndex).map((p) => p.objective!);
+  const text = toCplexLp(f.problem, energyIndex, earlier);
+  assert.match(text, /^Minimize/m);
+  const solved = highs.solve(text, { output_flag: false });
+  assert.equal(solved.Status, 'Optimal');
+  const adapterEnergy = result.stats.priorities[energyIndex]!.objective!;
+  // Text and adapter differ only in how zero optima are held: a row with tolerance (a slight relaxation)
+  // instead of pinned bounds, so the text model may do a little better, never worse.
+  assert.ok(solved.ObjectiveValue <= adapterEnergy + 1e-6 && solved.ObjectiveValue >= adapterEnergy * 0.995, `${solved.ObjectiveValue} vs ${adapterEnergy}`);
+  // The adapter's solution satisfies every row of the model.
+  const activity = rowActivities(f.problem, result.colValue!);
+  for (let i = 0; i < f.problem.numRows; i++) {
+    assert.ok(activity[i]! >= f.problem.rowLower[i]! - 1e-5 && activity[i]! <= f.problem.rowUpper[i]! + 1e-5, `row ${f.problem.rowNames[i]}`);
+  }
+  // Lower priorities may spend the energy tolerance (0.01 CNY absolute), no more.
+  const finalEnergy = objectiveValue(f.problem.objectives[energyIndex]!, result.colValue!);
+  assert.ok(finalEnergy >= adapterEnergy - 1e-6 && finalEnergy <= adapterEnergy + 0.01 + 1e-6, `final energy ${finalEnergy} vs optimum ${adapterEnergy}`);
+});
+
+test('solver adapter: an infeasible model is reported as such, a time limit stops the worker', async () => {
+  const lp = new LpBuilder();
+  const x = lp.addCol('x', 0, 10);
+  lp.addRow('impossible', [[x, 1]], 20, 30);
+  lp.addObjective('min-x', 0, 0)(x, 1);
+  const infeasible = await solveLexicographic(lp.build(), { timeLimitS: 5 });
+  assert.equal(infeasible.status, 'infeasible');
+  assert.equal(infeasible.completed, 0);
+  assert.equal(infeasible.colValue, null);
+  assert.equal(infeasible.stats.priorities[0]?.status, 'infeasible');
+
+  // A chain of 200 stations over 48 steps cannot be solved in 50 ms: the hard kill ends the worker.
+  const stations = Array.from({ length: 200 }, (_, i) => ({ id: `S${i}`, areaM2: 50, pumpCount: 2, pumpM3h: 100, to: i === 199 ? 'P1' : `S${i + 1}`, travelMin: 20 }));
+  const big = exampleNetwork({ stations, plants: [{ id: 'P1', capacityM3h: 500 }] });
+  const grid = buildTimeGrid(noon, { fineStepMin: 60, fineHorizonH: 48, coarseStepMin: 60, horizonH: 48 });
+  const f = formulate({
+    network: big,
+    grid,
+    scenarios: [{ id: 'd', weight: 1, inflowM3h: new Map(stations.map((s) => [s.id, grid.durationH.map(() => 30)])) }],
+    initial: { stations: new Map(), tanks: new Map(), transfers: new Map() },
+    constraints: {},
+    options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 6, alarmMarginFraction: 0.1, plantRampFractionPerH: 0.15, plantBalanceBand: 0.1, overflowHarm: {}, relaxed: false, economy: 'nominal' },
+  });
+  const started = performance.now();
+  const stopped = await solveLexicographic(f.problem, { timeLimitS: 0.05, hardKillGraceMs: 0 });
+  assert.ok(['killed', 'time-limit'].includes(stopped.status), stopped.status);
+  assert.ok(performance.now() - started < 3000, 'the adapter returns promptly after its limit');
+});
+
+test('helpers: RTK conserves rain volume, series are averaged over windows, table wells invert', () => {
+  const catchment = {
+    id: 'C1',
+    node: 'S1',
+    location: { latDeg: 30, lonDeg: 120 },
+    areaHa: 100,
+    dwf: { meanM3d: 0, pattern: 'x' },
+    groundwaterM3h: 0,
+    rdii: { initialAbstractionMm: 2, triangles: [{ r: 0.02, tH: 1.5, k: 1.5 }, { r: 0.01, tH: 5, k: 2.5 }] },
+  };
+  const rain = Array.from({ length: 4 * 48 }, (_, i) => (i < 8 ? 2.5 : 0)); // 20 mm in 2 h, 15-minute steps
+  const rdii = rdiiFromRain(catchment, rain, 15);
+  const volumeM3 = rdii.reduce((a, q) => a + q * 0.25, 0);
+  const expectedM3 = (0.02 + 0.01) * ((20 - 2) / 1000) * 100 * 10_000;
+  assert.ok(Math.abs(volumeM3 - expectedM3) / expectedM3 < 0.01, `${volumeM3} vs ${expectedM3}`);
+  assert.ok(rdiiFromRain(catchment, [1, 0.9, 0, 0, 0, 0], 15).every((q) => q === 0), 'rain within the initial abstraction gives no RDII');
+  assert.ok(rdiiFromRain(catchment, rain.map((v) => v * 2), 15).every((q, i) => q >= rdii[i]! - 1e-9), 'more rain, more RDII');
+
+  const t0 = Date.UTC(2026, 0, 1);
+  assert.equal(meanOverWindow([10, 20, 30], t0, 60, t0 + 30 * 60_000, t0 + 90 * 60_000), 15);
+  assert.equal(meanOverWindow([10, 20, 30], t0, 60, t0 - HOUR, t0), 10, 'before the series: first value held');
+  assert.equal(meanOverWindow([10, 20, 30], t0, 60, t0 + 5 * HOUR, t0 + 6 * HOUR), 30, 'after the series: last value held');
+
+  const table = { kind: 'table' as const, points: [{ levelM: 0, volumeM3: 0 }, { levelM: 1, volumeM3: 50 }, { levelM: 4, volumeM3: 350 }] };
+  for (const level of [0, 0.5, 1, 2.5, 4]) assert.ok(Math.abs(levelAtVolume(table, volumeAtLevel(table, level)) - level) < 1e-9, `level ${level}`);
+  assert.equal(volumeAtLevel(table, 2), 150);
+});

@@ -1,0 +1,229 @@
+// The optimising planner end to end: plans on the reference network respect every envelope and the
+// dispatcher's modifications, explain every station in both languages, fall back with a reason on bad or
+// contradictory input, report overflow risk that grows with rain, and handle combined-sewer tanks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { referenceNetworkPath } from '../../network/load.js';
+import type { Envelope, NetworkConfig } from '../../network/schema.js';
+import { parseNetwork } from '../../network/validate.js';
+import { insideEnvelope } from '../../planner/envelope.js';
+import { exampleNetwork } from '../../planner/examples.js';
+import { catchmentInflow, type InflowForecast } from '../../planner/inflow.js';
+import { planWithOptimiser, type OptimiserInput, type PlannerState } from '../../planner/mpc.js';
+import type { Plan } from '../../planner/types.js';
+
+const HOUR = 3_600_000;
+const reference = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
+const cjk = /[\u4e00-\u9fff]/;
+
+/** Every setpoint inside its envelope and within its rate of change from the value before it. */
+function assertInsideEnvelopes(network: NetworkConfig, plan: Plan, state: PlannerState) {
+  const stationById = new Map(network.stations.map((s) => [s.id, s]));
+  const inForce = new Map(state.stations.map((s) => [s.stationId, s]));
+  const previous = new Map<string, number>();
+  const check = (key: string, value: number, envelope: Envelope, minutes: number, initial: number | null | undefined) => {
+    assert.ok(insideEnvelope(value, envelope), `${key} = ${value} outside [${envelope.min}, ${envelope.max}]`);
+    const before = previous.get(key) ?? initial ?? null;
+    if (before !== null && before >= envelope.min && before <= envelope.max) {
+      assert.ok(Math.abs(value - before) <= envelope.maxChangePerMin * minutes + 1e-9, `${key} moves ${before} → ${value} in ${minutes} min`);
+    }
+    previous.set(key, value);
+  };
+  plan.steps.forEach((step, i) => {
+    const minutes = i === 0 ? network.planning.cycleMin : (plan.steps[i - 1]!.durationMin ?? plan.stepMin);
+    for (const sp of step.stations) {
+      const station = stationById.get(sp.stationId)!;
+      const st = inForce.get(sp.stationId);
+      check(`${sp.stationId}.start`, sp.startLevelM, station.envelope.startLevelM, minutes, st?.startLevelSpM);
+      check(`${sp.stationId}.stop`, sp.stopLevelM, station.envelope.stopLevelM, minutes, st?.stopLevelSpM);
+      check(`${sp.stationId}.flow`, sp.flowM3h, station.envelope.flowSetpointM3h, minutes, st?.flowSpM3h);
+      assert.ok(sp.stopLevelM < sp.startLevelM, `${sp.stationId}: stop ${sp.stopLevelM} below start ${sp.startLevelM}`);
+      assert.ok(Number.isInteger(sp.pumpsAllowed) && sp.pumpsAllowed >= 0 && sp.pumpsAllowed <= station.pumps.length, `${sp.stationId}: pumps allowed ${sp.pumpsAllowed}`);
+    }
+    for (const x of step.transfers) check(`${x.interconnectionId}.transfer`, x.transferM3h, network.interconnections.find((i) => i.id === x.interconnectionId)!.envelope.transferM3h, minutes, null);
+    for (const t of step.tanks) {
+      const tank = network.tanks.find((k) => k.id === t.tankId)!;
+      check(`${t.tankId}.inlet`, t.inletM3h, tank.envelope.inletM3h, minutes, null);
+      check(`${t.tankId}.outlet`, t.outletM3h, tank.envelope.outletM3h, minutes, null);
+    }
+  });
+}
+
+function assertReasonsForEveryObject(network: NetworkConfig, plan: Plan) {
+  for (const id of [...network.stations.map((s) => s.id), ...network.interconnections.map((x) => x.id), ...network.tanks.map((t) => t.id), ...network.plants.map((p) => p.id)]) {
+    const reason = plan.reasons.find((r) => r.objectId === id)?.reason;
+    assert.ok(reason, `no reason for ${id}`);
+    assert.ok(cjk.test(reason.zh) && reason.zh.length > 5, `${id} zh: ${reason.zh}`);
+    assert.ok(/[A-Za-z]{3}/.test(reason.en) && !cjk.test(reason.en), `${id} en: ${reason.en}`);
+  }
+}
+
+test('reference network, dry day: an optimal plan inside every envelope, honouring LOCAL mode, bands, caps and failed pumps', async () => {
+  const nowUtcMs = Date.UTC(2026, 6, 1, 2, 7); // 10:07 in Pinghu: peak tariff
+  const start = Math.floor(nowUtcMs / HOUR) * HOUR;
+  const state: PlannerState = {
+    readAtUtcMs: nowUtcMs,
+    stations: reference.stations.map((s) => ({
+      stationId: s.id,
+      levelM: 1.8,
+      pumpsAvailable: s.id === 'E5' ? 1 : s.pumps.length,
+      mode: s.id === 'E9' ? 'local' : 'remote',
+      outflowM3h: 100,
+      startLevelSpM: s.levels.pumpStartM,
+      stopLevelSpM: s.levels.pumpStopM,
+      flowSpM3h: 0,
+    })),
+    tanks: [{ tankId: 'T1', volumeM3: 0 }],
+  };
+  const inflow: InflowForecast = { startUtcMs: start, stepMin: 15, series: catchmentInflow(reference, { startUtcMs: start, stepMin: 15, steps: 26 * 4 }), source: 'test dwf' };
+  const plan = await planWithOptimiser({
+    planId: 'dry',
+    network: reference,
+    state,
+    inflow,
+    nowUtcMs,
+    constraints: { stationBands: [{ stationId: 'W1', minLevelM: 1.2, maxLevelM: 2.5 }], transferCaps: [{ interconnectionId: 'X1', maxAbsM3h: 0 }] },
+  });
+  assert.equal(plan.planner, 'mpc');
+  assert.equal(plan.fallback, undefined, JSON.stringify(plan.fallback));
+  assert.equal(plan.solver?.status, 'optimal');
+  assert.equal(plan.operatingMode, 'normal');
+  assert.equal(plan.steps[0]!.startUtcMs, nowUtcMs);
+  const horizonEnd = plan.steps[plan.steps.length - 1]!.startUtcMs + (plan.steps[plan.steps.length - 1]!.durationMin ?? plan.stepMin) * 60_000;
+  assert.ok(horizonEnd >= nowUtcMs + 24 * HOUR, 'the plan covers 24 h');
+  assertInsideEnvelopes(reference, plan, state);
+  assertReasonsForEveryObject(reference, plan);
+
+  for (const step of plan.steps) {
+    const w1 = step.stations.find((s) => s.stationId === 'W1')!;
+    assert.ok(w1.stopLevelM >= 1.2 - 1e-9 && w1.startLevelM <= 2.5 + 1e-9, `W1 band ${w1.stopLevelM}–${w1.startLevelM}`);
+    const e9 = step.stations.find((s) => s.stationId === 'E9')!;
+    assert.deepEqual([e9.startLevelM, e9.stopLevelM], [2, 1], 'E9 (LOCAL) keeps the setpoints in force');
+    assert.ok(step.stations.find((s) => s.stationId === 'E5')!.pumpsAllowed <= 1, 'E5 has one pump left');
+    assert.equal(step.transfers[0]!.transferM3h, 0, 'X1 capped at 0');
+    for (const s of step.stations) {
+      const station = reference.stations.find((x) => x.id === s.stationId)!;
+      assert.equal(s.remoteControl, station.pumps.every((p) => p.kind === 'vfd') ? 'flow' : 'levelBand');
+    }
+  }
+  const w1Levels = plan.predicted!.stations.find((s) => s.stationId === 'W1')!.levelM;
+  assert.ok(Math.max(...w1Levels) <= 2.5 + 1e-6 && Math.min(...w1Levels) >= 1.2 - 1e-6, 'W1 predicted within its band');
+  assert.match(plan.reasons.find((r) => r.objectId === 'E9')!.reason.en, /LOCAL/);
+  assert.match(plan.reasons.find((r) => r.objectId === 'W1')!.reason.zh, /调度员液位区间/);
+
+  const p = plan.predicted!;
+  assert.equal(p.stations.length, reference.stations.length);
+  for (const s of p.stations) assert.equal(s.levelM.length, plan.steps.length);
+  assert.equal(p.energyKwhByStep.length, plan.steps.length);
+  assert.ok(Math.abs(p.costCnyByStep.reduce((a, b) => a + b, 0) - p.costCny) < 1e-6, 'cost by step adds up');
+  // With one 110 m³/h pump left, E5 cannot keep up with its ~200 m³/h morning peak: the only overflow, explained.
+  assert.ok(p.bypassM3 < 1, `dry weather: bypass ${p.bypassM3}`);
+  assert.deepEqual(p.risk.filter((r) => r.probability > 0).map((r) => r.objectId), ['E5']);
+  assert.ok(p.overflowM3 > 100, `E5 overflows: ${p.overflowM3}`);
+  assert.match(plan.reasons.find((r) => r.objectId === 'E5')!.reason.en, /overflow of about [\d,]+ m³ cannot be avoided/);
+  assert.match(plan.reasons.find((r) => r.objectId === 'E5')!.reason.zh, /无法避免溢流/);
+  // At the peak tariff, storage postpones pumping: the predicted mean price paid is below the day's mean.
+  const meanPaid = p.costCny / p.energyKwh;
+  assert.ok(meanPaid < 0.6, `mean price paid ${meanPaid.toFixed(3)} CNY/kWh`);
+  assert.ok(plan.reasons.some((r) => /低谷/.test(r.reason.zh) && /valley/.test(r.reason.en)), 'a valley-tariff shift is explained');
+  assert.ok(plan.solver.columns > 1000 && plan.solver.priorities.length >= 5, 'solver statistics reported');
+});
+
+/** One 100 m² well (stop 1 m, overflow 4 m), 2 duty pumps + 1 standby of 100 m³/h, inflow 100 m³/h plus a 3-hour storm. */
+const single = exampleNetwork({ stations: [{ id: 'S1', areaM2: 100, pumpCount: 3, pumpM3h: 100, standbyPumps: 1, to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 2000 }] });
+const t0 = Date.UTC(2026, 6, 1, 0, 0);
+const singleState: PlannerState = { readAtUtcMs: t0, stations: [{ stationId: 'S1', levelM: 1, pumpsAvailable: 3, mode: 'remote' }] };
+const storm = (peakM3h: number) => [{ nodeId: 'S1', flowM3h: Array.from({ length: 14 }, (_, h) => 100 + (h >= 2 && h < 5 ? peakM3h : 0)) }];
+const singleInput = (overrides: Partial<OptimiserInput>): OptimiserInput => ({
+  planId: 'single',
+  network: single,
+  state: singleState,
+  inflow: { startUtcMs: t0, stepMin: 60, series: storm(0) },
+  nowUtcMs: t0,
+  options: { horizonH: 12, fineHorizonH: 12 },
+  ...overrides,
+});
+
+test('overflow risk over an ensemble is the share of members that overflow, and grows with the rain', async () => {
+  const ensemble = (scale: number): InflowForecast => ({
+    startUtcMs: t0,
+    stepMin: 60,
+    series: storm(300 * scale),
+    members: [0.5, 1.5, 2, 2.5].map((f, i) => ({ id: `m${i + 1}`, series: storm(300 * scale * f) })),
+  });
+  const riskAt = async (scale: number) => {
+    const plan = await planWithOptimiser(singleInput({ inflow: ensemble(scale) }));
+    assert.equal(plan.planner, 'mpc', JSON.stringify(plan.fallback));
+    return plan.predicted!.risk.find((r) => r.objectId === 'S1')!;
+  };
+  const light = await riskAt(1);
+  const heavy = await riskAt(1.6);
+  // By hand, scale 1: peaks 150/300/450/600/750 m³/h for 3 h above 100 m³/h base, 300 m³/h of pumps and
+  // 300 m³ of storage: overflows of 0, 0, 450, 900, 1350 m³ (the deterministic storm just fills the well).
+  assert.equal(light.scenarioCount, 5);
+  assert.ok(Math.abs(light.probability - 3 / 5) < 1e-9, `light probability ${light.probability}`);
+  assert.ok(Math.abs(light.expectedVolumeM3 - (450 + 900 + 1350) / 5) < 5, `light expected ${light.expectedVolumeM3}`);
+  assert.ok(Math.abs(light.worstVolumeM3 - 1350) < 5, `light worst ${light.worstVolumeM3}`);
+  assert.ok(heavy.probability >= light.probability && heavy.expectedVolumeM3 > light.expectedVolumeM3 && heavy.worstVolumeM3 > light.worstVolumeM3, JSON.stringify({ light, heavy }));
+  assert.ok(heavy.probability > light.probability, 'the deterministic storm overflows too at 1.6×');
+});
+
+test('contradictory and infeasible dispatcher bands fall back to the relaxed model, with the reason', async () => {
+  const contradictory = await planWithOptimiser(singleInput({ constraints: { stationBands: [{ stationId: 'S1', minLevelM: 3, maxLevelM: 2 }] } }));
+  assert.equal(contradictory.planner, 'mpc');
+  assert.equal(contradictory.fallback?.kind, 'relaxed');
+  assert.match(contradictory.fallback.reason.en, /band minimum 3 m is above its maximum 2 m/);
+  assert.ok(cjk.test(contradictory.fallback.reason.zh), contradictory.fallback.reason.zh);
+  assert.equal(contradictory.solver?.formulation, 'relaxed');
+  assertInsideEnvelopes(single, contradictory, singleState);
+
+  // A band the well cannot reach in time (from 1 m to ≥ 3.5 m within the first hour at 100 m³/h) is infeasible for HiGHS.
+  const unreachable = await planWithOptimiser(singleInput({ constraints: { stationBands: [{ stationId: 'S1', minLevelM: 3.5 }] } }));
+  assert.equal(unreachable.fallback?.kind, 'relaxed', JSON.stringify(unreachable.fallback));
+  assert.match(unreachable.fallback.reason.en, /strict model: .*infeasible/);
+  assertInsideEnvelopes(single, unreachable, singleState);
+  assertReasonsForEveryObject(single, unreachable);
+});
+
+test('inputs the model cannot use give the previous plan shifted, or the rule-based plan, never no plan', async () => {
+  const good = await planWithOptimiser(singleInput({}));
+  assert.equal(good.planner, 'mpc');
+  const broken: InflowForecast = { startUtcMs: t0, stepMin: 60, series: [{ nodeId: 'S1', flowM3h: [100, 100, Number.NaN] }] };
+  const later = t0 + 2.5 * HOUR;
+  const shifted = await planWithOptimiser(singleInput({ planId: 'again', inflow: broken, nowUtcMs: later, previousPlan: good, state: { ...singleState, readAtUtcMs: later } }));
+  assert.equal(shifted.fallback?.kind, 'previous-plan');
+  assert.match(shifted.fallback.reason.en, /not a finite number/);
+  assert.equal(shifted.planId, 'again');
+  assert.ok(shifted.steps[0]!.startUtcMs <= later && shifted.steps[1]!.startUtcMs > later, 'the step in force now comes first');
+  assert.ok(shifted.steps[shifted.steps.length - 1]!.startUtcMs + HOUR >= later + single.planning.horizonH * HOUR, 'extended to the horizon');
+  assert.deepEqual(shifted.steps[1]!.stations, good.steps[3]!.stations);
+
+  const ruleBased = await planWithOptimiser(singleInput({ inflow: broken }));
+  assert.equal(ruleBased.planner, 'rule-based');
+  assert.equal(ruleBased.fallback?.kind, 'rule-based');
+  assert.ok(cjk.test(ruleBased.fallback.reason.zh), ruleBased.fallback.reason.zh);
+  assert.ok(ruleBased.steps.length > 0, 'the rule-based plan has steps');
+});
+
+test('a combined-sewer tank takes the spill of a full well and is emptied through its gate afterwards', async () => {
+  const network = exampleNetwork({
+    stations: [{ id: 'S1', areaM2: 50, pumpCount: 2, pumpM3h: 100, to: 'P1' }],
+    plants: [{ id: 'P1', capacityM3h: 1000 }],
+    tanks: [{ id: 'CS1', kind: 'combined-sewer', node: 'S1', capacityM3: 2000, inletMaxM3h: 50, outletMaxM3h: 150, outletSpecificEnergyKwhM3: 0, overflowTo: 'P1' }],
+  });
+  const state: PlannerState = { readAtUtcMs: t0, stations: [{ stationId: 'S1', levelM: 1, pumpsAvailable: 2, mode: 'remote' }], tanks: [{ tankId: 'CS1', volumeM3: 0 }] };
+  const series = [{ nodeId: 'S1', flowM3h: Array.from({ length: 26 }, (_, h) => (h >= 1 && h < 4 ? 500 : 50)) }];
+  const plan = await planWithOptimiser({ planId: 'cs', network, state, inflow: { startUtcMs: t0, stepMin: 60, series }, nowUtcMs: t0 });
+  assert.equal(plan.planner, 'mpc', JSON.stringify(plan.fallback));
+  const p = plan.predicted!;
+  const tank = p.tanks.find((t) => t.tankId === 'CS1')!;
+  assert.ok(p.overflowM3 < 1, `no overflow: ${p.overflowM3}`);
+  // 3 h × (500 − 200) m³/h = 900 m³ above the pumps; the well holds 150 m³: at least 750 m³ go to the tank.
+  assert.ok(Math.max(...tank.volumeM3) >= 750 - 1, `tank peak ${Math.max(...tank.volumeM3)}`);
+  const peakIndex = tank.volumeM3.indexOf(Math.max(...tank.volumeM3));
+  assert.ok(tank.outletM3h.slice(peakIndex).some((q) => q > 1), 'the gate opens after the storm');
+  assert.ok(tank.volumeM3[tank.volumeM3.length - 1]! < Math.max(...tank.volumeM3) - 500, 'and empties the tank');
+  assertInsideEnvelopes(network, plan, state);
+  assertReasonsForEveryObject(network, plan);
+});
