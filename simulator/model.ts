@@ -240,11 +240,12 @@ function triangleCumulative(tH: number, peakH: number, baseH: number): number {
 export class RtkFilter {
   private readonly lags: Int32Array;
   private readonly coefs: Float64Array;
+  /** Inputs, written twice (at pos and pos + len) so every lag reads without wrapping. */
   private readonly history: Float64Array;
+  private readonly len: number;
   private readonly maxLag: number;
-  private y1 = 0;
-  private y2 = 0;
-  private lastInputStep = Number.NEGATIVE_INFINITY;
+  /** y[i−1], y[i−2] and the step of the last non-zero input; a typed array keeps their representation fixed for the JIT. */
+  private readonly state = Float64Array.of(0, 0, Number.NEGATIVE_INFINITY);
 
   /** `kernel[j]`: output per unit input j steps earlier. */
   constructor(readonly kernel: Float64Array) {
@@ -265,29 +266,35 @@ export class RtkFilter {
     this.lags = Int32Array.from(lags);
     this.coefs = Float64Array.from(coefs);
     this.maxLag = n + 1;
-    this.history = new Float64Array(n + 2);
+    this.len = n + 2;
+    this.history = new Float64Array(2 * this.len);
   }
 
   /** Feed the input of step `stepIndex` (steps must be consecutive) and return the output of that step. */
   step(stepIndex: number, input: number): number {
-    const len = this.history.length;
+    const state = this.state;
+    // Drained and reset, with dry input: every history slot is already 0, so there is nothing to do.
+    if (input === 0 && stepIndex - state[2]! > this.maxLag && state[0] === 0 && state[1] === 0) return 0;
+    const history = this.history;
+    const len = this.len;
     const pos = stepIndex % len;
-    this.history[pos] = input;
-    if (input !== 0) this.lastInputStep = stepIndex;
-    if (stepIndex - this.lastInputStep > this.maxLag) {
+    history[pos] = input;
+    history[pos + len] = input;
+    if (input !== 0) state[2] = stepIndex;
+    if (stepIndex - state[2]! > this.maxLag) {
       // Every earlier input has fully drained: reset, so rounding cannot drift the recursion.
-      this.y1 = 0;
-      this.y2 = 0;
+      state[0] = 0;
+      state[1] = 0;
       return 0;
     }
+    const { lags, coefs } = this;
+    const top = pos + len;
     let d2 = 0;
-    for (let k = 0; k < this.lags.length; k++) {
-      const at = pos - this.lags[k]!;
-      d2 += this.coefs[k]! * this.history[at < 0 ? at + len : at]!;
-    }
-    const y = 2 * this.y1 - this.y2 + d2;
-    this.y2 = this.y1;
-    this.y1 = y;
+    for (let k = 0; k < lags.length; k++) d2 += coefs[k]! * history[top - lags[k]!]!;
+    const y1 = state[0]!;
+    const y = 2 * y1 - state[1]! + d2;
+    state[1] = y1;
+    state[0] = y;
     return y > 0 ? y : 0;
   }
 }
@@ -408,7 +415,13 @@ export class Simulation {
   private readonly pumpAvail: Uint8Array;
   private readonly pumpRunning: Uint8Array;
   private readonly pumpSpeed: Float64Array;
+  /** Run time (s) up to the pump's last start (while running) or stop; see runSeconds. */
   private readonly pumpRunS: Float64Array;
+  /** Step index at which a running pump started. */
+  private readonly pumpOnSince: Int32Array;
+  /** Per station: pumps available (not tripped), and whether the running set changed since fixedFlow last ran. */
+  private readonly availableCount: Int32Array;
+  private readonly runningChanged: Uint8Array;
   private readonly maxStarts: Int32Array;
   private readonly startRingFirst: Int32Array;
   private readonly startRing: Float64Array;
@@ -658,6 +671,9 @@ export class Simulation {
     this.pumpRunning = new Uint8Array(P);
     this.pumpSpeed = new Float64Array(P);
     this.pumpRunS = new Float64Array(P);
+    this.pumpOnSince = new Int32Array(P);
+    this.availableCount = Int32Array.from(n.stations, (st) => st.pumps.length);
+    this.runningChanged = new Uint8Array(S).fill(1);
     this.maxStarts = new Int32Array(P);
     this.startRingFirst = new Int32Array(P);
     this.startRingPos = new Int32Array(P);
@@ -996,15 +1012,25 @@ export class Simulation {
 
   /** Advance until the simulation time reaches `utcMs` (whole steps). */
   runUntil(utcMs: number): void {
-    while (this.tMs + this.stepS * 1000 <= utcMs) this.step();
+    const stepMs = this.stepS * 1000;
+    if (utcMs < this.tMs + stepMs) return;
+    const steps = Math.floor((utcMs - this.tMs) / stepMs);
+    for (let i = 0; i < steps; i++) this.step();
   }
 
   // --- One step ------------------------------------------------------------------------------------
+  // Performance (bench/sim.ts): the per-entity loops read typed arrays hoisted into locals; the PLC scan is one
+  // loop over the stations, and no per-station call takes or returns a double (a call that is not inlined
+  // boxes doubles into heap numbers), so the helpers read the clock from this.tMs and leave their flows in
+  // flowCmdM3h; pump run time is counted when asked (runSeconds), not added every step; a fixed-speed
+  // station's flow is recomputed only when its running pumps change. The arithmetic and its order are
+  // unchanged: results are bit-identical for a seed.
 
   step(): void {
     const t = this.tMs;
     const dtH = this.dtH;
-    const dtMin = this.stepS / 60;
+    const stepS = this.stepS;
+    const dtMin = stepS / 60;
     this.refreshCalendar(t);
     const localMs = t + this.offsetMs;
     const localMinOfDay = modPositive(Math.floor(localMs / MS_PER_MIN), 1440);
@@ -1013,15 +1039,17 @@ export class Simulation {
     const weekday = modPositive(Math.floor(localMs / 86_400_000) + 4, 7); // 1970-01-01 was a Thursday
     const weekend = weekday === 0 || weekday === 6;
     const spikesOn = this.spikesOn;
+    const S = this.S;
+    const stepIndex = this.stepIndex;
 
     // 1. Arrivals from every delay line.
-    const { arrV, arrRdii, arrSpike, buf, bufRdii, bufSpike } = this;
+    const { arrV, arrRdii, arrSpike, buf, bufRdii, bufSpike, linkOff, linkHead, linkDest } = this;
     arrV.fill(0);
     arrRdii.fill(0);
     if (spikesOn) arrSpike.fill(0);
-    for (let l = 0; l < this.L; l++) {
-      const idx = this.linkOff[l]! + this.linkHead[l]!;
-      const dest = this.linkDest[l]!;
+    for (let l = 0, L = this.L; l < L; l++) {
+      const idx = linkOff[l]! + linkHead[l]!;
+      const dest = linkDest[l]!;
       arrV[dest] = arrV[dest]! + buf[idx]!;
       arrRdii[dest] = arrRdii[dest]! + bufRdii[idx]!;
       buf[idx] = 0;
@@ -1035,156 +1063,224 @@ export class Simulation {
     }
 
     // 2. Catchment inflow: DWF + groundwater + RTK RDII.
-    const { inCatchM3, inCatchRdii } = this;
+    const { inCatchM3, inCatchRdii, patterns, catchPattern, catchNoise, catchMeanM3h, catchGwM3h, catchNode, catchIa, catchIaMax, catchRain, catchRtk, catchLat, catchLon } = this;
     inCatchM3.fill(0);
     inCatchRdii.fill(0);
     const rain = this.rain;
-    const iaRecoveryMm = (this.opts.iaRecoveryMmPerDay * this.stepS) / 86_400;
-    for (let c = 0; c < this.C; c++) {
-      const pattern = this.patterns[this.catchPattern[c]!]!;
+    const iaRecoveryMm = (this.opts.iaRecoveryMmPerDay * stepS) / 86_400;
+    const monthIndex = this.monthIndex;
+    let totDwfM3 = this.totDwfM3;
+    let totGwM3 = this.totGwM3;
+    let totRdiiM3 = this.totRdiiM3;
+    for (let c = 0, C = this.C; c < C; c++) {
+      const pattern = patterns[catchPattern[c]!]!;
       const hourly = weekend ? pattern.weekend[localHour]! : pattern.weekday[localHour]!;
       const dayFactor = weekend ? pattern.weekendFactor : pattern.weekdayFactor;
-      const monthFactor = pattern.monthly ? pattern.monthly[this.monthIndex]! : 1;
-      const noise = Math.max(0, 1 + this.catchNoise[c]!);
-      const dwfM3 = this.catchMeanM3h[c]! * hourly * dayFactor * monthFactor * noise * dtH;
-      const gwM3 = this.catchGwM3h[c]! * dtH;
+      const monthFactor = pattern.monthly ? pattern.monthly[monthIndex]! : 1;
+      const noise = Math.max(0, 1 + catchNoise[c]!);
+      const dwfM3 = catchMeanM3h[c]! * hourly * dayFactor * monthFactor * noise * dtH;
+      const gwM3 = catchGwM3h[c]! * dtH;
       let rdiiM3 = 0;
       if (rain !== undefined) {
         let effectiveMm = 0;
-        const rate = rain(this.catchLat[c]!, this.catchLon[c]!, t);
+        const rate = rain(catchLat[c]!, catchLon[c]!, t);
         if (!(rate >= 0 && Number.isFinite(rate))) throw new RangeError(`rain for catchment ${this.network.catchments[c]!.id} at ${new Date(t).toISOString()} is ${rate} mm/min`);
         const depthMm = rate * dtMin;
         if (depthMm > 0) {
-          this.catchRain[c] = this.catchRain[c]! + depthMm;
-          const ia = this.catchIa[c]!;
+          catchRain[c] = catchRain[c]! + depthMm;
+          const ia = catchIa[c]!;
           const absorbed = Math.min(ia, depthMm);
-          this.catchIa[c] = ia - absorbed;
+          catchIa[c] = ia - absorbed;
           effectiveMm = depthMm - absorbed;
         } else {
-          this.catchIa[c] = Math.min(this.catchIaMax[c]!, this.catchIa[c]! + iaRecoveryMm);
+          catchIa[c] = Math.min(catchIaMax[c]!, catchIa[c]! + iaRecoveryMm);
         }
-        rdiiM3 = this.catchRtk[c]!.step(this.stepIndex, effectiveMm);
+        rdiiM3 = catchRtk[c]!.step(stepIndex, effectiveMm);
       }
-      const s = this.catchNode[c]!;
+      const s = catchNode[c]!;
       inCatchM3[s] = inCatchM3[s]! + dwfM3 + gwM3 + rdiiM3;
       inCatchRdii[s] = inCatchRdii[s]! + rdiiM3;
-      this.totDwfM3 += dwfM3;
-      this.totGwM3 += gwM3;
-      this.totRdiiM3 += rdiiM3;
+      totDwfM3 += dwfM3;
+      totGwM3 += gwM3;
+      totRdiiM3 += rdiiM3;
     }
+    this.totDwfM3 = totDwfM3;
+    this.totGwM3 = totGwM3;
+    this.totRdiiM3 = totRdiiM3;
     if (spikesOn) {
       this.spikeIn.fill(0);
       this.applySpikes(t);
     }
 
     // 3. PLC logic: pumps and the station's pumped-flow demand.
-    for (let s = 0; s < this.S; s++) {
-      this.control(s, t);
-      this.otherDemandM3[s] = 0;
-    }
+    this.scan();
+    const otherDemandM3 = this.otherDemandM3;
+    otherDemandM3.fill(0);
 
     // 4. Draw demands of transfers and tank inlets on their source wells.
-    for (let x = 0; x < this.X; x++) {
-      const sp = this.xSp[x]!;
-      const demandM3 = Math.min(Math.abs(sp), this.xCap[x]!) * dtH;
-      this.xDemandM3[x] = demandM3;
-      const src = sp >= 0 ? this.xA[x]! : this.xB[x]!;
-      this.otherDemandM3[src] = this.otherDemandM3[src]! + demandM3;
+    const { xSp, xCap, xA, xB, xDemandM3 } = this;
+    for (let x = 0, X = this.X; x < X; x++) {
+      const sp = xSp[x]!;
+      const demandM3 = Math.min(Math.abs(sp), xCap[x]!) * dtH;
+      xDemandM3[x] = demandM3;
+      const src = sp >= 0 ? xA[x]! : xB[x]!;
+      otherDemandM3[src] = otherDemandM3[src]! + demandM3;
     }
-    for (let k = 0; k < this.K; k++) {
-      const s = this.tankStation[k]!;
-      let inletM3h = Math.min(this.tankSpIn[k]!, this.tankInMax[k]!);
-      if (this.opts.tankHighLevelProtection && this.measuredLevel(s) >= this.highAlarmM[s]!) inletM3h = this.tankInMax[k]!;
-      const room = Math.max(0, this.tankCap[k]! - this.tankV[k]!);
+    const { tankStation, tankSpIn, tankInMax, tankCap, tankV, tankInDemand, tankInM3, tankSpillRdii } = this;
+    for (let k = 0, K = this.K; k < K; k++) {
+      const s = tankStation[k]!;
+      let inletM3h = Math.min(tankSpIn[k]!, tankInMax[k]!);
+      if (this.opts.tankHighLevelProtection && this.measuredLevel(s) >= this.highAlarmM[s]!) inletM3h = tankInMax[k]!;
+      const room = Math.max(0, tankCap[k]! - tankV[k]!);
       const demandM3 = Math.min(inletM3h * dtH, room);
-      this.tankInDemand[k] = demandM3;
-      this.otherDemandM3[s] = this.otherDemandM3[s]! + demandM3;
-      this.tankInM3[k] = 0;
-      this.tankSpillRdii[k] = 0;
+      tankInDemand[k] = demandM3;
+      otherDemandM3[s] = otherDemandM3[s]! + demandM3;
+      tankInM3[k] = 0;
+      tankSpillRdii[k] = 0;
     }
 
     // 5. Wet wells: dV = inflow − pumped − transfers − tank inlet − overflow.
-    for (let s = 0; s < this.S; s++) {
-      const v0 = this.vol[s]!;
+    const { vol, vFloor, vMax, pumpDemandM3, drawFactor, rdiiFracOut, wellRdii, csTankAt, stationLink, specificEnergy } = this;
+    const { stEnergyKwh, stCostCny, stInflowM3, stPumpedM3, lastInM3, lastPumpM3, lastOvfM3, stOverflowM3, stOverflowSteps, stOpenEvent } = this;
+    const { wellSpike, spikeIn, spikeOut } = this;
+    for (let s = 0; s < S; s++) {
+      const v0 = vol[s]!;
       const inM3 = inCatchM3[s]! + arrV[s]!;
       const inRdii = inCatchRdii[s]! + arrRdii[s]!;
-      const pumpDemand = this.pumpDemandM3[s]!;
-      const drawDemand = pumpDemand + this.otherDemandM3[s]!;
-      const available = Math.max(0, v0 + inM3 - this.vFloor[s]!);
+      const pumpDemand = pumpDemandM3[s]!;
+      const drawDemand = pumpDemand + otherDemandM3[s]!;
+      const available = Math.max(0, v0 + inM3 - vFloor[s]!);
       // Everything drawing on the well shares what it holds in proportion to its demand.
       const factor = drawDemand > available ? available / drawDemand : 1;
-      this.drawFactor[s] = factor;
+      drawFactor[s] = factor;
       const pumpedM3 = pumpDemand * factor;
       let v = v0 + inM3 - drawDemand * factor;
       let overflowM3 = 0;
       const mixed = v0 + inM3;
-      const rdiiFrac = mixed > 0 ? (this.wellRdii[s]! + inRdii) / mixed : 0;
-      this.rdiiFracOut[s] = rdiiFrac;
-      if (v > this.vMax[s]!) {
-        overflowM3 = v - this.vMax[s]!;
-        v = this.vMax[s]!;
-        const k = this.csTankAt[s]!;
+      const rdiiFrac = mixed > 0 ? (wellRdii[s]! + inRdii) / mixed : 0;
+      rdiiFracOut[s] = rdiiFrac;
+      const vMaxS = vMax[s]!;
+      if (v > vMaxS) {
+        overflowM3 = v - vMaxS;
+        v = vMaxS;
+        const k = csTankAt[s]!;
         if (k >= 0) {
           // In-line storage takes the spill before it becomes an SSO.
-          const spill = Math.min(overflowM3, Math.max(0, this.tankCap[k]! - this.tankV[k]! - this.tankInDemand[k]!));
-          this.tankInM3[k] = this.tankInM3[k]! + spill;
-          this.tankSpillRdii[k] = this.tankSpillRdii[k]! + spill * rdiiFrac;
+          const spill = Math.min(overflowM3, Math.max(0, tankCap[k]! - tankV[k]! - tankInDemand[k]!));
+          tankInM3[k] = tankInM3[k]! + spill;
+          tankSpillRdii[k] = tankSpillRdii[k]! + spill * rdiiFrac;
           overflowM3 -= spill;
         }
       }
-      this.vol[s] = v;
-      this.wellRdii[s] = rdiiFrac * v;
+      vol[s] = v;
+      wellRdii[s] = rdiiFrac * v;
       if (spikesOn) {
         for (let q = 0; q < NQ; q++) {
-          const conc = mixed > 0 ? (this.wellSpike[s * NQ + q]! + this.spikeIn[s * NQ + q]! + arrSpike[s * NQ + q]!) / mixed : 0;
-          this.spikeOut[s * NQ + q] = conc;
-          this.wellSpike[s * NQ + q] = conc * v;
+          const conc = mixed > 0 ? (wellSpike[s * NQ + q]! + spikeIn[s * NQ + q]! + arrSpike[s * NQ + q]!) / mixed : 0;
+          spikeOut[s * NQ + q] = conc;
+          wellSpike[s * NQ + q] = conc * v;
         }
       }
-      const l = this.stationLink[s]!;
-      const idx = this.linkOff[l]! + this.linkHead[l]!;
+      const l = stationLink[s]!;
+      const idx = linkOff[l]! + linkHead[l]!;
       buf[idx] = buf[idx]! + pumpedM3;
       bufRdii[idx] = bufRdii[idx]! + pumpedM3 * rdiiFrac;
-      if (spikesOn) for (let q = 0; q < NQ; q++) bufSpike[idx * NQ + q] = bufSpike[idx * NQ + q]! + pumpedM3 * this.spikeOut[s * NQ + q]!;
+      if (spikesOn) for (let q = 0; q < NQ; q++) bufSpike[idx * NQ + q] = bufSpike[idx * NQ + q]! + pumpedM3 * spikeOut[s * NQ + q]!;
 
-      const energyKwh = pumpedM3 * this.specificEnergy[s]!;
-      this.stEnergyKwh[s] = this.stEnergyKwh[s]! + energyKwh;
-      this.stCostCny[s] = this.stCostCny[s]! + energyKwh * price;
-      this.stInflowM3[s] = this.stInflowM3[s]! + inM3;
-      this.stPumpedM3[s] = this.stPumpedM3[s]! + pumpedM3;
-      this.lastInM3[s] = inM3;
-      this.lastPumpM3[s] = pumpedM3;
-      this.lastOvfM3[s] = overflowM3;
+      const energyKwh = pumpedM3 * specificEnergy[s]!;
+      stEnergyKwh[s] = stEnergyKwh[s]! + energyKwh;
+      stCostCny[s] = stCostCny[s]! + energyKwh * price;
+      stInflowM3[s] = stInflowM3[s]! + inM3;
+      stPumpedM3[s] = stPumpedM3[s]! + pumpedM3;
+      lastInM3[s] = inM3;
+      lastPumpM3[s] = pumpedM3;
+      lastOvfM3[s] = overflowM3;
       if (overflowM3 > 0) {
-        this.stOverflowM3[s] = this.stOverflowM3[s]! + overflowM3;
-        this.stOverflowSteps[s] = this.stOverflowSteps[s]! + 1;
-        let event = this.stOpenEvent[s]!;
+        stOverflowM3[s] = stOverflowM3[s]! + overflowM3;
+        stOverflowSteps[s] = stOverflowSteps[s]! + 1;
+        let event = stOpenEvent[s]!;
         if (event === null) {
           event = { objectId: this.stationIds[s]!, kind: 'station-overflow', startUtcMs: t, endUtcMs: null, volumeM3: 0 };
           this.events.push(event);
-          this.stOpenEvent[s] = event;
+          stOpenEvent[s] = event;
           this.stOverflowEvents[s] = this.stOverflowEvents[s]! + 1;
         }
         event.volumeM3 += overflowM3;
-      } else if (this.stOpenEvent[s] !== null) {
-        this.stOpenEvent[s]!.endUtcMs = t;
-        this.stOpenEvent[s] = null;
-      }
-      for (let pp = this.pumpFirst[s]!, end = pp + this.pumpCount[s]!; pp < end; pp++) {
-        if (this.pumpRunning[pp] === 1) this.pumpRunS[pp] = this.pumpRunS[pp]! + this.stepS;
+      } else if (stOpenEvent[s] !== null) {
+        stOpenEvent[s]!.endUtcMs = t;
+        stOpenEvent[s] = null;
       }
     }
 
     // 6. Interconnection transfers (limited by what the source well held).
+    if (this.X > 0) this.stepTransfers(price);
+
+    // 7. Tanks: gate inlet (and in-line spill), return/outlet, weir overflow.
+    if (this.K > 0) this.stepTanks(t, price);
+
+    // 8. Plants: treat up to capacity, bypass the rest.
+    const { plantCap, plInflow, plTreated, plBypass, plLastIn, plLastBypass, plPeak, plRdiiFrac, plOpenEvent } = this;
+    const plantNode0 = S + this.K;
+    for (let pl = 0, PL = this.PL; pl < PL; pl++) {
+      const node = plantNode0 + pl;
+      const inM3 = arrV[node]!;
+      const capM3 = plantCap[pl]! * dtH;
+      const treatedM3 = Math.min(inM3, capM3);
+      const bypassM3 = inM3 - treatedM3;
+      plInflow[pl] = plInflow[pl]! + inM3;
+      plTreated[pl] = plTreated[pl]! + treatedM3;
+      plBypass[pl] = plBypass[pl]! + bypassM3;
+      plLastIn[pl] = inM3;
+      plLastBypass[pl] = bypassM3;
+      if (inM3 / dtH > plPeak[pl]!) plPeak[pl] = inM3 / dtH;
+      if (inM3 > 0) {
+        plRdiiFrac[pl] = arrRdii[node]! / inM3;
+        if (spikesOn) for (let q = 0; q < NQ; q++) this.plSpike[pl * NQ + q] = arrSpike[node * NQ + q]! / inM3;
+      }
+      if (bypassM3 > 0) {
+        let event = plOpenEvent[pl]!;
+        if (event === null) {
+          event = { objectId: this.network.plants[pl]!.id, kind: 'plant-bypass', startUtcMs: t, endUtcMs: null, volumeM3: 0 };
+          this.events.push(event);
+          plOpenEvent[pl] = event;
+          this.plBypassEvents[pl] = this.plBypassEvents[pl]! + 1;
+        }
+        event.volumeM3 += bypassM3;
+      } else if (plOpenEvent[pl] !== null) {
+        plOpenEvent[pl]!.endUtcMs = t;
+        plOpenEvent[pl] = null;
+      }
+    }
+
+    // 9. Advance the delay lines and the clock; new levels for the next PLC scan.
+    const linkLen = this.linkLen;
+    for (let l = 0, L = this.L; l < L; l++) {
+      const head = linkHead[l]! + 1;
+      linkHead[l] = head === linkLen[l]! ? 0 : head;
+    }
+    const { levelM, stPeakLevel, prismaticArea } = this;
+    for (let s = 0; s < S; s++) {
+      const area = prismaticArea[s]!;
+      const level = area > 0 ? vol[s]! / area : this.levelAt(s, vol[s]!);
+      levelM[s] = level;
+      if (level > stPeakLevel[s]!) stPeakLevel[s] = level;
+    }
+    this.stepIndex = stepIndex + 1;
+    this.tMs = t + stepS * 1000;
+  }
+
+  private stepTransfers(price: number): void {
+    const spikesOn = this.spikesOn;
+    const { buf, bufRdii, bufSpike, linkOff, linkHead, drawFactor, rdiiFracOut, spikeOut } = this;
     for (let x = 0; x < this.X; x++) {
       const sp = this.xSp[x]!;
       const src = sp >= 0 ? this.xA[x]! : this.xB[x]!;
-      const m3 = this.xDemandM3[x]! * this.drawFactor[src]!;
+      const m3 = this.xDemandM3[x]! * drawFactor[src]!;
       const l = sp >= 0 ? this.xLinkAB[x]! : this.xLinkBA[x]!;
-      const idx = this.linkOff[l]! + this.linkHead[l]!;
+      const idx = linkOff[l]! + linkHead[l]!;
       buf[idx] = buf[idx]! + m3;
-      bufRdii[idx] = bufRdii[idx]! + m3 * this.rdiiFracOut[src]!;
-      if (spikesOn) for (let q = 0; q < NQ; q++) bufSpike[idx * NQ + q] = bufSpike[idx * NQ + q]! + m3 * this.spikeOut[src * NQ + q]!;
+      bufRdii[idx] = bufRdii[idx]! + m3 * rdiiFracOut[src]!;
+      if (spikesOn) for (let q = 0; q < NQ; q++) bufSpike[idx * NQ + q] = bufSpike[idx * NQ + q]! + m3 * spikeOut[src * NQ + q]!;
       this.xLastM3[x] = sp >= 0 ? m3 : -m3;
       if (sp >= 0) this.xAB[x] = this.xAB[x]! + m3;
       else this.xBA[x] = this.xBA[x]! + m3;
@@ -1192,14 +1288,18 @@ export class Simulation {
       this.xEnergy[x] = this.xEnergy[x]! + energyKwh;
       this.xCost[x] = this.xCost[x]! + energyKwh * price;
     }
+  }
 
-    // 7. Tanks: gate inlet (and in-line spill), return/outlet, weir overflow.
+  private stepTanks(t: number, price: number): void {
+    const dtH = this.dtH;
+    const spikesOn = this.spikesOn;
+    const { buf, bufRdii, bufSpike, linkOff, linkHead, arrV, arrRdii, arrSpike, drawFactor, rdiiFracOut, spikeOut } = this;
     for (let k = 0; k < this.K; k++) {
       const s = this.tankStation[k]!;
       const node = this.S + k;
-      const gateM3 = this.tankInDemand[k]! * this.drawFactor[s]!;
+      const gateM3 = this.tankInDemand[k]! * drawFactor[s]!;
       const inM3 = gateM3 + this.tankInM3[k]! + arrV[node]!;
-      const inRdii = gateM3 * this.rdiiFracOut[s]! + this.tankSpillRdii[k]! + arrRdii[node]!;
+      const inRdii = gateM3 * rdiiFracOut[s]! + this.tankSpillRdii[k]! + arrRdii[node]!;
       const v0 = this.tankV[k]!;
       const mixed = v0 + inM3;
       const outM3 = Math.min(Math.min(this.tankSpOut[k]!, this.tankOutMax[k]!) * dtH, mixed);
@@ -1213,14 +1313,14 @@ export class Simulation {
       this.tankV[k] = v;
       this.tankRdii[k] = rdiiFrac * v;
       const lo = this.tankOutLink[k]!;
-      const io = this.linkOff[lo]! + this.linkHead[lo]!;
+      const io = linkOff[lo]! + linkHead[lo]!;
       buf[io] = buf[io]! + outM3;
       bufRdii[io] = bufRdii[io]! + outM3 * rdiiFrac;
       const lw = this.tankWeirLink[k]!;
       let iw = -1;
       if (overM3 > 0) {
         if (lw >= 0) {
-          iw = this.linkOff[lw]! + this.linkHead[lw]!;
+          iw = linkOff[lw]! + linkHead[lw]!;
           buf[iw] = buf[iw]! + overM3;
           bufRdii[iw] = bufRdii[iw]! + overM3 * rdiiFrac;
         } else {
@@ -1229,7 +1329,7 @@ export class Simulation {
       }
       if (spikesOn) {
         for (let q = 0; q < NQ; q++) {
-          const inMass = gateM3 * this.spikeOut[s * NQ + q]! + arrSpike[node * NQ + q]!;
+          const inMass = gateM3 * spikeOut[s * NQ + q]! + arrSpike[node * NQ + q]!;
           const conc = mixed > 0 ? (this.tankSpike[k * NQ + q]! + inMass) / mixed : 0;
           this.tankSpike[k * NQ + q] = conc * v;
           bufSpike[io * NQ + q] = bufSpike[io * NQ + q]! + outM3 * conc;
@@ -1259,51 +1359,6 @@ export class Simulation {
         this.tkOpenEvent[k] = null;
       }
     }
-
-    // 8. Plants: treat up to capacity, bypass the rest.
-    for (let pl = 0; pl < this.PL; pl++) {
-      const node = this.S + this.K + pl;
-      const inM3 = arrV[node]!;
-      const capM3 = this.plantCap[pl]! * dtH;
-      const treatedM3 = Math.min(inM3, capM3);
-      const bypassM3 = inM3 - treatedM3;
-      this.plInflow[pl] = this.plInflow[pl]! + inM3;
-      this.plTreated[pl] = this.plTreated[pl]! + treatedM3;
-      this.plBypass[pl] = this.plBypass[pl]! + bypassM3;
-      this.plLastIn[pl] = inM3;
-      this.plLastBypass[pl] = bypassM3;
-      if (inM3 / dtH > this.plPeak[pl]!) this.plPeak[pl] = inM3 / dtH;
-      if (inM3 > 0) {
-        this.plRdiiFrac[pl] = arrRdii[node]! / inM3;
-        if (spikesOn) for (let q = 0; q < NQ; q++) this.plSpike[pl * NQ + q] = arrSpike[node * NQ + q]! / inM3;
-      }
-      if (bypassM3 > 0) {
-        let event = this.plOpenEvent[pl]!;
-        if (event === null) {
-          event = { objectId: this.network.plants[pl]!.id, kind: 'plant-bypass', startUtcMs: t, endUtcMs: null, volumeM3: 0 };
-          this.events.push(event);
-          this.plOpenEvent[pl] = event;
-          this.plBypassEvents[pl] = this.plBypassEvents[pl]! + 1;
-        }
-        event.volumeM3 += bypassM3;
-      } else if (this.plOpenEvent[pl] !== null) {
-        this.plOpenEvent[pl]!.endUtcMs = t;
-        this.plOpenEvent[pl] = null;
-      }
-    }
-
-    // 9. Advance the delay lines and the clock; new levels for the next PLC scan.
-    for (let l = 0; l < this.L; l++) {
-      const head = this.linkHead[l]! + 1;
-      this.linkHead[l] = head === this.linkLen[l]! ? 0 : head;
-    }
-    for (let s = 0; s < this.S; s++) {
-      const level = this.levelAt(s, this.vol[s]!);
-      this.levelM[s] = level;
-      if (level > this.stPeakLevel[s]!) this.stPeakLevel[s] = level;
-    }
-    this.stepIndex++;
-    this.tMs = t + this.stepS * 1000;
   }
 
   private applySpikes(t: number): void {
@@ -1317,23 +1372,22 @@ export class Simulation {
     }
   }
 
-
   // --- PLC -----------------------------------------------------------------------------------------
+  // The PLC scan runs at the current step time this.tMs.
 
   private measuredLevel(s: number): number {
     return this.stuck[s] === 1 ? this.stuckLevel[s]! : this.levelM[s]!;
   }
 
-  private isRemoteActive(s: number, t: number): boolean {
-    return this.mode[s] === StationMode.remote && t - this.hbTimeMs[s]! <= this.watchdogMs;
+  private isRemoteActive(s: number): boolean {
+    return this.mode[s] === StationMode.remote && this.tMs - this.hbTimeMs[s]! <= this.watchdogMs;
   }
 
-  private canStart(p: number, t: number): boolean {
-    return t - this.startRing[this.startRingFirst[p]! + this.startRingPos[p]!]! >= MS_PER_H;
-  }
-
-  private startPump(p: number, t: number): void {
+  private startPump(p: number): void {
+    const t = this.tMs;
     this.pumpRunning[p] = 1;
+    this.pumpOnSince[p] = this.stepIndex;
+    this.runningChanged[this.pumpStation[p]!] = 1;
     this.startRing[this.startRingFirst[p]! + this.startRingPos[p]!] = t;
     const pos = this.startRingPos[p]! + 1;
     this.startRingPos[p] = pos === this.maxStarts[p]! ? 0 : pos;
@@ -1342,158 +1396,192 @@ export class Simulation {
     this.startLog.push(p, t);
   }
 
+  /**
+   * Run time of a pump (s). A running pump accrues one step for every step it has been running in, counted
+   * when asked: the same whole numbers a per-step sum would give, without a loop over every pump each step.
+   */
+  private runSeconds(p: number): number {
+    return this.pumpRunning[p] === 1 ? this.pumpRunS[p]! + (this.stepIndex - this.pumpOnSince[p]!) * this.stepS : this.pumpRunS[p]!;
+  }
+
+  private stopPump(p: number): void {
+    this.pumpRunS[p] = this.runSeconds(p);
+    this.pumpRunning[p] = 0;
+    this.runningChanged[this.pumpStation[p]!] = 1;
+  }
+
   /** Bring the number of running pumps to `want`: start the least-used startable pump, stop the most-used (duty rotation). */
-  private reconcile(s: number, want: number, t: number): number {
+  private reconcile(s: number, want: number): number {
+    const { pumpRunning, pumpAvail, pumpRunS, startRing, startRingFirst, startRingPos } = this;
     const first = this.pumpFirst[s]!;
     const end = first + this.pumpCount[s]!;
     let running = 0;
-    for (let p = first; p < end; p++) running += this.pumpRunning[p]!;
+    for (let p = first; p < end; p++) running += pumpRunning[p]!;
+    if (running === want) return running;
+    const t = this.tMs;
     while (running < want) {
       let best = -1;
       for (let p = first; p < end; p++) {
-        if (this.pumpRunning[p] === 0 && this.pumpAvail[p] === 1 && this.canStart(p, t) && (best < 0 || this.pumpRunS[p]! < this.pumpRunS[best]!)) best = p;
+        // A pump may start if its start maxStartsPerHour starts ago was an hour or more ago.
+        if (pumpRunning[p] === 0 && pumpAvail[p] === 1 && t - startRing[startRingFirst[p]! + startRingPos[p]!]! >= MS_PER_H && (best < 0 || pumpRunS[p]! < pumpRunS[best]!)) best = p;
       }
       if (best < 0) break; // starts-per-hour limit or no pump available
-      this.startPump(best, t);
+      this.startPump(best);
       running++;
     }
     while (running > want) {
       let worst = -1;
       for (let p = first; p < end; p++) {
-        if (this.pumpRunning[p] === 1 && (worst < 0 || this.pumpRunS[p]! > this.pumpRunS[worst]!)) worst = p;
+        if (pumpRunning[p] === 1 && (worst < 0 || this.runSeconds(p) > this.runSeconds(worst))) worst = p;
       }
-      this.pumpRunning[worst] = 0;
+      this.stopPump(worst);
       running--;
     }
     return running;
   }
 
-  private control(s: number, t: number): void {
-    const level = this.measuredLevel(s);
-    const first = this.pumpFirst[s]!;
-    const count = this.pumpCount[s]!;
-    const duty = this.dutyCount[s]!;
-    let available = 0;
-    for (let p = first; p < first + count; p++) available += this.pumpAvail[p]!;
+  /** One PLC scan of every station: pumps on/off and speeds; leaves the pumped flow in flowCmdM3h and pumpDemandM3. */
+  private scan(): void {
+    const t = this.tMs;
+    const dtH = this.dtH;
+    const watchdogMs = this.watchdogMs;
+    const { highLevelOverride, dryRunHysteresisM, piIntegralMin } = this.opts;
+    const floodSeason = this.floodSeason;
+    const { stuck, stuckLevel, levelM, availableCount, pumpFirst, pumpCount, dutyCount, highAlarmM, mode, hbTimeMs, override, pumpStartM, spRemoteCtl, cutout } = this;
+    const { floodStartM, pumpStopM, spStop, spStart, spPumpsAllowed, meanCapM3h, flowCmdM3h, spFlow, allVfd, pumpMinSpeed, vfdOn, piIntegral, demand, areaAtTarget, pumpDemandM3, mainCapM3h } = this;
+    for (let s = 0, S = this.S; s < S; s++) {
+      const level = stuck[s] === 1 ? stuckLevel[s]! : levelM[s]!;
+      const first = pumpFirst[s]!;
+      const count = pumpCount[s]!;
+      const duty = dutyCount[s]!;
+      const highAlarm = highAlarmM[s]!;
+      const available = availableCount[s]!;
 
-    // Which logic is in force: local levels, the remote band, or the remote flow setpoint.
-    let ctl: (typeof Ctl)[keyof typeof Ctl] = Ctl.Local;
-    if (this.isRemoteActive(s, t)) {
-      if (this.opts.highLevelOverride) {
-        if (level >= this.highAlarmM[s]!) this.override[s] = 1;
-        else if (level < this.pumpStartM[s]!) this.override[s] = 0;
-      }
-      if (this.override[s] === 0) ctl = this.spRemoteCtl[s] === RemoteControl.flow ? Ctl.Flow : Ctl.Band;
-    } else {
-      this.override[s] = 0;
-    }
-    if (ctl !== Ctl.Flow) this.cutout[s] = 0;
-
-    let startL: number;
-    let stopL: number;
-    let allowed: number; // pumps that may start now
-    let maxRunning: number; // pumps that may keep running
-    if (ctl === Ctl.Local) {
-      startL = this.floodSeason ? this.floodStartM[s]! : this.pumpStartM[s]!;
-      stopL = this.pumpStopM[s]!;
-      // Standby pumps only join in an emergency (at the high-alarm level) and run down to their own stop level.
-      allowed = level >= this.highAlarmM[s]! ? count : duty;
-      maxRunning = count;
-    } else {
-      stopL = this.spStop[s]!;
-      startL = Math.max(this.spStart[s]!, stopL + 0.05);
-      allowed = this.spPumpsAllowed[s]!;
-      maxRunning = allowed;
-    }
-    allowed = Math.min(allowed, available);
-    maxRunning = Math.min(maxRunning, available);
-    const capEach = this.stationMeanCap(s);
-    let flowM3h = 0;
-
-    if (ctl === Ctl.Flow) {
-      const cutL = this.spStop[s]!;
-      if (level <= cutL) this.cutout[s] = 1;
-      else if (this.cutout[s] === 1 && level >= cutL + this.opts.dryRunHysteresisM) this.cutout[s] = 0;
-      const sp = this.cutout[s] === 1 ? 0 : Math.min(this.spFlow[s]!, allowed * capEach);
-      if (this.allVfd[s] === 1) {
-        const qMin = this.pumpMinSpeed[first]! * capEach;
-        const q = sp <= 0 ? 0 : Math.max(sp, qMin);
-        this.vfdOn[s] = q > 0 ? 1 : 0;
-        this.piIntegral[s] = q;
-        flowM3h = this.runVfd(s, q, allowed, t);
-      } else {
-        // Fixed-speed pumps give whole pumps: the nearest number to the setpoint (below half a pump, none).
-        const want = Math.min(allowed, Math.round(sp / capEach));
-        this.demand[s] = want;
-        this.reconcile(s, want, t);
-        flowM3h = this.fixedFlow(s);
-      }
-    } else if (this.allVfd[s] === 1) {
-      // PI level control towards the middle of the band.
-      const target = 0.5 * (startL + stopL);
-      const qMax = allowed * capEach;
-      const qMin = this.pumpMinSpeed[first]! * capEach;
-      const kpStable = (0.5 * this.areaAtTarget[s]!) / this.dtH; // keeps the explicit loop well damped
-      const kp = Math.min(Math.max(duty, 1) * capEach / Math.max(startL - target, 0.05), kpStable);
-      let q = 0;
-      if (this.vfdOn[s] === 0) {
-        if (level >= startL && allowed > 0) {
-          this.vfdOn[s] = 1;
-          this.piIntegral[s] = 0;
+      // Which logic is in force: local levels, the remote band, or the remote flow setpoint.
+      let ctl: (typeof Ctl)[keyof typeof Ctl] = Ctl.Local;
+      if (mode[s] === StationMode.remote && t - hbTimeMs[s]! <= watchdogMs) {
+        if (highLevelOverride) {
+          if (level >= highAlarm) override[s] = 1;
+          else if (level < pumpStartM[s]!) override[s] = 0;
         }
-      } else if (level <= stopL || allowed === 0) {
-        this.vfdOn[s] = 0;
+        if (override[s] === 0) ctl = spRemoteCtl[s] === RemoteControl.flow ? Ctl.Flow : Ctl.Band;
+      } else {
+        override[s] = 0;
       }
-      if (this.vfdOn[s] === 1) {
-        const error = level - target;
-        const raw = kp * error + this.piIntegral[s]!;
-        const saturatedHigh = raw >= qMax && error > 0;
-        const saturatedLow = raw <= qMin && error < 0;
-        if (!saturatedHigh && !saturatedLow) this.piIntegral[s] = this.piIntegral[s]! + (kp * error * this.stepS) / (this.opts.piIntegralMin * 60);
-        q = Math.min(Math.max(raw, qMin), qMax);
+      if (ctl !== Ctl.Flow) cutout[s] = 0;
+
+      let startL: number;
+      let stopL: number;
+      let allowed: number; // pumps that may start now
+      let maxRunning: number; // pumps that may keep running
+      if (ctl === Ctl.Local) {
+        startL = floodSeason ? floodStartM[s]! : pumpStartM[s]!;
+        stopL = pumpStopM[s]!;
+        // Standby pumps only join in an emergency (at the high-alarm level) and run down to their own stop level.
+        allowed = level >= highAlarm ? count : duty;
+        maxRunning = count;
+      } else {
+        stopL = spStop[s]!;
+        startL = Math.max(spStart[s]!, stopL + 0.05);
+        allowed = spPumpsAllowed[s]!;
+        maxRunning = allowed;
       }
-      flowM3h = this.runVfd(s, q, allowed, t);
-    } else {
-      // Fixed-speed staging: pump k starts at startL + (k−1)·stagger and stops at its own, lower level.
-      const dutyN = Math.max(duty, 1);
-      const stagger = Math.max(0.05, (this.highAlarmM[s]! - startL) / dutyN);
-      const stopStep = (startL - stopL) / dutyN;
-      let d = this.demand[s]!;
-      while (d < allowed && level >= startL + d * stagger) d++;
-      while (d > 0 && level < Math.min(stopL + (d - 1) * stopStep, startL + (d - 1) * stagger - 0.05)) d--;
-      if (d > maxRunning) d = maxRunning;
-      this.demand[s] = d;
-      this.reconcile(s, d, t);
-      flowM3h = this.fixedFlow(s);
+      allowed = Math.min(allowed, available);
+      maxRunning = Math.min(maxRunning, available);
+      const capEach = meanCapM3h[s]!;
+
+      if (ctl === Ctl.Flow) {
+        const cutL = spStop[s]!;
+        if (level <= cutL) cutout[s] = 1;
+        else if (cutout[s] === 1 && level >= cutL + dryRunHysteresisM) cutout[s] = 0;
+        const sp = cutout[s] === 1 ? 0 : Math.min(spFlow[s]!, allowed * capEach);
+        if (allVfd[s] === 1) {
+          const qMin = pumpMinSpeed[first]! * capEach;
+          const q = sp <= 0 ? 0 : Math.max(sp, qMin);
+          vfdOn[s] = q > 0 ? 1 : 0;
+          piIntegral[s] = q;
+          flowCmdM3h[s] = q;
+          this.runVfd(s, allowed);
+        } else {
+          // Fixed-speed pumps give whole pumps: the nearest number to the setpoint (below half a pump, none).
+          const want = Math.min(allowed, Math.round(sp / capEach));
+          demand[s] = want;
+          this.reconcile(s, want);
+          this.fixedFlow(s);
+        }
+      } else if (allVfd[s] === 1) {
+        // PI level control towards the middle of the band.
+        const target = 0.5 * (startL + stopL);
+        const qMax = allowed * capEach;
+        const qMin = pumpMinSpeed[first]! * capEach;
+        const kpStable = (0.5 * areaAtTarget[s]!) / dtH; // keeps the explicit loop well damped
+        const kp = Math.min(Math.max(duty, 1) * capEach / Math.max(startL - target, 0.05), kpStable);
+        let q = 0;
+        if (vfdOn[s] === 0) {
+          if (level >= startL && allowed > 0) {
+            vfdOn[s] = 1;
+            piIntegral[s] = 0;
+          }
+        } else if (level <= stopL || allowed === 0) {
+          vfdOn[s] = 0;
+        }
+        if (vfdOn[s] === 1) {
+          const error = level - target;
+          const raw = kp * error + piIntegral[s]!;
+          const saturatedHigh = raw >= qMax && error > 0;
+          const saturatedLow = raw <= qMin && error < 0;
+          if (!saturatedHigh && !saturatedLow) piIntegral[s] = piIntegral[s]! + (kp * error * this.stepS) / (piIntegralMin * 60);
+          q = Math.min(Math.max(raw, qMin), qMax);
+        }
+        flowCmdM3h[s] = q;
+        this.runVfd(s, allowed);
+      } else {
+        // Fixed-speed staging: pump k starts at startL + (k−1)·stagger and stops at its own, lower level.
+        const dutyN = Math.max(duty, 1);
+        const stagger = Math.max(0.05, (highAlarm - startL) / dutyN);
+        const stopStep = (startL - stopL) / dutyN;
+        let d = demand[s]!;
+        while (d < allowed && level >= startL + d * stagger) d++;
+        while (d > 0 && level < Math.min(stopL + (d - 1) * stopStep, startL + (d - 1) * stagger - 0.05)) d--;
+        if (d > maxRunning) d = maxRunning;
+        demand[s] = d;
+        this.reconcile(s, d);
+        this.fixedFlow(s);
+      }
+      pumpDemandM3[s] = Math.min(flowCmdM3h[s]!, mainCapM3h[s]!) * dtH;
     }
-    this.flowCmdM3h[s] = flowM3h;
-    this.pumpDemandM3[s] = Math.min(flowM3h, this.mainCapM3h[s]!) * this.dtH;
   }
 
-  private stationMeanCap(s: number): number {
-    return this.meanCapM3h[s]!;
-  }
-
-  private fixedFlow(s: number): number {
+  /** Flow of the running fixed-speed pumps into flowCmdM3h[s]. */
+  private fixedFlow(s: number): void {
+    // Unchanged running set: the flow and speeds from the last call still hold.
+    if (this.runningChanged[s] === 0) return;
+    this.runningChanged[s] = 0;
+    const { pumpRunning, pumpCap, pumpSpeed } = this;
     let q = 0;
     for (let p = this.pumpFirst[s]!, end = p + this.pumpCount[s]!; p < end; p++) {
-      if (this.pumpRunning[p] === 1) {
-        q += this.pumpCap[p]!;
-        this.pumpSpeed[p] = 1;
+      if (pumpRunning[p] === 1) {
+        q += pumpCap[p]!;
+        pumpSpeed[p] = 1;
       } else {
-        this.pumpSpeed[p] = 0;
+        pumpSpeed[p] = 0;
       }
     }
-    return q;
+    this.flowCmdM3h[s] = q;
   }
 
-  /** Run enough VFD pumps for `q` (with hysteresis on the pump count) and share the flow between them. */
-  private runVfd(s: number, q: number, allowed: number, t: number): number {
+  /**
+   * Run enough VFD pumps for the flow demand in flowCmdM3h[s] (with hysteresis on the pump count), share the
+   * flow between them and leave the delivered flow in flowCmdM3h[s].
+   */
+  private runVfd(s: number, allowed: number): void {
+    const { pumpRunning, pumpCap, pumpMinSpeed, pumpSpeed } = this;
+    const q = this.flowCmdM3h[s]!;
     const first = this.pumpFirst[s]!;
     const end = first + this.pumpCount[s]!;
-    const capEach = this.stationMeanCap(s);
+    const capEach = this.meanCapM3h[s]!;
     let running = 0;
-    for (let p = first; p < end; p++) running += this.pumpRunning[p]!;
+    for (let p = first; p < end; p++) running += pumpRunning[p]!;
     let want: number;
     if (q <= 0) want = 0;
     else if (running === 0) want = Math.ceil(q / capEach - 1e-9);
@@ -1501,23 +1589,24 @@ export class Simulation {
     else if (running > 1 && q < (running - 1) * capEach * 0.9) want = Math.max(1, Math.ceil(q / capEach - 1e-9));
     else want = running;
     want = Math.min(want, allowed);
-    running = this.reconcile(s, want, t);
+    running = this.reconcile(s, want);
     if (running === 0) {
-      for (let p = first; p < end; p++) this.pumpSpeed[p] = 0;
-      return 0;
+      for (let p = first; p < end; p++) pumpSpeed[p] = 0;
+      this.flowCmdM3h[s] = 0;
+      return;
     }
     let capRunning = 0;
     let minRunning = 0;
     for (let p = first; p < end; p++) {
-      if (this.pumpRunning[p] === 1) {
-        capRunning += this.pumpCap[p]!;
-        minRunning += this.pumpCap[p]! * this.pumpMinSpeed[p]!;
+      if (pumpRunning[p] === 1) {
+        capRunning += pumpCap[p]!;
+        minRunning += pumpCap[p]! * pumpMinSpeed[p]!;
       }
     }
     const flow = Math.min(Math.max(q, minRunning), capRunning);
     const speed = flow / capRunning;
-    for (let p = first; p < end; p++) this.pumpSpeed[p] = this.pumpRunning[p] === 1 ? speed : 0;
-    return flow;
+    for (let p = first; p < end; p++) pumpSpeed[p] = pumpRunning[p] === 1 ? speed : 0;
+    this.flowCmdM3h[s] = flow;
   }
 
   // --- Faults and operator actions -----------------------------------------------------------------
@@ -1537,13 +1626,16 @@ export class Simulation {
   /** Trip a pump (motor protection): it stops now and is unavailable until reset. */
   tripPump(stationId: string, pumpId: string): void {
     const p = this.pumpIndexOf(stationId, pumpId);
+    if (this.pumpAvail[p] === 1) this.availableCount[this.pumpStation[p]!]!--;
     this.pumpAvail[p] = 0;
-    this.pumpRunning[p] = 0;
+    if (this.pumpRunning[p] === 1) this.stopPump(p);
     this.pumpSpeed[p] = 0;
   }
 
   resetPump(stationId: string, pumpId: string): void {
-    this.pumpAvail[this.pumpIndexOf(stationId, pumpId)] = 1;
+    const p = this.pumpIndexOf(stationId, pumpId);
+    if (this.pumpAvail[p] === 0) this.availableCount[this.pumpStation[p]!]!++;
+    this.pumpAvail[p] = 1;
   }
 
   /** The field mode switch: LOCAL ignores remote setpoints. */
@@ -1681,7 +1773,7 @@ export class Simulation {
           case 'mode':
             return this.mode[i]!;
           case 'remoteActive':
-            return this.isRemoteActive(i, this.tMs);
+            return this.isRemoteActive(i);
           case 'energyKwh':
             return this.stEnergyKwh[i]!;
           case 'pumpStarts':
@@ -1836,7 +1928,7 @@ export class Simulation {
     const s = this.stationIndexOf(stationId);
     const out = [];
     for (let p = this.pumpFirst[s]!; p < this.pumpFirst[s]! + this.pumpCount[s]!; p++) {
-      out.push({ pumpId: this.pumpIds[p]!, available: this.pumpAvail[p] === 1, running: this.pumpRunning[p] === 1, speedFraction: this.pumpSpeed[p]!, runHours: this.pumpRunS[p]! / 3600 });
+      out.push({ pumpId: this.pumpIds[p]!, available: this.pumpAvail[p] === 1, running: this.pumpRunning[p] === 1, speedFraction: this.pumpSpeed[p]!, runHours: this.runSeconds(p) / 3600 });
     }
     return out;
   }
