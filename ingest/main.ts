@@ -1,0 +1,123 @@
+// CLI: the telemetry ingest service, with settings from the environment (settings/env.ts):
+//
+//   tsx ingest/main.ts [--spool-dir .data/spool] [--sampling-ms 500] [--publishing-ms 1000]
+//                      [--batch-size 5000] [--flush-ms 1000] [--stats-every-s 60] [--no-setpoints]
+//
+// Reads NETWORK_FILE, OPCUA_ENDPOINT, OPCUA_SECURITY_MODE, OPCUA_USER/OPCUA_PASSWORD, INFLUX_URL, INFLUX_TOKEN,
+// INFLUX_ORG, INFLUX_BUCKET, INFLUX_DATABASE and LOG_LEVEL. Runs until SIGINT/SIGTERM, then unsubscribes and
+// writes out (or spools, if InfluxDB is down) every point received before exiting; spooled points are
+// replayed on the next start.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { dataDir, resolveFromRepo } from '../runtime/paths.js';
+import { loadSettings } from '../runtime/startup.js';
+import { consoleLogger } from './log.js';
+import { defaultSpoolDir, startIngest } from './service.js';
+
+const usage = `Usage: tsx ingest/main.ts [options]
+  --spool-dir <dir>       spool for points InfluxDB cannot take now (default .data/spool)
+  --sampling-ms <n>       requested sampling interval per tag (default 500)
+  --publishing-ms <n>     requested publishing interval of the subscription (default 1000)
+  --batch-size <n>        points per InfluxDB request (default 5000)
+  --flush-ms <n>          longest wait before a partial batch is sent (default 1000)
+  --stats-every-s <n>     log counters this often (default 60; 0 = never)
+  --no-setpoints          do not subscribe to setpoint tags
+  -h, --help              this text
+Settings come from the environment (settings/env.ts).`;
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  strict: true,
+  allowPositionals: false,
+  options: {
+    'spool-dir': { type: 'string' },
+    'sampling-ms': { type: 'string', default: '500' },
+    'publishing-ms': { type: 'string', default: '1000' },
+    'batch-size': { type: 'string', default: '5000' },
+    'flush-ms': { type: 'string', default: '1000' },
+    'stats-every-s': { type: 'string', default: '60' },
+    'no-setpoints': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const integer = (name: string, raw: string, min: number): number => {
+  if (!/^\d+$/.test(raw) || Number(raw) < min) {
+    console.error(`Cannot start: --${name} must be a whole number ≥ ${min}, got "${raw}"\n\n${usage}`);
+    process.exit(2);
+  }
+  return Number(raw);
+};
+const samplingIntervalMs = integer('sampling-ms', values['sampling-ms'], 0);
+const publishingIntervalMs = integer('publishing-ms', values['publishing-ms'], 10);
+const batchSize = integer('batch-size', values['batch-size'], 1);
+const flushIntervalMs = integer('flush-ms', values['flush-ms'], 10);
+const statsEveryS = integer('stats-every-s', values['stats-every-s'], 0);
+
+const { env, network } = await loadSettings();
+const log = consoleLogger('main', env.LOG_LEVEL);
+const spoolDir = values['spool-dir'] ? resolveFromRepo(values['spool-dir']) : defaultSpoolDir;
+const secure = env.OPCUA_SECURITY_MODE === 'SignAndEncrypt';
+
+const ingest = await startIngest({
+  network,
+  endpointUrl: env.OPCUA_ENDPOINT,
+  security: {
+    mode: env.OPCUA_SECURITY_MODE,
+    ...(env.OPCUA_USER ? { userName: env.OPCUA_USER } : {}),
+    ...(env.OPCUA_PASSWORD ? { password: env.OPCUA_PASSWORD } : {}),
+    ...(secure ? { pkiFolder: path.join(dataDir, 'pki-ingest') } : {}),
+  },
+  influx: { url: env.INFLUX_URL, token: env.INFLUX_TOKEN, org: env.INFLUX_ORG, bucket: env.INFLUX_BUCKET, database: env.INFLUX_DATABASE },
+  spoolDir,
+  includeSetpoints: !values['no-setpoints'],
+  samplingIntervalMs,
+  publishingIntervalMs,
+  batchSize,
+  flushIntervalMs,
+  logger: log,
+});
+log.info('ingest: running', { network: network.id, endpointUrl: env.OPCUA_ENDPOINT, influx: env.INFLUX_URL, bucket: env.INFLUX_BUCKET, spoolDir });
+
+const statsTimer =
+  statsEveryS > 0
+    ? setInterval(() => {
+        const s = ingest.stats();
+        log.info('ingest: counters', {
+          state: s.subscriber.state,
+          updates: s.values.received,
+          stored: s.values.stored,
+          received: s.pipeline.received,
+          written: s.pipeline.written,
+          spooled: s.pipeline.spooled,
+          replayed: s.pipeline.replayed,
+          dropped: s.pipeline.dropped,
+          rejected: s.pipeline.rejected,
+          spoolPending: s.pipeline.spoolPending,
+          mode: s.pipeline.mode,
+          flags: s.flags.active,
+        });
+      }, statsEveryS * 1000)
+    : undefined;
+
+let stopping = false;
+const shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info('ingest: stopping', { signal });
+  if (statsTimer) clearInterval(statsTimer);
+  ingest
+    .stop({ drainTimeoutMs: 10_000 })
+    .then((final) => {
+      process.exit(final.pipeline.dropped > 0 ? 1 : 0);
+    })
+    .catch((error: unknown) => {
+      log.error('ingest: stop failed', { error: (error as Error).message });
+      process.exit(1);
+    });
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));

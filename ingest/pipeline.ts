@@ -1,0 +1,404 @@
+// Batching and backpressure from the subscriber into InfluxDB, with a disk spool so nothing is lost.
+//
+//   push(line) ─► bounded in-memory queue ─► batches (by size or age) ─► InfluxDB        mode "direct"
+//                        │                                   │ failure
+//                        └──────── queue full or ◄───────────┘
+//                                  InfluxDB down ─► spool (append-only segments on disk)   mode "spooling"
+//                                                     │ replayed oldest first, one batch at a time
+//                                                     └──► InfluxDB; when the spool is empty ─► "direct"
+//
+// While anything is spooled, new lines go to the spool behind it, so InfluxDB receives them in order and
+// the memory queue stays bounded however long an outage lasts. A batch that fails is spooled whole; the
+// spool is replayed with exponential backoff between failed attempts. Lines InfluxDB refuses as invalid
+// (HTTP 400/422) cannot succeed on retry: they go to the spool's rejected.lp and are counted as rejected.
+// Counters are in points (lines); values (fields) are counted too, as the unit of "tag updates".
+import { countFields } from './line-protocol.js';
+import { errorText, silentLogger, type IngestLogger } from './log.js';
+import { Spool, type SpoolOptions, type SpoolStats } from './spool.js';
+import { WriteRejectedError, type LineWriter } from './writer.js';
+
+export interface PipelineOptions {
+  writer: LineWriter;
+  spool: SpoolOptions;
+  /** Lines per InfluxDB request (default 5000). */
+  batchSize?: number;
+  /** A partial batch is sent (or spooled) after this long (default 1000 ms). */
+  flushIntervalMs?: number;
+  /** Bound of the in-memory queue; beyond it lines spill to the spool (default 100 000). */
+  maxQueueLines?: number;
+  /** Concurrent InfluxDB requests in direct mode (default 2). */
+  concurrency?: number;
+  /** Lines per request when replaying the spool (default 10 000). */
+  replayBatchSize?: number;
+  /** Backoff between failed replay attempts (default 250 ms doubling to 10 s). */
+  retryInitialDelayMs?: number;
+  retryMaxDelayMs?: number;
+  logger?: IngestLogger;
+}
+
+export type PipelineMode = 'direct' | 'spooling';
+
+export interface PipelineCounters {
+  /** Points accepted by push(). */
+  received: number;
+  /** Points acknowledged by InfluxDB (directly or from the spool). */
+  written: number;
+  /** Points appended to the disk spool. */
+  spooled: number;
+  /** Points written to InfluxDB from the spool (included in written). */
+  replayed: number;
+  /** Points lost: the spool could not take them (full or unwritable). Must stay 0. */
+  dropped: number;
+  /** Points InfluxDB refused as invalid, kept in rejected.lp. */
+  rejected: number;
+  /** Field values accepted / acknowledged (a point carries one or more). */
+  receivedValues: number;
+  writtenValues: number;
+  /** Points waiting in memory, in flight to InfluxDB, and in the spool. */
+  queued: number;
+  inFlight: number;
+  spoolPending: number;
+  /** Points found in the spool at start (from an earlier run); replayed before anything newer. */
+  recovered: number;
+  maxQueued: number;
+  mode: PipelineMode;
+  writeRequests: number;
+  writeFailures: number;
+  /** Times the pipeline switched to spooling, and why the last time. */
+  spoolEpisodes: number;
+  lastError: string | null;
+  spool: SpoolStats;
+}
+
+export interface Pipeline {
+  push(line: string): void;
+  pushMany(lines: readonly string[]): void;
+  /** Send or spool everything received so far, and wait for requests in flight. */
+  flush(): Promise<void>;
+  /** Wait until everything received is in InfluxDB (queue, requests and spool empty); false on timeout. */
+  drain(timeoutMs: number): Promise<boolean>;
+  counters(): PipelineCounters;
+  /** Flush; optionally try to drain the spool for up to drainTimeoutMs; then close the spool and the writer. */
+  close(options?: { drainTimeoutMs?: number }): Promise<PipelineCounters>;
+}
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const log = options.logger ?? silentLogger;
+  const writer = options.writer;
+  const batchSize = options.batchSize ?? 5000;
+  const flushIntervalMs = options.flushIntervalMs ?? 1000;
+  const maxQueueLines = options.maxQueueLines ?? 100_000;
+  const concurrency = options.concurrency ?? 2;
+  const replayBatchSize = options.replayBatchSize ?? 10_000;
+  const retryInitialDelayMs = options.retryInitialDelayMs ?? 250;
+  const retryMaxDelayMs = options.retryMaxDelayMs ?? 10_000;
+  if (!(batchSize >= 1 && maxQueueLines >= batchSize && concurrency >= 1 && replayBatchSize >= 1)) {
+    throw new RangeError('pipeline: need batchSize ≥ 1, maxQueueLines ≥ batchSize, concurrency ≥ 1, replayBatchSize ≥ 1');
+  }
+  const spool = Spool.open({ ...options.spool, logger: options.spool.logger ?? log });
+
+  const c = {
+    received: 0,
+    written: 0,
+    spooled: 0,
+    replayed: 0,
+    dropped: 0,
+    rejected: 0,
+    receivedValues: 0,
+    writtenValues: 0,
+    maxQueued: 0,
+    writeRequests: 0,
+    writeFailures: 0,
+    spoolEpisodes: 0,
+    lastError: null as string | null,
+  };
+  const recovered = spool.pendingLines;
+  let queue: string[] = [];
+  let mode: PipelineMode = recovered > 0 ? 'spooling' : 'direct';
+  let inFlight = 0;
+  const inFlightPromises = new Set<Promise<void>>();
+  let closed = false;
+  let kickScheduled = false;
+  let replayTimer: NodeJS.Timeout | undefined;
+  let replayRunning: Promise<void> | undefined;
+  let replayDelay = retryInitialDelayMs;
+  let retryAfterMs = retryInitialDelayMs;
+  const idleWaiters: (() => void)[] = [];
+
+  const take = (n: number): string[] => {
+    if (queue.length <= n) {
+      const all = queue;
+      queue = [];
+      return all;
+    }
+    const batch = queue.slice(0, n);
+    queue = queue.slice(n);
+    return batch;
+  };
+
+  const valuesOf = (lines: readonly string[]) => {
+    let n = 0;
+    for (const l of lines) n += countFields(l);
+    return n;
+  };
+
+  const notifyIdle = () => {
+    if (queue.length === 0 && inFlight === 0 && mode === 'direct' && spool.isEmpty) {
+      for (const w of idleWaiters.splice(0)) w();
+    }
+  };
+
+  /** Append to the spool; if even that fails, the points are lost and counted. */
+  const toSpool = (lines: readonly string[]) => {
+    if (lines.length === 0) return;
+    try {
+      spool.append(lines);
+      c.spooled += lines.length;
+    } catch (error) {
+      c.dropped += lines.length;
+      c.lastError = errorText(error);
+      log.error('pipeline: could not spool points; they are lost', { points: lines.length, error: c.lastError });
+    }
+  };
+
+  // A batch that fails while others are in flight: the failed batches are spooled in the order they were
+  // taken, once every request in flight has settled, and only then the queue behind them ("settling").
+  const failed: { seq: number; lines: string[] }[] = [];
+  let batchSeq = 0;
+  const settling = () => mode === 'spooling' && inFlight > 0;
+
+  const enterSpooling = (reason: string) => {
+    if (mode === 'spooling') return;
+    mode = 'spooling';
+    c.spoolEpisodes++;
+    log.warn('pipeline: spooling to disk', { reason, spoolDir: spool.dir });
+    if (inFlight === 0) settle();
+  };
+
+  /** All requests in flight are done: spool the failed batches in order, then the queue, and start replaying. */
+  const settle = () => {
+    failed.sort((a, b) => a.seq - b.seq);
+    for (const f of failed.splice(0)) toSpool(f.lines);
+    toSpool(take(queue.length));
+    scheduleReplay(retryInitialDelayMs);
+  };
+
+  const dispatch = (force: boolean) => {
+    if (mode !== 'direct') return;
+    while (inFlight < concurrency && queue.length > 0 && (force || queue.length >= batchSize)) {
+      const batch = take(batchSize);
+      const seq = batchSeq++;
+      inFlight++;
+      c.writeRequests++;
+      const p: Promise<void> = writer.write(batch).then(
+        () => {
+          c.written += batch.length;
+          c.writtenValues += valuesOf(batch);
+        },
+        (error: unknown) => {
+          c.writeFailures++;
+          c.lastError = errorText(error);
+          if (error instanceof WriteRejectedError) {
+            c.rejected += batch.length;
+            spool.deadLetter(batch, c.lastError);
+            log.error('pipeline: InfluxDB refused a batch as invalid; kept in rejected.lp', { points: batch.length, error: c.lastError });
+            return;
+          }
+          failed.push({ seq, lines: batch });
+          enterSpooling(c.lastError);
+        },
+      );
+      inFlightPromises.add(p);
+      void p.finally(() => {
+        inFlightPromises.delete(p);
+        inFlight--;
+        if (mode === 'spooling' && inFlight === 0) settle();
+        else if (mode === 'direct' && queue.length >= batchSize) dispatch(false);
+        notifyIdle();
+      });
+    }
+  };
+
+  const kick = () => {
+    if (kickScheduled) return;
+    kickScheduled = true;
+    setImmediate(() => {
+      kickScheduled = false;
+      if (mode === 'direct') dispatch(false);
+      else if (queue.length >= batchSize && !settling()) toSpool(take(queue.length));
+    });
+  };
+
+  const scheduleReplay = (delayMs: number) => {
+    if (closed || replayTimer !== undefined || replayRunning) return;
+    replayTimer = setTimeout(() => {
+      replayTimer = undefined;
+      replayRunning = replayLoop().finally(() => {
+        replayRunning = undefined;
+        // A failure that arrived while this run was ending must not leave the spool unattended.
+        if (mode === 'spooling' && !settling() && replayTimer === undefined && !closed) scheduleReplay(retryAfterMs);
+      });
+    }, delayMs);
+  };
+
+  /** Replay the spool oldest first until it is empty (then back to direct) or a write fails (then back off). */
+  const replayLoop = async (): Promise<void> => {
+    for (;;) {
+      if (mode !== 'spooling' || closed) return;
+      // Anything queued in memory is newer than the spool: put it behind it.
+      toSpool(take(queue.length));
+      const chunk = spool.read(replayBatchSize);
+      if (!chunk) {
+        mode = 'direct';
+        replayDelay = retryInitialDelayMs;
+        log.info('pipeline: spool replayed; writing directly again', { replayed: c.replayed });
+        dispatch(true);
+        notifyIdle();
+        return;
+      }
+      try {
+        c.writeRequests++;
+        await writer.write(chunk.lines);
+        spool.commit(chunk);
+        c.written += chunk.lines.length;
+        c.replayed += chunk.lines.length;
+        c.writtenValues += valuesOf(chunk.lines);
+        replayDelay = retryInitialDelayMs;
+      } catch (error) {
+        c.writeFailures++;
+        c.lastError = errorText(error);
+        if (error instanceof WriteRejectedError) {
+          spool.deadLetter(chunk.lines, c.lastError);
+          spool.commit(chunk);
+          c.rejected += chunk.lines.length;
+          log.error('pipeline: InfluxDB refused spooled points as invalid; kept in rejected.lp', { points: chunk.lines.length, error: c.lastError });
+          continue;
+        }
+        if (closed) return;
+        log.debug('pipeline: replay attempt failed; backing off', { delayMs: replayDelay, error: c.lastError });
+        retryAfterMs = replayDelay;
+        replayDelay = Math.min(retryMaxDelayMs, replayDelay * 2);
+        return;
+      }
+    }
+  };
+
+  const flushTimer = setInterval(() => {
+    if (queue.length === 0) return;
+    if (mode === 'direct') dispatch(true);
+    else if (!settling()) toSpool(take(queue.length));
+  }, flushIntervalMs);
+  flushTimer.unref();
+
+  if (mode === 'spooling') {
+    c.spoolEpisodes++;
+    scheduleReplay(0);
+  }
+
+  const accept = (line: string) => {
+    queue.push(line);
+    c.received++;
+    c.receivedValues += countFields(line);
+  };
+
+  const afterPush = () => {
+    if (queue.length > c.maxQueued) c.maxQueued = queue.length;
+    if (mode === 'direct' && queue.length > maxQueueLines) {
+      // Backpressure: InfluxDB is slower than the feed. Spill to disk rather than grow or drop
+      // (once the requests in flight have settled, so the spool keeps the order).
+      enterSpooling(`memory queue above ${maxQueueLines} points`);
+    }
+    if (mode === 'spooling' && queue.length > maxQueueLines) {
+      // The memory bound wins over strict order while requests are still settling.
+      toSpool(take(queue.length));
+      return;
+    }
+    if (queue.length >= batchSize) kick();
+  };
+
+  const counters = (): PipelineCounters => ({
+    ...c,
+    queued: queue.length,
+    inFlight,
+    spoolPending: spool.pendingLines,
+    recovered,
+    mode,
+    spool: spool.stats(),
+  });
+
+  const flush = async () => {
+    for (;;) {
+      if (mode === 'direct') dispatch(true);
+      else if (!settling()) toSpool(take(queue.length));
+      if (inFlightPromises.size === 0 && queue.length === 0) return;
+      await Promise.allSettled([...inFlightPromises]);
+    }
+  };
+
+  const drain = async (timeoutMs: number): Promise<boolean> => {
+    await flush();
+    if (queue.length === 0 && inFlight === 0 && mode === 'direct' && spool.isEmpty) return true;
+    if (mode === 'spooling' && !replayRunning && !settling()) {
+      // Try now rather than at the end of the current backoff.
+      if (replayTimer !== undefined) clearTimeout(replayTimer);
+      replayTimer = undefined;
+      scheduleReplay(0);
+    }
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        const i = idleWaiters.indexOf(done);
+        if (i >= 0) idleWaiters.splice(i, 1);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      idleWaiters.push(done);
+      notifyIdle();
+    });
+  };
+
+  return {
+    push(line) {
+      if (closed) {
+        c.dropped++;
+        log.error('pipeline: point pushed after close; lost');
+        return;
+      }
+      accept(line);
+      afterPush();
+    },
+    pushMany(lines) {
+      if (closed) {
+        c.dropped += lines.length;
+        log.error('pipeline: points pushed after close; lost', { points: lines.length });
+        return;
+      }
+      for (const l of lines) accept(l);
+      afterPush();
+    },
+    flush,
+    drain,
+    counters,
+    async close(closeOptions = {}) {
+      if (closed) return counters();
+      if (closeOptions.drainTimeoutMs && closeOptions.drainTimeoutMs > 0) {
+        await drain(closeOptions.drainTimeoutMs);
+      }
+      await flush();
+      closed = true;
+      clearInterval(flushTimer);
+      if (replayTimer !== undefined) clearTimeout(replayTimer);
+      replayTimer = undefined;
+      await replayRunning;
+      // Whatever is still in memory (a replay was running) goes to disk for the next run.
+      toSpool(take(queue.length));
+      spool.close();
+      await writer.close();
+      const final = counters();
+      log.info('pipeline: closed', { received: final.received, written: final.written, spooled: final.spooled, replayed: final.replayed, spoolPending: final.spoolPending, dropped: final.dropped, rejected: final.rejected });
+      return final;
+    },
+  };
+}

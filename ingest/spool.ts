@@ -1,0 +1,364 @@
+// Append-only disk spool for line protocol: what InfluxDB cannot take now is kept here and replayed in order.
+//
+// Layout of the spool folder:
+//   000000000001.lp, 000000000002.lp, …   segments, newline-delimited line protocol, appended only
+//   cursor.json                            {"segment": n, "offset": bytes} — how far the head segment is replayed
+//   rejected.lp                            lines InfluxDB refused as invalid (dead letters; never replayed)
+//
+// Crash safety:
+//  - a segment is only ever appended to by the process that created it; after a restart new lines go to a
+//    new segment, so a torn tail can never be glued to a later line;
+//  - on open, a segment whose last line has no newline (a write torn by a crash) is truncated to its last
+//    complete line, and empty segments are removed;
+//  - the cursor is written with write-to-temp + rename, so it is either the old or the new value; a lost
+//    cursor update only re-sends lines, and re-sending a point to InfluxDB is idempotent (same series,
+//    field and timestamp overwrite with the same value), so delivery is at-least-once and nothing is lost;
+//  - a cursor that does not fall on a line boundary is moved back to the previous one;
+//  - every append is fdatasync'ed by default (option fsync), as is the folder when a segment is created.
+// All file operations are synchronous: the spool is used from one event loop, which makes appends,
+// reads and commits atomic with respect to each other without locks.
+import fs from 'node:fs';
+import path from 'node:path';
+import { silentLogger, type IngestLogger } from './log.js';
+
+export interface SpoolOptions {
+  dir: string;
+  /** A new segment is started when the current one would grow beyond this (default 8 MiB). */
+  segmentMaxBytes?: number;
+  /** Appends that would make the spool larger than this fail with SpoolFullError (default 4 GiB). */
+  maxBytes?: number;
+  /** fdatasync every append (default true). */
+  fsync?: boolean;
+  logger?: IngestLogger;
+}
+
+export interface SpoolStats {
+  segments: number;
+  pendingLines: number;
+  pendingBytes: number;
+  /** Lines appended since open. */
+  appendedLines: number;
+  /** Lines committed (replayed) since open. */
+  committedLines: number;
+  /** Lines that were waiting in the spool when it was opened (from an earlier run). */
+  recoveredLines: number;
+  /** Bytes of torn tails cut off at open. */
+  truncatedBytes: number;
+  /** Lines written to rejected.lp since open. */
+  deadLetterLines: number;
+}
+
+/** A run of lines read from the head of the spool; hand it back to commit() once delivered. */
+export interface SpoolChunk {
+  readonly lines: string[];
+  readonly segment: number;
+  readonly startOffset: number;
+  readonly endOffset: number;
+}
+
+export class SpoolFullError extends Error {
+  override readonly name = 'SpoolFullError';
+}
+
+interface Segment {
+  seq: number;
+  file: string;
+  size: number;
+  lines: number;
+  /** Open for appending (only the segment created last by this process). */
+  fd: number | null;
+}
+
+const SEGMENT_RE = /^(\d{12})\.lp$/;
+const CURSOR = 'cursor.json';
+const REJECTED = 'rejected.lp';
+const NEWLINE = 0x0a;
+const READ_WINDOW = 4 * 1024 * 1024;
+
+const segmentName = (seq: number) => `${String(seq).padStart(12, '0')}.lp`;
+
+function countNewlines(buffer: Buffer, end = buffer.length): number {
+  let n = 0;
+  let at = buffer.indexOf(NEWLINE, 0);
+  while (at !== -1 && at < end) {
+    n++;
+    at = buffer.indexOf(NEWLINE, at + 1);
+  }
+  return n;
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  let written = 0;
+  while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Not supported on every platform/filesystem; the segment's own fsync still holds its data.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+export class Spool {
+  readonly dir: string;
+  private readonly segmentMaxBytes: number;
+  private readonly maxBytes: number;
+  private readonly fsync: boolean;
+  private readonly log: IngestLogger;
+  private readonly segments: Segment[] = [];
+  /** Byte offset and lines already delivered in the head segment. */
+  private headOffset = 0;
+  private headLines = 0;
+  private nextSeq = 1;
+  private closed = false;
+  private readonly counters = { appendedLines: 0, committedLines: 0, recoveredLines: 0, truncatedBytes: 0, deadLetterLines: 0 };
+
+  private constructor(options: SpoolOptions) {
+    this.dir = path.resolve(options.dir);
+    this.segmentMaxBytes = options.segmentMaxBytes ?? 8 * 1024 * 1024;
+    this.maxBytes = options.maxBytes ?? 4 * 1024 * 1024 * 1024;
+    this.fsync = options.fsync ?? true;
+    this.log = options.logger ?? silentLogger;
+    if (!(this.segmentMaxBytes > 0)) throw new RangeError(`segmentMaxBytes must be positive, got ${this.segmentMaxBytes}`);
+  }
+
+  /** Open (creating the folder if needed) and recover what an earlier run left behind. */
+  static open(options: SpoolOptions): Spool {
+    const spool = new Spool(options);
+    spool.recover();
+    return spool;
+  }
+
+  private recover(): void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    // Sequence numbers only grow, also past segments removed here (a cursor may still name them).
+    let maxSeq = 0;
+    for (const name of fs.readdirSync(this.dir)) {
+      if (name.endsWith('.tmp')) {
+        fs.rmSync(path.join(this.dir, name), { force: true });
+        continue;
+      }
+      const match = SEGMENT_RE.exec(name);
+      if (!match) continue;
+      const seq = Number(match[1]);
+      maxSeq = Math.max(maxSeq, seq);
+      const file = path.join(this.dir, name);
+      let data = fs.readFileSync(file);
+      if (data.length > 0 && data[data.length - 1] !== NEWLINE) {
+        // A torn append: keep the complete lines, cut the partial one.
+        const keep = data.lastIndexOf(NEWLINE) + 1;
+        fs.truncateSync(file, keep);
+        this.counters.truncatedBytes += data.length - keep;
+        this.log.warn('spool: cut a torn line off a segment', { segment: name, bytes: data.length - keep });
+        data = data.subarray(0, keep);
+      }
+      if (data.length === 0) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
+      this.segments.push({ seq, file, size: data.length, lines: countNewlines(data), fd: null });
+    }
+    this.segments.sort((a, b) => a.seq - b.seq);
+    this.nextSeq = maxSeq + 1;
+
+    const cursor = this.readCursor();
+    if (cursor) {
+      // Segments before the cursor's one were delivered; the process died before removing them.
+      while (this.segments.length > 0 && this.segments[0]!.seq < cursor.segment) this.removeHeadFile();
+      const head = this.segments[0];
+      if (head && head.seq === cursor.segment && cursor.offset > 0) {
+        const data = fs.readFileSync(head.file);
+        let offset = Math.min(cursor.offset, data.length);
+        // Back to a line boundary (re-sending a line is harmless; skipping one is not).
+        if (offset > 0 && data[offset - 1] !== NEWLINE) offset = data.lastIndexOf(NEWLINE, offset - 1) + 1;
+        this.headOffset = offset;
+        this.headLines = countNewlines(data, offset);
+      }
+      this.nextSeq = Math.max(this.nextSeq, cursor.segment + 1);
+    }
+    if (this.headOffset > 0 && this.segments[0] && this.headOffset >= this.segments[0].size) this.removeHeadFile();
+    this.counters.recoveredLines = this.pendingLines;
+    if (this.counters.recoveredLines > 0) {
+      this.log.info('spool: found lines from an earlier run; they will be replayed first', { lines: this.counters.recoveredLines, segments: this.segments.length });
+    }
+  }
+
+  private readCursor(): { segment: number; offset: number } | undefined {
+    try {
+      const parsed = JSON.parse(fs.readFileSync(path.join(this.dir, CURSOR), 'utf8')) as { segment?: unknown; offset?: unknown };
+      if (Number.isInteger(parsed.segment) && Number.isInteger(parsed.offset) && (parsed.offset as number) >= 0) {
+        return { segment: parsed.segment as number, offset: parsed.offset as number };
+      }
+      this.log.warn('spool: ignoring a malformed cursor.json (lines may be re-sent)');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn('spool: ignoring an unreadable cursor.json (lines may be re-sent)', { error: (error as Error).message });
+    }
+    return undefined;
+  }
+
+  private writeCursor(): void {
+    const head = this.segments[0];
+    const value = head ? { segment: head.seq, offset: this.headOffset } : { segment: this.nextSeq - 1, offset: 0 };
+    const tmp = path.join(this.dir, `${CURSOR}.tmp`);
+    fs.writeFileSync(tmp, JSON.stringify(value));
+    fs.renameSync(tmp, path.join(this.dir, CURSOR));
+  }
+
+  private removeHeadFile(): void {
+    const head = this.segments.shift();
+    if (!head) return;
+    if (head.fd !== null) fs.closeSync(head.fd);
+    fs.rmSync(head.file, { force: true });
+    this.headOffset = 0;
+    this.headLines = 0;
+  }
+
+  get pendingLines(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.lines;
+    return n - this.headLines;
+  }
+
+  get pendingBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n - this.headOffset;
+  }
+
+  get isEmpty(): boolean {
+    return this.pendingLines === 0;
+  }
+
+  stats(): SpoolStats {
+    return { segments: this.segments.length, pendingLines: this.pendingLines, pendingBytes: this.pendingBytes, ...this.counters };
+  }
+
+  /** Append lines (each without a newline) at the tail; durable on return when fsync is on. */
+  append(lines: readonly string[]): void {
+    if (this.closed) throw new Error('spool is closed');
+    if (lines.length === 0) return;
+    const data = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    if (this.pendingBytes + data.length > this.maxBytes) {
+      throw new SpoolFullError(`spool ${this.dir} would exceed ${this.maxBytes} bytes (${this.pendingBytes} pending)`);
+    }
+    let tail = this.segments.at(-1);
+    if (!tail || tail.fd === null || (tail.size > 0 && tail.size + data.length > this.segmentMaxBytes)) {
+      if (tail && tail.fd !== null) this.seal(tail);
+      tail = this.createSegment();
+    }
+    const fd = tail.fd!;
+    try {
+      writeAll(fd, data);
+      if (this.fsync) fs.fdatasyncSync(fd);
+    } catch (error) {
+      // Leave no torn line behind (e.g. ENOSPC half-way): cut back to the last complete append.
+      try {
+        fs.ftruncateSync(fd, tail.size);
+      } catch {
+        // recover() will cut it on the next open
+      }
+      throw error;
+    }
+    tail.size += data.length;
+    tail.lines += lines.length;
+    this.counters.appendedLines += lines.length;
+  }
+
+  private createSegment(): Segment {
+    const seq = this.nextSeq++;
+    const file = path.join(this.dir, segmentName(seq));
+    const fd = fs.openSync(file, 'ax+');
+    fsyncDir(this.dir);
+    const segment: Segment = { seq, file, size: 0, lines: 0, fd };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  private seal(segment: Segment): void {
+    if (segment.fd === null) return;
+    if (this.fsync) fs.fdatasyncSync(segment.fd);
+    fs.closeSync(segment.fd);
+    segment.fd = null;
+  }
+
+  /** Up to `maxLines` of the oldest undelivered lines (not removed until commit), or null when empty. */
+  read(maxLines: number): SpoolChunk | null {
+    if (!(maxLines >= 1)) throw new RangeError(`maxLines must be ≥ 1, got ${maxLines}`);
+    for (;;) {
+      const head = this.segments[0];
+      if (!head) return null;
+      if (this.headOffset >= head.size) {
+        if (head.fd !== null) return null; // the tail segment, all delivered: nothing more yet
+        this.removeHeadFile();
+        this.writeCursor();
+        continue;
+      }
+      let window = Math.min(READ_WINDOW, head.size - this.headOffset);
+      for (;;) {
+        const buffer = Buffer.allocUnsafe(window);
+        const fd = head.fd ?? fs.openSync(head.file, 'r');
+        let got = 0;
+        try {
+          while (got < window) {
+            const n = fs.readSync(fd, buffer, got, window - got, this.headOffset + got);
+            if (n === 0) break;
+            got += n;
+          }
+        } finally {
+          if (head.fd === null) fs.closeSync(fd);
+        }
+        // Cut after the maxLines-th newline, or after the last complete line in the window.
+        let end = -1;
+        let count = 0;
+        let at = buffer.indexOf(NEWLINE, 0);
+        while (at !== -1 && at < got) {
+          end = at;
+          if (++count >= maxLines) break;
+          at = buffer.indexOf(NEWLINE, at + 1);
+        }
+        if (end === -1) {
+          if (window >= head.size - this.headOffset) throw new Error(`spool segment ${head.file} has an unterminated line at ${this.headOffset}`);
+          window = Math.min(window * 2, head.size - this.headOffset);
+          continue;
+        }
+        const lines = buffer.toString('utf8', 0, end).split('\n');
+        return { lines, segment: head.seq, startOffset: this.headOffset, endOffset: this.headOffset + end + 1 };
+      }
+    }
+  }
+
+  /** Mark a chunk from read() as delivered. Chunks must be committed in the order they were read. */
+  commit(chunk: SpoolChunk): void {
+    const head = this.segments[0];
+    if (!head || head.seq !== chunk.segment || this.headOffset !== chunk.startOffset) {
+      throw new Error(`spool commit out of order: head ${head?.seq}@${this.headOffset}, chunk ${chunk.segment}@${chunk.startOffset}`);
+    }
+    this.headOffset = chunk.endOffset;
+    this.headLines += chunk.lines.length;
+    this.counters.committedLines += chunk.lines.length;
+    if (this.headOffset >= head.size) {
+      // Delivered a whole segment: remove it (the tail segment too, so the next append starts afresh).
+      this.removeHeadFile();
+    }
+    this.writeCursor();
+  }
+
+  /** Keep lines InfluxDB refused (invalid data) for inspection; they are not replayed. */
+  deadLetter(lines: readonly string[], reason: string): void {
+    if (lines.length === 0) return;
+    const header = `# ${new Date().toISOString()} ${reason.replace(/[\r\n]+/g, ' ')}\n`;
+    fs.appendFileSync(path.join(this.dir, REJECTED), `${header}${lines.join('\n')}\n`);
+    this.counters.deadLetterLines += lines.length;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.segments) this.seal(s);
+  }
+}

@@ -1,0 +1,463 @@
+// OPC UA subscriptions (not polling) for every configured tag: one ClientSubscription, the tags monitored in
+// ClientMonitoredItemGroups of at most maxItemsPerCall (the server's MaxMonitoredItemsPerCall), each value
+// delivered with its status code and timestamps.
+//
+// Staying subscribed:
+//  1. node-opcua's own reconnection: after a dropped connection the client reconnects with the explicit
+//     backoff below (initialDelay → maxDelay, unbounded retries), reactivates the session or creates a new
+//     one, and transfers or re-creates the subscription and its monitored items; keepSessionAlive reads
+//     the server state between publishes so a silent link is noticed. Every step is logged.
+//  2. Our own re-create on failure: if no Publish response (data or keep-alive) has arrived for staleAfterMs,
+//     or the subscription or session is terminated, the whole client is torn down and a fresh client,
+//     session and subscription are built, retrying with the same backoff until the server answers.
+// After a restore the server resends the current value of every item; a value already delivered (same tag,
+// source time, status and value) is dropped as a duplicate, so consumers see each change once.
+import {
+  AttributeIds,
+  MessageSecurityMode,
+  OPCUACertificateManager,
+  OPCUAClient,
+  SecurityPolicy,
+  TimestampsToReturn,
+  UserTokenType,
+  type ClientMonitoredItemBase,
+  type ClientMonitoredItemGroup,
+  type ClientSession,
+  type ClientSubscription,
+  type DataValue,
+  type UserIdentityInfo,
+} from 'node-opcua';
+import type { ResolvedTag } from '../network/tags.js';
+import { errorText, silentLogger, type IngestLogger } from './log.js';
+
+export type Severity = 'good' | 'uncertain' | 'bad';
+
+export interface TagUpdate {
+  /** Index of the tag in SubscriberOptions.tags. */
+  index: number;
+  tag: ResolvedTag;
+  /** The value as sent (also for Uncertain/Bad, when the server sent one); null when there is none. */
+  value: number | boolean | null;
+  statusCode: string;
+  severity: Severity;
+  /** Source timestamp, else server timestamp, else time received (UTC ms). */
+  timeUtcMs: number;
+  sourceTimeUtcMs: number | null;
+  serverTimeUtcMs: number | null;
+  receivedAtUtcMs: number;
+}
+
+export interface OpcUaSecurity {
+  mode: 'None' | 'SignAndEncrypt';
+  userName?: string;
+  password?: string;
+  /** Client certificate folder (needed for SignAndEncrypt). */
+  pkiFolder?: string;
+}
+
+export interface ReconnectStrategy {
+  /** First delay before reconnecting (default 500 ms). */
+  initialDelayMs?: number;
+  /** Longest delay between attempts (default 10 s). */
+  maxDelayMs?: number;
+}
+
+export interface SubscriberOptions {
+  endpointUrl: string;
+  tags: readonly ResolvedTag[];
+  security?: OpcUaSecurity;
+  /** Requested sampling interval of every monitored item (default 500 ms; the server may revise it). */
+  samplingIntervalMs?: number;
+  /** Requested publishing interval of the subscription (default 1000 ms). */
+  publishingIntervalMs?: number;
+  /** Server-side queue per item; default enough for every sample of one publishing interval, plus slack. */
+  queueSize?: number;
+  /** Monitored items per CreateMonitoredItems call (default 1000). */
+  maxItemsPerCall?: number;
+  /** Keep-alive count of the subscription (default 10) and lifetime count (default 6 × keep-alive). */
+  keepAliveCount?: number;
+  lifetimeCount?: number;
+  reconnect?: ReconnectStrategy;
+  /** No Publish response for this long → tear down and re-create (default max(30 s, 4 × keep-alive period)). */
+  staleAfterMs?: number;
+  /** Called with the values of one or more Publish responses, in the order received. */
+  onUpdates: (updates: TagUpdate[]) => void;
+  logger?: IngestLogger;
+  applicationName?: string;
+}
+
+export type SubscriberState = 'stopped' | 'connecting' | 'subscribed' | 'reconnecting';
+
+export interface SubscriberStats {
+  state: SubscriberState;
+  /** Values delivered to onUpdates (after duplicates were removed). */
+  updates: number;
+  good: number;
+  uncertain: number;
+  bad: number;
+  /** Values received again after a restore (same tag, time, status, value) and not delivered. */
+  duplicates: number;
+  /** Values whose status carried the Overflow bit: the server's queue discarded samples before them. */
+  overflows: number;
+  /** Publish responses with data, and keep-alives. */
+  notifications: number;
+  keepAlives: number;
+  monitoredItems: number;
+  /** Items the server refused (e.g. unknown NodeId), by NodeId → status. */
+  monitorErrors: Record<string, string>;
+  revisedSamplingIntervalMs: number | null;
+  revisedPublishingIntervalMs: number | null;
+  connectionsLost: number;
+  /** Sessions restored by node-opcua's reconnection. */
+  sessionsRestored: number;
+  /** Times this subscriber tore everything down and built a new client, session and subscription. */
+  recreated: number;
+  /** Subscriptions created (the first one and every re-create, by us or by node-opcua). */
+  subscriptionsCreated: number;
+  lastError: string | null;
+  lastPublishAtUtcMs: number | null;
+}
+
+export interface Subscriber {
+  /** Connect and subscribe in the background; resolves at once. */
+  start(): void;
+  /** Resolves when subscribed (first time, or after a restore); rejects after timeoutMs. */
+  waitUntilSubscribed(timeoutMs: number): Promise<void>;
+  stats(): SubscriberStats;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function within<T>(promise: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (!promise) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise.catch(() => undefined), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function severityOf(code: number): Severity {
+  if (code >= 0x80000000) return 'bad';
+  if (code >= 0x40000000) return 'uncertain';
+  return 'good';
+}
+
+interface Generation {
+  client: OPCUAClient;
+  session?: ClientSession;
+  subscription?: ClientSubscription;
+  groups: ClientMonitoredItemGroup[];
+  broken: Promise<string>;
+  breakWith: (reason: string) => void;
+}
+
+export function createSubscriber(options: SubscriberOptions): Subscriber {
+  const log = options.logger ?? silentLogger;
+  const tags = options.tags;
+  const samplingIntervalMs = options.samplingIntervalMs ?? 500;
+  const publishingIntervalMs = options.publishingIntervalMs ?? 1000;
+  const queueSize = options.queueSize ?? Math.max(2, Math.ceil(publishingIntervalMs / Math.max(samplingIntervalMs, 1)) * 2 + 1);
+  const maxItemsPerCall = options.maxItemsPerCall ?? 1000;
+  const keepAliveCount = options.keepAliveCount ?? 10;
+  const lifetimeCount = options.lifetimeCount ?? keepAliveCount * 6;
+  const initialDelayMs = options.reconnect?.initialDelayMs ?? 500;
+  const maxDelayMs = options.reconnect?.maxDelayMs ?? 10_000;
+  const staleAfterMs = options.staleAfterMs ?? Math.max(30_000, 4 * publishingIntervalMs * keepAliveCount);
+  const security = options.security ?? { mode: 'None' as const };
+  if (tags.length === 0) throw new RangeError('subscriber: no tags to monitor');
+  if (!(samplingIntervalMs >= 0 && publishingIntervalMs > 0 && queueSize >= 1 && maxItemsPerCall >= 1)) {
+    throw new RangeError('subscriber: samplingIntervalMs ≥ 0, publishingIntervalMs > 0, queueSize ≥ 1 and maxItemsPerCall ≥ 1 are required');
+  }
+  if (lifetimeCount < 3 * keepAliveCount) throw new RangeError('subscriber: lifetimeCount must be at least 3 × keepAliveCount');
+
+  const secure = security.mode === 'SignAndEncrypt';
+  const userIdentity: UserIdentityInfo =
+    security.userName && security.password
+      ? { type: UserTokenType.UserName, userName: security.userName, password: security.password }
+      : { type: UserTokenType.Anonymous };
+
+  const s: SubscriberStats = {
+    state: 'stopped',
+    updates: 0,
+    good: 0,
+    uncertain: 0,
+    bad: 0,
+    duplicates: 0,
+    overflows: 0,
+    notifications: 0,
+    keepAlives: 0,
+    monitoredItems: 0,
+    monitorErrors: {},
+    revisedSamplingIntervalMs: null,
+    revisedPublishingIntervalMs: null,
+    connectionsLost: 0,
+    sessionsRestored: 0,
+    recreated: 0,
+    subscriptionsCreated: 0,
+    lastError: null,
+    lastPublishAtUtcMs: null,
+  };
+
+  // Last delivered (time, status, value) per tag, to drop the values a restore sends again.
+  const lastTime = new Float64Array(tags.length).fill(Number.NaN);
+  const lastCode = new Float64Array(tags.length).fill(Number.NaN);
+  const lastValue: (number | boolean | null)[] = new Array<number | boolean | null>(tags.length).fill(null);
+
+  let pending: TagUpdate[] = [];
+  let deliverScheduled = false;
+  const deliver = () => {
+    deliverScheduled = false;
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    try {
+      options.onUpdates(batch);
+    } catch (error) {
+      s.lastError = errorText(error);
+      log.error('subscriber: onUpdates threw', { error: s.lastError });
+    }
+  };
+
+  const onValue = (index: number, dataValue: DataValue) => {
+    const tag = tags[index];
+    if (!tag) return;
+    const code = dataValue.statusCode.value;
+    if (dataValue.statusCode.hasOverflowBit) s.overflows++;
+    const raw: unknown = dataValue.value?.value;
+    const value = typeof raw === 'number' || typeof raw === 'boolean' ? raw : null;
+    const receivedAtUtcMs = Date.now();
+    const sourceTimeUtcMs = dataValue.sourceTimestamp ? dataValue.sourceTimestamp.getTime() : null;
+    const serverTimeUtcMs = dataValue.serverTimestamp ? dataValue.serverTimestamp.getTime() : null;
+    const timeUtcMs = sourceTimeUtcMs ?? serverTimeUtcMs ?? receivedAtUtcMs;
+    if (lastTime[index] === timeUtcMs && lastCode[index] === code && lastValue[index] === value) {
+      s.duplicates++;
+      return;
+    }
+    lastTime[index] = timeUtcMs;
+    lastCode[index] = code;
+    lastValue[index] = value;
+    const severity = severityOf(code);
+    s.updates++;
+    s[severity]++;
+    pending.push({ index, tag, value, statusCode: dataValue.statusCode.name, severity, timeUtcMs, sourceTimeUtcMs, serverTimeUtcMs, receivedAtUtcMs });
+    if (!deliverScheduled) {
+      deliverScheduled = true;
+      setImmediate(deliver);
+    }
+  };
+
+  let stopped = true;
+  let loop: Promise<void> | undefined;
+  let current: Generation | undefined;
+  let subscribedWaiters: (() => void)[] = [];
+  let watchdog: NodeJS.Timeout | undefined;
+
+  const setState = (state: SubscriberState) => {
+    s.state = state;
+    if (state === 'subscribed') for (const w of subscribedWaiters.splice(0)) w();
+  };
+
+  const certificateManager = security.pkiFolder
+    ? new OPCUACertificateManager({ rootFolder: security.pkiFolder, automaticallyAcceptUnknownCertificate: true })
+    : undefined;
+
+  /** One client, session and subscription, until something breaks it or stop() is called. */
+  async function runGeneration(): Promise<string> {
+    let breakWith!: (reason: string) => void;
+    const broken = new Promise<string>((resolve) => (breakWith = resolve));
+    const client = OPCUAClient.create({
+      applicationName: options.applicationName ?? 'sewer-dispatch-ingest',
+      endpointMustExist: false,
+      securityMode: secure ? MessageSecurityMode.SignAndEncrypt : MessageSecurityMode.None,
+      securityPolicy: secure ? SecurityPolicy.Basic256Sha256 : SecurityPolicy.None,
+      // The first connect of a generation gives up after a few tries (our loop then backs off and
+      // starts a new generation); after a drop, node-opcua reconnects with these delays, unbounded.
+      connectionStrategy: { maxRetry: 2, initialDelay: initialDelayMs, maxDelay: maxDelayMs, randomisationFactor: 0.1 },
+      keepSessionAlive: true,
+      keepAliveInterval: Math.max(5_000, publishingIntervalMs * 2),
+      requestedSessionTimeout: Math.max(60_000, staleAfterMs * 2),
+      ...(certificateManager ? { clientCertificateManager: certificateManager } : {}),
+    });
+    const g: Generation = { client, groups: [], broken, breakWith };
+    current = g;
+
+    let backoffs = 0;
+    client.on('backoff', (count: number, delay: number) => {
+      backoffs++;
+      if (count <= 1 || backoffs % 10 === 0) log.warn('subscriber: connection attempt failed; backing off', { attempt: count, delayMs: delay, endpointUrl: options.endpointUrl });
+    });
+    client.on('connection_lost', () => {
+      s.connectionsLost++;
+      setState('reconnecting');
+      log.warn('subscriber: connection lost; node-opcua is reconnecting', { endpointUrl: options.endpointUrl });
+    });
+    client.on('start_reconnection', () => log.info('subscriber: reconnection started'));
+    client.on('reconnection_attempt_has_failed', (error: Error, message: string) => log.warn('subscriber: reconnection attempt failed', { message, error: errorText(error) }));
+    client.on('after_reconnection', () => log.info('subscriber: reconnected (secure channel)'));
+    client.on('connection_reestablished', () => log.info('subscriber: connection re-established'));
+
+    await client.connect(options.endpointUrl);
+    if (stopped) return 'stopped';
+    const session = await client.createSession(userIdentity);
+    g.session = session;
+    session.on('session_closed', (statusCode: { name?: string }) => {
+      if (!stopped) g.breakWith(`session closed (${statusCode?.name ?? 'unknown'})`);
+    });
+    session.on('keepalive_failure', () => log.warn('subscriber: session keep-alive failed'));
+    session.on('session_restored', () => {
+      s.sessionsRestored++;
+      s.lastPublishAtUtcMs = Date.now();
+      setState('subscribed');
+      log.info('subscriber: session and subscription restored by the client reconnection');
+    });
+    session.on('session_repaired_failed', (error: Error) => g.breakWith(`session repair failed: ${errorText(error)}`));
+
+    const subscription = await session.createSubscription2({
+      requestedPublishingInterval: publishingIntervalMs,
+      requestedLifetimeCount: lifetimeCount,
+      requestedMaxKeepAliveCount: keepAliveCount,
+      maxNotificationsPerPublish: 0,
+      publishingEnabled: true,
+      priority: 10,
+    });
+    g.subscription = subscription;
+    s.subscriptionsCreated++;
+    s.revisedPublishingIntervalMs = subscription.publishingInterval;
+    s.lastPublishAtUtcMs = Date.now();
+    subscription.on('raw_notification', () => {
+      s.lastPublishAtUtcMs = Date.now();
+    });
+    subscription.on('received_notifications', () => s.notifications++);
+    subscription.on('keepalive', () => s.keepAlives++);
+    subscription.on('subscriptionId_changed', (id: number, previous: number) => {
+      s.subscriptionsCreated++;
+      log.info('subscriber: subscription re-created by the client reconnection', { subscriptionId: id, previous });
+    });
+    subscription.on('status_changed', (status: { name?: string }) => log.warn('subscriber: subscription status changed', { status: status?.name }));
+    subscription.on('internal_error', (error: Error) => log.warn('subscriber: subscription internal error', { error: errorText(error) }));
+    subscription.on('terminated', () => {
+      if (!stopped) g.breakWith('subscription terminated');
+    });
+
+    const monitorErrors: Record<string, string> = {};
+    let monitored = 0;
+    for (let base = 0; base < tags.length; base += maxItemsPerCall) {
+      const slice = tags.slice(base, base + maxItemsPerCall);
+      const group = await subscription.monitorItems(
+        slice.map((t) => ({ nodeId: t.nodeId, attributeId: AttributeIds.Value })),
+        { samplingInterval: samplingIntervalMs, queueSize, discardOldest: true },
+        TimestampsToReturn.Both,
+      );
+      g.groups.push(group);
+      group.monitoredItems.forEach((item: ClientMonitoredItemBase, i: number) => {
+        if (item.statusCode && item.statusCode.value >= 0x80000000) monitorErrors[slice[i]!.nodeId] = item.statusCode.name;
+        else monitored++;
+        if (s.revisedSamplingIntervalMs === null && item.result) s.revisedSamplingIntervalMs = item.result.revisedSamplingInterval;
+      });
+      group.on('changed', (_item: ClientMonitoredItemBase, dataValue: DataValue, index: number) => onValue(base + index, dataValue));
+    }
+    s.monitoredItems = monitored;
+    s.monitorErrors = monitorErrors;
+    if (Object.keys(monitorErrors).length > 0) log.error('subscriber: the server refused some monitored items', { count: Object.keys(monitorErrors).length, first: Object.entries(monitorErrors).slice(0, 5) });
+    log.info('subscriber: subscribed', {
+      endpointUrl: options.endpointUrl,
+      items: monitored,
+      samplingIntervalMs: s.revisedSamplingIntervalMs,
+      publishingIntervalMs: s.revisedPublishingIntervalMs,
+      queueSize,
+    });
+    setState('subscribed');
+    return broken;
+  }
+
+  async function teardown(g: Generation | undefined): Promise<void> {
+    if (!g) return;
+    if (current === g) current = undefined;
+    await within(g.subscription?.terminate(), 2_000);
+    await within(g.session?.close(true), 2_000);
+    await within(g.client.disconnect(), 5_000);
+  }
+
+  async function runLoop(): Promise<void> {
+    let delay = initialDelayMs;
+    let first = true;
+    while (!stopped) {
+      setState(first ? 'connecting' : 'reconnecting');
+      let reason: string;
+      const startedAt = Date.now();
+      try {
+        reason = await runGeneration();
+      } catch (error) {
+        reason = `could not subscribe: ${errorText(error)}`;
+      }
+      const g = current;
+      await teardown(g);
+      if (stopped) break;
+      s.lastError = reason;
+      s.recreated++;
+      first = false;
+      // A generation that ran for a while resets the backoff.
+      if (Date.now() - startedAt > maxDelayMs * 3) delay = initialDelayMs;
+      log.warn('subscriber: re-creating client, session and subscription', { reason, retryInMs: delay });
+      await sleep(delay);
+      delay = Math.min(maxDelayMs, delay * 2);
+    }
+    setState('stopped');
+  }
+
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      log.info('subscriber: starting', {
+        endpointUrl: options.endpointUrl,
+        tags: tags.length,
+        security: security.mode,
+        reconnect: `node-opcua reconnection (keepSessionAlive, unbounded retries, delay ${initialDelayMs}→${maxDelayMs} ms) + re-create when no publish for ${staleAfterMs} ms`,
+      });
+      watchdog = setInterval(() => {
+        const g = current;
+        if (!g || s.state === 'connecting' || s.lastPublishAtUtcMs === null || !g.subscription) return;
+        const silentMs = Date.now() - s.lastPublishAtUtcMs;
+        if (silentMs > staleAfterMs) g.breakWith(`no publish response for ${silentMs} ms`);
+      }, Math.min(1000, Math.max(100, staleAfterMs / 4)));
+      watchdog.unref();
+      loop = runLoop();
+    },
+    waitUntilSubscribed(timeoutMs) {
+      if (s.state === 'subscribed') return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          subscribedWaiters = subscribedWaiters.filter((w) => w !== done);
+          reject(new Error(`not subscribed to ${options.endpointUrl} within ${timeoutMs} ms (state ${s.state}; last error: ${s.lastError ?? 'none'})`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        subscribedWaiters.push(done);
+      });
+    },
+    stats() {
+      return { ...s, monitorErrors: { ...s.monitorErrors } };
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (watchdog) clearInterval(watchdog);
+      const g = current;
+      if (g) {
+        g.breakWith('stopped');
+        // Abort a connect in progress.
+        if (!g.session) await within(g.client.disconnect(), 5_000);
+      }
+      await loop;
+      deliver();
+      log.info('subscriber: stopped', { updates: s.updates, duplicates: s.duplicates, recreated: s.recreated, sessionsRestored: s.sessionsRestored });
+    },
+  };
+}
+

@@ -1,0 +1,109 @@
+// Writes batches of line protocol to InfluxDB through the official client's WriteApi (/api/v2/write), which
+// InfluxDB 1.8+, 2.x and 3.x all accept. The client's own retries are off (maxRetries 0, writeFailed
+// rejects): the pipeline owns retry, backoff and spooling, so a failed batch is never held twice.
+import { HttpError, InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
+
+export interface LineWriter {
+  /** Resolve when InfluxDB acknowledged every line; reject with WriteRejectedError if it refused them as invalid. */
+  write(lines: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** InfluxDB refused the data itself (HTTP 400/422): retrying the same lines cannot succeed. */
+export class WriteRejectedError extends Error {
+  override readonly name = 'WriteRejectedError';
+  constructor(
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Anything else (connection refused, timeout, 5xx, 401/403/404 while being fixed): retry later. */
+export class WriteUnavailableError extends Error {
+  override readonly name = 'WriteUnavailableError';
+  constructor(
+    message: string,
+    readonly statusCode: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+export interface InfluxWriteTarget {
+  url: string;
+  /** 2.x/3.x API token, or "user:password" on 1.8. */
+  token: string;
+  org: string;
+  bucket: string;
+  /** Per request (default 10 s). */
+  timeoutMs?: number;
+  /** Gzip request bodies above this many bytes (default: never — on a local link it only costs CPU). */
+  gzipThreshold?: number;
+}
+
+/** Largest batch one write() sends in one request; larger calls are split. */
+export const MAX_LINES_PER_REQUEST = 100_000;
+
+export function createInfluxLineWriter(target: InfluxWriteTarget): LineWriter {
+  const influx = new InfluxDB({ url: target.url, token: target.token, timeout: target.timeoutMs ?? 10_000 });
+  const base = target.url.replace(/\/+$/, '');
+  const idle: WriteApi[] = [];
+  const all: WriteApi[] = [];
+  const newApi = (): WriteApi => {
+    const api = influx.getWriteApi(target.org, target.bucket, 'ms', {
+      // Only explicit flushes send; nothing is buffered or retried inside the client.
+      batchSize: MAX_LINES_PER_REQUEST + 1,
+      maxBatchBytes: 512 * 1024 * 1024,
+      flushInterval: 0,
+      maxRetries: 0,
+      maxBufferLines: 1,
+      gzipThreshold: target.gzipThreshold ?? Number.MAX_SAFE_INTEGER,
+      writeFailed: (error: Error) => Promise.reject(error),
+    });
+    all.push(api);
+    return api;
+  };
+
+  const classify = (error: unknown, count: number): Error => {
+    if (error instanceof HttpError) {
+      const detail = `${error.statusCode} ${error.statusMessage ?? ''} ${error.body ?? ''}`.replace(/\s+/g, ' ').trim();
+      if (error.statusCode === 400 || error.statusCode === 422) return new WriteRejectedError(`InfluxDB ${base} refused ${count} lines: HTTP ${detail}`, error.statusCode);
+      return new WriteUnavailableError(`InfluxDB ${base} write failed: HTTP ${detail}`, error.statusCode);
+    }
+    return new WriteUnavailableError(`InfluxDB ${base} unreachable: ${(error as Error)?.message ?? String(error)}`, undefined);
+  };
+
+  const send = async (lines: readonly string[]): Promise<void> => {
+    const api = idle.pop() ?? newApi();
+    try {
+      api.writeRecords(lines as string[]);
+      await api.flush();
+    } catch (error) {
+      const classified = classify(error, lines.length);
+      // 413: the body is too large for this server's max-body-size: halve and try again.
+      if (classified instanceof WriteUnavailableError && classified.statusCode === 413 && lines.length > 1) {
+        idle.push(api);
+        const half = Math.ceil(lines.length / 2);
+        await send(lines.slice(0, half));
+        await send(lines.slice(half));
+        return;
+      }
+      throw classified;
+    } finally {
+      if (!idle.includes(api)) idle.push(api);
+    }
+  };
+
+  return {
+    async write(lines) {
+      for (let i = 0; i < lines.length; i += MAX_LINES_PER_REQUEST) {
+        await send(lines.length <= MAX_LINES_PER_REQUEST ? lines : lines.slice(i, i + MAX_LINES_PER_REQUEST));
+      }
+    },
+    async close() {
+      await Promise.all(all.map((api) => api.close().catch(() => undefined)));
+    },
+  };
+}
