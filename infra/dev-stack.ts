@@ -1,6 +1,6 @@
 // `npm start`: the whole system on embedded defaults — Temporal and InfluxDB (state in .data/), the
 // OPC UA simulator of the reference network, the local Open-Meteo-compatible forecast server fed by a
-// rain scenario, the worker and the API — with URLs printed, and a clean stop on Ctrl-C.
+// rain scenario, telemetry ingest, the worker and the API — with URLs printed, and a clean stop on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -141,7 +141,11 @@ async function main() {
     DATABASE_URL: databaseUrl,
     API_PORT: String(ports.api),
   };
-  await Promise.all([startChild('worker', 'worker/main.ts', [], env, /worker: task queue ready/), startChild('api', 'api/server.ts', [], env, /API listening/)]);
+  await Promise.all([
+    startChild('ingest', 'ingest/main.ts', ['--spool-dir', path.join('.data', 'spool')], env, /ingest: running/),
+    startChild('worker', 'worker/main.ts', [], env, /worker: task queue ready/),
+    startChild('api', 'api/server.ts', [], env, /API listening/),
+  ]);
 
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   let health: { status?: string; components?: { name: string; status: string; latencyMs: number }[] } = {};
