@@ -1,14 +1,18 @@
 // Activities of the dispatch cycle. A factory: it receives its connectors, so tests and the worker
 // decide what they talk to. Activities do the I/O; the workflow only orchestrates.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DispatchOutcome, SetpointWriteResult } from '../contract/index.js';
+import type { DispatchOutcome, HandBack, PlanConstraints, SetpointWriteResult } from '../contract/index.js';
 import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
 import type { OpcUaConnector, SetpointWrite } from '../connectors/opcua.js';
-import type { NetworkConfig } from '../network/schema.js';
-import { RemoteControl, StationMode, resolveTagMap, tagIndex } from '../network/tags.js';
+import type { Envelope, NetworkConfig } from '../network/schema.js';
+import { RemoteControl, StationMode, resolveTagMap, tagIndex, type ResolvedTag } from '../network/tags.js';
 import { insideEnvelope } from '../planner/envelope.js';
-import { ruleBasedPlan } from '../planner/rule-based.js';
-import type { Plan } from '../planner/types.js';
+import type { Plan, PlanStep } from '../planner/types.js';
+import type { DeliveryReport, Notification } from '../notify/types.js';
+import type { Notifier } from '../notify/index.js';
+import { applyConstraints, InvalidConstraint, localBandSetpoint } from './constraints.js';
+import { ruleBasedPlanner, type Planner } from './planner.js';
 import type { NetworkSnapshot, RainForecast, StationState, TagReading } from './types.js';
 
 export interface RainForecastSource {
@@ -21,6 +25,10 @@ export interface DispatchDependencies {
   opcua: OpcUaConnector;
   influx: InfluxConnector;
   forecast: RainForecastSource;
+  /** Default: the rule-based planner. */
+  planner?: Planner;
+  /** Default: notifications are written to the log only. */
+  notifier?: Notifier;
   now?: () => number;
 }
 
@@ -70,13 +78,69 @@ export function telemetryPoints(snapshot: NetworkSnapshot, kinds: Map<string, st
   return points.filter((p) => Object.keys(p.fields).length > 0);
 }
 
+/** The running activity's context, or undefined when called directly (unit tests, stubs). */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+const numericValue = (r: TagReading | undefined): number | null =>
+  r?.good ? (typeof r.value === 'number' ? r.value : typeof r.value === 'boolean' ? Number(r.value) : null) : null;
+const sameValue = (a: number | null, b: number) => a !== null && Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+
+export interface ApplyPlanStepInput {
+  /** Default: the plan's id (callers that pass the whole plan). */
+  planId?: string;
+  stepIndex: number;
+  /** The step to apply (older workflows passed the whole plan instead). */
+  step?: PlanStep;
+  plan?: Plan;
+  /** Watchdog counter written with the step (deterministic per plan and step). */
+  heartbeat: number;
+  /** Only these stations (a retry of the stations that failed). */
+  onlyStations?: string[];
+  /** Stations handed back to local control earlier in the plan: never written again. */
+  skipStations?: string[];
+  /** Leave interconnections and tanks alone (station retries). */
+  stationsOnly?: boolean;
+  /** Read first and skip values SCADA already holds (also done on every retried attempt). */
+  compareFirst?: boolean;
+}
+
 export function createDispatchActivities(deps: DispatchDependencies) {
   const { network, opcua, influx } = deps;
   const now = deps.now ?? Date.now;
+  const planner = deps.planner ?? ruleBasedPlanner;
   const tags = resolveTagMap(network);
   const tag = tagIndex(tags);
   const readableTags = tags.filter((t) => t.access === 'read' || t.objectKind === 'station');
   const kinds = new Map(tags.map((t) => [t.objectId, t.objectKind]));
+  const stationsById = new Map(network.stations.map((s) => [s.id, s]));
+
+  async function writeAndVerify(writes: SetpointWrite[]): Promise<SetpointWriteResult[]> {
+    if (writes.length === 0) return [];
+    const outcomes = await opcua.writeSetpoints(writes);
+    activityContext()?.heartbeat('written');
+    const readBack = await opcua.readTags(writes.map((w) => w.tag));
+    return writes.map((w, i) => {
+      const outcome = outcomes[i]!;
+      const back = readBack[i]?.value;
+      const backValue = typeof back === 'number' ? back : typeof back === 'boolean' ? Number(back) : null;
+      const matches = sameValue(backValue, w.value);
+      return {
+        objectId: w.tag.objectId,
+        tag: w.tag.tag,
+        nodeId: w.tag.nodeId,
+        value: w.value,
+        readBack: backValue,
+        status: !outcome.good ? 'failed' : matches ? 'verified' : 'mismatch',
+        ...(outcome.good ? {} : { detail: outcome.statusCode }),
+      } satisfies SetpointWriteResult;
+    });
+  }
 
   return {
     /** Read every tag of the network from SCADA. */
@@ -109,8 +173,26 @@ export function createDispatchActivities(deps: DispatchDependencies) {
       return forecast;
     },
 
-    async buildPlan(input: { planId: string; snapshot: NetworkSnapshot; forecast: RainForecast | null }): Promise<Plan> {
-      const plan = ruleBasedPlan({ planId: input.planId, network, snapshot: input.snapshot, forecast: input.forecast, nowUtcMs: now() });
+    /**
+     * Run the planner (an injected dependency), then apply the dispatcher's constraints to its output.
+     * Re-planning after a modification keeps the plan id: the latest revision overwrites the stored trajectory.
+     */
+    async buildPlan(input: { planId: string; snapshot: NetworkSnapshot; forecast: RainForecast | null; constraints?: PlanConstraints; previousPlan?: Plan | null }): Promise<Plan> {
+      let plan = await planner.plan({
+        planId: input.planId,
+        network,
+        snapshot: input.snapshot,
+        forecast: input.forecast,
+        nowUtcMs: now(),
+        ...(input.constraints ? { constraints: input.constraints } : {}),
+        ...(input.previousPlan ? { previousPlan: input.previousPlan } : {}),
+      });
+      try {
+        plan = applyConstraints(plan, input.constraints, network);
+      } catch (error) {
+        if (error instanceof InvalidConstraint) throw ApplicationFailure.nonRetryable(error.message, 'InvalidConstraint');
+        throw error;
+      }
       const points: SeriesPoint[] = [];
       for (const step of plan.steps) {
         for (const s of step.stations) {
@@ -129,81 +211,143 @@ export function createDispatchActivities(deps: DispatchDependencies) {
     /**
      * Write one step of an approved plan to SCADA and read it back. Only stations in REMOTE mode are
      * written; every value is checked against its envelope here too, as the last line of defence.
+     * Interconnection transfers and tank setpoints are written when they differ from what SCADA holds.
+     *
+     * Idempotent per (plan, step): a retried attempt (the worker died mid-write, or the workflow retries
+     * a failed station) reads first and does not write values SCADA already holds, so no write is
+     * repeated; those values are reported as verified ("already in force").
      */
-    async applyPlanStep(input: { plan: Plan; stepIndex: number; heartbeat: number }): Promise<DispatchOutcome> {
-      const step = input.plan.steps[input.stepIndex];
-      if (!step) throw ApplicationFailure.nonRetryable(`plan ${input.plan.planId} has no step ${input.stepIndex}`, 'InvalidPlanStep');
-      const modes = await opcua.readTags(network.stations.map((s) => tag(s.id, 'mode')));
-      const remote = new Set(modes.filter((m) => m.good && m.value === StationMode.remote).map((m) => m.objectId));
+    async applyPlanStep(input: ApplyPlanStepInput): Promise<DispatchOutcome> {
+      const context = activityContext();
+      context?.heartbeat('start');
+      const attempt = context?.info.attempt ?? 1;
+      const compareFirst = input.compareFirst === true || attempt > 1;
+      const planId = input.planId ?? input.plan?.planId ?? 'unknown';
+      const step = input.step ?? input.plan?.steps[input.stepIndex];
+      if (!step) throw ApplicationFailure.nonRetryable(`plan ${planId} has no step ${input.stepIndex}`, 'InvalidPlanStep');
+      const only = input.onlyStations ? new Set(input.onlyStations) : null;
+      const skip = new Set(input.skipStations ?? []);
+      const stationSetpoints = step.stations.filter((sp) => (only === null || only.has(sp.stationId)) && !skip.has(sp.stationId));
+      for (const sp of stationSetpoints) {
+        if (!stationsById.has(sp.stationId)) throw ApplicationFailure.nonRetryable(`plan names unknown station ${sp.stationId}`, 'InvalidPlanStep');
+      }
       const results: SetpointWriteResult[] = [];
-      const writes: SetpointWrite[] = [];
-      const stationsById = new Map(network.stations.map((s) => [s.id, s]));
-      for (const sp of step.stations) {
-        const station = stationsById.get(sp.stationId);
-        if (!station) throw ApplicationFailure.nonRetryable(`plan names unknown station ${sp.stationId}`, 'InvalidPlanStep');
-        const values: [string, number][] = [
-          ['startLevelSpM', sp.startLevelM],
-          ['stopLevelSpM', sp.stopLevelM],
-          ['flowSpM3h', sp.flowM3h],
-          ['pumpsAllowedSp', sp.pumpsAllowed],
-          ['remoteControlSp', sp.remoteControl === 'flow' ? RemoteControl.flow : RemoteControl.levelBand],
-          ['heartbeat', input.heartbeat],
+      const candidates: { tag: ResolvedTag; value: number; envelope?: Envelope; onlyWhenChanged?: boolean }[] = [];
+
+      const modes = await opcua.readTags(stationSetpoints.map((sp) => tag(sp.stationId, 'mode')));
+      const remote = new Set(modes.filter((m) => m.good && m.value === StationMode.remote).map((m) => m.objectId));
+      for (const sp of stationSetpoints) {
+        const station = stationsById.get(sp.stationId)!;
+        const values: [string, number, Envelope | undefined][] = [
+          ['startLevelSpM', sp.startLevelM, station.envelope.startLevelM],
+          ['stopLevelSpM', sp.stopLevelM, station.envelope.stopLevelM],
+          ['flowSpM3h', sp.flowM3h, station.envelope.flowSetpointM3h],
+          ['pumpsAllowedSp', sp.pumpsAllowed, { min: 0, max: station.pumps.length, maxChangePerMin: station.pumps.length }],
+          ['remoteControlSp', sp.remoteControl === 'flow' ? RemoteControl.flow : RemoteControl.levelBand, undefined],
+          ['heartbeat', input.heartbeat, undefined],
         ];
-        const envelopeOf: Record<string, { min: number; max: number; maxChangePerMin: number } | undefined> = {
-          startLevelSpM: station.envelope.startLevelM,
-          stopLevelSpM: station.envelope.stopLevelM,
-          flowSpM3h: station.envelope.flowSetpointM3h,
-        };
-        for (const [name, value] of values) {
+        for (const [name, value, envelope] of values) {
           const t = tag(sp.stationId, name);
           if (!remote.has(sp.stationId)) {
             results.push({ objectId: sp.stationId, tag: name, nodeId: t.nodeId, value, readBack: null, status: 'skipped-local', detail: 'station not in REMOTE mode' });
             continue;
           }
-          const envelope = envelopeOf[name];
-          if (envelope && !insideEnvelope(value, envelope)) {
-            throw ApplicationFailure.nonRetryable(`${sp.stationId}.${name} = ${value} lies outside its envelope [${envelope.min}, ${envelope.max}]`, 'EnvelopeViolation');
-          }
-          writes.push({ tag: t, value });
+          candidates.push({ tag: t, value, ...(envelope ? { envelope } : {}) });
         }
       }
-      const outcomes = writes.length > 0 ? await opcua.writeSetpoints(writes) : [];
-      const readBack = writes.length > 0 ? await opcua.readTags(writes.map((w) => w.tag)) : [];
-      writes.forEach((w, i) => {
-        const outcome = outcomes[i]!;
-        const back = readBack[i]!;
-        const backValue = typeof back.value === 'number' ? back.value : typeof back.value === 'boolean' ? Number(back.value) : null;
-        const matches = backValue !== null && Math.abs(backValue - w.value) <= 1e-6 * Math.max(1, Math.abs(w.value));
-        results.push({
-          objectId: w.tag.objectId,
-          tag: w.tag.tag,
-          nodeId: w.tag.nodeId,
-          value: w.value,
-          readBack: backValue,
-          status: !outcome.good ? 'failed' : matches ? 'verified' : 'mismatch',
-          ...(outcome.good ? {} : { detail: outcome.statusCode }),
-        });
-      });
+      if (!input.stationsOnly) {
+        for (const tr of step.transfers) {
+          const x = network.interconnections.find((i) => i.id === tr.interconnectionId);
+          if (!x) throw ApplicationFailure.nonRetryable(`plan names unknown interconnection ${tr.interconnectionId}`, 'InvalidPlanStep');
+          candidates.push({ tag: tag(x.id, 'transferSpM3h'), value: tr.transferM3h, envelope: x.envelope.transferM3h, onlyWhenChanged: true });
+        }
+        for (const tk of step.tanks) {
+          const t = network.tanks.find((i) => i.id === tk.tankId);
+          if (!t) throw ApplicationFailure.nonRetryable(`plan names unknown tank ${tk.tankId}`, 'InvalidPlanStep');
+          candidates.push({ tag: tag(t.id, 'inletSpM3h'), value: tk.inletM3h, envelope: t.envelope.inletM3h, onlyWhenChanged: true });
+          candidates.push({ tag: tag(t.id, 'outletSpM3h'), value: tk.outletM3h, envelope: t.envelope.outletM3h, onlyWhenChanged: true });
+        }
+      }
+      for (const c of candidates) {
+        if (c.envelope && !insideEnvelope(c.value, c.envelope)) {
+          throw ApplicationFailure.nonRetryable(`${c.tag.objectId}.${c.tag.tag} = ${c.value} lies outside its envelope [${c.envelope.min}, ${c.envelope.max}]`, 'EnvelopeViolation');
+        }
+      }
+      // What SCADA holds now: for interconnections and tanks always, for stations on a retried attempt.
+      const toRead = candidates.filter((c) => c.onlyWhenChanged || compareFirst);
+      const current = toRead.length > 0 ? await opcua.readTags(toRead.map((c) => c.tag)) : [];
+      const currentOf = new Map(toRead.map((c, i) => [c.tag.nodeId, current[i]]));
+      let alreadyInForce = 0;
+      const writes: SetpointWrite[] = [];
+      for (const c of candidates) {
+        const held = currentOf.has(c.tag.nodeId) ? numericValue(currentOf.get(c.tag.nodeId)) : null;
+        if (currentOf.has(c.tag.nodeId) && sameValue(held, c.value)) {
+          if (c.onlyWhenChanged) continue; // unchanged transfer or tank: nothing to do
+          alreadyInForce++;
+          results.push({ objectId: c.tag.objectId, tag: c.tag.tag, nodeId: c.tag.nodeId, value: c.value, readBack: held, status: 'verified', detail: 'already in force' });
+          continue;
+        }
+        writes.push({ tag: c.tag, value: c.value });
+      }
+      results.push(...(await writeAndVerify(writes)));
       const outcome: DispatchOutcome = {
-        planId: input.plan.planId,
+        planId,
         stepIndex: input.stepIndex,
         appliedAtUtcMs: now(),
         writes: results,
         verified: results.filter((r) => r.status === 'verified').length,
         skipped: results.filter((r) => r.status === 'skipped-local').length,
         failed: results.filter((r) => r.status === 'failed' || r.status === 'mismatch').length,
+        alreadyInForce,
+        attempt,
       };
       return outcome;
     },
 
+    /**
+     * Hand stations back to local control after their writes kept failing: write each one's local band
+     * (the PLC's own start/stop levels, duty pumps, level-band control) where the station still answers.
+     * Where it does not, the stale watchdog makes the PLC fall back on its own.
+     */
+    async handBackToLocal(input: { planId: string; stepIndex: number; stationIds: string[]; reason: string }): Promise<HandBack[]> {
+      const out: HandBack[] = [];
+      for (const stationId of input.stationIds) {
+        const station = stationsById.get(stationId);
+        if (!station) continue;
+        const sp = localBandSetpoint(station);
+        const writes: SetpointWrite[] = [
+          { tag: tag(stationId, 'startLevelSpM'), value: sp.startLevelM },
+          { tag: tag(stationId, 'stopLevelSpM'), value: sp.stopLevelM },
+          { tag: tag(stationId, 'pumpsAllowedSp'), value: sp.pumpsAllowed },
+          { tag: tag(stationId, 'remoteControlSp'), value: RemoteControl.levelBand },
+        ];
+        let written = false;
+        try {
+          const results = await writeAndVerify(writes);
+          written = results.every((r) => r.status === 'verified');
+        } catch {
+          written = false;
+        }
+        out.push({ stationId, atUtcMs: now(), stepIndex: input.stepIndex, reason: input.reason, written });
+      }
+      return out;
+    },
+
     /** Record the decision and the dispatch outcome as time series beside the plan. */
-    async recordOutcome(input: { planId: string; status: string; decidedBy: string | null; outcome: DispatchOutcome | null }): Promise<number> {
+    async recordOutcome(input: { planId: string; status: string; decidedBy: string | null; outcome: DispatchOutcome | null; detail?: string }): Promise<number> {
       const t = now();
       const points: SeriesPoint[] = [
         {
           measurement: 'plan_event',
           tags: { plan: input.planId, status: input.status },
-          fields: { decidedBy: input.decidedBy ?? '', verified: input.outcome?.verified ?? 0, failed: input.outcome?.failed ?? 0, skipped: input.outcome?.skipped ?? 0 },
+          fields: {
+            decidedBy: input.decidedBy ?? '',
+            verified: input.outcome?.verified ?? 0,
+            failed: input.outcome?.failed ?? 0,
+            skipped: input.outcome?.skipped ?? 0,
+            ...(input.outcome ? { step: input.outcome.stepIndex } : {}),
+            ...(input.detail ? { detail: input.detail } : {}),
+          },
           timeUtcMs: t,
         },
       ];
@@ -216,6 +360,15 @@ export function createDispatchActivities(deps: DispatchDependencies) {
         });
       }
       return influx.write(points);
+    },
+
+    /** Send a notification through every configured channel (escalations, faults, emergency levels). */
+    async notify(notification: Notification): Promise<DeliveryReport[]> {
+      if (!deps.notifier) {
+        console.log(`notify ${notification.severity} → ${notification.audience}: ${notification.title} [${notification.key}]`);
+        return [{ channel: 'log', audience: notification.audience, delivered: true }];
+      }
+      return deps.notifier.send(notification);
     },
   };
 }

@@ -11,6 +11,7 @@ import type { Store } from '../store/db.js';
 import { authPlugin } from './auth.js';
 import { healthRoutes, type ComponentProbe } from './routes/health.js';
 import { planRoutes } from './routes/plans.js';
+import { floodRoutes } from './routes/flood.js';
 import { networkRoutes } from './routes/network.js';
 import { stateRoutes } from './routes/state.js';
 import { webRoutes } from './routes/web.js';
@@ -66,6 +67,7 @@ export async function buildApp(deps: AppDependencies, options: FastifyServerOpti
   await app.register(networkRoutes, { network: deps.network });
   await app.register(planRoutes, { network: deps.network, temporal: deps.temporal, store: deps.store });
   await app.register(stateRoutes, { influx: deps.influx });
+  await app.register(floodRoutes, { network: deps.network, temporal: deps.temporal, store: deps.store, influx: deps.influx });
   await app.register(webRoutes);
   return app;
 }

@@ -1,18 +1,37 @@
 // The dispatch cycle as a Temporal Schedule: every cycleMin minutes, overlapping runs skipped,
 // catch-up after an outage limited to one cycle (a stale plan is worth less than a fresh one).
+// A cycle only gathers and plans (seconds); its plan waits for approval and is dispatched in its own
+// workflow, so skipping overlaps never holds back the next proposal.
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleHandle } from '@temporalio/client';
-import { dispatchScheduleId, dispatchWorkflowIdPrefix, taskQueue, type DispatchCycleInput } from '../contract/index.js';
+import { autonomyModes, dispatchScheduleId, dispatchWorkflowIdPrefix, taskQueue, type AutonomyConfig, type AutonomyMode, type DispatchCycleInput } from '../contract/index.js';
 import type { NetworkConfig } from '../network/schema.js';
 
 export interface DispatchScheduleOptions {
+  /** Final timeout of an unanswered plan; default one minute short of a cycle. */
   approvalTimeoutMin?: number;
+  /** Escalation to the supervisor; default half the approval timeout. */
+  escalateAfterMin?: number;
+  /** Autonomy of this network (default advisory: every plan needs a dispatcher). */
+  autonomy?: Partial<AutonomyConfig>;
   paused?: boolean;
   taskQueueName?: string;
 }
 
+/** The autonomy mode named by an environment variable (DISPATCH_AUTONOMY), or a clear error. */
+export function parseAutonomyMode(value: string | undefined): AutonomyMode | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!(autonomyModes as readonly string[]).includes(value)) throw new RangeError(`DISPATCH_AUTONOMY must be one of ${autonomyModes.join(', ')}, got "${value}"`);
+  return value as AutonomyMode;
+}
+
 export async function ensureDispatchSchedule(client: Client, network: NetworkConfig, options: DispatchScheduleOptions = {}): Promise<ScheduleHandle> {
   const cycleMin = network.planning.cycleMin;
-  const input: DispatchCycleInput = { networkId: network.id, approvalTimeoutMin: options.approvalTimeoutMin ?? Math.max(1, cycleMin - 1) };
+  const input: DispatchCycleInput = {
+    networkId: network.id,
+    approvalTimeoutMin: options.approvalTimeoutMin ?? Math.max(1, cycleMin - 1),
+    ...(options.escalateAfterMin !== undefined ? { escalateAfterMin: options.escalateAfterMin } : {}),
+    ...(options.autonomy ? { autonomy: options.autonomy } : {}),
+  };
   const scheduleId = dispatchScheduleId(network.id);
   const action = {
     type: 'startWorkflow' as const,

@@ -1,18 +1,28 @@
-// One dispatch cycle: gather state and forecast, propose a plan, wait for a dispatcher's decision,
-// apply the approved first step to SCADA and record the outcome. Orchestration only: all I/O is in
-// activities, so the workflow's history is the audit trail of the process.
-import { ApplicationFailure, condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+// One dispatch cycle, started by the Schedule: gather state and forecast, run the planner, and hand the
+// proposed plan to its own workflow (`plan-<this id>`, dispatchPlan), which waits for the decision and
+// applies it step by step. The cycle itself ends at once, so the Schedule's overlap policy (skip) only
+// guards planning: a cycle never blocks the next one while its plan waits for approval or is dispatched,
+// and the next cycle's proposal can supersede it (through the network's coordinator).
+//
+// Versioning: cycles recorded before the hand-over (test/histories/dispatch-cycle-approve.json) held their
+// plan themselves; `patched('plan-workflow-handover')` keeps them replaying on the legacy branch below.
+import { ApplicationFailure, ParentClosePolicy, condition, log, patched, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { DispatchActivities } from '../activities/dispatch.js';
 import {
   approvePlanUpdate,
+  autonomyConfig,
   decidingRoles,
   dispatchStateQuery,
+  planWorkflowIdOfCycle,
   rejectPlanUpdate,
   type Decision,
   type DecisionInput,
   type DispatchCycleInput,
   type DispatchCycleState,
+  type DispatchPlanInput,
 } from '../contract/index.js';
+import { ensureCoordinator } from './common.js';
+import { dispatchPlan } from './dispatch-plan.js';
 
 const io = proxyActivities<DispatchActivities>({
   startToCloseTimeout: '1 minute',
@@ -25,13 +35,51 @@ const forecastIo = proxyActivities<DispatchActivities>({
   retry: { initialInterval: '2 seconds', maximumAttempts: 3 },
 });
 
+export async function dispatchCycle(input: DispatchCycleInput): Promise<DispatchCycleState> {
+  if (!patched('plan-workflow-handover')) return legacyDispatchCycle(input);
+  const planId = planWorkflowIdOfCycle(workflowInfo().workflowId);
+  const state: DispatchCycleState = { status: 'gathering', planId, planWorkflowId: planId };
+  setHandler(dispatchStateQuery, () => state);
+
+  const snapshot = await io.readNetworkState();
+  await io.writeTelemetry(snapshot);
+  let forecast = null;
+  try {
+    forecast = await forecastIo.fetchRainForecast();
+  } catch (error) {
+    log.warn('rain forecast unavailable; planning without it', { error: String(error) });
+  }
+  const plan = await io.buildPlan({ planId, snapshot, forecast });
+
+  await ensureCoordinator(input.networkId);
+  const planInput: DispatchPlanInput = {
+    networkId: input.networkId,
+    kind: 'cycle',
+    plan,
+    snapshot,
+    forecast,
+    approval: { approvalTimeoutMin: input.approvalTimeoutMin, escalateAfterMin: input.escalateAfterMin ?? input.approvalTimeoutMin / 2 },
+    autonomy: autonomyConfig(input.autonomy),
+    requiredRole: 'dispatcher',
+    ...(input.timing ? { timing: input.timing } : {}),
+    ...(input.clock ? { clock: input.clock } : {}),
+    proposedBy: workflowInfo().workflowId,
+  };
+  // The plan outlives this cycle (ABANDON); its id is the plan id the API and the dispatcher use.
+  await startChild(dispatchPlan, { workflowId: planId, args: [planInput], parentClosePolicy: ParentClosePolicy.ABANDON });
+  state.status = 'proposed';
+  return state;
+}
+
+// --- Legacy (before the hand-over): kept only so recorded and running old cycles replay unchanged. ---
+
 function validateDecision(state: DispatchCycleState, input: DecisionInput): void {
   if (state.status !== 'proposed') throw new Error(`plan ${state.planId} is ${state.status}; only a proposed plan can be decided`);
   if (!input.userName) throw new Error('a decision needs the user who made it');
   if (!decidingRoles.includes(input.role)) throw new Error(`role ${input.role} may not decide on plans`);
 }
 
-export async function dispatchCycle(input: DispatchCycleInput): Promise<DispatchCycleState> {
+async function legacyDispatchCycle(input: DispatchCycleInput): Promise<DispatchCycleState> {
   const planId = `plan-${workflowInfo().workflowId}`;
   const state: DispatchCycleState = { status: 'gathering', planId };
 
@@ -71,7 +119,7 @@ export async function dispatchCycle(input: DispatchCycleInput): Promise<Dispatch
   }
 
   try {
-    state.outcome = await io.applyPlanStep({ plan: state.plan, stepIndex: 0, heartbeat: Math.floor(Date.now() / 1000) });
+    state.outcome = await io.applyPlanStep({ planId, plan: state.plan, stepIndex: 0, heartbeat: Math.floor(Date.now() / 1000) });
     state.status = state.outcome.failed === 0 ? 'dispatched' : 'dispatch-failed';
   } catch (error) {
     state.status = 'dispatch-failed';

@@ -1,10 +1,25 @@
-// Plans: list, detail, approve and reject. Decisions go to the plan's workflow as Temporal Updates,
+// Plans: list, detail, approve, reject and modify. Decisions go to the plan's workflow as Temporal Updates,
 // whose validators reject stale or unauthorised decisions before they enter history.
+//
+// A plan's id is the id of the workflow holding it (dispatchPlan, `plan-dispatch-cycle-…` or `plan-flood-…`).
+// Plans proposed before that hand-over lived in their cycle workflow (`plan-<cycle id>` → `<cycle id>`):
+// reads and decisions fall back to it, and a cycle still gathering answers for its coming plan.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import Type from 'typebox';
-import { approvePlanUpdate, dispatchStateQuery, rejectPlanUpdate, type DispatchCycleState, type Role } from '../../contract/index.js';
+import {
+  approvePlanUpdate,
+  dispatchStateQuery,
+  emergencyPlanWorkflowIdPrefix,
+  modifyPlanUpdate,
+  planWorkflowIdOfCycle,
+  dispatchWorkflowIdPrefix,
+  rejectPlanUpdate,
+  type DispatchCycleState,
+  type PlanConstraints,
+  type Role,
+} from '../../contract/index.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { Store } from '../../store/db.js';
 import { errorResponses } from '../schemas.js';
@@ -54,11 +69,26 @@ export const PlanStateBody = Type.Object({
   status: Type.String(),
   plan: Type.Optional(PlanBody),
   snapshot: Type.Optional(Type.Object({ readAtUtcMs: Type.Number(), badTagCount: Type.Number(), stations: Type.Array(Type.Object({ stationId: Type.String() }, Open)) }, Open)),
-  decision: Type.Optional(Type.Object({ kind: Type.String(), userName: Type.String(), role: Type.String(), comment: Type.Optional(Type.String()), decidedAtUtcMs: Type.Number() })),
+  decision: Type.Optional(Type.Object({ kind: Type.String(), userName: Type.String(), role: Type.String(), comment: Type.Optional(Type.String()), decidedAtUtcMs: Type.Number(), automatic: Type.Optional(Type.String()) })),
   outcome: Type.Optional(
-    Type.Object({ planId: Type.String(), stepIndex: Type.Number(), appliedAtUtcMs: Type.Number(), writes: Type.Array(WriteResult), verified: Type.Number(), skipped: Type.Number(), failed: Type.Number() }),
+    Type.Object({ planId: Type.String(), stepIndex: Type.Number(), appliedAtUtcMs: Type.Number(), writes: Type.Array(WriteResult), verified: Type.Number(), skipped: Type.Number(), failed: Type.Number(), alreadyInForce: Type.Optional(Type.Number()), attempt: Type.Optional(Type.Number()) }),
   ),
   error: Type.Optional(Type.String()),
+  kind: Type.Optional(Type.String()),
+  planWorkflowId: Type.Optional(Type.String()),
+  revision: Type.Optional(Type.Number()),
+  constraints: Type.Optional(Type.Object({}, Open)),
+  modifications: Type.Optional(Type.Array(Type.Object({ userName: Type.String(), role: Type.String(), atUtcMs: Type.Number(), revision: Type.Number() }, Open))),
+  proposedAtUtcMs: Type.Optional(Type.Number()),
+  escalatedAtUtcMs: Type.Optional(Type.Number()),
+  deadlineUtcMs: Type.Optional(Type.Number()),
+  requiredRole: Type.Optional(Type.String()),
+  autonomy: Type.Optional(Type.Object({ mode: Type.String(), autoApproved: Type.Boolean(), reason: Type.String() })),
+  steps: Type.Optional(Type.Array(Type.Object({ stepIndex: Type.Number(), appliedAtUtcMs: Type.Number(), verified: Type.Number(), skipped: Type.Number(), failed: Type.Number(), alreadyInForce: Type.Number(), retries: Type.Number() }))),
+  handedBack: Type.Optional(Type.Array(Type.Object({ stationId: Type.String(), atUtcMs: Type.Number(), stepIndex: Type.Number(), reason: Type.String(), written: Type.Boolean() }))),
+  supersededBy: Type.Optional(Type.String()),
+  replacedBy: Type.Optional(Type.String()),
+  keptPlanId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
 const PlanSummary = Type.Object({
@@ -72,21 +102,53 @@ const PlanSummary = Type.Object({
 const PlanParams = Type.Object({ planId: Type.String({ pattern: '^plan-[A-Za-z0-9_.:+-]{1,200}$' }) });
 const DecisionBody = Type.Object({ comment: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
 const RejectBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
+const ModifyBody = Type.Object(
+  {
+    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+    stationBands: Type.Optional(Type.Array(Type.Object({ stationId: Type.String(), minLevelM: Type.Optional(Type.Number()), maxLevelM: Type.Optional(Type.Number()) }, { additionalProperties: false }), { maxItems: 200 })),
+    lockedStations: Type.Optional(Type.Array(Type.String(), { maxItems: 200 })),
+    transferCaps: Type.Optional(Type.Array(Type.Object({ interconnectionId: Type.String(), maxAbsM3h: Type.Number({ minimum: 0 }) }, { additionalProperties: false }), { maxItems: 50 })),
+  },
+  { additionalProperties: false },
+);
 
-const workflowIdOf = (planId: string) => planId.slice('plan-'.length);
+/** The workflow holding a plan: the plan's own id; for plans from before the hand-over, the cycle's id. */
+const legacyWorkflowIdOf = (planId: string) => planId.slice('plan-'.length);
 
 export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: Client; store: Store }> = async (fastify, options) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { temporal, store } = options;
 
-  async function readState(planId: string): Promise<DispatchCycleState> {
-    const handle = temporal.workflow.getHandle(workflowIdOf(planId));
+  /** The workflow holding a plan: the plan's own id, or (plans from before the hand-over) its cycle. */
+  async function planWorkflowId(planId: string): Promise<string> {
+    for (const workflowId of [planId, legacyWorkflowIdOf(planId)]) {
+      try {
+        await temporal.workflow.getHandle(workflowId).describe();
+        return workflowId;
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    }
+    throw Object.assign(new Error(`no plan ${planId}`), { statusCode: 404 });
+  }
+
+  async function onPlanWorkflow<T>(planId: string, fn: (workflowId: string) => Promise<T>): Promise<{ result: T; workflowId: string }> {
+    const workflowId = await planWorkflowId(planId);
     try {
-      return await handle.query(dispatchStateQuery);
+      return { result: await fn(workflowId), workflowId };
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw Object.assign(new Error(`no plan ${planId}`), { statusCode: 404 });
+      // The workflow exists (described above): "not found" now means it has closed.
+      if (error instanceof WorkflowNotFoundError) throw Object.assign(new Error(`plan ${planId} is closed`), { statusCode: 409, code: 'Conflict' });
       throw error;
     }
+  }
+
+  async function readState(planId: string): Promise<DispatchCycleState & { workflowId: string }> {
+    const query = (id: string) => temporal.workflow.getHandle(id).query(dispatchStateQuery);
+    const { result, workflowId } = await onPlanWorkflow(planId, query);
+    // A cycle that has just handed its plan over: read the plan's own workflow.
+    if (workflowId !== planId && result.planWorkflowId === planId && result.status !== 'gathering') return { ...(await query(planId)), workflowId: planId };
+    return { ...result, workflowId };
   }
 
   app.get(
@@ -103,9 +165,12 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
     },
     async (request) => {
       const summaries: Type.Static<typeof PlanSummary>[] = [];
-      const query = `WorkflowType = 'dispatchCycle' AND WorkflowId STARTS_WITH 'dispatch-cycle-${options.network.id}'`;
+      const networkId = options.network.id;
+      const query =
+        `WorkflowType = 'dispatchPlan' AND (WorkflowId STARTS_WITH '${planWorkflowIdOfCycle(dispatchWorkflowIdPrefix(networkId))}'` +
+        ` OR WorkflowId STARTS_WITH '${emergencyPlanWorkflowIdPrefix(networkId)}')`;
       for await (const wf of temporal.workflow.list({ query, pageSize: request.query.limit })) {
-        summaries.push({ planId: `plan-${wf.workflowId}`, workflowId: wf.workflowId, workflowStatus: wf.status.name, startedAtUtcMs: wf.startTime.getTime() });
+        summaries.push({ planId: wf.workflowId, workflowId: wf.workflowId, workflowStatus: wf.status.name, startedAtUtcMs: wf.startTime.getTime() });
         if (summaries.length >= request.query.limit) break;
       }
       summaries.sort((a, b) => b.startedAtUtcMs - a.startedAtUtcMs);
@@ -125,18 +190,20 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       preHandler: app.requireRole('viewer'),
       schema: { tags: ['plans'], summary: 'One plan with its state / 计划详情', security: [{ bearer: [] }], params: PlanParams, response: { 200: PlanStateBody, ...errorResponses } },
     },
-    async (request) => ({ ...(await readState(request.params.planId)), workflowId: workflowIdOf(request.params.planId) }),
+    async (request) => readState(request.params.planId),
   );
 
-  async function decide(kind: 'approve' | 'reject', planId: string, user: { userName: string; role: Role }, comment: string | undefined, ip: string) {
-    const handle = temporal.workflow.getHandle(workflowIdOf(planId));
-    const update = kind === 'approve' ? approvePlanUpdate : rejectPlanUpdate;
+  async function decide(kind: 'approve' | 'reject' | 'modify', planId: string, user: { userName: string; role: Role }, comment: string | undefined, ip: string, constraints?: PlanConstraints) {
+    const input = { userName: user.userName, role: user.role, ...(comment ? { comment } : {}) };
     try {
-      const state = await handle.executeUpdate(update, { args: [{ userName: user.userName, role: user.role, ...(comment ? { comment } : {}) }] });
-      await store.audit.record({ userName: user.userName, role: user.role, action: `plan.${kind}`, target: planId, detail: { comment: comment ?? null }, ip });
-      return state;
+      const { result, workflowId } = await onPlanWorkflow(planId, (id) => {
+        const handle = temporal.workflow.getHandle(id);
+        if (kind === 'modify') return handle.executeUpdate(modifyPlanUpdate, { args: [{ ...input, constraints: constraints ?? {} }] });
+        return handle.executeUpdate(kind === 'approve' ? approvePlanUpdate : rejectPlanUpdate, { args: [input] });
+      });
+      await store.audit.record({ userName: user.userName, role: user.role, action: `plan.${kind}`, target: planId, detail: { comment: comment ?? null, ...(constraints ? { constraints } : {}) }, ip });
+      return { ...result, workflowId };
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw Object.assign(new Error(`no plan ${planId}`), { statusCode: 404 });
       if (error instanceof WorkflowUpdateFailedError) {
         await store.audit.record({ userName: user.userName, role: user.role, action: `plan.${kind}.refused`, target: planId, detail: { reason: error.cause?.message ?? error.message }, ip });
         throw Object.assign(new Error(error.cause?.message ?? error.message), { statusCode: 409, code: 'Conflict' });
@@ -159,8 +226,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       },
     },
     async (request) => {
-      const state = await decide('approve', request.params.planId, request.user!, request.body?.comment, request.ip);
-      return { ...state, workflowId: workflowIdOf(request.params.planId) };
+      return decide('approve', request.params.planId, request.user!, request.body?.comment, request.ip);
     },
   );
 
@@ -171,8 +237,26 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       schema: { tags: ['plans'], summary: 'Reject a proposed plan with a reason / 驳回计划', security: [{ bearer: [] }], params: PlanParams, body: RejectBody, response: { 200: PlanStateBody, ...errorResponses } },
     },
     async (request) => {
-      const state = await decide('reject', request.params.planId, request.user!, request.body.reason, request.ip);
-      return { ...state, workflowId: workflowIdOf(request.params.planId) };
+      return decide('reject', request.params.planId, request.user!, request.body.reason, request.ip);
+    },
+  );
+
+  app.post(
+    '/api/plans/:planId/modify',
+    {
+      preHandler: app.requireRole('dispatcher'),
+      schema: {
+        tags: ['plans'],
+        summary: 'Modify a proposed plan (band, lock to local control, transfer cap); it is re-planned and stays proposed / 修改计划并重新编制',
+        security: [{ bearer: [] }],
+        params: PlanParams,
+        body: ModifyBody,
+        response: { 200: PlanStateBody, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { comment, ...constraints } = request.body;
+      return decide('modify', request.params.planId, request.user!, comment, request.ip, constraints);
     },
   );
 };

@@ -1,5 +1,7 @@
-// The dispatch-cycle workflow on a real Temporal dev server with stub activities: decisions through
-// Updates (validators refuse bad ones), the approval timeout, and replay of recorded histories.
+// The dispatch workflows on a real Temporal dev server with stub activities: the cycle hands its plan to
+// a plan workflow; decisions through Updates (validators refuse bad ones); escalation and expiry without
+// any change; modification re-plans with constraints; a newer proposal supersedes a pending one; auto
+// within bounds; and replay of recorded histories (legacy and current) so a determinism break fails CI.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -9,38 +11,81 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { approvePlanUpdate, dispatchStateQuery, rejectPlanUpdate, type DispatchCycleState, type DispatchOutcome } from '../../contract/index.js';
+import {
+  approvePlanUpdate,
+  autonomyConfig,
+  coordinatorWorkflowId,
+  coordinatorStateQuery,
+  dispatchStateQuery,
+  modifyPlanUpdate,
+  planWorkflowIdOfCycle,
+  rejectPlanUpdate,
+  type AutonomyConfig,
+  type DispatchCycleState,
+  type DispatchOutcome,
+  type DispatchPlanInput,
+} from '../../contract/index.js';
 import type { DispatchActivities } from '../../activities/dispatch.js';
-import type { NetworkSnapshot } from '../../activities/types.js';
+import { applyConstraints } from '../../activities/constraints.js';
+import type { NetworkSnapshot, RainForecast } from '../../activities/types.js';
+import type { Notification } from '../../notify/types.js';
 import { referenceNetworkPath } from '../../network/load.js';
 import { parseNetwork } from '../../network/validate.js';
 import { ruleBasedPlan } from '../../planner/rule-based.js';
+import type { Plan } from '../../planner/types.js';
 import { bundleWorkflows } from '../../worker/worker.js';
 import { temporalTestEnvironmentOptions } from '../support/servers.js';
-import { dispatchCycle } from '../../workflows/index.js';
+import { dispatchCoordinator, dispatchCycle, dispatchPlan } from '../../workflows/index.js';
 
+/** Recorded histories must not carry this machine's paths (stack traces of failed activities do). */
 const historiesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
+const portableHistory = (history: Parameters<typeof historyToJSON>[0]) => historyToJSON(history).replaceAll(`${path.resolve(historiesDir, '..', '..')}/`, './');
 const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
+const recording = process.env['RECORD_HISTORIES'] === '1';
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 const calls: string[] = [];
+const notifications: Notification[] = [];
+const applied: { planId: string; stepIndex: number; startLevels: Record<string, number> }[] = [];
+/** Stations whose writes the stub SCADA refuses. */
+const failingStations = new Set<string>();
+const STEPS = 3;
 
 const snapshot: NetworkSnapshot = { networkId: network.id, readAtUtcMs: 1_780_000_000_000, readings: [], badTagCount: 0, stations: [] };
+let forecastFails = false;
+const stubForecast: RainForecast = { issuedAtUtcMs: snapshot.readAtUtcMs, source: 'stub', stepMin: 60, locations: [] };
+/** A short plan: the rule-based plan's first STEPS steps (its own step times are 15 min apart). */
+const shortPlan = (planId: string, nowUtcMs = snapshot.readAtUtcMs): Plan => {
+  const plan = ruleBasedPlan({ planId, network, snapshot, forecast: null, nowUtcMs });
+  return { ...plan, steps: plan.steps.slice(0, STEPS) };
+};
+
 const stubActivities: DispatchActivities = {
   readNetworkState: () => { calls.push('read'); return Promise.resolve(snapshot); },
   writeTelemetry: () => { calls.push('telemetry'); return Promise.resolve(0); },
-  fetchRainForecast: () => { calls.push('forecast'); return Promise.reject(new Error('forecast server down')); },
-  buildPlan: (input) => { calls.push('plan'); return Promise.resolve(ruleBasedPlan({ planId: input.planId, network, snapshot, forecast: input.forecast, nowUtcMs: snapshot.readAtUtcMs })); },
+  fetchRainForecast: () => { calls.push('forecast'); return forecastFails ? Promise.reject(new Error('forecast server down')) : Promise.resolve(stubForecast); },
+  buildPlan: (input) => {
+    calls.push(input.constraints ? `plan:${JSON.stringify(input.constraints)}` : 'plan');
+    return Promise.resolve(applyConstraints(shortPlan(input.planId), input.constraints, network));
+  },
   applyPlanStep: (input): Promise<DispatchOutcome> => {
-    calls.push(`apply:${input.stepIndex}`);
-    return Promise.resolve({ planId: input.plan.planId, stepIndex: input.stepIndex, appliedAtUtcMs: 0, writes: [], verified: 6, skipped: 0, failed: 0 });
+    calls.push(`apply:${input.stepIndex}${input.onlyStations ? `:${input.onlyStations.join(',')}` : ''}${input.skipStations?.length ? `:skip=${input.skipStations.join(',')}` : ''}`);
+    applied.push({ planId: input.planId!, stepIndex: input.stepIndex, startLevels: Object.fromEntries((input.step?.stations ?? []).map((s) => [s.stationId, s.startLevelM])) });
+    const stations = (input.step?.stations ?? []).filter((s) => (!input.onlyStations || input.onlyStations.includes(s.stationId)) && !input.skipStations?.includes(s.stationId));
+    const writes = stations.map((s) => ({ objectId: s.stationId, tag: 'startLevelSpM', nodeId: `ns=1;s=${s.stationId}.startLevelSpM`, value: s.startLevelM, readBack: s.startLevelM, status: failingStations.has(s.stationId) ? ('failed' as const) : ('verified' as const) }));
+    const failed = writes.filter((w) => w.status === 'failed').length;
+    return Promise.resolve({ planId: input.planId!, stepIndex: input.stepIndex, appliedAtUtcMs: 0, writes, verified: writes.length - failed, skipped: 0, failed });
+  },
+  handBackToLocal: (input) => {
+    calls.push(`hand-back:${input.stationIds.join(',')}`);
+    return Promise.resolve(input.stationIds.map((stationId) => ({ stationId, atUtcMs: 0, stepIndex: input.stepIndex, reason: input.reason, written: false })));
   },
   recordOutcome: (input) => { calls.push(`record:${input.status}`); return Promise.resolve(1); },
+  notify: (n) => { notifications.push(n); calls.push(`notify:${n.audience}:${n.key.split(':').at(-1)}`); return Promise.resolve([{ channel: 'stub', audience: n.audience, delivered: true }]); },
 };
 
 before(async () => {
-  env = await TestWorkflowEnvironment.createLocal(await temporalTestEnvironmentOptions());
-  bundle = await bundleWorkflows();
+  [env, bundle] = await Promise.all([TestWorkflowEnvironment.createLocal(await temporalTestEnvironmentOptions()), bundleWorkflows()]);
 });
 after(async () => {
   await env?.teardown();
@@ -51,56 +96,265 @@ async function runWithWorker<T>(taskQueue: string, fn: () => Promise<T>): Promis
   return worker.runUntil(fn);
 }
 
-async function waitForStatus(handle: WorkflowHandle<typeof dispatchCycle>, status: DispatchCycleState['status']) {
-  for (let i = 0; i < 100; i++) {
-    const state = await handle.query(dispatchStateQuery);
-    if (state.status === status) return state;
+async function waitFor(handle: WorkflowHandle, test: (s: DispatchCycleState) => boolean, what: string): Promise<DispatchCycleState> {
+  let last: DispatchCycleState | undefined;
+  for (let i = 0; i < 150; i++) {
+    try {
+      last = await handle.query(dispatchStateQuery);
+      if (test(last)) return last;
+    } catch {
+      // not started yet
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  assert.fail(`workflow never reached ${status}`);
+  assert.fail(`${handle.workflowId} never reached ${what} (last: ${last?.status})`);
+}
+const waitForStatus = (handle: WorkflowHandle, status: DispatchCycleState['status']) => waitFor(handle, (s) => s.status === status, status);
+
+function planInput(networkId: string, plan: Plan, overrides: Partial<DispatchPlanInput> = {}): DispatchPlanInput {
+  return {
+    networkId,
+    kind: 'cycle',
+    plan,
+    snapshot,
+    forecast: null,
+    approval: { escalateAfterMin: 5, approvalTimeoutMin: 10 },
+    autonomy: autonomyConfig(undefined),
+    requiredRole: 'dispatcher',
+    timing: { stepIntervalMs: 300, contextWaitMs: 5_000 },
+    ...overrides,
+  };
 }
 
-test('approve: validators refuse a viewer, the plan is applied once, a second decision is refused', async () => {
+async function startCoordinator(taskQueue: string, networkId: string, maxEventsPerRun?: number) {
+  return env.client.workflow.start(dispatchCoordinator, { taskQueue, workflowId: coordinatorWorkflowId(networkId), args: [{ networkId, ...(maxEventsPerRun ? { maxEventsPerRun } : {}) }] });
+}
+
+async function startPlan(taskQueue: string, networkId: string, planId: string, overrides: Partial<DispatchPlanInput> = {}, plan = shortPlan(planId)) {
+  return env.client.workflow.start(dispatchPlan, { taskQueue, workflowId: planId, args: [planInput(networkId, plan, overrides)] });
+}
+
+const refusal = (pattern: RegExp) => (error: unknown) => {
+  assert.ok(error instanceof WorkflowUpdateFailedError, String(error));
+  assert.match(String(error.cause?.message), pattern);
+  return true;
+};
+
+test('a cycle plans and hands over; approval applies every step once on its timer; a second decision is refused', async () => {
   calls.length = 0;
+  applied.length = 0;
+  forecastFails = true;
   const taskQueue = 'test-approve';
-  const history = await runWithWorker(taskQueue, async () => {
-    const handle = await env.client.workflow.start(dispatchCycle, { taskQueue, workflowId: 'dispatch-cycle-test-approve', args: [{ networkId: network.id, approvalTimeoutMin: 10 }] });
+  const networkId = 'net-approve';
+  const { cycleHistory, planHistory } = await runWithWorker(taskQueue, async () => {
+    const cycle = await env.client.workflow.start(dispatchCycle, { taskQueue, workflowId: 'dispatch-cycle-test-approve', args: [{ networkId, approvalTimeoutMin: 10, timing: { stepIntervalMs: 300 } }] });
+    const cycleResult = await cycle.result();
+    assert.equal(cycleResult.status, 'proposed');
+    assert.equal(cycleResult.planWorkflowId, planWorkflowIdOfCycle(cycle.workflowId));
+    const handle = env.client.workflow.getHandle<typeof dispatchPlan>(cycleResult.planWorkflowId);
     const proposed = await waitForStatus(handle, 'proposed');
     assert.equal(proposed.plan?.basis.forecastSource, 'none', 'planned without the forecast that failed');
-    await assert.rejects(handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'li', role: 'viewer' }] }), (error: unknown) => {
-      assert.ok(error instanceof WorkflowUpdateFailedError);
-      assert.match(String(error.cause?.message), /role viewer may not decide/);
-      return true;
-    });
+    assert.equal(proposed.requiredRole, 'dispatcher');
+    await assert.rejects(handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'li', role: 'viewer' }] }), refusal(/role viewer may not decide/));
+    await assert.rejects(handle.executeUpdate(rejectPlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] }), refusal(/rejection needs a reason/));
     const approved = await handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher', comment: '同意' }] });
     assert.equal(approved.status, 'approved');
     const result = await handle.result();
-    assert.equal(result.status, 'dispatched');
+    assert.equal(result.status, 'completed');
     assert.equal(result.decision?.userName, 'wang');
-    await assert.rejects(handle.executeUpdate(rejectPlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] }));
-    return handle.fetchHistory();
+    assert.deepEqual(result.steps?.map((s) => s.stepIndex), [0, 1, 2]);
+    await assert.rejects(handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] }));
+    // The coordinator saw the plan go live and close.
+    const coordinator = await env.client.workflow.getHandle(coordinatorWorkflowId(networkId)).query(coordinatorStateQuery);
+    assert.equal(coordinator.lastApproved?.planId, result.planId);
+    assert.equal(coordinator.live, null);
+    return { cycleHistory: { workflowId: cycle.workflowId, history: await cycle.fetchHistory() }, planHistory: { workflowId: handle.workflowId, history: await handle.fetchHistory() } };
   });
-  assert.deepEqual(calls, ['read', 'telemetry', 'forecast', 'forecast', 'forecast', 'plan', 'apply:0', 'record:dispatched']);
-  if (process.env['RECORD_HISTORIES'] === '1') writeFileSync(path.join(historiesDir, 'dispatch-cycle-approve.json'), historyToJSON(history));
+  assert.deepEqual(calls.slice(0, 6), ['read', 'telemetry', 'forecast', 'forecast', 'forecast', 'plan']);
+  assert.deepEqual(calls.filter((c) => c.startsWith('apply')), ['apply:0', 'apply:1', 'apply:2'], 'each step applied exactly once, in order');
+  assert.deepEqual(calls.filter((c) => c.startsWith('record')), ['record:dispatched', 'record:step-applied', 'record:step-applied', 'record:completed']);
+  if (recording) {
+    writeFileSync(path.join(historiesDir, `${cycleHistory.workflowId}.json`), portableHistory(cycleHistory.history));
+    writeFileSync(path.join(historiesDir, `${planHistory.workflowId}.json`), portableHistory(planHistory.history));
+  }
 });
 
-test('an unanswered plan expires and nothing is applied', async () => {
+test('an unanswered plan escalates to the supervisor, then expires: nothing written, the live plan stays', async () => {
   calls.length = 0;
+  notifications.length = 0;
+  forecastFails = false;
   const taskQueue = 'test-expire';
-  const result = await runWithWorker(taskQueue, async () => {
-    const handle = await env.client.workflow.start(dispatchCycle, { taskQueue, workflowId: 'dispatch-cycle-test-expire', args: [{ networkId: network.id, approvalTimeoutMin: 0.05 }] });
-    return handle.result();
+  const networkId = 'net-expire';
+  const { result, history } = await runWithWorker(taskQueue, async () => {
+    await startCoordinator(taskQueue, networkId);
+    const live = await startPlan(taskQueue, networkId, 'plan-expire-live', { timing: { stepIntervalMs: 60_000, contextWaitMs: 5_000 } });
+    await waitForStatus(live, 'proposed');
+    await live.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+    await waitForStatus(live, 'dispatched');
+    const handle = await startPlan(taskQueue, networkId, 'plan-expire-unanswered', { approval: { escalateAfterMin: 0.02, approvalTimeoutMin: 0.06 } });
+    const escalated = await waitFor(handle, (s) => s.escalatedAtUtcMs !== undefined, 'escalated');
+    assert.equal(escalated.status, 'proposed', 'still open for a decision after the escalation');
+    const result = await handle.result();
+    await live.terminate('test done');
+    return { result, history: await handle.fetchHistory() };
   });
   assert.equal(result.status, 'expired');
-  assert.ok(!calls.some((c) => c.startsWith('apply')), calls.join(','));
-  assert.equal(calls.at(-1), 'record:expired');
+  assert.equal(result.keptPlanId, 'plan-expire-live', 'the approved plan stays in force');
+  assert.equal(applied.filter((a) => a.planId === 'plan-expire-unanswered').length, 0, 'nothing applied');
+  const escalation = notifications.find((n) => n.key === 'plan-expire-unanswered:escalation');
+  assert.equal(escalation?.audience, 'supervisor');
+  assert.ok(notifications.some((n) => n.key === 'plan-expire-unanswered:expired'));
+  assert.ok(calls.indexOf('record:escalated') < calls.indexOf('record:expired'));
+  if (recording) writeFileSync(path.join(historiesDir, 'plan-expire-unanswered.json'), portableHistory(history));
 });
 
-test('recorded histories replay on the current workflow code (determinism)', async () => {
-  const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json'));
-  assert.ok(files.length > 0, 'no recorded histories to replay');
+test('modify: lock, band and cap re-plan the proposal as constraints; bad ones are refused; the modified plan is applied', async () => {
+  calls.length = 0;
+  applied.length = 0;
+  const taskQueue = 'test-modify';
+  const networkId = 'net-modify';
+  const w1 = network.stations.find((s) => s.id === 'W1')!;
+  const { result, history } = await runWithWorker(taskQueue, async () => {
+    await startCoordinator(taskQueue, networkId);
+    const handle = await startPlan(taskQueue, networkId, 'plan-modify');
+    await waitForStatus(handle, 'proposed');
+    await assert.rejects(handle.executeUpdate(modifyPlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher', constraints: { lockedStations: ['NOPE'] } }] }), refusal(/unknown station NOPE/));
+    await assert.rejects(handle.executeUpdate(modifyPlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher', constraints: {} }] }), refusal(/at least one band, lock or cap/));
+    const modified = await handle.executeUpdate(modifyPlanUpdate, {
+      args: [{ userName: 'wang', role: 'dispatcher', comment: 'W1 检修', constraints: { lockedStations: ['W1'], stationBands: [{ stationId: 'W2', maxLevelM: 1.6 }], transferCaps: [{ interconnectionId: 'X1', maxAbsM3h: 300 }] } }],
+    });
+    assert.equal(modified.status, 'proposed', 'a modified plan waits for a decision');
+    assert.equal(modified.revision, 2);
+    const w1Step0 = modified.plan!.steps[0]!.stations.find((s) => s.stationId === 'W1')!;
+    assert.deepEqual([w1Step0.startLevelM, w1Step0.stopLevelM, w1Step0.pumpsAllowed], [w1.levels.pumpStartM, w1.levels.pumpStopM, w1.pumps.length - w1.standbyPumps]);
+    assert.match(modified.plan!.reasons.find((r) => r.objectId === 'W1')!.reason.en, /Locked to local control/);
+    assert.ok(modified.plan!.steps.every((s) => s.stations.find((x) => x.stationId === 'W2')!.startLevelM <= 1.6));
+    await handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+    return { result: await handle.result(), history: await handle.fetchHistory() };
+  });
+  assert.equal(result.status, 'completed');
+  assert.deepEqual(result.modifications?.map((m) => m.userName), ['wang']);
+  assert.ok(calls.some((c) => c.startsWith('plan:') && c.includes('"lockedStations":["W1"]') && c.includes('"maxAbsM3h":300')), 'the planner got the constraints');
+  assert.equal(applied[0]?.startLevels['W1'], w1.levels.pumpStartM, 'the modified revision was applied');
+  if (recording) writeFileSync(path.join(historiesDir, 'plan-modify.json'), portableHistory(history));
+});
+
+test('a newer proposal supersedes a pending one; deciding on the old one is refused', async () => {
+  applied.length = 0;
+  const taskQueue = 'test-supersede';
+  const networkId = 'net-supersede';
+  const { older, newer, coordinator } = await runWithWorker(taskQueue, async () => {
+    // A short-lived coordinator run: it continues as new in the middle and carries its state over.
+    const coordinatorHandle = await startCoordinator(taskQueue, networkId, 3);
+    const a = await startPlan(taskQueue, networkId, 'plan-supersede-a');
+    await waitForStatus(a, 'proposed');
+    const b = await startPlan(taskQueue, networkId, 'plan-supersede-b');
+    const older = await a.result();
+    await assert.rejects(a.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] }));
+    await waitForStatus(b, 'proposed');
+    await b.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+    const newer = await b.result();
+    const coordinator = await env.client.workflow.getHandle(coordinatorWorkflowId(networkId)).query(coordinatorStateQuery);
+    const firstRun = await env.client.workflow.getHandle(coordinatorWorkflowId(networkId), coordinatorHandle.firstExecutionRunId).describe();
+    assert.equal(firstRun.status.name, 'CONTINUED_AS_NEW');
+    return { older, newer, coordinator };
+  });
+  assert.equal(coordinator.lastApproved?.planId, 'plan-supersede-b', 'state carried over continue-as-new');
+  assert.ok(coordinator.log.some((l) => l.event === 'superseded' && l.planId === 'plan-supersede-a'));
+  assert.equal(older.status, 'superseded');
+  assert.equal(older.supersededBy, 'plan-supersede-b');
+  assert.equal(newer.status, 'completed');
+  assert.deepEqual([...new Set(applied.map((a) => a.planId))], ['plan-supersede-b'], 'only the newer plan was written');
+});
+
+test('a station whose writes keep failing is retried with backoff, then alarmed and handed back to local control', async () => {
+  calls.length = 0;
+  notifications.length = 0;
+  failingStations.add('W2');
+  const taskQueue = 'test-hand-back';
+  const networkId = 'net-hand-back';
+  try {
+    const result = await runWithWorker(taskQueue, async () => {
+      await startCoordinator(taskQueue, networkId);
+      const handle = await startPlan(taskQueue, networkId, 'plan-hand-back', { timing: { stepIntervalMs: 300, stationRetryBaseMs: 50, stationRetryAttempts: 2 } });
+      await waitForStatus(handle, 'proposed');
+      await handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+      return handle.result();
+    });
+    assert.equal(result.status, 'completed');
+    assert.deepEqual(calls.filter((c) => c.startsWith('apply') || c.startsWith('hand-back')), ['apply:0', 'apply:0:W2', 'apply:0:W2', 'hand-back:W2', 'apply:1:skip=W2', 'apply:2:skip=W2']);
+    assert.deepEqual(result.handedBack?.map((h) => [h.stationId, h.stepIndex]), [['W2', 0]]);
+    assert.equal(result.steps?.[0]?.retries, 2);
+    const alarm = notifications.find((n) => n.key === 'plan-hand-back:step-0:hand-back');
+    assert.equal(alarm?.severity, 'alarm');
+    assert.match(alarm?.text ?? '', /W2/);
+    assert.ok(calls.includes('record:handed-back'));
+  } finally {
+    failingStations.clear();
+  }
+});
+
+test('auto within bounds: a plan close to the live one goes live by itself and replaces it; a far one waits', async () => {
+  applied.length = 0;
+  const taskQueue = 'test-auto';
+  const networkId = 'net-auto';
+  const autonomy: AutonomyConfig = autonomyConfig({ mode: 'auto-within-bounds' });
+  const slow = { stepIntervalMs: 60_000, contextWaitMs: 5_000 };
+  const { first, close, far } = await runWithWorker(taskQueue, async () => {
+    await startCoordinator(taskQueue, networkId);
+    // The first plan has nothing to compare with: a dispatcher approves it.
+    const p1 = await startPlan(taskQueue, networkId, 'plan-auto-1', { autonomy, timing: slow });
+    const s1 = await waitFor(p1, (s) => s.autonomy !== undefined, 'autonomy verdict');
+    assert.equal(s1.status, 'proposed');
+    assert.equal(s1.autonomy?.autoApproved, false);
+    assert.match(s1.autonomy.reason, /no approved plan to compare with/);
+    await p1.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+    await waitForStatus(p1, 'dispatched');
+    // Same setpoints a few minutes later: within bounds.
+    const p2 = await startPlan(taskQueue, networkId, 'plan-auto-2', { autonomy, timing: slow }, shortPlan('plan-auto-2', snapshot.readAtUtcMs + 5 * 60_000));
+    await waitForStatus(p2, 'dispatched');
+    const first = await p1.result();
+    // Start levels 0.5 m higher everywhere: outside the ±0.2 m bounds.
+    const far = shortPlan('plan-auto-3');
+    far.steps = far.steps.map((s) => ({ ...s, stations: s.stations.map((x) => ({ ...x, startLevelM: x.startLevelM + 0.5 })) }));
+    const p3 = await startPlan(taskQueue, networkId, 'plan-auto-3', { autonomy, timing: slow }, far);
+    const s3 = await waitFor(p3, (s) => s.autonomy !== undefined, 'autonomy verdict');
+    const close = await p2.query(dispatchStateQuery);
+    await p2.terminate('test done');
+    await p3.terminate('test done');
+    return { first, close, far: s3 };
+  });
+  assert.equal(close.decision?.userName, 'system');
+  assert.match(close.decision?.automatic ?? '', /^auto-within-bounds: within bounds of plan-auto-1/);
+  assert.equal(first.status, 'replaced');
+  assert.equal(first.replacedBy, 'plan-auto-2');
+  assert.equal(far.status, 'proposed', 'a plan outside the bounds waits for a dispatcher');
+  assert.match(far.autonomy!.reason, /start level .* exceeds ±0.2 m/);
+});
+
+// Each file is named after the workflow id it was recorded under (child ids derive from it).
+test('recorded histories replay on the current workflow code (determinism), and a changed history does not', async () => {
+  const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json')).sort();
+  const expected = [
+    'dispatch-cycle-approve.json', // legacy cycle that held its own plan (replays through the patched() branch)
+    'dispatch-cycle-test-approve.json',
+    'plan-dispatch-cycle-test-approve.json', // recorded before the no-timer-when-due marker
+    'plan-expire-unanswered.json',
+    'plan-modify.json',
+    'flood-season-pinghu-reference.json', // recorded by flood-typhoon.test.ts
+    'plan-flood-pinghu-reference-2026-e1-r1.json',
+  ];
+  for (const file of expected) assert.ok(files.includes(file), `missing recorded history ${file} (record with RECORD_HISTORIES=1)`);
   for (const file of files) {
     const history: unknown = JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8'));
-    await Worker.runReplayHistory({ workflowBundle: bundle }, history, file);
+    await Worker.runReplayHistory({ workflowBundle: bundle }, history, file.replace(/\.json$/, ''));
   }
+  // The guard works: the plan's history with one step's write renamed no longer matches the code.
+  const tampered = JSON.parse(readFileSync(path.join(historiesDir, 'plan-dispatch-cycle-test-approve.json'), 'utf8')) as { events: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[] };
+  const write = tampered.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'applyPlanStep')!;
+  write.activityTaskScheduledEventAttributes!.activityType!.name = 'applyPlanStepV0';
+  await assert.rejects(Worker.runReplayHistory({ workflowBundle: bundle }, tampered, 'plan-dispatch-cycle-test-approve'), (error: Error) => {
+    assert.match(`${error.name} ${error.message}`, /Determinism|nondetermin/i);
+    return true;
+  });
 });

@@ -135,6 +135,9 @@ export const messages = {
     'status.rejected': '已驳回',
     'status.expired': '已过期',
     'status.dispatched': '已下发',
+    'status.superseded': '已被新计划取代',
+    'status.replaced': '已被替换',
+    'status.completed': '已执行完毕',
     'status.dispatch-failed': '下发失败',
 
     'wf.RUNNING': '运行中',
@@ -435,6 +438,9 @@ export const messages = {
     'status.rejected': 'Rejected',
     'status.expired': 'Expired',
     'status.dispatched': 'Dispatched',
+    'status.superseded': 'Superseded by a newer plan',
+    'status.replaced': 'Replaced by a later plan',
+    'status.completed': 'Completed',
     'status.dispatch-failed': 'Dispatch failed',
 
     'wf.RUNNING': 'Running',

@@ -1,0 +1,209 @@
+// Activities of the flood-season workflow: assess forecast and observed rain with the network's state,
+// build the emergency plan, and write the post-event report. A factory over its connectors.
+import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
+import type { OpcUaConnector } from '../connectors/opcua.js';
+import type { OpenMeteoConnector } from '../connectors/openmeteo.js';
+import { buildEmergencyPlan, standDownPlan } from '../flood/emergency-plan.js';
+import { buildFloodReport, summariseObservedRain } from '../flood/report.js';
+import { warningRank, type EmergencyPlan, type FloodAssessment, type FloodConfig, type FloodEventLog, type FloodReport, type HourlyRain } from '../flood/types.js';
+import { assessRain } from '../flood/warning.js';
+import type { NetworkConfig } from '../network/schema.js';
+import { StationMode, resolveTagMap } from '../network/tags.js';
+import type { Plan } from '../planner/types.js';
+import type { RainForecastSource } from './dispatch.js';
+
+const MS_PER_H = 3_600_000;
+
+export interface ObservedRain {
+  source: string;
+  catchments: { catchmentId: string; hourly: HourlyRain }[];
+}
+
+export interface ObservedRainSource {
+  /** Hourly rain that has fallen per catchment over (fromUtcMs, toUtcMs]; hours not yet observed are null. */
+  fetchObservedRain(network: NetworkConfig, fromUtcMs: number, toUtcMs: number): Promise<ObservedRain>;
+}
+
+const utcDate = (utcMs: number) => new Date(utcMs).toISOString().slice(0, 10);
+
+/**
+ * Observed rain from the Open-Meteo archive API (the local forecast server serves the scenario's truth there).
+ * In production a rain-gauge source belongs here: the public archive lags by days.
+ */
+export function archiveObservedRain(connector: OpenMeteoConnector, sourceName = 'open-meteo-archive'): ObservedRainSource {
+  return {
+    async fetchObservedRain(network, fromUtcMs, toUtcMs) {
+      const locations = network.catchments.map((c) => ({ id: c.id, latDeg: c.location.latDeg, lonDeg: c.location.lonDeg }));
+      const byId = await connector.fetchArchive(locations, { startDate: utcDate(fromUtcMs), endDate: utcDate(toUtcMs) });
+      return {
+        source: sourceName,
+        catchments: network.catchments.map((c) => {
+          const series = byId[c.id];
+          if (!series) throw new Error(`archive answer has no series for catchment ${c.id}`);
+          const keep = series.hourly.timeUtcMs.map((t, i) => ({ t, mm: series.hourly.precipitationMm[i] ?? null })).filter((x) => x.t > fromUtcMs && x.t <= toUtcMs);
+          return { catchmentId: c.id, hourly: { timeUtcMs: keep.map((x) => x.t), mm: keep.map((x) => x.mm) } };
+        }),
+      };
+    },
+  };
+}
+
+export interface FloodDependencies {
+  network: NetworkConfig;
+  opcua: OpcUaConnector;
+  influx: InfluxConnector;
+  forecast: RainForecastSource;
+  /** Without it the assessment uses the forecast only and says so. */
+  observed?: ObservedRainSource;
+  now?: () => number;
+}
+
+/** Largest InfluxDB string field we write (InfluxDB 1.x limits a string field to 64 KB). */
+const MAX_REPORT_JSON_BYTES = 60_000;
+
+export function reportJson(report: FloodReport): string {
+  let json = JSON.stringify(report);
+  if (Buffer.byteLength(json, 'utf8') > MAX_REPORT_JSON_BYTES) {
+    json = JSON.stringify({ ...report, levels: { timeline: report.levels.timeline.slice(-50), stations: report.levels.stations }, truncated: true });
+  }
+  if (Buffer.byteLength(json, 'utf8') > MAX_REPORT_JSON_BYTES) {
+    json = JSON.stringify({ ...report, levels: { timeline: [], stations: report.levels.stations }, actions: report.actions.slice(-100), truncated: true });
+  }
+  return json;
+}
+
+export function createFloodActivities(deps: FloodDependencies) {
+  const { network, opcua, influx } = deps;
+  const now = deps.now ?? Date.now;
+  const tags = resolveTagMap(network);
+  const conditionTags = tags.filter(
+    (t) =>
+      (t.objectKind === 'station' && ['levelM', 'inflowM3h', 'overflowM3h', 'pumpsAvailable', 'pumpsRunning', 'mode'].includes(t.tag)) ||
+      (t.objectKind === 'plant' && ['inflowM3h', 'bypassM3h'].includes(t.tag)) ||
+      (t.objectKind === 'tank' && t.tag === 'volumeM3'),
+  );
+  const catchmentStation = new Map(network.catchments.map((c) => [c.id, c.node]));
+
+  return {
+    /** Rain (observed and forecast) per catchment, warning and response level, and the network's state now. */
+    async assessFlood(input: { config: FloodConfig }): Promise<FloodAssessment> {
+      const { config } = input;
+      const nowUtcMs = now();
+      const notes: string[] = [];
+      const [forecastResult, observedResult, readingsResult] = await Promise.allSettled([
+        deps.forecast.fetchCatchmentRain(network, config.lookAheadH),
+        deps.observed ? deps.observed.fetchObservedRain(network, nowUtcMs - 13 * MS_PER_H, nowUtcMs) : Promise.reject(new Error('no observed-rain source configured')),
+        opcua.readTags(conditionTags),
+      ]);
+      if (forecastResult.status === 'rejected') notes.push(`forecast unavailable: ${String((forecastResult.reason as Error).message ?? forecastResult.reason)}`);
+      if (observedResult.status === 'rejected') notes.push(`observed rain unavailable: ${String((observedResult.reason as Error).message ?? observedResult.reason)}`);
+      if (readingsResult.status === 'rejected') notes.push(`SCADA unavailable: ${String((readingsResult.reason as Error).message ?? readingsResult.reason)}`);
+      if (forecastResult.status === 'rejected' && observedResult.status === 'rejected') throw new Error(`no rain data: ${notes.join('; ')}`);
+      const forecast = forecastResult.status === 'fulfilled' ? forecastResult.value : null;
+      const observed = observedResult.status === 'fulfilled' ? observedResult.value : null;
+      const empty: HourlyRain = { timeUtcMs: [], mm: [] };
+
+      const rain = assessRain(
+        network.catchments.map((c) => {
+          const f = forecast?.locations.find((l) => l.catchmentId === c.id);
+          return {
+            catchmentId: c.id,
+            stationId: catchmentStation.get(c.id) ?? c.node,
+            observed: observed?.catchments.find((o) => o.catchmentId === c.id)?.hourly ?? empty,
+            forecast: f ? { timeUtcMs: f.timeUtcMs, mm: f.precipitationMm } : empty,
+          };
+        }),
+        { thresholds: config.thresholds, nowUtcMs, lookAheadH: config.lookAheadH, observedRecentH: config.observedRecentH, wetHourMm: config.wetHourMm },
+      );
+
+      const readings = readingsResult.status === 'fulfilled' ? readingsResult.value : [];
+      const value = (objectId: string, tag: string) => {
+        const r = readings.find((x) => x.objectId === objectId && x.tag === tag);
+        return r?.good && typeof r.value === 'number' ? r.value : null;
+      };
+      const assessment: FloodAssessment = {
+        networkId: network.id,
+        assessedAtUtcMs: nowUtcMs,
+        ...rain,
+        stations: network.stations.map((s) => {
+          const mode = value(s.id, 'mode');
+          return {
+            stationId: s.id,
+            levelM: value(s.id, 'levelM'),
+            inflowM3h: value(s.id, 'inflowM3h'),
+            overflowM3h: value(s.id, 'overflowM3h'),
+            pumpsAvailable: value(s.id, 'pumpsAvailable'),
+            pumpsRunning: value(s.id, 'pumpsRunning'),
+            mode: mode === StationMode.remote ? 'remote' : mode === StationMode.local ? 'local' : null,
+          };
+        }),
+        plants: network.plants.map((p) => ({ plantId: p.id, inflowM3h: value(p.id, 'inflowM3h'), bypassM3h: value(p.id, 'bypassM3h') })),
+        tanks: network.tanks.map((t) => ({ tankId: t.id, volumeM3: value(t.id, 'volumeM3') })),
+        forecastIssuedAtUtcMs: forecast?.issuedAtUtcMs ?? null,
+        forecastSource: forecast?.source ?? 'none',
+        notes,
+      };
+      try {
+        await influx.write([
+          {
+            measurement: 'flood_status',
+            tags: { network: network.id },
+            fields: {
+              warningLevel: warningRank(assessment.warning),
+              responseLevel: assessment.response ?? 'none',
+              observedWarningLevel: warningRank(assessment.bySource.observed),
+              forecastWarningLevel: warningRank(assessment.bySource.forecast),
+              maxObserved3hMm: Math.max(0, ...assessment.catchments.map((c) => c.observed.mm3h)),
+              maxObserved12hMm: Math.max(0, ...assessment.catchments.map((c) => c.observed.mm12h)),
+              maxForecast12hMm: Math.max(0, ...assessment.catchments.map((c) => c.forecast.max12hMm)),
+            },
+            timeUtcMs: nowUtcMs,
+          },
+        ]);
+      } catch (error) {
+        assessment.notes.push(`flood_status not written: ${(error as Error).message}`);
+      }
+      return assessment;
+    },
+
+    async buildEmergencyPlan(input: { emergencyPlanId: string; revision: number; assessment: FloodAssessment; config: FloodConfig }): Promise<EmergencyPlan> {
+      const plan = buildEmergencyPlan({ ...input, network, nowUtcMs: now() });
+      const points: SeriesPoint[] = plan.setpointPlan.steps.flatMap((step) =>
+        step.stations.map((s) => ({
+          measurement: 'plan_setpoint',
+          tags: { plan: plan.emergencyPlanId, id: s.stationId },
+          fields: { startLevelM: s.startLevelM, stopLevelM: s.stopLevelM, pumpsAllowed: s.pumpsAllowed, flowM3h: s.flowM3h },
+          timeUtcMs: step.startUtcMs,
+        })),
+      );
+      await influx.write(points).catch(() => 0);
+      return plan;
+    },
+
+    async buildStandDownPlan(input: { planId: string }): Promise<Plan> {
+      return standDownPlan(network, input.planId, now());
+    },
+
+    /** Build the post-event report from the event log and the observed rain, and store it in InfluxDB. */
+    async writeFloodReport(input: { event: FloodEventLog; config: FloodConfig }): Promise<FloodReport> {
+      const { event } = input;
+      const endedAtUtcMs = event.endedAtUtcMs ?? now();
+      const fromUtcMs = event.startedAtUtcMs - 12 * MS_PER_H;
+      let observed: ObservedRain | null = null;
+      try {
+        observed = deps.observed ? await deps.observed.fetchObservedRain(network, fromUtcMs, endedAtUtcMs) : null;
+      } catch {
+        observed = null;
+      }
+      const summaries = (observed?.catchments ?? []).map((c) => summariseObservedRain(c.catchmentId, c.hourly, fromUtcMs, endedAtUtcMs, input.config.wetHourMm));
+      const report = buildFloodReport({ ...event, endedAtUtcMs }, summaries, now());
+      await influx.write([
+        { measurement: 'flood_report', tags: { network: network.id, event: event.eventId }, fields: { json: reportJson(report), peakWarningLevel: warningRank(report.peakWarning), overflowM3: report.overflows.totalM3 }, timeUtcMs: endedAtUtcMs },
+        { measurement: 'flood_status', tags: { network: network.id }, fields: { warningLevel: 0, responseLevel: 'none', standDown: true }, timeUtcMs: endedAtUtcMs },
+      ]);
+      return report;
+    },
+  };
+}
+
+export type FloodActivities = ReturnType<typeof createFloodActivities>;

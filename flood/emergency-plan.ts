@@ -1,0 +1,358 @@
+// The flood-season emergency plan (防汛应急预案) for one assessment: pre-storm drawdown (预降水位) timed
+// before rain onset using each station's flood-season start level, interconnection transfer toward the
+// plant with spare capacity, standby pumps released, the least harmful overflow points ranked, crew tasks
+// with locations, notifications, and the setpoint schedule that is dispatched once approved. Pure.
+import type { Role } from '../contract/index.js';
+import type { NetworkConfig, PumpStation } from '../network/schema.js';
+import { clampToEnvelope } from '../planner/envelope.js';
+import type { LocalisedText, Plan, PlanStep, StationReason, StationSetpoint } from '../planner/types.js';
+import {
+  responseLevelNames,
+  warningNames,
+  type Audience,
+  type CrewTask,
+  type DrawdownAction,
+  type EmergencyPlan,
+  type FloodAssessment,
+  type FloodConfig,
+  type OverflowPriority,
+  type PlannedNotification,
+  type ResponseLevel,
+  type TankAction,
+  type TransferAction,
+} from './types.js';
+
+const MS_PER_MIN = 60_000;
+const MS_PER_H = 3_600_000;
+
+export interface EmergencyPlanInput {
+  emergencyPlanId: string;
+  revision: number;
+  network: NetworkConfig;
+  assessment: FloodAssessment;
+  config: FloodConfig;
+  nowUtcMs: number;
+}
+
+/** Stored volume between two levels of a wet well (m³). */
+export function wetWellVolumeBetweenM3(station: PumpStation, lowM: number, highM: number): number {
+  if (highM <= lowM) return 0;
+  const ww = station.wetWell;
+  if (ww.kind === 'prismatic') return ww.areaM2 * (highM - lowM);
+  const volumeAt = (levelM: number) => {
+    const pts = ww.points;
+    if (levelM <= pts[0]!.levelM) return pts[0]!.volumeM3;
+    for (let i = 1; i < pts.length; i++) {
+      const a = pts[i - 1]!;
+      const b = pts[i]!;
+      if (levelM <= b.levelM) return a.volumeM3 + ((levelM - a.levelM) / (b.levelM - a.levelM)) * (b.volumeM3 - a.volumeM3);
+    }
+    return pts.at(-1)!.volumeM3;
+  };
+  return volumeAt(highM) - volumeAt(lowM);
+}
+
+export const requiredRoleFor = (response: ResponseLevel, config: FloodConfig): Role => config.approvalRoles[response];
+
+/** Who hears about an emergency at each level. */
+export function audiencesFor(response: ResponseLevel): Audience[] {
+  switch (response) {
+    case 'IV':
+    case 'III':
+      return ['dispatcher'];
+    case 'II':
+      return ['dispatcher', 'supervisor'];
+    case 'I':
+      return ['dispatcher', 'supervisor', 'admin'];
+  }
+}
+
+const roleNames: Record<Role, string> = { viewer: '查看员', dispatcher: '调度员', supervisor: '主管', admin: '管理员' };
+
+const fmtTime = (utcMs: number | null, timeZone: string) =>
+  utcMs === null ? '—' : new Date(utcMs).toLocaleString('zh-CN', { timeZone, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+
+export function overflowPriorities(network: NetworkConfig, config: FloodConfig): OverflowPriority[] {
+  const configured = new Map(config.overflowPoints.map((p) => [p.stationId, p]));
+  const rows = network.stations.map((s) => {
+    const point = configured.get(s.id);
+    const receivingWater = point?.receivingWater ?? 'unranked';
+    const harm = point?.harm ?? (point ? (config.receivingWaterHarm[point.receivingWater] ?? 5) : 5);
+    return { stationId: s.id, receivingWater, harm };
+  });
+  rows.sort((a, b) => a.harm - b.harm || a.stationId.localeCompare(b.stationId));
+  return rows.map((r, i) => ({
+    ...r,
+    rank: i + 1,
+    reason:
+      r.receivingWater === 'unranked'
+        ? { zh: '未配置受纳水体，按默认危害计', en: 'no receiving water configured; default harm' }
+        : { zh: `溢流进入${r.receivingWater}，危害系数${r.harm}`, en: `overflow reaches ${r.receivingWater}, harm ${r.harm}` },
+  }));
+}
+
+export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
+  const { network, assessment, config, nowUtcMs } = input;
+  const response = assessment.response ?? 'IV';
+  const warning = assessment.warning === 'none' ? 'blue' : assessment.warning;
+  const tz = network.timezone;
+  const stepMin = config.emergencyStepMin ?? network.planning.stepMin;
+  const stepMs = stepMin * MS_PER_MIN;
+  const onset = assessment.onsetUtcMs;
+  const rainEnd = assessment.endUtcMs ?? (onset !== null ? onset + 12 * MS_PER_H : null);
+  const floodUntil = Math.min(nowUtcMs + config.emergencyHorizonH * MS_PER_H, (rainEnd ?? nowUtcMs) + config.recoveryH * MS_PER_H);
+  const conditionOf = new Map(assessment.stations.map((s) => [s.stationId, s]));
+  const rainOf = new Map(assessment.catchments.map((c) => [c.stationId, c]));
+  const stationReasons: StationReason[] = [];
+
+  // --- Drawdown: every station at level II and above; below it, stations whose catchment expects rain.
+  const drawdown: DrawdownAction[] = [];
+  for (const station of network.stations) {
+    const rain = rainOf.get(station.id);
+    const expectsRain = rain ? rain.level !== 'none' || rain.forecast.totalMm >= 20 || rain.observed.mm3h >= 10 : false;
+    if (!(expectsRain || response === 'II' || response === 'I')) continue;
+    const cond = conditionOf.get(station.id);
+    const target = station.levels.floodSeasonStartM ?? station.levels.pumpStopM + 0.5;
+    const targetStart = clampToEnvelope(target, station.envelope.startLevelM, null, 0).value;
+    const stop = clampToEnvelope(station.levels.pumpStopM, station.envelope.stopLevelM, null, 0).value;
+    const capacityM3h = station.pumps.reduce((a, p) => a + p.capacityM3h, 0) * ((cond?.pumpsAvailable ?? station.pumps.length) / station.pumps.length);
+    const netM3h = Math.max(capacityM3h - (cond?.inflowM3h ?? 0), capacityM3h * 0.1);
+    const volumeM3 = cond?.levelM !== null && cond?.levelM !== undefined ? wetWellVolumeBetweenM3(station, targetStart, cond.levelM) : 0;
+    const durationMin = Math.ceil((volumeM3 / netM3h) * 60);
+    const stationOnset = rain?.onsetUtcMs ?? onset;
+    const startBy = stationOnset === null ? nowUtcMs : Math.max(nowUtcMs, stationOnset - (durationMin + config.drawdownMarginMin) * MS_PER_MIN);
+    drawdown.push({
+      stationId: station.id,
+      fromLevelM: cond?.levelM ?? null,
+      targetStartLevelM: targetStart,
+      stopLevelM: stop,
+      pumpsAllowed: station.pumps.length,
+      startByUtcMs: startBy,
+      estimatedDurationMin: durationMin,
+      reason: {
+        zh: `预计${fmtTime(stationOnset, tz)}降雨（汇水区预报最大3小时${rain?.forecast.max3hMm ?? 0}毫米），${fmtTime(startBy, tz)}起启泵液位降至防汛应急水位${targetStart}米，约需${durationMin}分钟，允许备用泵。`,
+        en: `Rain expected from ${fmtTime(stationOnset, tz)} (catchment forecast max ${rain?.forecast.max3hMm ?? 0} mm in 3 h): from ${fmtTime(startBy, tz)} lower the start level to the flood-season level ${targetStart} m (about ${durationMin} min), standby pumps allowed.`,
+      },
+    });
+  }
+  const drawdownOf = new Map(drawdown.map((d) => [d.stationId, d]));
+  const earliestStart = drawdown.length > 0 ? Math.min(...drawdown.map((d) => d.startByUtcMs)) : nowUtcMs;
+
+  // --- Transfers toward the plant with spare capacity.
+  const transfers: TransferAction[] = [];
+  const plantOfSystem = new Map(network.plants.map((p) => [p.system, p]));
+  const spareOf = (plantId: string | undefined) => {
+    const plant = network.plants.find((p) => p.id === plantId);
+    if (!plant) return 0;
+    const inflow = assessment.plants.find((p) => p.plantId === plant.id)?.inflowM3h ?? plant.preferredInflowM3h;
+    return plant.capacityM3h - inflow;
+  };
+  for (const x of network.interconnections) {
+    const stationA = network.stations.find((s) => s.id === x.a);
+    const stationB = network.stations.find((s) => s.id === x.b);
+    const plantA = plantOfSystem.get(stationA?.system ?? '');
+    const plantB = plantOfSystem.get(stationB?.system ?? '');
+    const spareA = spareOf(plantA?.id);
+    const spareB = spareOf(plantB?.id);
+    const wanted = Math.min(x.capacityM3h, Math.abs(spareB - spareA) / 2);
+    const sign = spareB > spareA ? 1 : -1;
+    const limit = sign > 0 ? x.envelope.transferM3h.max : -x.envelope.transferM3h.min;
+    const amount = Math.round(Math.max(0, Math.min(wanted, limit)));
+    if (amount < 1) continue;
+    const toward = sign > 0 ? plantB : plantA;
+    transfers.push({
+      interconnectionId: x.id,
+      transferM3h: sign * amount,
+      towardPlantId: toward?.id ?? null,
+      fromUtcMs: earliestStart,
+      untilUtcMs: floodUntil,
+      reason: {
+        zh: `${toward?.name.zh ?? '下游'}余量较大（${Math.round(Math.max(spareA, spareB))}立方米/时），经${x.name.zh}输送${amount}立方米/时。`,
+        en: `${toward?.name.en ?? 'downstream'} has more spare capacity (${Math.round(Math.max(spareA, spareB))} m³/h): transfer ${amount} m³/h over ${x.name.en}.`,
+      },
+    });
+  }
+
+  // --- Tanks: empty before onset, take the peak after it.
+  const tanks: TankAction[] = network.tanks.map((t) => {
+    const volume = assessment.tanks.find((x) => x.tankId === t.id)?.volumeM3 ?? 0;
+    return {
+      tankId: t.id,
+      emptyUntilUtcMs: volume > 0 && onset !== null ? onset : null,
+      fillFromUtcMs: onset,
+      fillUntilUtcMs: rainEnd,
+      reason: {
+        zh: `${t.name.zh}：降雨前排空（现存${Math.round(volume)}立方米），降雨期间蓄存削峰。`,
+        en: `${t.name.en}: empty before the rain (${Math.round(volume)} m³ stored), store the peak during it.`,
+      },
+    };
+  });
+
+  const overflowPriority = overflowPriorities(network, config);
+
+  // --- Crew tasks with locations.
+  const crewTasks: CrewTask[] = [];
+  const riskOf = (s: PumpStation) => {
+    const cond = conditionOf.get(s.id);
+    const rain = rainOf.get(s.id);
+    const unavailable = cond?.pumpsAvailable !== null && cond?.pumpsAvailable !== undefined ? s.pumps.length - cond.pumpsAvailable : 0;
+    const fill = cond?.levelM !== null && cond?.levelM !== undefined ? cond.levelM / s.levels.overflowM : 0.5;
+    return (rain?.forecast.max3hMm ?? 0) * (1 + fill) + unavailable * 50;
+  };
+  const byRisk = [...network.stations].sort((a, b) => riskOf(b) - riskOf(a) || a.id.localeCompare(b.id));
+  const taskDue = onset !== null ? Math.max(nowUtcMs, onset - MS_PER_H) : nowUtcMs + MS_PER_H;
+  let taskNo = 0;
+  const task = (kind: CrewTask['kind'], s: PumpStation, dueUtcMs: number, reason: LocalisedText) =>
+    crewTasks.push({ taskId: `${input.emergencyPlanId}-t${++taskNo}`, kind, stationId: s.id, location: { ...s.location }, dueUtcMs, reason });
+  for (const s of byRisk.slice(0, config.crew.mobilePumps)) {
+    task('mobile-pump', s, taskDue, { zh: `移动泵车前往${s.name.zh}待命（风险最高站之一）`, en: `Mobile pump unit to ${s.name.en} on standby (among the highest-risk stations)` });
+  }
+  for (const s of byRisk.slice(0, config.crew.patrolStations)) {
+    task('patrol', s, Math.max(nowUtcMs, onset ?? taskDue), { zh: `降雨期间巡查${s.name.zh}及其管网`, en: `Patrol ${s.name.en} and its sewers during the rain` });
+  }
+  if (response !== 'IV') {
+    for (const d of drawdown) {
+      const s = network.stations.find((x) => x.id === d.stationId)!;
+      task('standby-pump-check', s, d.startByUtcMs, { zh: `预降开始前检查${s.name.zh}备用泵`, en: `Check the standby pump at ${s.name.en} before drawdown` });
+    }
+  }
+  for (const p of overflowPriority.slice(0, 1)) {
+    const s = network.stations.find((x) => x.id === p.stationId)!;
+    task('overflow-standby', s, Math.max(nowUtcMs, onset ?? taskDue), { zh: `如无法避免溢流，优先在${s.name.zh}（${p.receivingWater}）溢流，安排人员值守`, en: `If overflow cannot be avoided, let it happen at ${s.name.en} (${p.receivingWater}); crew on watch` });
+  }
+
+  // --- The setpoint schedule.
+  const firstAligned = Math.ceil((nowUtcMs + 1) / stepMs) * stepMs;
+  const stepCount = Math.max(1, Math.ceil((floodUntil - firstAligned) / stepMs) + 1);
+  const steps: PlanStep[] = [];
+  const clamped: Plan['clamped'] = [];
+  for (let k = 0; k < stepCount; k++) {
+    const startUtcMs = k === 0 ? nowUtcMs : firstAligned + (k - 1) * stepMs;
+    const stations: StationSetpoint[] = network.stations.map((s) => {
+      const d = drawdownOf.get(s.id);
+      const inFlood = d !== undefined && startUtcMs + stepMs > d.startByUtcMs && startUtcMs < floodUntil;
+      const wantedStart = inFlood ? d.targetStartLevelM : s.levels.pumpStartM;
+      const start = clampToEnvelope(wantedStart, s.envelope.startLevelM, null, 0);
+      const stop = clampToEnvelope(Math.min(s.levels.pumpStopM, start.value - 0.2), s.envelope.stopLevelM, null, 0);
+      if (k === 0 && start.clamped) clamped.push({ objectId: s.id, setpoint: 'startLevelM', wanted: wantedStart, sent: start.value });
+      return {
+        stationId: s.id,
+        remoteControl: 'levelBand',
+        startLevelM: start.value,
+        stopLevelM: stop.value,
+        flowM3h: 0,
+        pumpsAllowed: inFlood ? s.pumps.length : s.pumps.length - s.standbyPumps,
+      };
+    });
+    const transfersAt = network.interconnections.map((x) => {
+      const t = transfers.find((tr) => tr.interconnectionId === x.id);
+      const on = t !== undefined && startUtcMs + stepMs > t.fromUtcMs && startUtcMs < t.untilUtcMs;
+      return { interconnectionId: x.id, transferM3h: on ? t.transferM3h : 0 };
+    });
+    const tanksAt = network.tanks.map((t) => {
+      const a = tanks.find((x) => x.tankId === t.id)!;
+      const emptying = a.emptyUntilUtcMs !== null && startUtcMs < a.emptyUntilUtcMs;
+      const filling = a.fillFromUtcMs !== null && startUtcMs + stepMs > a.fillFromUtcMs && (a.fillUntilUtcMs === null || startUtcMs < a.fillUntilUtcMs);
+      return {
+        tankId: t.id,
+        inletM3h: filling ? Math.min(t.inletMaxM3h, t.envelope.inletM3h.max) : 0,
+        outletM3h: emptying && !filling ? Math.min(t.outletMaxM3h, t.envelope.outletM3h.max) : 0,
+      };
+    });
+    steps.push({ startUtcMs, stations, transfers: transfersAt, tanks: tanksAt });
+  }
+  for (const s of network.stations) {
+    const d = drawdownOf.get(s.id);
+    stationReasons.push({ objectId: s.id, reason: d?.reason ?? { zh: '本站汇水区无明显降雨，保持正常液位区间。', en: 'No significant rain on this catchment: normal band.' } });
+  }
+  for (const t of transfers) stationReasons.push({ objectId: t.interconnectionId, reason: t.reason });
+
+  const levelName = responseLevelNames[response];
+  const warningName = warningNames[warning];
+  const summary: LocalisedText = {
+    zh: `${warningName.zh}，启动${levelName.zh}应急响应：${drawdown.length}座泵站预降水位（最早${fmtTime(earliestStart, tz)}开始），预计${fmtTime(onset, tz)}起降雨；大流量模式运行。`,
+    en: `${warningName.en}: ${levelName.en} response. Drawdown at ${drawdown.length} stations (first from ${fmtTime(earliestStart, tz)}), rain expected from ${fmtTime(onset, tz)}; high-flow mode.`,
+  };
+  const requiredRole = requiredRoleFor(response, config);
+  const notifications: PlannedNotification[] = [
+    ...audiencesFor(response).map((audience) => ({
+      audience,
+      severity: 'emergency' as const,
+      title: `${warningName.zh}·${levelName.zh}应急预案待${roleNames[requiredRole]}批准 / ${warningName.en}: emergency plan for ${requiredRole} approval`,
+      text: `${summary.zh}\n\n${summary.en}`,
+    })),
+    {
+      audience: 'crew',
+      severity: 'warning',
+      title: `防汛任务 ${crewTasks.length} 项 / ${crewTasks.length} flood tasks`,
+      text: crewTasks.map((t) => `- ${t.reason.zh}（${fmtTime(t.dueUtcMs, tz)}前，${t.location.latDeg.toFixed(4)},${t.location.lonDeg.toFixed(4)}）`).join('\n'),
+    },
+  ];
+
+  const setpointPlan: Plan = {
+    planId: input.emergencyPlanId,
+    networkId: network.id,
+    createdAtUtcMs: nowUtcMs,
+    planner: 'rule-based',
+    operatingMode: 'flood-drawdown',
+    stepMin,
+    basis: { telemetryAtUtcMs: assessment.assessedAtUtcMs, forecastIssuedAtUtcMs: assessment.forecastIssuedAtUtcMs, forecastSource: assessment.forecastSource },
+    steps,
+    reasons: stationReasons,
+    clamped,
+  };
+
+  return {
+    emergencyPlanId: input.emergencyPlanId,
+    revision: input.revision,
+    networkId: network.id,
+    createdAtUtcMs: nowUtcMs,
+    warning,
+    response,
+    requiredRole,
+    operatingMode: 'flood-drawdown',
+    flowMode: 'high-flow',
+    rainOnsetUtcMs: onset,
+    rainEndUtcMs: rainEnd,
+    basis: { assessedAtUtcMs: assessment.assessedAtUtcMs, forecastIssuedAtUtcMs: assessment.forecastIssuedAtUtcMs, forecastSource: assessment.forecastSource },
+    drawdown,
+    transfers,
+    tanks,
+    standbyPumps: drawdown.map((d) => ({ stationId: d.stationId, pumpsAllowed: d.pumpsAllowed })),
+    overflowPriority,
+    crewTasks,
+    notifications,
+    setpointPlan,
+    summary,
+  };
+}
+
+/** One-step plan that returns every station to its normal band with duty pumps (stand-down). */
+export function standDownPlan(network: NetworkConfig, planId: string, nowUtcMs: number): Plan {
+  return {
+    planId,
+    networkId: network.id,
+    createdAtUtcMs: nowUtcMs,
+    planner: 'rule-based',
+    operatingMode: 'normal',
+    stepMin: network.planning.stepMin,
+    basis: { telemetryAtUtcMs: nowUtcMs, forecastIssuedAtUtcMs: null, forecastSource: 'none' },
+    steps: [
+      {
+        startUtcMs: nowUtcMs,
+        stations: network.stations.map((s) => ({
+          stationId: s.id,
+          remoteControl: 'levelBand',
+          startLevelM: clampToEnvelope(s.levels.pumpStartM, s.envelope.startLevelM, null, 0).value,
+          stopLevelM: clampToEnvelope(s.levels.pumpStopM, s.envelope.stopLevelM, null, 0).value,
+          flowM3h: 0,
+          pumpsAllowed: s.pumps.length - s.standbyPumps,
+        })),
+        transfers: network.interconnections.map((x) => ({ interconnectionId: x.id, transferM3h: 0 })),
+        tanks: network.tanks.map((t) => ({ tankId: t.id, inletM3h: 0, outletM3h: 0 })),
+      },
+    ],
+    reasons: network.stations.map((s) => ({ objectId: s.id, reason: { zh: '汛情解除：恢复正常液位区间，仅主泵运行。', en: 'Stand-down: normal band, duty pumps only.' } })),
+    clamped: [],
+  };
+}

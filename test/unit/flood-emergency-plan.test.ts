@@ -1,0 +1,143 @@
+// The emergency plan on the reference network (drawdown timed before onset with the flood-season levels,
+// transfer toward the plant with spare capacity, standby pumps, overflow ranking, crew tasks with
+// locations, the approver by level) and the post-event report built from an event log.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { buildEmergencyPlan, standDownPlan } from '../../flood/emergency-plan.js';
+import { buildFloodReport, summariseObservedRain } from '../../flood/report.js';
+import { floodConfig, type FloodAssessment, type FloodEventLog, type ResponseLevel, type WarningLevel } from '../../flood/types.js';
+import { referenceNetworkPath } from '../../network/load.js';
+import { parseNetwork } from '../../network/validate.js';
+import { insideEnvelope } from '../../planner/envelope.js';
+
+const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
+const H = 3_600_000;
+const NOW = Date.UTC(2026, 6, 1, 0);
+const config = floodConfig({ overflowPoints: [{ stationId: 'E7', receivingWater: 'sea-outfall' }, { stationId: 'W7', receivingWater: 'river' }] });
+
+function assessment(warning: WarningLevel, response: ResponseLevel, rainyPrefix: string, max3hMm: number): FloodAssessment {
+  return {
+    networkId: network.id,
+    assessedAtUtcMs: NOW,
+    warning,
+    response,
+    bySource: { observed: 'none', forecast: warning },
+    evidence: [],
+    catchments: network.catchments.map((c) => {
+      const rainy = c.node.startsWith(rainyPrefix);
+      return {
+        catchmentId: c.id,
+        stationId: c.node,
+        observed: { mm3h: 0, mm6h: 0, mm12h: 0, lastHourMm: 0, gaps: 0 },
+        forecast: { max3hMm: rainy ? max3hMm : 2, max6hMm: rainy ? max3hMm * 1.3 : 3, max12hMm: rainy ? max3hMm * 1.6 : 4, totalMm: rainy ? max3hMm * 2 : 5, gaps: 0 },
+        onsetUtcMs: rainy ? NOW + 6 * H : null,
+        endUtcMs: rainy ? NOW + 18 * H : null,
+        level: rainy ? warning : 'none',
+      };
+    }),
+    onsetUtcMs: NOW + 6 * H,
+    endUtcMs: NOW + 18 * H,
+    stations: network.stations.map((s) => ({ stationId: s.id, levelM: 2.2, inflowM3h: 100, overflowM3h: 0, pumpsAvailable: s.id === 'E2' ? 1 : s.pumps.length, pumpsRunning: 1, mode: 'remote' })),
+    plants: [
+      { plantId: 'WP', inflowM3h: 1800, bypassM3h: 0 },
+      { plantId: 'EP', inflowM3h: 3000, bypassM3h: 0 },
+    ],
+    tanks: [{ tankId: 'T1', volumeM3: 5000 }],
+    forecastIssuedAtUtcMs: NOW,
+    forecastSource: 'test',
+    notes: [],
+  };
+}
+
+test('level II (orange): every station drawn down to its flood-season level before onset, a supervisor approves', () => {
+  const plan = buildEmergencyPlan({ emergencyPlanId: 'plan-flood-t-e1-r1', revision: 1, network, assessment: assessment('orange', 'II', 'W', 60), config, nowUtcMs: NOW });
+  assert.equal(plan.response, 'II');
+  assert.equal(plan.requiredRole, 'supervisor');
+  assert.equal(plan.flowMode, 'high-flow');
+  assert.equal(plan.drawdown.length, network.stations.length, 'level II draws every station down');
+  for (const d of plan.drawdown) {
+    const station = network.stations.find((s) => s.id === d.stationId)!;
+    assert.equal(d.targetStartLevelM, station.levels.floodSeasonStartM);
+    assert.equal(d.pumpsAllowed, station.pumps.length, 'standby pumps released');
+    assert.ok(d.startByUtcMs <= NOW + 6 * H - config.drawdownMarginMin * 60_000, `${d.stationId} starts before onset minus the margin`);
+    assert.ok(d.startByUtcMs >= NOW);
+  }
+  // The schedule: flood band from the drawdown start, normal band before it; always inside the envelopes.
+  const w1 = plan.drawdown.find((d) => d.stationId === 'W1')!;
+  for (const step of plan.setpointPlan.steps) {
+    for (const sp of step.stations) {
+      const s = network.stations.find((x) => x.id === sp.stationId)!;
+      assert.ok(insideEnvelope(sp.startLevelM, s.envelope.startLevelM) && insideEnvelope(sp.stopLevelM, s.envelope.stopLevelM), `${sp.stationId} inside its envelope`);
+    }
+    const spW1 = step.stations.find((x) => x.stationId === 'W1')!;
+    const inFlood = step.startUtcMs + network.planning.stepMin * 60_000 > w1.startByUtcMs;
+    assert.equal(spW1.startLevelM, inFlood ? 1.5 : 2, `W1 at ${new Date(step.startUtcMs).toISOString()}`);
+  }
+  // Transfer toward the east plant, which has the spare capacity (6500 − 3000 vs 2500 − 1800).
+  assert.equal(plan.transfers[0]?.interconnectionId, 'X1');
+  assert.ok(plan.transfers[0].transferM3h > 0, 'W6 → E4 (a → b) toward EP');
+  assert.equal(plan.transfers[0]?.towardPlantId, 'EP');
+  assert.ok(plan.setpointPlan.steps.some((s) => s.transfers[0]!.transferM3h > 0));
+  // Overflow ranking from the configuration: the sea outfall is least harmful.
+  assert.deepEqual(plan.overflowPriority.slice(0, 2).map((p) => p.stationId), ['E7', 'W7']);
+  // Crew tasks carry the station's coordinates; the station with a failed pump gets a mobile pump.
+  assert.ok(plan.crewTasks.length > 0);
+  for (const t of plan.crewTasks) assert.deepEqual(t.location, network.stations.find((s) => s.id === t.stationId)!.location);
+  assert.ok(plan.crewTasks.some((t) => t.kind === 'mobile-pump' && t.stationId === 'E2'), JSON.stringify(plan.crewTasks.map((t) => `${t.kind}:${t.stationId}`)));
+  assert.ok(plan.crewTasks.some((t) => t.kind === 'standby-pump-check'));
+  assert.ok(plan.crewTasks.some((t) => t.kind === 'overflow-standby' && t.stationId === 'E7'));
+  assert.deepEqual(new Set(plan.notifications.map((n) => n.audience)), new Set(['dispatcher', 'supervisor', 'crew']));
+  // The tank is emptied before onset and takes the peak after it.
+  const beforeOnset = plan.setpointPlan.steps.find((s) => s.startUtcMs < NOW + 6 * H)!;
+  const duringRain = plan.setpointPlan.steps.find((s) => s.startUtcMs > NOW + 7 * H)!;
+  assert.ok(beforeOnset.tanks[0]!.outletM3h > 0 && beforeOnset.tanks[0]!.inletM3h === 0);
+  assert.ok(duringRain.tanks[0]!.inletM3h > 0 && duringRain.tanks[0]!.outletM3h === 0);
+});
+
+test('level IV (blue) on the west only: west stations drawn down, a dispatcher approves; stand-down restores normal bands', () => {
+  const plan = buildEmergencyPlan({ emergencyPlanId: 'plan-flood-t-e1-r1', revision: 1, network, assessment: assessment('blue', 'IV', 'W', 25), config, nowUtcMs: NOW });
+  assert.equal(plan.requiredRole, 'dispatcher');
+  assert.deepEqual(plan.drawdown.map((d) => d.stationId).sort(), network.stations.filter((s) => s.id.startsWith('W')).map((s) => s.id).sort());
+  assert.deepEqual(new Set(plan.notifications.map((n) => n.audience)), new Set(['dispatcher', 'crew']));
+  const e1 = plan.setpointPlan.steps.at(-1)!.stations.find((s) => s.stationId === 'E1')!;
+  assert.equal(e1.startLevelM, 2, 'east keeps its normal band');
+  const back = standDownPlan(network, 'plan-flood-t-e1-standdown', NOW);
+  assert.equal(back.steps.length, 1);
+  assert.ok(back.steps[0]!.stations.every((s) => s.startLevelM === 2 && s.stopLevelM === 1));
+  assert.ok(back.steps[0]!.transfers.every((t) => t.transferM3h === 0));
+});
+
+test('the post-event report: rain, levels, overflows, actions in time order, and the plan against the actual', () => {
+  const rain = summariseObservedRain('C-W1', { timeUtcMs: [1, 2, 3, 4, 5, 6].map((h) => NOW + h * H), mm: [0, 10, 30, 25, 5, 0] }, NOW, NOW + 8 * H);
+  assert.deepEqual([rain.totalMm, rain.max3hMm, rain.onsetUtcMs, rain.endUtcMs], [70, 65, NOW + H, NOW + 5 * H]);
+  const event: FloodEventLog = {
+    eventId: 'ref-2026-e1',
+    networkId: network.id,
+    startedAtUtcMs: NOW - 4 * H,
+    endedAtUtcMs: NOW + 20 * H,
+    peakWarning: 'orange',
+    peakResponse: 'II',
+    levels: [{ atUtcMs: NOW - 4 * H, warning: 'blue', response: 'IV', observed: 'none', forecast: 'blue' }],
+    actions: [
+      { atUtcMs: NOW - 3 * H, kind: 'plan-approved', detail: 'r1', by: 'wang' },
+      { atUtcMs: NOW - 4 * H, kind: 'warning-raised', detail: 'blue' },
+    ],
+    stations: [
+      { stationId: 'W1', maxLevelM: 3.2, maxLevelAtUtcMs: NOW + 3 * H, minLevelBeforeOnsetM: 1.5, overflowM3: 0, overflowSamples: 0 },
+      { stationId: 'W2', maxLevelM: 4.0, maxLevelAtUtcMs: NOW + 3 * H, minLevelBeforeOnsetM: 2.1, overflowM3: 420.4, overflowSamples: 2 },
+    ],
+    firstForecast: { atUtcMs: NOW - 4 * H, onsetUtcMs: NOW, endUtcMs: NOW + 6 * H, catchments: [{ catchmentId: 'C-W1', max3hMm: 50, max12hMm: 70, totalMm: 80 }] },
+    plans: [{ emergencyPlanId: 'p1', revision: 1, response: 'IV', proposedAtUtcMs: NOW - 4 * H, decidedAtUtcMs: NOW - 3 * H, decidedBy: 'wang', role: 'dispatcher', outcome: 'approved', planWorkflowId: 'p1', drawdownStations: 2, earliestStartByUtcMs: NOW - 3 * H, targetLevels: { W1: 1.5, W2: 1.5 } }],
+    observedOnsetUtcMs: null,
+  };
+  const report = buildFloodReport(event, [rain], NOW + 21 * H);
+  assert.equal(report.durationH, 24);
+  assert.deepEqual(report.actions.map((a) => a.kind), ['warning-raised', 'plan-approved']);
+  assert.equal(report.overflows.totalM3, 420);
+  assert.deepEqual(report.overflows.stations.map((s) => s.stationId), ['W2']);
+  assert.deepEqual(report.planAgainstActual.onset, { forecastUtcMs: NOW, observedUtcMs: NOW + H, errorMin: 60 });
+  assert.deepEqual(report.planAgainstActual.rain[0], { catchmentId: 'C-W1', forecastMax3hMm: 50, observedMax3hMm: 65, forecastMax12hMm: 70, observedMax12hMm: 70, forecastTotalMm: 80, observedTotalMm: 70 });
+  assert.deepEqual(report.planAgainstActual.drawdown.map((d) => d.reachedTarget), [true, false]);
+  assert.match(report.summary.en, /peak level II/);
+});

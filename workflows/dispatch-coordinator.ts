@@ -1,0 +1,95 @@
+// One per network: knows which plan is pending, which is live and what was last approved, so that one
+// plan is live at a time and a newer proposal supersedes a pending one. Plans tell it about themselves
+// by signal; it answers by signal. Messages are handled one at a time in arrival order, so two plans
+// racing each other are ordered by this history. Continues as new after a bounded number of messages.
+import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  coordinatorStateQuery,
+  dispatchContextSignal,
+  planClosedSignal,
+  planLiveSignal,
+  planProposedSignal,
+  supersedePlanSignal,
+  type ApprovedPlanRef,
+  type CoordinatorInput,
+  type CoordinatorState,
+  type PlanProposedMessage,
+  type PlanRef,
+  type PlanStatus,
+} from '../contract/index.js';
+import { tell } from './common.js';
+
+type Message = { kind: 'proposed'; m: PlanProposedMessage } | { kind: 'live'; m: ApprovedPlanRef } | { kind: 'closed'; m: PlanRef & { status: PlanStatus } };
+
+const LOG_LENGTH = 50;
+
+/** The approved steps that overlap [from, until): what a new plan is compared with. */
+export function stepsOverlapping(last: ApprovedPlanRef, fromUtcMs: number, untilUtcMs: number): ApprovedPlanRef {
+  const steps = last.steps.filter((s, i) => {
+    const next = last.steps[i + 1]?.startUtcMs ?? Number.POSITIVE_INFINITY;
+    return next > fromUtcMs && s.startUtcMs < untilUtcMs;
+  });
+  return { ...last, steps };
+}
+
+export async function dispatchCoordinator(input: CoordinatorInput): Promise<void> {
+  const state: CoordinatorState = input.carried
+    ? { ...input.carried, eventsThisRun: 0 }
+    : { networkId: input.networkId, pending: null, live: null, lastApproved: null, log: [], eventsThisRun: 0 };
+  const inbox: Message[] = [];
+  setHandler(planProposedSignal, (m) => void inbox.push({ kind: 'proposed', m }));
+  setHandler(planLiveSignal, (m) => void inbox.push({ kind: 'live', m }));
+  setHandler(planClosedSignal, (m) => void inbox.push({ kind: 'closed', m }));
+  setHandler(coordinatorStateQuery, () => state);
+  const maxEvents = input.maxEventsPerRun ?? 200;
+  const note = (event: string, planId: string) => {
+    state.log.push({ atUtcMs: Date.now(), event, planId });
+    if (state.log.length > LOG_LENGTH) state.log.splice(0, state.log.length - LOG_LENGTH);
+  };
+  const refOf = (m: PlanRef): PlanRef => ({ workflowId: m.workflowId, planId: m.planId, kind: m.kind });
+
+  const handle = async (msg: Message) => {
+    if (msg.kind === 'proposed') {
+      const m = msg.m;
+      if (state.pending && state.pending.workflowId !== m.workflowId) {
+        await tell(state.pending.workflowId, supersedePlanSignal, { byPlanId: m.planId, reason: 'newer-proposal' });
+        note('superseded', state.pending.planId);
+      }
+      state.pending = refOf(m);
+      note('proposed', m.planId);
+      await tell(m.workflowId, dispatchContextSignal, {
+        livePlanId: state.live?.planId ?? null,
+        lastApproved: state.lastApproved ? stepsOverlapping(state.lastApproved, m.compareFromUtcMs, m.compareUntilUtcMs) : null,
+      });
+    } else if (msg.kind === 'live') {
+      const m = msg.m;
+      if (state.live && state.live.workflowId !== m.workflowId) {
+        await tell(state.live.workflowId, supersedePlanSignal, { byPlanId: m.planId, reason: 'newer-live-plan' });
+        note('replaced', state.live.planId);
+      }
+      if (state.pending && state.pending.workflowId !== m.workflowId) {
+        await tell(state.pending.workflowId, supersedePlanSignal, { byPlanId: m.planId, reason: 'newer-live-plan' });
+        note('superseded', state.pending.planId);
+      }
+      state.pending = null;
+      state.live = refOf(m);
+      state.lastApproved = m;
+      note('live', m.planId);
+    } else {
+      const m = msg.m;
+      if (state.pending?.workflowId === m.workflowId) state.pending = null;
+      if (state.live?.workflowId === m.workflowId) state.live = null;
+      note(`closed:${m.status}`, m.planId);
+    }
+    state.eventsThisRun++;
+  };
+
+  for (;;) {
+    await condition(() => inbox.length > 0 || state.eventsThisRun >= maxEvents || workflowInfo().continueAsNewSuggested);
+    while (inbox.length > 0) await handle(inbox.shift()!);
+    if (state.eventsThisRun >= maxEvents || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      if (inbox.length === 0) await continueAsNew<typeof dispatchCoordinator>({ ...input, carried: state });
+    }
+  }
+}

@@ -1,0 +1,379 @@
+// One plan from proposal to its last step: wait for a decision (approve, reject with a reason, modify and
+// re-plan) or decide under the network's autonomy setting; escalate an unanswered plan to the supervisor
+// and let it expire without any change; then, once approved, apply it step by step on workflow timers.
+// Orchestration only: every write, read and message is an activity, so the history is the plan's audit trail.
+import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { DispatchActivities } from '../activities/dispatch.js';
+import {
+  approvePlanUpdate,
+  coordinatorWorkflowId,
+  decidingRoles,
+  dispatchContextSignal,
+  dispatchStateQuery,
+  mergeConstraints,
+  modifyPlanUpdate,
+  planClosedSignal,
+  planLiveSignal,
+  planProposedSignal,
+  rejectPlanUpdate,
+  roleAtLeast,
+  supersedePlanSignal,
+  type DecisionInput,
+  type DispatchContext,
+  type DispatchCycleState,
+  type DispatchOutcome,
+  type DispatchPlanInput,
+  type ModifyInput,
+  type PlanConstraints,
+  type Role,
+  type SetpointWriteResult,
+} from '../contract/index.js';
+import type { Notification } from '../notify/types.js';
+import { withinBounds } from './autonomy.js';
+import { NO_TIMER_WHEN_DUE, tell, workflowClock } from './common.js';
+
+const defaults = { stationRetryBaseMs: 5_000, stationRetryAttempts: 3, applyHeartbeatTimeoutMs: 20_000, contextWaitMs: 10_000 };
+
+const io = proxyActivities<DispatchActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidConstraint'] },
+});
+// Messages: a few tries, then the workflow goes on (the history and the log still hold the event).
+const notifyIo = proxyActivities<DispatchActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 4 } });
+
+const nextRoleUp = (role: Role): 'supervisor' | 'admin' => (role === 'dispatcher' || role === 'viewer' ? 'supervisor' : 'admin');
+
+function constraintShapeProblems(c: PlanConstraints, stationIds: Set<string>, linkIds: Set<string>): string[] {
+  const problems: string[] = [];
+  const count = (c.stationBands?.length ?? 0) + (c.lockedStations?.length ?? 0) + (c.transferCaps?.length ?? 0);
+  if (count === 0) problems.push('a modification needs at least one band, lock or cap');
+  for (const b of c.stationBands ?? []) {
+    if (!stationIds.has(b.stationId)) problems.push(`unknown station ${b.stationId}`);
+    if (b.minLevelM === undefined && b.maxLevelM === undefined) problems.push(`band of ${b.stationId} needs minLevelM and/or maxLevelM`);
+    for (const v of [b.minLevelM, b.maxLevelM]) if (v !== undefined && !Number.isFinite(v)) problems.push(`band of ${b.stationId}: ${String(v)} is not a number`);
+    if (b.minLevelM !== undefined && b.maxLevelM !== undefined && b.minLevelM > b.maxLevelM) problems.push(`band of ${b.stationId}: min above max`);
+  }
+  for (const id of c.lockedStations ?? []) if (!stationIds.has(id)) problems.push(`unknown station ${id}`);
+  for (const cap of c.transferCaps ?? []) {
+    if (!linkIds.has(cap.interconnectionId)) problems.push(`unknown interconnection ${cap.interconnectionId}`);
+    if (!(Number.isFinite(cap.maxAbsM3h) && cap.maxAbsM3h >= 0)) problems.push(`cap of ${cap.interconnectionId} must be a number ≥ 0`);
+  }
+  return problems;
+}
+
+export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCycleState> {
+  const workflowId = workflowInfo().workflowId;
+  const clock = workflowClock(input.clock);
+  const timing = { ...defaults, ...input.timing };
+  const planId = input.plan.planId;
+  const coordinator = coordinatorWorkflowId(input.networkId);
+  const ref = { workflowId, planId, kind: input.kind };
+  const applyIo = proxyActivities<DispatchActivities>({
+    startToCloseTimeout: '1 minute',
+    heartbeatTimeout: timing.applyHeartbeatTimeoutMs,
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['EnvelopeViolation', 'InvalidPlanStep'] },
+  });
+
+  const state: DispatchCycleState = {
+    status: 'proposed',
+    planId,
+    kind: input.kind,
+    plan: input.plan,
+    ...(input.snapshot ? { snapshot: input.snapshot } : {}),
+    revision: 1,
+    modifications: [],
+    requiredRole: input.requiredRole,
+    proposedAtUtcMs: clock.now(),
+    deadlineUtcMs: clock.now() + input.approval.approvalTimeoutMin * 60_000,
+    steps: [],
+    handedBack: [],
+  };
+  let context: DispatchContext | undefined;
+  let modifying = false;
+  let modifiedAt = 0;
+
+  const record = async (status: string, outcome: DispatchOutcome | null = null, detail?: string) => {
+    try {
+      await io.recordOutcome({ planId, status, decidedBy: state.decision?.userName ?? null, outcome, ...(detail ? { detail } : {}) });
+    } catch (error) {
+      log.warn('outcome not recorded', { planId, status, error: String(error) });
+    }
+  };
+  const notify = async (n: Omit<Notification, 'planId'>) => {
+    try {
+      await notifyIo.notify({ ...n, planId });
+    } catch (error) {
+      log.warn('notification not delivered', { planId, key: n.key, error: String(error) });
+    }
+  };
+
+  // --- Messages ------------------------------------------------------------------------------
+  const validateDecision = (d: DecisionInput) => {
+    if (state.status !== 'proposed') throw new Error(`plan ${planId} is ${state.status}${state.supersededBy ? ` by ${state.supersededBy}` : ''}; only a proposed plan can be decided`);
+    if (modifying) throw new Error(`plan ${planId} is being re-planned after a modification; decide on the new revision`);
+    if (!d.userName) throw new Error('a decision needs the user who made it');
+    if (!decidingRoles.includes(d.role)) throw new Error(`role ${d.role} may not decide on plans`);
+    if (!roleAtLeast(d.role, input.requiredRole)) throw new Error(`plan ${planId} needs a ${input.requiredRole} or higher; ${d.userName} is ${d.role}`);
+  };
+  setHandler(dispatchStateQuery, () => state);
+  setHandler(
+    approvePlanUpdate,
+    (d) => {
+      state.decision = { kind: 'approve', userName: d.userName, role: d.role, ...(d.comment ? { comment: d.comment } : {}), decidedAtUtcMs: clock.now() };
+      state.status = 'approved';
+      return state;
+    },
+    { validator: validateDecision },
+  );
+  setHandler(
+    rejectPlanUpdate,
+    (d) => {
+      state.decision = { kind: 'reject', userName: d.userName, role: d.role, ...(d.comment ? { comment: d.comment } : {}), decidedAtUtcMs: clock.now() };
+      state.status = 'rejected';
+      return state;
+    },
+    {
+      validator: (d: DecisionInput) => {
+        validateDecision(d);
+        if (!d.comment?.trim()) throw new Error('a rejection needs a reason');
+      },
+    },
+  );
+  setHandler(
+    modifyPlanUpdate,
+    async (m: ModifyInput) => {
+      modifying = true;
+      try {
+        const constraints = mergeConstraints(state.constraints, m.constraints);
+        const plan = await io.buildPlan({ planId, snapshot: input.snapshot!, forecast: input.forecast, constraints });
+        state.plan = plan;
+        state.constraints = constraints;
+        state.revision = (state.revision ?? 1) + 1;
+        state.modifications!.push({ userName: m.userName, role: m.role, ...(m.comment ? { comment: m.comment } : {}), constraints: m.constraints, atUtcMs: clock.now(), revision: state.revision });
+        // A dispatcher at work on the plan: the escalation and expiry clocks start again.
+        modifiedAt = clock.now();
+        state.proposedAtUtcMs = modifiedAt;
+        state.deadlineUtcMs = modifiedAt + input.approval.approvalTimeoutMin * 60_000;
+        delete state.escalatedAtUtcMs;
+        await record('modified', null, `revision ${state.revision} by ${m.userName}: ${JSON.stringify(m.constraints)}`);
+        return state;
+      } finally {
+        modifying = false;
+      }
+    },
+    {
+      validator: (m: ModifyInput) => {
+        validateDecision(m);
+        if (input.kind !== 'cycle' || !input.snapshot) throw new Error('only dispatch-cycle plans can be modified here; emergency plans are re-planned by the flood-season workflow');
+        const first = state.plan?.steps[0];
+        const problems = constraintShapeProblems(m.constraints ?? {}, new Set(first?.stations.map((s) => s.stationId)), new Set(first?.transfers.map((t) => t.interconnectionId)));
+        if (problems.length > 0) throw new Error(`invalid modification: ${problems.join('; ')}`);
+      },
+    },
+  );
+  setHandler(dispatchContextSignal, (c) => {
+    context = c;
+  });
+  setHandler(supersedePlanSignal, ({ byPlanId, reason }) => {
+    if (byPlanId === planId) return;
+    if (state.status === 'proposed') state.supersededBy = byPlanId;
+    else if ((state.status === 'approved' || state.status === 'dispatched') && reason !== 'newer-proposal') state.replacedBy = byPlanId;
+  });
+
+  const decided = () => state.decision !== undefined || state.supersededBy !== undefined;
+  const close = async (): Promise<DispatchCycleState> => {
+    await tell(coordinator, planClosedSignal, { ...ref, status: state.status });
+    await condition(allHandlersFinished);
+    return state;
+  };
+
+  // --- Decision ------------------------------------------------------------------------------
+  if (input.preApproved) {
+    state.decision = { ...input.preApproved };
+    state.status = 'approved';
+    await record(input.preApproved.automatic ? 'auto-approved' : 'approved', null, input.preApproved.automatic ?? input.preApproved.comment);
+  } else {
+    const first = input.plan.steps[0];
+    const compareFromUtcMs = first?.startUtcMs ?? clock.now();
+    await tell(coordinator, planProposedSignal, { ...ref, compareFromUtcMs, compareUntilUtcMs: compareFromUtcMs + input.autonomy.bounds.compareHorizonMin * 60_000 });
+
+    // Autonomy: decide without a dispatcher where the network allows it.
+    const autonomy = input.autonomy;
+    if (autonomy.mode === 'emergency-auto' && autonomy.playbooks.includes(input.plan.operatingMode)) {
+      state.autonomy = { mode: autonomy.mode, autoApproved: true, reason: `pre-approved playbook: ${input.plan.operatingMode}` };
+    } else if (autonomy.mode !== 'advisory') {
+      await condition(() => context !== undefined || decided(), timing.contextWaitMs);
+      if (!decided()) {
+        if (!context) state.autonomy = { mode: autonomy.mode, autoApproved: false, reason: 'no answer from the coordinator: a dispatcher decides' };
+        else if (!context.lastApproved) state.autonomy = { mode: autonomy.mode, autoApproved: false, reason: 'no approved plan to compare with: a dispatcher decides' };
+        else {
+          const verdict = withinBounds(input.plan, context.lastApproved, autonomy.bounds);
+          state.autonomy = { mode: autonomy.mode, autoApproved: verdict.within, reason: verdict.reason };
+        }
+      }
+    }
+    if (state.autonomy?.autoApproved && !decided()) {
+      state.decision = { kind: 'approve', userName: 'system', role: 'system', decidedAtUtcMs: clock.now(), automatic: `${state.autonomy.mode}: ${state.autonomy.reason}` };
+      state.status = 'approved';
+      await record('auto-approved', null, state.decision.automatic);
+    } else if (state.autonomy) {
+      await record('needs-approval', null, state.autonomy.reason);
+    }
+
+    // Wait for a dispatcher: escalate once, then expire without any change.
+    while (!decided()) {
+      if (modifying) {
+        await condition(() => !modifying);
+        continue;
+      }
+      const escalateAt = state.proposedAtUtcMs! + input.approval.escalateAfterMin * 60_000;
+      const deadline = state.deadlineUtcMs!;
+      const wakeAt = state.escalatedAtUtcMs === undefined && escalateAt < deadline ? escalateAt : deadline;
+      const seenModification = modifiedAt;
+      const woken = await clock.until(() => decided() || modifying || modifiedAt !== seenModification, wakeAt - clock.now());
+      if (woken || decided() || modifying || modifiedAt !== seenModification) continue;
+      if (clock.now() >= deadline - 1) {
+        state.status = 'expired';
+        break;
+      }
+      state.escalatedAtUtcMs = clock.now();
+      const waitedMin = Math.round((clock.now() - state.proposedAtUtcMs!) / 60_000);
+      await notify({
+        audience: nextRoleUp(input.requiredRole),
+        severity: 'warning',
+        title: `调度计划${waitedMin}分钟未审批 / Plan unanswered for ${waitedMin} min`,
+        text: `计划 **${planId}** 等待${input.requiredRole}审批，将于 ${new Date(deadline).toISOString()} 失效（失效后不做任何变更）。\n\nPlan **${planId}** awaits a ${input.requiredRole}'s decision; it expires at ${new Date(deadline).toISOString()} and then nothing is changed.`,
+        key: `${planId}:escalation`,
+      });
+      await record('escalated', null, `notified the ${nextRoleUp(input.requiredRole)} after ${waitedMin} min`);
+    }
+  }
+
+  if (state.status !== 'approved') {
+    // Expired, rejected or superseded: nothing is written; the live plan (if any) stays in force.
+    if (state.supersededBy && state.status === 'proposed') state.status = 'superseded';
+    state.keptPlanId = context?.livePlanId ?? null;
+    const kept = state.keptPlanId ? `plan ${state.keptPlanId} stays in force` : 'stations keep their current setpoints / local control';
+    await record(state.status, null, state.status === 'superseded' ? `superseded by ${state.supersededBy}` : kept);
+    if (state.status === 'expired') {
+      await notify({
+        audience: 'supervisor',
+        severity: 'warning',
+        title: `调度计划未审批已失效 / Plan expired unanswered`,
+        text: `计划 **${planId}** 无人审批，已失效，未下发任何设定值；${state.keptPlanId ? `继续执行已批准计划 ${state.keptPlanId}` : '各泵站保持现有设定或本地控制'}。\n\nPlan **${planId}** expired without a decision; nothing was sent. ${kept}.`,
+        key: `${planId}:expired`,
+      });
+    }
+    return close();
+  }
+
+  // --- Live: apply step by step --------------------------------------------------------------
+  const plan = state.plan!;
+  await tell(coordinator, planLiveSignal, {
+    ...ref,
+    approvedAtUtcMs: state.decision!.decidedAtUtcMs,
+    approvedBy: state.decision!.userName,
+    operatingMode: plan.operatingMode,
+    steps: plan.steps,
+  });
+  const liveAtWallMs = Date.now();
+  const handedBack = new Set<string>();
+
+  const stationFailures = (writes: readonly SetpointWriteResult[]) => {
+    const stationIds = new Set(plan.steps[0]?.stations.map((s) => s.stationId));
+    return [...new Set(writes.filter((w) => (w.status === 'failed' || w.status === 'mismatch') && stationIds.has(w.objectId)).map((w) => w.objectId))];
+  };
+
+  /** One step with per-station retries and hand-back; false when the step could not be applied at all. */
+  const applyStep = async (k: number): Promise<boolean> => {
+    const step = plan.steps[k]!;
+    const heartbeat = Math.floor(Date.now() / 1000) >>> 0;
+    let outcome: DispatchOutcome;
+    try {
+      outcome = await applyIo.applyPlanStep({ planId, stepIndex: k, step, heartbeat, skipStations: [...handedBack] });
+    } catch (error) {
+      state.error = `step ${k}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`;
+      await notify({
+        audience: 'dispatcher',
+        severity: 'alarm',
+        title: `设定值下发失败 / Setpoint dispatch failed`,
+        text: `计划 **${planId}** 第${k}步下发失败，已停止执行；泵站在看门狗超时后回到本地控制。\n\n${state.error}`,
+        key: `${planId}:step-${k}:failed`,
+      });
+      return false;
+    }
+    let retries = 0;
+    let failing = stationFailures(outcome.writes);
+    while (failing.length > 0 && retries < timing.stationRetryAttempts) {
+      await sleep(timing.stationRetryBaseMs * 2 ** retries);
+      retries++;
+      const again = await applyIo.applyPlanStep({ planId, stepIndex: k, step, heartbeat, onlyStations: failing, stationsOnly: true, compareFirst: true });
+      const retried = new Set(failing);
+      const writes = [...outcome.writes.filter((w) => !retried.has(w.objectId)), ...again.writes];
+      outcome = {
+        ...outcome,
+        writes,
+        verified: writes.filter((w) => w.status === 'verified').length,
+        skipped: writes.filter((w) => w.status === 'skipped-local').length,
+        failed: writes.filter((w) => w.status === 'failed' || w.status === 'mismatch').length,
+        alreadyInForce: (outcome.alreadyInForce ?? 0) + (again.alreadyInForce ?? 0),
+      };
+      failing = stationFailures(again.writes);
+    }
+    if (failing.length > 0) {
+      const reason = `writes failed ${retries + 1} times at step ${k}`;
+      await notify({
+        audience: 'dispatcher',
+        severity: 'alarm',
+        title: `泵站设定值下发失败，交回本地控制 / Stations handed back to local control`,
+        text: `计划 **${planId}** 第${k}步：${failing.join('、')} 写入失败${retries + 1}次，已交回本地控制，本计划不再向其下发。\n\n${failing.join(', ')}: ${reason}; handed back to local control for the rest of the plan.`,
+        key: `${planId}:step-${k}:hand-back`,
+      });
+      let backs: DispatchCycleState['handedBack'] = [];
+      try {
+        backs = await io.handBackToLocal({ planId, stepIndex: k, stationIds: failing, reason });
+      } catch (error) {
+        log.warn('hand-back not written', { planId, error: String(error) });
+        backs = failing.map((stationId) => ({ stationId, atUtcMs: clock.now(), stepIndex: k, reason, written: false }));
+      }
+      for (const b of backs ?? []) {
+        handedBack.add(b.stationId);
+        state.handedBack!.push(b);
+      }
+      await record('handed-back', null, `${failing.join(',')}: ${reason}`);
+    }
+    state.outcome = outcome;
+    state.steps!.push({ stepIndex: k, appliedAtUtcMs: outcome.appliedAtUtcMs, verified: outcome.verified, skipped: outcome.skipped, failed: outcome.failed, alreadyInForce: outcome.alreadyInForce ?? 0, retries });
+    return true;
+  };
+
+  for (let k = 0; k < plan.steps.length; k++) {
+    if (state.replacedBy) break;
+    if (k > 0) {
+      const stop = () => state.replacedBy !== undefined;
+      // A step already due (late approval, a worker back after an outage) is applied at once, in order.
+      if (timing.stepIntervalMs !== undefined) {
+        const waitMs = liveAtWallMs + k * timing.stepIntervalMs - Date.now();
+        if (waitMs > 0 || !patched(NO_TIMER_WHEN_DUE)) await condition(stop, Math.max(1, waitMs));
+      } else await clock.until(stop, plan.steps[k]!.startUtcMs - clock.now());
+      if (state.replacedBy) break;
+    }
+    const ok = await applyStep(k);
+    if (!ok) {
+      state.status = 'dispatch-failed';
+      break;
+    }
+    if (k === 0) {
+      state.status = 'dispatched';
+      await record('dispatched', state.outcome);
+    } else {
+      await record('step-applied', state.outcome);
+    }
+  }
+  if (state.status === 'dispatch-failed') await record('dispatch-failed', state.outcome ?? null, state.error);
+  else {
+    state.status = state.replacedBy ? 'replaced' : 'completed';
+    await record(state.status, null, state.replacedBy ? `replaced by ${state.replacedBy}` : `${state.steps!.length} steps applied`);
+  }
+  return close();
+}
