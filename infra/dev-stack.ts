@@ -118,8 +118,9 @@ async function main() {
   ]);
   log(`Temporal ${temporal.address}, InfluxDB ${influx.url}`);
 
-  // The scenario starts now, so the plans see its rain coming within their horizon.
-  const scenarioStart = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000).toISOString();
+  // The scenario starts now (to the minute, so simulated time tracks the wall clock at ×1): plans see its
+  // rain coming within their horizon.
+  const scenarioStart = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
   await Promise.all([
     startChild('simulator', 'simulator/main.ts', ['--network', args.network, '--port', String(ports.opcua), '--scenario', args.scenario, '--speed', args.speed, '--start', scenarioStart], {}, /opc\.tcp:\/\//),
     startChild('forecast', 'forecast-server/main.ts', ['--port', String(ports.forecast), '--scenario', args.scenario, '--start', scenarioStart], {}, /http:\/\//),

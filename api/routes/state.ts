@@ -22,16 +22,24 @@ export const stateRoutes: FastifyPluginAsync<{ influx: InfluxConnector }> = asyn
     { preHandler: app.requireRole('viewer'), schema: { tags: ['state'], summary: 'Latest telemetry per object / 实时状态', security: [{ bearer: [] }], response: { 200: LiveStateBody, ...errorResponses } } },
     async () => {
       const objects: Type.Static<typeof ObjectState>[] = [];
-      const series = await options.influx.query(kinds.map((k) => `SELECT last(*) FROM "${k}" WHERE time > now() - 1d GROUP BY "id"`).join('; '));
-      for (const s of series) {
+      // last(*) gives each field's latest value, but with several selectors InfluxQL stamps the row with the
+      // start of the query range; the time of the newest row is asked for separately.
+      const window = 'WHERE time > now() - 1d GROUP BY "id"';
+      const [values, newest] = await Promise.all([
+        options.influx.query(kinds.map((k) => `SELECT last(*) FROM "${k}" ${window}`).join('; ')),
+        options.influx.query(kinds.map((k) => `SELECT * FROM "${k}" ${window} ORDER BY time DESC LIMIT 1`).join('; ')),
+      ]);
+      const newestTime = new Map(newest.map((s) => [`${s.name}/${s.tags['id'] ?? ''}`, Number(s.values[0]?.[0])]));
+      for (const s of values) {
         const row = s.values[0];
         if (!row) continue;
-        const values: Record<string, number | boolean | string | null> = {};
+        const fields: Record<string, number | boolean | string | null> = {};
         s.columns.forEach((column, i) => {
           if (column === 'time') return;
-          values[column.replace(/^last_/, '')] = row[i] as number | boolean | string | null;
+          fields[column.replace(/^last_/, '')] = row[i] as number | boolean | string | null;
         });
-        objects.push({ objectKind: s.name, objectId: s.tags['id'] ?? '', timeUtcMs: Number(row[0]), values });
+        const objectId = s.tags['id'] ?? '';
+        objects.push({ objectKind: s.name, objectId, timeUtcMs: newestTime.get(`${s.name}/${objectId}`) ?? Number(row[0]), values: fields });
       }
       return { objects };
     },
