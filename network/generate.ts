@@ -11,6 +11,7 @@
 // RTK parameters, and analysers watch every plant inlet and main transfer station.
 import type { Catchment, DwfPattern, NetworkConfig, PumpStation } from './schema.js';
 import { parseNetwork } from './validate.js';
+import { mulberry32 } from '../scenarios/random.js';
 
 export interface GenerateNetworkOptions {
   /** Number of pump stations, at least MIN_GENERATED_STATIONS. */
@@ -53,17 +54,6 @@ const DWF_PATTERNS: DwfPattern[] = [
   },
 ];
 
-/** mulberry32: small 32-bit PRNG, floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const roundTo = (value: number, step: number): number => Math.round(value / step) * step;
 /** Round to `decimals` places without binary noise in the JSON (0.07, not 0.07000000000000001). */

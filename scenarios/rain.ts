@@ -5,6 +5,10 @@
 // depth(lat, lon, [from, to)) built from an analytic cumulative curve, so any accumulation
 // (1 min, 15 min, 1 h, the whole event) is exact and series at different steps add up.
 
+import { mulberry32 } from './random.js';
+
+export { mulberry32 };
+
 const MS_PER_MIN = 60_000;
 const MS_PER_H = 60 * MS_PER_MIN;
 const KM_PER_DEG_LAT = 111.2;
@@ -329,17 +333,6 @@ export function maxRainMmInWindow(scenario: RainScenario, point: PointDeg, windo
 
 // --- Randomness and forecast error ------------------------------------------------------------
 
-/** mulberry32: small, fast, well-mixed 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Independent streams per (seed, stream): neighbouring seeds must not give correlated members. */
 function streamSeed(seed: number, stream: number): number {

@@ -4,6 +4,8 @@
 import type { NetworkConfig, QualityParameter } from '../network/schema.js';
 import { RemoteControl, StationMode, resolveTagMap } from '../network/tags.js';
 import type { ResolvedTag, TagDataType } from '../network/tags.js';
+import { mulberry32 } from '../scenarios/random.js';
+export { mulberry32 } from '../scenarios/random.js';
 
 /** Rain intensity at a point and time (mm/min); the simulation multiplies by its step length. */
 export type RainMmPerMin = (latDeg: number, lonDeg: number, timeUtcMs: number) => number;
@@ -173,17 +175,6 @@ const Ctl = { Local: 0, Band: 1, Flow: 2 } as const;
 
 // --- Randomness and time ---------------------------------------------------------------------------
 
-/** mulberry32: small 32-bit PRNG, floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Order-independent noise: a hash of (seed, step, a, b) → [0, 1), so reads never advance a stream. */
 function hashUnit(seed: number, step: number, a: number, b: number): number {
