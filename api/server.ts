@@ -9,7 +9,7 @@ const { env, network } = await loadSettings();
 const store = await openStore(env.DATABASE_URL);
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
-const connectors = createRuntimeConnectors(env);
+const connectors = createRuntimeConnectors(env, network);
 const app = await buildApp(
   { network, store, influx: connectors.influx, temporal, temporalNamespace: env.TEMPORAL_NAMESPACE, probes: healthProbes(connectors, connection) },
   { logger: { level: env.LOG_LEVEL }, connectionTimeout: 30_000, requestTimeout: 30_000 },

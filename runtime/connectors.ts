@@ -4,9 +4,10 @@ import type { Connection } from '@temporalio/client';
 import { createInfluxConnector, type InfluxConnector } from '../connectors/influx.js';
 import { createOpcUaConnector, type OpcUaConnector } from '../connectors/opcua.js';
 import { createOpenMeteoConnector, type OpenMeteoConnector } from '../connectors/openmeteo.js';
-import { openMeteoRainSource } from '../activities/rain-forecast.js';
+import { activityRainForecastSource, createRainSource } from '../forecasting/rain-source.js';
 import type { RainForecastSource } from '../activities/dispatch.js';
 import type { ComponentProbe } from '../api/routes/health.js';
+import type { NetworkConfig } from '../network/schema.js';
 import type { Env } from '../settings/env.js';
 import { repoRoot } from './paths.js';
 
@@ -18,7 +19,7 @@ export interface RuntimeConnectors {
   close(): Promise<void>;
 }
 
-export function createRuntimeConnectors(env: Env): RuntimeConnectors {
+export function createRuntimeConnectors(env: Env, network: NetworkConfig): RuntimeConnectors {
   const opcua = createOpcUaConnector({
     endpointUrl: env.OPCUA_ENDPOINT,
     securityMode: env.OPCUA_SECURITY_MODE,
@@ -34,7 +35,10 @@ export function createRuntimeConnectors(env: Env): RuntimeConnectors {
     timeoutMs: 10_000,
     retries: 2,
   });
-  return { opcua, influx, openMeteo, rain: openMeteoRainSource(openMeteo), close: () => opcua.close() };
+  // Plans keep using the last good forecast (flagged with its age) when the service is away, and fall
+  // back visibly beyond maxStaleMin; the plan's forecast source names the quality it was built on.
+  const rain = activityRainForecastSource(createRainSource({ connector: openMeteo, locations: network, horizonH: network.planning.horizonH, stepMin: 60, ensemble: false }));
+  return { opcua, influx, openMeteo, rain, close: () => opcua.close() };
 }
 
 export function healthProbes(connectors: RuntimeConnectors, temporal: Connection): Record<string, ComponentProbe> {

@@ -25,7 +25,7 @@ const notifier = notifierFromEnv(loadNotifyEnv(process.env));
 const autonomyMode = parseAutonomyMode(process.env['DISPATCH_AUTONOMY']);
 const floodConfigFile = process.env['FLOOD_CONFIG_FILE'];
 const floodConfig = floodConfigFile ? (JSON.parse(await readFile(floodConfigFile, 'utf8')) as Partial<FloodConfig>) : undefined;
-const connectors = createRuntimeConnectors(env);
+const connectors = createRuntimeConnectors(env, network);
 // Activities and the heartbeat share one OPC UA client: one call at a time.
 const opcua = serialiseOpcUa(connectors.opcua);
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });

@@ -77,7 +77,7 @@ before(async () => {
     OPEN_METEO_ENSEMBLE_URL: `${forecast.url}/v1/ensemble`,
     OPEN_METEO_ARCHIVE_URL: `${forecast.url}/v1/archive`,
   });
-  connectors = createRuntimeConnectors(env);
+  connectors = createRuntimeConnectors(env, network);
   nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   worker = await createDispatchWorker({
     connection: nativeConnection,
