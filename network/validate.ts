@@ -1,5 +1,6 @@
 // Validation of a network description: schema first, then the graph and physical cross-checks.
 // Every problem is listed (path, value, reason) so an engineer can fix the file in one pass.
+import type { TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { NetworkConfig } from './schema.js';
 import type { Envelope, NetworkConfig as Network } from './schema.js';
@@ -35,11 +36,11 @@ function valueAt(root: unknown, pointer: string): unknown {
   return node;
 }
 
-/** Validate untrusted JSON as a network; returns the typed network or throws ConfigError listing every problem. */
-export function parseNetwork(input: unknown, source = 'network'): Network {
-  const schemaIssues: ConfigIssue[] = [];
+/** Schema problems of untrusted JSON as path + value + reason, one entry per problem. */
+export function schemaIssues(schema: TSchema, input: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
   const seen = new Set<string>();
-  for (const error of Value.Errors(NetworkConfig, input)) {
+  for (const error of Value.Errors(schema, input)) {
     // additionalProperties is reported twice (once as a boolean schema); keep the readable one.
     if (error.keyword === 'boolean') continue;
     let path = error.instancePath;
@@ -50,7 +51,7 @@ export function parseNetwork(input: unknown, source = 'network'): Network {
         const key = `${path}/${extra}|unknown`;
         if (!seen.has(key)) {
           seen.add(key);
-          schemaIssues.push({ path: `${path}/${extra}`, value: valueAt(input, `${path}/${extra}`), reason: 'unknown property' });
+          issues.push({ path: `${path}/${extra}`, value: valueAt(input, `${path}/${extra}`), reason: 'unknown property' });
         }
       }
       continue;
@@ -62,9 +63,15 @@ export function parseNetwork(input: unknown, source = 'network'): Network {
     const key = `${path}|${reason}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    schemaIssues.push({ path, value: error.keyword === 'required' ? undefined : valueAt(input, error.instancePath), reason });
+    issues.push({ path, value: error.keyword === 'required' ? undefined : valueAt(input, error.instancePath), reason });
   }
-  if (schemaIssues.length > 0) throw new ConfigError(source, schemaIssues);
+  return issues;
+}
+
+/** Validate untrusted JSON as a network; returns the typed network or throws ConfigError listing every problem. */
+export function parseNetwork(input: unknown, source = 'network'): Network {
+  const schemaProblems = schemaIssues(NetworkConfig, input);
+  if (schemaProblems.length > 0) throw new ConfigError(source, schemaProblems);
   const network = input as Network;
   const graphIssues = crossCheck(network);
   if (graphIssues.length > 0) throw new ConfigError(source, graphIssues);

@@ -2,10 +2,9 @@
 // network with every problem listed as path + value + reason (ConfigError, as for network files), and the
 // conversion to and from the planner's types. Times in files are ISO 8601 with a zone; inside, UTC ms.
 import Type from 'typebox';
-import Value from 'typebox/value';
 import type { TSchema } from 'typebox';
 import type { NetworkConfig } from '../network/schema.js';
-import { ConfigError, type ConfigIssue } from '../network/validate.js';
+import { ConfigError, schemaIssues, type ConfigIssue } from '../network/validate.js';
 import type { DispatcherConstraints } from './formulation.js';
 import type { InflowForecast } from './inflow.js';
 import type { PlannerState } from './mpc.js';
@@ -92,45 +91,6 @@ export const ConstraintsFile = Type.Object(
   { additionalProperties: false },
 );
 export type ConstraintsFile = Type.Static<typeof ConstraintsFile>;
-
-function valueAt(root: unknown, pointer: string): unknown {
-  let node: unknown = root;
-  for (const raw of pointer.split('/').slice(1)) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[raw.replaceAll('~1', '/').replaceAll('~0', '~')];
-  }
-  return node;
-}
-
-/** Schema problems as path + value + reason (the same shape network files report). */
-function schemaIssues(schema: TSchema, input: unknown): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const seen = new Set<string>();
-  for (const error of Value.Errors(schema, input)) {
-    if (error.keyword === 'boolean') continue;
-    const params = error.params as Record<string, unknown>;
-    let path = error.instancePath;
-    let reason = error.message;
-    if (error.keyword === 'additionalProperties' && Array.isArray(params['additionalProperties'])) {
-      for (const extra of params['additionalProperties'] as string[]) {
-        const key = `${path}/${extra}|unknown`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        issues.push({ path: `${path}/${extra}`, value: valueAt(input, `${path}/${extra}`), reason: 'unknown property' });
-      }
-      continue;
-    }
-    if (error.keyword === 'required' && Array.isArray(params['requiredProperties'])) {
-      path = `${path}/${(params['requiredProperties'] as string[]).join(',')}`;
-      reason = 'required property is missing';
-    }
-    const key = `${path}|${reason}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    issues.push({ path, value: error.keyword === 'required' ? undefined : valueAt(input, error.instancePath), reason });
-  }
-  return issues;
-}
 
 function isoToUtcMs(issues: ConfigIssue[], path: string, iso: string): number {
   const t = Date.parse(iso);
