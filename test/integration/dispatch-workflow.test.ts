@@ -37,8 +37,8 @@ import { bundleWorkflows } from '../../worker/worker.js';
 import { temporalTestEnvironmentOptions } from '../support/servers.js';
 import { dispatchCoordinator, dispatchCycle, dispatchPlan } from '../../workflows/index.js';
 
-/** Recorded histories must not carry this machine's paths (stack traces of failed activities do). */
 const historiesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
+/** Recorded histories must not carry this machine's paths (stack traces of failed activities do). */
 const portableHistory = (history: Parameters<typeof historyToJSON>[0]) => historyToJSON(history).replaceAll(`${path.resolve(historiesDir, '..', '..')}/`, './');
 const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
 const recording = process.env['RECORD_HISTORIES'] === '1';
