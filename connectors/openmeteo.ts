@@ -31,6 +31,120 @@ export interface OpenMeteoConnectorOptions {
   archiveModel?: string;
   /** Stamps issuedAtUtcMs: Open-Meteo does not say which model run it served. */
   nowUtcMs?: () => number;
+  /**
+   * Client-side rate limits (sliding windows over weighted calls, see `callWeight`). Default: the free
+   * tier's (600/min, 5,000/h, 10,000/day) for the public *.open-meteo.com hosts, none for other hosts
+   * (a local or self-hosted server, the customer API); `false` turns limiting off.
+   */
+  rateLimits?: readonly RateLimitWindow[] | false;
+  /** A call that would have to wait longer than this for its budget fails at once instead (default 5 s). */
+  rateLimitMaxWaitMs?: number;
+  /** Ensemble members assumed for the weight of the first ensemble call (later: the last answer's count). */
+  ensembleMembersEstimate?: number;
+  /** How the rate limiter waits (tests); default a timer. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** At most `limit` weighted calls within any `windowMs`. */
+export interface RateLimitWindow {
+  name: string;
+  windowMs: number;
+  limit: number;
+}
+
+/** Open-Meteo's free, non-commercial tier. */
+export const OPEN_METEO_FREE_TIER_LIMITS: readonly RateLimitWindow[] = [
+  { name: 'minute', windowMs: 60_000, limit: 600 },
+  { name: 'hour', windowMs: 3_600_000, limit: 5_000 },
+  { name: 'day', windowMs: 86_400_000, limit: 10_000 },
+];
+
+/**
+ * Open-Meteo's weighting of one request, as its pricing page describes it (an estimate: the service
+ * decides): each location counts; more than 10 variables (ensemble: variables × members) or more than
+ * 14 days of data count as multiples.
+ */
+export function callWeight(request: { locations: number; variables: number; members?: number; days: number }): number {
+  const variables = request.variables * (request.members ?? 1);
+  return request.locations * Math.max(1, variables / 10) * Math.max(1, request.days / 14);
+}
+
+/** The call would exceed a rate limit (raised before anything is sent). */
+export class OpenMeteoRateLimitError extends Error {
+  constructor(
+    message: string,
+    readonly window: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'OpenMeteoRateLimitError';
+  }
+}
+
+/**
+ * Sliding-window limiter over weighted calls. A call waits (up to maxWaitMs) until every window has
+ * room for its weight; the room is reserved before waiting, so concurrent calls cannot overbook.
+ */
+export function createRateLimiter(windows: readonly RateLimitWindow[], options: { now: () => number; sleep: (ms: number) => Promise<void>; maxWaitMs: number }) {
+  for (const w of windows) {
+    if (!(w.windowMs > 0) || !(w.limit > 0)) throw new RangeError(`rate limit ${w.name}: windowMs and limit must be > 0, got ${w.windowMs} ms, ${w.limit}`);
+  }
+  const longestMs = Math.max(0, ...windows.map((w) => w.windowMs));
+  /** Reserved calls: start time (may lie in the future while a caller waits) and weight. */
+  const calls: { atMs: number; weight: number }[] = [];
+  /** When `weight` more fits into window w, at or after `fromMs`. */
+  const availableAt = (w: RateLimitWindow, weight: number, fromMs: number): number => {
+    if (weight > w.limit) return Number.POSITIVE_INFINITY;
+    let at = fromMs;
+    for (;;) {
+      const inWindow = calls.filter((c) => c.atMs > at - w.windowMs && c.atMs <= at);
+      const later = calls.filter((c) => c.atMs > at);
+      const used = inWindow.reduce((a, c) => a + c.weight, 0) + later.reduce((a, c) => a + c.weight, 0);
+      if (used + weight <= w.limit + 1e-9) return at;
+      // Wait until the oldest call counted leaves the window.
+      const oldest = inWindow[0] ?? later[0]!;
+      at = oldest.atMs + w.windowMs;
+    }
+  };
+  return {
+    /** Wait for room and take it; throws OpenMeteoRateLimitError when the wait would exceed maxWaitMs. */
+    async acquire(weight: number, what: string): Promise<void> {
+      const nowMs = options.now();
+      while (calls.length > 0 && calls[0]!.atMs <= nowMs - longestMs) calls.shift();
+      let startMs = nowMs;
+      // Settle: a later start for one window can need a later start for another.
+      for (let round = 0; round < 10; round++) {
+        const next = Math.max(...windows.map((w) => availableAt(w, weight, startMs)));
+        if (next === startMs) break;
+        startMs = next;
+        if (!Number.isFinite(startMs)) break;
+      }
+      const waitMs = startMs - nowMs;
+      if (waitMs > options.maxWaitMs) {
+        const blocking = windows.reduce((a, w) => (availableAt(w, weight, nowMs) > availableAt(a, weight, nowMs) ? w : a));
+        const used = calls.filter((c) => c.atMs > nowMs - blocking.windowMs).reduce((a, c) => a + c.weight, 0);
+        const when = Number.isFinite(startMs) ? `room again in ${Math.ceil(waitMs / 1000)} s` : `a call of weight ${weight.toFixed(1)} exceeds the limit itself`;
+        throw new OpenMeteoRateLimitError(
+          `${what}: client-side rate limit per ${blocking.name} reached (${used.toFixed(1)} of ${blocking.limit} weighted calls used, this call weighs ${weight.toFixed(1)}); ${when}`,
+          blocking.name,
+          waitMs,
+        );
+      }
+      calls.push({ atMs: startMs, weight });
+      calls.sort((a, b) => a.atMs - b.atMs);
+      if (waitMs > 0) await options.sleep(waitMs);
+    },
+    /** Weighted calls within each window now (for health and tests). */
+    usage(): Record<string, number> {
+      const nowMs = options.now();
+      return Object.fromEntries(windows.map((w) => [w.name, calls.filter((c) => c.atMs > nowMs - w.windowMs).reduce((a, c) => a + c.weight, 0)]));
+    },
+  };
+}
+
+function isPublicOpenMeteoHost(url: string): boolean {
+  const host = new URL(url).hostname;
+  return (host === 'open-meteo.com' || host.endsWith('.open-meteo.com')) && !host.startsWith('customer-');
 }
 
 export interface ForecastLocation {
@@ -97,6 +211,8 @@ export interface OpenMeteoConnector {
   ): Promise<Record<string, LocationArchive>>;
   /** Round trip of a minimal forecast request, ms; throws when the API is unusable. */
   ping(): Promise<number>;
+  /** Weighted calls within each rate-limit window, per provider host (empty when not limited). */
+  rateLimitUsage?(): Record<string, Record<string, number>>;
 }
 
 /** Failure of one Open-Meteo call, naming the endpoint and the locations it was for. */
@@ -131,11 +247,26 @@ export function createOpenMeteoConnector(options: OpenMeteoConnectorOptions = {}
     if (!Number.isFinite(value) || value <= 0) throw new RangeError(`createOpenMeteoConnector: ${name} must be > 0, got ${value}`);
   }
   if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`createOpenMeteoConnector: retries must be a whole number ≥ 0, got ${retries}`);
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const maxWaitMs = options.rateLimitMaxWaitMs ?? 5_000;
+  // The limits are per client IP across all endpoints of a provider: one limiter per host.
+  const limiters = new Map<string, ReturnType<typeof createRateLimiter>>();
+  const limiterFor = (url: string) => {
+    const windows = options.rateLimits === false ? [] : (options.rateLimits ?? (isPublicOpenMeteoHost(url) ? OPEN_METEO_FREE_TIER_LIMITS : []));
+    if (windows.length === 0) return undefined;
+    const host = new URL(url).hostname.replace(/^([a-z-]+-)?api\./, '');
+    let limiter = limiters.get(host);
+    if (!limiter) limiters.set(host, (limiter = createRateLimiter(windows, { now: nowUtcMs, sleep, maxWaitMs })));
+    return limiter;
+  };
+  for (const url of [forecastUrl, ensembleUrl, archiveUrl]) limiterFor(url);
+  let ensembleMembers = options.ensembleMembersEstimate ?? 51;
 
-  async function call(url: string, locations: readonly ForecastLocation[], params: Record<string, string | number>) {
+  async function call(url: string, locations: readonly ForecastLocation[], params: Record<string, string | number>, weight: number) {
     const ids = locations.map((l) => l.id);
     const fail = (reason: string, cause?: unknown): OpenMeteoError =>
       new OpenMeteoError(`Open-Meteo request to ${url} for ${ids.join(', ')} failed: ${reason}`, url, ids, { cause });
+    const limiter = limiterFor(url);
     const query = {
       ...params,
       latitude: locations.map((l) => l.latDeg).join(','),
@@ -145,12 +276,15 @@ export function createOpenMeteoConnector(options: OpenMeteoConnectorOptions = {}
     let responses: WeatherApiResponse[] | undefined;
     for (let attempt = 0; responses === undefined; attempt++) {
       try {
+        // Every attempt is a call the service counts.
+        if (limiter) await limiter.acquire(weight, 'not sent').catch((error: unknown) => Promise.reject(fail((error as Error).message, error)));
         // The SDK retries HTTP 500/502/504 itself (its `retries` counts attempts, first included);
         // this loop adds retries for network errors and timeouts, which the SDK lets through.
         responses = await fetchWeatherApi(url, query, retries + 1, backoffBaseMs / 2000, backoffMaxMs / 1000, {
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
+        if (error instanceof OpenMeteoError) throw error;
         const transient = isTransient(error);
         if (!transient || attempt >= retries) {
           const gaveUp = transient ? ` (gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'})` : '';
@@ -194,7 +328,9 @@ export function createOpenMeteoConnector(options: OpenMeteoConnectorOptions = {}
         params.past_minutely_15 = pastHours * 4;
       }
       if (options.forecastModel) params.models = options.forecastModel;
-      const { responses, fail, receivedAtUtcMs } = await call(forecastUrl, locations, params);
+      const variables = 2 + (includeMinutely15 ? 1 : 0);
+      const weight = callWeight({ locations: locations.length, variables, days: (hours + pastHours) / 24 });
+      const { responses, fail, receivedAtUtcMs } = await call(forecastUrl, locations, params, weight);
       const result: Record<string, LocationForecast> = {};
       locations.forEach((location, i) => {
         const response = responses[i] as WeatherApiResponse;
@@ -227,7 +363,8 @@ export function createOpenMeteoConnector(options: OpenMeteoConnectorOptions = {}
       validateCount('hours', hours, 1, MAX_ENSEMBLE_HOURS, ensembleUrl, locations);
       const params: Record<string, string | number> = { hourly: 'precipitation', forecast_hours: hours };
       params.models = options.ensembleModel ?? DEFAULT_ENSEMBLE_MODEL;
-      const { responses, fail, receivedAtUtcMs } = await call(ensembleUrl, locations, params);
+      const weight = callWeight({ locations: locations.length, variables: 1, members: ensembleMembers, days: hours / 24 });
+      const { responses, fail, receivedAtUtcMs } = await call(ensembleUrl, locations, params, weight);
       const result: Record<string, LocationEnsemble> = {};
       locations.forEach((location, i) => {
         const response = responses[i] as WeatherApiResponse;
@@ -237,6 +374,7 @@ export function createOpenMeteoConnector(options: OpenMeteoConnectorOptions = {}
           return { member, precipitationMm: values, gaps };
         });
         if (members.length === 0) throw fail(`location ${location.id}: the answer has no precipitation members`);
+        ensembleMembers = members.length;
         result[location.id] = {
           ...meta(location, response, receivedAtUtcMs),
           hourly: {
@@ -262,7 +400,8 @@ export function createOpenMeteoConnector(options: OpenMeteoConnectorOptions = {}
       }
       const params: Record<string, string | number> = { hourly: 'precipitation', start_date: startDate, end_date: endDate };
       if (options.archiveModel) params.models = options.archiveModel;
-      const { responses, fail, receivedAtUtcMs } = await call(archiveUrl, locations, params);
+      const days = (Date.parse(`${endDate}T00:00:00Z`) - Date.parse(`${startDate}T00:00:00Z`)) / 86_400_000 + 1;
+      const { responses, fail, receivedAtUtcMs } = await call(archiveUrl, locations, params, callWeight({ locations: locations.length, variables: 1, days }));
       const result: Record<string, LocationArchive> = {};
       locations.forEach((location, i) => {
         const response = responses[i] as WeatherApiResponse;
@@ -278,9 +417,15 @@ export function createOpenMeteoConnector(options: OpenMeteoConnectorOptions = {}
 
     async ping() {
       const started = performance.now();
-      const { responses, fail } = await call(forecastUrl, [PING_LOCATION], { hourly: 'precipitation', forecast_hours: 1 });
+      const { responses, fail } = await call(forecastUrl, [PING_LOCATION], { hourly: 'precipitation', forecast_hours: 1 }, 1);
       readBlock(responses[0]?.hourly() ?? null, 'hourly', 'ping', fail);
       return performance.now() - started;
+    },
+
+    rateLimitUsage() {
+      const out: Record<string, Record<string, number>> = {};
+      for (const [host, limiter] of limiters) out[host] = limiter.usage();
+      return out;
     },
   };
 }
