@@ -12,8 +12,12 @@
 //   4. Profile: for each day type and local hour, the mean of the values within `outlierK` robust
 //      standard deviations of their median. A day type with too few dry days borrows the other's
 //      profile scaled by the ratio of their means, with a warning.
-//   5. Spread: the robust standard deviation of hourly (value / profile − 1) on the kept days, and the
-//      lag-1 autocorrelation of those residuals; the forecast uses them for its uncertainty band.
+//   5. Monthly (seasonal) factors, when the kept days cover at least `minMonths` local months with
+//      `minDryDaysPerMonth` days each: per month, the mean of (day mean / its day type's profile mean),
+//      scaled so the kept days average 1; months without enough days (and all months with less
+//      history) get 1.
+//   6. Spread: the robust standard deviation of hourly (value / (profile × month factor) − 1) on the
+//      kept days, and the lag-1 autocorrelation of those residuals; the forecast uses them for its band.
 // The learned flow is everything that flows in dry weather, groundwater infiltration included; the
 // split into DWF and groundwater needs outside knowledge (the network file's groundwaterM3h).
 import { createCalendar, MS_PER_MIN, type LocalCalendar } from './calendar.js';
@@ -26,6 +30,10 @@ export interface DwfLearningOptions {
   minDayHours?: number;
   outlierK?: number;
   minDryDaysPerType?: number;
+  /** Local months needed before monthly factors are learned (default 3). */
+  minMonths?: number;
+  /** Kept dry days a month needs for its own factor (default 4). */
+  minDryDaysPerMonth?: number;
 }
 
 export interface DwfLearningInput {
@@ -47,6 +55,8 @@ export interface DwfProfile {
   residualSdFraction: number;
   /** Lag-1 (hourly) autocorrelation of those deviations. */
   residualLag1: number;
+  /** Factor per local month (index 0 = January) on the hourly profiles; absent = 1 for every month. */
+  monthlyFactors?: number[];
 }
 
 export interface LearnedDwf extends DwfProfile {
@@ -59,6 +69,8 @@ export interface LearnedDwf extends DwfProfile {
   /** Day mean over the weekly mean (a week of factors averages 1). */
   weekdayFactor: number;
   weekendFactor: number;
+  /** Always 12 entries; 1 where not learned. */
+  monthlyFactors: number[];
   dryDays: { weekday: string[]; weekend: string[] };
   leftOut: { date: string; reason: string }[];
   warnings: string[];
@@ -71,10 +83,13 @@ const DEFAULTS: Required<DwfLearningOptions> = {
   minDayHours: 20,
   outlierK: 3.5,
   minDryDaysPerType: 2,
+  minMonths: 3,
+  minDryDaysPerMonth: 4,
 };
 
 interface DayRecord {
   day: number;
+  /** "YYYY-MM-DD", local. */
   date: string;
   weekend: boolean;
   hourly: (number | null)[];
@@ -228,14 +243,43 @@ export function learnDwf(input: DwfLearningInput): LearnedDwf {
   const weekendMean = mean(weekend);
   const meanM3h = (5 * weekdayMean + 2 * weekendMean) / 7;
 
+  // Seasonal level: each kept day's mean against its day type's profile mean, averaged per month.
+  const monthlyFactors = new Array<number>(12).fill(1);
+  const ratioByMonth = new Map<number, number[]>();
+  for (const d of kept) {
+    const values = d.hourly.filter((v): v is number => v !== null);
+    const typeMean = d.weekend ? weekendMean : weekdayMean;
+    if (values.length === 0 || !(typeMean > 0)) continue;
+    const month = Number(d.date.slice(5, 7)) - 1;
+    const list = ratioByMonth.get(month) ?? [];
+    list.push(mean(values) / typeMean);
+    ratioByMonth.set(month, list);
+  }
+  const learnedMonths = [...ratioByMonth].filter(([, ratios]) => ratios.length >= o.minDryDaysPerMonth);
+  if (learnedMonths.length >= o.minMonths) {
+    let days = 0;
+    let weighted = 0;
+    for (const [month, ratios] of learnedMonths) {
+      monthlyFactors[month] = mean(ratios);
+      days += ratios.length;
+      weighted += mean(ratios) * ratios.length;
+    }
+    // The profile is the average over the kept days: factors average 1 over those days.
+    const scale = weighted / days;
+    for (const [month] of learnedMonths) monthlyFactors[month] = monthlyFactors[month]! / scale;
+  } else if (ratioByMonth.size > 1) {
+    warnings.push(`monthly factors not learned: ${learnedMonths.length} month(s) with ≥ ${o.minDryDaysPerMonth} dry days (need ${o.minMonths}); 1 for every month`);
+  }
+
   // Spread of kept days around the profile.
   const residuals: number[] = [];
   const lagPairs: [number, number][] = [];
   for (const d of kept) {
     const profile = d.weekend ? weekend : weekday;
+    const factor = monthlyFactors[Number(d.date.slice(5, 7)) - 1] ?? 1;
     let prev: number | null = null;
     d.hourly.forEach((v, h) => {
-      const p = profile[h]!;
+      const p = profile[h]! * factor;
       if (v === null || !(p > 0)) {
         prev = null;
         return;
@@ -260,6 +304,7 @@ export function learnDwf(input: DwfLearningInput): LearnedDwf {
     weekendPattern: weekend.map((v) => (weekendMean > 0 ? v / weekendMean : 1)),
     weekdayFactor: meanM3h > 0 ? weekdayMean / meanM3h : 1,
     weekendFactor: meanM3h > 0 ? weekendMean / meanM3h : 1,
+    monthlyFactors,
     residualSdFraction,
     residualLag1,
     dryDays: { weekday: weekdayDays, weekend: weekendDays },
@@ -312,10 +357,13 @@ function lag1(pairs: readonly [number, number][], sd: number): number {
   return den > 0 ? Math.max(0, Math.min(0.99, num / den)) : 0;
 }
 
-/** Dry-weather flow (m³/h) at an instant: the profile value of the local hour and day type. */
+/** Dry-weather flow (m³/h) at an instant: the profile value of the local hour and day type, × the month's factor. */
 export function dwfAt(profile: DwfProfile, calendar: LocalCalendar, utcMs: number): number {
   const h = calendar.hour(utcMs);
-  return (calendar.isWeekend(utcMs) ? profile.weekendM3h[h] : profile.weekdayM3h[h]) ?? 0;
+  const value = (calendar.isWeekend(utcMs) ? profile.weekendM3h[h] : profile.weekdayM3h[h]) ?? 0;
+  if (!profile.monthlyFactors) return value;
+  const month = Number(calendar.dateKey(utcMs).slice(5, 7)) - 1;
+  return value * (profile.monthlyFactors[month] ?? 1);
 }
 
 /** Mean dry-weather flow over each step of a grid (sampled every ≤ 5 min within the step). */
@@ -348,6 +396,8 @@ export function toNetworkDwf(learned: LearnedDwf, patternId: string, groundwater
       weekendHourly: hourly(learned.weekendM3h, weMean),
       weekdayFactor: dwfMeanM3h > 0 ? (wdMean - groundwaterM3h) / dwfMeanM3h : 1,
       weekendFactor: dwfMeanM3h > 0 ? (weMean - groundwaterM3h) / dwfMeanM3h : 1,
+      // Learned on the whole dry-weather flow; the file applies them to the DWF part (groundwater apart).
+      ...(learned.monthlyFactors.some((f) => f !== 1) ? { monthly: learned.monthlyFactors } : {}),
     },
   };
 }

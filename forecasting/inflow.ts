@@ -116,6 +116,9 @@ export const quantileKey = (q: number): string => `p${Math.round(q * 100)}`;
 export function modelsFromNetwork(network: NetworkConfig, options: { residualSdFraction?: number; iaRecoveryMmPerDay?: number } = {}): StationInflowModel[] {
   const patterns = new Map(network.dwfPatterns.map((p) => [p.id, p]));
   const byStation = new Map<string, StationInflowModel>();
+  const monthly = new Map<string, { sum: number[]; weight: number }>();
+  /** Flow of catchments without monthly factors seen before the first with them (factor 1). */
+  const unseasonal = new Map<string, number>();
   for (const c of network.catchments) {
     const pattern = patterns.get(c.dwf.pattern);
     if (!pattern) throw new RangeError(`catchment ${c.id}: unknown DWF pattern ${c.dwf.pattern}`);
@@ -135,6 +138,19 @@ export function modelsFromNetwork(network: NetworkConfig, options: { residualSdF
       model.dwf.weekendM3h[h] = model.dwf.weekendM3h[h]! + meanM3h * pattern.weekendHourly[h]! * pattern.weekendFactor + c.groundwaterM3h;
     }
     model.groundwaterM3h += c.groundwaterM3h;
+    if (pattern.monthly) {
+      // Several catchments with their own seasons: the station's factor weighted by their dry-weather flow.
+      const m = (monthly.get(model.stationId) ?? { sum: new Array<number>(12).fill(0), weight: 0 });
+      for (let k = 0; k < 12; k++) m.sum[k] = m.sum[k]! + (pattern.monthly[k] ?? 1) * meanM3h;
+      m.weight += meanM3h;
+      monthly.set(model.stationId, m);
+    } else {
+      const m = monthly.get(model.stationId);
+      if (m) {
+        for (let k = 0; k < 12; k++) m.sum[k] = m.sum[k]! + meanM3h;
+        m.weight += meanM3h;
+      } else unseasonal.set(model.stationId, (unseasonal.get(model.stationId) ?? 0) + meanM3h);
+    }
     model.catchments.push({
       catchmentId: c.id,
       areaHa: c.areaHa,
@@ -144,6 +160,11 @@ export function modelsFromNetwork(network: NetworkConfig, options: { residualSdF
         triangles: [...c.rdii.triangles].sort((a, b) => a.tH - b.tH),
       },
     });
+  }
+  for (const [stationId, m] of monthly) {
+    const flat = unseasonal.get(stationId) ?? 0;
+    const weight = m.weight + flat;
+    if (weight > 0) byStation.get(stationId)!.dwf.monthlyFactors = m.sum.map((v) => (v + flat) / weight);
   }
   return [...byStation.values()];
 }
