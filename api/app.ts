@@ -14,6 +14,8 @@ import { planRoutes } from './routes/plans.js';
 import { floodRoutes } from './routes/flood.js';
 import { networkRoutes } from './routes/network.js';
 import { stateRoutes } from './routes/state.js';
+import { forecastRoutes } from './routes/forecasts.js';
+import { alertRoutes } from './routes/alerts.js';
 import { webRoutes } from './routes/web.js';
 import type { InfluxConnector } from '../connectors/influx.js';
 import { ErrorBody } from './schemas.js';
@@ -55,7 +57,7 @@ export async function buildApp(deps: AppDependencies, options: FastifyServerOpti
   await app.register(rateLimit, { max: deps.rateLimitPerMinute ?? 600, timeWindow: '1 minute' });
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Sewer dispatch API / 污水调度接口', version: '0.1.0', description: 'Plans, approvals, live state and health of the sewage conveyance dispatch service.' },
+      info: { title: 'Sewer dispatch API / 污水调度接口', version: '0.1.0', description: 'Plans, approvals, live state, forecasts, alerts, flood season and health of the sewage conveyance dispatch service.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
@@ -65,8 +67,10 @@ export async function buildApp(deps: AppDependencies, options: FastifyServerOpti
   await app.register(authPlugin, { store: deps.store });
   await app.register(healthRoutes, { probes: deps.probes });
   await app.register(networkRoutes, { network: deps.network });
-  await app.register(planRoutes, { network: deps.network, temporal: deps.temporal, store: deps.store });
+  await app.register(planRoutes, { network: deps.network, temporal: deps.temporal, store: deps.store, influx: deps.influx });
   await app.register(stateRoutes, { influx: deps.influx });
+  await app.register(forecastRoutes, { influx: deps.influx, network: deps.network });
+  await app.register(alertRoutes, { influx: deps.influx, temporal: deps.temporal, network: deps.network });
   await app.register(floodRoutes, { network: deps.network, temporal: deps.temporal, store: deps.store, influx: deps.influx });
   await app.register(webRoutes);
   return app;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the project needs on this machine and skip, quickly, what is already there:
 #   (a) node packages (npm install from the lock) when node_modules is missing or package-lock.json changed since the last install;
-#   (b) the development servers' binaries (Temporal CLI, influxd 1.8) into .cache/bin, via infra/servers.ts.
+#   (b) the development servers' binaries (Temporal CLI, influxd 1.8) into .cache/bin, via infra/servers.ts;
+#   (c) a headless Chromium for the console's browser test (Debian's package, with apt-get, when run as root).
 # Safe to run from any folder and as often as you like (npm start and npm test run it first).
 set -euo pipefail
 
@@ -60,4 +61,23 @@ check_binary influxd INFLUXD_BIN
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (go install takes 4–8 minutes per binary on a cold cache)…"
   node_modules/.bin/tsx infra/servers.ts ensure "${missing[@]}"
+fi
+
+# --- (c) a headless Chromium for the console's browser test ------------------------------------------
+# The test looks for CHROMIUM_PATH, then these same paths; Debian packages it as chromium-headless-shell.
+browser=''
+for candidate in "${CHROMIUM_PATH:-}" /usr/bin/chromium-headless-shell /usr/lib/chromium/chromium-headless-shell /usr/bin/chromium /usr/bin/chromium-browser; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then browser=$candidate; break; fi
+done
+if [ -n "$browser" ]; then
+  say "chromium: present at $browser (skipped)"
+elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  say 'chromium: installing Debian package chromium-headless-shell (apt-get)…'
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # The CJK font: without it the console's Chinese screenshots show empty boxes.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium-headless-shell fonts-noto-cjk
+  say 'chromium: installed'
+else
+  say 'chromium: NOT FOUND. The console browser test (test/integration/console-e2e.test.ts) will fail.'
+  say '  Install it as root: apt-get install chromium-headless-shell   (or set CHROMIUM_PATH to a Chromium binary)'
 fi

@@ -17,10 +17,12 @@ import {
   type Role,
 } from '../../contract/index.js';
 import type { InfluxConnector } from '../../connectors/influx.js';
-import type { FloodReport } from '../../flood/types.js';
+import { quoteIdent, quoteString } from '../../forecasting/influxql.js';
+import { warningLevels, type FloodReport } from '../../flood/types.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { Store } from '../../store/db.js';
 import { errorResponses } from '../schemas.js';
+import { readLiveState } from './state.js';
 
 const Open = { additionalProperties: true };
 const Localised = Type.Object({ zh: Type.String(), en: Type.String() });
@@ -74,6 +76,88 @@ export type FloodStatusBody = Type.Static<typeof FloodStatusBody>;
 const ReportBody = Type.Object({ reportId: Type.String(), eventId: Type.String(), networkId: Type.String(), summary: Localised }, Open);
 const DecisionBody = Type.Object({ emergencyPlanId: Type.String({ minLength: 1, maxLength: 300 }), comment: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
 const RejectBody = Type.Object({ emergencyPlanId: Type.String({ minLength: 1, maxLength: 300 }), reason: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
+
+const Num = Type.Union([Type.Number(), Type.Null()]);
+
+export const FloodBoardBody = Type.Object({
+  workflowStatus: Type.String(),
+  status: Type.String(),
+  warning: Type.String(),
+  response: Type.Union([Type.String(), Type.Null()]),
+  assessedAtUtcMs: Num,
+  rain: Type.Object({
+    onsetUtcMs: Num,
+    endUtcMs: Num,
+    /** Minutes from the assessment to the forecast onset (negative: raining since). */
+    minutesToOnset: Num,
+    catchments: Type.Array(
+      Type.Object({ catchmentId: Type.String(), stationId: Type.String(), warning: Type.String(), onsetUtcMs: Num, forecastMax3hMm: Type.Number(), forecastMax12hMm: Type.Number(), observed3hMm: Type.Number() }),
+    ),
+  }),
+  stationsAtRisk: Type.Array(
+    Type.Object({
+      stationId: Type.String(),
+      risk: Type.Union([Type.Literal('overflow'), Type.Literal('high'), Type.Literal('rain')]),
+      levelM: Num,
+      levelAtUtcMs: Num,
+      highAlarmM: Type.Number(),
+      overflowM: Type.Number(),
+      marginToOverflowM: Num,
+      overflowM3h: Num,
+      catchmentWarning: Type.String(),
+    }),
+  ),
+  drawdown: Type.Object({
+    emergencyPlanId: Type.Union([Type.String(), Type.Null()]),
+    /** live: the approved plan in force; pending: the plan waiting (not yet acting); null: none. */
+    source: Type.Union([Type.Literal('live'), Type.Literal('pending'), Type.Null()]),
+    stations: Type.Array(
+      Type.Object({
+        stationId: Type.String(),
+        fromLevelM: Num,
+        targetStartLevelM: Type.Number(),
+        levelM: Num,
+        startByUtcMs: Num,
+        reached: Type.Union([Type.Boolean(), Type.Null()]),
+        /** 0–100: how much of the way from `fromLevelM` to the target the level has come. */
+        progressPct: Num,
+      }),
+    ),
+  }),
+  crewTasks: Type.Array(
+    Type.Object({
+      planId: Type.String(),
+      state: Type.Union([Type.Literal('proposed'), Type.Literal('dispatched')]),
+      kind: Type.String(),
+      stationId: Type.String(),
+      dueUtcMs: Num,
+      latDeg: Num,
+      lonDeg: Num,
+      reason: Type.Union([Localised, Type.Null()]),
+    }),
+  ),
+  pending: Type.Union([Type.Object({ emergencyPlanId: Type.String(), response: Type.String(), requiredRole: Type.String(), proposedAtUtcMs: Type.Number(), escalatedAtUtcMs: Num, deadlineUtcMs: Type.Number(), summary: Localised }), Type.Null()]),
+  live: Type.Union([Type.Object({ emergencyPlanId: Type.String(), response: Type.String(), approvedBy: Type.String(), planWorkflowId: Type.String() }), Type.Null()]),
+});
+export type FloodBoardBody = Type.Static<typeof FloodBoardBody>;
+
+export const FloodReportsBody = Type.Object({
+  reports: Type.Array(
+    Type.Object({
+      eventId: Type.String(),
+      peakWarning: Type.String(),
+      startedAtUtcMs: Num,
+      endedAtUtcMs: Type.Number(),
+      overflowM3: Num,
+      summary: Type.Union([Localised, Type.Null()]),
+    }),
+  ),
+});
+
+/** Within this of the target start level counts as drawn down (level sensors and PLC hysteresis). */
+const DRAWDOWN_TOLERANCE_M = 0.05;
+/** The flood-season workflow logs a live plan's crew tasks as text: "<kind> @ <station> (<lat>,<lon>) due <ISO time>". */
+const crewTaskAction = /^(\S+) @ (\S+) \(([-\d.]+),([-\d.]+)\) due (\S+)$/;
 
 function statusBody(workflowId: string, workflowStatus: string, s: FloodSeasonState): FloodStatusBody {
   const p = s.pending;
@@ -158,7 +242,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
         tags: ['flood'],
         summary: 'Post-event report (latest, or by event) / 汛后复盘报告',
         security: [{ bearer: [] }],
-        querystring: Type.Object({ eventId: Type.Optional(Type.String({ maxLength: 300 })) }),
+        querystring: Type.Object({ eventId: Type.Optional(Type.String({ minLength: 1, maxLength: 300, pattern: '^[A-Za-z0-9_.:+-]+$' })) }, { additionalProperties: false }),
         response: { 200: ReportBody, ...errorResponses },
       },
     },
@@ -172,13 +256,194 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
       }
       if (!report) {
         // Older events (or a season that has ended and been removed): the copy in InfluxDB.
-        const where = eventId ? ` AND "event" = '${eventId.replaceAll("'", "\\'")}'` : '';
-        const series = await influx.query(`SELECT last("json") FROM "flood_report" WHERE "network" = '${network.id}'${where}`);
+        const where = eventId ? ` AND ${quoteIdent('event')} = ${quoteString(eventId)}` : '';
+        const series = await influx.query(`SELECT last("json") FROM "flood_report" WHERE "network" = ${quoteString(network.id)}${where}`);
         const json = series[0]?.values[0]?.[1];
         if (typeof json === 'string') report = JSON.parse(json) as FloodReport;
       }
       if (!report) throw Object.assign(new Error(eventId ? `no report for event ${eventId}` : 'no flood report yet'), { statusCode: 404 });
       return report;
+    },
+  );
+
+
+  app.get(
+    '/api/flood/board',
+    {
+      preHandler: app.requireRole('viewer'),
+      schema: {
+        tags: ['flood'],
+        summary: 'Flood-season board: levels, time to rain onset, stations at risk, drawdown progress, crew tasks / 防汛看板',
+        security: [{ bearer: [] }],
+        response: { 200: FloodBoardBody, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { state, workflowStatus } = await readStatus();
+      const a = state.lastAssessment;
+      const live = await readLiveState(influx).catch((error: unknown) => {
+        request.log.warn({ err: error }, 'live state unavailable for the flood board');
+        return { objects: [] };
+      });
+      // The newest level: telemetry when it is newer than the assessment's own reading.
+      const levelOf = (stationId: string): { levelM: number | null; atUtcMs: number | null; overflowM3h: number | null } => {
+        const obj = live.objects.find((o) => o.objectKind === 'station' && o.objectId === stationId);
+        const fromAssessment = a?.stations.find((x) => x.stationId === stationId);
+        if (obj && typeof obj.values['levelM'] === 'number' && (!a || obj.timeUtcMs >= a.assessedAtUtcMs)) {
+          return { levelM: obj.values['levelM'], atUtcMs: obj.timeUtcMs, overflowM3h: typeof obj.values['overflowM3h'] === 'number' ? obj.values['overflowM3h'] : null };
+        }
+        return { levelM: fromAssessment?.levelM ?? null, atUtcMs: a?.assessedAtUtcMs ?? null, overflowM3h: fromAssessment?.overflowM3h ?? null };
+      };
+      const catchmentLevel = new Map((a?.catchments ?? []).map((c) => [c.stationId, c.level]));
+
+      const stationsAtRisk: FloodBoardBody['stationsAtRisk'] = [];
+      for (const st of network.stations) {
+        const { levelM, atUtcMs, overflowM3h } = levelOf(st.id);
+        const rainLevel = catchmentLevel.get(st.id) ?? 'none';
+        const risk =
+          (overflowM3h ?? 0) > 0 || (levelM !== null && levelM >= st.levels.overflowM)
+            ? 'overflow'
+            : levelM !== null && levelM >= st.levels.highAlarmM
+              ? 'high'
+              : rainLevel !== 'none' && levelM !== null && levelM >= st.levels.pumpStartM
+                ? 'rain'
+                : null;
+        if (!risk) continue;
+        stationsAtRisk.push({
+          stationId: st.id,
+          risk,
+          levelM,
+          levelAtUtcMs: atUtcMs,
+          highAlarmM: st.levels.highAlarmM,
+          overflowM: st.levels.overflowM,
+          marginToOverflowM: levelM === null ? null : Math.round((st.levels.overflowM - levelM) * 100) / 100,
+          overflowM3h,
+          catchmentWarning: rainLevel,
+        });
+      }
+      const riskRank = { overflow: 0, high: 1, rain: 2 };
+      stationsAtRisk.sort((x, y) => riskRank[x.risk] - riskRank[y.risk] || (x.marginToOverflowM ?? 99) - (y.marginToOverflowM ?? 99));
+
+      const progress = (stationId: string, fromLevelM: number | null, targetStartLevelM: number, startByUtcMs: number | null) => {
+        const { levelM } = levelOf(stationId);
+        const reached = levelM === null ? null : levelM <= targetStartLevelM + DRAWDOWN_TOLERANCE_M;
+        const span = fromLevelM === null ? 0 : fromLevelM - targetStartLevelM;
+        const progressPct = reached ? 100 : levelM === null || fromLevelM === null || span <= 0 ? null : Math.round(Math.max(0, Math.min(1, (fromLevelM - levelM) / span)) * 100);
+        return { stationId, fromLevelM, targetStartLevelM, levelM, startByUtcMs, reached, progressPct };
+      };
+      let drawdown: FloodBoardBody['drawdown'] = { emergencyPlanId: null, source: null, stations: [] };
+      const liveEntry = state.live ? state.event?.plans.find((p) => p.emergencyPlanId === state.live!.emergencyPlanId) : undefined;
+      if (state.live && liveEntry) {
+        // Where each level stood when the plan was approved: the first sample at or after the decision.
+        const decidedAt = liveEntry.decidedAtUtcMs ?? liveEntry.proposedAtUtcMs;
+        const first = await influx
+          .query(`SELECT first(${quoteIdent('levelM')}) FROM ${quoteIdent('station')} WHERE time >= ${Math.round(decidedAt)}ms GROUP BY ${quoteIdent('id')}`)
+          .catch(() => []);
+        const fromOf = (id: string) => {
+          const v = first.find((x) => x.tags['id'] === id)?.values[0]?.[1];
+          return typeof v === 'number' ? v : null;
+        };
+        drawdown = {
+          emergencyPlanId: state.live.emergencyPlanId,
+          source: 'live',
+          stations: Object.entries(liveEntry.targetLevels).map(([id, target]) => progress(id, fromOf(id), target, null)),
+        };
+      } else if (state.pending) {
+        drawdown = {
+          emergencyPlanId: state.pending.plan.emergencyPlanId,
+          source: 'pending',
+          stations: state.pending.plan.drawdown.map((d) => progress(d.stationId, d.fromLevelM, d.targetStartLevelM, d.startByUtcMs)),
+        };
+      }
+
+      const crewTasks: FloodBoardBody['crewTasks'] = [];
+      for (const t of state.pending?.plan.crewTasks ?? []) {
+        crewTasks.push({ planId: state.pending!.plan.emergencyPlanId, state: 'proposed', kind: t.kind, stationId: t.stationId, dueUtcMs: t.dueUtcMs, latDeg: t.location.latDeg, lonDeg: t.location.lonDeg, reason: t.reason });
+      }
+      for (const action of state.event?.actions ?? []) {
+        if (action.kind !== 'crew-task' || !state.live || action.planId !== state.live.emergencyPlanId) continue;
+        const m = crewTaskAction.exec(action.detail);
+        if (!m) continue;
+        const due = Date.parse(m[5]!);
+        crewTasks.push({ planId: action.planId, state: 'dispatched', kind: m[1]!, stationId: m[2]!, latDeg: Number(m[3]), lonDeg: Number(m[4]), dueUtcMs: Number.isFinite(due) ? due : null, reason: null });
+      }
+      crewTasks.sort((x, y) => (x.dueUtcMs ?? Infinity) - (y.dueUtcMs ?? Infinity));
+
+      const onset = a?.onsetUtcMs ?? null;
+      return {
+        workflowStatus,
+        status: state.status,
+        warning: state.warning,
+        response: state.response,
+        assessedAtUtcMs: a?.assessedAtUtcMs ?? null,
+        rain: {
+          onsetUtcMs: onset,
+          endUtcMs: a?.endUtcMs ?? null,
+          minutesToOnset: onset !== null && a ? Math.round((onset - a.assessedAtUtcMs) / 60_000) : null,
+          catchments: (a?.catchments ?? []).map((c) => ({
+            catchmentId: c.catchmentId,
+            stationId: c.stationId,
+            warning: c.level,
+            onsetUtcMs: c.onsetUtcMs,
+            forecastMax3hMm: c.forecast.max3hMm,
+            forecastMax12hMm: c.forecast.max12hMm,
+            observed3hMm: c.observed.mm3h,
+          })),
+        },
+        stationsAtRisk,
+        drawdown,
+        crewTasks,
+        pending: state.pending
+          ? {
+              emergencyPlanId: state.pending.plan.emergencyPlanId,
+              response: state.pending.plan.response,
+              requiredRole: state.pending.plan.requiredRole,
+              proposedAtUtcMs: state.pending.proposedAtUtcMs,
+              escalatedAtUtcMs: state.pending.escalatedAtUtcMs,
+              deadlineUtcMs: state.pending.deadlineUtcMs,
+              summary: state.pending.plan.summary,
+            }
+          : null,
+        live: state.live ? { emergencyPlanId: state.live.emergencyPlanId, response: state.live.response, approvedBy: state.live.approvedBy, planWorkflowId: state.live.planWorkflowId } : null,
+      };
+    },
+  );
+
+  app.get(
+    '/api/flood/reports',
+    {
+      preHandler: app.requireRole('viewer'),
+      schema: { tags: ['flood'], summary: 'Post-event reports of past events, newest first / 汛后复盘报告列表', security: [{ bearer: [] }], response: { 200: FloodReportsBody, ...errorResponses } },
+    },
+    async () => {
+      const byEvent = new Map<string, Type.Static<typeof FloodReportsBody>['reports'][number]>();
+      const series = await influx.query(
+        `SELECT ${quoteIdent('peakWarningLevel')}, ${quoteIdent('overflowM3')} FROM ${quoteIdent('flood_report')} WHERE ${quoteIdent('network')} = ${quoteString(network.id)} GROUP BY ${quoteIdent('event')}`,
+      );
+      for (const s of series) {
+        const row = s.values.at(-1);
+        const eventId = s.tags['event'];
+        if (!row || !eventId) continue;
+        const rank = row[s.columns.indexOf('peakWarningLevel')];
+        const overflow = row[s.columns.indexOf('overflowM3')];
+        byEvent.set(eventId, {
+          eventId,
+          peakWarning: typeof rank === 'number' ? (warningLevels[rank] ?? String(rank)) : 'none',
+          startedAtUtcMs: null,
+          endedAtUtcMs: Number(row[0]),
+          overflowM3: typeof overflow === 'number' ? overflow : null,
+          summary: null,
+        });
+      }
+      try {
+        const state = await temporal.workflow.getHandle(workflowId).query(floodStatusQuery);
+        for (const r of state.reports) {
+          byEvent.set(r.eventId, { eventId: r.eventId, peakWarning: r.peakWarning, startedAtUtcMs: r.startedAtUtcMs, endedAtUtcMs: r.endedAtUtcMs, overflowM3: r.overflows.totalM3, summary: r.summary });
+        }
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+      return { reports: [...byEvent.values()].sort((x, y) => y.endedAtUtcMs - x.endedAtUtcMs) };
     },
   );
 

@@ -10,6 +10,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import Type from 'typebox';
 import {
   approvePlanUpdate,
+  coordinatorStateQuery,
+  coordinatorWorkflowId,
   dispatchStateQuery,
   emergencyPlanWorkflowIdPrefix,
   modifyPlanUpdate,
@@ -20,7 +22,10 @@ import {
   type PlanConstraints,
   type Role,
 } from '../../contract/index.js';
+import type { InfluxConnector } from '../../connectors/influx.js';
+import { quoteIdent } from '../../forecasting/influxql.js';
 import type { NetworkConfig } from '../../network/schema.js';
+import type { Plan, PlanStep } from '../../planner/types.js';
 import type { Store } from '../../store/db.js';
 import { errorResponses } from '../schemas.js';
 
@@ -112,10 +117,100 @@ const ModifyBody = Type.Object(
   { additionalProperties: false },
 );
 
+const Num = Type.Union([Type.Number(), Type.Null()]);
+const Change = Type.Object({ live: Num, proposed: Num });
+
+export const PlanDiffBody = Type.Object({
+  planId: Type.String(),
+  /** What the plan is compared with: the plan in force, or (none in force) the setpoints SCADA held when the plan was made. */
+  baseline: Type.Union([Type.Literal('live-plan'), Type.Literal('scada')]),
+  livePlanId: Type.Union([Type.String(), Type.Null()]),
+  /** The proposed plan's first step, and the live plan's step in force at that time. */
+  atUtcMs: Num,
+  stations: Type.Array(
+    Type.Object({
+      stationId: Type.String(),
+      changed: Type.Boolean(),
+      startLevelM: Change,
+      stopLevelM: Change,
+      pumpsAllowed: Change,
+      flowM3h: Change,
+      remoteControl: Type.Object({ live: Type.Union([Type.String(), Type.Null()]), proposed: Type.Union([Type.String(), Type.Null()]) }),
+    }),
+  ),
+  transfers: Type.Array(Type.Object({ interconnectionId: Type.String(), changed: Type.Boolean(), transferM3h: Change })),
+  changedStations: Type.Integer(),
+  changedTransfers: Type.Integer(),
+});
+export type PlanDiffBody = Type.Static<typeof PlanDiffBody>;
+
+const HistoryQuery = Type.Object(
+  {
+    fromUtcMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Inclusive; default 7 days ago' })),
+    toUtcMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Exclusive; default now' })),
+    plan: Type.Optional(Type.String({ pattern: '^plan-[A-Za-z0-9_.:+-]{1,200}$' })),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
+  },
+  { additionalProperties: false },
+);
+
+export const PlanHistoryBody = Type.Object({
+  events: Type.Array(
+    Type.Object({
+      atUtcMs: Type.Number(),
+      planId: Type.String(),
+      status: Type.String(),
+      decidedBy: Type.Union([Type.String(), Type.Null()]),
+      step: Num,
+      verified: Type.Number(),
+      failed: Type.Number(),
+      skipped: Type.Number(),
+      detail: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+});
+
+/** A step's setpoints compared station by station (and transfer by transfer) with a baseline. */
+export function diffSteps(network: NetworkConfig, proposed: PlanStep | undefined, live: PlanStep | undefined, scada?: { stationId: string; startLevelSpM: number | null; stopLevelSpM: number | null; flowSpM3h: number | null }[]) {
+  const differs = (a: number | null, b: number | null, tolerance: number) => (a === null) !== (b === null) || (a !== null && b !== null && Math.abs(a - b) > tolerance);
+  const stations = network.stations.map((st) => {
+    const p = proposed?.stations.find((x) => x.stationId === st.id) ?? null;
+    const l = live?.stations.find((x) => x.stationId === st.id) ?? null;
+    const s = scada?.find((x) => x.stationId === st.id) ?? null;
+    const liveOf = (key: 'startLevelM' | 'stopLevelM' | 'pumpsAllowed' | 'flowM3h'): number | null => {
+      if (l) return l[key];
+      if (!s) return null;
+      return key === 'startLevelM' ? s.startLevelSpM : key === 'stopLevelM' ? s.stopLevelSpM : key === 'flowM3h' ? s.flowSpM3h : null;
+    };
+    const change = (key: 'startLevelM' | 'stopLevelM' | 'pumpsAllowed' | 'flowM3h') => ({ live: liveOf(key), proposed: p ? p[key] : null });
+    const entry = { stationId: st.id, startLevelM: change('startLevelM'), stopLevelM: change('stopLevelM'), pumpsAllowed: change('pumpsAllowed'), flowM3h: change('flowM3h'), remoteControl: { live: l?.remoteControl ?? null, proposed: p?.remoteControl ?? null } };
+    const changed =
+      differs(entry.startLevelM.live, entry.startLevelM.proposed, 0.005) ||
+      differs(entry.stopLevelM.live, entry.stopLevelM.proposed, 0.005) ||
+      (entry.pumpsAllowed.live !== null && differs(entry.pumpsAllowed.live, entry.pumpsAllowed.proposed, 0)) ||
+      (entry.remoteControl.proposed === 'flow' && differs(entry.flowM3h.live, entry.flowM3h.proposed, 0.5)) ||
+      (l !== null && entry.remoteControl.live !== entry.remoteControl.proposed);
+    return { ...entry, changed };
+  });
+  const ids = new Set([...(proposed?.transfers ?? []), ...(live?.transfers ?? [])].map((x) => x.interconnectionId));
+  const transfers = [...ids].map((id) => {
+    const transferM3h = { live: live?.transfers.find((x) => x.interconnectionId === id)?.transferM3h ?? null, proposed: proposed?.transfers.find((x) => x.interconnectionId === id)?.transferM3h ?? null };
+    return { interconnectionId: id, transferM3h, changed: differs(transferM3h.live ?? 0, transferM3h.proposed ?? 0, 0.5) };
+  });
+  return { stations, transfers, changedStations: stations.filter((x) => x.changed).length, changedTransfers: transfers.filter((x) => x.changed).length };
+}
+
+/** The step of a plan in force at a time: the last one started by then (the first if none has). */
+export function stepInForce(plan: Plan, atUtcMs: number): PlanStep | undefined {
+  let found = plan.steps[0];
+  for (const step of plan.steps) if (step.startUtcMs <= atUtcMs) found = step;
+  return found;
+}
+
 /** The workflow holding a plan: the plan's own id; for plans from before the hand-over, the cycle's id. */
 const legacyWorkflowIdOf = (planId: string) => planId.slice('plan-'.length);
 
-export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: Client; store: Store }> = async (fastify, options) => {
+export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: Client; store: Store; influx: InfluxConnector }> = async (fastify, options) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { temporal, store } = options;
 
@@ -191,6 +286,89 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       schema: { tags: ['plans'], summary: 'One plan with its state / 计划详情', security: [{ bearer: [] }], params: PlanParams, response: { 200: PlanStateBody, ...errorResponses } },
     },
     async (request) => readState(request.params.planId),
+  );
+
+  app.get(
+    '/api/plans/:planId/diff',
+    {
+      preHandler: app.requireRole('viewer'),
+      schema: {
+        tags: ['plans'],
+        summary: 'Setpoints of a plan against the live plan (or SCADA when none is live) / 与在执行计划对比',
+        security: [{ bearer: [] }],
+        params: PlanParams,
+        response: { 200: PlanDiffBody, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const planId = request.params.planId;
+      const state = await readState(planId);
+      if (!state.plan) throw Object.assign(new Error(`plan ${planId} has no setpoints yet (${state.status})`), { statusCode: 409, code: 'Conflict' });
+      let live: { planId: string; workflowId: string } | null = null;
+      try {
+        live = (await temporal.workflow.getHandle(coordinatorWorkflowId(options.network.id)).query(coordinatorStateQuery)).live;
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+      const first = state.plan.steps[0];
+      const atUtcMs = first?.startUtcMs ?? null;
+      if (live && live.planId !== planId) {
+        const liveState = await temporal.workflow.getHandle(live.workflowId).query(dispatchStateQuery);
+        if (liveState.plan) {
+          return { planId, baseline: 'live-plan' as const, livePlanId: live.planId, atUtcMs, ...diffSteps(options.network, first, stepInForce(liveState.plan, atUtcMs ?? 0)) };
+        }
+      }
+      const scada = (state.snapshot?.stations ?? []).map((x) => ({ stationId: x.stationId, startLevelSpM: x.startLevelSpM, stopLevelSpM: x.stopLevelSpM, flowSpM3h: x.flowSpM3h }));
+      return { planId, baseline: 'scada' as const, livePlanId: live?.planId === planId ? planId : null, atUtcMs, ...diffSteps(options.network, first, undefined, scada) };
+    },
+  );
+
+  app.get(
+    '/api/history',
+    {
+      preHandler: app.requireRole('viewer'),
+      schema: {
+        tags: ['plans'],
+        summary: 'Plan events over a period (proposed, decided, escalated, dispatched, expired…), newest first / 调度历史',
+        security: [{ bearer: [] }],
+        querystring: HistoryQuery,
+        response: { 200: PlanHistoryBody, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { limit, plan } = request.query;
+      const toUtcMs = request.query.toUtcMs ?? Date.now();
+      const fromUtcMs = request.query.fromUtcMs ?? toUtcMs - 7 * 86_400_000;
+      if (fromUtcMs >= toUtcMs) throw Object.assign(new Error(`fromUtcMs (${fromUtcMs}) must be before toUtcMs (${toUtcMs})`), { statusCode: 400, code: 'Bad Request' });
+      // The plan id is pattern-checked above, so it is safe inside the quoted literal.
+      const planFilter = plan ? ` AND ${quoteIdent('plan')} = '${plan}'` : '';
+      const series = await options.influx.query(
+        `SELECT * FROM ${quoteIdent('plan_event')} WHERE time >= ${fromUtcMs}ms AND time < ${toUtcMs}ms${planFilter} GROUP BY ${quoteIdent('plan')}, ${quoteIdent('status')} ORDER BY time DESC LIMIT ${limit}`,
+      );
+      const events: Type.Static<typeof PlanHistoryBody>['events'] = [];
+      for (const s of series) {
+        const col = (name: string) => s.columns.indexOf(name);
+        for (const row of s.values) {
+          const value = (name: string) => (col(name) >= 0 ? row[col(name)] : undefined);
+          const numberOr = (name: string, fallback: number | null) => (typeof value(name) === 'number' ? (value(name) as number) : fallback);
+          const decidedBy = value('decidedBy');
+          const detail = value('detail');
+          events.push({
+            atUtcMs: Number(row[col('time')]),
+            planId: s.tags['plan'] ?? '',
+            status: s.tags['status'] ?? '',
+            decidedBy: typeof decidedBy === 'string' && decidedBy ? decidedBy : null,
+            step: numberOr('step', null),
+            verified: numberOr('verified', 0) ?? 0,
+            failed: numberOr('failed', 0) ?? 0,
+            skipped: numberOr('skipped', 0) ?? 0,
+            detail: typeof detail === 'string' && detail ? detail : null,
+          });
+        }
+      }
+      events.sort((a, b) => b.atUtcMs - a.atUtcMs);
+      return { events: events.slice(0, limit) };
+    },
   );
 
   async function decide(kind: 'approve' | 'reject' | 'modify', planId: string, user: { userName: string; role: Role }, comment: string | undefined, ip: string, constraints?: PlanConstraints) {

@@ -1,7 +1,7 @@
 // The dispatcher's console: plain ES modules, no framework, no build step, nothing from the internet.
 // Everything the server sends is untrusted text: the DOM is built with createElement / textContent /
 // setAttribute only, never innerHTML. Pages are hash routes: #/login, #/overview, #/plans,
-// #/plans/<planId>, #/audit.
+// #/plans/<planId>, #/flood, #/alerts, #/forecasts, #/history, #/reports, #/reports/<eventId>, #/audit.
 import { t, tOr, getLang, setLang, locale, localName, fmtTime, fmtClock, fmtAge, fmtNum, withUnit } from './i18n.js';
 
 const SESSION_KEY = 'sewerDispatch.session';
@@ -22,6 +22,13 @@ const AUDIT_ACTIONS = [
   'plan.reject',
   'plan.approve.refused',
   'plan.reject.refused',
+  'plan.modify',
+  'plan.modify.refused',
+  'flood',
+  'flood.approve',
+  'flood.reject',
+  'flood.approve.refused',
+  'flood.reject.refused',
   'user',
   'user.create',
   'user.set-role',
@@ -283,6 +290,12 @@ const routes = [
   { pattern: /^\/overview$/, render: renderOverview },
   { pattern: /^\/plans$/, render: renderPlans },
   { pattern: /^\/plans\/([^/]+)$/, render: renderPlan },
+  { pattern: /^\/flood$/, render: renderFlood },
+  { pattern: /^\/alerts$/, render: renderAlerts },
+  { pattern: /^\/forecasts$/, render: renderForecasts },
+  { pattern: /^\/history$/, render: renderHistory },
+  { pattern: /^\/reports$/, render: renderReports },
+  { pattern: /^\/reports\/([^/]+)$/, render: renderReport },
   { pattern: /^\/audit$/, render: renderAudit },
 ];
 
@@ -349,6 +362,11 @@ function renderChrome(path) {
   const links = [
     { href: '#/overview', key: 'nav.overview', active: path === '/overview' },
     { href: '#/plans', key: 'nav.plans', active: path.startsWith('/plans') },
+    { href: '#/flood', key: 'nav.flood', active: path === '/flood' },
+    { href: '#/alerts', key: 'nav.alerts', active: path === '/alerts' },
+    { href: '#/forecasts', key: 'nav.forecasts', active: path === '/forecasts' },
+    { href: '#/history', key: 'nav.history', active: path === '/history' },
+    { href: '#/reports', key: 'nav.reports', active: path.startsWith('/reports') },
   ];
   if (hasRole('supervisor')) links.push({ href: '#/audit', key: 'nav.audit', active: path === '/audit' });
   nav.replaceChildren(...(session ? links.map((l) => h('a', { href: l.href, 'aria-current': l.active ? 'page' : undefined }, t(l.key))) : []));
@@ -1101,16 +1119,33 @@ async function renderPlan(ctx, planId) {
     body,
   );
 
-  const view = { attentionOnly: false };
+  const view = { attentionOnly: false, forecast: null, diff: null };
   let current = null;
   let signature = '';
+  let diffFor = '';
+  // Forecasts are read once per visit; the comparison with the live plan whenever the plan changes.
+  view.forecast = await api('/api/forecasts').catch(() => null);
+  if (!ctx.alive()) return;
   const show = (state) => {
     current = state;
     checked.textContent = `${t('common.checkedAt', { time: fmtTime(Date.now(), { seconds: true }) })}${LIVE_STATUSES.has(state.status) ? ` · ${t('plan.polling', { s: PLAN_POLL_MS / 1000 })}` : ''}`;
     const next = JSON.stringify([state.status, Boolean(state.plan), state.decision?.decidedAtUtcMs ?? null, state.outcome?.appliedAtUtcMs ?? null, state.error ?? null]);
-    if (next === signature) return;
-    const changed = signature !== '';
-    signature = next;
+    const diffKey = JSON.stringify([state.status, state.revision ?? 0, Boolean(state.plan)]);
+    if (diffKey !== diffFor && state.plan) {
+      diffFor = diffKey;
+      void api(`/api/plans/${encodeURIComponent(planId)}/diff`)
+        .then((diff) => {
+          if (!ctx.alive()) return;
+          view.diff = diff;
+          signature = '';
+          show(current);
+        })
+        .catch(() => undefined);
+    }
+    const nextWithDiff = `${next}|${view.diff ? JSON.stringify([view.diff.livePlanId, view.diff.changedStations, view.diff.changedTransfers]) : ''}|${state.revision ?? 0}`;
+    if (nextWithDiff === signature) return;
+    const changed = signature !== '' && !signature.startsWith(`${next}|`);
+    signature = nextWithDiff;
     if (changed) {
       if (state.status !== 'proposed') closeDialog();
       announce(t('plan.statusChanged', { status: tOr(`status.${state.status}`, state.status) }));
@@ -1163,6 +1198,7 @@ function planView(network, state, view, show, reload) {
   const plan = state.plan;
   const parts = [planHeader(state)];
   if (state.status === 'proposed' && plan) parts.push(decisionPanel(network, state, show, reload));
+  if (plan) parts.push(predictionPanel(network, plan), diffPanel(network, view.diff), modificationsPanel(state));
   if (state.status === 'expired') parts.push(h('p', { class: 'alert alert-info' }, t('plan.expiredNote')));
   if (state.status === 'rejected') parts.push(h('p', { class: 'alert alert-info' }, t('plan.rejectedNote')));
   if (state.error) parts.push(h('p', { class: 'alert alert-error', role: 'alert' }, t('plan.error', { message: state.error })));
@@ -1187,7 +1223,7 @@ function planView(network, state, view, show, reload) {
   const horizonH = (plan.steps.length * plan.stepMin) / 60;
   const drawCards = () => {
     const shown = network.stations.filter((st) => !view.attentionOnly || facts.get(st.id).attention);
-    cards.replaceChildren(...shown.map((st) => stationCard(network, state, st, facts.get(st.id), horizonH)));
+    cards.replaceChildren(...shown.map((st) => stationCard(network, state, st, facts.get(st.id), horizonH, view.forecast)));
     if (shown.length === 0) cards.append(h('p', { class: 'muted' }, t('common.none')));
   };
   filter.addEventListener('change', () => {
@@ -1256,7 +1292,8 @@ function decisionPanel(network, state, show, reload) {
   const status = h('p', { class: 'decision-status', role: 'status' });
   const approve = h('button', { type: 'button', class: 'btn btn-primary btn-large' }, `✔ ${t('decision.approve')}`);
   const reject = h('button', { type: 'button', class: 'btn btn-danger btn-large' }, `✖ ${t('decision.reject')}`);
-  for (const button of [approve, reject]) {
+  const modify = h('button', { type: 'button', class: 'btn btn-large' }, `✎ ${t('modify.open')}`);
+  for (const button of [approve, reject, modify]) {
     button.setAttribute('aria-describedby', noteId);
     if (!canDecide) {
       // aria-disabled keeps the button focusable, so keyboard and screen-reader users learn why.
@@ -1291,6 +1328,30 @@ function decisionPanel(network, state, show, reload) {
     }
   };
 
+  modify.addEventListener('click', () => {
+    if (!canDecide || modify.disabled) return;
+    void (async () => {
+      const body = await openModifyDialog(network, state);
+      if (!body) return;
+      approve.disabled = true;
+      reject.disabled = true;
+      modify.disabled = true;
+      status.className = 'decision-status';
+      status.textContent = t('modify.busy');
+      try {
+        const next = await api(`/api/plans/${encodeURIComponent(state.planId)}/modify`, { method: 'POST', body });
+        announce(t('modify.done', { revision: next.revision ?? '' }));
+        show(next);
+      } catch (error) {
+        approve.disabled = false;
+        reject.disabled = false;
+        modify.disabled = false;
+        status.textContent = errorText(error);
+        status.className = 'decision-status alert alert-error';
+        if (error instanceof ApiError && error.status === 409) await reload().catch(() => undefined);
+      }
+    })();
+  });
   approve.addEventListener('click', () => {
     if (!canDecide || approve.disabled) return;
     void (async () => {
@@ -1331,7 +1392,7 @@ function decisionPanel(network, state, show, reload) {
     { class: 'panel decision-panel', 'aria-labelledby': 'decision-h' },
     h('h2', { id: 'decision-h' }, t('decision.title')),
     h('p', { id: noteId, class: canDecide ? 'muted' : 'alert alert-info' }, canDecide ? t('decision.hint') : t('decision.viewerOnly')),
-    h('div', { class: 'decision-actions' }, approve, reject),
+    h('div', { class: 'decision-actions' }, approve, modify, reject),
     status,
   );
 }
@@ -1363,7 +1424,7 @@ function valueWithUnit(value, name) {
   return fmtNum(value, Number.isInteger(value) ? 0 : 2);
 }
 
-function stationCard(network, state, station, f, horizonH) {
+function stationCard(network, state, station, f, horizonH, forecast) {
   const plan = state.plan;
   const headingId = uid('station');
   const reason = plan.reasons.find((r) => r.objectId === station.id)?.reason;
@@ -1427,6 +1488,7 @@ function stationCard(network, state, station, f, horizonH) {
       h('div', { class: 'sc-setpoints' }, h('div', { class: 'label' }, t('station.firstStep', { time: fmtClock(firstStart) })), setpoints),
       h('figure', { class: 'sc-chart' }, setpointChart(plan, station, horizonH), h('figcaption', { class: 'sr-only' }, t('station.chartTitle'))),
     ),
+    stationForecastRow(network, plan, station, forecast),
     h('p', { class: 'sc-reason' }, h('span', { class: 'label' }, `${t('station.reason')}:`), ' ', reason ? localName(reason) : h('span', { class: 'muted' }, t('station.noReason'))),
     f.clamps.length
       ? h(
@@ -1518,7 +1580,8 @@ function setpointChart(plan, station, horizonH) {
   if (points.length === 0) return s('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': t('station.noSetpoint') });
   const t0 = points[0].t;
   const t1 = points[points.length - 1].t + plan.stepMin * 60_000;
-  const yMax = Math.max(L.overflowM, ...points.map((p) => p.sp.startLevelM)) * 1.05;
+  const predictedLevels = plan.predicted?.stations.find((x) => x.stationId === station.id)?.levelM ?? [];
+  const yMax = Math.max(L.overflowM, ...points.map((p) => p.sp.startLevelM), ...predictedLevels.filter(Number.isFinite)) * 1.05;
   const x = (ms) => pad.l + ((ms - t0) / (t1 - t0)) * (W - pad.l - pad.r);
   const y = (m) => pad.t + (1 - m / yMax) * (H - pad.t - pad.b);
   const stepPath = (pick) => {
@@ -1551,6 +1614,7 @@ function setpointChart(plan, station, horizonH) {
     hline(L.pumpStartM, 'ref-start'),
     s('path', { class: 'line-stop', d: stepPath((sp) => sp.stopLevelM) }),
     s('path', { class: 'line-start', d: stepPath((sp) => sp.startLevelM) }),
+    predictedLevelPath(plan, station, x, y),
     s('text', { class: 'axis', x: pad.l - 4, y: y(L.overflowM) + 4, 'text-anchor': 'end' }, fmtNum(L.overflowM, 1)),
     s('text', { class: 'axis', x: pad.l - 4, y: y(0), 'text-anchor': 'end' }, '0 m'),
     s('text', { class: 'axis', x: pad.l, y: H - 4 }, fmtClock(t0)),
@@ -1577,6 +1641,758 @@ function transfersPanel(network, plan) {
     { class: 'panel', 'aria-labelledby': 'transfers-h' },
     h('h2', { id: 'transfers-h' }, t('plan.transfers')),
     h('dl', { class: 'facts' }, rows.map(([term, value]) => h('div', { class: 'fact' }, h('dt', {}, term), h('dd', {}, value)))),
+  );
+}
+
+/** The optimiser's predicted level (end of each step) as a line over the setpoint chart. */
+function predictedLevelPath(plan, station, x, y) {
+  const levels = plan.predicted?.stations.find((p) => p.stationId === station.id)?.levelM;
+  if (!levels || levels.length === 0) return null;
+  let d = '';
+  levels.forEach((level, i) => {
+    const step = plan.steps[i];
+    if (!step || !Number.isFinite(level)) return;
+    d += `${d ? ' L' : 'M'}${x(step.startUtcMs + plan.stepMin * 60_000)},${y(level)}`;
+  });
+  return d ? s('path', { class: 'line-predicted', d }) : null;
+}
+
+/** Inflow forecast (p10–p90 band, deterministic line), the plan's pumped flow and the catchment's rain, for one station. */
+function stationForecastRow(network, plan, station, forecast) {
+  const inflow = forecast?.inflow?.stations?.find((x) => x.stationId === station.id) ?? null;
+  const catchment = network.catchments.find((c) => c.node === station.id);
+  const rain = catchment ? (forecast?.rain?.catchments?.find((x) => x.catchmentId === catchment.id) ?? null) : null;
+  const predicted = plan.predicted?.stations.find((x) => x.stationId === station.id) ?? null;
+  const risk = plan.predicted?.risk?.find((r) => r.objectId === station.id) ?? null;
+  const pumped = predicted ? predicted.pumpedM3h.map((flow, i) => ({ t: plan.steps[i]?.startUtcMs, v: flow })).filter((p) => typeof p.t === 'number') : [];
+  const facts = [];
+  if (predicted) {
+    const stepH = plan.stepMin / 60;
+    const volume = predicted.pumpedM3h.reduce((a, q) => a + q * stepH, 0);
+    facts.push(t('station.pumpedVolume', { volume: withUnit(volume, 0, 'm³'), peak: withUnit(Math.max(...predicted.pumpedM3h), 0, UNIT_M3H) }));
+    const maxLevel = Math.max(...predicted.levelM);
+    facts.push(t('station.predictedMax', { level: withUnit(maxLevel, 2, 'm'), margin: withUnit(station.levels.overflowM - maxLevel, 2, 'm') }));
+  } else facts.push(t('station.noPrediction'));
+  if (risk && risk.probability > 0) facts.push(t('station.overflowRisk', { pct: fmtNum(risk.probability * 100, 0), volume: withUnit(risk.expectedVolumeM3, 0, 'm³') }));
+  if (inflow) {
+    const peakP90 = Math.max(...inflow.p90M3h.filter((v) => v !== null));
+    const peakDet = Math.max(...inflow.detM3h.filter((v) => v !== null));
+    facts.push(t('station.inflowForecast', { det: withUnit(Number.isFinite(peakDet) ? peakDet : null, 0, UNIT_M3H), p90: withUnit(Number.isFinite(peakP90) ? peakP90 : null, 0, UNIT_M3H) }));
+  } else facts.push(t('station.noInflowForecast'));
+  if (rain) facts.push(t('station.rainForecast', { total: withUnit(rain.totalMm, 1, 'mm'), hours: rain.mm.length, catchment: rain.catchmentId }));
+  return h(
+    'div',
+    { class: 'sc-forecast' },
+    h('figure', { class: 'sc-chart' }, flowChart(station, plan, inflow, pumped, rain), h('figcaption', { class: 'small muted' }, t('station.flowLegend'))),
+    h('ul', { class: 'sc-facts small' }, facts.map((f) => h('li', {}, f))),
+  );
+}
+
+function flowChart(station, plan, inflow, pumped, rain) {
+  const W = 280;
+  const H = 96;
+  const pad = { l: 40, r: 8, t: 8, b: 18 };
+  const t0 = plan.steps[0]?.startUtcMs;
+  const t1 = (plan.steps.at(-1)?.startUtcMs ?? t0) + plan.stepMin * 60_000;
+  const label = t('station.flowChartAria', { name: `${station.id} ${localName(station.name)}` });
+  if (typeof t0 !== 'number' || (!inflow && pumped.length === 0 && !rain)) return s('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': t('station.noInflowForecast') });
+  const within = (ms) => ms >= t0 && ms <= t1;
+  const values = [...pumped.map((p) => p.v)];
+  if (inflow) inflow.timeUtcMs.forEach((ms, i) => within(ms) && values.push(inflow.p90M3h[i] ?? 0, inflow.detM3h[i] ?? 0));
+  const yMax = Math.max(1, ...values.filter(Number.isFinite)) * 1.1;
+  const x = (ms) => pad.l + ((Math.min(Math.max(ms, t0), t1) - t0) / (t1 - t0)) * (W - pad.l - pad.r);
+  const y = (q) => pad.t + (1 - q / yMax) * (H - pad.t - pad.b);
+  const parts = [s('title', {}, label), s('rect', { class: 'chart-bg', x: pad.l, y: pad.t, width: W - pad.l - pad.r, height: H - pad.t - pad.b })];
+  if (rain) {
+    // Rain bars hang from the top, on their own scale (the largest hour fills a third of the chart).
+    const maxMm = Math.max(1, ...rain.mm.filter((v) => v !== null));
+    rain.timeUtcMs.forEach((ms, i) => {
+      const mm = rain.mm[i];
+      if (!within(ms) || mm === null || mm <= 0) return;
+      const barH = (mm / maxMm) * (H - pad.t - pad.b) * 0.33;
+      parts.push(s('rect', { class: 'rain-bar', x: x(ms), y: pad.t, width: Math.max(1, x(ms + 3_600_000) - x(ms) - 1), height: barH }));
+    });
+    parts.push(s('text', { class: 'axis', x: W - pad.r - 2, y: pad.t + 9, 'text-anchor': 'end' }, `${t('station.rainMax')} ${withUnit(maxMm, 1, 'mm/h')}`));
+  }
+  if (inflow) {
+    const pts = inflow.timeUtcMs.map((ms, i) => ({ ms, lo: inflow.p10M3h[i], hi: inflow.p90M3h[i], det: inflow.detM3h[i] })).filter((p) => within(p.ms));
+    const band = pts.filter((p) => p.lo !== null && p.hi !== null);
+    if (band.length > 1) {
+      const d = `M${band.map((p) => `${x(p.ms)},${y(p.hi)}`).join(' L')} L${[...band].reverse().map((p) => `${x(p.ms)},${y(p.lo)}`).join(' L')} Z`;
+      parts.push(s('path', { class: 'band-inflow', d }));
+    }
+    const det = pts.filter((p) => p.det !== null);
+    if (det.length > 1) parts.push(s('path', { class: 'line-inflow', d: `M${det.map((p) => `${x(p.ms)},${y(p.det)}`).join(' L')}` }));
+  }
+  if (pumped.length > 1) {
+    let d = '';
+    pumped.forEach((p, i) => {
+      d += i === 0 ? `M${x(p.t)},${y(p.v)}` : ` H${x(p.t)} V${y(p.v)}`;
+    });
+    parts.push(s('path', { class: 'line-pumped', d: `${d} H${x(t1)}` }));
+  }
+  parts.push(
+    s('text', { class: 'axis', x: pad.l - 4, y: pad.t + 8, 'text-anchor': 'end' }, fmtNum(yMax, 0)),
+    s('text', { class: 'axis', x: pad.l - 4, y: y(0), 'text-anchor': 'end' }, 'm³/h'),
+    s('text', { class: 'axis', x: pad.l, y: H - 4 }, fmtClock(t0)),
+  );
+  return s('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label }, parts);
+}
+
+/** What the optimiser expects over the horizon: energy, cost, overflow and bypass, and which objects are at risk. */
+function predictionPanel(network, plan) {
+  const p = plan.predicted;
+  const rows = [];
+  if (!p) {
+    rows.push([t('prediction.none'), [plan.planner === 'rule-based' ? t('prediction.ruleBased') : '—']]);
+  } else {
+    rows.push(
+      [t('prediction.cost'), [withUnit(p.costCny, 0, t('unit.cny'))]],
+      [t('prediction.energy'), [withUnit(p.energyKwh, 0, 'kWh')]],
+      [t('prediction.overflow'), [p.overflowM3 > 0.5 ? h('span', { class: 'warn-text' }, `⚠ ${withUnit(p.overflowM3, 0, 'm³')}`) : withUnit(0, 0, 'm³')]],
+      [t('prediction.bypass'), [p.bypassM3 > 0.5 ? h('span', { class: 'warn-text' }, `⚠ ${withUnit(p.bypassM3, 0, 'm³')}`) : withUnit(0, 0, 'm³')]],
+      [t('prediction.scenarios'), [t('prediction.scenarioCount', { n: p.scenarioCount })]],
+    );
+    const risky = (p.risk ?? []).filter((r) => r.probability > 0).sort((a, b) => b.probability - a.probability);
+    rows.push([t('prediction.risk'), [risky.length ? risky.map((r) => `${r.objectId} ${fmtNum(r.probability * 100, 0)}%`).join(' · ') : t('prediction.noRisk')]]);
+  }
+  if (plan.fallback) rows.push([t('prediction.fallback'), [h('span', { class: 'warn-text' }, `⚠ ${JSON.stringify(plan.fallback).slice(0, 200)}`)]]);
+  for (const a of plan.assumptions ?? []) rows.push([t('prediction.assumption'), [localName(a)]]);
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'prediction-h' },
+    h('h2', { id: 'prediction-h' }, t('prediction.title')),
+    h('dl', { class: 'facts' }, rows.map(([term, value]) => h('div', { class: 'fact' }, h('dt', {}, term), h('dd', {}, value)))),
+  );
+}
+
+/** The plan's first step against the live plan (or SCADA's setpoints when no plan is live): only what changes. */
+function diffPanel(network, diff) {
+  const head = h('h2', { id: 'diff-h' }, t('diff.title'));
+  if (!diff) return h('section', { class: 'panel', 'aria-labelledby': 'diff-h' }, head, h('p', { class: 'muted' }, t('common.loading')));
+  const basis = diff.baseline === 'live-plan' ? t('diff.againstLive', { planId: diff.livePlanId }) : t('diff.againstScada');
+  const changed = diff.stations.filter((x) => x.changed);
+  const cell = (c, digits, unit) => {
+    if (c.live === c.proposed || (c.live !== null && c.proposed !== null && Math.abs(c.live - c.proposed) < 10 ** -digits / 2)) return withUnit(c.proposed, digits, unit);
+    return [h('span', { class: 'sp-old' }, c.live === null ? '—' : fmtNum(c.live, digits)), ' → ', h('strong', { class: 'sp-new' }, withUnit(c.proposed, digits, unit))];
+  };
+  const table = changed.length
+    ? h(
+        'table',
+        { class: 'data-table compact diff-table' },
+        h('caption', { class: 'sr-only' }, t('diff.title')),
+        h('thead', {}, h('tr', {}, ['diff.colStation', 'station.startLevel', 'station.stopLevel', 'station.pumpsAllowed', 'diff.colFlow'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h(
+          'tbody',
+          {},
+          changed.map((x) => {
+            const st = network.stations.find((y) => y.id === x.stationId);
+            return h(
+              'tr',
+              {},
+              h('th', { scope: 'row' }, h('span', { class: 'mono' }, x.stationId), ' ', st ? localName(st.name) : ''),
+              h('td', { class: 'num' }, cell(x.startLevelM, 2, 'm')),
+              h('td', { class: 'num' }, cell(x.stopLevelM, 2, 'm')),
+              h('td', { class: 'num' }, cell(x.pumpsAllowed, 0, '')),
+              h('td', { class: 'num' }, x.remoteControl.proposed === 'flow' ? cell(x.flowM3h, 0, UNIT_M3H) : '—'),
+            );
+          }),
+        ),
+      )
+    : h('p', { class: 'muted' }, t('diff.noChange'));
+  const transfers = diff.transfers.filter((x) => x.changed);
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'diff-h' },
+    head,
+    h('p', { class: 'muted small' }, basis, ' · ', t('diff.summary', { stations: diff.changedStations, transfers: diff.changedTransfers }), diff.atUtcMs ? ` · ${fmtTime(diff.atUtcMs)}` : ''),
+    h('div', { class: 'table-wrap' }, table),
+    transfers.length
+      ? h('ul', {}, transfers.map((x) => h('li', {}, `${x.interconnectionId}: ${withUnit(x.transferM3h.live, 0, UNIT_M3H)} → ${withUnit(x.transferM3h.proposed, 0, UNIT_M3H)}`)))
+      : null,
+  );
+}
+
+function modificationsPanel(state) {
+  const mods = state.modifications ?? [];
+  if (mods.length === 0) return null;
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'mods-h' },
+    h('h2', { id: 'mods-h' }, t('modify.history')),
+    h(
+      'ul',
+      {},
+      mods.map((m) =>
+        h('li', {}, t('modify.entry', { revision: m.revision, user: m.userName, role: tOr(`role.${m.role}`, m.role), time: fmtTime(m.atUtcMs, { seconds: true }) }), m.constraints ? h('div', { class: 'mono small muted' }, JSON.stringify(m.constraints)) : null, m.comment ? h('div', { class: 'decision-comment' }, m.comment) : null),
+      ),
+    ),
+  );
+}
+
+/** The modify form: a level band for one station, stations locked to local control, a transfer cap. Resolves the request body or null. */
+function openModifyDialog(network, state) {
+  closeDialog();
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    const titleId = uid('dlg-title');
+    const dialog = h('dialog', { class: 'dialog dialog-wide', 'aria-labelledby': titleId });
+    const field = (label, input, hint) => {
+      const id = uid('mod');
+      input.id = id;
+      return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint' }, hint) : null);
+    };
+    const bandStation = h('select', { name: 'bandStation' }, h('option', { value: '' }, t('modify.noBand')), network.stations.map((st) => h('option', { value: st.id }, `${st.id} ${localName(st.name)}`)));
+    const bandMin = h('input', { type: 'number', step: '0.05', min: '0', name: 'minLevelM', inputmode: 'decimal' });
+    const bandMax = h('input', { type: 'number', step: '0.05', min: '0', name: 'maxLevelM', inputmode: 'decimal' });
+    const bandHint = h('p', { class: 'hint' });
+    bandStation.addEventListener('change', () => {
+      const st = network.stations.find((x) => x.id === bandStation.value);
+      bandHint.textContent = st ? t('station.bands', { stop: fmtNum(st.levels.pumpStopM, 2), start: fmtNum(st.levels.pumpStartM, 2), high: fmtNum(st.levels.highAlarmM, 2), overflow: withUnit(st.levels.overflowM, 2, 'm') }) : '';
+    });
+    const locks = network.stations.map((st) => {
+      const id = uid('lock');
+      const box = h('input', { type: 'checkbox', id, value: st.id, checked: (state.constraints?.lockedStations ?? []).includes(st.id) || undefined });
+      return { box, el: h('label', { class: 'check', for: id }, box, ` ${st.id} ${localName(st.name)}`) };
+    });
+    const capLink = h('select', { name: 'capLink' }, h('option', { value: '' }, t('modify.noCap')), network.interconnections.map((x) => h('option', { value: x.id }, `${x.id} ${localName(x.name)} (≤ ${withUnit(x.capacityM3h, 0, UNIT_M3H)})`)));
+    const capValue = h('input', { type: 'number', step: '10', min: '0', name: 'maxAbsM3h', inputmode: 'decimal' });
+    const comment = h('textarea', { rows: 2, maxlength: 2000, name: 'comment' });
+    const errorEl = h('p', { class: 'field-error', role: 'alert' });
+    const form = h(
+      'form',
+      { novalidate: true },
+      h('h2', { id: titleId }, t('modify.title')),
+      h('p', { class: 'muted' }, t('modify.intro')),
+      h('fieldset', {}, h('legend', {}, t('modify.band')), field(t('modify.station'), bandStation), bandHint, h('div', { class: 'field-row' }, field(t('modify.minLevel'), bandMin), field(t('modify.maxLevel'), bandMax))),
+      h('fieldset', {}, h('legend', {}, t('modify.lock')), h('p', { class: 'hint' }, t('modify.lockHint')), h('div', { class: 'check-grid' }, locks.map((l) => l.el))),
+      h('fieldset', {}, h('legend', {}, t('modify.cap')), h('div', { class: 'field-row' }, field(t('modify.link'), capLink), field(t('modify.capValue'), capValue))),
+      field(t('decision.comment'), comment),
+      errorEl,
+    );
+    const cancel = h('button', { type: 'button', class: 'btn' }, t('dialog.cancel'));
+    const confirm = h('button', { type: 'submit', class: 'btn btn-primary' }, t('modify.submit'));
+    form.append(h('div', { class: 'dialog-actions' }, cancel, confirm));
+    dialog.append(form);
+    let finished = false;
+    const finish = (result) => {
+      if (finished) return;
+      finished = true;
+      activeDialog = null;
+      if (dialog.open) dialog.close();
+      dialog.remove();
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+      resolve(result);
+    };
+    cancel.addEventListener('click', () => finish(null));
+    dialog.addEventListener('cancel', (event) => {
+      event.preventDefault();
+      finish(null);
+    });
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const body = {};
+      const fail = (message, input) => {
+        errorEl.textContent = message;
+        input?.focus();
+      };
+      if (bandStation.value) {
+        const min = bandMin.value === '' ? undefined : Number(bandMin.value);
+        const max = bandMax.value === '' ? undefined : Number(bandMax.value);
+        if (min === undefined && max === undefined) return fail(t('modify.errBandEmpty'), bandMin);
+        if (min !== undefined && max !== undefined && min >= max) return fail(t('modify.errBandOrder'), bandMax);
+        body.stationBands = [{ stationId: bandStation.value, ...(min === undefined ? {} : { minLevelM: min }), ...(max === undefined ? {} : { maxLevelM: max }) }];
+      }
+      const locked = locks.filter((l) => l.box.checked).map((l) => l.box.value);
+      const already = new Set(state.constraints?.lockedStations ?? []);
+      const newLocks = locked.filter((id) => !already.has(id));
+      if (newLocks.length) body.lockedStations = newLocks;
+      if (capLink.value) {
+        if (capValue.value === '' || Number(capValue.value) < 0) return fail(t('modify.errCap'), capValue);
+        body.transferCaps = [{ interconnectionId: capLink.value, maxAbsM3h: Number(capValue.value) }];
+      }
+      if (!body.stationBands && !body.lockedStations && !body.transferCaps) return fail(t('modify.errEmpty'), bandStation);
+      if (comment.value.trim()) body.comment = comment.value.trim();
+      finish(body);
+      return undefined;
+    });
+    activeDialog = { cancel: () => finish(null) };
+    document.body.append(dialog);
+    dialog.showModal();
+    bandStation.focus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Flood season board
+
+const WARNING_GLYPH = { none: '', blue: '🔵 ', yellow: '🟡 ', orange: '🟠 ', red: '🔴 ' };
+
+function warningBadge(level) {
+  return h('span', { class: ['badge', `badge-warning-${level}`] }, `${WARNING_GLYPH[level] ?? ''}${tOr(`warning.${level}`, level)}`);
+}
+
+function countdown(minutes) {
+  if (minutes === null || minutes === undefined) return t('flood.noRain');
+  if (minutes <= 0) return t('flood.raining', { h: fmtNum(-minutes / 60, 1) });
+  return t('flood.onsetIn', { h: Math.floor(minutes / 60), m: minutes % 60 });
+}
+
+async function renderFlood(ctx) {
+  setTitle(t('flood.title'));
+  const network = await loadNetwork();
+  if (!ctx.alive()) return;
+  const updated = h('p', { class: 'muted small', role: 'status' });
+  const body = h('div', {}, h('p', { class: 'muted' }, t('common.loading')));
+  main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('flood.title')), updated), body);
+  const load = async () => {
+    let board;
+    try {
+      board = await api('/api/flood/board');
+    } catch (error) {
+      if (!ctx.alive()) return;
+      body.replaceChildren(h('p', { class: error instanceof ApiError && error.status === 404 ? 'alert alert-info' : 'alert alert-error', role: 'status' }, error instanceof ApiError && error.status === 404 ? t('flood.notRunning') : errorText(error)));
+      return;
+    }
+    if (!ctx.alive()) return;
+    updated.textContent = t('common.updatedAt', { time: fmtTime(Date.now(), { seconds: true }) });
+    body.replaceChildren(floodBoard(network, board, load));
+  };
+  await load();
+  ctx.every(LIVE_REFRESH_MS, load);
+}
+
+function floodBoard(network, b, reload) {
+  const stationName = (id) => {
+    const st = network.stations.find((x) => x.id === id);
+    return st ? `${id} ${localName(st.name)}` : id;
+  };
+  const head = h(
+    'section',
+    { class: 'panel flood-head' },
+    h(
+      'dl',
+      { class: 'facts' },
+      h('div', { class: 'fact' }, h('dt', {}, t('flood.warning')), h('dd', {}, warningBadge(b.warning))),
+      h('div', { class: 'fact' }, h('dt', {}, t('flood.response')), h('dd', {}, b.response ? tOr(`response.${b.response}`, b.response) : t('flood.noResponse'))),
+      h('div', { class: 'fact' }, h('dt', {}, t('flood.onset')), h('dd', { class: 'big-value' }, countdown(b.rain.minutesToOnset)), h('dd', { class: 'small muted' }, b.rain.onsetUtcMs ? t('flood.onsetAt', { time: fmtTime(b.rain.onsetUtcMs), end: fmtTime(b.rain.endUtcMs) }) : '')),
+      h('div', { class: 'fact' }, h('dt', {}, t('flood.season')), h('dd', {}, tOr(`floodStatus.${b.status}`, b.status), h('span', { class: 'muted small' }, ` · ${t('flood.assessed', { time: fmtTime(b.assessedAtUtcMs) })}`))),
+    ),
+  );
+  const parts = [head];
+  if (b.pending) parts.push(floodPendingPanel(b, reload));
+  if (b.live) parts.push(h('p', { class: 'alert alert-info' }, t('flood.live', { planId: b.live.emergencyPlanId, response: tOr(`response.${b.live.response}`, b.live.response), user: b.live.approvedBy }), ' ', h('a', { href: `#/plans/${encodeURIComponent(b.live.planWorkflowId)}` }, t('flood.openPlan'))));
+
+  parts.push(
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'risk-h' },
+      h('h2', { id: 'risk-h' }, t('flood.atRisk', { n: b.stationsAtRisk.length })),
+      b.stationsAtRisk.length
+        ? h(
+            'table',
+            { class: 'data-table' },
+            h('thead', {}, h('tr', {}, ['table.station', 'flood.colRisk', 'table.level', 'flood.colMargin', 'flood.colRain'].map((k) => h('th', { scope: 'col' }, t(k))))),
+            h(
+              'tbody',
+              {},
+              b.stationsAtRisk.map((r) =>
+                h(
+                  'tr',
+                  { class: `row-${r.risk === 'overflow' ? 'overflow' : r.risk === 'high' ? 'high' : 'above-start'}` },
+                  h('th', { scope: 'row' }, stationName(r.stationId)),
+                  h('td', {}, tOr(`risk.${r.risk}`, r.risk)),
+                  h('td', { class: 'num' }, withUnit(r.levelM, 2, 'm')),
+                  h('td', { class: 'num' }, withUnit(r.marginToOverflowM, 2, 'm')),
+                  h('td', {}, warningBadge(r.catchmentWarning)),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, t('flood.noneAtRisk')),
+    ),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'dd-h' },
+      h('h2', { id: 'dd-h' }, t('flood.drawdown')),
+      b.drawdown.source
+        ? [
+            h('p', { class: 'muted small' }, t(b.drawdown.source === 'live' ? 'flood.drawdownLive' : 'flood.drawdownPending', { planId: b.drawdown.emergencyPlanId })),
+            h(
+              'ul',
+              { class: 'progress-list' },
+              b.drawdown.stations.map((d) =>
+                h(
+                  'li',
+                  {},
+                  h('span', { class: 'progress-name' }, stationName(d.stationId)),
+                  h('progress', { max: 100, value: d.progressPct ?? 0, 'aria-label': t('flood.progressAria', { name: stationName(d.stationId), pct: d.progressPct ?? '—' }) }),
+                  h(
+                    'span',
+                    { class: 'small' },
+                    d.reached ? `✔ ${t('flood.reached')}` : t('flood.progressText', { level: withUnit(d.levelM, 2, 'm'), target: withUnit(d.targetStartLevelM, 2, 'm'), pct: d.progressPct === null ? '—' : `${d.progressPct}%` }),
+                    d.startByUtcMs ? h('span', { class: 'muted' }, ` · ${t('flood.startBy', { time: fmtClock(d.startByUtcMs) })}`) : null,
+                  ),
+                ),
+              ),
+            ),
+          ]
+        : h('p', { class: 'muted' }, t('flood.noDrawdown')),
+    ),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'crew-h' },
+      h('h2', { id: 'crew-h' }, t('flood.crew')),
+      b.crewTasks.length
+        ? h(
+            'table',
+            { class: 'data-table' },
+            h('thead', {}, h('tr', {}, ['flood.colTask', 'table.station', 'flood.colDue', 'flood.colWhere', 'flood.colState'].map((k) => h('th', { scope: 'col' }, t(k))))),
+            h(
+              'tbody',
+              {},
+              b.crewTasks.map((c) =>
+                h(
+                  'tr',
+                  {},
+                  h('th', { scope: 'row' }, tOr(`crew.${c.kind}`, c.kind), c.reason ? h('div', { class: 'small muted' }, localName(c.reason)) : null),
+                  h('td', {}, stationName(c.stationId)),
+                  h('td', {}, fmtTime(c.dueUtcMs)),
+                  h('td', { class: 'mono small' }, c.latDeg === null ? '—' : `${fmtNum(c.latDeg, 4)}, ${fmtNum(c.lonDeg, 4)}`),
+                  h('td', {}, badge(c.state === 'dispatched' ? 'ok' : 'warn', t(`crewState.${c.state}`))),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, t('flood.noCrew')),
+    ),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'rain-h' },
+      h('h2', { id: 'rain-h' }, t('flood.rain')),
+      h(
+        'table',
+        { class: 'data-table compact' },
+        h('thead', {}, h('tr', {}, ['flood.colCatchment', 'flood.warning', 'flood.colOnset', 'flood.colMax3h', 'flood.colMax12h', 'flood.colObserved3h'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h(
+          'tbody',
+          {},
+          b.rain.catchments.map((c) =>
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'row' }, `${c.catchmentId} → ${c.stationId}`),
+              h('td', {}, warningBadge(c.warning)),
+              h('td', {}, fmtTime(c.onsetUtcMs)),
+              h('td', { class: 'num' }, withUnit(c.forecastMax3hMm, 1, 'mm')),
+              h('td', { class: 'num' }, withUnit(c.forecastMax12hMm, 1, 'mm')),
+              h('td', { class: 'num' }, withUnit(c.observed3hMm, 1, 'mm')),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  return h('div', {}, parts);
+}
+
+function floodPendingPanel(b, reload) {
+  const p = b.pending;
+  const canDecide = hasRole(p.requiredRole);
+  const status = h('p', { class: 'decision-status', role: 'status' });
+  const approve = h('button', { type: 'button', class: 'btn btn-primary btn-large', 'aria-disabled': canDecide ? undefined : 'true' }, `✔ ${t('flood.approve')}`);
+  const reject = h('button', { type: 'button', class: 'btn btn-danger btn-large', 'aria-disabled': canDecide ? undefined : 'true' }, `✖ ${t('decision.reject')}`);
+  const decide = async (kind) => {
+    if (!canDecide) return;
+    const result = await openDialog({
+      title: kind === 'approve' ? t('flood.approveTitle') : t('decision.rejectTitle'),
+      body: [h('p', {}, localName(p.summary))],
+      confirmLabel: kind === 'approve' ? t('flood.approve') : t('decision.reject'),
+      confirmClass: kind === 'approve' ? 'btn-primary' : 'btn-danger',
+      field: kind === 'approve' ? { label: t('decision.comment'), required: false } : { label: t('decision.reason'), required: true },
+    });
+    if (!result) return;
+    status.textContent = t('decision.busy');
+    try {
+      const body = kind === 'approve' ? { emergencyPlanId: p.emergencyPlanId, ...(result.value ? { comment: result.value } : {}) } : { emergencyPlanId: p.emergencyPlanId, reason: result.value };
+      await api(`/api/flood/${kind}`, { method: 'POST', body });
+      announce(kind === 'approve' ? t('decision.approved') : t('decision.rejected'));
+      await reload();
+    } catch (error) {
+      status.textContent = errorText(error);
+      status.className = 'decision-status alert alert-error';
+    }
+  };
+  approve.addEventListener('click', () => void decide('approve'));
+  reject.addEventListener('click', () => void decide('reject'));
+  return h(
+    'section',
+    { class: 'panel decision-panel', 'aria-labelledby': 'fp-h' },
+    h('h2', { id: 'fp-h' }, t('flood.pending', { planId: p.emergencyPlanId })),
+    h('p', {}, localName(p.summary)),
+    h(
+      'p',
+      { class: 'small' },
+      t('flood.pendingFacts', { response: tOr(`response.${p.response}`, p.response), role: tOr(`role.${p.requiredRole}`, p.requiredRole), deadline: fmtTime(p.deadlineUtcMs) }),
+      p.escalatedAtUtcMs ? h('span', { class: 'warn-text' }, ` ⚠ ${t('flood.escalated', { time: fmtTime(p.escalatedAtUtcMs) })}`) : null,
+    ),
+    canDecide ? null : h('p', { class: 'alert alert-info' }, t('flood.needsRole', { role: tOr(`role.${p.requiredRole}`, p.requiredRole) })),
+    h('div', { class: 'decision-actions' }, approve, reject),
+    status,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Alerts
+
+async function renderAlerts(ctx) {
+  setTitle(t('alerts.title'));
+  const updated = h('p', { class: 'muted small', role: 'status' });
+  const list = h('div', {}, h('p', { class: 'muted' }, t('common.loading')));
+  main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('alerts.title')), h('p', { class: 'muted small' }, t('overview.refreshNote')), updated), list);
+  let known = null;
+  const load = async () => {
+    let body;
+    try {
+      body = await api('/api/alerts');
+    } catch (error) {
+      if (ctx.alive()) list.replaceChildren(h('p', { class: 'alert alert-error', role: 'alert' }, errorText(error)));
+      return;
+    }
+    if (!ctx.alive()) return;
+    // Tell screen-reader users about alerts that were not there at the last refresh.
+    const ids = new Set(body.alerts.map((a) => a.alertId));
+    if (known) {
+      const fresh = body.alerts.filter((a) => !known.has(a.alertId));
+      if (fresh.length) announce(t('alerts.new', { n: fresh.length }));
+    }
+    known = ids;
+    updated.textContent = t('common.updatedAt', { time: fmtTime(body.checkedAtUtcMs, { seconds: true }) });
+    const failed = body.sources.filter((x) => !x.ok);
+    list.replaceChildren(
+      failed.length ? h('p', { class: 'alert alert-warn' }, t('alerts.sourceFailed', { sources: failed.map((x) => `${tOr(`alertSource.${x.source}`, x.source)} (${x.detail ?? ''})`).join('; ') })) : '',
+      body.alerts.length
+        ? h(
+            'table',
+            { class: 'data-table' },
+            h('caption', { class: 'sr-only' }, t('alerts.title')),
+            h('thead', {}, h('tr', {}, ['alerts.colSeverity', 'alerts.colKind', 'alerts.colMessage', 'alerts.colTime'].map((k) => h('th', { scope: 'col' }, t(k))))),
+            h(
+              'tbody',
+              {},
+              body.alerts.map((a) =>
+                h(
+                  'tr',
+                  { class: a.severity === 'critical' ? 'row-overflow' : a.severity === 'warning' ? 'row-high' : undefined },
+                  h('td', {}, badge(a.severity === 'critical' ? 'error' : a.severity === 'warning' ? 'warn' : 'muted', t(`severity.${a.severity}`))),
+                  h('td', {}, tOr(`alert.${a.kind}`, a.kind)),
+                  h('td', {}, localName(a.message), a.link ? [' ', h('a', { href: a.link }, t('alerts.open'))] : null),
+                  h('td', { class: 'nowrap' }, a.atUtcMs ? fmtTime(a.atUtcMs) : '—', h('div', { class: 'small muted' }, a.atUtcMs ? fmtAge(a.atUtcMs) : '')),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'alert alert-info' }, `✔ ${t('alerts.none')}`),
+    );
+  };
+  await load();
+  ctx.every(LIVE_REFRESH_MS, load);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Forecasts
+
+async function renderForecasts(ctx) {
+  setTitle(t('forecasts.title'));
+  const network = await loadNetwork();
+  if (!ctx.alive()) return;
+  const body = await api('/api/forecasts');
+  if (!ctx.alive()) return;
+  const rainInfo = body.rain.issuedAtUtcMs
+    ? t('forecasts.rainIssued', { time: fmtTime(body.rain.issuedAtUtcMs), age: fmtAge(body.rain.issuedAtUtcMs), source: body.rain.source ?? '—' })
+    : t('forecasts.noRain');
+  const inflowInfo = body.inflow.issuedAtUtcMs
+    ? t('forecasts.inflowIssued', { time: fmtTime(body.inflow.issuedAtUtcMs), age: fmtAge(body.inflow.issuedAtUtcMs), quality: tOr(`rainQuality.${body.inflow.rainQuality}`, body.inflow.rainQuality ?? '—') })
+    : t('forecasts.noInflow');
+  const pseudoPlan = (timeUtcMs) => ({ steps: timeUtcMs.map((ms) => ({ startUtcMs: ms })), stepMin: timeUtcMs.length > 1 ? (timeUtcMs[1] - timeUtcMs[0]) / 60_000 : 60 });
+  main.append(
+    h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('forecasts.title'))),
+    h('p', { class: 'muted' }, t('forecasts.intro')),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'fr-h' },
+      h('h2', { id: 'fr-h' }, t('forecasts.rain')),
+      h('p', { class: 'muted small' }, rainInfo),
+      h(
+        'div',
+        { class: 'forecast-grid' },
+        body.rain.catchments.map((c) =>
+          h(
+            'figure',
+            { class: 'forecast-card' },
+            h('figcaption', {}, h('strong', {}, c.catchmentId), ` → ${c.stationId} · ${t('forecasts.total', { total: withUnit(c.totalMm, 1, 'mm') })}`, c.gaps ? h('span', { class: 'warn-text' }, ` ⚠ ${t('forecasts.gaps', { n: c.gaps })}`) : null),
+            flowChart({ id: c.catchmentId, name: { zh: c.catchmentId, en: c.catchmentId } }, pseudoPlan(c.timeUtcMs), null, [], c),
+          ),
+        ),
+      ),
+    ),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'fi-h' },
+      h('h2', { id: 'fi-h' }, t('forecasts.inflow')),
+      h('p', { class: 'muted small' }, inflowInfo, ' · ', t('forecasts.bandNote')),
+      h(
+        'div',
+        { class: 'forecast-grid' },
+        body.inflow.stations.map((x) => {
+          const st = network.stations.find((y) => y.id === x.stationId);
+          const p90 = Math.max(...x.p90M3h.filter((v) => v !== null));
+          return h(
+            'figure',
+            { class: 'forecast-card' },
+            h('figcaption', {}, h('strong', {}, x.stationId), ` ${st ? localName(st.name) : ''} · ${t('forecasts.peakP90', { flow: withUnit(Number.isFinite(p90) ? p90 : null, 0, UNIT_M3H) })}`),
+            flowChart(st ?? { id: x.stationId, name: {} }, pseudoPlan(x.timeUtcMs), x, [], null),
+          );
+        }),
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// History of plan events
+
+async function renderHistory(ctx) {
+  setTitle(t('history.title'));
+  const days = h('select', { id: uid('days') }, [1, 7, 30].map((n) => h('option', { value: n, selected: n === 7 || undefined }, t('history.days', { n }))));
+  const list = h('div', { class: 'table-wrap' }, h('p', { class: 'muted' }, t('common.loading')));
+  main.append(
+    h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('history.title'))),
+    h('p', { class: 'muted' }, t('history.intro')),
+    h('div', { class: 'toolbar' }, h('label', { for: days.id }, t('history.period')), days),
+    h('section', { class: 'panel' }, list),
+  );
+  const load = async () => {
+    const toUtcMs = Date.now();
+    const fromUtcMs = toUtcMs - Number(days.value) * 86_400_000;
+    let body;
+    try {
+      body = await api(`/api/history?fromUtcMs=${fromUtcMs}&toUtcMs=${toUtcMs}&limit=500`);
+    } catch (error) {
+      if (ctx.alive()) list.replaceChildren(h('p', { class: 'alert alert-error', role: 'alert' }, errorText(error)));
+      return;
+    }
+    if (!ctx.alive()) return;
+    list.replaceChildren(
+      body.events.length
+        ? h(
+            'table',
+            { class: 'data-table' },
+            h('caption', { class: 'sr-only' }, t('history.title')),
+            h('thead', {}, h('tr', {}, ['audit.colTime', 'plans.colPlan', 'plans.colStatus', 'plans.colDecidedBy', 'history.colWrites', 'history.colDetail'].map((k) => h('th', { scope: 'col' }, t(k))))),
+            h(
+              'tbody',
+              {},
+              body.events.map((e) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', { class: 'nowrap' }, fmtTime(e.atUtcMs, { seconds: true })),
+                  h('th', { scope: 'row' }, h('a', { class: 'mono', href: `#/plans/${encodeURIComponent(e.planId)}` }, e.planId)),
+                  h('td', {}, statusBadge(e.status)),
+                  h('td', {}, e.decidedBy ?? '—'),
+                  h('td', { class: 'num' }, e.verified + e.failed + e.skipped > 0 ? t('history.writes', { verified: e.verified, failed: e.failed, skipped: e.skipped }) : '—'),
+                  h('td', { class: 'small' }, e.detail ?? ''),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, t('history.empty')),
+    );
+  };
+  days.addEventListener('change', () => void load());
+  await load();
+  ctx.every(PLANS_REFRESH_MS * 3, load);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Post-event reports
+
+async function renderReports(ctx) {
+  setTitle(t('reports.title'));
+  const body = await api('/api/flood/reports');
+  if (!ctx.alive()) return;
+  main.append(
+    h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('reports.title'))),
+    h(
+      'section',
+      { class: 'panel' },
+      body.reports.length
+        ? h(
+            'table',
+            { class: 'data-table' },
+            h('thead', {}, h('tr', {}, ['reports.colEvent', 'flood.warning', 'reports.colPeriod', 'reports.colOverflow', 'reports.colSummary'].map((k) => h('th', { scope: 'col' }, t(k))))),
+            h(
+              'tbody',
+              {},
+              body.reports.map((r) =>
+                h(
+                  'tr',
+                  {},
+                  h('th', { scope: 'row' }, h('a', { class: 'mono', href: `#/reports/${encodeURIComponent(r.eventId)}` }, r.eventId)),
+                  h('td', {}, warningBadge(r.peakWarning)),
+                  h('td', { class: 'nowrap' }, `${fmtTime(r.startedAtUtcMs)} – ${fmtTime(r.endedAtUtcMs)}`),
+                  h('td', { class: 'num' }, withUnit(r.overflowM3, 0, 'm³')),
+                  h('td', { class: 'small' }, r.summary ? localName(r.summary) : '—'),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, t('reports.empty')),
+    ),
+  );
+}
+
+async function renderReport(ctx, eventId) {
+  setTitle(eventId);
+  const r = await api(`/api/flood/report?eventId=${encodeURIComponent(eventId)}`);
+  if (!ctx.alive()) return;
+  const pa = r.planAgainstActual;
+  const rows = (items, cols) => h('table', { class: 'data-table compact' }, h('thead', {}, h('tr', {}, cols.map(([key]) => h('th', { scope: 'col' }, t(key))))), h('tbody', {}, items.map((item) => h('tr', {}, cols.map(([, get]) => h('td', {}, get(item)))))));
+  main.append(
+    h('p', { class: 'crumbs' }, h('a', { href: '#/reports' }, t('reports.back'))),
+    h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('reports.report'), ' ', h('code', {}, r.eventId))),
+    h('section', { class: 'panel' }, h('p', {}, localName(r.summary)), h('p', { class: 'muted small' }, `${fmtTime(r.startedAtUtcMs)} – ${fmtTime(r.endedAtUtcMs)} · ${t('reports.duration', { h: fmtNum(r.durationH, 1) })}`)),
+    h(
+      'section',
+      { class: 'panel' },
+      h('h2', {}, t('reports.onset')),
+      h('p', {}, t('reports.onsetText', { forecast: fmtTime(pa.onset.forecastUtcMs), observed: fmtTime(pa.onset.observedUtcMs), error: pa.onset.errorMin === null ? '—' : pa.onset.errorMin })),
+      h('h2', {}, t('reports.rain')),
+      rows(pa.rain, [
+        ['flood.colCatchment', (x) => x.catchmentId],
+        ['reports.colForecast3h', (x) => withUnit(x.forecastMax3hMm, 1, 'mm')],
+        ['reports.colObserved3h', (x) => withUnit(x.observedMax3hMm, 1, 'mm')],
+        ['reports.colForecastTotal', (x) => withUnit(x.forecastTotalMm, 1, 'mm')],
+        ['reports.colObservedTotal', (x) => withUnit(x.observedTotalMm, 1, 'mm')],
+      ]),
+      h('h2', {}, t('reports.drawdown')),
+      rows(pa.drawdown, [
+        ['table.station', (x) => x.stationId],
+        ['reports.colTarget', (x) => withUnit(x.targetStartLevelM, 2, 'm')],
+        ['reports.colMinBefore', (x) => withUnit(x.minLevelBeforeOnsetM, 2, 'm')],
+        ['reports.colReached', (x) => (x.reachedTarget === null ? '—' : x.reachedTarget ? `✔ ${t('reports.yes')}` : `✖ ${t('reports.no')}`)],
+      ]),
+      h('h2', {}, t('reports.overflow')),
+      h('p', {}, t('reports.overflowText', { total: withUnit(r.overflows.totalM3, 0, 'm³'), stations: r.overflows.stations.map((x) => `${x.stationId} ${fmtNum(x.overflowM3, 0)} m³`).join(' · ') || t('common.none') })),
+      h('h2', {}, t('reports.actions')),
+      rows(r.actions, [
+        ['audit.colTime', (x) => fmtTime(x.atUtcMs, { seconds: true })],
+        ['reports.colAction', (x) => tOr(`floodAction.${x.kind}`, x.kind)],
+        ['plans.colDecidedBy', (x) => x.by ?? '—'],
+        ['history.colDetail', (x) => x.detail],
+      ]),
+    ),
   );
 }
 

@@ -1,0 +1,135 @@
+// Forecasts as stored in InfluxDB: the latest rain forecast per catchment (rain_forecast, written by the
+// dispatch cycle) and the latest inflow forecast per station with its ensemble band (inflow_forecast:
+// deterministic, p10, p50, p90; written by forecasting/write.ts). Layout in dashboards/README.md.
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import type { InfluxConnector } from '../../connectors/influx.js';
+import { quoteIdent, quoteString } from '../../forecasting/influxql.js';
+import { DETERMINISTIC, listInflowForecastIssues, readInflowForecast } from '../../forecasting/write.js';
+import type { NetworkConfig } from '../../network/schema.js';
+import { errorResponses } from '../schemas.js';
+
+const Num = Type.Union([Type.Number(), Type.Null()]);
+
+const RainSeries = Type.Object({
+  catchmentId: Type.String(),
+  /** The station the catchment drains to. */
+  stationId: Type.String(),
+  /** Start of each hour, UTC ms. */
+  timeUtcMs: Type.Array(Type.Number()),
+  /** Rain over the hour; null where the forecast has a gap (never read a gap as dry). */
+  mm: Type.Array(Num),
+  totalMm: Type.Number(),
+  gaps: Type.Integer(),
+});
+
+const InflowSeries = Type.Object({
+  stationId: Type.String(),
+  timeUtcMs: Type.Array(Type.Number()),
+  detM3h: Type.Array(Num),
+  p10M3h: Type.Array(Num),
+  p50M3h: Type.Array(Num),
+  p90M3h: Type.Array(Num),
+});
+
+export const ForecastsBody = Type.Object({
+  rain: Type.Object({ issuedAtUtcMs: Num, source: Type.Union([Type.String(), Type.Null()]), catchments: Type.Array(RainSeries) }),
+  inflow: Type.Object({ issuedAtUtcMs: Num, rainQuality: Type.Union([Type.String(), Type.Null()]), stations: Type.Array(InflowSeries) }),
+});
+export type ForecastsBody = Type.Static<typeof ForecastsBody>;
+
+const Query = Type.Object(
+  {
+    station: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', description: 'Only this station (and its catchment)' })),
+  },
+  { additionalProperties: false },
+);
+
+/** Issue time (epoch ms) of the newest rain forecast stored. */
+async function latestRainIssue(influx: InfluxConnector): Promise<number | null> {
+  const series = await influx.query(`SHOW TAG VALUES FROM ${quoteIdent('rain_forecast')} WITH KEY = ${quoteIdent('issuedAt')}`);
+  let newest: number | null = null;
+  for (const s of series) {
+    const v = s.columns.indexOf('value');
+    for (const row of s.values) {
+      const n = Number(row[v]);
+      if (Number.isFinite(n) && (newest === null || n > newest)) newest = n;
+    }
+  }
+  return newest;
+}
+
+export async function readForecasts(influx: InfluxConnector, network: NetworkConfig, stationId?: string): Promise<ForecastsBody> {
+  const catchments = network.catchments.filter((c) => !stationId || c.node === stationId);
+  const [rainIssue, inflowIssues] = await Promise.all([latestRainIssue(influx), listInflowForecastIssues(influx)]);
+
+  const rain: ForecastsBody['rain'] = { issuedAtUtcMs: rainIssue, source: null, catchments: [] };
+  if (rainIssue !== null && catchments.length > 0) {
+    const only = catchments.map((c) => `${quoteIdent('catchment')} = ${quoteString(c.id)}`).join(' OR ');
+    const series = await influx.query(
+      `SELECT ${quoteIdent('precipitationMm')}, ${quoteIdent('gap')} FROM ${quoteIdent('rain_forecast')} WHERE ${quoteIdent('issuedAt')} = ${quoteString(String(rainIssue))} AND (${only}) GROUP BY ${quoteIdent('catchment')}, ${quoteIdent('source')}`,
+    );
+    for (const c of catchments) {
+      const s = series.find((x) => x.tags['catchment'] === c.id);
+      if (!s) continue;
+      rain.source ??= s.tags['source'] ?? null;
+      const [t, p] = ['time', 'precipitationMm'].map((name) => s.columns.indexOf(name)) as [number, number];
+      const mm = s.values.map((row) => { const v = row[p]; return typeof v === 'number' ? v : null; });
+      rain.catchments.push({
+        catchmentId: c.id,
+        stationId: c.node,
+        timeUtcMs: s.values.map((row) => Number(row[t])),
+        mm,
+        totalMm: Math.round(mm.reduce<number>((a, x) => a + (x ?? 0), 0) * 10) / 10,
+        gaps: mm.filter((x) => x === null).length,
+      });
+    }
+  }
+
+  const inflowIssue = inflowIssues.at(-1) ?? null;
+  const inflow: ForecastsBody['inflow'] = { issuedAtUtcMs: inflowIssue, rainQuality: null, stations: [] };
+  if (inflowIssue !== null) {
+    const stored = await readInflowForecast(influx, { issuedAtUtcMs: inflowIssue, ...(stationId ? { stationIds: [stationId] } : {}) });
+    inflow.rainQuality = stored.rainQuality;
+    for (const station of network.stations) {
+      const byQuantile = stored.stations[station.id];
+      if (!byQuantile) continue;
+      // The deterministic run sets the time axis; quantiles are aligned to it by time (a missing step stays null).
+      const axis = (byQuantile[DETERMINISTIC] ?? byQuantile['p50'] ?? Object.values(byQuantile)[0])!.timeUtcMs;
+      const aligned = (quantile: string) => {
+        const q = byQuantile[quantile];
+        if (!q) return axis.map(() => null);
+        const at = new Map(q.timeUtcMs.map((time, i) => [time, q.flowM3h[i]!]));
+        return axis.map((time) => at.get(time) ?? null);
+      };
+      inflow.stations.push({ stationId: station.id, timeUtcMs: axis, detM3h: aligned(DETERMINISTIC), p10M3h: aligned('p10'), p50M3h: aligned('p50'), p90M3h: aligned('p90') });
+    }
+  }
+  return { rain, inflow };
+}
+
+export const forecastRoutes: FastifyPluginAsync<{ influx: InfluxConnector; network: NetworkConfig }> = async (fastify, options) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { influx, network } = options;
+  app.get(
+    '/api/forecasts',
+    {
+      preHandler: app.requireRole('viewer'),
+      schema: {
+        tags: ['forecasts'],
+        summary: 'Latest rain forecast per catchment and inflow forecast per station with its p10–p90 band / 降雨与来水预报',
+        security: [{ bearer: [] }],
+        querystring: Query,
+        response: { 200: ForecastsBody, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const stationId = request.query.station;
+      if (stationId && !network.stations.some((s) => s.id === stationId)) {
+        throw Object.assign(new Error(`no station ${stationId} in network ${network.id}`), { statusCode: 404, code: 'Not Found' });
+      }
+      return readForecasts(influx, network, stationId);
+    },
+  );
+};
