@@ -3,14 +3,16 @@
 //   npm run bench -- ingest --json          (bench/index.ts calls run(args) and prints the result last)
 //   tsx bench/ingest.ts [options]           (standalone: prints the JSON object)
 //
-// Phase 1 — ingest throughput. A simulator of the network (the reference network replicated --copies
-// times, default 12: ~1000 tags then change every step, i.e. 20 000 updates/s at the simulator's 50 ms
-// minimum sampling interval) runs as an OPC UA server in a child process, paced fast (--speed simulated
-// seconds per wall second) so every continuous measurement changes between two samples. The ingest service subscribes to every tag (--sampling-ms, --publishing-ms) and
-// writes into a real InfluxDB 1.8 started for the run. Over --duration-s we count the values that reach
-// InfluxDB per second (tag_updates_per_s) and the values received; then the simulator is paused, the
-// ingest drained, and InfluxDB is asked how many field values it holds: points_lost = values the
-// subscriber handed over − values InfluxDB holds (plus any the pipeline dropped or InfluxDB refused).
+// Phase 1 — ingest throughput. The reference network alone changes too few values per second, so the
+// simulator runs a generated larger network (the reference network replicated --copies times, default
+// 20: 4000 measurements) on a faster clock (--speed simulated seconds per wall second, --step): it is an
+// OPC UA server in a child process pushing every changed value (exception-based, no sampling timers) at
+// most every --publish-interval-ms. The ingest service subscribes to every tag (--sampling-ms 0 asks for
+// every change, --publishing-ms) and writes into a real InfluxDB 1.8 started for the run. After warm-up
+// the simulator marks the window (the source time of its newest value); after --duration-s it pauses, the
+// ingest drains, and InfluxDB is asked how many field values it holds with a source time in the window:
+// tag_updates_per_s = those values / the window's wall time (mark to last value written);
+// points_lost = Good values the simulator pushed in the window − values InfluxDB holds for it.
 //
 // Phase 1b — the ingest path alone (--capacity-s): synthetic updates through the same encoder, pipeline
 // and writer into the same InfluxDB, to show where the limit of phase 1 lies.
@@ -38,7 +40,7 @@ import { loadNetworkFile, referenceNetworkPath } from '../network/load.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { parseNetwork } from '../network/validate.js';
 import { createSimulation } from '../simulator/model.js';
-import { startSimulatorServer } from '../simulator/opcua-server.js';
+import { startSimulatorServer, type PublishCounts } from '../simulator/opcua-server.js';
 import { startTestServers } from '../test/support/servers.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -114,11 +116,12 @@ interface ChildStart {
   startUtcMs: number;
   pkiFolder: string;
 }
-type ParentMessage = ChildStart | { type: 'cpu' } | { type: 'pause' } | { type: 'stop' };
+type ParentMessage = ChildStart | { type: 'cpu' } | { type: 'mark' } | { type: 'pause' } | { type: 'stop' };
 type ChildMessage =
   | { type: 'ready'; endpointUrl: string }
   | { type: 'cpu'; cpuMs: number; steps: number }
-  | { type: 'paused'; timeUtcMs: number }
+  | { type: 'marked'; counts: PublishCounts }
+  | { type: 'paused'; timeUtcMs: number; counts: PublishCounts }
   | { type: 'error'; message: string };
 
 async function simulatorChild(): Promise<void> {
@@ -150,10 +153,13 @@ async function simulatorChild(): Promise<void> {
         } else if (raw.type === 'cpu') {
           const u = process.cpuUsage();
           send({ type: 'cpu', cpuMs: (u.user + u.system) / 1000, steps });
+        } else if (raw.type === 'mark') {
+          if (handle) send({ type: 'marked', counts: handle.publishCounts() });
         } else if (raw.type === 'pause') {
-          handle?.clock.stop();
-          handle?.publish();
-          send({ type: 'paused', timeUtcMs: handle?.simulation.timeUtcMs ?? 0 });
+          if (!handle) throw new Error('pause before start');
+          handle.clock.stop();
+          handle.publish();
+          send({ type: 'paused', timeUtcMs: handle.simulation.timeUtcMs, counts: handle.publishCounts() });
         } else if (raw.type === 'stop') {
           await handle?.close();
           process.exit(0);
@@ -241,8 +247,8 @@ function parseOptions(args: string[]): Options {
     options: {
       'duration-s': { type: 'string', default: '25' },
       'warmup-s': { type: 'string', default: '4' },
-      copies: { type: 'string', default: '12' },
-      'sampling-ms': { type: 'string', default: '50' },
+      copies: { type: 'string', default: '20' },
+      'sampling-ms': { type: 'string', default: '0' },
       'publishing-ms': { type: 'string', default: '250' },
       speed: { type: 'string', default: '3600' },
       step: { type: 'string', default: '60' },
@@ -281,9 +287,10 @@ function parseOptions(args: string[]): Options {
   };
 }
 
-async function countInflux(influx: ReturnType<typeof createInfluxConnector>): Promise<{ values: number; statusPoints: number; flags: number }> {
+async function countInflux(influx: ReturnType<typeof createInfluxConnector>, afterUtcMs?: number): Promise<{ values: number; statusPoints: number; flags: number }> {
   let values = 0;
-  for (const s of await influx.query('SELECT COUNT(*) FROM "station", "tank", "plant", "interconnection", "analyser"')) {
+  const where = afterUtcMs === undefined ? '' : ` WHERE time > ${afterUtcMs}ms`;
+  for (const s of await influx.query(`SELECT COUNT(*) FROM "station", "tank", "plant", "interconnection", "analyser"${where}`)) {
     for (const row of s.values) for (const v of row.slice(1)) values += Number(v ?? 0);
   }
   let statusPoints = 0;
@@ -332,6 +339,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     await sleep(o.warmupS * 1000);
     const cpuBefore = process.cpuUsage();
     const simCpuBefore = (await sim.request({ type: 'cpu' }, 'cpu')) as { cpuMs: number; steps: number };
+    // From here on, every value the simulator pushes carries a source time after mark.lastSourceUtcMs.
+    const mark = ((await sim.request({ type: 'mark' }, 'marked')) as { counts: PublishCounts }).counts;
     const a = ingest.stats();
     const t0 = performance.now();
     const perSecond: number[] = [];
@@ -353,18 +362,39 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const pointsRate = (b.pipeline.written - a.pipeline.written) / elapsedS;
     const backlogAtEnd = b.pipeline.queued + b.pipeline.inFlight + b.pipeline.spoolPending;
 
-    // Stop the changes, let the last samples arrive, drain, and count what InfluxDB holds.
-    await sim.request({ type: 'pause' }, 'paused');
-    await sleep(Math.max(1000, o.publishingMs * 4));
+    // Stop the changes, let the last values arrive and be written, and count what InfluxDB holds.
+    const paused = (await sim.request({ type: 'pause' }, 'paused')) as { counts: PublishCounts };
+    const generated = paused.counts.goodChanges - mark.goodChanges;
+    const drainDeadline = performance.now() + 60_000;
+    let quietSince = performance.now();
+    let lastReceived = ingest.stats().values.received;
+    // Drained: nothing queued or in flight and no new value for two publishing intervals.
+    while (performance.now() < drainDeadline) {
+      await sleep(20);
+      const st = ingest.stats();
+      if (st.values.received !== lastReceived) {
+        lastReceived = st.values.received;
+        quietSince = performance.now();
+      }
+      if (st.pipeline.queued + st.pipeline.inFlight + st.pipeline.spoolPending === 0 && performance.now() - quietSince >= 2 * o.publishingMs) break;
+    }
+    const windowS = (performance.now() - t0) / 1000;
     const final = await ingest.stop({ drainTimeoutMs: 60_000 });
+    const stored = await countInflux(influx, mark.lastSourceUtcMs);
     const held = await countInflux(influx);
-    const lost = Math.max(0, final.values.stored - held.values) + Math.max(0, final.values.statusPoints - held.statusPoints) + final.pipeline.dropped + final.pipeline.rejected;
+    // Lost = values the simulator pushed (Good) in the window − values InfluxDB holds for it.
+    const lost = generated - stored.values;
     const sortedSeconds = [...perSecond].sort((x, y) => x - y);
     Object.assign(result, {
-      tag_updates_per_s: round(writtenRate),
+      // Counted back from InfluxDB: values with a source time in the window, over the window's wall time
+      // (from the mark to the last value written, so a backlog still draining after the pause counts against it).
+      tag_updates_per_s: round(stored.values / windowS),
       points_lost: lost,
       ingest: {
         network: network.id,
+        window_s: round(windowS, 2),
+        values_generated_in_window: generated,
+        values_in_influx_for_window: stored.values,
         tags: tags.length,
         measurement_tags: tags.filter((t) => t.access === 'read').length,
         duration_s: round(elapsedS, 1),
@@ -382,6 +412,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         simulator_updates_per_cpu_s: round((b.values.received - a.values.received) / Math.max(1e-9, (simCpuAfter.cpuMs - simCpuBefore.cpuMs) / 1000)),
         load_average_1m: round(os.loadavg()[0] ?? 0, 2),
         totals: {
+          lost_after_receipt: final.values.stored - held.values + (final.values.statusPoints - held.statusPoints),
           updates_received: final.values.received,
           values_stored: final.values.stored,
           status_points: final.values.statusPoints,

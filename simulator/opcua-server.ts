@@ -1,6 +1,9 @@
 // The digital twin as a SCADA server: every tag of the network's tag map as an OPC UA variable.
 // Measurements are read-only and pushed as the simulation advances; setpoints are writable, type-checked
 // and logged. One namespace (network.opcua.namespaceUri) at index 1, so configured `ns=1;s=...` ids resolve.
+// Every variable is exception-based (MinimumSamplingInterval 0, values pushed with setValueFromSource):
+// a client that asks for sampling interval 0 is notified of each change without any sampling timer, which
+// on a large network cost the server more than the simulation itself (3 reads per tag per 50 ms).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -58,6 +61,16 @@ export interface WriteLogEntry {
   value: TagValue;
 }
 
+/** Values pushed to OPC UA variables since the server started (cumulative; for benchmarks and tests). */
+export interface PublishCounts {
+  /** Pushes of a new value or status. */
+  changes: number;
+  /** Of those, pushes with status Good (what a historian stores as values). */
+  goodChanges: number;
+  /** Source timestamp (simulated time) of the newest push, UTC ms. */
+  lastSourceUtcMs: number;
+}
+
 export interface SimulatorServerHandle {
   endpointUrl: string;
   port: number;
@@ -69,6 +82,8 @@ export interface SimulatorServerHandle {
   advance(steps: number): void;
   /** Push the current simulation state to the OPC UA variables now. */
   publish(): void;
+  /** What has been pushed so far. */
+  publishCounts(): PublishCounts;
   close(): Promise<void>;
 }
 
@@ -190,6 +205,8 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     userManager: security ? { isValidUser: (userName: string, password: string) => userName === security.userName && password === security.password } : undefined,
     skipOwnNamespace: true,
     serverInfo: { applicationName: { text: `sewer-dispatch simulator (${network.id})` } },
+    // Exception-based items asking for 0 get every change, not one per coalescing window.
+    serverCapabilities: { minSupportedSampleRate: 0 },
     buildInfo: { productName: 'sewer-dispatch simulator', manufacturerName: 'sewer-dispatch' },
   });
 
@@ -222,6 +239,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
     });
 
     const folders = new Map<string, UAObject>();
+    const byNodeId = new Map<string, PushedVariable>();
     const pushed: PushedVariable[] = [];
     const writeLog: WriteLogEntry[] = [];
 
@@ -240,10 +258,12 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
         description: `${tag.description.en} / ${tag.description.zh}`,
         accessLevel: writable ? 'CurrentRead | CurrentWrite' : 'CurrentRead',
         userAccessLevel: writable ? 'CurrentRead | CurrentWrite' : 'CurrentRead',
-        minimumSamplingInterval: 50,
+        minimumSamplingInterval: 0,
       } as const;
       const initial = simulation.readTag(tag.objectId, tag.tag);
-      const binding = writable
+      // Setpoints are read from the simulation (a read sees a write at once) and notified by publish()
+      // like measurements; the server notifies an accepted write itself.
+      const setpointBinding = writable
         ? {
             get: (): Variant | StatusCode => {
               const reading = simulation.readTag(tag.objectId, tag.tag);
@@ -259,10 +279,14 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
                 return statusOfError(error);
               }
               writeLog.push({ atUtcMs: simulation.timeUtcMs, nodeId: tag.nodeId, objectId: tag.objectId, tag: tag.tag, value });
+              // The server notifies the written value itself; publish() must not push it a second time.
+              const item = byNodeId.get(tag.nodeId);
+              if (item) item.lastValue = simulation.readTag(tag.objectId, tag.tag).value;
               return StatusCodes.Good;
             },
           }
-        : { dataType, value: toVariantValue(tag.dataType, initial.value) };
+        : undefined;
+      const binding = { dataType, value: toVariantValue(tag.dataType, initial.value) };
       let variable: UAVariable;
       const unit = units[tag.unit];
       if (tag.dataType === 'Double' && unit) {
@@ -270,7 +294,12 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       } else {
         variable = namespace.addVariable({ ...common, dataType, value: binding });
       }
-      if (!writable) pushed.push({ variable, tag, lastValue: undefined, lastStatus: undefined });
+      // Bound after creation: node-opcua warns about any getter on an exception-based variable, but this one
+      // is never sampled (publish() pushes its changes), the getter only answers reads.
+      if (setpointBinding) variable.bindVariable(setpointBinding, true);
+      const item: PushedVariable = { variable, tag, lastValue: undefined, lastStatus: undefined };
+      pushed.push(item);
+      byNodeId.set(tag.nodeId, item);
     }
 
     // The simulated clock, so clients can relate values to simulated time.
@@ -283,10 +312,11 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       dataType: DataType.DateTime,
       accessLevel: 'CurrentRead',
       userAccessLevel: 'CurrentRead',
-      minimumSamplingInterval: 50,
+      minimumSamplingInterval: 0,
       value: { dataType: DataType.DateTime, value: new Date(simulation.timeUtcMs) },
     });
 
+    const counts: PublishCounts = { changes: 0, goodChanges: 0, lastSourceUtcMs: simulation.timeUtcMs };
     const publish = () => {
       const sourceTimestamp = new Date(simulation.timeUtcMs);
       for (const item of pushed) {
@@ -296,7 +326,10 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
         item.lastValue = reading.value;
         item.lastStatus = status;
         item.variable.setValueFromSource({ dataType: dataTypes[item.tag.dataType], value: toVariantValue(item.tag.dataType, reading.value) }, status, sourceTimestamp);
+        counts.changes++;
+        if (status === StatusCodes.Good) counts.goodChanges++;
       }
+      counts.lastSourceUtcMs = simulation.timeUtcMs;
       timeVariable.setValueFromSource({ dataType: DataType.DateTime, value: sourceTimestamp }, StatusCodes.Good, sourceTimestamp);
     };
     publish();
@@ -341,6 +374,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
         publish();
       },
       publish,
+      publishCounts: () => ({ ...counts }),
       async close() {
         if (closed) return;
         closed = true;
