@@ -1,0 +1,206 @@
+// Closed-loop helpers of the planner benchmark (bench/closed-loop.ts): reading the state, writing a plan step
+// with envelope checks, forecasts through the chain, and the metrics (overflow events, plant inflow CV, gap).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
+import { modelsFromNetwork } from '../../forecasting/inflow.js';
+import type { PlanStep } from '../../planner/types.js';
+import { createRainScenario } from '../../scenarios/rain.js';
+import { createSimulation } from '../../simulator/model.js';
+import { rainFromScenario } from '../../simulator/rain-adapter.js';
+import {
+  applyPlanStep,
+  armMetrics,
+  blockMeans,
+  checkEnvelope,
+  coefficientOfVariation,
+  countOverflowEvents,
+  forecastIssueAt,
+  gapClosure,
+  percentile,
+  plannerInflowFromRain,
+  readPlannerState,
+  trueInflowWindow,
+  writeHeartbeats,
+  type WriteLog,
+} from '../../bench/closed-loop.js';
+
+const network = await loadNetworkFile(referenceNetworkPath);
+const START_UTC_MS = Date.UTC(2026, 6, 1);
+const MIN_MS = 60_000;
+
+function stepFor(sim: ReturnType<typeof createSimulation>, overrides: { flowM3h?: number; startLevelM?: number; transferM3h?: number; inletM3h?: number } = {}): PlanStep {
+  return {
+    startUtcMs: sim.timeUtcMs,
+    durationMin: 15,
+    stations: network.stations.map((s) => ({
+      stationId: s.id,
+      remoteControl: s.pumps.every((p) => p.kind === 'vfd') ? 'flow' : 'levelBand',
+      startLevelM: overrides.startLevelM ?? s.levels.pumpStartM,
+      stopLevelM: s.levels.pumpStopM,
+      flowM3h: overrides.flowM3h ?? 100,
+      pumpsAllowed: 2,
+    })),
+    transfers: network.interconnections.map((x) => ({ interconnectionId: x.id, transferM3h: overrides.transferM3h ?? 0 })),
+    tanks: network.tanks.map((t) => ({ tankId: t.id, inletM3h: overrides.inletM3h ?? 0, outletM3h: 0 })),
+  };
+}
+
+describe('checkEnvelope', () => {
+  const env = { min: 0, max: 100, maxChangePerMin: 10 };
+  it('accepts values inside the range and within the rate of change, and counts the first write for range only', () => {
+    const log: WriteLog = new Map();
+    assert.equal(checkEnvelope('X', 'q', 90, env, log, 0), null);
+    assert.equal(checkEnvelope('X', 'q', 40, env, log, 5 * MIN_MS), null); // 50 in 5 min = limit
+  });
+  it('flags a value outside the range', () => {
+    const log: WriteLog = new Map();
+    const v = checkEnvelope('X', 'q', 101, env, log, 0);
+    assert.equal(v?.reason, 'range');
+    assert.equal(v?.value, 101);
+  });
+  it('flags a change faster than the rate limit, measured from the last value written', () => {
+    const log: WriteLog = new Map();
+    checkEnvelope('X', 'q', 10, env, log, 0);
+    const v = checkEnvelope('X', 'q', 45, env, log, 3 * MIN_MS); // 35 in 3 min > 30
+    assert.equal(v?.reason, 'rate');
+    assert.equal(v?.previous, 10);
+    // Separate setpoints have separate histories.
+    assert.equal(checkEnvelope('Y', 'q', 100, env, log, 3 * MIN_MS), null);
+  });
+});
+
+describe('applyPlanStep and readPlannerState', () => {
+  it('writes every setpoint to the PLCs and reads them back as the planner state', () => {
+    const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialModes: 'remote' });
+    writeHeartbeats(sim, network, 1);
+    const log: WriteLog = new Map();
+    const violations = applyPlanStep(sim, network, stepFor(sim, { flowM3h: 150, transferM3h: 300, inletM3h: 500 }), log);
+    assert.deepEqual(violations, []);
+    sim.advance(1);
+    // The remote setpoints are followed while the heartbeat is fresh.
+    assert.equal(sim.readTag('W6', 'remoteActive').value, true);
+    sim.advance(4);
+    const state = readPlannerState(sim, network);
+    assert.equal(state.readAtUtcMs, START_UTC_MS + 5 * MIN_MS);
+    const w6 = state.stations.find((s) => s.stationId === 'W6')!;
+    assert.equal(w6.flowSpM3h, 150);
+    assert.equal(w6.mode, 'remote');
+    assert.equal(state.transfers?.[0]?.transferM3h, 300);
+    assert.equal(state.tanks?.[0]?.inletSpM3h, 500);
+    assert.equal(sim.readTag('W6', 'remoteControlSp').value, 1);
+    assert.equal(sim.readTag('W1', 'pumpsAllowedSp').value, 2);
+  });
+
+  it('counts a setpoint outside its range (and does not write it) and a jump faster than the rate limit', () => {
+    const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialModes: 'remote' });
+    const log: WriteLog = new Map();
+    assert.deepEqual(applyPlanStep(sim, network, stepFor(sim, { transferM3h: 0 }), log), []);
+    sim.advance(1);
+    // X1 may change 100 m³/h per min: 0 → 900 in 1 min is too fast; 5000 is outside the range.
+    const fast = applyPlanStep(sim, network, stepFor(sim, { transferM3h: 900 }), log);
+    assert.deepEqual(
+      fast.map((v) => [v.objectId, v.setpoint, v.reason]),
+      [['X1', 'transferM3h', 'rate']],
+    );
+    sim.advance(60);
+    const out = applyPlanStep(sim, network, stepFor(sim, { transferM3h: 5000 }), log);
+    assert.deepEqual(
+      out.map((v) => [v.objectId, v.setpoint, v.reason]),
+      [['X1', 'transferM3h', 'range']],
+    );
+    assert.equal(sim.readTag('X1', 'transferSpM3h').value, 900, 'the refused value is not written');
+  });
+});
+
+describe('forecasts for the loop', () => {
+  const truth = createRainScenario('rainstorm', { startUtcMs: START_UTC_MS });
+  const models = modelsFromNetwork(network);
+  const now = START_UTC_MS + 4 * 3_600_000;
+  const base = { network, models, truth, historyStartUtcMs: START_UTC_MS, nowUtcMs: now, stepMin: 15, horizonH: 24, members: 0 };
+
+  it('gives one series per station from now over the horizon; the forecast with error differs from the truth', () => {
+    const exact = plannerInflowFromRain({ ...base, issue: null });
+    const issue = forecastIssueAt(now, 1, 6);
+    const withError = plannerInflowFromRain({ ...base, issue });
+    assert.equal(exact.startUtcMs, now);
+    assert.equal(exact.series.length, new Set(network.catchments.map((c) => c.node)).size);
+    for (const s of exact.series) assert.ok(s.flowM3h.length >= 24 * 4);
+    const total = (f: typeof exact) => f.series.reduce((a, s) => a + s.flowM3h.reduce((x, y) => x + y, 0), 0);
+    assert.ok(Math.abs(total(withError) - total(exact)) / total(exact) > 1e-3, 'forecast error changes the inflow');
+    // Rain makes inflow exceed the dry-weather forecast of the same time.
+    const dry = plannerInflowFromRain({ ...base, truth: createRainScenario('dry-week', { startUtcMs: START_UTC_MS }), issue: null });
+    assert.ok(total(exact) > 1.2 * total(dry));
+  });
+
+  it('adds ensemble members (besides the deterministic series) when asked', () => {
+    const f = plannerInflowFromRain({ ...base, issue: forecastIssueAt(now, 1, 6), members: 3 });
+    assert.equal(f.members?.length, 3);
+  });
+
+  it('a forecast run is current for its whole cycle; the next cycle is another run', () => {
+    const a = forecastIssueAt(START_UTC_MS + 60 * MIN_MS, 1, 6);
+    const b = forecastIssueAt(START_UTC_MS + 5 * 60 * MIN_MS, 1, 6);
+    const c = forecastIssueAt(START_UTC_MS + 7 * 60 * MIN_MS, 1, 6);
+    assert.deepEqual(a, b);
+    assert.notEqual(a.seed, c.seed);
+    assert.equal(c.issuedAtUtcMs, START_UTC_MS + 6 * 3_600_000);
+    assert.notEqual(forecastIssueAt(START_UTC_MS, 2, 6).seed, forecastIssueAt(START_UTC_MS, 1, 6).seed);
+  });
+
+  it('the oracle window starts at the step holding now and holds the last value past the end', () => {
+    const w = trueInflowWindow({ W1: [1, 2, 3, 4] }, START_UTC_MS, 15, START_UTC_MS + 30 * MIN_MS, 1);
+    assert.equal(w.startUtcMs, START_UTC_MS + 30 * MIN_MS);
+    assert.deepEqual(w.series[0]!.flowM3h.slice(0, 4), [3, 4, 4, 4]);
+  });
+});
+
+describe('metrics', () => {
+  it('coefficient of variation: sd / mean, 0 for a flat or empty series', () => {
+    assert.equal(coefficientOfVariation([]), 0);
+    assert.equal(coefficientOfVariation([5, 5, 5]), 0);
+    assert.ok(Math.abs(coefficientOfVariation([1, 3]) - 0.5) < 1e-12);
+    assert.deepEqual(blockMeans([1, 3, 5, 7, 9], 2), [2, 6]);
+  });
+
+  it('overflow events count station and tank spells, not plant bypass', () => {
+    const events = [
+      { kind: 'station-overflow', volumeM3: 10 },
+      { kind: 'station-overflow', volumeM3: 0.001 },
+      { kind: 'tank-overflow', volumeM3: 5 },
+      { kind: 'plant-bypass', volumeM3: 100 },
+    ];
+    assert.equal(countOverflowEvents(events), 3);
+    assert.equal(countOverflowEvents(events, 0.01), 2);
+  });
+
+  it('gap closure: share of the baseline–oracle gap the planner closes; null without a gap', () => {
+    assert.equal(gapClosure(1000, 150, 0), 0.85);
+    assert.equal(gapClosure(1000, 1000, 200), 0);
+    assert.equal(gapClosure(1000, 100, 200), 1.125);
+    assert.equal(gapClosure(100, 50, 100), null);
+    assert.equal(gapClosure(100, 50, 150), null);
+  });
+
+  it('percentile by nearest rank', () => {
+    assert.equal(percentile([5, 1, 3, 2, 4], 50), 3);
+    assert.equal(percentile([5, 1, 3, 2, 4], 95), 5);
+    assert.ok(Number.isNaN(percentile([], 50)));
+  });
+
+  it('run metrics agree with the simulator: a storm on local control overflows and the events are counted', () => {
+    const truth = createRainScenario('typhoon', { startUtcMs: START_UTC_MS });
+    const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialModes: 'local', rainMmPerMin: rainFromScenario(truth) });
+    const plantInflow: Record<string, number[]> = { WP: [], EP: [] };
+    for (let m = 0; m < 36 * 60; m++) {
+      sim.advance(1);
+      for (const p of ['WP', 'EP']) plantInflow[p]!.push(sim.readTag(p, 'inflowM3h').value as number);
+    }
+    const metrics = armMetrics(sim, plantInflow);
+    const summary = sim.summary();
+    assert.equal(metrics.overflow_m3, summary.totals.overflowM3);
+    assert.equal(metrics.pump_starts, summary.totals.pumpStarts);
+    assert.ok(metrics.overflow_m3 > 0 && metrics.overflow_events > 0, 'the typhoon overflows on local control');
+    assert.ok(metrics.plant_inflow_cv > 0 && metrics.plant_inflow_cv < 2);
+  });
+});
