@@ -1773,7 +1773,8 @@ function diffPanel(network, diff) {
   const basis = diff.baseline === 'live-plan' ? t('diff.againstLive', { planId: diff.livePlanId }) : t('diff.againstScada');
   const changed = diff.stations.filter((x) => x.changed);
   const cell = (c, digits, unit) => {
-    if (c.live === c.proposed || (c.live !== null && c.proposed !== null && Math.abs(c.live - c.proposed) < 10 ** -digits / 2)) return withUnit(c.proposed, digits, unit);
+    if (c.live === null) return [withUnit(c.proposed, digits, unit), h('span', { class: 'muted small' }, ` (${t('station.currentUnknown')})`)];
+    if (c.live === c.proposed || (c.proposed !== null && Math.abs(c.live - c.proposed) < 10 ** -digits / 2)) return withUnit(c.proposed, digits, unit);
     return [h('span', { class: 'sp-old' }, c.live === null ? '—' : fmtNum(c.live, digits)), ' → ', h('strong', { class: 'sp-new' }, withUnit(c.proposed, digits, unit))];
   };
   const table = changed.length
@@ -1781,7 +1782,7 @@ function diffPanel(network, diff) {
         'table',
         { class: 'data-table compact diff-table' },
         h('caption', { class: 'sr-only' }, t('diff.title')),
-        h('thead', {}, h('tr', {}, ['diff.colStation', 'station.startLevel', 'station.stopLevel', 'station.pumpsAllowed', 'diff.colFlow'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h('thead', {}, h('tr', {}, ['diff.colStation', 'station.startLevel', 'station.stopLevel', 'station.pumpsAllowed', 'diff.colFlow'].map((k, i) => h('th', { scope: 'col', class: i > 0 ? 'num' : undefined }, t(k))))),
         h(
           'tbody',
           {},

@@ -1,0 +1,278 @@
+// The dispatcher's console in a real browser (Debian's Chromium driven by playwright-core) against the real
+// system: Temporal and InfluxDB, the OPC UA simulator, the forecast server, a dispatch worker and the API
+// listening on a port. A dispatcher signs in, opens the pending plan from the plan list, approves it in the
+// dialog, sees it dispatched, and the plan's first-step setpoints are then read back from the simulator.
+// Screenshots of the main pages in Chinese and English go to test-results/screenshots/ (git-ignored).
+//
+// The browser: CHROMIUM_PATH, else the Debian paths below (infra/bootstrap.sh installs the package when run
+// as root). Without one the test fails and says how to install it; it does not skip.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app.js';
+import type { DispatchCycleState } from '../../contract/index.js';
+import { startForecastServer } from '../../forecast-server/server.js';
+import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
+import type { NetworkConfig } from '../../network/schema.js';
+import { createRuntimeConnectors, healthProbes, type RuntimeConnectors } from '../../runtime/connectors.js';
+import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
+import { loadEnv } from '../../settings/env.js';
+import { createSimulation } from '../../simulator/model.js';
+import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
+import { openStore, type Store } from '../../store/db.js';
+import { ensureDispatchSchedule } from '../../worker/schedule.js';
+import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
+import { startTestServers, type TestServers } from '../support/servers.js';
+
+const chromiumCandidates = ['/usr/bin/chromium-headless-shell', '/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+const screenshotDir = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
+const localStation = 'E9';
+const dispatcher = { userName: 'zhou', displayName: '周调度', password: 'dispatcher-password-e2e' };
+
+/** The Chromium to drive: CHROMIUM_PATH, then the Debian locations. Throws how to get one. */
+function findChromium(): string {
+  const fromEnv = process.env['CHROMIUM_PATH'];
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`CHROMIUM_PATH=${fromEnv} does not exist`);
+    return fromEnv;
+  }
+  const found = chromiumCandidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      `no Chromium found (looked at CHROMIUM_PATH and ${chromiumCandidates.join(', ')}). ` +
+        'Install Debian\'s package as root: apt-get install chromium-headless-shell (infra/bootstrap.sh does this when run as root), or set CHROMIUM_PATH.',
+    );
+  }
+  return found;
+}
+
+let tmp: string;
+let servers: TestServers;
+let network: NetworkConfig;
+let simulator: SimulatorServerHandle;
+let forecast: Awaited<ReturnType<typeof startForecastServer>>;
+let connectors: RuntimeConnectors;
+let nativeConnection: NativeConnection;
+let worker: Worker;
+let workerRun: Promise<void>;
+let clientConnection: Connection;
+let client: Client;
+let store: Store;
+let app: FastifyInstance;
+let baseUrl: string;
+let browser: Browser;
+
+before(async () => {
+  const executablePath = findChromium();
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'sewer-console-e2e-'));
+  network = await loadNetworkFile(referenceNetworkPath);
+  const scenarioStartUtcMs = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+  const scenario = createRainScenario('rainstorm', { startUtcMs: scenarioStartUtcMs, rainOnsetOffsetMin: 120 });
+  const simulation = createSimulation({
+    network,
+    startUtcMs: scenarioStartUtcMs,
+    rainMmPerMin: (latDeg, lonDeg, timeUtcMs) => rainMmInMinute(scenario, latDeg, lonDeg, timeUtcMs),
+    initialModes: Object.fromEntries(network.stations.map((s) => [s.id, s.id === localStation ? 'local' : 'remote'])),
+  });
+  // Everything that does not depend on another part starts at once.
+  const [testServers, forecastServer, bundle, launched, simulatorServer] = await Promise.all([
+    startTestServers(),
+    startForecastServer({ port: 0, scenario, scenarioStartUtcMs, seed: 11 }),
+    bundleWorkflows(),
+    chromium.launch({ executablePath, headless: true }),
+    startSimulatorServer({ network, simulation, port: 0, host: '127.0.0.1', clock: { mode: 'manual' }, pkiFolder: path.join(tmp, 'pki') }),
+    mkdir(screenshotDir, { recursive: true }),
+  ]);
+  servers = testServers;
+  forecast = forecastServer;
+  browser = launched;
+  simulator = simulatorServer;
+  simulator.advance(30);
+
+  const env = loadEnv({
+    TEMPORAL_ADDRESS: servers.temporal.address,
+    INFLUX_URL: servers.influx.url,
+    INFLUX_TOKEN: servers.influx.token,
+    INFLUX_BUCKET: servers.influx.database,
+    INFLUX_DATABASE: servers.influx.database,
+    OPCUA_ENDPOINT: simulator.endpointUrl,
+    OPEN_METEO_FORECAST_URL: `${forecast.url}/v1/forecast`,
+    OPEN_METEO_ENSEMBLE_URL: `${forecast.url}/v1/ensemble`,
+    OPEN_METEO_ARCHIVE_URL: `${forecast.url}/v1/archive`,
+  });
+  connectors = createRuntimeConnectors(env, network);
+  nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  worker = await createDispatchWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    workflowBundle: bundle,
+    dependencies: { network, opcua: connectors.opcua, influx: connectors.influx, forecast: connectors.rain },
+  });
+  workerRun = worker.run();
+  clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  client = new Client({ connection: clientConnection });
+
+  store = await openStore(`sqlite:${path.join(tmp, 'app.sqlite')}`);
+  await store.users.create({ userName: dispatcher.userName, displayName: dispatcher.displayName, role: 'dispatcher', password: dispatcher.password });
+  app = await buildApp({ network, store, influx: connectors.influx, temporal: client, temporalNamespace: 'default', probes: healthProbes(connectors, clientConnection) });
+  baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  worker?.shutdown();
+  await workerRun?.catch(() => undefined);
+  await nativeConnection?.close();
+  await clientConnection?.close();
+  await connectors?.close();
+  await store?.close();
+  await simulator?.close();
+  await forecast?.close();
+  await servers?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+/** Start a dispatch cycle now through its Schedule; the id of the plan it will propose. */
+async function triggerCycle(): Promise<string> {
+  const schedule = await ensureDispatchSchedule(client, network, { paused: true, approvalTimeoutMin: 30 });
+  const before = (await schedule.describe()).info.recentActions.length;
+  await schedule.trigger();
+  for (let i = 0; i < 100; i++) {
+    const actions = (await schedule.describe()).info.recentActions;
+    if (actions.length > before) return `plan-${actions.at(-1)!.action.workflow.workflowId}`;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail('the schedule did not start a workflow');
+}
+
+/** Poll the plan through the API until it is in one of `statuses`. */
+async function waitForPlan(planId: string, statuses: DispatchCycleState['status'][]): Promise<DispatchCycleState> {
+  let last = '';
+  for (let i = 0; i < 300; i++) {
+    const response = await app.inject({ method: 'GET', url: `/api/plans/${planId}`, headers: { authorization: `Bearer ${await apiToken()}` } });
+    if (response.statusCode === 200) {
+      const state = response.json<DispatchCycleState>();
+      if (statuses.includes(state.status)) return state;
+      last = state.status;
+    } else last = `${response.statusCode} ${response.body}`;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`plan ${planId} never reached ${statuses.join('/')} (last: ${last})`);
+}
+
+let token: string | undefined;
+async function apiToken(): Promise<string> {
+  if (token) return token;
+  const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { userName: dispatcher.userName, password: dispatcher.password } });
+  assert.equal(login.statusCode, 200, login.body);
+  token = login.json<{ token: string }>().token;
+  return token;
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+  // The router marks <main> busy until the page has its data: the picture shows data, not "loading".
+  await page.locator('main:not([aria-busy])').waitFor();
+  await page.waitForLoadState('networkidle');
+  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+test('a dispatcher signs in, opens the pending plan, approves it, and its setpoints reach the simulator', async (t) => {
+  const started = Date.now();
+  const mark = (what: string) => t.diagnostic(`${what} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const planId = await triggerCycle();
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+
+  // Sign in (Chinese is the default).
+  await page.goto(`${baseUrl}/`);
+  await page.getByLabel('用户名').fill(dispatcher.userName);
+  await page.getByLabel('密码').fill(dispatcher.password);
+  await page.getByRole('button', { name: '登录' }).click();
+  await page.getByRole('heading', { level: 1, name: '管网总览' }).waitFor();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
+
+  mark('signed in');
+  // The plan list shows the plan once the cycle has proposed it.
+  await waitForPlan(planId, ['proposed']);
+  mark('plan proposed');
+  await page.getByRole('navigation').getByRole('link', { name: '调度计划' }).click();
+  const planLink = page.getByRole('link', { name: planId, exact: true });
+  await planLink.waitFor();
+  await page.getByRole('row', { name: new RegExp(planId) }).getByText('待审批').waitFor();
+  await planLink.click();
+
+  // Review: the decision panel, the station cards, then approve through the confirmation dialog.
+  await page.locator('#decision-h').waitFor();
+  const approve = page.getByRole('button', { name: /批准并下发/ }).first();
+  await approve.waitFor();
+  assert.ok((await page.locator('article.station-card').count()) >= network.stations.length, 'a card per station');
+  await page.locator('#diff-h').waitFor();
+  await shoot(page, 'plan-zh');
+  await approve.click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByRole('textbox').fill('同意，按计划执行（浏览器测试）');
+  await dialog.getByRole('button', { name: '批准并下发', exact: true }).click();
+  await page.locator('.plan-header').getByText('已下发').waitFor({ timeout: 30_000 });
+  mark('dispatched');
+
+  // What SCADA holds now: the first step of the approved plan at every REMOTE station, nothing at LOCAL.
+  const state = await waitForPlan(planId, ['dispatched']);
+  assert.equal(state.status, 'dispatched');
+  assert.equal(state.decision?.userName, dispatcher.userName);
+  assert.equal(state.decision?.comment, '同意，按计划执行（浏览器测试）');
+  const first = state.plan!.steps[0]!;
+  for (const sp of first.stations.filter((s) => s.stationId !== localStation)) {
+    assert.equal(simulator.simulation.readTag(sp.stationId, 'startLevelSpM').value, sp.startLevelM, `${sp.stationId} start level`);
+    assert.equal(simulator.simulation.readTag(sp.stationId, 'stopLevelSpM').value, sp.stopLevelM, `${sp.stationId} stop level`);
+    assert.equal(simulator.simulation.readTag(sp.stationId, 'pumpsAllowedSp').value, sp.pumpsAllowed, `${sp.stationId} pumps allowed`);
+  }
+  const writes = simulator.writeLog.filter((w) => w.tag !== 'heartbeat');
+  assert.ok(writes.length >= (network.stations.length - 1) * 3, `setpoint writes in the simulator's log (${writes.length})`);
+  assert.ok(!writes.some((w) => w.objectId === localStation), 'nothing written to the LOCAL station');
+
+  // The decision is attributed in the audit log.
+  const audit = await store.audit.search({ action: 'plan.approve', target: planId, limit: 5, offset: 0 });
+  assert.equal(audit[0]?.userName, dispatcher.userName);
+
+  // Screenshots of the main pages in both languages.
+  await shoot(page, 'plan-dispatched-zh');
+  mark('checked SCADA');
+  const pages: [string, string, string, string][] = [
+    ['overview', '#/overview', '管网总览', 'Network overview'],
+    ['plans', '#/plans', '调度计划', 'Dispatch plans'],
+    ['flood', '#/flood', '防汛看板', 'Flood-season board'],
+    ['alerts', '#/alerts', '当前告警', 'Active alerts'],
+    ['forecasts', '#/forecasts', '降雨与来水预报', 'Rain and inflow forecasts'],
+    ['history', '#/history', '调度历史', 'Dispatch history'],
+    ['reports', '#/reports', '汛后复盘报告', 'Post-event reports'],
+  ];
+  for (const [name, hash, zhTitle] of pages) {
+    await page.goto(`${baseUrl}/${hash}`);
+    await page.getByRole('heading', { level: 1, name: zhTitle }).waitFor();
+    await shoot(page, `${name}-zh`);
+  }
+  await page.getByRole('button', { name: /English/ }).click();
+  await page.locator('html[lang="en-GB"]').waitFor({ state: 'attached' });
+  for (const [name, hash, , enTitle] of pages) {
+    await page.goto(`${baseUrl}/${hash}`);
+    await page.getByRole('heading', { level: 1, name: enTitle }).waitFor();
+    await shoot(page, `${name}-en`);
+  }
+  await page.goto(`${baseUrl}/#/plans/${encodeURIComponent(planId)}`);
+  await page.locator('.plan-header').getByText('Dispatched').waitFor();
+  await shoot(page, 'plan-dispatched-en');
+  mark('screenshots taken');
+  assert.deepEqual(consoleErrors, [], 'no script errors in the page');
+  await context.close();
+});
