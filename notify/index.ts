@@ -1,5 +1,5 @@
 // The notifier the worker uses: every configured channel (webhook when configured, and the log), from
-// environment variables. The variables are described by `NotifyEnvSchema` so settings/env.ts can adopt them.
+// environment variables. The variables are described by `NotifyEnvSchema`, part of settings/env.ts EnvSchema.
 import Type from 'typebox';
 import Value from 'typebox/value';
 import type { DeliveryReport, Notification, NotificationChannel } from './types.js';
@@ -10,13 +10,13 @@ export { createWebhookChannel, WebhookError } from './webhook.js';
 
 const WebhookUrl = (description: string) => Type.Optional(Type.String({ pattern: '^https?://', description }));
 
-/** Environment variables of the notification channels (to be spread into settings/env.ts EnvSchema). */
+/** Environment variables of the notification channels (spread into settings/env.ts EnvSchema). */
 export const NotifyEnvSchema = Type.Object({
   NOTIFY_WEBHOOK_URL: WebhookUrl('Group-robot webhook for all notifications (WeCom/DingTalk); unset = log only'),
   NOTIFY_WEBHOOK_URL_SUPERVISOR: WebhookUrl('Webhook for supervisor escalations and level II+ emergencies (default NOTIFY_WEBHOOK_URL)'),
   NOTIFY_WEBHOOK_URL_ADMIN: WebhookUrl('Webhook for level I emergencies (default NOTIFY_WEBHOOK_URL)'),
   NOTIFY_WEBHOOK_URL_CREW: WebhookUrl('Webhook for crew tasks (default NOTIFY_WEBHOOK_URL)'),
-  NOTIFY_WEBHOOK_FLAVOUR: Type.Union([Type.Literal('wecom'), Type.Literal('dingtalk')], { default: 'wecom', description: 'Message format' }),
+  NOTIFY_WEBHOOK_FLAVOUR: Type.Enum(['wecom', 'dingtalk'], { default: 'wecom', description: 'Message format' }),
   NOTIFY_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 1, description: 'DingTalk signing secret (加签)' })),
   NOTIFY_WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000 }),
 });

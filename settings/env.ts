@@ -1,6 +1,8 @@
 // Process settings from the environment, validated at start-up: fail fast with every problem listed.
 import Type from 'typebox';
 import Value from 'typebox/value';
+import { autonomyModes } from '../contract/index.js';
+import { NotifyEnvSchema } from '../notify/index.js';
 
 const Url = (description: string, defaultValue: string) => Type.String({ pattern: '^[a-z][a-z0-9+.-]*://', description, default: defaultValue });
 
@@ -25,10 +27,18 @@ export const EnvSchema = Type.Object({
   API_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   API_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)), { default: 'info' }),
+  // Worker only; worker/settings.ts also checks the season's dates and the flood configuration file's content.
+  DISPATCH_AUTONOMY: Type.Optional(Type.Enum(autonomyModes, { description: 'Autonomy of the network; unset = advisory' })),
+  FLOOD_SEASON: Type.String({ pattern: '^(off|[0-9]{2}-[0-9]{2}/[0-9]{2}-[0-9]{2})$', default: '04-15/10-15', description: 'Flood season MM-DD/MM-DD in local dates, or off' }),
+  FLOOD_CONFIG_FILE: Type.Optional(Type.String({ minLength: 1, description: 'JSON file with a partial FloodConfig (relative to the repository root)' })),
+  FLOOD_CHECK_INTERVAL_MIN: Type.Integer({ minimum: 1, maximum: 1440, default: 30, description: 'Minutes between flood checks' }),
+  ...NotifyEnvSchema.properties,
 });
 export type Env = Type.Static<typeof EnvSchema>;
 
 export const envVariableNames = Object.keys(EnvSchema.properties) as (keyof Env)[];
+
+const integerNames = new Set<string>(['API_PORT', 'FLOOD_CHECK_INTERVAL_MIN', 'NOTIFY_WEBHOOK_TIMEOUT_MS']);
 
 export class EnvError extends Error {
   override readonly name = 'EnvError';
@@ -40,13 +50,14 @@ export function loadEnv(source: Record<string, string | undefined> = process.env
   for (const name of envVariableNames) {
     const value = source[name];
     if (value === undefined || value === '') continue;
-    raw[name] = name === 'API_PORT' && /^[0-9]+$/.test(value) ? Number(value) : value;
+    raw[name] = integerNames.has(name) && /^[0-9]+$/.test(value) ? Number(value) : value;
   }
   const withDefaults = Value.Default(EnvSchema, raw);
   const problems = [...Value.Errors(EnvSchema, withDefaults)].map((e) => {
     const name = e.instancePath.slice(1) || String((e.params as { requiredProperties?: string[] }).requiredProperties?.join(', '));
     const value = e.keyword === 'required' ? '' : ` (value: ${JSON.stringify(raw[name])})`;
-    return `  ${name}: ${e.keyword === 'required' ? 'is required' : e.message}${value}`;
+    const allowed = e.keyword === 'enum' ? `: ${String((e.params as { allowedValues?: unknown[] }).allowedValues?.join(', '))}` : '';
+    return `  ${name}: ${e.keyword === 'required' ? 'is required' : e.message}${allowed}${value}`;
   });
   if (source['OPCUA_SECURITY_MODE'] === 'SignAndEncrypt' && !(source['OPCUA_USER'] && source['OPCUA_PASSWORD'])) {
     problems.push('  OPCUA_USER, OPCUA_PASSWORD: required when OPCUA_SECURITY_MODE is SignAndEncrypt');

@@ -27,6 +27,11 @@ export function floodSeasonWindow(spec: string, timeZone: string, nowUtcMs: numb
   const match = /^(\d{2}-\d{2})\/(\d{2}-\d{2})$/.exec(spec);
   if (!match) throw new RangeError(`FLOOD_SEASON must look like 04-15/10-15 (local MM-DD/MM-DD) or "off", got "${spec}"`);
   const year = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric' }).format(new Date(nowUtcMs));
+  // Date.parse would roll 02-30 over to 03-02 (or give NaN for 13-01): a date must survive the round trip.
+  const isDate = (md: string) => new Date(`${year}-${md}T00:00:00Z`).toISOString().slice(5, 10) === md;
+  for (const md of [match[1]!, match[2]!]) {
+    if (Number.isNaN(Date.parse(`${year}-${md}T00:00:00Z`)) || !isDate(md)) throw new RangeError(`FLOOD_SEASON ${spec}: not a valid date range within one year (${md} is not a date)`);
+  }
   const startUtcMs = localMidnightUtcMs(`${year}-${match[1]}`, timeZone);
   const endUtcMs = localMidnightUtcMs(`${year}-${match[2]}`, timeZone);
   if (Number.isNaN(startUtcMs) || Number.isNaN(endUtcMs) || endUtcMs <= startUtcMs) throw new RangeError(`FLOOD_SEASON ${spec}: not a valid date range within one year`);

@@ -1,30 +1,28 @@
 // Worker process: connects to Temporal, registers workflows and activities, keeps the dispatch Schedule
 // and, in the flood season, the flood-season workflow.
-//
-// Environment read here until settings/env.ts adopts it (see notify/index.ts NotifyEnvSchema):
-//   NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOK_URL_SUPERVISOR, NOTIFY_WEBHOOK_URL_ADMIN, NOTIFY_WEBHOOK_URL_CREW,
-//   NOTIFY_WEBHOOK_FLAVOUR (wecom|dingtalk), NOTIFY_WEBHOOK_SECRET, NOTIFY_WEBHOOK_TIMEOUT_MS,
-//   DISPATCH_AUTONOMY (advisory|auto-within-bounds|emergency-auto), FLOOD_SEASON (MM-DD/MM-DD|off),
-//   FLOOD_CONFIG_FILE (JSON, a partial FloodConfig), FLOOD_CHECK_INTERVAL_MIN.
-import { readFile } from 'node:fs/promises';
+// Settings: settings/env.ts (validated in loadSettings), then worker/settings.ts (flood season dates and
+// FLOOD_CONFIG_FILE); both exit 2 listing every problem.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { archiveObservedRain } from '../activities/flood.js';
-import type { FloodConfig } from '../flood/types.js';
-import { loadNotifyEnv, notifierFromEnv } from '../notify/index.js';
+import { notifierFromEnv } from '../notify/index.js';
 import { createRuntimeConnectors } from '../runtime/connectors.js';
+import { resolveFromRepo } from '../runtime/paths.js';
 import { loadSettings } from '../runtime/startup.js';
 import { createDispatchWorker } from './worker.js';
-import { ensureDispatchSchedule, parseAutonomyMode } from './schedule.js';
+import { ensureDispatchSchedule } from './schedule.js';
 import { ensureFloodSeason } from './flood-season.js';
 import { startHeartbeat } from './heartbeat.js';
 import { serialiseOpcUa } from './serial-opcua.js';
+import { loadWorkerSettings, WorkerSettingsError } from './settings.js';
 
 const { env, network } = await loadSettings();
-const notifier = notifierFromEnv(loadNotifyEnv(process.env));
-const autonomyMode = parseAutonomyMode(process.env['DISPATCH_AUTONOMY']);
-const floodConfigFile = process.env['FLOOD_CONFIG_FILE'];
-const floodConfig = floodConfigFile ? (JSON.parse(await readFile(floodConfigFile, 'utf8')) as Partial<FloodConfig>) : undefined;
+const { autonomyMode, floodSeason, floodCheckIntervalMin, floodConfig } = await loadWorkerSettings(env, network, resolveFromRepo).catch((error: unknown) => {
+  if (!(error instanceof WorkerSettingsError)) throw error;
+  console.error(`Cannot start: ${error.message}`);
+  process.exit(2);
+});
+const notifier = notifierFromEnv(env);
 const connectors = createRuntimeConnectors(env, network);
 // Activities and the heartbeat share one OPC UA client: one call at a time.
 const opcua = serialiseOpcUa(connectors.opcua);
@@ -46,9 +44,9 @@ const lastAction = (await schedule.describe()).info.recentActions.at(-1);
 if (!lastAction || Date.now() - lastAction.takenAt.getTime() > network.planning.cycleMin * 60_000) await schedule.trigger();
 console.log(`worker: task queue ready; schedule ${schedule.scheduleId} every ${network.planning.cycleMin} min; autonomy ${autonomyMode ?? 'advisory'}`);
 const floodWorkflowId = await ensureFloodSeason(client, network, {
-  ...(process.env['FLOOD_SEASON'] ? { spec: process.env['FLOOD_SEASON'] } : {}),
+  spec: floodSeason,
   ...(floodConfig ? { config: floodConfig } : {}),
-  ...(process.env['FLOOD_CHECK_INTERVAL_MIN'] ? { checkIntervalMin: Number(process.env['FLOOD_CHECK_INTERVAL_MIN']) } : {}),
+  checkIntervalMin: floodCheckIntervalMin,
   ...(autonomyMode ? { autonomy: { mode: autonomyMode } } : {}),
 });
 console.log(floodWorkflowId ? `worker: flood season watched by ${floodWorkflowId}` : 'worker: outside the flood season');
