@@ -5,6 +5,8 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleHandle } from '@temporalio/client';
 import { autonomyModes, dispatchScheduleId, dispatchWorkflowIdPrefix, taskQueue, type AutonomyConfig, type AutonomyMode, type DispatchCycleInput } from '../contract/index.js';
 import type { NetworkConfig } from '../network/schema.js';
+import { zoneOffsets } from '../dashboards/common/network.js';
+import type { BaselineRunInput } from '../workflows/baseline.js';
 
 export interface DispatchScheduleOptions {
   /** Final timeout of an unanswered plan; default one minute short of a cycle. */
@@ -15,6 +17,8 @@ export interface DispatchScheduleOptions {
   autonomy?: Partial<AutonomyConfig>;
   paused?: boolean;
   taskQueueName?: string;
+  /** The hourly baseline run's Schedule (ensureBaselineSchedule), kept beside the cycle's; false leaves it alone. Default: paused as the cycle. */
+  baseline?: BaselineScheduleOptions | false;
 }
 
 /** The autonomy mode named by an environment variable (DISPATCH_AUTONOMY), or a clear error. */
@@ -41,6 +45,9 @@ export async function ensureDispatchSchedule(client: Client, network: NetworkCon
     args: [input],
   };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${cycleMin} minutes` };
+  if (options.baseline !== false) {
+    await ensureBaselineSchedule(client, network, { paused: options.paused ?? false, ...(options.taskQueueName ? { taskQueueName: options.taskQueueName } : {}), ...options.baseline });
+  }
   try {
     return await client.schedule.create({
       scheduleId,
@@ -53,6 +60,33 @@ export async function ensureDispatchSchedule(client: Client, network: NetworkCon
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
     const handle = client.schedule.getHandle(scheduleId);
     await handle.update((previous) => ({ ...previous, spec: { intervals: [{ every: `${cycleMin} minutes` }] }, action, policies }));
+    return handle;
+  }
+}
+
+export interface BaselineScheduleOptions {
+  paused?: boolean;
+  taskQueueName?: string;
+}
+
+export const baselineScheduleId = (networkId: string) => `baseline-${networkId}`;
+
+/**
+ * The energy baseline (workflows/baseline.ts) every hour, 5 minutes past (the hour's rain has been observed),
+ * overlapping runs skipped and no catch-up beyond one run: each run rewrites the whole day so far.
+ */
+export async function ensureBaselineSchedule(client: Client, network: NetworkConfig, options: BaselineScheduleOptions = {}): Promise<ScheduleHandle> {
+  const input: BaselineRunInput = { networkId: network.id, utcOffsetMin: zoneOffsets(network).standardMin };
+  const scheduleId = baselineScheduleId(network.id);
+  const spec = { intervals: [{ every: '1 hour', offset: '5 minutes' }] };
+  const action = { type: 'startWorkflow' as const, workflowType: 'baselineRun', workflowId: scheduleId, taskQueue: options.taskQueueName ?? taskQueue, args: [input] };
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' };
+  try {
+    return await client.schedule.create({ scheduleId, spec, action, policies, state: { paused: options.paused ?? false, note: `energy baseline of ${network.id}` } });
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    const handle = client.schedule.getHandle(scheduleId);
+    await handle.update((previous) => ({ ...previous, spec, action, policies }));
     return handle;
   }
 }

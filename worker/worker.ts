@@ -4,6 +4,7 @@ import { Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions, 
 import { taskQueue } from '../contract/index.js';
 import { createDispatchActivities, type DispatchDependencies } from '../activities/dispatch.js';
 import { createFloodActivities, type ObservedRainSource } from '../activities/flood.js';
+import { createBaselineActivities, type BaselineOptions } from '../activities/baseline.js';
 import { serialiseOpcUa } from './serial-opcua.js';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -16,6 +17,8 @@ export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 export interface WorkerDependencies extends DispatchDependencies {
   /** Observed rain for the flood-season assessment; without it the forecast alone sets the level. */
   observed?: ObservedRainSource;
+  /** Options of the baseline run (activities/baseline.ts); it needs `observed` too. */
+  baseline?: BaselineOptions;
 }
 
 export interface DispatchWorkerOptions {
@@ -30,7 +33,7 @@ export interface DispatchWorkerOptions {
 
 export function createWorkerActivities(dependencies: WorkerDependencies) {
   const deps = { ...dependencies, opcua: serialiseOpcUa(dependencies.opcua) };
-  return { ...createDispatchActivities(deps), ...createFloodActivities(deps) };
+  return { ...createDispatchActivities(deps), ...createFloodActivities(deps), ...createBaselineActivities(deps) };
 }
 
 export async function createDispatchWorker(options: DispatchWorkerOptions): Promise<Worker> {
