@@ -12,7 +12,10 @@ import { errorResponses } from './schemas.js';
 
 export type { AuthUser } from '../store/db.js';
 
-/** A preHandler that lets the request through only for an authenticated user of a sufficient role. */
+/**
+ * A route hook that lets the request through only for an authenticated user of a sufficient role. Used as
+ * `onRequest`, so an anonymous or under-privileged caller gets 401/403 before the body is parsed or validated.
+ */
 export type RoleGuard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 declare module 'fastify' {
@@ -21,7 +24,7 @@ declare module 'fastify' {
     user: AuthUser | null;
   }
   interface FastifyInstance {
-    /** preHandler admitting `minimum` and every higher role (viewer < dispatcher < supervisor < admin). */
+    /** Route hook admitting `minimum` and every higher role (viewer < dispatcher < supervisor < admin). */
     requireRole(minimum: Role): RoleGuard;
   }
 }
@@ -233,7 +236,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
 
   app.post(
     '/api/auth/logout',
-    { preHandler: signedIn, schema: { tags: ['auth'], summary: 'End this session', security: bearerSecurity, response: { 200: OkReply, ...errorResponses } } },
+    { onRequest: signedIn, schema: { tags: ['auth'], summary: 'End this session', security: bearerSecurity, response: { 200: OkReply, ...errorResponses } } },
     async (request) => {
       const token = bearerToken(request);
       const revoked = token !== null && (await store.sessions.revoke(token));
@@ -244,20 +247,20 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
 
   app.get(
     '/api/auth/me',
-    { preHandler: signedIn, schema: { tags: ['auth'], summary: 'The signed-in user', security: bearerSecurity, response: { 200: AuthUserSchema, ...errorResponses } } },
+    { onRequest: signedIn, schema: { tags: ['auth'], summary: 'The signed-in user', security: bearerSecurity, response: { 200: AuthUserSchema, ...errorResponses } } },
     (request) => publicUser(request.user as AuthUser),
   );
 
   app.get(
     '/api/users',
-    { preHandler: adminOnly, schema: { tags: ['users'], summary: 'All users (admin)', security: bearerSecurity, response: { 200: Type.Object({ users: Type.Array(UserSchema) }), ...errorResponses } } },
+    { onRequest: adminOnly, schema: { tags: ['users'], summary: 'All users (admin)', security: bearerSecurity, response: { 200: Type.Object({ users: Type.Array(UserSchema) }), ...errorResponses } } },
     async () => ({ users: (await store.users.list()).map(fullUser) }),
   );
 
   app.post(
     '/api/users',
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: { tags: ['users'], summary: 'Create a user (admin)', security: bearerSecurity, body: CreateUserBody, response: { 201: UserSchema, ...errorResponses } },
     },
     async (request, reply) => {
@@ -275,7 +278,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
   app.post(
     '/api/users/:userName/role',
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: { tags: ['users'], summary: "Change a user's role (admin)", security: bearerSecurity, params: UserNameParam, body: SetRoleBody, response: { 200: UserSchema, ...errorResponses } },
     },
     async (request, reply) => {
@@ -295,7 +298,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
   app.post(
     '/api/users/:userName/disable',
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: { tags: ['users'], summary: 'Disable a user and end their sessions (admin)', security: bearerSecurity, params: UserNameParam, response: { 200: UserSchema, ...errorResponses } },
     },
     async (request, reply) => {
@@ -314,7 +317,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
   app.post(
     '/api/tokens',
     {
-      preHandler: adminOnly,
+      onRequest: adminOnly,
       schema: {
         tags: ['users'],
         summary: 'Issue an API token for an integration (admin)',
@@ -340,7 +343,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
   app.get(
     '/api/audit',
     {
-      preHandler: supervisorUp,
+      onRequest: supervisorUp,
       schema: { tags: ['audit'], summary: 'Search the audit log, newest first (supervisor, admin)', security: bearerSecurity, querystring: AuditQuerystring, response: { 200: AuditReply, ...errorResponses } },
     },
     async (request) => {

@@ -303,7 +303,7 @@ export const alertRoutes: FastifyPluginAsync<{ influx: InfluxConnector; temporal
   app.get(
     '/api/alerts',
     {
-      preHandler: app.requireRole('viewer'),
+      onRequest: app.requireRole('viewer'),
       schema: {
         tags: ['alerts'],
         summary: 'Active alarms, sensor flags, bad tag status, escalations and the flood warning, most severe first / 当前告警',

@@ -225,7 +225,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
   app.get(
     '/api/flood/status',
     {
-      preHandler: app.requireRole('viewer'),
+      onRequest: app.requireRole('viewer'),
       schema: { tags: ['flood'], summary: 'Warning and response level, the emergency plan waiting and the one in force / 汛情与应急响应', security: [{ bearer: [] }], response: { 200: FloodStatusBody, ...errorResponses } },
     },
     async () => {
@@ -237,7 +237,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
   app.get(
     '/api/flood/report',
     {
-      preHandler: app.requireRole('viewer'),
+      onRequest: app.requireRole('viewer'),
       schema: {
         tags: ['flood'],
         summary: 'Post-event report (latest, or by event) / 汛后复盘报告',
@@ -270,7 +270,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
   app.get(
     '/api/flood/board',
     {
-      preHandler: app.requireRole('viewer'),
+      onRequest: app.requireRole('viewer'),
       schema: {
         tags: ['flood'],
         summary: 'Flood-season board: levels, time to rain onset, stations at risk, drawdown progress, crew tasks / 防汛看板',
@@ -412,7 +412,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
   app.get(
     '/api/flood/reports',
     {
-      preHandler: app.requireRole('viewer'),
+      onRequest: app.requireRole('viewer'),
       schema: { tags: ['flood'], summary: 'Post-event reports of past events, newest first / 汛后复盘报告列表', security: [{ bearer: [] }], response: { 200: FloodReportsBody, ...errorResponses } },
     },
     async () => {
@@ -475,7 +475,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
   app.post(
     '/api/flood/approve',
     {
-      preHandler: app.requireRole('dispatcher'),
+      onRequest: app.requireRole('dispatcher'),
       schema: {
         tags: ['flood'],
         summary: 'Approve the emergency plan waiting; the role must match its response level / 批准应急预案',
@@ -490,7 +490,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
   app.post(
     '/api/flood/reject',
     {
-      preHandler: app.requireRole('dispatcher'),
+      onRequest: app.requireRole('dispatcher'),
       schema: { tags: ['flood'], summary: 'Reject the emergency plan waiting, with a reason / 驳回应急预案', security: [{ bearer: [] }], body: RejectBody, response: { 200: FloodStatusBody, ...errorResponses } },
     },
     async (request) => decide('reject', { emergencyPlanId: request.body.emergencyPlanId, comment: request.body.reason }, request.user!, request.ip),

@@ -115,7 +115,7 @@ export const forecastRoutes: FastifyPluginAsync<{ influx: InfluxConnector; netwo
   app.get(
     '/api/forecasts',
     {
-      preHandler: app.requireRole('viewer'),
+      onRequest: app.requireRole('viewer'),
       schema: {
         tags: ['forecasts'],
         summary: 'Latest rain forecast per catchment and inflow forecast per station with its p10–p90 band / 降雨与来水预报',

@@ -23,12 +23,12 @@ export const networkRoutes: FastifyPluginAsync<{ network: Network }> = async (fa
   const tags = resolveTagMap(options.network);
   app.get(
     '/api/network',
-    { preHandler: app.requireRole('viewer'), schema: { tags: ['network'], summary: 'Network description / 管网配置', security: [{ bearer: [] }], response: { 200: NetworkConfig, ...errorResponses } } },
+    { onRequest: app.requireRole('viewer'), schema: { tags: ['network'], summary: 'Network description / 管网配置', security: [{ bearer: [] }], response: { 200: NetworkConfig, ...errorResponses } } },
     async () => options.network,
   );
   app.get(
     '/api/network/tags',
-    { preHandler: app.requireRole('viewer'), schema: { tags: ['network'], summary: 'OPC UA tag map / 点位表', security: [{ bearer: [] }], response: { 200: Type.Array(ResolvedTag), ...errorResponses } } },
+    { onRequest: app.requireRole('viewer'), schema: { tags: ['network'], summary: 'OPC UA tag map / 点位表', security: [{ bearer: [] }], response: { 200: Type.Array(ResolvedTag), ...errorResponses } } },
     async () => tags,
   );
 };

@@ -249,7 +249,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
   app.get(
     '/api/plans',
     {
-      preHandler: app.requireRole('viewer'),
+      onRequest: app.requireRole('viewer'),
       schema: {
         tags: ['plans'],
         summary: 'Recent plans, newest first / 最近的调度计划',
@@ -282,7 +282,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
   app.get(
     '/api/plans/:planId',
     {
-      preHandler: app.requireRole('viewer'),
+      onRequest: app.requireRole('viewer'),
       schema: { tags: ['plans'], summary: 'One plan with its state / 计划详情', security: [{ bearer: [] }], params: PlanParams, response: { 200: PlanStateBody, ...errorResponses } },
     },
     async (request) => readState(request.params.planId),
@@ -291,7 +291,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
   app.get(
     '/api/plans/:planId/diff',
     {
-      preHandler: app.requireRole('viewer'),
+      onRequest: app.requireRole('viewer'),
       schema: {
         tags: ['plans'],
         summary: 'Setpoints of a plan against the live plan (or SCADA when none is live) / 与在执行计划对比',
@@ -326,7 +326,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
   app.get(
     '/api/history',
     {
-      preHandler: app.requireRole('viewer'),
+      onRequest: app.requireRole('viewer'),
       schema: {
         tags: ['plans'],
         summary: 'Plan events over a period (proposed, decided, escalated, dispatched, expired…), newest first / 调度历史',
@@ -393,7 +393,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
   app.post(
     '/api/plans/:planId/approve',
     {
-      preHandler: app.requireRole('dispatcher'),
+      onRequest: app.requireRole('dispatcher'),
       schema: {
         tags: ['plans'],
         summary: 'Approve a proposed plan / 批准计划',
@@ -411,7 +411,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
   app.post(
     '/api/plans/:planId/reject',
     {
-      preHandler: app.requireRole('dispatcher'),
+      onRequest: app.requireRole('dispatcher'),
       schema: { tags: ['plans'], summary: 'Reject a proposed plan with a reason / 驳回计划', security: [{ bearer: [] }], params: PlanParams, body: RejectBody, response: { 200: PlanStateBody, ...errorResponses } },
     },
     async (request) => {
@@ -422,7 +422,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
   app.post(
     '/api/plans/:planId/modify',
     {
-      preHandler: app.requireRole('dispatcher'),
+      onRequest: app.requireRole('dispatcher'),
       schema: {
         tags: ['plans'],
         summary: 'Modify a proposed plan (band, lock to local control, transfer cap); it is re-planned and stays proposed / 修改计划并重新编制',

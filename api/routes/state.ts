@@ -45,7 +45,7 @@ export const stateRoutes: FastifyPluginAsync<{ influx: InfluxConnector }> = asyn
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/api/state',
-    { preHandler: app.requireRole('viewer'), schema: { tags: ['state'], summary: 'Latest telemetry per object / 实时状态', security: [{ bearer: [] }], response: { 200: LiveStateBody, ...errorResponses } } },
+    { onRequest: app.requireRole('viewer'), schema: { tags: ['state'], summary: 'Latest telemetry per object / 实时状态', security: [{ bearer: [] }], response: { 200: LiveStateBody, ...errorResponses } } },
     async () => readLiveState(options.influx),
   );
 };

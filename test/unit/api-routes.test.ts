@@ -1,0 +1,516 @@
+// The whole API app (api/app.ts) called with `inject`, no port opened: the store is a temp SQLite file,
+// InfluxDB and Temporal are stand-ins answering from fixed data (the routes' talk with the real servers is
+// covered by the integration tests). Checked here: what the new routes compute (forecasts, alerts, the
+// diff against the live plan, history, the flood board and report list), that every route is documented
+// with schemas, that roles are enforced, and that malformed input of any kind gets a 4xx, never a 5xx.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app.js';
+import type { AlertsBody } from '../../api/routes/alerts.js';
+import type { FloodBoardBody } from '../../api/routes/flood.js';
+import type { ForecastsBody } from '../../api/routes/forecasts.js';
+import type { PlanDiffBody } from '../../api/routes/plans.js';
+import type { InfluxConnector, QuerySeries } from '../../connectors/influx.js';
+import { coordinatorWorkflowId, floodSeasonWorkflowId, type CoordinatorState, type DispatchCycleState, type FloodSeasonState } from '../../contract/index.js';
+import { buildEmergencyPlan } from '../../flood/emergency-plan.js';
+import { floodConfig, type FloodAssessment } from '../../flood/types.js';
+import { referenceNetworkPath } from '../../network/load.js';
+import { parseNetwork } from '../../network/validate.js';
+import { ruleBasedPlan } from '../../planner/rule-based.js';
+import type { Plan } from '../../planner/types.js';
+import { openStore, type Store } from '../../store/db.js';
+
+const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
+const tempDir = mkdtempSync(path.join(tmpdir(), 'sewer-api-routes-'));
+const NOW = Date.now();
+const H = 3_600_000;
+const passwords = { admin: 'admin password 2026', wang: 'dispatcher password 2026', li: 'viewer password 2026', zhao: 'supervisor password 2026' };
+
+// --- Stand-in InfluxDB: answers the queries the routes send, from fixed series. ---------------------
+
+const rainIssue = NOW - H;
+const inflowIssue = NOW - 2 * H;
+const hours = [0, 1, 2, 3].map((i) => rainIssue + (i + 1) * H);
+const series = (name: string, tags: Record<string, string>, columns: string[], values: unknown[][]): QuerySeries => ({ name, tags, columns, values });
+const influxQueries: string[] = [];
+/** Level per station in the live state (W1 above its high alarm, E1 overflowing). */
+const liveLevels: Record<string, number> = { W1: 3.6, E1: 4.05 };
+
+const influx: InfluxConnector = {
+  write: (points) => Promise.resolve(points.length),
+  ping: () => Promise.resolve({ latencyMs: 1, version: 'stand-in' }),
+  query(q: string) {
+    influxQueries.push(q);
+    const out: QuerySeries[] = [];
+    for (const statement of q.split('; ')) {
+      if (statement.startsWith('SHOW TAG VALUES FROM "rain_forecast"')) out.push(series('rain_forecast', {}, ['key', 'value'], [['issuedAt', String(rainIssue - H)], ['issuedAt', String(rainIssue)]]));
+      else if (statement.startsWith('SHOW TAG VALUES FROM "inflow_forecast"')) out.push(series('inflow_forecast', {}, ['key', 'value'], [['issuedAt', String(inflowIssue)]]));
+      else if (statement.includes('FROM "rain_forecast" WHERE')) {
+        assert.match(statement, new RegExp(`"issuedAt" = '${rainIssue}'`), 'the newest issue is read');
+        for (const c of network.catchments) {
+          if (!statement.includes(`'${c.id}'`)) continue;
+          // One gap (null) in the third hour: never counted as dry.
+          out.push(series('rain_forecast', { catchment: c.id, source: 'open-meteo:test' }, ['time', 'precipitationMm', 'gap'], hours.map((t, i) => [t, i === 2 ? null : i + 0.5, i === 2 ? true : null])));
+        }
+      } else if (statement.includes('FROM "inflow_forecast"')) {
+        for (const st of network.stations) {
+          if (statement.includes('"station" = ') && !statement.includes(`'${st.id}'`)) continue;
+          for (const [quantile, factor] of [['det', 1], ['p10', 0.8], ['p50', 1], ['p90', 1.3]] as const) {
+            // p90 lacks the last step: it must stay null, aligned by time.
+            const steps = quantile === 'p90' ? hours.slice(0, 3) : hours;
+            out.push(series('inflow_forecast', { station: st.id, quantile }, ['time', 'flowM3h', 'rainQuality'], steps.map((t, i) => [t, 100 * factor + i, 'fresh'])));
+          }
+        }
+      } else if (/^SELECT last\(\*\) FROM "station"/.test(statement) || /^SELECT \* FROM "station"/.test(statement)) {
+        const last = statement.startsWith('SELECT last');
+        for (const st of network.stations) {
+          const level = liveLevels[st.id] ?? 1.2;
+          const values = { levelM: level, overflowM3h: st.id === 'E1' ? 40 : 0, mode: st.id === 'E9' ? 0 : 1, pumpsAvailable: st.id === 'W2' ? st.pumps.length - 2 : st.pumps.length };
+          const columns = ['time', ...Object.keys(values).map((k) => (last ? `last_${k}` : k))];
+          out.push(series('station', { id: st.id }, columns, [[last ? NOW - 86_400_000 : NOW - 60_000, ...Object.values(values)]]));
+        }
+      } else if (statement.includes('FROM "plant"')) {
+        const last = statement.startsWith('SELECT last');
+        out.push(series('plant', { id: 'EP' }, ['time', last ? 'last_inflowM3h' : 'inflowM3h', last ? 'last_bypassM3h' : 'bypassM3h'], [[NOW - 60_000, 7000, 500]]));
+      } else if (statement.includes('FROM "sensor_flag"')) {
+        out.push(series('sensor_flag', { object: 'W3', tag: 'levelM', kind: 'flatline' }, ['time', 'active', 'detail'], [[NOW - 5 * 60_000, true, 'no change for 2 h']]));
+        out.push(series('sensor_flag', { object: 'W4', tag: 'levelM', kind: 'range' }, ['time', 'active', 'detail'], [[NOW - 5 * 60_000, false, 'cleared']]));
+      } else if (statement.includes('FROM "tag_status"')) {
+        out.push(series('tag_status', { object: 'E5', tag: 'inflowM3h' }, ['time', 'statusCode'], [[NOW - 2 * 60_000, 'BadCommunicationError']]));
+      } else if (statement.includes('FROM "plan_event"')) {
+        out.push(series('plan_event', { plan: 'plan-a', status: 'escalated' }, ['time', 'decidedBy', 'detail', 'failed', 'skipped', 'verified'], [[NOW - 3 * H, '', 'notified the supervisor after 15 min', 0, 0, 0]]));
+        out.push(series('plan_event', { plan: 'plan-a', status: 'dispatched' }, ['time', 'decidedBy', 'detail', 'failed', 'skipped', 'step', 'verified'], [[NOW - 2 * H, 'wang', null, 0, 6, 0, 90]]));
+      } else if (statement.includes('FROM "flood_report"')) {
+        out.push(series('flood_report', { event: 'ev-old' }, ['time', 'peakWarningLevel', 'overflowM3'], [[NOW - 30 * 86_400_000, 3, 1200]]));
+      } else if (statement.includes('first("levelM")')) {
+        for (const st of network.stations) out.push(series('station', { id: st.id }, ['time', 'first'], [[NOW - H, 2.5]]));
+      }
+    }
+    return Promise.resolve(out);
+  },
+};
+
+// --- Stand-in Temporal client: workflows by id, answering queries and Updates. --------------------------
+
+const snapshot = {
+  networkId: network.id,
+  readAtUtcMs: NOW - 10 * 60_000,
+  readings: [],
+  badTagCount: 0,
+  stations: network.stations.map((s) => ({ stationId: s.id, levelM: 1.2, inflowM3h: 100, outflowM3h: 100, pumpsRunning: 1, pumpsAvailable: s.pumps.length, mode: 'remote' as const, remoteActive: true, startLevelSpM: s.levels.pumpStartM, stopLevelSpM: s.levels.pumpStopM, flowSpM3h: 0 })),
+};
+const planOf = (planId: string, levelShiftM = 0): Plan => {
+  const plan = ruleBasedPlan({ planId, network, snapshot, forecast: null, nowUtcMs: NOW });
+  return { ...plan, steps: plan.steps.map((step) => ({ ...step, stations: step.stations.map((s) => (s.stationId === 'W1' ? { ...s, startLevelM: s.startLevelM + levelShiftM } : s)) })) };
+};
+const livePlanId = 'plan-dispatch-cycle-pinghu-reference-live';
+const pendingPlanId = 'plan-dispatch-cycle-pinghu-reference-pending';
+const plans: Record<string, DispatchCycleState> = {
+  [livePlanId]: { status: 'dispatched', planId: livePlanId, plan: planOf(livePlanId), snapshot },
+  [pendingPlanId]: { status: 'proposed', planId: pendingPlanId, plan: planOf(pendingPlanId, -0.3), snapshot, proposedAtUtcMs: NOW - 40 * 60_000, escalatedAtUtcMs: NOW - 10 * 60_000, deadlineUtcMs: NOW + 20 * 60_000, requiredRole: 'dispatcher' },
+};
+const coordinator: CoordinatorState = {
+  networkId: network.id,
+  pending: { workflowId: pendingPlanId, planId: pendingPlanId, kind: 'cycle' },
+  live: { workflowId: livePlanId, planId: livePlanId, kind: 'cycle' },
+  lastApproved: null,
+  log: [],
+  eventsThisRun: 0,
+};
+
+const assessment: FloodAssessment = {
+  networkId: network.id,
+  assessedAtUtcMs: NOW - 5 * 60_000,
+  warning: 'yellow',
+  response: 'III',
+  bySource: { observed: 'none', forecast: 'yellow' },
+  evidence: [],
+  catchments: network.catchments.map((c) => ({
+    catchmentId: c.id,
+    stationId: c.node,
+    observed: { mm3h: 0, mm6h: 0, mm12h: 0, lastHourMm: 0, gaps: 0 },
+    forecast: { max3hMm: 40, max6hMm: 55, max12hMm: 60, totalMm: 70, gaps: 0 },
+    onsetUtcMs: NOW + 3 * H,
+    endUtcMs: NOW + 9 * H,
+    level: c.node.startsWith('W') ? 'yellow' : 'none',
+  })),
+  onsetUtcMs: NOW - 5 * 60_000 + 3 * H,
+  endUtcMs: NOW + 9 * H,
+  stations: network.stations.map((s) => ({ stationId: s.id, levelM: s.id === 'W5' ? 2.2 : 1.2, inflowM3h: 100, overflowM3h: 0, pumpsAvailable: s.pumps.length, pumpsRunning: 1, mode: 'remote' })),
+  plants: network.plants.map((p) => ({ plantId: p.id, inflowM3h: 1000, bypassM3h: 0 })),
+  tanks: network.tanks.map((t) => ({ tankId: t.id, volumeM3: 0 })),
+  forecastIssuedAtUtcMs: NOW - H,
+  forecastSource: 'test',
+  notes: [],
+};
+const emergency = buildEmergencyPlan({ emergencyPlanId: 'plan-flood-pinghu-reference-e1-r1', revision: 1, assessment, config: floodConfig(), network, nowUtcMs: NOW - 4 * 60_000 });
+const flood: FloodSeasonState = {
+  networkId: network.id,
+  seasonId: '2026',
+  status: 'event',
+  iteration: 3,
+  runs: 1,
+  warning: 'yellow',
+  response: 'III',
+  lastAssessment: assessment,
+  event: null,
+  pending: { plan: emergency, proposedAtUtcMs: NOW - 4 * 60_000, escalatedAtUtcMs: null, deadlineUtcMs: NOW + 56 * 60_000 },
+  live: null,
+  eventsCompleted: 1,
+  reports: [],
+  quietChecks: 0,
+  planBasis: null,
+};
+let floodRunning = true;
+const updates: { workflowId: string; name: string; args: unknown[] }[] = [];
+
+const temporal = {
+  workflow: {
+    getHandle(workflowId: string) {
+      const known = () => {
+        if (workflowId === coordinatorWorkflowId(network.id)) return coordinator;
+        if (workflowId === floodSeasonWorkflowId(network.id) && floodRunning) return flood;
+        return plans[workflowId];
+      };
+      const missing = () => new WorkflowNotFoundError(`workflow ${workflowId} not found`, workflowId, undefined);
+      return {
+        workflowId,
+        describe: () => (known() ? Promise.resolve({ status: { name: 'RUNNING' } }) : Promise.reject(missing())),
+        query: (def: { name: string }) => {
+          const state = known();
+          if (!state) return Promise.reject(missing());
+          if (def.name === 'floodReport') return Promise.resolve(null);
+          return Promise.resolve(state);
+        },
+        executeUpdate: (def: { name: string }, options: { args: unknown[] }) => {
+          const state = known();
+          if (!state) return Promise.reject(missing());
+          updates.push({ workflowId, name: def.name, args: options.args });
+          if (def.name === 'approvePlan' && (state as DispatchCycleState).status !== 'proposed') {
+            return Promise.reject(new WorkflowUpdateFailedError('update failed', new Error(`plan is ${(state as DispatchCycleState).status}, not proposed`)));
+          }
+          return Promise.resolve(state);
+        },
+      };
+    },
+    // eslint-disable-next-line @typescript-eslint/require-await
+    async *list() {
+      for (const id of Object.keys(plans)) yield { workflowId: id, status: { name: 'RUNNING' }, startTime: new Date(NOW - H) };
+    },
+  },
+} as unknown as Client;
+
+// --- The app ------------------------------------------------------------------------------------------
+
+let store: Store;
+let app: FastifyInstance;
+const tokens: Record<keyof typeof passwords, string> = { admin: '', wang: '', li: '', zhao: '' };
+const bearer = (user: keyof typeof passwords) => ({ authorization: `Bearer ${tokens[user]}` });
+
+before(async () => {
+  store = await openStore(`sqlite:${path.join(tempDir, 'api.sqlite')}`);
+  await store.users.create({ userName: 'admin', role: 'admin', password: passwords.admin });
+  await store.users.create({ userName: 'wang', role: 'dispatcher', password: passwords.wang });
+  await store.users.create({ userName: 'li', role: 'viewer', password: passwords.li });
+  await store.users.create({ userName: 'zhao', role: 'supervisor', password: passwords.zhao });
+  app = await buildApp({ network, store, influx, temporal, temporalNamespace: 'default', probes: {}, rateLimitPerMinute: 100_000 });
+  for (const user of Object.keys(passwords) as (keyof typeof passwords)[]) {
+    const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { userName: user, password: passwords[user] }, remoteAddress: `10.9.0.${Object.keys(tokens).indexOf(user) + 1}` });
+    assert.equal(res.statusCode, 200, res.body);
+    tokens[user] = res.json<{ token: string }>().token;
+  }
+});
+after(async () => {
+  await app?.close();
+  await store?.close();
+  rmSync(tempDir, { recursive: true, force: true });
+});
+
+function assertErrorBody(body: string, statusCode: number) {
+  const b = JSON.parse(body) as Record<string, unknown>;
+  assert.equal(b['statusCode'], statusCode, body);
+  assert.equal(typeof b['error'], 'string', body);
+  assert.equal(typeof b['message'], 'string', body);
+}
+
+void describe('what the new routes answer', () => {
+  void test('forecasts: the newest rain issue per catchment with gaps kept, inflow quantiles aligned by time', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/forecasts', headers: bearer('li') });
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json<ForecastsBody>();
+    assert.equal(body.rain.issuedAtUtcMs, rainIssue);
+    assert.equal(body.rain.source, 'open-meteo:test');
+    assert.equal(body.rain.catchments.length, network.catchments.length);
+    const c = body.rain.catchments[0]!;
+    assert.deepEqual(c.mm, [0.5, 1.5, null, 3.5]);
+    assert.equal(c.gaps, 1);
+    assert.equal(c.totalMm, 5.5);
+    assert.equal(body.inflow.issuedAtUtcMs, inflowIssue);
+    assert.equal(body.inflow.rainQuality, 'fresh');
+    const w1 = body.inflow.stations.find((s) => s.stationId === 'W1')!;
+    assert.deepEqual(w1.timeUtcMs, hours);
+    assert.deepEqual(w1.p10M3h, [80, 81, 82, 83]);
+    assert.deepEqual(w1.p90M3h, [130, 131, 132, null]);
+
+    const one = await app.inject({ method: 'GET', url: '/api/forecasts?station=E2', headers: bearer('li') });
+    assert.equal(one.statusCode, 200, one.body);
+    const oneBody = one.json<ForecastsBody>();
+    assert.deepEqual(oneBody.inflow.stations.map((s) => s.stationId), ['E2']);
+    assert.deepEqual(oneBody.rain.catchments.map((x) => x.stationId), ['E2']);
+    const unknown = await app.inject({ method: 'GET', url: '/api/forecasts?station=Z9', headers: bearer('li') });
+    assert.equal(unknown.statusCode, 404, unknown.body);
+    assertErrorBody(unknown.body, 404);
+  });
+
+  void test('alerts: overflow, bypass, high level, local, pumps out, sensor flag, bad tag, escalated plan and flood plan; most severe first', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/alerts', headers: bearer('li') });
+    assert.equal(res.statusCode, 200, res.body);
+    const body = res.json<AlertsBody>();
+    assert.ok(body.sources.every((s) => s.ok), JSON.stringify(body.sources));
+    const ids = body.alerts.map((a) => a.alertId);
+    for (const id of ['overflow:E1', 'plant-bypass:EP', 'level-high:W1', 'station-local:E9', 'pumps-unavailable:W2', 'sensor-flag:W3:levelM:flatline', 'tag-status:E5:inflowM3h', `plan-escalated:${pendingPlanId}`, 'flood-warning:yellow', `flood-plan-pending:${emergency.emergencyPlanId}`]) {
+      assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
+    }
+    assert.ok(!ids.includes('sensor-flag:W4:levelM:range'), 'a cleared flag is no alert');
+    assert.ok(!ids.some((id) => id.startsWith('level-high:E1')), 'an overflowing station is one overflow alert, not also a high level');
+    const rank = { critical: 0, warning: 1, info: 2 };
+    assert.deepEqual(body.alerts.map((a) => rank[a.severity]), [...body.alerts.map((a) => rank[a.severity])].sort((a, b) => a - b));
+    const escalated = body.alerts.find((a) => a.kind === 'plan-escalated')!;
+    assert.equal(escalated.link, `#/plans/${pendingPlanId}`);
+    assert.match(escalated.message.zh, /上报主管/);
+  });
+
+  void test('a failing source is reported and the others still answer', async () => {
+    floodRunning = true;
+    const broken = { ...influx, query: (q: string) => (q.includes('sensor_flag') ? Promise.reject(new Error('influx down')) : influx.query(q)) };
+    const other = await buildApp({ network, store, influx: broken, temporal, temporalNamespace: 'default', probes: {} });
+    try {
+      const res = await other.inject({ method: 'GET', url: '/api/alerts', headers: bearer('li') });
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json<AlertsBody>();
+      assert.deepEqual(body.sources.filter((s) => !s.ok).map((s) => `${s.source}:${s.detail}`), ['sensor_flag:influx down']);
+      assert.ok(body.alerts.some((a) => a.kind === 'overflow'));
+    } finally {
+      await other.close();
+    }
+  });
+
+  void test('diff: the pending plan against the live plan, only W1 changes', async () => {
+    const res = await app.inject({ method: 'GET', url: `/api/plans/${pendingPlanId}/diff`, headers: bearer('li') });
+    assert.equal(res.statusCode, 200, res.body);
+    const diff = res.json<PlanDiffBody>();
+    assert.equal(diff.baseline, 'live-plan');
+    assert.equal(diff.livePlanId, livePlanId);
+    assert.deepEqual(diff.stations.filter((s) => s.changed).map((s) => s.stationId), ['W1']);
+    const w1 = diff.stations.find((s) => s.stationId === 'W1')!;
+    assert.ok(Math.abs(w1.startLevelM.live! - w1.startLevelM.proposed! - 0.3) < 1e-9);
+    assert.equal(diff.changedStations, 1);
+    // The live plan against itself: compared with SCADA instead.
+    const self = await app.inject({ method: 'GET', url: `/api/plans/${livePlanId}/diff`, headers: bearer('li') });
+    assert.equal(self.json<PlanDiffBody>().baseline, 'scada');
+  });
+
+  void test('history: plan events from InfluxDB, newest first, within the asked period', async () => {
+    const from = NOW - 86_400_000;
+    const res = await app.inject({ method: 'GET', url: `/api/history?fromUtcMs=${from}&toUtcMs=${NOW}&limit=50`, headers: bearer('li') });
+    assert.equal(res.statusCode, 200, res.body);
+    const { events } = res.json<{ events: { status: string; decidedBy: string | null; verified: number; step: number | null }[] }>();
+    assert.deepEqual(events.map((e) => e.status), ['dispatched', 'escalated']);
+    assert.deepEqual([events[0]!.decidedBy, events[0]!.verified, events[0]!.step], ['wang', 90, 0]);
+    assert.equal(events[1]!.decidedBy, null);
+    assert.ok(influxQueries.some((q) => q.includes(`time >= ${from}ms AND time < ${NOW}ms`)), 'the period is in the query');
+  });
+
+  void test('flood board: onset countdown, stations at risk, drawdown of the waiting plan, its crew tasks', async () => {
+    floodRunning = true;
+    const res = await app.inject({ method: 'GET', url: '/api/flood/board', headers: bearer('li') });
+    assert.equal(res.statusCode, 200, res.body);
+    const board = res.json<FloodBoardBody>();
+    assert.equal(board.warning, 'yellow');
+    assert.equal(board.response, 'III');
+    assert.equal(board.rain.minutesToOnset, 180);
+    assert.deepEqual(board.stationsAtRisk.slice(0, 2).map((s) => `${s.stationId}:${s.risk}`), ['E1:overflow', 'W1:high']);
+    assert.equal(board.drawdown.source, 'pending');
+    assert.equal(board.drawdown.emergencyPlanId, emergency.emergencyPlanId);
+    assert.equal(board.drawdown.stations.length, emergency.drawdown.length);
+    assert.ok(emergency.drawdown.length > 0, 'the yellow warning draws stations down');
+    assert.equal(board.crewTasks.length, emergency.crewTasks.length);
+    assert.ok(board.crewTasks.every((c) => c.state === 'proposed'));
+    assert.equal(board.pending?.requiredRole, 'dispatcher');
+  });
+
+  void test('flood routes without a flood-season workflow: 404 with a clear message; the report list still answers from InfluxDB', async () => {
+    floodRunning = false;
+    try {
+      const board = await app.inject({ method: 'GET', url: '/api/flood/board', headers: bearer('li') });
+      assert.equal(board.statusCode, 404, board.body);
+      assert.match(board.json<{ message: string }>().message, /no flood-season workflow/);
+      const reports = await app.inject({ method: 'GET', url: '/api/flood/reports', headers: bearer('li') });
+      assert.equal(reports.statusCode, 200, reports.body);
+      assert.deepEqual(reports.json<{ reports: { eventId: string; peakWarning: string }[] }>().reports.map((r) => `${r.eventId}:${r.peakWarning}`), ['ev-old:orange']);
+    } finally {
+      floodRunning = true;
+    }
+  });
+
+  void test('modify: the form fields reach the workflow as constraints, the decision is audited with its user', async () => {
+    const body = { stationBands: [{ stationId: 'W1', minLevelM: 0.8, maxLevelM: 1.6 }], lockedStations: ['E2'], transferCaps: [{ interconnectionId: 'X1', maxAbsM3h: 200 }], comment: '西片预降' };
+    const res = await app.inject({ method: 'POST', url: `/api/plans/${pendingPlanId}/modify`, headers: bearer('wang'), payload: body });
+    assert.equal(res.statusCode, 200, res.body);
+    const update = updates.at(-1)!;
+    assert.equal(update.name, 'modifyPlan');
+    const { comment, ...constraints } = body;
+    assert.deepEqual(update.args, [{ userName: 'wang', role: 'dispatcher', comment, constraints }]);
+    const audit = await store.audit.search({ action: 'plan.modify', limit: 1, offset: 0 });
+    assert.equal(audit[0]?.userName, 'wang');
+    assert.deepEqual((audit[0]?.detail as { constraints: unknown }).constraints, constraints);
+  });
+});
+
+void describe('the API contract', () => {
+  const documented = async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/docs/json' });
+    assert.equal(res.statusCode, 200);
+    return res.json<{ paths: Record<string, Record<string, { responses?: Record<string, { content?: unknown }>; requestBody?: unknown; parameters?: { in: string }[] }>> }>();
+  };
+
+  void test('every route is in the OpenAPI document with a described 200 and error responses', async () => {
+    const doc = await documented();
+    const expected = ['/api/forecasts', '/api/alerts', '/api/plans/{planId}/diff', '/api/history', '/api/flood/board', '/api/flood/reports', '/api/flood/report', '/api/flood/status', '/api/plans/{planId}/modify'];
+    for (const p of expected) assert.ok(doc.paths[p], `${p} is documented`);
+    for (const [p, methods] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const ok = op.responses?.['200'] ?? op.responses?.['201'];
+        assert.ok(ok?.content, `${method.toUpperCase()} ${p} documents its success body`);
+        if (p !== '/api/health' && p !== '/api/auth/login') assert.ok(op.responses?.['401'], `${method.toUpperCase()} ${p} documents 401`);
+        if (method === 'post' && !p.endsWith('/logout') && !p.endsWith('/disable')) assert.ok(op.requestBody, `POST ${p} documents its body`);
+      }
+    }
+  });
+
+  void test('without a token every route but login and health is 401; a bad token is 401 too', async () => {
+    const doc = await documented();
+    for (const [p, methods] of Object.entries(doc.paths)) {
+      if (p === '/api/health' || p === '/api/auth/login') continue;
+      const url = p.replace('{planId}', pendingPlanId).replace('{userName}', 'li');
+      for (const method of Object.keys(methods)) {
+        for (const headers of [{}, { authorization: 'Bearer not-a-real-token' }]) {
+          const res = await app.inject({ method: method.toUpperCase() as 'GET', url, headers, payload: method === 'post' ? {} : undefined });
+          assert.equal(res.statusCode, 401, `${method} ${url} ${JSON.stringify(headers)}: ${res.body}`);
+          assertErrorBody(res.body, 401);
+        }
+      }
+    }
+  });
+
+  void test('roles: a viewer cannot decide or modify, a dispatcher cannot read the audit log or manage users', async () => {
+    const viewerRefused: [string, string, unknown][] = [
+      ['POST', `/api/plans/${pendingPlanId}/approve`, {}],
+      ['POST', `/api/plans/${pendingPlanId}/reject`, { reason: 'x' }],
+      ['POST', `/api/plans/${pendingPlanId}/modify`, { lockedStations: ['W1'] }],
+      ['POST', '/api/flood/approve', { emergencyPlanId: emergency.emergencyPlanId }],
+      ['POST', '/api/flood/reject', { emergencyPlanId: emergency.emergencyPlanId, reason: 'x' }],
+    ];
+    const before = updates.length;
+    for (const [method, url, payload] of viewerRefused) {
+      const res = await app.inject({ method: method as 'POST', url, headers: bearer('li'), payload: payload as object });
+      assert.equal(res.statusCode, 403, `${url}: ${res.body}`);
+      assertErrorBody(res.body, 403);
+    }
+    assert.equal(updates.length, before, 'nothing reached a workflow');
+    for (const [method, url] of [['GET', '/api/audit'], ['GET', '/api/users'], ['POST', '/api/tokens']]) {
+      const res = await app.inject({ method: method as 'GET', url, headers: bearer('wang'), payload: method === 'POST' ? { userName: 'li', name: 'x' } : undefined });
+      assert.equal(res.statusCode, 403, `${url}: ${res.body}`);
+    }
+    const supervisor = await app.inject({ method: 'GET', url: '/api/audit', headers: bearer('zhao') });
+    assert.equal(supervisor.statusCode, 200, supervisor.body);
+  });
+
+  void test('malformed input of every kind is refused with a 4xx and the error body, never a 5xx', async () => {
+    const cases: [string, string, unknown?, Record<string, string>?][] = [
+      ['GET', '/api/plans/not-a-plan'],
+      ['GET', `/api/plans/plan-${'x'.repeat(300)}`],
+      ['GET', '/api/plans/plan-a%27%20OR%201=1'],
+      ['GET', '/api/plans?limit=0'],
+      ['GET', '/api/plans?limit=abc'],
+      ['GET', '/api/plans?limit=100000'],
+      ['GET', `/api/plans/${pendingPlanId}/diff/extra`],
+      ['GET', '/api/plans/plan-%00/diff'],
+      ['GET', '/api/history?fromUtcMs=-5'],
+      ['GET', '/api/history?fromUtcMs=abc'],
+      ['GET', `/api/history?fromUtcMs=${NOW}&toUtcMs=${NOW - 1}`],
+      ['GET', "/api/history?plan=plan-a'%20OR%20''='"],
+      ['GET', '/api/history?limit=5000'],
+      ['GET', '/api/history?unknown=1'],
+      ['GET', '/api/forecasts?station='],
+      ['GET', "/api/forecasts?station=W1'%20OR"],
+      ['GET', '/api/forecasts?station=W1&other=2'],
+      ['GET', "/api/flood/report?eventId=ev\\'x"],
+      ['GET', '/api/flood/report?eventId='],
+      ['GET', '/api/audit?limit=-1'],
+      ['GET', '/api/audit?fromUtcMs=yesterday'],
+      ['POST', `/api/plans/${pendingPlanId}/approve`, '{"comment":'],
+      ['POST', `/api/plans/${pendingPlanId}/approve`, { comment: 5 }],
+      ['POST', `/api/plans/${pendingPlanId}/approve`, { comment: 'x'.repeat(2001) }],
+      ['POST', `/api/plans/${pendingPlanId}/approve`, { extra: true }],
+      ['POST', `/api/plans/${pendingPlanId}/approve`, 'plain text', { 'content-type': 'text/plain' }],
+      ['POST', `/api/plans/${pendingPlanId}/reject`, {}],
+      ['POST', `/api/plans/${pendingPlanId}/reject`, { reason: '' }],
+      ['POST', `/api/plans/${pendingPlanId}/reject`, [1, 2]],
+      ['POST', `/api/plans/${pendingPlanId}/modify`, { stationBands: [{ stationId: 'W1', minLevelM: 'low' }] }],
+      ['POST', `/api/plans/${pendingPlanId}/modify`, { stationBands: [{ stationId: 'W1', extra: 1 }] }],
+      ['POST', `/api/plans/${pendingPlanId}/modify`, { transferCaps: [{ interconnectionId: 'X1', maxAbsM3h: -5 }] }],
+      ['POST', `/api/plans/${pendingPlanId}/modify`, { lockedStations: 'W1' }],
+      ['POST', `/api/plans/${pendingPlanId}/modify`, { lockedStations: Array.from({ length: 201 }, (_, i) => `S${i}`) }],
+      ['POST', `/api/plans/${pendingPlanId}/modify`, null],
+      ['POST', '/api/flood/approve', {}],
+      ['POST', '/api/flood/approve', { emergencyPlanId: '' }],
+      ['POST', '/api/flood/reject', { emergencyPlanId: emergency.emergencyPlanId }],
+      ['POST', '/api/users', { userName: 'x', role: 'emperor', password: 'long enough password' }],
+      ['POST', '/api/users', { userName: 'new-user', role: 'viewer', password: 'short' }],
+      ['POST', '/api/users/li/role', { role: 7 }],
+      ['POST', '/api/tokens', { userName: 'nobody-here', name: 'x' }],
+      ['POST', '/api/auth/login', { userName: 'admin' }],
+      ['POST', '/api/auth/login', '{'],
+    ];
+    for (const [method, url, payload, headers] of cases) {
+      const res = await app.inject({
+        method: method as 'GET',
+        url,
+        headers: { ...bearer('admin'), ...(typeof payload === 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
+        ...(payload === undefined ? {} : { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) }),
+      });
+      assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${method} ${url} ${JSON.stringify(payload)} → ${res.statusCode} ${res.body}`);
+      assertErrorBody(res.body, res.statusCode);
+    }
+  });
+
+  void test('junk in every documented parameter and body never makes a 5xx', async () => {
+    const doc = await documented();
+    const junk = ['', ' ', "'", '"', '\\', '%00', '../..', 'x'.repeat(5000), '-1', '1e309', '[]', '{}', 'null', '中文', "'; DROP MEASUREMENT station; --"];
+    let sent = 0;
+    for (const [p, methods] of Object.entries(doc.paths)) {
+      if (p.startsWith('/api/auth/login')) continue;
+      for (const [method, op] of Object.entries(methods)) {
+        for (const value of junk) {
+          const url = p.replace('{planId}', encodeURIComponent(value) || 'x').replace('{userName}', encodeURIComponent(value) || 'x');
+          const query = (op.parameters ?? []).filter((x) => x.in === 'query').map((x) => `${(x as unknown as { name: string }).name}=${encodeURIComponent(value)}`).join('&');
+          const res = await app.inject({
+            method: method.toUpperCase() as 'GET',
+            url: query ? `${url}?${query}` : url,
+            headers: { ...bearer('admin'), 'content-type': 'application/json' },
+            ...(method === 'post' ? { payload: value } : {}),
+          });
+          sent++;
+          assert.ok(res.statusCode < 500, `${method.toUpperCase()} ${url}?${query} body ${JSON.stringify(value).slice(0, 40)} → ${res.statusCode} ${res.body.slice(0, 300)}`);
+        }
+      }
+    }
+    assert.ok(sent > 300, `requests sent: ${sent}`);
+  });
+});
