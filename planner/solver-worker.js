@@ -1,6 +1,7 @@
-// HiGHS (WASM) in a worker thread: solves a prioritised LP lexicographically and posts the result.
+// HiGHS (WASM) in a worker thread: solves prioritised LPs lexicographically and posts the results.
 // Plain JavaScript so it starts without a TypeScript loader; the typed side is planner/solver.ts.
-// Protocol: receives one job { problem, options }, posts one { ok: true, ... } or { ok: false, error }.
+// Protocol: the worker stays up and takes jobs one at a time: receives { id, problem, options, wasmModule? },
+// posts { id, ok: true, ... } or { id, ok: false, error }. HiGHS is loaded once, on the first job.
 import { parentPort } from 'node:worker_threads';
 import loadHighs from 'highs';
 
@@ -45,10 +46,28 @@ function pinAtZero(model, objective, problem, solution) {
   model.changeColsBounds({ kind: 'set', indices }, lower, upper);
 }
 
+/**
+ * Columns with a nonzero reduced cost are fixed where they are: every solution that keeps them there is
+ * exactly optimal for this priority (the optimal face), and the later, smaller problems solve several
+ * times faster. Stricter than the tolerance row: lower priorities may not trade any of this optimum.
+ */
+function fixOnOptimalFace(model, solved, n) {
+  const indices = [];
+  for (let col = 0; col < n; col++) if (Math.abs(solved.colDual[col]) > 1e-9) indices.push(col);
+  if (indices.length === 0) return;
+  const at = Float64Array.from(indices, (col) => solved.colValue[col]);
+  model.changeColsBounds({ kind: 'set', indices: Int32Array.from(indices) }, at, at);
+}
+
+let highsPromise = null;
+
 async function solve({ problem, options, wasmModule }) {
   const loadStart = performance.now();
-  const highs = await loadHighs(wasmModule ? { wasmModule } : undefined);
+  const firstJob = highsPromise === null;
+  highsPromise ??= loadHighs(wasmModule ? { wasmModule } : undefined);
+  const highs = await highsPromise;
   const loadMs = performance.now() - loadStart;
+  const modelStart = performance.now();
   const n = problem.numCols;
   const model = highs.createModel({
     numCols: n,
@@ -60,11 +79,14 @@ async function solve({ problem, options, wasmModule }) {
     rowUpper: problem.rowUpper,
     matrix: { format: 'csr', numRows: problem.numRows, numCols: n, starts: problem.starts, indices: problem.indices, values: problem.values },
   });
+  const modelMs = performance.now() - modelStart;
   try {
     model.options.set({ output_flag: false, solver: options.algorithm, time_limit: options.timeLimitS });
     const priorities = [];
     let solution = null;
     let status = 'optimal';
+    let stagesMs = 0;
+    const solveStart = performance.now();
     for (const [index, objective] of problem.objectives.entries()) {
       // Later priorities change only costs and add a row the current optimum satisfies: the basis stays
       // primal feasible, so primal simplex continues from it (measured ~3× fewer iterations than dual).
@@ -85,6 +107,7 @@ async function solve({ problem, options, wasmModule }) {
       const t0 = performance.now();
       const { modelStatus } = model.run();
       const solveMs = performance.now() - t0;
+      stagesMs += solveMs;
       const name = statusNames[modelStatus] ?? `status-${modelStatus}`;
       const iterations = count(model, 'simplex_iteration_count') + count(model, 'ipm_iteration_count') + count(model, 'crossover_iteration_count');
       if (modelStatus !== 7) {
@@ -94,33 +117,36 @@ async function solve({ problem, options, wasmModule }) {
       }
       const value = model.getObjectiveValue();
       priorities.push({ name: objective.name, status: name, objective: value, iterations, solveMs });
-      solution = model.getSolution().colValue;
+      const solved = model.getSolution();
+      solution = solved.colValue;
       if (objective.nonNegative && Math.abs(value) <= 1e-7) {
         pinAtZero(model, objective, problem, solution);
       } else {
+        if (options.holdOptimum === 'optimal-face') fixOnOptimalFace(model, solved, n);
         // Keep this optimum (within tolerance) while the lower priorities are minimised.
         const slack = Math.max(objective.absTol, objective.relTol * Math.abs(value));
         model.addRow(-highs.infinity, value + slack, objective.coefficients);
       }
     }
-    const result = {
+    const loopMs = performance.now() - solveStart;
+    return {
       ok: true,
       status,
       completed: priorities.filter((p) => p.status === 'optimal').length,
       priorities,
-      loadMs,
       version: highs.version.string,
       colValue: solution,
+      timings: { firstJob, loadMs, modelMs, stagesMs, betweenStagesMs: loopMs - stagesMs, wasmMemoryBytes: highs.memoryBytes },
     };
-    return result;
   } finally {
     model.dispose();
   }
 }
 
-parentPort.once('message', (job) => {
+parentPort.on('message', (job) => {
+  const id = job.id;
   solve(job).then(
-    (result) => parentPort.postMessage(result, result.colValue ? [result.colValue.buffer] : []),
-    (error) => parentPort.postMessage({ ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
+    (result) => parentPort.postMessage({ id, ...result }, result.colValue ? [result.colValue.buffer] : []),
+    (error) => parentPort.postMessage({ id, ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }),
   );
 });

@@ -32,7 +32,16 @@ export interface SolveOptions {
   timeLimitS?: number;
   /** The worker is terminated this long after the time limit if HiGHS has not returned. */
   hardKillGraceMs?: number;
+  /**
+   * How an optimum is kept while lower priorities are solved: 'tolerance' (default) adds the row
+   * "priority ≤ optimum + max(absTol, relTol·|optimum|)"; 'optimal-face' also fixes every column with a
+   * nonzero reduced cost, which gives up that tolerance for lower priorities and solves several times
+   * faster on large models (measured in bench/scale.ts).
+   */
+  holdOptimum?: HoldOptimum;
 }
+
+export type HoldOptimum = 'tolerance' | 'optimal-face';
 
 export interface LexicographicResult {
   /** 'optimal' when every priority was solved; otherwise the status that stopped the sequence ('killed', 'error', ...). */
@@ -42,16 +51,42 @@ export interface LexicographicResult {
   /** Solution after the last completed priority (feasible for all constraints); null when none completed. */
   colValue: Float64Array | null;
   stats: Omit<SolverStats, 'formulation'>;
+  /** Where the time went (absent when the worker did not reply). */
+  timings?: SolveTimings;
   error?: string;
 }
 
 interface WorkerReply {
+  id: number;
   ok: boolean;
   status?: string;
   completed?: number;
   priorities?: SolverPriorityStats[];
   colValue?: Float64Array | null;
+  timings?: WorkerTimings;
   error?: string;
+}
+
+interface WorkerTimings {
+  /** The worker loaded HiGHS for this job (its first). */
+  firstJob: boolean;
+  loadMs: number;
+  /** Handing the model to HiGHS (createModel). */
+  modelMs: number;
+  /** Inside HiGHS's run() over all priorities. */
+  stagesMs: number;
+  /** Costs, bounds and rows changed between priorities, solutions read back. */
+  betweenStagesMs: number;
+  /** HiGHS's WebAssembly memory after the job: it only grows, so this is the worker's peak heap. */
+  wasmMemoryBytes: number;
+}
+
+/** Where a solve's wall time went, for benchmarks and profiling. */
+export interface SolveTimings extends WorkerTimings {
+  /** The job ran on a worker kept warm from an earlier solve (no thread start, HiGHS already loaded). */
+  warmWorker: boolean;
+  /** Call to reply, minus the worker's own load, model and solve time: thread start, messaging, copies. */
+  overheadMs: number;
 }
 
 const workerUrl = new URL('./solver-worker.js', import.meta.url);
@@ -71,6 +106,71 @@ function highsModule(): Promise<CompiledWasm | null> {
   return compiledHighs;
 }
 
+type ThreadEvent = { kind: 'reply'; reply: WorkerReply } | { kind: 'failed'; message: string };
+
+/**
+ * A solver worker that outlives one solve: starting a thread and loading HiGHS into it costs more than a
+ * small solve, and V8's optimised WebAssembly code is kept with it.
+ */
+class SolverThread {
+  readonly worker = new Worker(workerUrl, { execArgv: [] }); // plain JS: no loader flags needed, starts faster
+  /** HiGHS module already sent (the worker keeps it). */
+  loaded = false;
+  alive = true;
+  jobs = 0;
+  private listener: ((event: ThreadEvent) => void) | null = null;
+
+  constructor() {
+    this.worker.on('message', (reply: WorkerReply) => this.listener?.({ kind: 'reply', reply }));
+    this.worker.on('error', (error) => this.fail(`solver worker crashed: ${error.message}`));
+    this.worker.on('exit', (code) => this.fail(`solver worker exited with code ${code}`));
+  }
+
+  private fail(message: string): void {
+    this.alive = false;
+    if (warmThread === this) warmThread = null;
+    this.listener?.({ kind: 'failed', message });
+  }
+
+  /** Runs one job; `listener` gets its reply or the thread's failure. */
+  start(job: Record<string, unknown>, listener: (event: ThreadEvent) => void): void {
+    this.listener = listener;
+    this.jobs += 1;
+    this.worker.ref(); // keep the process alive while a caller waits for this solve
+    this.worker.postMessage(job);
+  }
+
+  /** Back to idle: an idle worker does not keep the process alive. */
+  release(): void {
+    this.listener = null;
+    this.worker.unref();
+  }
+
+  kill(): void {
+    this.alive = false;
+    this.listener = null;
+    if (warmThread === this) warmThread = null;
+    void this.worker.terminate();
+  }
+}
+
+/** At most one idle worker is kept; concurrent solves get extra workers that end after their job. */
+let warmThread: SolverThread | null = null;
+let nextJobId = 1;
+
+/** A worker whose HiGHS heap grew beyond this (large models) ends after its job instead of holding the memory. */
+export const keepWarmMaxWasmBytes = 512 * 1024 * 1024;
+
+/** Ends the idle solver worker, if any (it never keeps the process alive; this frees its memory now). */
+export async function closeSolverWorkers(): Promise<void> {
+  const thread = warmThread;
+  warmThread = null;
+  if (thread) {
+    thread.alive = false;
+    await thread.worker.terminate();
+  }
+}
+
 /** Solve the priorities of `problem` one after the other in a worker thread. Never throws. */
 export async function solveLexicographic(problem: LinearProblem, options: SolveOptions = {}): Promise<LexicographicResult> {
   const algorithm = options.algorithm ?? defaultAlgorithm;
@@ -84,10 +184,12 @@ export async function solveLexicographic(problem: LinearProblem, options: SolveO
     rows: problem.numRows,
     nonzeros: problem.indices.length,
   };
-  const finish = (reply: WorkerReply | null, status: string, error?: string): LexicographicResult => {
+  const finish = (reply: WorkerReply | null, status: string, error?: string, warmWorker = false): LexicographicResult => {
     const priorities = reply?.priorities ?? [];
     const completed = reply?.completed ?? 0;
     const solved = priorities.filter((p) => p.status === 'optimal');
+    const wallMs = performance.now() - started;
+    const t = reply?.timings;
     return {
       status,
       completed,
@@ -98,49 +200,64 @@ export async function solveLexicographic(problem: LinearProblem, options: SolveO
         objective: solved.length > 0 ? solved[solved.length - 1]!.objective : null,
         iterations: priorities.reduce((a, p) => a + p.iterations, 0),
         solveMs: priorities.reduce((a, p) => a + p.solveMs, 0),
-        wallMs: performance.now() - started,
+        wallMs,
         priorities,
       },
+      ...(t ? { timings: { ...t, warmWorker, overheadMs: wallMs - t.loadMs - t.modelMs - t.stagesMs - t.betweenStagesMs } } : {}),
       ...(error === undefined ? {} : { error }),
     };
   };
-  if (problem.objectives.length === 0) return finish({ ok: true, completed: 0, priorities: [], colValue: null }, 'error', 'the problem has no objective');
+  if (problem.objectives.length === 0) return finish({ id: 0, ok: true, completed: 0, priorities: [], colValue: null }, 'error', 'the problem has no objective');
 
   const wasmModule = await highsModule();
+  const warm = warmThread?.alive === true ? warmThread : null;
+  warmThread = null;
+  const thread = warm ?? new SolverThread();
+  const id = nextJobId++;
   return new Promise<LexicographicResult>((resolve) => {
     let settled = false;
-    // A plain JS worker without the parent's loader flags starts faster and needs no TypeScript.
-    const worker = new Worker(workerUrl, { execArgv: [] });
-    const settle = (result: LexicographicResult) => {
+    const settle = (result: LexicographicResult, reusable: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(killer);
-      void worker.terminate();
+      // Keep one worker warm; a worker killed, failed, grown large, or beside a warm one ends here.
+      if (reusable && thread.alive && warmThread === null) {
+        thread.release();
+        warmThread = thread;
+      } else {
+        thread.kill();
+      }
       resolve(result);
     };
-    const killer = setTimeout(() => settle(finish(null, 'killed', `solver did not return within ${timeLimitS} s + ${graceMs} ms; worker terminated`)), timeLimitS * 1000 + graceMs);
-    worker.once('message', (reply: WorkerReply) => {
-      if (!reply.ok) settle(finish(null, 'error', reply.error ?? 'solver worker failed'));
-      else settle(finish(reply, reply.status ?? 'error', reply.status === 'optimal' ? undefined : `solver stopped with status ${reply.status}`));
-    });
-    worker.once('error', (error) => settle(finish(null, 'error', `solver worker crashed: ${error.message}`)));
-    worker.once('exit', (code) => settle(finish(null, 'error', `solver worker exited with code ${code}`)));
-    worker.postMessage({
-      problem: {
-        numCols: problem.numCols,
-        numRows: problem.numRows,
-        colLower: problem.colLower,
-        colUpper: problem.colUpper,
-        rowLower: problem.rowLower,
-        rowUpper: problem.rowUpper,
-        starts: problem.starts,
-        indices: problem.indices,
-        values: problem.values,
-        objectives: problem.objectives,
+    const killer = setTimeout(() => settle(finish(null, 'killed', `solver did not return within ${timeLimitS} s + ${graceMs} ms; worker terminated`), false), timeLimitS * 1000 + graceMs);
+    thread.start(
+      {
+        id,
+        problem: {
+          numCols: problem.numCols,
+          numRows: problem.numRows,
+          colLower: problem.colLower,
+          colUpper: problem.colUpper,
+          rowLower: problem.rowLower,
+          rowUpper: problem.rowUpper,
+          starts: problem.starts,
+          indices: problem.indices,
+          values: problem.values,
+          objectives: problem.objectives,
+        },
+        options: { algorithm, timeLimitS, holdOptimum: options.holdOptimum ?? 'tolerance' },
+        ...(thread.loaded ? {} : { wasmModule }),
       },
-      options: { algorithm, timeLimitS },
-      wasmModule,
-    });
+      (event) => {
+        if (event.kind === 'failed') return settle(finish(null, 'error', event.message), false);
+        const reply = event.reply;
+        if (reply.id !== id) return; // a reply to a job this thread gave up on cannot arrive (killed threads are not reused)
+        thread.loaded = true;
+        const reusable = (reply.timings?.wasmMemoryBytes ?? Number.POSITIVE_INFINITY) <= keepWarmMaxWasmBytes;
+        if (!reply.ok) settle(finish(null, 'error', reply.error ?? 'solver worker failed'), reusable);
+        else settle(finish(reply, reply.status ?? 'error', reply.status === 'optimal' ? undefined : `solver stopped with status ${reply.status}`, warm !== null), reusable);
+      },
+    );
   });
 }
 
