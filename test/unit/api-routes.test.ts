@@ -198,7 +198,6 @@ const temporal = {
         },
       };
     },
-    // eslint-disable-next-line @typescript-eslint/require-await
     async *list() {
       for (const id of Object.keys(plans)) yield { workflowId: id, status: { name: 'RUNNING' }, startTime: new Date(NOW - H) };
     },
