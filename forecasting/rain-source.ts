@@ -42,6 +42,8 @@ export interface StoredRain {
   source: string;
   startUtcMs: number;
   stepMin: number;
+  /** The provider's step (a multiple of stepMin; its values were split evenly), e.g. 60 for an hourly ensemble. */
+  sourceStepMin?: number;
   /** catchmentId → values (deterministic) */
   deterministic: Record<string, (number | null)[]>;
   /** catchmentId → members → values (ensemble); absent for a deterministic record. */
@@ -78,6 +80,13 @@ export interface RainSourceOptions {
   fallback?: RainFallback;
   /** Fetch the ensemble too (default true). */
   ensemble?: boolean;
+  /**
+   * Reuse the last good ensemble while it is younger than this instead of calling again (default 0:
+   * every time). Ensemble runs come every 6–12 h and weigh ~5 calls per location (rate limits).
+   */
+  ensembleRefreshMin?: number;
+  /** Hours of rain before now to fetch with the forecast (the API's past_hours), for the RDII state (default 0). */
+  pastH?: number;
   /** Use Open-Meteo's 15-minutely deterministic series when the step is 15 min (default true). */
   useMinutely15?: boolean;
   /** An answer with more missing values than this share is not "good" (default 0.2). */
@@ -91,6 +100,8 @@ export interface CatchmentRain {
   catchmentId: string;
   /** mm over each planning step; null = gap (see `gaps`). */
   precipitationMm: (number | null)[];
+  /** mm over each step of the `pastH` hours before the start (the forecast's past hours); null = not known. */
+  pastMm: (number | null)[];
   /** Ensemble members (may be empty, see `ensemble.quality`). */
   members: (number | null)[][];
 }
@@ -116,6 +127,8 @@ export interface PlanningRain extends RainPart {
   startUtcMs: number;
   stepMin: number;
   steps: number;
+  /** Steps of `pastMm` (ending at startUtcMs). */
+  pastSteps: number;
   source: string;
   ensemble: RainPart & { members: number };
   catchments: CatchmentRain[];
@@ -188,6 +201,10 @@ export function createRainSource(options: RainSourceOptions): RainSource {
   if (!(Number.isInteger(stepMin) && stepMin >= 1 && 60 % stepMin === 0)) throw new RangeError(`rain source: stepMin must divide 60, got ${stepMin}`);
   if (!(Number.isInteger(options.horizonH) && options.horizonH >= 1)) throw new RangeError(`rain source: horizonH must be a whole number ≥ 1, got ${options.horizonH}`);
   const maxStaleMin = options.maxStaleMin ?? 360;
+  const pastH = options.pastH ?? 0;
+  if (!(Number.isInteger(pastH) && pastH >= 0 && pastH <= 92 * 24)) throw new RangeError(`rain source: pastH must be a whole number of hours in [0, 2208], got ${pastH}`);
+  const ensembleRefreshMin = options.ensembleRefreshMin ?? 0;
+  if (!(ensembleRefreshMin >= 0)) throw new RangeError(`rain source: ensembleRefreshMin must be ≥ 0, got ${ensembleRefreshMin}`);
   const fallback = options.fallback ?? { kind: 'zero' };
   if (fallback.kind === 'climatology' && (fallback.hourlyMmPerH.length !== 24 || fallback.hourlyMmPerH.some((v) => !(v >= 0)))) {
     throw new RangeError('rain source: climatology needs 24 hourly rates ≥ 0 (mm/h, local hours 0..23)');
@@ -242,27 +259,30 @@ export function createRainSource(options: RainSourceOptions): RainSource {
   async function fetchDeterministic(nowUtcMs: number): Promise<StoredRain> {
     const answer: Record<string, LocationForecast> = await options.connector.fetchPrecipitationForecast(connectorLocations, {
       hours: fetchHours,
+      ...(pastH > 0 ? { pastHours: pastH } : {}),
       includeMinutely15: useMinutely15,
     });
     const deterministic: Record<string, (number | null)[]> = {};
     let startUtcMs = Number.NaN;
     let issuedAtUtcMs = nowUtcMs;
     let model = 'unknown';
+    let sourceStepMin = stepMin;
     for (const l of locations) {
       const f = answer[l.catchmentId];
       if (!f) throw new Error(`the answer has no series for catchment ${l.catchmentId}`);
       const block = useMinutely15 && f.minutely15 && f.minutely15.timeUtcMs.length > 0 ? f.minutely15 : f.hourly;
       if (block.timeUtcMs.length === 0) throw new Error(`catchment ${l.catchmentId}: the answer has an empty time axis`);
-      checkTimeAxis(block.timeUtcMs[0]!, block.stepMin, nowUtcMs, `forecast for ${l.catchmentId}`);
+      checkTimeAxis(block.timeUtcMs[0]! + pastH * MS_PER_H, block.stepMin, nowUtcMs, `forecast for ${l.catchmentId}`);
       const grid = toStepGrid(block.timeUtcMs, block.precipitationMm, block.stepMin, stepMin);
       if (Number.isNaN(startUtcMs)) startUtcMs = grid.startUtcMs;
       deterministic[l.catchmentId] = alignStart(grid, startUtcMs);
+      sourceStepMin = Math.max(sourceStepMin, block.stepMin);
       issuedAtUtcMs = Math.min(issuedAtUtcMs, f.issuedAtUtcMs);
       model = f.model;
     }
     const share = gapShare(Object.values(deterministic));
     if (share > maxGapShare) throw new Error(`${(share * 100).toFixed(0)} % of the forecast values are missing (limit ${(maxGapShare * 100).toFixed(0)} %)`);
-    return { issuedAtUtcMs, source: `${sourceName}:${model}`, startUtcMs, stepMin, deterministic };
+    return { issuedAtUtcMs, source: `${sourceName}:${model}`, startUtcMs, stepMin, sourceStepMin, deterministic };
   }
 
   async function fetchEnsemble(nowUtcMs: number): Promise<StoredRain> {
@@ -271,9 +291,11 @@ export function createRainSource(options: RainSourceOptions): RainSource {
     let startUtcMs = Number.NaN;
     let issuedAtUtcMs = nowUtcMs;
     let model = 'unknown';
+    let sourceStepMin = stepMin;
     for (const l of locations) {
       const f = answer[l.catchmentId];
       if (!f) throw new Error(`the ensemble answer has no series for catchment ${l.catchmentId}`);
+      sourceStepMin = Math.max(sourceStepMin, f.hourly.stepMin);
       if (f.hourly.timeUtcMs.length === 0) throw new Error(`catchment ${l.catchmentId}: the ensemble answer has an empty time axis`);
       checkTimeAxis(f.hourly.timeUtcMs[0]!, f.hourly.stepMin, nowUtcMs, `ensemble for ${l.catchmentId}`);
       members[l.catchmentId] = f.hourly.members.map((m) => {
@@ -286,7 +308,7 @@ export function createRainSource(options: RainSourceOptions): RainSource {
     }
     const share = gapShare(Object.values(members).flat());
     if (share > maxGapShare) throw new Error(`${(share * 100).toFixed(0)} % of the ensemble values are missing (limit ${(maxGapShare * 100).toFixed(0)} %)`);
-    return { issuedAtUtcMs, source: `${sourceName}:${model}`, startUtcMs, stepMin, deterministic: {}, members };
+    return { issuedAtUtcMs, source: `${sourceName}:${model}`, startUtcMs, stepMin, sourceStepMin, deterministic: {}, members };
   }
 
   function alignStart(grid: { startUtcMs: number; values: (number | null)[] }, startUtcMs: number): (number | null)[] {
@@ -301,16 +323,32 @@ export function createRainSource(options: RainSourceOptions): RainSource {
     kind: 'deterministic' | 'ensemble',
     nowUtcMs: number,
     fetch: (nowUtcMs: number) => Promise<StoredRain>,
+    reuseMin = 0,
   ): Promise<{ rain: StoredRain | undefined; part: RainPart }> {
     let failure: string;
+    if (reuseMin > 0) {
+      const last = await store.load(kind).catch(() => undefined);
+      const ageMin = last ? (nowUtcMs - last.issuedAtUtcMs) / MS_PER_MIN : Number.POSITIVE_INFINITY;
+      if (last && ageMin >= 0 && ageMin < reuseMin) {
+        return { rain: last, part: { quality: 'fresh', reason: `${kind} fetched ${Math.round(ageMin)} min ago (refreshed every ${reuseMin} min)`, issuedAtUtcMs: last.issuedAtUtcMs, ageMin } };
+      }
+    }
     try {
       const rain = await fetch(nowUtcMs);
-      await store.save(kind, rain);
-      return { rain, part: { quality: 'fresh', reason: null, issuedAtUtcMs: rain.issuedAtUtcMs, ageMin: (nowUtcMs - rain.issuedAtUtcMs) / MS_PER_MIN } };
+      let saveProblem: string | null = null;
+      await store.save(kind, rain).catch((error: unknown) => {
+        saveProblem = `fresh, but not kept as the last good one: ${error instanceof Error ? error.message : String(error)}`;
+      });
+      return { rain, part: { quality: 'fresh', reason: saveProblem, issuedAtUtcMs: rain.issuedAtUtcMs, ageMin: (nowUtcMs - rain.issuedAtUtcMs) / MS_PER_MIN } };
     } catch (error) {
       failure = error instanceof Error ? error.message : String(error);
     }
-    const last = await store.load(kind);
+    let last: StoredRain | undefined;
+    try {
+      last = await store.load(kind);
+    } catch (error) {
+      failure += `; the last good one could not be loaded (${error instanceof Error ? error.message : String(error)})`;
+    }
     if (last) {
       const ageMin = (nowUtcMs - last.issuedAtUtcMs) / MS_PER_MIN;
       if (ageMin <= maxStaleMin) {
@@ -337,7 +375,7 @@ export function createRainSource(options: RainSourceOptions): RainSource {
       const steps = (options.horizonH * 60) / stepMin;
       const det = await choose('deterministic', nowUtcMs, fetchDeterministic);
       const ens = wantEnsemble
-        ? await choose('ensemble', nowUtcMs, fetchEnsemble)
+        ? await choose('ensemble', nowUtcMs, fetchEnsemble, ensembleRefreshMin)
         : { rain: undefined, part: { quality: 'fallback' as const, reason: 'ensemble not requested', issuedAtUtcMs: null, ageMin: null } };
       const gaps: RainGap[] = [];
       const filled: RainGap[] = [];
@@ -374,17 +412,25 @@ export function createRainSource(options: RainSourceOptions): RainSource {
         return out;
       };
 
+      const pastSteps = (pastH * 60) / stepMin;
+      const pastOf = (values: (number | null)[] | undefined, from: number): (number | null)[] =>
+        Array.from({ length: pastSteps }, (_, i) => {
+          const j = values ? Math.round((startUtcMs - (pastSteps - i) * stepMs - from) / stepMs) : -1;
+          return values && j >= 0 && j < values.length ? (values[j] ?? null) : null;
+        });
       const catchments: CatchmentRain[] = locations.map((l) => {
         const d = det.rain;
+        const pastMm = pastOf(d?.deterministic[l.catchmentId], d?.startUtcMs ?? 0);
         const precipitationMm = slice(l.catchmentId, d?.deterministic[l.catchmentId], d?.startUtcMs ?? 0, null, d ? `beyond the end of the forecast: ${fallbackLabel()}` : `no forecast: ${fallbackLabel()}`);
         const e = ens.rain;
         const members = (e?.members?.[l.catchmentId] ?? []).map((values, m) => slice(l.catchmentId, values, e?.startUtcMs ?? 0, m, `beyond the end of the ensemble: ${fallbackLabel()}`));
-        return { catchmentId: l.catchmentId, precipitationMm, members };
+        return { catchmentId: l.catchmentId, precipitationMm, pastMm, members };
       });
       return {
         startUtcMs,
         stepMin,
         steps,
+        pastSteps,
         ...det.part,
         source: det.rain?.source ?? `fallback:${fallback.kind}`,
         ensemble: { ...ens.part, members: catchments[0]?.members.length ?? 0 },
@@ -402,7 +448,8 @@ export function createRainSource(options: RainSourceOptions): RainSource {
  */
 export function toActivityRainForecast(rain: PlanningRain): RainForecast {
   const stepMs = rain.stepMin * MS_PER_MIN;
-  const age = rain.ageMin === null ? '' : `,age=${Math.round(rain.ageMin)}min`;
+  // A fresh forecast's source is the same tag value whenever it is written (see influxLastGoodStore).
+  const age = rain.ageMin === null || rain.quality === 'fresh' ? '' : `,age=${Math.round(rain.ageMin)}min`;
   return {
     issuedAtUtcMs: rain.issuedAtUtcMs ?? rain.startUtcMs,
     source: `${rain.source};quality=${rain.quality}${age}`,
