@@ -10,9 +10,12 @@ import { RemoteControl, StationMode, resolveTagMap, tagIndex, type ResolvedTag }
 import { insideEnvelope } from '../planner/envelope.js';
 import type { Plan, PlanStep } from '../planner/types.js';
 import type { DeliveryReport, Notification } from '../notify/types.js';
+import type { InflowCycle } from '../forecasting/cycle.js';
+import { toActivityRainForecast } from '../forecasting/rain-source.js';
 import type { Notifier } from '../notify/index.js';
 import { applyConstraints, InvalidConstraint, localBandSetpoint } from './constraints.js';
 import { ruleBasedPlanner, type Planner } from './planner.js';
+import type { CycleRainForecast } from './rain-forecast.js';
 import type { NetworkSnapshot, RainForecast, StationState, TagReading } from './types.js';
 
 export interface RainForecastSource {
@@ -25,6 +28,11 @@ export interface DispatchDependencies {
   opcua: OpcUaConnector;
   influx: InfluxConnector;
   forecast: RainForecastSource;
+  /**
+   * The cycle's inflow forecast (forecasting/cycle.ts): when given, fetchRainForecast issues it with the
+   * rain (ensemble included), writes it to InfluxDB and names it in its result for the planner.
+   */
+  inflow?: Pick<InflowCycle, 'issue'>;
   /** Default: the rule-based planner. */
   planner?: Planner;
   /** Default: notifications are written to the log only. */
@@ -159,8 +167,20 @@ export function createDispatchActivities(deps: DispatchDependencies) {
       return influx.write(telemetryPoints(snapshot, kinds));
     },
 
-    async fetchRainForecast(): Promise<RainForecast> {
-      const forecast = await deps.forecast.fetchCatchmentRain(network, network.planning.horizonH);
+    async fetchRainForecast(): Promise<CycleRainForecast> {
+      let forecast: CycleRainForecast;
+      if (deps.inflow) {
+        const issued = await deps.inflow.issue();
+        const full = toActivityRainForecast(issued.rain);
+        const steps = Math.round((network.planning.horizonH * 60) / full.stepMin);
+        forecast = {
+          ...full,
+          locations: full.locations.map((l) => ({ ...l, timeUtcMs: l.timeUtcMs.slice(0, steps), precipitationMm: l.precipitationMm.slice(0, steps) })),
+          // Only a reference: the forecast (members included) stays with the worker and in InfluxDB.
+          inflowIssuedAtUtcMs: issued.inflow.issuedAtUtcMs,
+          ensembleMembers: issued.rain.ensemble.members,
+        };
+      } else forecast = await deps.forecast.fetchCatchmentRain(network, network.planning.horizonH);
       const points: SeriesPoint[] = [];
       for (const location of forecast.locations) {
         location.timeUtcMs.forEach((t, i) => {

@@ -142,6 +142,24 @@ export function createRateLimiter(windows: readonly RateLimitWindow[], options: 
   };
 }
 
+const UNIT_MS: Record<string, number> = { s: 1_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_NAME: Record<string, string> = { s: 'second', min: 'minute', h: 'hour', d: 'day' };
+
+/**
+ * A rate-limit setting: "auto" (undefined: the free tier on the public hosts), "off" (false), or
+ * windows such as "600/min,5000/h,10000/d".
+ */
+export function parseRateLimits(text: string): readonly RateLimitWindow[] | false | undefined {
+  const value = text.trim();
+  if (value === 'auto') return undefined;
+  if (value === 'off') return false;
+  return value.split(',').map((part) => {
+    const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*\/\s*(s|min|h|d)\s*$/.exec(part);
+    if (!m || !(Number(m[1]) > 0)) throw new RangeError(`rate limit "${part.trim()}": expected <calls>/<s|min|h|d>, e.g. 600/min`);
+    return { name: UNIT_NAME[m[2]!]!, windowMs: UNIT_MS[m[2]!]!, limit: Number(m[1]) };
+  });
+}
+
 function isPublicOpenMeteoHost(url: string): boolean {
   const host = new URL(url).hostname;
   return (host === 'open-meteo.com' || host.endsWith('.open-meteo.com')) && !host.startsWith('customer-');

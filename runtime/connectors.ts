@@ -3,19 +3,27 @@ import path from 'node:path';
 import type { Connection } from '@temporalio/client';
 import { createInfluxConnector, type InfluxConnector } from '../connectors/influx.js';
 import { createOpcUaConnector, type OpcUaConnector } from '../connectors/opcua.js';
-import { createOpenMeteoConnector, type OpenMeteoConnector } from '../connectors/openmeteo.js';
-import { activityRainForecastSource, createRainSource } from '../forecasting/rain-source.js';
+import { createOpenMeteoConnector, parseRateLimits, type OpenMeteoConnector } from '../connectors/openmeteo.js';
+import { createInflowCycle, type InflowCycle } from '../forecasting/cycle.js';
+import { activityRainForecastSource, createRainSource, fetchArchiveRain } from '../forecasting/rain-source.js';
+import { influxLastGoodStore } from '../forecasting/rain-store.js';
+import { MS_PER_DAY } from '../forecasting/calendar.js';
 import type { RainForecastSource } from '../activities/dispatch.js';
 import type { ComponentProbe } from '../api/routes/health.js';
 import type { NetworkConfig } from '../network/schema.js';
 import type { Env } from '../settings/env.js';
 import { repoRoot } from './paths.js';
 
+/** Rain before now fetched with each forecast (past_hours) for the RDII state: the slow response drains for days. */
+export const PAST_RAIN_H = 72;
+
 export interface RuntimeConnectors {
   opcua: OpcUaConnector;
   influx: InfluxConnector;
   openMeteo: OpenMeteoConnector;
   rain: RainForecastSource;
+  /** The cycle's inflow forecast over the same rain source (written to InfluxDB, kept for the planner). */
+  inflow: InflowCycle;
   close(): Promise<void>;
 }
 
@@ -28,17 +36,39 @@ export function createRuntimeConnectors(env: Env, network: NetworkConfig): Runti
     ...(env.OPCUA_SECURITY_MODE === 'SignAndEncrypt' ? { pkiFolder: path.join(repoRoot, '.data', 'pki-client') } : {}),
   });
   const influx = createInfluxConnector({ url: env.INFLUX_URL, token: env.INFLUX_TOKEN, org: env.INFLUX_ORG, bucket: env.INFLUX_BUCKET, database: env.INFLUX_DATABASE });
+  const rateLimits = parseRateLimits(env.OPEN_METEO_RATE_LIMITS);
   const openMeteo = createOpenMeteoConnector({
     forecastUrl: env.OPEN_METEO_FORECAST_URL,
     ensembleUrl: env.OPEN_METEO_ENSEMBLE_URL,
     archiveUrl: env.OPEN_METEO_ARCHIVE_URL,
     timeoutMs: 10_000,
     retries: 2,
+    ...(rateLimits !== undefined ? { rateLimits } : {}),
   });
-  // Plans keep using the last good forecast (flagged with its age) when the service is away, and fall
-  // back visibly beyond maxStaleMin; the plan's forecast source names the quality it was built on.
-  const rain = activityRainForecastSource(createRainSource({ connector: openMeteo, locations: network, horizonH: network.planning.horizonH, stepMin: 60, ensemble: false }));
-  return { opcua, influx, openMeteo, rain, close: () => opcua.close() };
+  // Plans keep using the last good forecast (flagged with its age; kept in InfluxDB, so also after a
+  // restart) when the service is away, and fall back visibly beyond maxStaleMin; the plan's forecast
+  // source names the quality it was built on.
+  const rainSource = createRainSource({
+    connector: openMeteo,
+    locations: network,
+    horizonH: network.planning.horizonH,
+    stepMin: network.planning.stepMin,
+    ensemble: env.FORECAST_ENSEMBLE === 'on',
+    ensembleRefreshMin: Number(env.FORECAST_ENSEMBLE_REFRESH_MIN),
+    pastH: PAST_RAIN_H,
+    store: influxLastGoodStore(influx, network.planning.stepMin),
+  });
+  const inflow = createInflowCycle({
+    network,
+    influx,
+    rain: rainSource,
+    // Dry days need known rain; where no gauge rain is in InfluxDB the archive API gives it.
+    archiveRain: async ({ fromUtcMs, toUtcMs }) => {
+      const day = (utcMs: number) => new Date(utcMs).toISOString().slice(0, 10);
+      return fetchArchiveRain(openMeteo, network, { startDate: day(fromUtcMs), endDate: day(toUtcMs - MS_PER_DAY), stepMin: 60 });
+    },
+  });
+  return { opcua, influx, openMeteo, rain: activityRainForecastSource(rainSource), inflow, close: () => opcua.close() };
 }
 
 export function healthProbes(connectors: RuntimeConnectors, temporal: Connection): Record<string, ComponentProbe> {
