@@ -219,6 +219,18 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   assert.ok((await page.locator('article.station-card').count()) >= network.stations.length, 'a card per station');
   await page.locator('#diff-h').waitFor();
   await shoot(page, 'plan-zh');
+
+  // Modify first: hand E2 to local control through the form; the plan is re-planned and waits again.
+  await page.getByRole('button', { name: /修改计划/ }).click();
+  const form = page.getByRole('dialog');
+  await form.locator('input[type=checkbox][value="E2"]').check();
+  await form.getByLabel('说明（可选）').fill('E2 现场检修，交回就地');
+  await form.getByRole('button', { name: '重新编制' }).click();
+  await page.locator('#mods-h').waitFor({ timeout: 30_000 });
+  await page.getByText(/第 2 版：zhou/).waitFor();
+  mark('modified');
+  await shoot(page, 'plan-modified-zh');
+
   await approve.click();
   const dialog = page.getByRole('dialog');
   await dialog.getByRole('textbox').fill('同意，按计划执行（浏览器测试）');
@@ -231,7 +243,12 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   assert.equal(state.status, 'dispatched');
   assert.equal(state.decision?.userName, dispatcher.userName);
   assert.equal(state.decision?.comment, '同意，按计划执行（浏览器测试）');
+  assert.equal(state.revision, 2, 'the approved plan is the modified revision');
+  assert.deepEqual(state.constraints, { lockedStations: ['E2'] });
   const first = state.plan!.steps[0]!;
+  const e2 = network.stations.find((s) => s.id === 'E2')!;
+  const e2Setpoint = first.stations.find((s) => s.stationId === 'E2')!;
+  assert.deepEqual([e2Setpoint.startLevelM, e2Setpoint.stopLevelM], [e2.levels.pumpStartM, e2.levels.pumpStopM], 'E2 gets its local band');
   for (const sp of first.stations.filter((s) => s.stationId !== localStation)) {
     assert.equal(simulator.simulation.readTag(sp.stationId, 'startLevelSpM').value, sp.startLevelM, `${sp.stationId} start level`);
     assert.equal(simulator.simulation.readTag(sp.stationId, 'stopLevelSpM').value, sp.stopLevelM, `${sp.stationId} stop level`);

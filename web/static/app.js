@@ -1249,7 +1249,7 @@ function planView(network, state, view, show, reload) {
 function planHeader(state) {
   const plan = state.plan;
   const now = Date.now();
-  const rows = [[t('plan.status'), [statusBadge(state.status)]]];
+  const rows = [[t('plan.status'), [statusBadge(state.status), (state.revision ?? 1) > 1 ? h('span', { class: 'muted' }, ` · ${t('plan.revision', { revision: state.revision })}`) : null]]];
   if (state.decision) {
     const d = state.decision;
     rows.push([
