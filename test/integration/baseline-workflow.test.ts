@@ -20,7 +20,7 @@ import { startForecastServer, type ForecastServer } from '../../forecast-server/
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { bundleWorkflows } from '../../worker/worker.js';
-import type { BaselineRunInput, BaselineRunResult } from '../../workflows/baseline.js';
+import type { BaselineRunInput, BaselineRunResult, baselineRun } from '../../workflows/baseline.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
 
 const H = 3_600_000;
@@ -79,7 +79,7 @@ test('a run after 01:00 closes the previous day and continues the counter into t
     { measurement: 'station', tags: { id: 'W1' }, fields: { levelM: 1.7 }, timeUtcMs: DAY_START - DAY - 60_000 },
   ]);
   const input: BaselineRunInput = { networkId: network.id, utcOffsetMin: 480, clock: clockAt(DAY_START + H + 5 * 60_000) };
-  const first: BaselineRunResult = await client.workflow.execute('baselineRun', { workflowId: 'baseline-run-test', taskQueue, args: [input] });
+  const first: BaselineRunResult = await client.workflow.execute<typeof baselineRun>('baselineRun', { workflowId: 'baseline-run-test', taskQueue, args: [input] });
   assert.equal(first.periods.length, 2);
   const [previous, current] = first.periods as [BaselineRunResult['periods'][number], BaselineRunResult['periods'][number]];
   assert.deepEqual([previous.fromUtcMs, previous.toUtcMs, previous.writtenUntilUtcMs], [DAY_START - DAY, DAY_START, DAY_START]);
@@ -108,7 +108,7 @@ test('a run after 01:00 closes the previous day and continues the counter into t
   assert.ok(Math.abs(totalAt(DAY_START + H) - totalAt(DAY_START) - current.energyKwh) < 1e-6 * previous.energyKwh, 'the new day adds its own');
 
   // Same domain time again: the same periods, the same points.
-  const second: BaselineRunResult = await client.workflow.execute('baselineRun', { workflowId: 'baseline-run-test-again', taskQueue, args: [{ ...input, clock: clockAt(DAY_START + H + 5 * 60_000) }] });
+  const second: BaselineRunResult = await client.workflow.execute<typeof baselineRun>('baselineRun', { workflowId: 'baseline-run-test-again', taskQueue, args: [{ ...input, clock: clockAt(DAY_START + H + 5 * 60_000) }] });
   assert.deepEqual(
     second.periods.map((p) => [p.fromUtcMs, p.toUtcMs, p.points, p.energyKwh, p.costCny]),
     first.periods.map((p) => [p.fromUtcMs, p.toUtcMs, p.points, p.energyKwh, p.costCny]),

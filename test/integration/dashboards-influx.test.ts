@@ -2,21 +2,27 @@
 // the service itself: the simulator (reference network, rainstorm scenario) is read through the dispatch
 // activities every 5 simulated minutes (readNetworkState → writeTelemetry), and every 3 hours the service
 // fetches a rain forecast, builds a rule-based plan, applies its first step and records the outcome — the
-// same activities the dispatch workflow runs. Measurements other engineers are still adding (inflow_forecast,
-// sensor_flag, flood_status, baseline) get a few points in the layout documented in dashboards/README.md.
+// same activities the dispatch workflow runs. The `baseline` measurement is written by the service's baseline
+// activity (activities/baseline.ts) on the observed rain the local forecast server's archive serves. Measurements
+// other engineers are still adding (inflow_forecast, sensor_flag, flood_status) get a few points in the layout
+// documented in dashboards/README.md.
 // Grafana's macros and variables are then replaced by concrete values and each query must return non-empty
 // series with its expected fields; math expressions are evaluated on their inputs' results.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { createBaselineActivities, type BaselineResult } from '../../activities/baseline.js';
 import { createDispatchActivities, type RainForecastSource } from '../../activities/dispatch.js';
+import { archiveObservedRain, type ObservedRainSource } from '../../activities/flood.js';
 import type { RainForecast } from '../../activities/types.js';
 import { createInfluxConnector, type InfluxConnector, type QuerySeries, type SeriesPoint } from '../../connectors/influx.js';
 import type { OpcUaConnector } from '../../connectors/opcua.js';
+import { createOpenMeteoConnector } from '../../connectors/openmeteo.js';
 import { buildDashboards } from '../../dashboards/build.js';
 import { periodEnergyQuery, totalCostQuery } from '../../dashboards/common/energy.js';
 import { tariffPeriods } from '../../dashboards/common/network.js';
 import { stationsAboveHighAlarmQuery } from '../../dashboards/common/queries.js';
+import { startForecastServer, type ForecastServer } from '../../forecast-server/server.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { RainScenario } from '../../scenarios/rain.js';
@@ -86,15 +92,16 @@ interface WrittenDay {
   rainIssues: string[];
   inflowIssues: string[];
   pointsWritten: number;
+  baseline: BaselineResult;
 }
 
-async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector): Promise<WrittenDay> {
+async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector, observed: ObservedRainSource): Promise<WrittenDay> {
   const { scenario, rainMmPerMin } = scenarioRain('rainstorm', DAY_START);
   let nowMs = DAY_START;
   const now = () => nowMs;
   const sim = createSimulation({ network, startUtcMs: DAY_START, rainMmPerMin, seed: 11 });
   const activities = createDispatchActivities({ network, opcua: simulatedScada(sim, now), influx, forecast: scenarioForecast(scenario, now), now });
-  const written: WrittenDay = { planIds: [], rainIssues: [], inflowIssues: [], pointsWritten: 0 };
+  const written: Omit<WrittenDay, 'baseline'> = { planIds: [], rainIssues: [], inflowIssues: [], pointsWritten: 0 };
   // Observed hourly inflow per station, for the inflow forecast points below.
   const inflowByHour = new Map<string, number[]>();
 
@@ -123,15 +130,10 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
     }
   }
 
-  // Baseline: the same day under local level control only (the domain's baseline), same rain and seed.
-  const baselineSim = createSimulation({ network, startUtcMs: DAY_START, rainMmPerMin, seed: 11, initialModes: 'local' });
-  const baseline: SeriesPoint[] = [];
-  for (let t = DAY_START; t <= DAY_END; t += TELEMETRY_EVERY_MIN * MIN) {
-    baselineSim.runUntil(t);
-    for (const s of network.stations) {
-      baseline.push({ measurement: 'baseline', tags: { id: s.id }, fields: { energyKwh: baselineSim.readTag(s.id, 'energyKwh').value }, timeUtcMs: t });
-    }
-  }
+  // Baseline: the same day under local level control only (the domain's baseline), simulated by the service on the
+  // rain the archive reports for the day.
+  const baseline = await createBaselineActivities({ network, influx, observed }).writeBaseline({ fromUtcMs: DAY_START, toUtcMs: DAY_END });
+  written.pointsWritten += baseline.points;
 
   // inflow_forecast (forecasting/write.ts layout): two issues per station, hourly from the step start, a band
   // around what was then observed, and the deterministic forecast.
@@ -172,8 +174,8 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
     fields: { warningLevel: level as number, responseLevel: response as string },
     timeUtcMs: DAY_START + (h as number) * HOUR,
   }));
-  written.pointsWritten += await influx.write([...baseline, ...inflowForecast, ...flags, ...flood]);
-  return written;
+  written.pointsWritten += await influx.write([...inflowForecast, ...flags, ...flood]);
+  return { ...written, baseline };
 }
 
 // --- Grafana's side, done by hand ------------------------------------------------------------------
@@ -274,6 +276,7 @@ interface Target {
 
 void describe('dashboard queries against InfluxDB holding a simulated day', { timeout: 120_000 }, () => {
   let servers: TestServers;
+  let forecastServer: ForecastServer;
   let network: NetworkConfig;
   let influx: InfluxConnector;
   let day: WrittenDay;
@@ -282,7 +285,10 @@ void describe('dashboard queries against InfluxDB holding a simulated day', { ti
   before(async () => {
     [servers, network] = await Promise.all([startTestServers({ temporal: false }), loadNetworkFile(referenceNetworkPath)]);
     influx = createInfluxConnector({ url: servers.influx.url, token: servers.influx.token, org: 'sewer', bucket: servers.influx.database, database: servers.influx.database });
-    day = await writeSimulatedDay(network, influx);
+    // The archive serves the rainstorm's truth as observed rain; the whole day has been observed.
+    forecastServer = await startForecastServer({ port: 0, scenario: 'rainstorm', scenarioStartUtcMs: DAY_START, nowUtcMs: () => DAY_END + HOUR });
+    const observed = archiveObservedRain(createOpenMeteoConnector({ archiveUrl: `${forecastServer.url}/v1/archive`, timeoutMs: 10_000, retries: 1 }));
+    day = await writeSimulatedDay(network, influx, observed);
     variables = {
       station: FAULTY_STATION,
       catchment: network.catchments[0]!.id,
@@ -292,11 +298,17 @@ void describe('dashboard queries against InfluxDB holding a simulated day', { ti
     };
   });
 
-  after(() => servers?.stop());
+  after(async () => {
+    await forecastServer?.close();
+    await servers?.stop();
+  });
 
   test('the service wrote a simulated day', () => {
     assert.equal(day.planIds.length, 24 / PLAN_EVERY_H);
     assert.ok(day.pointsWritten > 10_000, `only ${day.pointsWritten} points`);
+    assert.equal(day.baseline.rainGap, null);
+    assert.equal(day.baseline.writtenUntilUtcMs, DAY_END);
+    assert.equal(day.baseline.points, network.stations.length * (24 * 12 + 1));
   });
 
   test('every template variable query lists the value the panels are tested with', async () => {
@@ -360,6 +372,21 @@ void describe('dashboard queries against InfluxDB holding a simulated day', { ti
     assert.equal(series.length, 1, query);
     return series[0]!.values.map((row) => row[1] as number);
   };
+
+  test('the baseline the service wrote: tariff periods add up to its counters, and priced by the dashboard they cost what the simulator charged', async () => {
+    const source = { measurement: 'baseline', field: 'energyKwh' };
+    let periodsKwh = 0;
+    for (const period of tariffPeriods(network)) {
+      const [kwh] = await single(periodEnergyQuery(source, period, { columns: ['energyKwh'] }));
+      periodsKwh += kwh!;
+    }
+    const { baseline } = day;
+    assert.ok(baseline.energyKwh > 0, `baseline ${baseline.energyKwh} kWh`);
+    assert.ok(Math.abs(periodsKwh - baseline.energyKwh) < 1e-9 * baseline.energyKwh, `periods ${periodsKwh} kWh vs baseline ${baseline.energyKwh} kWh`);
+    // The dashboard prices each tariff range from the network file; the simulator priced every step itself.
+    const [costCny] = await single(totalCostQuery(source, tariffPeriods(network)));
+    assert.ok(Math.abs(costCny! - baseline.costCny) < 1e-9 * baseline.costCny, `dashboard ${costCny} CNY vs simulator ${baseline.costCny} CNY`);
+  });
 
   test('cost over all periods equals each period’s energy at its price, and per-station energy adds up to the network’s', async () => {
     const source = { measurement: 'station', field: 'energyKwh' };
