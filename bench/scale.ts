@@ -18,8 +18,11 @@
 //   default        the planner's setting: simplex (dual, then primal warm starts), optima held by tolerance rows
 //   ipm            interior point for every priority (HiGHS 'ipm'), optima held by tolerance rows
 //   optimal-face   simplex, and each optimum also held by fixing the columns with nonzero reduced cost
-// `solve_ms` is the default variant's median wall time of solveLexicographic (worker round trip included,
-// model building excluded: `build_ms`). A solve that hits `--time-limit` is reported with its status.
+//   cold-worker    (only when asked) the default on a fresh worker thread that loads HiGHS again
+// `solve_ms` is the default variant's median wall time of solveLexicographic (worker round trip included;
+// model building excluded: `build_ms` is formulation.ts alone, the inflow is made before). A solve that hits
+// `--time-limit` is reported with its status. `solve_cpu_ms`: CPU time of the process during the solve (the
+// worker thread included), less disturbed by other work on the machine than wall time.
 // Growth: log-log least-squares slope of the default solve time against stations × steps (1 = linear).
 // Targets (issue 5): reference network ≤ 1 s per plan, 100 stations ≤ 10 s, growth close to linear.
 import { spawn } from 'node:child_process';
@@ -29,14 +32,15 @@ import { parseArgs } from 'node:util';
 import { generateNetwork } from '../network/generate.js';
 import { loadNetworkFile, referenceNetworkPath } from '../network/load.js';
 import type { NetworkConfig } from '../network/schema.js';
-import { buildTimeGrid, formulate, type Formulation, type Scenario } from '../planner/formulation.js';
+import { buildTimeGrid, formulate, type Formulation, type Scenario, type TimeGrid } from '../planner/formulation.js';
 import { catchmentInflow, dryWeatherByNode, meanOverWindow, rdiiFromRain } from '../planner/inflow.js';
 import { closeSolverWorkers, solveLexicographic, type HoldOptimum, type SolverAlgorithm } from '../planner/solver.js';
 
 export const TARGETS = { referencePlanS: 1, stations100S: 10 };
 
-const VARIANTS: Record<string, { algorithm: SolverAlgorithm; holdOptimum: HoldOptimum }> = {
+const VARIANTS: Record<string, { algorithm: SolverAlgorithm; holdOptimum: HoldOptimum; coldWorker?: boolean }> = {
   default: { algorithm: 'simplex', holdOptimum: 'tolerance' },
+  'cold-worker': { algorithm: 'simplex', holdOptimum: 'tolerance', coldWorker: true },
   ipm: { algorithm: 'ipm', holdOptimum: 'tolerance' },
   'optimal-face': { algorithm: 'simplex', holdOptimum: 'optimal-face' },
 };
@@ -71,8 +75,14 @@ interface SizeOptions {
   variants: string[];
 }
 
-/** The planner's LP for one network: storm inflow (plus members), planner grid, all stations remote. */
-export function buildScaleModel(network: NetworkConfig, horizonH: number, rainMm: number, members: number): Formulation {
+export interface ScaleWorkload {
+  network: NetworkConfig;
+  grid: TimeGrid;
+  scenarios: Scenario[];
+}
+
+/** The planner's grid and a storm inflow (plus members) on it: the planner's input, made before timing. */
+export function scaleWorkload(network: NetworkConfig, horizonH: number, rainMm: number, members: number): ScaleWorkload {
   const grid = buildTimeGrid(NOW_UTC_MS, { fineStepMin: network.planning.stepMin, fineHorizonH: 6, coarseStepMin: 60, horizonH });
   const K = grid.durationH.length;
   const startUtcMs = Math.floor(NOW_UTC_MS / 3_600_000) * 3_600_000;
@@ -98,11 +108,17 @@ export function buildScaleModel(network: NetworkConfig, horizonH: number, rainMm
     return { id, weight: 1, inflowM3h };
   };
   const all = [scenario('deterministic', rainMm), ...Array.from({ length: members }, (_, m) => scenario(`m${m + 1}`, rainMm * (0.4 + (1.2 * m) / Math.max(1, members - 1))))];
+  return { network, grid, scenarios: all.map((s) => ({ ...s, weight: 1 / all.length })) };
+}
+
+/** The planner's LP for a workload (formulation.ts as the planner calls it), all stations remote at 1.8 m. */
+export function buildScaleModel({ network, grid, scenarios }: ScaleWorkload): Formulation {
+  const K = grid.durationH.length;
   const sharedSteps = Math.max(1, grid.offsetH.slice(0, K).filter((h) => h * 60 < 60).length);
   return formulate({
     network,
     grid,
-    scenarios: all.map((s) => ({ ...s, weight: 1 / all.length })),
+    scenarios,
     initial: {
       stations: new Map(network.stations.map((s) => [s.id, { levelM: 1.8, pumpsAvailable: s.pumps.length, outflowM3h: 100, flowSetpointM3h: null, locked: false }])),
       tanks: new Map(),
@@ -138,18 +154,20 @@ async function measureSize(o: SizeOptions): Promise<Record<string, unknown>> {
   const network = o.stations === 16 ? await loadNetworkFile(referenceNetworkPath) : generateNetwork({ stations: o.stations, seed: o.seed });
   const loadBefore = os.loadavg()[0]!;
   // Warm-up on a small model: thread started, HiGHS loaded, optimised WebAssembly code in place.
-  const small = buildScaleModel(await loadNetworkFile(referenceNetworkPath), 6, o.rainMm, 0);
+  const small = buildScaleModel(scaleWorkload(await loadNetworkFile(referenceNetworkPath), 6, o.rainMm, 0));
   await solveLexicographic(small.problem, { timeLimitS: o.timeLimitS });
 
+  const workload = scaleWorkload(network, o.horizonH, o.rainMm, o.members);
   const buildStart = performance.now();
-  const f = buildScaleModel(network, o.horizonH, o.rainMm, o.members);
+  const f = buildScaleModel(workload);
   const buildMs = performance.now() - buildStart;
   const steps = f.grid.durationH.length;
   const runs = new Map<string, VariantRun[]>(o.variants.map((v) => [v, []]));
   let wasmPeakBytes = 0;
   for (let r = 0; r < o.runs; r++) {
     for (const name of o.variants) {
-      const variant = VARIANTS[name]!;
+      const { coldWorker, ...variant } = VARIANTS[name]!;
+      if (coldWorker) await closeSolverWorkers();
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       const result = await solveLexicographic(f.problem, { ...variant, timeLimitS: o.timeLimitS });
@@ -204,6 +222,7 @@ async function measureSize(o: SizeOptions): Promise<Record<string, unknown>> {
     build_ms: round(buildMs, 0),
     ipm_over_simplex: ratio('ipm'),
     optimal_face_over_default: ratio('optimal-face'),
+    ...(runs.has('cold-worker') ? { cold_worker_over_default: ratio('cold-worker') } : {}),
     variants: byVariant,
     loadavg_1m_before: round(loadBefore, 2),
     loadavg_1m_after: round(os.loadavg()[0]!, 2),

@@ -1,11 +1,15 @@
 // Solver measurements on the reference network: `npx tsx bin/bench-planner.ts [--members N] [--rain-mm R]
-// [--algorithm simplex|ipm|choose] [--runs 3] [--horizon-h 24]`. Prints per-priority statistics and the
-// median wall time; the numbers quoted in planner/solver.ts and planner/README.md come from here.
+// [--algorithm simplex|ipm|choose] [--runs 3] [--horizon-h 24] [--worker warm|cold]`. Prints per-priority
+// statistics and the median planner wall time (whole plan: model, solve, setpoints, explanations). The
+// solver keeps its worker warm between plans, as the service does; `--worker cold` ends it before each
+// plan (a fresh thread and HiGHS load every time, as before). Sizes and the simplex/interior-point
+// comparison over 16–500 stations: `npm run bench -- scale`.
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadNetworkFile, referenceNetworkPath } from '../network/load.js';
 import { catchmentInflow, rdiiFromRain, type InflowSeries } from '../planner/inflow.js';
 import { planWithOptimiser } from '../planner/mpc.js';
-import type { SolverAlgorithm } from '../planner/solver.js';
+import { closeSolverWorkers, type SolverAlgorithm } from '../planner/solver.js';
 
 const { values } = parseArgs({
   options: {
@@ -15,6 +19,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     'horizon-h': { type: 'string', default: '24' },
     'time-limit': { type: 'string', default: '120' },
+    worker: { type: 'string', default: 'warm' },
   },
 });
 const network = await loadNetworkFile(referenceNetworkPath);
@@ -44,7 +49,9 @@ const input = {
   members: Array.from({ length: members }, (_, m) => ({ id: `m${m + 1}`, series: inflow(rainMm * (0.4 + (1.2 * m) / Math.max(1, members - 1))) })),
 };
 const wall: number[] = [];
+if (values.worker !== 'warm' && values.worker !== 'cold') throw new RangeError(`--worker must be warm or cold, got "${values.worker}"`);
 for (let run = 0; run < Number(values.runs); run++) {
+  if (values.worker === 'cold') await closeSolverWorkers();
   const t0 = performance.now();
   const plan = await planWithOptimiser({
     planId: `bench-${run}`,
@@ -63,4 +70,5 @@ for (let run = 0; run < Number(values.runs); run++) {
   console.log(`  overflow ${plan.predicted?.overflowM3.toFixed(0)} m3, bypass ${plan.predicted?.bypassM3.toFixed(0)} m3, energy ${plan.predicted?.energyKwh.toFixed(0)} kWh, cost ${plan.predicted?.costCny.toFixed(0)} CNY`);
 }
 const sorted = [...wall].sort((a, b) => a - b);
-console.log(`median planner wall time ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms over ${wall.length} runs (${values.algorithm}, ${members + 1} scenarios, ${values['horizon-h']} h)`);
+console.log(`median planner wall time ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms over ${wall.length} runs (${values.algorithm}, ${members + 1} scenarios, ${values['horizon-h']} h, ${values.worker} worker; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+await closeSolverWorkers();
