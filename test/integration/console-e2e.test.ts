@@ -29,6 +29,7 @@ import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
 import { openStore, type Store } from '../../store/db.js';
 import { ensureDispatchSchedule } from '../../worker/schedule.js';
+import { ensureFloodSeason } from '../../worker/flood-season.js';
 import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
 
@@ -36,6 +37,7 @@ const chromiumCandidates = ['/usr/bin/chromium-headless-shell', '/usr/lib/chromi
 const screenshotDir = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
 const localStation = 'E9';
 const dispatcher = { userName: 'zhou', displayName: '周调度', password: 'dispatcher-password-e2e' };
+const supervisor = { userName: 'qian', displayName: '钱主管', password: 'supervisor-password-e2e' };
 
 /** The Chromium to drive: CHROMIUM_PATH, then the Debian locations. Throws how to get one. */
 function findChromium(): string {
@@ -122,6 +124,7 @@ before(async () => {
 
   store = await openStore(`sqlite:${path.join(tmp, 'app.sqlite')}`);
   await store.users.create({ userName: dispatcher.userName, displayName: dispatcher.displayName, role: 'dispatcher', password: dispatcher.password });
+  await store.users.create({ userName: supervisor.userName, displayName: supervisor.displayName, role: 'supervisor', password: supervisor.password });
   app = await buildApp({ network, store, influx: connectors.influx, temporal: client, temporalNamespace: 'default', probes: healthProbes(connectors, clientConnection) });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 });
@@ -189,6 +192,9 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   const started = Date.now();
   const mark = (what: string) => t.diagnostic(`${what} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const planId = await triggerCycle();
+  // The flood-season watch too, so the flood board shows the assessment of the same rain (and an
+  // emergency plan if it reaches a warning); nothing of it is approved here.
+  await ensureFloodSeason(client, network, { spec: '01-01/12-31', checkIntervalMin: 60, config: { approval: { escalateAfterMin: 600, approvalTimeoutMin: 1200 } } });
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   const page = await context.newPage();
   const consoleErrors: string[] = [];
@@ -289,6 +295,18 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   await page.goto(`${baseUrl}/#/plans/${encodeURIComponent(planId)}`);
   await page.locator('.plan-header').getByText('Dispatched').waitFor();
   await shoot(page, 'plan-dispatched-en');
+
+  // The audit log is for supervisors: sign in as one and find the dispatcher's decisions.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByLabel('User name').fill(supervisor.userName);
+  await page.getByLabel('Password').fill(supervisor.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('cell', { name: planId }).first().waitFor();
+  await shoot(page, 'audit-en');
+  await page.getByRole('button', { name: /中文/ }).click();
+  await page.getByRole('heading', { level: 1, name: '审计日志' }).waitFor();
+  await shoot(page, 'audit-zh');
   mark('screenshots taken');
   assert.deepEqual(consoleErrors, [], 'no script errors in the page');
   await context.close();

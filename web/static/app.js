@@ -1948,8 +1948,9 @@ async function renderFlood(ctx) {
   main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('flood.title')), updated), body);
   const load = async () => {
     let board;
+    let status = null;
     try {
-      board = await api('/api/flood/board');
+      [board, status] = await Promise.all([api('/api/flood/board'), api('/api/flood/status').catch(() => null)]);
     } catch (error) {
       if (!ctx.alive()) return;
       body.replaceChildren(h('p', { class: error instanceof ApiError && error.status === 404 ? 'alert alert-info' : 'alert alert-error', role: 'status' }, error instanceof ApiError && error.status === 404 ? t('flood.notRunning') : errorText(error)));
@@ -1957,13 +1958,13 @@ async function renderFlood(ctx) {
     }
     if (!ctx.alive()) return;
     updated.textContent = t('common.updatedAt', { time: fmtTime(Date.now(), { seconds: true }) });
-    body.replaceChildren(floodBoard(network, board, load));
+    body.replaceChildren(floodBoard(network, board, status, load));
   };
   await load();
   ctx.every(LIVE_REFRESH_MS, load);
 }
 
-function floodBoard(network, b, reload) {
+function floodBoard(network, b, status, reload) {
   const stationName = (id) => {
     const st = network.stations.find((x) => x.id === id);
     return st ? `${id} ${localName(st.name)}` : id;
@@ -1981,7 +1982,7 @@ function floodBoard(network, b, reload) {
     ),
   );
   const parts = [head];
-  if (b.pending) parts.push(floodPendingPanel(b, reload));
+  if (b.pending) parts.push(floodPendingPanel(b, reload), emergencyPlanDetails(network, status?.pending ?? null));
   if (b.live) parts.push(h('p', { class: 'alert alert-info' }, t('flood.live', { planId: b.live.emergencyPlanId, response: tOr(`response.${b.live.response}`, b.live.response), user: b.live.approvedBy }), ' ', h('a', { href: `#/plans/${encodeURIComponent(b.live.planWorkflowId)}` }, t('flood.openPlan'))));
 
   parts.push(
@@ -2095,6 +2096,29 @@ function floodBoard(network, b, reload) {
     ),
   );
   return h('div', {}, parts);
+}
+
+/** What the waiting emergency plan does besides drawdown: operating mode, transfers, tanks, least harmful overflows. */
+function emergencyPlanDetails(network, p) {
+  if (!p) return null;
+  const reason = (x) => (x.reason ? h('div', { class: 'small muted' }, localName(x.reason)) : null);
+  const list = (titleKey, items, line) =>
+    items.length ? h('div', {}, h('h3', {}, t(titleKey)), h('ul', { class: 'plan-items' }, items.map((x) => h('li', {}, line(x), reason(x))))) : null;
+  const nameOf = (collection, id) => {
+    const x = network[collection].find((y) => y.id === id);
+    return x ? `${id} ${localName(x.name)}` : id;
+  };
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'ep-h' },
+    h('h2', { id: 'ep-h' }, t('emergency.title')),
+    h('p', {}, t('emergency.flowMode', { mode: tOr(`flowMode.${p.flowMode}`, p.flowMode), steps: p.setpointSteps })),
+    list('emergency.transfers', p.transfers, (x) =>
+      t('emergency.transfer', { link: nameOf('interconnections', x.interconnectionId), flow: withUnit(Math.abs(x.transferM3h), 0, UNIT_M3H), plant: x.towardPlantId ? nameOf('plants', x.towardPlantId) : '—', from: fmtTime(x.fromUtcMs), until: fmtTime(x.untilUtcMs) }),
+    ),
+    list('emergency.tanks', p.tanks, (x) => t('emergency.tank', { tank: nameOf('tanks', x.tankId), empty: fmtTime(x.emptyUntilUtcMs), from: fmtTime(x.fillFromUtcMs), until: fmtTime(x.fillUntilUtcMs) })),
+    list('emergency.overflow', [...p.overflowPriority].sort((a, b) => a.rank - b.rank), (x) => t('emergency.overflowLine', { rank: x.rank, station: nameOf('stations', x.stationId), water: tOr(`water.${x.receivingWater}`, x.receivingWater) })),
+  );
 }
 
 function floodPendingPanel(b, reload) {
