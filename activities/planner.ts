@@ -1,15 +1,8 @@
-// The planner as a dependency of the activities. The rule-based planner is the default; the optimising
-// planner (planner/mpc.ts, `planWithOptimiser`) plugs in by wiring an adapter in the worker, e.g.
-//
-//   const mpcPlanner: Planner = {
-//     name: 'mpc',
-//     plan: (r) => planWithOptimiser({
-//       planId: r.planId, network: r.network, nowUtcMs: r.nowUtcMs, previousPlan: r.previousPlan,
-//       state: plannerStateFromSnapshot(r.snapshot, r.network), inflow: <forecasting/ inflow forecast>,
-//       constraints: r.constraints, rainForecast: r.forecast,
-//     }),
-//   };
-//   createDispatchWorker({ …, dependencies: { …, planner: mpcPlanner } });
+// The planner as a dependency of the activities. The rule-based planner is the default of
+// createDispatchActivities; the worker selects one by the PLANNER setting (activities/mpc-planner.ts
+// plannerByName): `mpc`, the optimising planner (planner/mpc.ts planWithOptimiser) on the inflow forecast
+// the cycle's forecast activity issued (forecasting/cycle.ts; found by the issue time the RainForecast
+// names), or `rule-based`.
 //
 // Constraints are passed to the planner and applied again to its output (activities/constraints.ts), so
 // a planner that ignores them still yields a plan that honours the dispatcher's change.

@@ -5,6 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { archiveObservedRain } from '../activities/flood.js';
+import { plannerByName } from '../activities/mpc-planner.js';
 import { notifierFromEnv } from '../notify/index.js';
 import { createRuntimeConnectors } from '../runtime/connectors.js';
 import { resolveFromRepo } from '../runtime/paths.js';
@@ -30,7 +31,17 @@ const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRES
 const worker = await createDispatchWorker({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
-  dependencies: { network, opcua, influx: connectors.influx, forecast: connectors.rain, observed: archiveObservedRain(connectors.openMeteo), notifier },
+  dependencies: {
+    network,
+    opcua,
+    influx: connectors.influx,
+    forecast: connectors.rain,
+    // Each cycle issues the inflow forecast with its rain; the planner (PLANNER) finds it by its issue time.
+    inflow: connectors.inflow,
+    planner: plannerByName(env.PLANNER, { inflow: connectors.inflow }),
+    observed: archiveObservedRain(connectors.openMeteo),
+    notifier,
+  },
 });
 
 const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -42,7 +53,7 @@ const schedule = await ensureDispatchSchedule(client, network, {
 // A worker that starts after a pause plans at once instead of waiting up to a whole cycle.
 const lastAction = (await schedule.describe()).info.recentActions.at(-1);
 if (!lastAction || Date.now() - lastAction.takenAt.getTime() > network.planning.cycleMin * 60_000) await schedule.trigger();
-console.log(`worker: task queue ready; schedule ${schedule.scheduleId} every ${network.planning.cycleMin} min; autonomy ${autonomyMode ?? 'advisory'}`);
+console.log(`worker: task queue ready; schedule ${schedule.scheduleId} every ${network.planning.cycleMin} min; autonomy ${autonomyMode ?? 'advisory'}; planner ${env.PLANNER}`);
 const floodWorkflowId = await ensureFloodSeason(client, network, {
   spec: floodSeason,
   ...(floodConfig ? { config: floodConfig } : {}),

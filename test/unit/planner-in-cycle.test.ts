@@ -1,0 +1,84 @@
+// The MPC planner as the dispatch activities' Planner (activities/mpc-planner.ts): it plans on the inflow
+// forecast the cycle's forecast named (members as scenarios), and without one it still plans on dry-weather
+// flow and says why in the plan. The inflow lookup is a stand-in here; the real one is exercised on the
+// servers in test/integration/planner-in-cycle.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createMpcPlanner, plannerByName } from '../../activities/mpc-planner.js';
+import { ruleBasedPlanner, type PlannerRequest } from '../../activities/planner.js';
+import type { CycleRainForecast } from '../../activities/rain-forecast.js';
+import type { NetworkSnapshot } from '../../activities/types.js';
+import type { PlannerInflow } from '../../forecasting/cycle.js';
+import { exampleNetwork } from '../../planner/examples.js';
+
+const t0 = Date.UTC(2026, 6, 1, 0, 0);
+const network = exampleNetwork({ stations: [{ id: 'S1', areaM2: 100, pumpCount: 3, pumpM3h: 100, standbyPumps: 1, to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 2000 }] });
+const snapshot: NetworkSnapshot = {
+  networkId: network.id,
+  readAtUtcMs: t0,
+  stations: [{ stationId: 'S1', levelM: 1, inflowM3h: 100, outflowM3h: 0, pumpsRunning: 0, pumpsAvailable: 3, mode: 'remote', remoteActive: true, startLevelSpM: 2, stopLevelSpM: 1, flowSpM3h: 0 }],
+  readings: [],
+  badTagCount: 0,
+};
+const ISSUED = t0 - 2 * 60_000;
+const rain = (withInflow: boolean): CycleRainForecast => ({
+  issuedAtUtcMs: t0 - 3 * 60_000,
+  source: 'open-meteo:test;quality=fresh',
+  stepMin: 15,
+  locations: [],
+  ...(withInflow ? { inflowIssuedAtUtcMs: ISSUED, ensembleMembers: 3 } : {}),
+});
+/** 100 m³/h base, a storm of `peakM3h` more from hour 2 to 5. */
+const storm = (peakM3h: number) => [{ nodeId: 'S1', flowM3h: Array.from({ length: 12 }, (_, h) => 100 + (h >= 2 && h < 5 ? peakM3h : 0)) }];
+const issuedInflow: PlannerInflow = {
+  startUtcMs: t0,
+  stepMin: 60,
+  series: storm(600),
+  members: [0.5, 1, 1.5].map((f, i) => ({ id: `m${i}`, series: storm(600 * f) })),
+  source: 'inflow-forecast;rain=open-meteo:test;quality=fresh',
+  issuedAtUtcMs: ISSUED,
+};
+const request = (forecast: CycleRainForecast | null): PlannerRequest => ({ planId: 'p', network, snapshot, forecast, nowUtcMs: t0 });
+const options = { horizonH: 12, fineHorizonH: 12 };
+
+test('plans on the inflow forecast the cycle issued, its members as scenarios', async () => {
+  const asked: number[] = [];
+  const planner = createMpcPlanner({
+    inflow: { plannerInflow: (issuedAtUtcMs) => (asked.push(issuedAtUtcMs), Promise.resolve({ inflow: issuedInflow, from: 'memory' as const })) },
+    options,
+  });
+  const plan = await planner.plan(request(rain(true)));
+  assert.deepEqual(asked, [ISSUED]);
+  assert.equal(plan.planner, 'mpc', JSON.stringify(plan.fallback));
+  assert.equal(plan.basis.forecastIssuedAtUtcMs, ISSUED);
+  assert.equal(plan.basis.forecastSource, issuedInflow.source);
+  assert.equal(plan.predicted?.scenarioCount, 4);
+  assert.ok(!(plan.assumptions ?? []).some((a) => /not in this plan/.test(a.en)), JSON.stringify(plan.assumptions));
+  // The storm reached the optimiser: 600 m³/h over 300 m³/h of duty pumps overflows in some scenarios.
+  const risk = plan.predicted?.risk.find((r) => r.objectId === 'S1');
+  assert.ok(risk && risk.probability > 0 && risk.worstVolumeM3 > 0, JSON.stringify(risk));
+});
+
+test('without an inflow forecast it plans on dry-weather flow and says why, in both languages', async () => {
+  const cases: [string, Parameters<typeof createMpcPlanner>[0], CycleRainForecast | null, RegExp][] = [
+    ['no reference', { inflow: { plannerInflow: () => assert.fail('not asked') }, options }, rain(false), /came without an inflow forecast/],
+    ['no forecast', { options }, null, /^No rain forecast for this plan/],
+    ['not found', { inflow: { plannerInflow: () => Promise.resolve(null) }, options }, rain(true), /not found/],
+    ['lookup fails', { inflow: { plannerInflow: () => Promise.reject(new Error('InfluxDB unreachable')) }, options }, rain(true), /could not be read \(InfluxDB unreachable\)/],
+  ];
+  for (const [name, deps, forecast, why] of cases) {
+    const plan = await createMpcPlanner(deps).plan(request(forecast));
+    assert.equal(plan.planner, 'mpc', `${name}: ${JSON.stringify(plan.fallback)}`);
+    const note = plan.assumptions?.[0];
+    assert.ok(note && why.test(note.en) && /rain-induced inflow is not in this plan/.test(note.en), `${name}: ${JSON.stringify(note)}`);
+    assert.match(note.zh, /本方案未计入降雨引起的来水/);
+    assert.equal(plan.basis.forecastIssuedAtUtcMs, forecast?.issuedAtUtcMs ?? null, `${name}: the rain it knew of`);
+    assert.match(plan.basis.forecastSource, /^dry-weather flow only;rain=/, name);
+    assert.equal(plan.predicted?.scenarioCount, 1, name);
+  }
+});
+
+test('the PLANNER setting picks the planner', () => {
+  assert.equal(plannerByName('mpc').name, 'mpc');
+  assert.equal(plannerByName('rule-based'), ruleBasedPlanner);
+});
