@@ -11,9 +11,9 @@
 //
 // Spin-up: the simulation starts `spinUpH` (24) before the period, from the levels measured then where telemetry
 // has them, so mains and the catchments' RDII memory are filled when the period starts. Starting cold at the
-// period start, even from exactly the right levels, under-counts a day by 1.5–2.3 % (mains empty for their travel
+// period start, even from exactly the right levels, under-counts a day by 1.2–2.3 % (mains empty for their travel
 // times) and the day after a storm by up to 20 % (RDII of the previous day's rain missing); with the spin-up the
-// error is within 0.7 % (reference network, four rain scenarios; dashboards/README.md, "Baseline").
+// error is within 0.71 % (reference network, every rain scenario: `npx tsx dashboards/baseline-spin-up.ts`).
 import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { createSimulation, type Simulation } from '../simulator/model.js';

@@ -27,7 +27,7 @@ export function tariffMarkdown(network: NetworkConfig): string {
     ...rows,
     '',
     'Energy per period = station energy-counter readings at the period boundaries (first reading at or after each boundary), summed over stations; cost = energy × price. ' +
-      'Baseline = the same counters from the `baseline` measurement: the network simulated under each station’s local level control (start/stop levels, no forecast, no transfers) with the same rain.' +
+      'Baseline = the same counters from the `baseline` measurement: the network re-simulated every hour, up to the last full hour, under each station’s local level control (start/stop levels, no forecast, no transfers) with the observed rain.' +
       (zone.daylightSaving ? ' This time zone observes daylight saving: period boundaries follow standard time and shift by one hour in summer.' : ''),
   ].join('\n');
 }
