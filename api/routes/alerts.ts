@@ -32,6 +32,8 @@ export const alertKinds = [
   'flood-plan-escalated',
 ] as const;
 export type AlertKind = (typeof alertKinds)[number];
+/** Where alerts come from; each is read on its own, and one failing does not hide the others. */
+export const alertSources = ['telemetry', 'sensor_flag', 'tag_status', 'plans', 'flood'] as const;
 export type AlertSeverity = 'critical' | 'warning' | 'info';
 
 const Localised = Type.Object({ zh: Type.String(), en: Type.String() });
@@ -313,13 +315,14 @@ export const alertRoutes: FastifyPluginAsync<{ influx: InfluxConnector; temporal
     },
     async (request) => {
       const nowUtcMs = Date.now();
-      const sources: [string, () => Promise<Alert[]>][] = [
-        ['telemetry', async () => telemetryAlarms(network, await readLiveState(influx), nowUtcMs)],
-        ['sensor_flag', () => sensorFlagAlerts(influx)],
-        ['tag_status', () => tagStatusAlerts(influx)],
-        ['plans', () => planAlerts(temporal, network.id)],
-        ['flood', () => floodAlerts(temporal, network.id)],
-      ];
+      const readers: Record<(typeof alertSources)[number], () => Promise<Alert[]>> = {
+        telemetry: async () => telemetryAlarms(network, await readLiveState(influx), nowUtcMs),
+        sensor_flag: () => sensorFlagAlerts(influx),
+        tag_status: () => tagStatusAlerts(influx),
+        plans: () => planAlerts(temporal, network.id),
+        flood: () => floodAlerts(temporal, network.id),
+      };
+      const sources = alertSources.map((source) => [source, readers[source]] as const);
       const results = await Promise.allSettled(sources.map(([, read]) => read()));
       const alerts: Alert[] = [];
       const status: AlertsBody['sources'] = [];

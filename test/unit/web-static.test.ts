@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { alertKinds, alertSources } from '../../api/routes/alerts.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const webRoot = path.join(root, 'web/static');
@@ -123,7 +124,7 @@ void test("every t('key') in app.js and every data-i18n key in index.html exists
   assert.deepEqual(missing, [], 'keys used but not translated');
 });
 
-void test('status, role, write-result, planner and band labels cover every value the API can send', () => {
+void test('status, role, write-result, planner, band, flood and alert labels cover every value the API can send', () => {
   const { zh, en } = readMessages();
   const families: [string, string[]][] = [
     ['status', stringUnion('contract/index.ts', 'PlanStatus')],
@@ -136,6 +137,19 @@ void test('status, role, write-result, planner and band labels cover every value
     ['component', ['temporal', 'influxdb', 'opcua', 'forecast']],
     ['mode', ['remote', 'local', 'remoteInactive', 'unknown']],
     ['band', ['normal', 'above-start', 'high', 'overflow', 'unknown']],
+    // Flood season, alerts and history (plan events recorded by the plan workflow).
+    ['warning', stringUnion('flood/types.ts', 'WarningLevel')],
+    ['response', stringUnion('flood/types.ts', 'ResponseLevel')],
+    ['crew', stringUnion('flood/types.ts', 'CrewTask', 'kind')],
+    ['floodAction', stringUnion('flood/types.ts', 'FloodAction', 'kind')],
+    ['flowMode', stringUnion('flood/types.ts', 'EmergencyPlan', 'flowMode')],
+    ['floodStatus', stringUnion('contract/index.ts', 'FloodSeasonState', 'status')],
+    ['alert', [...alertKinds]],
+    ['severity', ['critical', 'warning', 'info']],
+    ['alertSource', [...alertSources]],
+    ['risk', ['overflow', 'high', 'rain']],
+    ['crewState', ['proposed', 'dispatched']],
+    ['status', ['escalated', 'auto-approved', 'needs-approval', 'modified', 'handed-back', 'step-applied']],
   ];
   const missing: string[] = [];
   for (const [prefix, values] of families) {
