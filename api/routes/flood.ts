@@ -209,7 +209,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { temporal, store, influx, network } = options;
   const workflowId = floodSeasonWorkflowId(network.id);
-  const notFound = () => Object.assign(new Error(`no flood-season workflow for ${network.id}`), { statusCode: 404 });
+  const notFound = () => Object.assign(new Error(`no flood-season workflow for ${network.id}`), { statusCode: 404, code: 'Not Found' });
 
   async function readStatus(): Promise<{ state: FloodSeasonState; workflowStatus: string }> {
     const handle = temporal.workflow.getHandle(workflowId);
@@ -261,7 +261,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
         const json = series[0]?.values[0]?.[1];
         if (typeof json === 'string') report = JSON.parse(json) as FloodReport;
       }
-      if (!report) throw Object.assign(new Error(eventId ? `no report for event ${eventId}` : 'no flood report yet'), { statusCode: 404 });
+      if (!report) throw Object.assign(new Error(eventId ? `no report for event ${eventId}` : 'no flood report yet'), { statusCode: 404, code: 'Not Found' });
       return report;
     },
   );

@@ -224,7 +224,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
         if (!(error instanceof WorkflowNotFoundError)) throw error;
       }
     }
-    throw Object.assign(new Error(`no plan ${planId}`), { statusCode: 404 });
+    throw Object.assign(new Error(`no plan ${planId}`), { statusCode: 404, code: 'Not Found' });
   }
 
   async function onPlanWorkflow<T>(planId: string, fn: (workflowId: string) => Promise<T>): Promise<{ result: T; workflowId: string }> {
