@@ -2117,7 +2117,15 @@ function emergencyPlanDetails(network, p) {
       t('emergency.transfer', { link: nameOf('interconnections', x.interconnectionId), flow: withUnit(Math.abs(x.transferM3h), 0, UNIT_M3H), plant: x.towardPlantId ? nameOf('plants', x.towardPlantId) : '—', from: fmtTime(x.fromUtcMs), until: fmtTime(x.untilUtcMs) }),
     ),
     list('emergency.tanks', p.tanks, (x) => t('emergency.tank', { tank: nameOf('tanks', x.tankId), empty: fmtTime(x.emptyUntilUtcMs), from: fmtTime(x.fillFromUtcMs), until: fmtTime(x.fillUntilUtcMs) })),
-    list('emergency.overflow', [...p.overflowPriority].sort((a, b) => a.rank - b.rank), (x) => t('emergency.overflowLine', { rank: x.rank, station: nameOf('stations', x.stationId), water: tOr(`water.${x.receivingWater}`, x.receivingWater) })),
+    // Long (every station) and only needed if overflow cannot be avoided: folded by default.
+    p.overflowPriority.length
+      ? h(
+          'details',
+          {},
+          h('summary', {}, t('emergency.overflowSummary', { n: p.overflowPriority.length })),
+          list('emergency.overflow', [...p.overflowPriority].sort((a, b) => a.rank - b.rank), (x) => t('emergency.overflowLine', { rank: x.rank, station: nameOf('stations', x.stationId), water: tOr(`water.${x.receivingWater}`, x.receivingWater) })),
+        )
+      : null,
   );
 }
 
