@@ -12,6 +12,7 @@ import { MS_PER_DAY, MS_PER_H, MS_PER_MIN } from '../../forecasting/calendar.js'
 import { readObservedRain, readStationHistory, writeObservedRain, writeTelemetryHistory } from '../../forecasting/history.js';
 import { forecastInflow, modelsFromNetwork } from '../../forecasting/inflow.js';
 import { createRainSource } from '../../forecasting/rain-source.js';
+import { createInflowCycle } from '../../forecasting/cycle.js';
 import { aggregate } from '../../forecasting/series.js';
 import { simulateHistory, type SimulatedHistory } from '../../forecasting/simulated-history.js';
 import { listInflowForecastIssues, readInflowForecast, verifyInflowForecast, writeInflowForecast } from '../../forecasting/write.js';
@@ -138,5 +139,51 @@ void describe('forecasting with InfluxDB', () => {
     }
     // The configured model on the twin: forecast volume within 15 % at every station.
     assert.ok(verification.every((v) => Math.abs(v.volumeErrorPct) < 15), JSON.stringify(verification));
+  });
+
+  void it('issues the cycle\'s forecast on dry-weather flow learned from the telemetry in InfluxDB', async () => {
+    const connector = createOpenMeteoConnector({
+      forecastUrl: `${forecastServer.url}/v1/forecast`,
+      ensembleUrl: `${forecastServer.url}/v1/ensemble`,
+      archiveUrl: `${forecastServer.url}/v1/archive`,
+      retries: 0,
+      nowUtcMs: () => nowUtcMs,
+    });
+    const rain = createRainSource({ connector, locations: network, horizonH: 24, pastH: 24, nowUtcMs: () => nowUtcMs });
+    // Three days of history: one dry weekday (no rain before the record counts as unknown, hence no antecedent days).
+    const cycle = createInflowCycle({
+      network,
+      influx,
+      rain,
+      now: () => nowUtcMs,
+      dwfLearning: { historyDays: 3, stepMin: 60, options: { antecedentDryDays: 0, minDryDaysPerType: 1 } },
+    });
+    const before = await cycle.issue();
+    assert.ok(before.inflow.flags.some((f) => /patterns at/.test(f)), 'configured until learned');
+    const report = await cycle.refreshModels();
+    assert.deepEqual(
+      report.filter((r) => r.source !== 'learned').map((r) => `${r.stationId}: ${r.detail}`),
+      [],
+    );
+    // Learned from one day of the twin against the network file the twin runs on: close at most stations;
+    // a small one below others (E8: 42 m³/h of its own under two stations and a tank outlet) carries the routing residual.
+    const configured = modelsFromNetwork(network);
+    const ratios = cycle.models().models.map((model) => {
+      const truth = configured.find((m) => m.stationId === model.stationId)!.dwf.weekdayM3h;
+      return model.dwf.weekdayM3h.reduce((a, v) => a + v, 0) / truth.reduce((a, v) => a + v, 0);
+    });
+    const sorted = [...ratios].sort((a, b) => a - b);
+    assert.ok(sorted.every((r) => Math.abs(r - 1) < 0.2), `learned / configured weekday means: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
+    assert.ok(Math.abs(sorted[Math.floor(sorted.length / 2)]! - 1) < 0.03, `median ${sorted[Math.floor(sorted.length / 2)]}`);
+    const issued = await cycle.issue();
+    assert.ok(!issued.inflow.flags.some((f) => /patterns at/.test(f)), issued.inflow.flags.join(' | '));
+    assert.equal(issued.rain.pastSteps, 96);
+    assert.ok(issued.inflow.stations.every((s) => !s.flags.some((f) => /no observed rain before the start/.test(f))), 'past hours set the RDII state');
+    assert.equal(issued.written, 16 * 96 * 4);
+    const stored = await readInflowForecast(influx, { issuedAtUtcMs: issued.inflow.issuedAtUtcMs });
+    assert.equal(Object.keys(stored.stations).length, 16);
+    const fromMemory = await cycle.plannerInflow(issued.inflow.issuedAtUtcMs);
+    assert.equal(fromMemory?.from, 'memory');
+    assert.equal(fromMemory?.inflow.members?.length, 11);
   });
 });
