@@ -2,7 +2,7 @@
 // (activity writeBaseline, activities/baseline.ts) and, in the first hours of a day, the whole previous day
 // again, so a run missed around midnight still closes that day's counter at 24:00. Every run rewrites whole
 // periods with the same values, so skipped or repeated runs do no harm.
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { BaselineActivities, BaselineResult } from '../activities/baseline.js';
 import { domainTimeOf, type DomainClock } from '../contract/index.js';
 
@@ -60,7 +60,12 @@ export async function baselineRun(input: BaselineRunInput): Promise<BaselineRunR
   const periods: BaselineResult[] = [];
   // In order: the previous day's closing reading is the current day's opening reading.
   for (const period of baselinePeriods(domainTimeOf(input.clock, Date.now()), input.utcOffsetMin, catchUpH)) {
-    periods.push(await io.writeBaseline(period));
+    const result = await io.writeBaseline(period);
+    // A gap is an answer, not a failure (retrying would not bring the rain): say it where operators look.
+    if (result.rainGap) {
+      log.warn('baseline stops before an hour without observed rain', { ...period, writtenUntilUtcMs: result.writtenUntilUtcMs, catchmentId: result.rainGap.catchmentId, hourEndUtcMs: result.rainGap.hourEndUtcMs });
+    }
+    periods.push(result);
   }
   return { networkId: input.networkId, periods };
 }

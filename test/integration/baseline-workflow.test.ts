@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createBaselineActivities } from '../../activities/baseline.js';
@@ -19,6 +19,7 @@ import type { DomainClock } from '../../contract/index.js';
 import { startForecastServer, type ForecastServer } from '../../forecast-server/server.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
+import { baselineScheduleId, ensureDispatchSchedule } from '../../worker/schedule.js';
 import { bundleWorkflows } from '../../worker/worker.js';
 import type { BaselineRunInput, BaselineRunResult, baselineRun } from '../../workflows/baseline.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
@@ -118,6 +119,35 @@ test('a run after 01:00 closes the previous day and continues the counter into t
   if (process.env['RECORD_HISTORIES'] === '1') {
     writeFileSync(path.join(historiesDir, 'baseline-run-test.json'), portableHistory(await client.workflow.getHandle('baseline-run-test').fetchHistory()));
   }
+});
+
+test('the dispatch Schedule brings the hourly baseline Schedule; its run on today’s rain, not yet observed, writes nothing and names the gap', { timeout: 120_000 }, async () => {
+  await ensureDispatchSchedule(client, network, { paused: true, taskQueueName: taskQueue });
+  const schedule = client.schedule.getHandle(baselineScheduleId(network.id));
+  const described = await schedule.describe();
+  assert.equal(described.action.type, 'startWorkflow');
+  assert.equal(described.action.workflowType, 'baselineRun');
+  assert.deepEqual(described.action.args, [{ networkId: network.id, utcOffsetMin: 480 }]);
+  assert.equal(described.policies.overlap, ScheduleOverlapPolicy.SKIP);
+  assert.deepEqual(described.spec.intervals, [{ every: 3_600_000, offset: 300_000 }]);
+  assert.equal(described.state.paused, true, 'paused with the dispatch Schedule');
+
+  const pointsBefore = await baselinePoints();
+  await schedule.trigger();
+  let runId: string | undefined;
+  for (let i = 0; i < 100 && !runId; i++) {
+    runId = (await schedule.describe()).info.recentActions.at(-1)?.action.workflow.workflowId;
+    if (!runId) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(runId, 'the triggered Schedule started a run');
+  const result = (await client.workflow.getHandle(runId).result()) as BaselineRunResult;
+  // The forecast server's archive ends on the test day: the run's real-time period has no observed rain yet.
+  for (const period of result.periods) {
+    assert.equal(period.points, 0);
+    assert.equal(period.writtenUntilUtcMs, null);
+    assert.equal(period.rainGap?.hourEndUtcMs, period.simulatedFromUtcMs + H, 'the first hour of the spin-up is missing');
+  }
+  assert.deepEqual(await baselinePoints(), pointsBefore);
 });
 
 test('a bad offset fails the run at once, naming the input', { timeout: 60_000 }, async () => {
