@@ -39,6 +39,11 @@ export interface SolveOptions {
    * faster on large models (measured in bench/scale.ts).
    */
   holdOptimum?: HoldOptimum;
+  /**
+   * Solve the leading zero-bounded penalties together first (default true): the same answer, and on a dry
+   * day one solve instead of one per safety priority. False solves them one by one (for comparison).
+   */
+  combineLeading?: boolean;
 }
 
 export type HoldOptimum = 'tolerance' | 'optimal-face';
@@ -64,6 +69,8 @@ interface WorkerReply {
   priorities?: SolverPriorityStats[];
   colValue?: Float64Array | null;
   timings?: WorkerTimings;
+  /** The first solve of the leading non-negative penalties together (see solver-worker.js). */
+  combined?: { iterations: number; solveMs: number };
   error?: string;
 }
 
@@ -85,6 +92,8 @@ interface WorkerTimings {
 export interface SolveTimings extends WorkerTimings {
   /** The job ran on a worker kept warm from an earlier solve (no thread start, HiGHS already loaded). */
   warmWorker: boolean;
+  /** The combined first solve of the leading zero-bounded penalties (its iterations and time are in the totals). */
+  combined: { iterations: number; solveMs: number } | null;
   /** Call to reply, minus the worker's own load, model and solve time: thread start, messaging, copies. */
   overheadMs: number;
 }
@@ -198,12 +207,12 @@ export async function solveLexicographic(problem: LinearProblem, options: SolveO
         ...base,
         status,
         objective: solved.length > 0 ? solved[solved.length - 1]!.objective : null,
-        iterations: priorities.reduce((a, p) => a + p.iterations, 0),
-        solveMs: priorities.reduce((a, p) => a + p.solveMs, 0),
+        iterations: priorities.reduce((a, p) => a + p.iterations, reply?.combined?.iterations ?? 0),
+        solveMs: priorities.reduce((a, p) => a + p.solveMs, reply?.combined?.solveMs ?? 0),
         wallMs,
         priorities,
       },
-      ...(t ? { timings: { ...t, warmWorker, overheadMs: wallMs - t.loadMs - t.modelMs - t.stagesMs - t.betweenStagesMs } } : {}),
+      ...(t ? { timings: { ...t, warmWorker, combined: reply?.combined ?? null, overheadMs: wallMs - t.loadMs - t.modelMs - t.stagesMs - t.betweenStagesMs } } : {}),
       ...(error === undefined ? {} : { error }),
     };
   };
@@ -245,7 +254,7 @@ export async function solveLexicographic(problem: LinearProblem, options: SolveO
           values: problem.values,
           objectives: problem.objectives,
         },
-        options: { algorithm, timeLimitS, holdOptimum: options.holdOptimum ?? 'tolerance' },
+        options: { algorithm, timeLimitS, holdOptimum: options.holdOptimum ?? 'tolerance', combineLeading: options.combineLeading ?? true },
         ...(thread.loaded ? {} : { wasmModule }),
       },
       (event) => {

@@ -92,6 +92,46 @@ test('optima are held within their tolerance by default; optimal-face holds them
   await closeSolverWorkers();
 });
 
+test('leading penalties solved together first give exactly the one-by-one answer, zero or not', async () => {
+  // min x, then min 2y, with x + y ≥ 1: together (x + 2y) the optimum is x = 1, y = 0, yet one by one
+  // x = 0 first, so y = 1. Then a case where both penalties are zero: settled by the combined solve alone.
+  const lp = new LpBuilder();
+  const x = lp.addCol('x', 0, 10);
+  const y = lp.addCol('y', 0, 10);
+  const z = lp.addCol('z', 0, 10);
+  lp.addRow('cover', [[x, 1], [y, 1]], 1, Number.POSITIVE_INFINITY);
+  lp.addObjective('first', 0, 0)(x, 1);
+  lp.addObjective('second', 0, 0)(y, 2);
+  lp.addObjective('last', 0, 0)(z, -1); // not a zero-bounded penalty: solved on its own
+  const traded = await solveLexicographic(lp.build(), { timeLimitS: 10 });
+  assert.equal(traded.status, 'optimal', traded.error);
+  // (+ 0 turns a -0 from the solver into 0)
+  assert.deepEqual(traded.stats.priorities.map((p) => (p.objective === null ? null : p.objective + 0)), [0, 2, -10]);
+  assert.ok(traded.timings?.combined, 'the leading penalties were first solved together');
+
+  const free = new LpBuilder();
+  const a = free.addCol('a', 0, 10);
+  const b = free.addCol('b', 0, 10);
+  free.addRow('room', [[a, 1], [b, 1]], Number.NEGATIVE_INFINITY, 5);
+  free.addObjective('first', 0, 0)(a, 1);
+  free.addObjective('second', 0, 0)(b, 1);
+  free.addObjective('last', 0, 0)(a, -1);
+  const zero = await solveLexicographic(free.build(), { timeLimitS: 10 });
+  assert.equal(zero.status, 'optimal', zero.error);
+  assert.deepEqual(
+    // A priority settled without a solve of its own is reported with 0 iterations in 0 ms.
+    zero.stats.priorities.slice(0, 2).map((p) => [p.name, p.objective === null ? null : p.objective + 0, p.iterations, p.solveMs]),
+    [
+      ['first', 0, 0, 0],
+      ['second', 0, 0, 0],
+    ],
+    'both penalties were zero at the combined solution: no solve of their own',
+  );
+  assert.ok(zero.timings?.combined, 'settled by the combined solve');
+  assert.ok(Math.abs(zero.stats.priorities[2]!.objective!) < 1e-9, 'a is pinned at zero for the last priority');
+  await closeSolverWorkers();
+});
+
 test('the warm worker does not keep the process alive', () => {
   const solver = fileURLToPath(new URL('../../planner/solver.ts', import.meta.url));
   const script = `
