@@ -446,33 +446,70 @@ export function createRainSource(options: RainSourceOptions): RainSource {
  * The dispatch workflow's RainForecast (activities/types.ts) from planning rain: quality and age go
  * into `source`, so what the plan was based on is recorded with it.
  */
-export function toActivityRainForecast(rain: PlanningRain): RainForecast {
-  const stepMs = rain.stepMin * MS_PER_MIN;
+export function toActivityRainForecast(rain: PlanningRain, options: { stepMin?: number } = {}): RainForecast {
   // A fresh forecast's source is the same tag value whenever it is written (see influxLastGoodStore).
   const age = rain.ageMin === null || rain.quality === 'fresh' ? '' : `,age=${Math.round(rain.ageMin)}min`;
+  const source = `${rain.source};quality=${rain.quality}${age}`;
+  const issuedAtUtcMs = rain.issuedAtUtcMs ?? rain.startUtcMs;
+  const stepMin = options.stepMin ?? rain.stepMin;
+  if (stepMin === rain.stepMin) {
+    const stepMs = rain.stepMin * MS_PER_MIN;
+    return {
+      issuedAtUtcMs,
+      source,
+      stepMin,
+      locations: rain.catchments.map((c) => ({
+        catchmentId: c.catchmentId,
+        // RainForecast labels a depth with the END of its step, as Open-Meteo does.
+        timeUtcMs: c.precipitationMm.map((_, i) => rain.startUtcMs + (i + 1) * stepMs),
+        precipitationMm: c.precipitationMm,
+      })),
+    };
+  }
+  // Coarser steps on round boundaries (hourly readers, e.g. the flood assessment): each step sums the fine
+  // steps inside it, the elapsed part of the current one from the past hours; a step not fully known is null.
+  const parts = stepMin / rain.stepMin;
+  if (!Number.isInteger(parts) || parts < 1) throw new RangeError(`toActivityRainForecast: ${rain.stepMin}-min rain cannot be summed into ${stepMin}-min steps`);
+  const fineMs = rain.stepMin * MS_PER_MIN;
+  const coarseMs = stepMin * MS_PER_MIN;
+  const fineStartUtcMs = rain.startUtcMs - rain.pastSteps * fineMs;
+  const firstUtcMs = Math.floor(rain.startUtcMs / coarseMs) * coarseMs;
+  const steps = Math.floor((rain.startUtcMs + rain.steps * fineMs - firstUtcMs) / coarseMs);
   return {
-    issuedAtUtcMs: rain.issuedAtUtcMs ?? rain.startUtcMs,
-    source: `${rain.source};quality=${rain.quality}${age}`,
-    stepMin: rain.stepMin,
-    locations: rain.catchments.map((c) => ({
-      catchmentId: c.catchmentId,
-      // RainForecast labels a depth with the END of its step, as Open-Meteo does.
-      timeUtcMs: c.precipitationMm.map((_, i) => rain.startUtcMs + (i + 1) * stepMs),
-      precipitationMm: c.precipitationMm,
-    })),
+    issuedAtUtcMs,
+    // Another series than the fine one written under the plain source (rain-store.ts).
+    source: `${source};${stepMin}min`,
+    stepMin,
+    locations: rain.catchments.map((c) => {
+      const fine = [...c.pastMm, ...c.precipitationMm];
+      const precipitationMm = Array.from({ length: steps }, (_, k) => {
+        let sum = 0;
+        for (let p = 0; p < parts; p++) {
+          const j = Math.round((firstUtcMs + k * coarseMs + p * fineMs - fineStartUtcMs) / fineMs);
+          const v = j >= 0 && j < fine.length ? fine[j] : null;
+          if (v === null || v === undefined) return null;
+          sum += v;
+        }
+        return sum;
+      });
+      return { catchmentId: c.catchmentId, timeUtcMs: precipitationMm.map((_, k) => firstUtcMs + (k + 1) * coarseMs), precipitationMm };
+    }),
   };
 }
 
-/** The dispatch activity's RainForecastSource (activities/dispatch.ts) on top of a rain source. */
-export function activityRainForecastSource(source: RainSource): { fetchCatchmentRain(network: NetworkConfig, hours: number): Promise<RainForecast> } {
+/**
+ * The dispatch activity's RainForecastSource (activities/dispatch.ts) on top of a rain source, on the rain
+ * source's step or summed into `stepMin` (60 for readers that take hourly rain).
+ */
+export function activityRainForecastSource(source: RainSource, options: { stepMin?: number } = {}): { fetchCatchmentRain(network: NetworkConfig, hours: number): Promise<RainForecast> } {
   return {
     async fetchCatchmentRain(network, hours) {
       const rain = await source.get();
       const known = new Set(rain.catchments.map((c) => c.catchmentId));
       const missing = network.catchments.filter((c) => !known.has(c.id)).map((c) => c.id);
       if (missing.length > 0) throw new Error(`rain source has no series for catchment(s) ${missing.join(', ')}`);
-      const forecast = toActivityRainForecast(rain);
-      const steps = Math.min(rain.steps, Math.round((hours * 60) / rain.stepMin));
+      const forecast = toActivityRainForecast(rain, options);
+      const steps = Math.min(forecast.locations[0]?.timeUtcMs.length ?? 0, Math.round((hours * 60) / forecast.stepMin));
       return { ...forecast, locations: forecast.locations.map((l) => ({ ...l, timeUtcMs: l.timeUtcMs.slice(0, steps), precipitationMm: l.precipitationMm.slice(0, steps) })) };
     },
   };

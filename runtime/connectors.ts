@@ -68,7 +68,9 @@ export function createRuntimeConnectors(env: Env, network: NetworkConfig): Runti
       return fetchArchiveRain(openMeteo, network, { startDate: day(fromUtcMs), endDate: day(toUtcMs - MS_PER_DAY), stepMin: 60 });
     },
   });
-  return { opcua, influx, openMeteo, rain: activityRainForecastSource(rainSource), inflow, close: () => opcua.close() };
+  // The flood assessment reads hourly rain (flood/warning.ts): this view sums the 15-min steps into hours.
+  const rain = activityRainForecastSource(rainSource, { stepMin: 60 });
+  return { opcua, influx, openMeteo, rain, inflow, close: () => opcua.close() };
 }
 
 export function healthProbes(connectors: RuntimeConnectors, temporal: Connection): Record<string, ComponentProbe> {

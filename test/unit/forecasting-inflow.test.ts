@@ -9,7 +9,7 @@ import { createRainScenario, perturbForecast, rainSeries, type RainScenario } fr
 import { createCalendar, MS_PER_H, MS_PER_MIN } from '../../forecasting/calendar.js';
 import { dwfSeries } from '../../forecasting/dwf.js';
 import { forecastInflow, modelsFromNetwork, plantInflowForecast, toPlannerInflow, type InflowRainInput } from '../../forecasting/inflow.js';
-import { activityRainForecastSource, createRainSource, fetchArchiveRain, checkTimeAxis, toActivityRainForecast, type RainFallback } from '../../forecasting/rain-source.js';
+import { activityRainForecastSource, createRainSource, fetchArchiveRain, checkTimeAxis, toActivityRainForecast, type PlanningRain, type RainFallback } from '../../forecasting/rain-source.js';
 import { plantRoutes } from '../../forecasting/routing.js';
 import { coverage } from '../../forecasting/series.js';
 
@@ -376,5 +376,36 @@ void describe('inflow forecast', () => {
     );
     const none = forecastInflow({ models, timeZone: network.timezone, issuedAtUtcMs: start, rain: dry });
     assert.match(none.stations[0]!.flags.join(' '), /no observed rain before the start/);
+  });
+
+  void it('sums 15-min planning rain into hours on round boundaries for hourly readers, the elapsed quarters from the past hours', () => {
+    const start = Date.UTC(2026, 6, 1, 2, 15); // 10:15 local, the current 15-min step
+    const rain: PlanningRain = {
+      startUtcMs: start,
+      stepMin: 15,
+      steps: 8,
+      pastSteps: 4,
+      quality: 'fresh',
+      reason: null,
+      issuedAtUtcMs: start - 60_000,
+      ageMin: 1,
+      source: 'open-meteo:fake',
+      ensemble: { quality: 'fallback', reason: 'ensemble not requested', issuedAtUtcMs: null, ageMin: null, members: 0 },
+      catchments: [
+        { catchmentId: 'A', pastMm: [9, 9, 9, 0.5], precipitationMm: [1, 2, 3, 4, 5, 6, 7, 8], members: [] },
+        { catchmentId: 'B', pastMm: [0, 0, 0, 0], precipitationMm: [0, null, 0, 0, 0, 0, 0, 0], members: [] },
+      ],
+      gaps: [],
+      filled: [],
+    };
+    const hourly = toActivityRainForecast(rain, { stepMin: 60 });
+    assert.equal(hourly.stepMin, 60);
+    assert.equal(hourly.source, 'open-meteo:fake;quality=fresh;60min');
+    const [a, b] = hourly.locations;
+    // [10:00, 11:00) = the elapsed quarter 10:00–10:15 + three ahead; [11:00, 12:00); 12:00–12:15 is not a whole hour.
+    assert.deepEqual(a!.timeUtcMs, [Date.UTC(2026, 6, 1, 3), Date.UTC(2026, 6, 1, 4)]);
+    assert.deepEqual(a!.precipitationMm, [0.5 + 1 + 2 + 3, 4 + 5 + 6 + 7]);
+    assert.deepEqual(b!.precipitationMm, [null, 0], 'an hour with a missing quarter is a gap, not less rain');
+    assert.deepEqual(toActivityRainForecast(rain).locations[0]!.precipitationMm, rain.catchments[0]!.precipitationMm);
   });
 });
