@@ -181,11 +181,11 @@ async function apiToken(): Promise<string> {
   return token;
 }
 
-async function shoot(page: Page, name: string): Promise<void> {
+async function shoot(page: Page, name: string, fullPage = true): Promise<void> {
   // The router marks <main> busy until the page has its data: the picture shows data, not "loading".
   await page.locator('main:not([aria-busy])').waitFor();
   await page.waitForLoadState('networkidle');
-  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage });
 }
 
 test('a dispatcher signs in, opens the pending plan, approves it, and its setpoints reach the simulator', async (t) => {
@@ -235,7 +235,7 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   await page.locator('#mods-h').waitFor({ timeout: 30_000 });
   await page.getByText(/第 2 版：zhou/).waitFor();
   mark('modified');
-  await shoot(page, 'plan-modified-zh');
+  await shoot(page, 'plan-modified-zh', false);
 
   await approve.click();
   const dialog = page.getByRole('dialog');
@@ -269,7 +269,7 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   assert.equal(audit[0]?.userName, dispatcher.userName);
 
   // Screenshots of the main pages in both languages.
-  await shoot(page, 'plan-dispatched-zh');
+  await shoot(page, 'plan-dispatched-zh', false);
   mark('checked SCADA');
   const pages: [string, string, string, string][] = [
     ['overview', '#/overview', '管网总览', 'Network overview'],
@@ -294,7 +294,7 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   }
   await page.goto(`${baseUrl}/#/plans/${encodeURIComponent(planId)}`);
   await page.locator('.plan-header').getByText('Dispatched').waitFor();
-  await shoot(page, 'plan-dispatched-en');
+  await shoot(page, 'plan-dispatched-en', false);
 
   // The audit log is for supervisors: sign in as one and find the dispatcher's decisions.
   await page.getByRole('button', { name: 'Log out' }).click();
