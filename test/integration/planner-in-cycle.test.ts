@@ -142,10 +142,12 @@ const count = async (q: string) => {
 
 let firstRainIssuedAtUtcMs = 0;
 
-test('a scheduled cycle plans with the MPC planner on the inflow forecast it wrote to InfluxDB', async () => {
+test('a scheduled cycle plans with the MPC planner on the inflow forecast it wrote to InfluxDB', async (t) => {
   const workflowId = await triggerCycle();
   const state = await proposedPlan(planWorkflowIdOfCycle(workflowId));
   const plan = state.plan!;
+  const solver = plan.solver;
+  t.diagnostic(`solver: ${solver?.status} ${solver?.formulation}, ${solver?.rows}×${solver?.columns}, solve ${solver?.solveMs.toFixed(0)} ms, wall ${solver?.wallMs.toFixed(0)} ms, scenarios ${plan.predicted?.scenarioCount}, fallback ${plan.fallback?.kind ?? 'none'}`);
   assert.equal(plan.planner, 'mpc');
   assert.equal(plan.fallback?.kind === 'rule-based' || plan.fallback?.kind === 'previous-plan', false, JSON.stringify(plan.fallback));
   // The ensemble members were the optimiser's scenarios (deterministic + the members it kept).
