@@ -16,9 +16,11 @@ const RainSeries = Type.Object({
   catchmentId: Type.String(),
   /** The station the catchment drains to. */
   stationId: Type.String(),
-  /** Start of each hour, UTC ms. */
+  /** Start of each step, UTC ms. */
   timeUtcMs: Type.Array(Type.Number()),
-  /** Rain over the hour; null where the forecast has a gap (never read a gap as dry). */
+  /** Length of a step: 60 (the hourly series) or the planning step when only that is stored. */
+  stepMin: Type.Number(),
+  /** Rain over the step; null where the forecast has a gap (never read a gap as dry). */
   mm: Type.Array(Num),
   totalMm: Type.Number(),
   gaps: Type.Integer(),
@@ -71,15 +73,22 @@ export async function readForecasts(influx: InfluxConnector, network: NetworkCon
       `SELECT ${quoteIdent('precipitationMm')}, ${quoteIdent('gap')} FROM ${quoteIdent('rain_forecast')} WHERE ${quoteIdent('issuedAt')} = ${quoteString(String(rainIssue))} AND (${only}) GROUP BY ${quoteIdent('catchment')}, ${quoteIdent('source')}`,
     );
     for (const c of catchments) {
-      const s = series.find((x) => x.tags['catchment'] === c.id);
+      // One issue may hold the planning steps and an hourly view of them (source suffix ";60min"): show the hourly one.
+      const own = series.filter((x) => x.tags['catchment'] === c.id);
+      const s = own.find((x) => (x.tags['source'] ?? '').endsWith(';60min')) ?? own[0];
       if (!s) continue;
       rain.source ??= s.tags['source'] ?? null;
       const [t, p] = ['time', 'precipitationMm'].map((name) => s.columns.indexOf(name)) as [number, number];
-      const mm = s.values.map((row) => { const v = row[p]; return typeof v === 'number' ? v : null; });
+      const mm = s.values.map((row) => {
+        const v = row[p];
+        return typeof v === 'number' ? v : null;
+      });
+      const timeUtcMs = s.values.map((row) => Number(row[t]));
       rain.catchments.push({
         catchmentId: c.id,
         stationId: c.node,
-        timeUtcMs: s.values.map((row) => Number(row[t])),
+        timeUtcMs,
+        stepMin: timeUtcMs.length > 1 ? Math.round((timeUtcMs[1]! - timeUtcMs[0]!) / 60_000) : 60,
         mm,
         totalMm: Math.round(mm.reduce<number>((a, x) => a + (x ?? 0), 0) * 10) / 10,
         gaps: mm.filter((x) => x === null).length,

@@ -54,8 +54,10 @@ const influx: InfluxConnector = {
         assert.match(statement, new RegExp(`"issuedAt" = '${rainIssue}'`), 'the newest issue is read');
         for (const c of network.catchments) {
           if (!statement.includes(`'${c.id}'`)) continue;
+          // The planning series (15-min steps) first, then its hourly view: the hourly one is shown.
+          out.push(series('rain_forecast', { catchment: c.id, source: 'open-meteo:test' }, ['time', 'precipitationMm', 'gap'], hours.map((t) => [t, 0.25, null])));
           // One gap (null) in the third hour: never counted as dry.
-          out.push(series('rain_forecast', { catchment: c.id, source: 'open-meteo:test' }, ['time', 'precipitationMm', 'gap'], hours.map((t, i) => [t, i === 2 ? null : i + 0.5, i === 2 ? true : null])));
+          out.push(series('rain_forecast', { catchment: c.id, source: 'open-meteo:test;60min' }, ['time', 'precipitationMm', 'gap'], hours.map((t, i) => [t, i === 2 ? null : i + 0.5, i === 2 ? true : null])));
         }
       } else if (statement.includes('FROM "inflow_forecast"')) {
         for (const st of network.stations) {
@@ -238,15 +240,16 @@ function assertErrorBody(body: string, statusCode: number) {
 }
 
 void describe('what the new routes answer', () => {
-  void test('forecasts: the newest rain issue per catchment with gaps kept, inflow quantiles aligned by time', async () => {
+  void test('forecasts: the newest rain issue per catchment (its hourly series) with gaps kept, inflow quantiles aligned by time', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/forecasts', headers: bearer('li') });
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json<ForecastsBody>();
     assert.equal(body.rain.issuedAtUtcMs, rainIssue);
-    assert.equal(body.rain.source, 'open-meteo:test');
+    assert.equal(body.rain.source, 'open-meteo:test;60min');
     assert.equal(body.rain.catchments.length, network.catchments.length);
     const c = body.rain.catchments[0]!;
     assert.deepEqual(c.mm, [0.5, 1.5, null, 3.5]);
+    assert.equal(c.stepMin, 60);
     assert.equal(c.gaps, 1);
     assert.equal(c.totalMm, 5.5);
     assert.equal(body.inflow.issuedAtUtcMs, inflowIssue);

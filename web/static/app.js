@@ -1679,7 +1679,7 @@ function stationForecastRow(network, plan, station, forecast) {
     const peakDet = Math.max(...inflow.detM3h.filter((v) => v !== null));
     facts.push(t('station.inflowForecast', { det: withUnit(Number.isFinite(peakDet) ? peakDet : null, 0, UNIT_M3H), p90: withUnit(Number.isFinite(peakP90) ? peakP90 : null, 0, UNIT_M3H) }));
   } else facts.push(t('station.noInflowForecast'));
-  if (rain) facts.push(t('station.rainForecast', { total: withUnit(rain.totalMm, 1, 'mm'), hours: rain.mm.length, catchment: rain.catchmentId }));
+  if (rain) facts.push(t('station.rainForecast', { total: withUnit(rain.totalMm, 1, 'mm'), hours: fmtNum((rain.mm.length * (rain.stepMin ?? 60)) / 60, 0), catchment: rain.catchmentId }));
   return h(
     'div',
     { class: 'sc-forecast' },
@@ -1704,15 +1704,16 @@ function flowChart(station, plan, inflow, pumped, rain) {
   const y = (q) => pad.t + (1 - q / yMax) * (H - pad.t - pad.b);
   const parts = [s('title', {}, label), s('rect', { class: 'chart-bg', x: pad.l, y: pad.t, width: W - pad.l - pad.r, height: H - pad.t - pad.b })];
   if (rain) {
-    // Rain bars hang from the top, on their own scale (the largest hour fills a third of the chart).
-    const maxMm = Math.max(1, ...rain.mm.filter((v) => v !== null));
+    // Rain bars hang from the top, on their own scale (the largest step fills a third of the chart).
+    const stepMs = (rain.stepMin ?? 60) * 60_000;
+    const maxMm = Math.max(0.1, ...rain.mm.filter((v) => v !== null));
     rain.timeUtcMs.forEach((ms, i) => {
       const mm = rain.mm[i];
       if (!within(ms) || mm === null || mm <= 0) return;
       const barH = (mm / maxMm) * (H - pad.t - pad.b) * 0.33;
-      parts.push(s('rect', { class: 'rain-bar', x: x(ms), y: pad.t, width: Math.max(1, x(ms + 3_600_000) - x(ms) - 1), height: barH }));
+      parts.push(s('rect', { class: 'rain-bar', x: x(ms), y: pad.t, width: Math.max(1, x(ms + stepMs) - x(ms) - 0.5), height: barH }));
     });
-    parts.push(s('text', { class: 'axis', x: W - pad.r - 2, y: pad.t + 9, 'text-anchor': 'end' }, `${t('station.rainMax')} ${withUnit(maxMm, 1, 'mm/h')}`));
+    parts.push(s('text', { class: 'axis', x: W - pad.r - 2, y: pad.t + 9, 'text-anchor': 'end' }, `${t('station.rainMax')} ${withUnit((maxMm * 3_600_000) / stepMs, 1, 'mm/h')}`));
   }
   if (inflow) {
     const pts = inflow.timeUtcMs.map((ms, i) => ({ ms, lo: inflow.p10M3h[i], hi: inflow.p90M3h[i], det: inflow.detM3h[i] })).filter((p) => within(p.ms));
