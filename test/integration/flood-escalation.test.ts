@@ -9,10 +9,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { archiveObservedRain } from '../../activities/flood.js';
 import { openMeteoRainSource } from '../../activities/rain-forecast.js';
@@ -39,6 +41,11 @@ import { startSimulatorServer, type SimulatorServerHandle } from '../../simulato
 import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
 import { floodSeason } from '../../workflows/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
+
+interface HistoryEventJson {
+  activityTaskScheduledEventAttributes?: { input?: { payloads?: { data?: string }[] } };
+  workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string };
+}
 
 const SPEED = 3600; // 1 simulated hour per wall second
 const taskQueue = `${defaultQueue}-flood-escalation`;
@@ -141,7 +148,8 @@ test('unanswered emergency plans escalate to the role above, expire, and never r
     clock,
     stopAfterEvents: 1,
   };
-  const handle = await client.workflow.start(floodSeason, { taskQueue, workflowId: floodSeasonWorkflowId(network.id), args: [input] });
+  // Its own id, so its recorded history sits beside the typhoon's (files are named after workflow ids).
+  const handle = await client.workflow.start(floodSeason, { taskQueue, workflowId: `${floodSeasonWorkflowId(network.id)}-escalation`, args: [input] });
 
   // The control room answers only the first plan proposed after an expiry, and nothing else.
   let approved: { emergencyPlanId: string; writesBefore: number } | null = null;
@@ -223,5 +231,23 @@ test('unanswered emergency plans escalate to the role above, expire, and never r
   assert.ok(stationWrites.length > 0, 'the approved plan was dispatched');
   for (const w of stationWrites) {
     assert.ok(allowed.get(w.objectId)?.has(Number(w.value)), `${w.objectId}.${w.tag} = ${String(w.value)} belongs to an approved plan`);
+  }
+
+  if (process.env['RECORD_HISTORIES'] === '1') {
+    // Replayed by dispatch-workflow.test.ts: the run (of the continue-as-new chain) in which the first plan
+    // escalated and expired.
+    const historiesDir = fileURLToPath(new URL('../histories/', import.meta.url));
+    let runId: string | undefined = handle.firstExecutionRunId;
+    let chosen: string | undefined;
+    while (runId && !chosen) {
+      const json = historyToJSON(await client.workflow.getHandle(handle.workflowId, runId).fetchHistory());
+      const events = (JSON.parse(json) as { events: HistoryEventJson[] }).events;
+      const inputs = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.input?.payloads ?? []).map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8'));
+      if (inputs.some((text) => text.includes(`"${firstExpired.planId}:escalation"`))) chosen = json;
+      runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    }
+    assert.ok(chosen, 'the run with the escalation was found');
+    // Portable: failed activities' stack traces carry this checkout's paths.
+    await writeFile(path.join(historiesDir, `${handle.workflowId}.json`), chosen.replaceAll(`${path.resolve(historiesDir, '..', '..')}/`, './'));
   }
 });
