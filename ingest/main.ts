@@ -16,7 +16,7 @@ import { defaultSpoolDir, startIngest } from './service.js';
 
 const usage = `Usage: tsx ingest/main.ts [options]
   --spool-dir <dir>       spool for points InfluxDB cannot take now (default .data/spool)
-  --sampling-ms <n>       requested sampling interval per tag (default 500)
+  --sampling-ms <n>       requested sampling interval per tag (default 500; 0 = every change)
   --publishing-ms <n>     requested publishing interval of the subscription (default 1000)
   --batch-size <n>        points per InfluxDB request (default 5000)
   --flush-ms <n>          longest wait before a partial batch is sent (default 1000)
