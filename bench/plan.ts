@@ -117,6 +117,7 @@ function parseOptions(args: string[]): Options {
 
 interface ArmResult {
   metrics: ArmMetrics;
+  startsByStation: Record<string, number>;
   solveMs: number[];
   plans: number;
   fallbacks: Record<string, number>;
@@ -204,7 +205,8 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
     sim.advance(stepsPerMin);
     for (const p of network.plants) plantInflow[p.id]!.push(sim.readTag(p.id, 'inflowM3h').value as number);
   }
-  return { metrics: armMetrics(sim, plantInflow), solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
+  const startsByStation = Object.fromEntries(Object.entries(sim.summary().stations).map(([id, st]) => [id, st.pumpStarts]));
+  return { metrics: armMetrics(sim, plantInflow), startsByStation, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
 }
 
 const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
@@ -262,7 +264,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       name,
       simulated_h: round(durationMs / MS_PER_H, 2),
       full_scenario: durationMs === fullMs,
-      baseline: roundMetrics(baseline.metrics),
+      baseline: { ...roundMetrics(baseline.metrics), pump_starts_by_station: baseline.startsByStation },
       planner: {
         ...roundMetrics(planner.metrics),
         solve_ms_p50: round(percentile(planner.solveMs, 50), 0),
@@ -270,6 +272,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         plans: planner.plans,
         fallbacks: planner.fallbacks,
         envelope_violations: planner.violations.length,
+        pump_starts_by_station: planner.startsByStation,
         wall_s: round(planner.wallS, 1),
       },
       oracle: {
@@ -279,6 +282,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         plans: oracle.plans,
         fallbacks: oracle.fallbacks,
         envelope_violations: oracle.violations.length,
+        pump_starts_by_station: oracle.startsByStation,
         wall_s: round(oracle.wallS, 1),
       },
       overflow_gap_closure: closure === null ? null : round(closure, 3),

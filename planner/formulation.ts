@@ -125,6 +125,8 @@ export interface FormulationOptions {
    * which keeps ensemble plans fast), 'all' = expected over every scenario.
    */
   economy: 'nominal' | 'all';
+  /** Flow-controlled stations plan no lower than this above their stop (cut-out) level, m; default 0.3. */
+  cutoutMarginM?: number;
 }
 
 export interface FormulationInput {
@@ -396,7 +398,12 @@ export function formulate(input: FormulationInput): Formulation {
     const ceilingM = Math.max(station.levels.pumpStartM, station.levels.highAlarmM - options.alarmMarginFraction * (station.levels.overflowM - station.levels.pumpStopM));
     const headroomVolumeM3 = Math.max(volumeMinM3, volumeAtLevel(station.wetWell, ceilingM));
 
-    const V = perScenario(`V.${station.id}`, options.relaxed ? 0 : volumeMinM3, volumeMaxM3);
+    // A flow-controlled station cuts out at its stop level and restarts only some way above it: a plan that
+    // runs the well down to the stop level makes the pumps cycle there. Keep a margin (unless already below it).
+    const cutoutMarginM = options.cutoutMarginM ?? 0.3;
+    const plannedFloorM3 =
+      flowControlled && cutoutMarginM > 0 ? Math.max(volumeMinM3, Math.min(initialVolumeM3, volumeAtLevel(station.wetWell, station.levels.pumpStopM + cutoutMarginM))) : volumeMinM3;
+    const V = perScenario(`V.${station.id}`, options.relaxed ? 0 : plannedFloorM3, volumeMaxM3);
     const Qd = decision(`Qd.${station.id}`, 0, dutyCapM3h);
     const Qs = decision(`Qs.${station.id}`, 0, standbyCapM3h);
     const O = perScenario(`O.${station.id}`, 0, Number.POSITIVE_INFINITY);

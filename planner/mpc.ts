@@ -332,6 +332,22 @@ function riskOf(f: Formulation, results: ScenarioResult[], thresholdM3: number):
   ];
 }
 
+/** Lowest speed of a VFD pump whose configuration does not say (a typical limit for sewage pumps). */
+const TYPICAL_VFD_MIN_SPEED = 0.3;
+
+/**
+ * The widest start/stop band of normal operation: from the pump-stop level to the normal ceiling (high alarm
+ * less `alarmMarginFraction` of the working depth), inside the envelope and the dispatcher's band.
+ */
+export function widestBand(station: PumpStation, band: { minLevelM: number; maxLevelM: number }, alarmMarginFraction: number): { startLevelM: number; stopLevelM: number } {
+  const env = station.envelope;
+  const { pumpStopM, pumpStartM, highAlarmM, overflowM } = station.levels;
+  const ceilingM = Math.max(pumpStartM, highAlarmM - alarmMarginFraction * (overflowM - pumpStopM));
+  const stop = Math.min(Math.max(pumpStopM, env.stopLevelM.min, band.minLevelM), env.stopLevelM.max);
+  const start = Math.max(Math.min(ceilingM, env.startLevelM.max, band.maxLevelM), env.startLevelM.min, stop + 0.2);
+  return { startLevelM: start, stopLevelM: Math.min(stop, start - 0.05) };
+}
+
 /** Start/stop band that keeps the level near `targetLevelM`, wide enough to respect the starts-per-hour limit. */
 function levelBand(station: PumpStation, targetLevelM: number, pumpEachM3h: number, band: { minLevelM: number; maxLevelM: number }): { startLevelM: number; stopLevelM: number } {
   const area = areaAtLevel(station.wetWell, targetLevelM);
@@ -423,18 +439,25 @@ function buildPlan(ctx: BuildContext): Plan {
       const nearAlarm = targetLevelM >= station.levels.highAlarmM - 0.3;
       const pumpsAllowed = Math.max(1, Math.min(available, standby > 1 ? needed : Math.max(needed, nearAlarm ? dutyCount : 1)));
       if (s.flowControlled) {
-        const flowM3h = flow(pumped, minutesSince, step.startUtcMs);
+        // A VFD runs no slower than its minimum speed: a smaller planned flow would be pumped at that speed and
+        // cycle on the cut-out, so below half of it nothing is pumped (the LP's small flow waits in the well).
+        const minFlowM3h = Math.min(...station.pumps.map((p) => p.capacityM3h * (p.minSpeedFraction ?? TYPICAL_VFD_MIN_SPEED)));
+        const flowM3h = flow(pumped < 0.5 * minFlowM3h ? 0 : pumped, minutesSince, step.startUtcMs);
         const cutout = Math.max(station.levels.pumpStopM, Number.isFinite(band.minLevelM) ? band.minLevelM : 0);
         const startLevelM = start(Math.max(station.levels.pumpStartM, cutout + 0.2), minutesSince, step.startUtcMs);
         const stopLevelM = stop(Math.min(cutout, startLevelM - 0.05), minutesSince, step.startUtcMs);
         return { stationId: station.id, remoteControl: 'flow', startLevelM, stopLevelM, flowM3h, pumpsAllowed };
       }
-      const wanted = levelBand(station, targetLevelM, s.pumpEachM3h, band);
+      // Rain ahead of this station: a narrow band around the planned level holds the drawdown. None: the widest
+      // band of the normal range (stop level to the normal ceiling), so each start moves the most water — fewer
+      // starts than local control; the small well's timing is left to the PLC (it shifts little energy).
+      const dry = s.reserveMaxVolumeM3.every((v) => v === null);
+      const wanted = dry ? widestBand(station, band, options.alarmMarginFraction) : levelBand(station, targetLevelM, s.pumpEachM3h, band);
       const startLevelM = start(wanted.startLevelM, minutesSince, step.startUtcMs);
       const stopLevelM = stop(Math.min(wanted.stopLevelM, startLevelM - 0.05), minutesSince, step.startUtcMs);
       // Fixed-speed stations follow the band; the flow is what the band should deliver (shown, not followed).
       const flowM3h = flow(pumped, minutesSince, step.startUtcMs, false);
-      return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h, pumpsAllowed };
+      return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h, pumpsAllowed: dry ? Math.max(1, Math.min(available, dutyCount)) : pumpsAllowed };
     });
     return {
       startUtcMs: step.startUtcMs,

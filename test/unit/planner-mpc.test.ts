@@ -113,6 +113,17 @@ test('reference network, dry day: an optimal plan inside every envelope, honouri
   assert.match(plan.reasons.find((r) => r.objectId === 'W1')!.reason.zh, /调度员液位区间/);
 
   const p = plan.predicted!;
+  // Dry weather: a fixed-speed station without a dispatcher band gets the widest normal band, pump-stop level
+  // to the normal ceiling (3.5 − 0.1 × 3 m), so each start moves the most water; flow-controlled stations plan
+  // at least 0.3 m clear of their cut-out level, where the pumps would cycle.
+  for (const step of plan.steps) {
+    const w2 = step.stations.find((s) => s.stationId === 'W2')!;
+    assert.deepEqual([w2.stopLevelM, w2.startLevelM].map((v) => Number(v.toFixed(6))), [1, 3.2], 'W2 widest band');
+  }
+  for (const id of ['W3', 'W6', 'E4', 'E8']) {
+    const levels = p.stations.find((s) => s.stationId === id)!.levelM;
+    assert.ok(Math.min(...levels) >= 1.3 - 1e-6, `${id} planned down to ${Math.min(...levels)} m`);
+  }
   assert.equal(p.stations.length, reference.stations.length);
   for (const s of p.stations) assert.equal(s.levelM.length, plan.steps.length);
   assert.equal(p.energyKwhByStep.length, plan.steps.length);
