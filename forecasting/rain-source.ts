@@ -373,10 +373,13 @@ export function createRainSource(options: RainSourceOptions): RainSource {
       const nowUtcMs = now();
       const startUtcMs = Math.floor(nowUtcMs / stepMs) * stepMs;
       const steps = (options.horizonH * 60) / stepMin;
-      const det = await choose('deterministic', nowUtcMs, fetchDeterministic);
-      const ens = wantEnsemble
-        ? await choose('ensemble', nowUtcMs, fetchEnsemble, ensembleRefreshMin)
-        : { rain: undefined, part: { quality: 'fallback' as const, reason: 'ensemble not requested', issuedAtUtcMs: null, ageMin: null } };
+      // Side by side: a hanging service costs one timeout, not two, within the activity's time.
+      const [det, ens] = await Promise.all([
+        choose('deterministic', nowUtcMs, fetchDeterministic),
+        wantEnsemble
+          ? choose('ensemble', nowUtcMs, fetchEnsemble, ensembleRefreshMin)
+          : Promise.resolve({ rain: undefined, part: { quality: 'fallback' as const, reason: 'ensemble not requested', issuedAtUtcMs: null, ageMin: null } }),
+      ]);
       const gaps: RainGap[] = [];
       const filled: RainGap[] = [];
 

@@ -41,8 +41,10 @@ export function createRuntimeConnectors(env: Env, network: NetworkConfig): Runti
     forecastUrl: env.OPEN_METEO_FORECAST_URL,
     ensembleUrl: env.OPEN_METEO_ENSEMBLE_URL,
     archiveUrl: env.OPEN_METEO_ARCHIVE_URL,
-    timeoutMs: 10_000,
-    retries: 2,
+    // Worst case two attempts of 8 s and a backoff: a hanging service still leaves the forecast activity
+    // (30 s) time to fall back on the last good forecast instead of timing out.
+    timeoutMs: 8_000,
+    retries: 1,
     ...(rateLimits !== undefined ? { rateLimits } : {}),
   });
   // Plans keep using the last good forecast (flagged with its age; kept in InfluxDB, so also after a
