@@ -1,21 +1,20 @@
 // HiGHS behind a small adapter: the solve runs in a worker thread (the WASM solve blocks its thread), under
 // HiGHS's own time limit and a hard kill of the worker; every status is checked and reported with
-// statistics. `optimiseWithFallbacks` chains the strict LP, the relaxed LP, the previous plan shifted and
-// the rule-based plan, so a caller always gets a plan and the reason it is not the first choice.
+// statistics. One worker is kept warm between solves (no thread start or HiGHS load per plan, and V8 keeps
+// its optimised WebAssembly code). `optimiseWithFallbacks` chains the strict LP, the relaxed LP, the
+// previous plan shifted and the rule-based plan, so a caller always gets a plan and the reason it is not the
+// first choice.
 //
-// Algorithm choice, measured with `npx tsx bin/bench-planner.ts --runs 3 [--members 5 --rain-mm 60]
-// --algorithm simplex|ipm` on this machine (2 cores shared with other work: load average 8–11 during the
-// runs, so these are upper bounds), Node 20, highs 1.15 WASM; reference network, 24 h horizon (15 min for
-// 6 h, then 60 min: 46 steps), all priorities solved lexicographically; median of 3 runs:
-//   dry day, 1 scenario (5,242 columns × 4,178 rows):
-//     simplex  solve 2.2 s, planner wall 2.9 s      ipm  solve 2.7 s, planner wall 3.5 s
-//   60 mm storm, deterministic + 5 members (25,312 columns × 14,598 rows):
-//     simplex  solve 10.3 s, planner wall 11.2 s    ipm  solve 118 s, wall 121 s (2 of 3 runs hit the 120 s limit)
-// Simplex wins: after the first priority each later one only changes costs and adds a row the current
-// optimum satisfies, so primal simplex continues from the previous basis (warm start); interior point starts
-// over every time. 'simplex' = dual simplex for the first (cold) priority, primal simplex for the rest,
-// which on a 4-scenario storm took 13k iterations / 4.3 s against 36k / 12.5 s with dual simplex for every
-// priority. Default: 'simplex'.
+// Algorithm choice, measured side by side with `npm run bench -- scale` (bench/scale.ts; numbers and load
+// averages in planner/README.md, "Solver and measurements"): on the reference network (48 h, 60 mm storm)
+// interior point took 2.7–3.0× the simplex time, and did not finish within 240 s at 100 and 500 stations
+// where simplex did (100) or did not either (500). Simplex wins because after the first priority each later
+// one only changes costs and adds a row the current optimum satisfies, so primal simplex continues from the
+// previous basis (warm start); interior point starts over every time. 'simplex' = dual simplex for the first
+// (cold) solve, primal simplex for the rest (a 4-scenario storm: 13k iterations / 4.3 s against 36k / 12.5 s
+// with dual simplex for every priority). Default: 'simplex'. The first solve minimises the leading
+// non-negative penalties together (solver-worker.js): the reference dry day then needs 4,462 iterations
+// instead of 6,516 (0.53 s against 0.87 s CPU), with the same optima.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
