@@ -52,7 +52,7 @@ const MS_PER_H = 3_600_000;
 /** Wednesday 2026-07-01 08:00 local (Asia/Shanghai): rain onset 6 h later, in the afternoon. */
 const START_UTC_MS = Date.UTC(2026, 6, 1);
 const STEP_MIN = 15;
-/** Quick subset: the two storms whose targets matter most and the first two days of the dry week. */
+/** Quick subset: the two storms and the dry week, each cut at 48 h (the rainstorm is whole, the dry week two days). */
 const QUICK_SCENARIOS: ScenarioName[] = ['rainstorm', 'typhoon', 'dry-week'];
 const QUICK_MAX_HOURS = 48;
 export const TARGETS = { stormGapClosure: 0.85, dryCostReduction: 0.15, dryStartReduction: 0.5 } as const;
