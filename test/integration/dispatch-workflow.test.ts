@@ -343,6 +343,8 @@ test('recorded histories replay on the current workflow code (determinism), and 
     'plan-modify.json',
     'flood-season-pinghu-reference.json', // recorded by flood-typhoon.test.ts
     'plan-flood-pinghu-reference-2026-e1-r1.json',
+    'flood-season-pinghu-reference-escalation.json', // recorded by flood-escalation.test.ts
+    'baseline-run-test.json', // recorded by baseline-workflow.test.ts
   ];
   for (const file of expected) assert.ok(files.includes(file), `missing recorded history ${file} (record with RECORD_HISTORIES=1)`);
   for (const file of files) {
