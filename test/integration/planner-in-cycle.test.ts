@@ -230,3 +230,32 @@ test('after a restart with the forecast service gone, the cycle plans on the las
     await restarted.close();
   }
 });
+
+test('a hanging forecast service times out per attempt and the cycle plans on the last good forecast', async (t) => {
+  assert.ok(firstRainIssuedAtUtcMs > 0, 'the first test ran');
+  const hanging = await startForecastServer({ port: 0, scenario: 'dry-week', scenarioStartUtcMs: Date.now(), responseDelayMs: 20_000 });
+  const restarted = createRuntimeConnectors(
+    loadEnv({
+      ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+      OPEN_METEO_FORECAST_URL: `${hanging.url}/v1/forecast`,
+      OPEN_METEO_ENSEMBLE_URL: `${hanging.url}/v1/ensemble`,
+      OPEN_METEO_ARCHIVE_URL: `${hanging.url}/v1/archive`,
+      FORECAST_ENSEMBLE_REFRESH_MIN: '0',
+    }),
+    network,
+  );
+  try {
+    const started = performance.now();
+    const issued = await restarted.inflow.issue();
+    t.diagnostic(`issue() with a hanging service: ${((performance.now() - started) / 1000).toFixed(1)} s (the forecast activity allows 30 s)`);
+    assert.equal(issued.rain.quality, 'stale');
+    assert.match(issued.rain.reason ?? '', /timed out after 8000 ms \(gave up after 2 attempts\)/);
+    assert.equal(issued.rain.ensemble.quality, 'stale');
+    assert.match(issued.rain.ensemble.reason ?? '', /timed out after 8000 ms/);
+    // Two attempts each for the forecast and the ensemble (the background DWF learning may ask the archive too).
+    assert.ok(hanging.requestCount >= 4, `requests: ${hanging.requestCount}`);
+  } finally {
+    await restarted.close();
+    await hanging.close();
+  }
+});
