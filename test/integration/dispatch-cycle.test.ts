@@ -130,7 +130,8 @@ async function triggerCycle(): Promise<string> {
 
 async function waitForPlan(token: string, planId: string, statuses: DispatchCycleState['status'][]): Promise<DispatchCycleState> {
   let last = '';
-  for (let i = 0; i < 150; i++) {
+  // Up to 60 s: a cycle (SCADA read, forecast, plan) takes seconds, but a loaded CI machine can stretch it.
+  for (let i = 0; i < 300; i++) {
     const response = await app.inject({ method: 'GET', url: `/api/plans/${planId}`, headers: { authorization: `Bearer ${token}` } });
     if (response.statusCode === 200) {
       const state = response.json<DispatchCycleState>();
