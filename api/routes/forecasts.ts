@@ -1,16 +1,33 @@
 // Forecasts as stored in InfluxDB: the latest rain forecast per catchment (rain_forecast, written by the
 // dispatch cycle) and the latest inflow forecast per station with its ensemble band (inflow_forecast:
-// deterministic, p10, p50, p90; written by forecasting/write.ts). Layout in dashboards/README.md.
+// deterministic, p10, p50, p90; written by forecasting/write.ts), plus the rain ensemble's P10/P50/P90 per
+// catchment and step across the members of the newest ensemble issue (rain_ensemble, written by
+// forecasting/rain-store.ts). Layout in dashboards/README.md.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { InfluxConnector } from '../../connectors/influx.js';
 import { quoteIdent, quoteString } from '../../forecasting/influxql.js';
+import { loadNewestGoodRain } from '../../forecasting/rain-store.js';
+import { quantileSorted } from '../../forecasting/series.js';
 import { DETERMINISTIC, listInflowForecastIssues, readInflowForecast } from '../../forecasting/write.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { errorResponses } from '../schemas.js';
 
 const Num = Type.Union([Type.Number(), Type.Null()]);
+
+const RainBand = Type.Object({
+  /** Same time convention as the deterministic series' timeUtcMs (the stored time of each step). */
+  timeUtcMs: Type.Array(Type.Number()),
+  /** The ensemble's own step (the provider's, often coarser than the deterministic one). */
+  stepMin: Type.Number(),
+  /** Members the quantiles of each step were taken over (members with a gap there are left out). */
+  members: Type.Array(Type.Integer()),
+  /** Quantiles of rain over the step across members; null where every member has a gap (never read as dry). */
+  p10Mm: Type.Array(Num),
+  p50Mm: Type.Array(Num),
+  p90Mm: Type.Array(Num),
+});
 
 const RainSeries = Type.Object({
   catchmentId: Type.String(),
@@ -24,6 +41,8 @@ const RainSeries = Type.Object({
   mm: Type.Array(Num),
   totalMm: Type.Number(),
   gaps: Type.Integer(),
+  /** P10/P50/P90 of the newest ensemble issue; null when no ensemble is stored for this catchment. */
+  ensemble: Type.Union([RainBand, Type.Null()]),
 });
 
 const InflowSeries = Type.Object({
@@ -36,7 +55,13 @@ const InflowSeries = Type.Object({
 });
 
 export const ForecastsBody = Type.Object({
-  rain: Type.Object({ issuedAtUtcMs: Num, source: Type.Union([Type.String(), Type.Null()]), catchments: Type.Array(RainSeries) }),
+  rain: Type.Object({
+    issuedAtUtcMs: Num,
+    source: Type.Union([Type.String(), Type.Null()]),
+    /** The ensemble issue the bands come from; null when no rain ensemble is stored (no band is shown). */
+    ensemble: Type.Union([Type.Object({ issuedAtUtcMs: Type.Number(), source: Type.String(), members: Type.Integer() }), Type.Null()]),
+    catchments: Type.Array(RainSeries),
+  }),
   inflow: Type.Object({ issuedAtUtcMs: Num, rainQuality: Type.Union([Type.String(), Type.Null()]), stations: Type.Array(InflowSeries) }),
 });
 export type ForecastsBody = Type.Static<typeof ForecastsBody>;
@@ -62,11 +87,30 @@ async function latestRainIssue(influx: InfluxConnector): Promise<number | null> 
   return newest;
 }
 
+/** P10/P50/P90 per step across members; a member's gap is left out, a step where all members have one stays null. */
+export function rainBand(members: readonly (readonly (number | null)[])[], timeUtcMs: number[], stepMin: number): Type.Static<typeof RainBand> {
+  const band: Type.Static<typeof RainBand> = { timeUtcMs, stepMin, members: [], p10Mm: [], p50Mm: [], p90Mm: [] };
+  timeUtcMs.forEach((_, i) => {
+    const sorted = members.map((m) => m[i]).filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+    band.members.push(sorted.length);
+    const q = (p: number) => (sorted.length === 0 ? null : Math.round(quantileSorted(sorted, p) * 1000) / 1000);
+    band.p10Mm.push(q(0.1));
+    band.p50Mm.push(q(0.5));
+    band.p90Mm.push(q(0.9));
+  });
+  return band;
+}
+
 export async function readForecasts(influx: InfluxConnector, network: NetworkConfig, stationId?: string): Promise<ForecastsBody> {
   const catchments = network.catchments.filter((c) => !stationId || c.node === stationId);
-  const [rainIssue, inflowIssues] = await Promise.all([latestRainIssue(influx), listInflowForecastIssues(influx)]);
+  const [rainIssue, inflowIssues, ensemble] = await Promise.all([latestRainIssue(influx), listInflowForecastIssues(influx), loadNewestGoodRain(influx, 'ensemble')]);
 
-  const rain: ForecastsBody['rain'] = { issuedAtUtcMs: rainIssue, source: null, catchments: [] };
+  const rain: ForecastsBody['rain'] = {
+    issuedAtUtcMs: rainIssue,
+    source: null,
+    ensemble: ensemble ? { issuedAtUtcMs: ensemble.issuedAtUtcMs, source: ensemble.source, members: Math.max(0, ...Object.values(ensemble.members ?? {}).map((m) => m.length)) } : null,
+    catchments: [],
+  };
   if (rainIssue !== null && catchments.length > 0) {
     const only = catchments.map((c) => `${quoteIdent('catchment')} = ${quoteString(c.id)}`).join(' OR ');
     const series = await influx.query(
@@ -84,6 +128,10 @@ export async function readForecasts(influx: InfluxConnector, network: NetworkCon
         return typeof v === 'number' ? v : null;
       });
       const timeUtcMs = s.values.map((row) => Number(row[t]));
+      const members = ensemble?.members?.[c.id];
+      // Stored at the end of each step, like the deterministic series: the same convention for both.
+      const ensembleStepMs = (ensemble?.stepMin ?? 60) * 60_000;
+      const ensembleTimes = ensemble && members?.[0] ? members[0].map((_, i) => ensemble.startUtcMs + (i + 1) * ensembleStepMs) : [];
       rain.catchments.push({
         catchmentId: c.id,
         stationId: c.node,
@@ -92,6 +140,7 @@ export async function readForecasts(influx: InfluxConnector, network: NetworkCon
         mm,
         totalMm: Math.round(mm.reduce<number>((a, x) => a + (x ?? 0), 0) * 10) / 10,
         gaps: mm.filter((x) => x === null).length,
+        ensemble: ensemble && members?.length ? rainBand(members, ensembleTimes, ensemble.stepMin) : null,
       });
     }
   }
@@ -127,7 +176,7 @@ export const forecastRoutes: FastifyPluginAsync<{ influx: InfluxConnector; netwo
       onRequest: app.requireRole('viewer'),
       schema: {
         tags: ['forecasts'],
-        summary: 'Latest rain forecast per catchment and inflow forecast per station with its p10–p90 band / 降雨与来水预报',
+        summary: 'Latest rain forecast per catchment with its ensemble P10–P90 band and inflow forecast per station with its p10–p90 band / 降雨与来水预报',
         security: [{ bearer: [] }],
         querystring: Query,
         response: { 200: ForecastsBody, ...errorResponses },

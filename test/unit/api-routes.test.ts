@@ -38,6 +38,10 @@ const inflowIssue = NOW - 2 * H;
 const hours = [0, 1, 2, 3].map((i) => rainIssue + (i + 1) * H);
 const series = (name: string, tags: Record<string, string>, columns: string[], values: unknown[][]): QuerySeries => ({ name, tags, columns, values });
 const influxQueries: string[] = [];
+/** Whether the stand-in holds a rain ensemble (five members, hourly) of the rain issue. */
+let ensembleStored = true;
+/** Member m's rain in hour i: m + i; member 4 has a gap in hour 1, every member in hour 3. */
+const ensembleMm = (m: number, i: number) => (i === 3 || (m === 4 && i === 1) ? null : m + i);
 /** Level per station in the live state (W1 above its high alarm, E1 overflowing). */
 const liveLevels: Record<string, number> = { W1: 3.6, E1: 4.05 };
 
@@ -50,7 +54,24 @@ const influx: InfluxConnector = {
     for (const statement of q.split('; ')) {
       if (statement.startsWith('SHOW TAG VALUES FROM "rain_forecast"')) out.push(series('rain_forecast', {}, ['key', 'value'], [['issuedAt', String(rainIssue - H)], ['issuedAt', String(rainIssue)]]));
       else if (statement.startsWith('SHOW TAG VALUES FROM "inflow_forecast"')) out.push(series('inflow_forecast', {}, ['key', 'value'], [['issuedAt', String(inflowIssue)]]));
-      else if (statement.includes('FROM "rain_forecast" WHERE')) {
+      else if (statement.startsWith('SHOW TAG VALUES FROM "rain_ensemble"')) {
+        assert.match(statement, /WHERE "source" =~ \/;quality=fresh\$\//, 'only good ensemble issues are read');
+        if (ensembleStored) out.push(series('rain_ensemble', {}, ['key', 'value'], [['issuedAt', String(rainIssue - 2 * H)], ['issuedAt', String(rainIssue)]]));
+      } else if (statement.includes('FROM "rain_ensemble" WHERE')) {
+        assert.match(statement, new RegExp(`"issuedAt" = '${rainIssue}'`), 'the newest ensemble issue is read');
+        assert.match(statement, /GROUP BY "catchment", "source", "member"/);
+        if (ensembleStored) {
+          for (const c of network.catchments) {
+            for (let m = 0; m < 5; m++) {
+              const values = hours.map((t, i) => {
+                const mm = ensembleMm(m, i);
+                return [t, mm, mm === null ? true : null, 60];
+              });
+              out.push(series('rain_ensemble', { catchment: c.id, source: 'open-meteo-ensemble:test;quality=fresh', member: String(m) }, ['time', 'precipitationMm', 'gap', 'stepMin'], values));
+            }
+          }
+        }
+      } else if (statement.includes('FROM "rain_forecast" WHERE')) {
         assert.match(statement, new RegExp(`"issuedAt" = '${rainIssue}'`), 'the newest issue is read');
         for (const c of network.catchments) {
           if (!statement.includes(`'${c.id}'`)) continue;
@@ -252,6 +273,16 @@ void describe('what the new routes answer', () => {
     assert.equal(c.stepMin, 60);
     assert.equal(c.gaps, 1);
     assert.equal(c.totalMm, 5.5);
+    // The ensemble band: type-7 quantiles across members; member 4's gap in hour 1 is left out, and the
+    // hour where every member has a gap stays null, not zero.
+    assert.deepEqual(body.rain.ensemble, { issuedAtUtcMs: rainIssue, source: 'open-meteo-ensemble:test', members: 5 });
+    assert.ok(c.ensemble, 'a band per catchment');
+    assert.deepEqual(c.ensemble.timeUtcMs, hours);
+    assert.equal(c.ensemble.stepMin, 60);
+    assert.deepEqual(c.ensemble.members, [5, 4, 5, 0]);
+    assert.deepEqual(c.ensemble.p10Mm, [0.4, 1.3, 2.4, null]);
+    assert.deepEqual(c.ensemble.p50Mm, [2, 2.5, 4, null]);
+    assert.deepEqual(c.ensemble.p90Mm, [3.6, 3.7, 5.6, null]);
     assert.equal(body.inflow.issuedAtUtcMs, inflowIssue);
     assert.equal(body.inflow.rainQuality, 'fresh');
     const w1 = body.inflow.stations.find((s) => s.stationId === 'W1')!;
@@ -267,6 +298,20 @@ void describe('what the new routes answer', () => {
     const unknown = await app.inject({ method: 'GET', url: '/api/forecasts?station=Z9', headers: bearer('li') });
     assert.equal(unknown.statusCode, 404, unknown.body);
     assertErrorBody(unknown.body, 404);
+  });
+
+  void test('forecasts: with no rain ensemble stored the answer says so and no catchment has a band', async () => {
+    ensembleStored = false;
+    try {
+      const res = await app.inject({ method: 'GET', url: '/api/forecasts', headers: bearer('li') });
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json<ForecastsBody>();
+      assert.equal(body.rain.ensemble, null);
+      assert.ok(body.rain.catchments.length > 0);
+      for (const c of body.rain.catchments) assert.equal(c.ensemble, null, c.catchmentId);
+    } finally {
+      ensembleStored = true;
+    }
   });
 
   void test('alerts: overflow, bypass, high level, local, pumps out, sensor flag, bad tag, escalated plan and flood plan; most severe first', async () => {

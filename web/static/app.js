@@ -1704,16 +1704,41 @@ function flowChart(station, plan, inflow, pumped, rain) {
   const y = (q) => pad.t + (1 - q / yMax) * (H - pad.t - pad.b);
   const parts = [s('title', {}, label), s('rect', { class: 'chart-bg', x: pad.l, y: pad.t, width: W - pad.l - pad.r, height: H - pad.t - pad.b })];
   if (rain) {
-    // Rain bars hang from the top, on their own scale (the largest step fills a third of the chart).
+    // Rain hangs from the top, on its own scale in mm/h (the largest rate fills a third of the chart);
+    // rates, because the ensemble's step may differ from the deterministic one.
     const stepMs = (rain.stepMin ?? 60) * 60_000;
-    const maxMm = Math.max(0.1, ...rain.mm.filter((v) => v !== null));
+    const ens = rain.ensemble ?? null;
+    const ensStepMs = (ens?.stepMin ?? 60) * 60_000;
+    const rate = (mm, ms) => (mm * 3_600_000) / ms;
+    const maxRate = Math.max(0.1, ...rain.mm.filter((v) => v !== null).map((v) => rate(v, stepMs)), ...(ens ? ens.p90Mm.filter((v) => v !== null).map((v) => rate(v, ensStepMs)) : []));
+    const depth = (mmH) => pad.t + (mmH / maxRate) * (H - pad.t - pad.b) * 0.33;
     rain.timeUtcMs.forEach((ms, i) => {
       const mm = rain.mm[i];
       if (!within(ms) || mm === null || mm <= 0) return;
-      const barH = (mm / maxMm) * (H - pad.t - pad.b) * 0.33;
-      parts.push(s('rect', { class: 'rain-bar', x: x(ms), y: pad.t, width: Math.max(1, x(ms + stepMs) - x(ms) - 0.5), height: barH }));
+      parts.push(s('rect', { class: 'rain-bar', x: x(ms), y: pad.t, width: Math.max(1, x(ms + stepMs) - x(ms) - 0.5), height: depth(rate(mm, stepMs)) - pad.t }));
     });
-    parts.push(s('text', { class: 'axis', x: W - pad.r - 2, y: pad.t + 9, 'text-anchor': 'end' }, `${t('station.rainMax')} ${withUnit((maxMm * 3_600_000) / stepMs, 1, 'mm/h')}`));
+    if (ens) {
+      // The ensemble's P10–P90 as a stepped band and P50 as a dashed step line, like the inflow band;
+      // a step where every member has a gap breaks the band (a gap is not dry).
+      const runs = [[]];
+      ens.timeUtcMs.forEach((ms, i) => {
+        const lo = ens.p10Mm[i];
+        const hi = ens.p90Mm[i];
+        if (!within(ms) || lo === null || hi === null) {
+          if (runs.at(-1).length) runs.push([]);
+          return;
+        }
+        runs.at(-1).push({ x0: x(ms), x1: x(ms + ensStepMs), lo: depth(rate(lo, ensStepMs)), hi: depth(rate(hi, ensStepMs)), mid: ens.p50Mm[i] === null ? null : depth(rate(ens.p50Mm[i], ensStepMs)) });
+      });
+      for (const run of runs.filter((r) => r.length)) {
+        const top = run.flatMap((p) => [`${p.x0},${p.lo}`, `${p.x1},${p.lo}`]);
+        const bottom = [...run].reverse().flatMap((p) => [`${p.x1},${p.hi}`, `${p.x0},${p.hi}`]);
+        parts.push(s('path', { class: 'band-rain', d: `M${top.join(' L')} L${bottom.join(' L')} Z` }));
+        const mids = run.filter((p) => p.mid !== null);
+        if (mids.length) parts.push(s('path', { class: 'line-rain-p50', d: mids.map((p) => `M${p.x0},${p.mid} H${p.x1}`).join(' ') }));
+      }
+    }
+    parts.push(s('text', { class: 'axis', x: W - pad.r - 2, y: pad.t + 9, 'text-anchor': 'end' }, `${t('station.rainMax')} ${withUnit(maxRate, 1, 'mm/h')}`));
   }
   if (inflow) {
     const pts = inflow.timeUtcMs.map((ms, i) => ({ ms, lo: inflow.p10M3h[i], hi: inflow.p90M3h[i], det: inflow.detM3h[i] })).filter((p) => within(p.ms));
@@ -2245,6 +2270,9 @@ async function renderForecasts(ctx) {
   const rainInfo = body.rain.issuedAtUtcMs
     ? t('forecasts.rainIssued', { time: fmtTime(body.rain.issuedAtUtcMs), age: fmtAge(body.rain.issuedAtUtcMs), source: body.rain.source ?? '—' })
     : t('forecasts.noRain');
+  const ensembleInfo = body.rain.ensemble
+    ? t('forecasts.rainEnsemble', { time: fmtTime(body.rain.ensemble.issuedAtUtcMs), members: body.rain.ensemble.members, source: body.rain.ensemble.source })
+    : t('forecasts.noEnsemble');
   const inflowInfo = body.inflow.issuedAtUtcMs
     ? t('forecasts.inflowIssued', { time: fmtTime(body.inflow.issuedAtUtcMs), age: fmtAge(body.inflow.issuedAtUtcMs), quality: tOr(`rainQuality.${body.inflow.rainQuality}`, body.inflow.rainQuality ?? '—') })
     : t('forecasts.noInflow');
@@ -2257,6 +2285,7 @@ async function renderForecasts(ctx) {
       { class: 'panel', 'aria-labelledby': 'fr-h' },
       h('h2', { id: 'fr-h' }, t('forecasts.rain')),
       h('p', { class: 'muted small' }, rainInfo),
+      body.rain.issuedAtUtcMs ? h('p', { class: 'muted small' }, ensembleInfo) : null,
       h(
         'div',
         { class: 'forecast-grid' },
