@@ -45,7 +45,7 @@ import {
   type ArmMetrics,
   type EnvelopeViolation,
   type WriteLog,
-} from './closed-loop.js';
+} from './lib/closed-loop.js';
 
 const MS_PER_MIN = 60_000;
 const MS_PER_H = 3_600_000;

@@ -1,4 +1,4 @@
-// Closed-loop helpers of the planner benchmark (bench/closed-loop.ts): reading the state, writing a plan step
+// Closed-loop helpers of the planner benchmark (bench/lib/closed-loop.ts): reading the state, writing a plan step
 // with envelope checks, forecasts through the chain, and the metrics (overflow events, plant inflow CV, gap).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -23,7 +23,7 @@ import {
   trueInflowWindow,
   writeHeartbeats,
   type WriteLog,
-} from '../../bench/closed-loop.js';
+} from '../../bench/lib/closed-loop.js';
 
 const network = await loadNetworkFile(referenceNetworkPath);
 const START_UTC_MS = Date.UTC(2026, 6, 1);

@@ -2,15 +2,15 @@
 // reads SCADA, apply a plan step as SCADA writes (checking every value against its envelope), build the
 // inflow forecast through the forecasting chain from a rain forecast with error, and score a run.
 // Pure functions of the simulation and the network; no I/O.
-import type { Envelope, NetworkConfig } from '../network/schema.js';
-import { RemoteControl, StationMode } from '../network/tags.js';
-import { forecastInflow, toPlannerInflow, type StationInflowModel } from '../forecasting/inflow.js';
-import type { Series } from '../forecasting/series.js';
-import type { PlannerState } from '../planner/mpc.js';
-import type { InflowForecast } from '../planner/inflow.js';
-import type { PlanStep } from '../planner/types.js';
-import { perturbForecast, type RainScenario } from '../scenarios/rain.js';
-import type { Simulation } from '../simulator/model.js';
+import type { Envelope, NetworkConfig } from '../../network/schema.js';
+import { RemoteControl, StationMode } from '../../network/tags.js';
+import { forecastInflow, toPlannerInflow, type StationInflowModel } from '../../forecasting/inflow.js';
+import type { Series } from '../../forecasting/series.js';
+import type { PlannerState } from '../../planner/mpc.js';
+import type { InflowForecast } from '../../planner/inflow.js';
+import type { PlanStep } from '../../planner/types.js';
+import { perturbForecast, type RainScenario } from '../../scenarios/rain.js';
+import type { Simulation } from '../../simulator/model.js';
 
 const MS_PER_MIN = 60_000;
 const MS_PER_H = 3_600_000;
