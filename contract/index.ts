@@ -406,6 +406,11 @@ export interface FloodSeasonState {
   pending: PendingEmergencyPlan | null;
   /** The approved emergency plan in force and the workflow dispatching it. */
   live: { emergencyPlanId: string; revision: number; planWorkflowId: string; response: ResponseLevel; approvedBy: string } | null;
+  /**
+   * The emergency plan in force (crew tasks, transfers, tanks, overflow order…) without its setpoint
+   * schedule, which its plan workflow holds. Absent in runs started before it was kept (read the log then).
+   */
+  livePlan?: Omit<EmergencyPlan, 'setpointPlan'> | null;
   eventsCompleted: number;
   /** Reports of this season's events, newest last (the last few; all are in InfluxDB). */
   reports: FloodReport[];

@@ -95,6 +95,9 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     };
     await startChild(dispatchPlan, { workflowId: plan.emergencyPlanId, args: [planInput], parentClosePolicy: ParentClosePolicy.ABANDON });
     state.live = { emergencyPlanId: plan.emergencyPlanId, revision: plan.revision, planWorkflowId: plan.emergencyPlanId, response: plan.response, approvedBy: decision.userName };
+    // Kept in memory for the board (query only, no command); the setpoints stay with the plan workflow.
+    const { setpointPlan: _setpoints, ...inForce } = plan;
+    state.livePlan = inForce;
     const entry = planEntry(plan.emergencyPlanId);
     if (entry) Object.assign(entry, { decidedAtUtcMs: decision.decidedAtUtcMs, decidedBy: decision.userName, role: decision.role, outcome: 'approved', planWorkflowId: plan.emergencyPlanId });
     act(decision.automatic ? 'plan-auto-approved' : 'plan-approved', decision.automatic ?? decision.comment ?? `revision ${plan.revision}`, { by: decision.userName, planId: plan.emergencyPlanId });
@@ -311,6 +314,7 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     state.eventsCompleted++;
     state.event = null;
     state.live = null;
+    state.livePlan = null;
     state.planBasis = null;
     state.status = 'watching';
     state.quietChecks = 0;

@@ -138,6 +138,19 @@ export const FloodBoardBody = Type.Object({
   ),
   pending: Type.Union([Type.Object({ emergencyPlanId: Type.String(), response: Type.String(), requiredRole: Type.String(), proposedAtUtcMs: Type.Number(), escalatedAtUtcMs: Num, deadlineUtcMs: Type.Number(), summary: Localised }), Type.Null()]),
   live: Type.Union([Type.Object({ emergencyPlanId: Type.String(), response: Type.String(), approvedBy: Type.String(), planWorkflowId: Type.String() }), Type.Null()]),
+  /**
+   * Transfers, tanks and overflow order of the plan in force, from the workflow's state; null when no plan
+   * is in force or the run started before the workflow kept the plan (its crew tasks then come from the log).
+   */
+  inForce: Type.Union([
+    Type.Object({
+      emergencyPlanId: Type.String(),
+      transfers: Type.Array(Type.Object({ interconnectionId: Type.String(), transferM3h: Type.Number(), towardPlantId: Type.Union([Type.String(), Type.Null()]), fromUtcMs: Type.Number(), untilUtcMs: Type.Number(), reason: Localised })),
+      tanks: Type.Array(Type.Object({ tankId: Type.String(), emptyUntilUtcMs: Num, fillFromUtcMs: Num, fillUntilUtcMs: Num, reason: Localised })),
+      overflowPriority: Type.Array(Type.Object({ stationId: Type.String(), rank: Type.Number(), receivingWater: Type.String(), harm: Type.Number(), reason: Localised })),
+    }),
+    Type.Null(),
+  ]),
 });
 export type FloodBoardBody = Type.Static<typeof FloodBoardBody>;
 
@@ -156,7 +169,10 @@ export const FloodReportsBody = Type.Object({
 
 /** Within this of the target start level counts as drawn down (level sensors and PLC hysteresis). */
 const DRAWDOWN_TOLERANCE_M = 0.05;
-/** The flood-season workflow logs a live plan's crew tasks as text: "<kind> @ <station> (<lat>,<lon>) due <ISO time>". */
+/**
+ * The flood-season workflow logs a live plan's crew tasks as text: "<kind> @ <station> (<lat>,<lon>) due <ISO time>".
+ * Read only for runs that started before the workflow kept the plan in force in its state (`livePlan`).
+ */
 const crewTaskAction = /^(\S+) @ (\S+) \(([-\d.]+),([-\d.]+)\) due (\S+)$/;
 
 function statusBody(workflowId: string, workflowStatus: string, s: FloodSeasonState): FloodStatusBody {
@@ -360,7 +376,11 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
       for (const t of state.pending?.plan.crewTasks ?? []) {
         crewTasks.push({ planId: state.pending!.plan.emergencyPlanId, state: 'proposed', kind: t.kind, stationId: t.stationId, dueUtcMs: t.dueUtcMs, latDeg: t.location.latDeg, lonDeg: t.location.lonDeg, reason: t.reason });
       }
-      for (const action of state.event?.actions ?? []) {
+      const livePlan = state.live && state.livePlan?.emergencyPlanId === state.live.emergencyPlanId ? state.livePlan : null;
+      for (const t of livePlan?.crewTasks ?? []) {
+        crewTasks.push({ planId: livePlan!.emergencyPlanId, state: 'dispatched', kind: t.kind, stationId: t.stationId, dueUtcMs: t.dueUtcMs, latDeg: t.location.latDeg, lonDeg: t.location.lonDeg, reason: t.reason });
+      }
+      for (const action of livePlan ? [] : (state.event?.actions ?? [])) {
         if (action.kind !== 'crew-task' || !state.live || action.planId !== state.live.emergencyPlanId) continue;
         const m = crewTaskAction.exec(action.detail);
         if (!m) continue;
@@ -405,6 +425,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
             }
           : null,
         live: state.live ? { emergencyPlanId: state.live.emergencyPlanId, response: state.live.response, approvedBy: state.live.approvedBy, planWorkflowId: state.live.planWorkflowId } : null,
+        inForce: livePlan ? { emergencyPlanId: livePlan.emergencyPlanId, transfers: livePlan.transfers, tanks: livePlan.tanks, overflowPriority: livePlan.overflowPriority } : null,
       };
     },
   );

@@ -289,6 +289,14 @@ test('flood season over HTTP: board while a level II plan waits, a dispatcher re
   assert.equal(live.drawdown.source, 'live');
   assert.deepEqual(live.drawdown.stations.map((s) => s.stationId).sort(), board.drawdown.stations.map((s) => s.stationId).sort());
   assert.ok(live.crewTasks.length === board.crewTasks.length && live.crewTasks.every((c) => c.state === 'dispatched' && c.dueUtcMs !== null), JSON.stringify(live.crewTasks.slice(0, 2)));
+  // The plan in force comes from the workflow state, not the log: its reasons, transfers, tanks and overflow order.
+  assert.ok(live.crewTasks.every((c) => c.reason !== null), 'crew tasks keep their reasons');
+  assert.deepEqual(live.crewTasks.map((c) => `${c.kind}@${c.stationId}`).sort(), board.crewTasks.map((c) => `${c.kind}@${c.stationId}`).sort());
+  assert.equal(live.inForce?.emergencyPlanId, pending.emergencyPlanId);
+  assert.deepEqual(live.inForce.transfers, pending.transfers);
+  assert.deepEqual(live.inForce.tanks, pending.tanks);
+  assert.deepEqual(live.inForce.overflowPriority, pending.overflowPriority);
+  assert.ok(live.inForce.transfers.length + live.inForce.tanks.length > 0, 'a level II plan moves water between stations or into tanks');
   await poll('the emergency plan dispatched', () => Promise.resolve(applied.some((a) => a.planId === pending.emergencyPlanId) ? true : undefined));
 
   const noReport = await app.inject({ method: 'GET', url: '/api/flood/report', headers: li });
@@ -302,6 +310,9 @@ test('flood season over HTTP: board while a level II plan waits, a dispatcher re
     return r.statusCode === 200 ? r.json<FloodReport>() : undefined;
   });
   assert.equal(report.peakWarning, 'orange');
+  const after = (await app.inject({ method: 'GET', url: '/api/flood/board', headers: li })).json<FloodBoardBody>();
+  assert.equal(after.live, null);
+  assert.equal(after.inForce, null, 'no plan in force after the stand-down');
   assert.ok(report.planAgainstActual.plans.some((p) => p.emergencyPlanId === pending.emergencyPlanId && p.decidedBy === 'zhao'));
   const list = await app.inject({ method: 'GET', url: '/api/flood/reports', headers: li });
   assert.equal(list.statusCode, 200, list.body);

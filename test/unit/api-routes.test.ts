@@ -391,6 +391,47 @@ void describe('what the new routes answer', () => {
     assert.equal(board.pending?.requiredRole, 'dispatcher');
   });
 
+  void test('flood board: the plan in force from the workflow state (crew tasks with reasons, transfers, tanks, overflow order); older runs read the log', async () => {
+    floodRunning = true;
+    const saved = { pending: flood.pending, live: flood.live, event: flood.event, livePlan: flood.livePlan };
+    const { setpointPlan: _setpoints, ...inForce } = emergency;
+    assert.ok(emergency.crewTasks.length > 0, 'the plan has crew tasks');
+    // The log as the workflow writes it; a task of another plan must not show.
+    const actions = [...emergency.crewTasks, { ...emergency.crewTasks[0]!, stationId: 'W9' }].map((t, i) => ({
+      atUtcMs: NOW - 60_000,
+      kind: 'crew-task' as const,
+      detail: `${t.kind} @ ${t.stationId} (${t.location.latDeg},${t.location.lonDeg}) due ${new Date(t.dueUtcMs).toISOString()}`,
+      planId: i < emergency.crewTasks.length ? emergency.emergencyPlanId : 'plan-other',
+    }));
+    const event = { eventId: 'ev-1', networkId: network.id, startedAtUtcMs: NOW - H, endedAtUtcMs: null, peakWarning: 'yellow' as const, peakResponse: 'III' as const, levels: [], actions, stations: [], firstForecast: null, plans: [], observedOnsetUtcMs: null };
+    const expectedTasks = [...emergency.crewTasks].sort((x, y) => x.dueUtcMs - y.dueUtcMs);
+    try {
+      Object.assign(flood, { pending: null, event, live: { emergencyPlanId: emergency.emergencyPlanId, revision: 1, planWorkflowId: emergency.emergencyPlanId, response: 'III', approvedBy: 'wang' }, livePlan: inForce });
+      const res = await app.inject({ method: 'GET', url: '/api/flood/board', headers: bearer('li') });
+      assert.equal(res.statusCode, 200, res.body);
+      const board = res.json<FloodBoardBody>();
+      assert.deepEqual(board.inForce, { emergencyPlanId: emergency.emergencyPlanId, transfers: emergency.transfers, tanks: emergency.tanks, overflowPriority: emergency.overflowPriority });
+      assert.deepEqual(
+        board.crewTasks.map((c) => [c.planId, c.state, c.kind, c.stationId, c.dueUtcMs, c.reason]),
+        expectedTasks.map((t) => [emergency.emergencyPlanId, 'dispatched', t.kind, t.stationId, t.dueUtcMs, t.reason]),
+      );
+
+      // A run started before the plan was kept in state: crew tasks from the log (no reason), no plan details.
+      delete flood.livePlan;
+      const old = await app.inject({ method: 'GET', url: '/api/flood/board', headers: bearer('li') });
+      assert.equal(old.statusCode, 200, old.body);
+      const oldBoard = old.json<FloodBoardBody>();
+      assert.equal(oldBoard.inForce, null);
+      assert.deepEqual(
+        oldBoard.crewTasks.map((c) => [c.planId, c.state, c.kind, c.stationId, c.dueUtcMs, c.reason]),
+        expectedTasks.map((t) => [emergency.emergencyPlanId, 'dispatched', t.kind, t.stationId, Math.floor(t.dueUtcMs), null]),
+      );
+    } finally {
+      Object.assign(flood, saved);
+      if (saved.livePlan === undefined) delete flood.livePlan;
+    }
+  });
+
   void test('flood routes without a flood-season workflow: 404 with a clear message; the report list still answers from InfluxDB', async () => {
     floodRunning = false;
     try {

@@ -1765,6 +1765,49 @@ function flowChart(station, plan, inflow, pumped, rain) {
   return s('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label }, parts);
 }
 
+/** Transfers, tanks and overflow order of the emergency plan in force (from the flood-season workflow's state). */
+function inForcePanel(b, stationName) {
+  const p = b.inForce;
+  const table = (heads, rows) =>
+    h('table', { class: 'data-table compact' }, h('thead', {}, h('tr', {}, heads.map((k) => h('th', { scope: 'col' }, t(k))))), h('tbody', {}, rows));
+  const span = (from, until) => (from === null && until === null ? '—' : `${from === null ? '…' : fmtTime(from)} – ${until === null ? '…' : fmtTime(until)}`);
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'inforce-h' },
+    h('h2', { id: 'inforce-h' }, t('flood.inForce')),
+    !p
+      ? h('p', { class: 'muted' }, t('flood.inForceUnknown'))
+      : [
+          h('p', { class: 'muted small' }, t('flood.inForcePlan', { planId: p.emergencyPlanId })),
+          h('h3', {}, t('flood.transfers')),
+          p.transfers.length
+            ? table(
+                ['flood.colInterconnection', 'flood.colTransfer', 'flood.colToward', 'flood.colWhen'],
+                p.transfers.map((x) =>
+                  h('tr', {}, h('th', { scope: 'row' }, x.interconnectionId, h('div', { class: 'small muted' }, localName(x.reason))), h('td', { class: 'num' }, withUnit(x.transferM3h, 0, UNIT_M3H)), h('td', {}, x.towardPlantId ?? '—'), h('td', {}, span(x.fromUtcMs, x.untilUtcMs))),
+                ),
+              )
+            : h('p', { class: 'muted' }, t('flood.noTransfers')),
+          h('h3', {}, t('flood.tanks')),
+          p.tanks.length
+            ? table(
+                ['flood.colTank', 'flood.colEmptyUntil', 'flood.colFill'],
+                p.tanks.map((x) => h('tr', {}, h('th', { scope: 'row' }, x.tankId, h('div', { class: 'small muted' }, localName(x.reason))), h('td', {}, x.emptyUntilUtcMs === null ? '—' : fmtTime(x.emptyUntilUtcMs)), h('td', {}, span(x.fillFromUtcMs, x.fillUntilUtcMs)))),
+              )
+            : h('p', { class: 'muted' }, t('flood.noTanks')),
+          p.overflowPriority.length
+            ? [
+                h('h3', {}, t('flood.overflowOrder')),
+                table(
+                  ['flood.colRank', 'table.station', 'flood.colReceiving'],
+                  [...p.overflowPriority].sort((x, y) => x.rank - y.rank).map((x) => h('tr', {}, h('td', { class: 'num' }, String(x.rank)), h('th', { scope: 'row' }, stationName(x.stationId), h('div', { class: 'small muted' }, localName(x.reason))), h('td', {}, x.receivingWater))),
+                ),
+              ]
+            : null,
+        ],
+  );
+}
+
 /** What the optimiser expects over the horizon: energy, cost, overflow and bypass, and which objects are at risk. */
 function predictionPanel(network, plan) {
   const p = plan.predicted;
@@ -2094,6 +2137,7 @@ function floodBoard(network, b, status, reload) {
           )
         : h('p', { class: 'muted' }, t('flood.noCrew')),
     ),
+    b.live ? inForcePanel(b, stationName) : null,
     h(
       'section',
       { class: 'panel', 'aria-labelledby': 'rain-h' },
