@@ -19,7 +19,9 @@
 //
 // Phase 2 — dispatch cycle. On the reference network (its own simulator, the local forecast server, the
 // same InfluxDB), --cycles times: readNetworkState + writeTelemetry + fetchRainForecast + buildPlan of
-// createDispatchActivities, timed end to end (cycle_ms_p50 / cycle_ms_p95).
+// createDispatchActivities composed as the worker composes them (runtime/connectors.ts: ensemble rain, the
+// inflow forecast written to InfluxDB; --planner mpc (default, the worker's default) or rule-based), timed end
+// to end (cycle_ms_p50 / cycle_ms_p95).
 import { fork, type ChildProcess } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -27,10 +29,10 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createDispatchActivities } from '../activities/dispatch.js';
-import { openMeteoRainSource } from '../activities/rain-forecast.js';
+import { plannerByName, type PlannerName } from '../activities/mpc-planner.js';
 import { createInfluxConnector } from '../connectors/influx.js';
-import { createOpcUaConnector } from '../connectors/opcua.js';
-import { createOpenMeteoConnector } from '../connectors/openmeteo.js';
+import { createRuntimeConnectors } from '../runtime/connectors.js';
+import { loadEnv } from '../settings/env.js';
 import { startForecastServer } from '../forecast-server/server.js';
 import { createPipeline } from '../ingest/pipeline.js';
 import { ingestTags, startIngest, TelemetryEncoder } from '../ingest/service.js';
@@ -234,9 +236,16 @@ interface Options {
   concurrency: number;
   cycles: number;
   skipCycle: boolean;
+  /** The planner of the timed cycle (the worker's PLANNER setting). */
+  planner: PlannerName;
   capacityS: number;
   measurementsOnly: boolean;
   verbose: boolean;
+}
+
+function plannerOption(value: unknown): PlannerName {
+  if (value === 'mpc' || value === 'rule-based') return value;
+  throw new RangeError(`--planner must be mpc or rule-based, got ${String(value)}`);
 }
 
 function parseOptions(args: string[]): Options {
@@ -256,6 +265,7 @@ function parseOptions(args: string[]): Options {
       'batch-size': { type: 'string', default: '5000' },
       concurrency: { type: 'string', default: '2' },
       cycles: { type: 'string', default: '20' },
+      planner: { type: 'string', default: 'mpc' },
       'skip-cycle': { type: 'boolean', default: false },
       'capacity-s': { type: 'string', default: '10' },
       'measurements-only': { type: 'boolean', default: false },
@@ -281,6 +291,7 @@ function parseOptions(args: string[]): Options {
     concurrency: num('concurrency', 1),
     cycles: num('cycles', 0),
     skipCycle: values['skip-cycle'] === true,
+    planner: plannerOption(values['planner']),
     capacityS: num('capacity-s', 0),
     measurementsOnly: values['measurements-only'] === true,
     verbose: values['verbose'] === true,
@@ -452,7 +463,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
 
     // ---------------- Phase 2: dispatch cycle on the reference network ----------------
     if (!o.skipCycle && o.cycles > 0) {
-      const cycle = await measureCycle(reference, influxOptions, o.cycles, tmp);
+      const cycle = await measureCycle(reference, influxOptions, o.cycles, tmp, o.planner);
       Object.assign(result, { cycle_ms_p50: cycle.p50, cycle_ms_p95: cycle.p95, cycle });
       progress(`cycle: p50 ${cycle.p50} ms, p95 ${cycle.p95} ms over ${o.cycles}`);
     } else {
@@ -548,15 +559,36 @@ async function measureCycle(
   influxOptions: { url: string; token: string; org: string; bucket: string; database: string },
   cycles: number,
   tmp: string,
-): Promise<{ p50: number; p95: number; max: number; cycles: number; phases_ms_p50: Record<string, number> }> {
+  plannerName: PlannerName,
+): Promise<{ planner: PlannerName; p50: number; p95: number; max: number; cycles: number; phases_ms_p50: Record<string, number> }> {
   const startUtcMs = Math.floor(Date.now() / 3_600_000) * 3_600_000;
   const simulation = createSimulation({ network, startUtcMs });
   const simulator = await startSimulatorServer({ network, simulation, port: 0, host: '127.0.0.1', clock: { mode: 'manual' }, pkiFolder: path.join(tmp, 'pki-cycle') });
   simulator.advance(30);
   const forecast = await startForecastServer({ port: 0, scenario: 'rainstorm', scenarioStartUtcMs: startUtcMs, seed: 7 });
-  const opcua = createOpcUaConnector({ endpointUrl: simulator.endpointUrl, securityMode: 'None' });
-  const openMeteo = createOpenMeteoConnector({ forecastUrl: `${forecast.url}/v1/forecast`, ensembleUrl: `${forecast.url}/v1/ensemble`, archiveUrl: `${forecast.url}/v1/archive`, timeoutMs: 10_000, retries: 2 });
-  const activities = createDispatchActivities({ network, opcua, influx: createInfluxConnector(influxOptions), forecast: openMeteoRainSource(openMeteo) });
+  // The worker's own composition (runtime/connectors.ts, worker/main.ts): ensemble rain, the inflow forecast
+  // written to InfluxDB, and the planner PLANNER names (the optimiser by default).
+  const env = loadEnv({
+    INFLUX_URL: influxOptions.url,
+    INFLUX_TOKEN: influxOptions.token,
+    INFLUX_BUCKET: influxOptions.bucket,
+    INFLUX_DATABASE: influxOptions.database,
+    OPCUA_ENDPOINT: simulator.endpointUrl,
+    OPEN_METEO_FORECAST_URL: `${forecast.url}/v1/forecast`,
+    OPEN_METEO_ENSEMBLE_URL: `${forecast.url}/v1/ensemble`,
+    OPEN_METEO_ARCHIVE_URL: `${forecast.url}/v1/archive`,
+    PLANNER: plannerName,
+  });
+  const connectors = createRuntimeConnectors(env, network);
+  const opcua = connectors.opcua;
+  const activities = createDispatchActivities({
+    network,
+    opcua,
+    influx: connectors.influx,
+    forecast: connectors.rain,
+    inflow: connectors.inflow,
+    planner: plannerByName(env.PLANNER, { inflow: connectors.inflow }),
+  });
   const totals: number[] = [];
   const phases: Record<string, number[]> = { readNetworkState: [], writeTelemetry: [], fetchRainForecast: [], buildPlan: [] };
   try {
@@ -579,14 +611,14 @@ async function measureCycle(
       phases['buildPlan']!.push(t4 - t3);
     }
   } finally {
-    await opcua.close();
+    await connectors.close();
     await simulator.close();
     await forecast.close();
   }
   const sorted = [...totals].sort((a, b) => a - b);
   const p50s: Record<string, number> = {};
   for (const [k, v] of Object.entries(phases)) p50s[k] = round(percentile([...v].sort((a, b) => a - b), 50), 1);
-  return { p50: round(percentile(sorted, 50), 1), p95: round(percentile(sorted, 95), 1), max: round(sorted.at(-1) ?? Number.NaN, 1), cycles: totals.length, phases_ms_p50: p50s };
+  return { planner: plannerName, p50: round(percentile(sorted, 50), 1), p95: round(percentile(sorted, 95), 1), max: round(sorted.at(-1) ?? Number.NaN, 1), cycles: totals.length, phases_ms_p50: p50s };
 }
 
 // Standalone: `tsx bench/ingest.ts [options]`, or the simulator child forked above.
