@@ -29,9 +29,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createDispatchActivities } from '../activities/dispatch.js';
-import { plannerByName, type PlannerName } from '../activities/mpc-planner.js';
+import type { PlannerName } from '../activities/mpc-planner.js';
 import { createInfluxConnector } from '../connectors/influx.js';
-import { createRuntimeConnectors } from '../runtime/connectors.js';
+import { createRuntimeConnectors, cycleDependencies } from '../runtime/connectors.js';
 import { loadEnv } from '../settings/env.js';
 import { startForecastServer } from '../forecast-server/server.js';
 import { createPipeline } from '../ingest/pipeline.js';
@@ -580,15 +580,7 @@ async function measureCycle(
     PLANNER: plannerName,
   });
   const connectors = createRuntimeConnectors(env, network);
-  const opcua = connectors.opcua;
-  const activities = createDispatchActivities({
-    network,
-    opcua,
-    influx: connectors.influx,
-    forecast: connectors.rain,
-    inflow: connectors.inflow,
-    planner: plannerByName(env.PLANNER, { inflow: connectors.inflow }),
-  });
+  const activities = createDispatchActivities(cycleDependencies(env, network, connectors));
   const totals: number[] = [];
   const phases: Record<string, number[]> = { readNetworkState: [], writeTelemetry: [], fetchRainForecast: [], buildPlan: [] };
   try {

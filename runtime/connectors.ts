@@ -8,7 +8,8 @@ import { createInflowCycle, type InflowCycle } from '../forecasting/cycle.js';
 import { activityRainForecastSource, createRainSource, fetchArchiveRain } from '../forecasting/rain-source.js';
 import { influxLastGoodStore } from '../forecasting/rain-store.js';
 import { MS_PER_DAY } from '../forecasting/calendar.js';
-import type { RainForecastSource } from '../activities/dispatch.js';
+import type { DispatchDependencies, RainForecastSource } from '../activities/dispatch.js';
+import { plannerByName } from '../activities/mpc-planner.js';
 import type { ComponentProbe } from '../api/routes/health.js';
 import type { NetworkConfig } from '../network/schema.js';
 import type { Env } from '../settings/env.js';
@@ -73,6 +74,22 @@ export function createRuntimeConnectors(env: Env, network: NetworkConfig): Runti
   // The flood assessment reads hourly rain (flood/warning.ts): this view sums the 15-min steps into hours.
   const rain = activityRainForecastSource(rainSource, { stepMin: 60 });
   return { opcua, influx, openMeteo, rain, inflow, close: () => opcua.close() };
+}
+
+/**
+ * What the dispatch activities take from the connectors: rain, the inflow forecast each cycle issues, and the
+ * planner PLANNER names (it finds that inflow forecast by its issue time). `opcua` may be a wrapper of
+ * connectors.opcua (the worker serialises it with the heartbeat).
+ */
+export function cycleDependencies(env: Env, network: NetworkConfig, connectors: RuntimeConnectors, opcua: OpcUaConnector = connectors.opcua): DispatchDependencies {
+  return {
+    network,
+    opcua,
+    influx: connectors.influx,
+    forecast: connectors.rain,
+    inflow: connectors.inflow,
+    planner: plannerByName(env.PLANNER, { inflow: connectors.inflow }),
+  };
 }
 
 export function healthProbes(connectors: RuntimeConnectors, temporal: Connection): Record<string, ComponentProbe> {

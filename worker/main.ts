@@ -5,9 +5,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { archiveObservedRain } from '../activities/flood.js';
-import { plannerByName } from '../activities/mpc-planner.js';
 import { notifierFromEnv } from '../notify/index.js';
-import { createRuntimeConnectors } from '../runtime/connectors.js';
+import { createRuntimeConnectors, cycleDependencies } from '../runtime/connectors.js';
 import { resolveFromRepo } from '../runtime/paths.js';
 import { loadSettings } from '../runtime/startup.js';
 import { createDispatchWorker } from './worker.js';
@@ -31,17 +30,7 @@ const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRES
 const worker = await createDispatchWorker({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
-  dependencies: {
-    network,
-    opcua,
-    influx: connectors.influx,
-    forecast: connectors.rain,
-    // Each cycle issues the inflow forecast with its rain; the planner (PLANNER) finds it by its issue time.
-    inflow: connectors.inflow,
-    planner: plannerByName(env.PLANNER, { inflow: connectors.inflow }),
-    observed: archiveObservedRain(connectors.openMeteo),
-    notifier,
-  },
+  dependencies: { ...cycleDependencies(env, network, connectors, opcua), observed: archiveObservedRain(connectors.openMeteo), notifier },
 });
 
 const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });

@@ -24,14 +24,13 @@ import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { createRuntimeConnectors, healthProbes, type RuntimeConnectors } from '../../runtime/connectors.js';
 import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
-import { loadEnv } from '../../settings/env.js';
 import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
 import { openStore, type Store } from '../../store/db.js';
 import { ensureDispatchSchedule } from '../../worker/schedule.js';
 import { ensureFloodSeason } from '../../worker/flood-season.js';
 import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
-import { startTestServers, type TestServers } from '../support/servers.js';
+import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
 
 const chromiumCandidates = ['/usr/bin/chromium-headless-shell', '/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser'];
 const screenshotDir = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
@@ -99,17 +98,7 @@ before(async () => {
   simulator = simulatorServer;
   simulator.advance(30);
 
-  const env = loadEnv({
-    TEMPORAL_ADDRESS: servers.temporal.address,
-    INFLUX_URL: servers.influx.url,
-    INFLUX_TOKEN: servers.influx.token,
-    INFLUX_BUCKET: servers.influx.database,
-    INFLUX_DATABASE: servers.influx.database,
-    OPCUA_ENDPOINT: simulator.endpointUrl,
-    OPEN_METEO_FORECAST_URL: `${forecast.url}/v1/forecast`,
-    OPEN_METEO_ENSEMBLE_URL: `${forecast.url}/v1/ensemble`,
-    OPEN_METEO_ARCHIVE_URL: `${forecast.url}/v1/archive`,
-  });
+  const env = serviceEnv(servers, { opcuaEndpoint: simulator.endpointUrl, forecastUrl: forecast.url });
   connectors = createRuntimeConnectors(env, network);
   nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   worker = await createDispatchWorker({

@@ -14,7 +14,6 @@ import { buildApp } from '../../api/app.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { createRuntimeConnectors, healthProbes, type RuntimeConnectors } from '../../runtime/connectors.js';
-import { loadEnv } from '../../settings/env.js';
 import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
@@ -24,7 +23,7 @@ import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
 import { ensureDispatchSchedule } from '../../worker/schedule.js';
 import { startHeartbeat } from '../../worker/heartbeat.js';
 import type { DispatchCycleState } from '../../contract/index.js';
-import { startTestServers, type TestServers } from '../support/servers.js';
+import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
 
 const localStation = 'E9';
 const passwords = { wang: 'dispatcher-password-1', li: 'viewer-password-123' };
@@ -66,17 +65,7 @@ before(async () => {
   simulator = await startSimulatorServer({ network, simulation, port: 0, host: '127.0.0.1', clock: { mode: 'manual' }, pkiFolder: path.join(tmp, 'pki') });
   simulator.advance(30);
 
-  const env = loadEnv({
-    TEMPORAL_ADDRESS: servers.temporal.address,
-    INFLUX_URL: servers.influx.url,
-    INFLUX_TOKEN: servers.influx.token,
-    INFLUX_BUCKET: servers.influx.database,
-    INFLUX_DATABASE: servers.influx.database,
-    OPCUA_ENDPOINT: simulator.endpointUrl,
-    OPEN_METEO_FORECAST_URL: `${forecast.url}/v1/forecast`,
-    OPEN_METEO_ENSEMBLE_URL: `${forecast.url}/v1/ensemble`,
-    OPEN_METEO_ARCHIVE_URL: `${forecast.url}/v1/archive`,
-  });
+  const env = serviceEnv(servers, { opcuaEndpoint: simulator.endpointUrl, forecastUrl: forecast.url });
   connectors = createRuntimeConnectors(env, network);
   nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   worker = await createDispatchWorker({

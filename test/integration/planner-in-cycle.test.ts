@@ -13,19 +13,18 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
-import { createRuntimeConnectors, type RuntimeConnectors } from '../../runtime/connectors.js';
-import { loadEnv, type Env } from '../../settings/env.js';
+import { createRuntimeConnectors, cycleDependencies, type RuntimeConnectors } from '../../runtime/connectors.js';
+import type { Env } from '../../settings/env.js';
 import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
 import { startForecastServer } from '../../forecast-server/server.js';
 import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
 import { ensureDispatchSchedule } from '../../worker/schedule.js';
-import { plannerByName } from '../../activities/mpc-planner.js';
 import { dispatchStateQuery, planWorkflowIdOfCycle, type DispatchCycleState } from '../../contract/index.js';
 import { listInflowForecastIssues, readInflowForecast } from '../../forecasting/write.js';
 import { loadNewestGoodRain } from '../../forecasting/rain-store.js';
-import { startTestServers, type TestServers } from '../support/servers.js';
+import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
 
 const MEMBERS = 10;
 
@@ -63,17 +62,7 @@ before(async () => {
   simulator = await startSimulatorServer({ network, simulation, port: 0, host: '127.0.0.1', clock: { mode: 'manual' }, pkiFolder: path.join(tmp, 'pki') });
   simulator.advance(30);
 
-  env = loadEnv({
-    TEMPORAL_ADDRESS: servers.temporal.address,
-    INFLUX_URL: servers.influx.url,
-    INFLUX_TOKEN: servers.influx.token,
-    INFLUX_BUCKET: servers.influx.database,
-    INFLUX_DATABASE: servers.influx.database,
-    OPCUA_ENDPOINT: simulator.endpointUrl,
-    OPEN_METEO_FORECAST_URL: `${forecast.url}/v1/forecast`,
-    OPEN_METEO_ENSEMBLE_URL: `${forecast.url}/v1/ensemble`,
-    OPEN_METEO_ARCHIVE_URL: `${forecast.url}/v1/archive`,
-  });
+  env = serviceEnv(servers, { opcuaEndpoint: simulator.endpointUrl, forecastUrl: forecast.url });
   assert.equal(env.PLANNER, 'mpc', 'the optimising planner is the default');
   connectors = createRuntimeConnectors(env, network);
   nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -81,14 +70,7 @@ before(async () => {
     connection: nativeConnection,
     namespace: 'default',
     workflowBundle: bundle,
-    dependencies: {
-      network,
-      opcua: connectors.opcua,
-      influx: connectors.influx,
-      forecast: connectors.rain,
-      inflow: connectors.inflow,
-      planner: plannerByName(env.PLANNER, { inflow: connectors.inflow }),
-    },
+    dependencies: cycleDependencies(env, network, connectors),
   });
   workerRun = worker.run();
   clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -197,14 +179,8 @@ test('after a restart with the forecast service gone, the cycle plans on the las
   const gone = await startForecastServer({ port: 0, scenario: 'dry-week', scenarioStartUtcMs: Date.now() });
   const goneUrl = gone.url;
   await gone.close();
-  const restartEnv = loadEnv({
-    ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
-    OPEN_METEO_FORECAST_URL: `${goneUrl}/v1/forecast`,
-    OPEN_METEO_ENSEMBLE_URL: `${goneUrl}/v1/ensemble`,
-    OPEN_METEO_ARCHIVE_URL: `${goneUrl}/v1/archive`,
-    // Ask for the ensemble now (by default a younger one would be reused without a call).
-    FORECAST_ENSEMBLE_REFRESH_MIN: '0',
-  });
+  // Ask for the ensemble now (by default a younger one would be reused without a call).
+  const restartEnv = serviceEnv(servers, { opcuaEndpoint: simulator.endpointUrl, forecastUrl: goneUrl }, { FORECAST_ENSEMBLE_REFRESH_MIN: '0' });
   const restarted = createRuntimeConnectors(restartEnv, network);
   try {
     const issued = await restarted.inflow.issue();
@@ -235,13 +211,7 @@ test('a hanging forecast service times out per attempt and the cycle plans on th
   assert.ok(firstRainIssuedAtUtcMs > 0, 'the first test ran');
   const hanging = await startForecastServer({ port: 0, scenario: 'dry-week', scenarioStartUtcMs: Date.now(), responseDelayMs: 20_000 });
   const restarted = createRuntimeConnectors(
-    loadEnv({
-      ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
-      OPEN_METEO_FORECAST_URL: `${hanging.url}/v1/forecast`,
-      OPEN_METEO_ENSEMBLE_URL: `${hanging.url}/v1/ensemble`,
-      OPEN_METEO_ARCHIVE_URL: `${hanging.url}/v1/archive`,
-      FORECAST_ENSEMBLE_REFRESH_MIN: '0',
-    }),
+    serviceEnv(servers, { opcuaEndpoint: simulator.endpointUrl, forecastUrl: hanging.url }, { FORECAST_ENSEMBLE_REFRESH_MIN: '0' }),
     network,
   );
   try {

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LocalTestWorkflowEnvironmentOptions } from '@temporalio/testing';
 import { ensureInfluxdBinary, ensureTemporalBinary, startInfluxd, startTemporal } from '../../infra/servers.js';
+import { loadEnv, type Env } from '../../settings/env.js';
 
 export interface TestServers {
   temporal: { address: string; namespace: string; uiUrl: string };
@@ -69,4 +70,23 @@ export async function startTestServers(options: StartTestServersOptions = {}): P
  */
 export async function temporalTestEnvironmentOptions(): Promise<LocalTestWorkflowEnvironmentOptions> {
   return { server: { executable: { type: 'existing-path', path: await ensureTemporalBinary() } } };
+}
+
+/**
+ * The service's settings for these servers, a simulator and a forecast server, validated as at start-up
+ * (defaults applied): what the worker and the API would read from the environment.
+ */
+export function serviceEnv(servers: TestServers, endpoints: { opcuaEndpoint: string; forecastUrl: string }, extra: Record<string, string> = {}): Env {
+  return loadEnv({
+    TEMPORAL_ADDRESS: servers.temporal.address,
+    INFLUX_URL: servers.influx.url,
+    INFLUX_TOKEN: servers.influx.token,
+    INFLUX_BUCKET: servers.influx.database,
+    INFLUX_DATABASE: servers.influx.database,
+    OPCUA_ENDPOINT: endpoints.opcuaEndpoint,
+    OPEN_METEO_FORECAST_URL: `${endpoints.forecastUrl}/v1/forecast`,
+    OPEN_METEO_ENSEMBLE_URL: `${endpoints.forecastUrl}/v1/ensemble`,
+    OPEN_METEO_ARCHIVE_URL: `${endpoints.forecastUrl}/v1/archive`,
+    ...extra,
+  });
 }
