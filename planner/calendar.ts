@@ -1,5 +1,6 @@
 // Local wall-clock time and the time-of-use tariff. Everything inside the planner is UTC ms; the local
 // clock of the network's time zone is only used to look up tariff periods and dry-weather patterns.
+import { createCalendar, type LocalCalendar } from '../forecasting/calendar.js';
 import type { NetworkConfig } from '../network/schema.js';
 
 export type TariffPeriodName = 'valley' | 'flat' | 'peak';
@@ -17,40 +18,30 @@ export interface LocalTime {
   offsetMin: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-const weekdays: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+const calendars = new Map<string, LocalCalendar>();
 
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-      weekday: 'short',
-    });
-    formatters.set(timeZone, f);
+/** One calendar per zone: its offset is looked up with Intl once per UTC hour and cached (forecasting/calendar.ts). */
+function calendarFor(timeZone: string): LocalCalendar {
+  let calendar = calendars.get(timeZone);
+  if (!calendar) {
+    calendar = createCalendar(timeZone);
+    calendars.set(timeZone, calendar);
   }
-  return f;
+  return calendar;
 }
 
 export function localTime(utcMs: number, timeZone: string): LocalTime {
-  const parts: Record<string, string> = {};
-  for (const p of formatterFor(timeZone).formatToParts(new Date(utcMs))) parts[p.type] = p.value;
-  const year = Number(parts['year']);
-  const monthIndex = Number(parts['month']) - 1;
-  const day = Number(parts['day']);
-  const hour = Number(parts['hour']);
-  const minute = Number(parts['minute']);
-  const second = Number(parts['second']);
-  const wallAsUtc = Date.UTC(year, monthIndex, day, hour, minute, second);
-  const offsetMin = Math.round((wallAsUtc - Math.floor(utcMs / 1000) * 1000) / 60_000);
-  return { year, monthIndex, day, hour, minute, weekday: weekdays[parts['weekday'] ?? 'Mon'] ?? 1, offsetMin };
+  const offsetMs = calendarFor(timeZone).offsetMs(utcMs);
+  const wall = new Date(utcMs + offsetMs);
+  return {
+    year: wall.getUTCFullYear(),
+    monthIndex: wall.getUTCMonth(),
+    day: wall.getUTCDate(),
+    hour: wall.getUTCHours(),
+    minute: wall.getUTCMinutes(),
+    weekday: wall.getUTCDay(),
+    offsetMin: offsetMs / 60_000,
+  };
 }
 
 /** "HH:MM" in the network's local time, for reasons a dispatcher reads. */

@@ -4,6 +4,7 @@
 import type { NetworkConfig, QualityParameter } from '../network/schema.js';
 import { RemoteControl, StationMode, resolveTagMap } from '../network/tags.js';
 import type { ResolvedTag, TagDataType } from '../network/tags.js';
+import { createCalendar } from '../forecasting/calendar.js';
 import { mulberry32 } from '../scenarios/random.js';
 export { mulberry32 } from '../scenarios/random.js';
 
@@ -186,26 +187,6 @@ function hashUnit(seed: number, step: number, a: number, b: number): number {
 
 function normalFromUnits(u1: number, u2: number): number {
   return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
-}
-
-/** UTC offset (ms) of a time zone at an instant, via Intl (called once per simulated hour). */
-function makeUtcOffset(timeZone: string): (utcMs: number) => number {
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  });
-  return (utcMs) => {
-    const fields: Record<string, number> = {};
-    for (const part of format.formatToParts(new Date(utcMs))) fields[part.type] = Number(part.value);
-    const asUtc = Date.UTC(fields['year'] ?? 1970, (fields['month'] ?? 1) - 1, fields['day'] ?? 1, fields['hour'] ?? 0, fields['minute'] ?? 0, fields['second'] ?? 0);
-    return Math.round((asUtc - Math.floor(utcMs / 1000) * 1000) / MS_PER_MIN) * MS_PER_MIN;
-  };
 }
 
 function minutesOfClock(clock: string): number {
@@ -556,7 +537,8 @@ export class Simulation {
       dryRunHysteresisM: options.dryRunHysteresisM ?? 0.2,
     };
     QUALITY_PARAMETERS.forEach((p, i) => (this.rdiiQuality[i] = options.rdiiQuality?.[p] ?? DEFAULT_RDII_QUALITY[p]));
-    this.utcOffset = makeUtcOffset(n.timezone);
+    const calendar = createCalendar(n.timezone);
+    this.utcOffset = (utcMs) => calendar.offsetMs(utcMs);
     const year = new Date(options.startUtcMs).getUTCFullYear();
     const probes = [0, 3, 6, 9].map((month) => this.utcOffset(Date.UTC(year, month, 1)));
     this.fixedOffset = probes.every((o) => o === probes[0]);
