@@ -401,6 +401,29 @@ function closeDialog() {
   activeDialog?.cancel();
 }
 
+/**
+ * Closing a modal dialog once: by its cancel button, Escape, or the caller's result. Focus goes back to the
+ * element that opened it, and the promise the dialog stands for resolves with the result (null = cancelled).
+ */
+function dialogFinisher(dialog, opener, cancel, resolve) {
+  let finished = false;
+  const finish = (result) => {
+    if (finished) return;
+    finished = true;
+    activeDialog = null;
+    if (dialog.open) dialog.close();
+    dialog.remove();
+    if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    resolve(result);
+  };
+  cancel.addEventListener('click', () => finish(null));
+  dialog.addEventListener('cancel', (event) => {
+    event.preventDefault();
+    finish(null);
+  });
+  return finish;
+}
+
 function openDialog({ title, body = [], confirmLabel, confirmClass = 'btn-primary', field = null }) {
   closeDialog();
   return new Promise((resolve) => {
@@ -432,21 +455,7 @@ function openDialog({ title, body = [], confirmLabel, confirmClass = 'btn-primar
     form.append(h('div', { class: 'dialog-actions' }, cancel, confirm));
     dialog.append(form);
 
-    let finished = false;
-    const finish = (result) => {
-      if (finished) return;
-      finished = true;
-      activeDialog = null;
-      if (dialog.open) dialog.close();
-      dialog.remove();
-      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
-      resolve(result);
-    };
-    cancel.addEventListener('click', () => finish(null));
-    dialog.addEventListener('cancel', (event) => {
-      event.preventDefault();
-      finish(null);
-    });
+    const finish = dialogFinisher(dialog, opener, cancel, resolve);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const value = input ? input.value.trim() : '';
@@ -1944,21 +1953,7 @@ function openModifyDialog(network, state) {
     const confirm = h('button', { type: 'submit', class: 'btn btn-primary' }, t('modify.submit'));
     form.append(h('div', { class: 'dialog-actions' }, cancel, confirm));
     dialog.append(form);
-    let finished = false;
-    const finish = (result) => {
-      if (finished) return;
-      finished = true;
-      activeDialog = null;
-      if (dialog.open) dialog.close();
-      dialog.remove();
-      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
-      resolve(result);
-    };
-    cancel.addEventListener('click', () => finish(null));
-    dialog.addEventListener('cancel', (event) => {
-      event.preventDefault();
-      finish(null);
-    });
+    const finish = dialogFinisher(dialog, opener, cancel, resolve);
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const body = {};
