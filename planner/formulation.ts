@@ -700,11 +700,15 @@ export function formulate(input: FormulationInput): Formulation {
         }
       }
     }
-    if (plants.length >= 2) {
+    // Plants are balanced within a connected system only: no main, tank or interconnection can move water
+    // between systems, so a common load ratio across them would only couple independent LPs.
+    for (const [g, group] of plantSystems(network.plants.map((p) => p.id), links).entries()) {
+      if (group.length < 2) continue;
+      const groupPlants = plants.filter((p) => group.includes(p.plant.id));
       for (let m = 0; m < economyScenarios; m++) {
         for (let k = 0; k < K; k++) {
-          const ratio = lp.addCol(`loadRatio.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
-          for (const p of plants) {
+          const ratio = lp.addCol(`loadRatio.${g}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+          for (const p of groupPlants) {
             const cap = p.plant.capacityM3h;
             const apart = lp.addCol(`balance.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
             lp.addRow(`balanceUp.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, 1 / cap], [ratio, -1], [apart, -1]], Number.NEGATIVE_INFINITY, options.plantBalanceBand);
@@ -778,6 +782,24 @@ export function formulate(input: FormulationInput): Formulation {
     wetExcessM3h,
     dryWeatherM3h,
   };
+}
+
+/** Plants grouped by connected system: nodes joined by any link (main, tank, interconnection, spill). */
+function plantSystems(plantIds: string[], links: Link[]): string[][] {
+  const parent = new Map<string, string>();
+  const find = (id: string): string => {
+    let root = id;
+    while (parent.has(root) && parent.get(root) !== root) root = parent.get(root)!;
+    parent.set(id, root);
+    return root;
+  };
+  for (const link of links) if (link.to !== null) parent.set(find(link.from), find(link.to));
+  const groups = new Map<string, string[]>();
+  for (const id of plantIds) {
+    const root = find(id);
+    groups.set(root, [...(groups.get(root) ?? []), id]);
+  }
+  return [...groups.values()];
 }
 
 /** Trajectories of one scenario read from a solution (per grid step; volumes at the end of each step). */
