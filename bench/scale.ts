@@ -20,6 +20,7 @@
 //   optimal-face   simplex, and each optimum also held by fixing the columns with nonzero reduced cost
 //   cold-worker    (only when asked) the default on a fresh worker thread that loads HiGHS again
 //   one-by-one     (only when asked) the default without the combined first solve of the leading penalties
+//   whole          (only when asked) the default with the model solved whole, not split into its independent parts
 // `solve_ms` is the default variant's median wall time of solveLexicographic (worker round trip included;
 // model building excluded: `build_ms` is formulation.ts alone, the inflow is made before). A solve that hits
 // `--time-limit` is reported with its status. `solve_cpu_ms`: CPU time of the process during the solve (the
@@ -39,10 +40,11 @@ import { closeSolverWorkers, solveLexicographic, type HoldOptimum, type SolverAl
 
 export const TARGETS = { referencePlanS: 1, stations100S: 10 };
 
-const VARIANTS: Record<string, { algorithm: SolverAlgorithm; holdOptimum: HoldOptimum; combineLeading?: boolean; coldWorker?: boolean }> = {
+const VARIANTS: Record<string, { algorithm: SolverAlgorithm; holdOptimum: HoldOptimum; combineLeading?: boolean; decompose?: boolean; coldWorker?: boolean }> = {
   default: { algorithm: 'simplex', holdOptimum: 'tolerance' },
   'cold-worker': { algorithm: 'simplex', holdOptimum: 'tolerance', coldWorker: true },
   'one-by-one': { algorithm: 'simplex', holdOptimum: 'tolerance', combineLeading: false },
+  whole: { algorithm: 'simplex', holdOptimum: 'tolerance', decompose: false },
   ipm: { algorithm: 'ipm', holdOptimum: 'tolerance' },
   'optimal-face': { algorithm: 'simplex', holdOptimum: 'optimal-face' },
 };
@@ -149,6 +151,10 @@ interface VariantRun {
   status: string;
   iterations: number;
   objectives: (number | null)[];
+  /** Per priority: HiGHS iterations and time inside HiGHS (the combined first solve listed as 'leading'). */
+  stages: { name: string; iterations: number; solveMs: number }[];
+  /** Independent parts the model was solved in. */
+  parts: number;
 }
 
 /** One size, measured in this process (the child side). */
@@ -183,6 +189,11 @@ async function measureSize(o: SizeOptions): Promise<Record<string, unknown>> {
         status: result.status,
         iterations: result.stats.iterations,
         objectives: result.stats.priorities.map((p) => p.objective),
+        parts: result.timings?.parts ?? 1,
+        stages: [
+          ...(result.timings?.combined ? [{ name: 'leading', ...result.timings.combined }] : []),
+          ...result.stats.priorities.map((p) => ({ name: p.name, iterations: p.iterations, solveMs: p.solveMs })),
+        ].map((p) => ({ name: p.name, iterations: p.iterations, solveMs: round(p.solveMs, 0) })),
       });
       process.stderr.write(`scale: ${o.stations} stations, ${name} run ${r + 1}/${o.runs}: ${result.status} in ${(wallMs / 1000).toFixed(2)} s (load ${os.loadavg()[0]!.toFixed(1)})\n`);
     }
@@ -198,6 +209,8 @@ async function measureSize(o: SizeOptions): Promise<Record<string, unknown>> {
       statuses: [...new Set(rs.map((x) => x.status))],
       iterations: rs[0]?.iterations ?? null,
       objectives: rs[0]?.objectives.map((v) => (v === null ? null : Number(v.toPrecision(8)))) ?? [],
+      stages: rs[0]?.stages ?? [],
+      parts: rs[0]?.parts ?? null,
     };
   }
   const allOptimal = (name: string) => runs.get(name)?.every((x) => x.status === 'optimal') === true;
@@ -226,6 +239,7 @@ async function measureSize(o: SizeOptions): Promise<Record<string, unknown>> {
     optimal_face_over_default: ratio('optimal-face'),
     ...(runs.has('cold-worker') ? { cold_worker_over_default: ratio('cold-worker') } : {}),
     ...(runs.has('one-by-one') ? { one_by_one_over_default: ratio('one-by-one') } : {}),
+    ...(runs.has('whole') ? { whole_over_default: ratio('whole') } : {}),
     variants: byVariant,
     loadavg_1m_before: round(loadBefore, 2),
     loadavg_1m_after: round(os.loadavg()[0]!, 2),

@@ -70,17 +70,101 @@ function fixOnOptimalFace(model, solved, n) {
   model.changeColsBounds({ kind: 'set', indices: Int32Array.from(indices) }, at, at);
 }
 
-let highsPromise = null;
+/** Parts smaller than this are solved together (one HiGHS model each would cost more than it saves). */
+const minPartColumns = 200;
 
-async function solve({ problem, options, wasmModule }) {
-  const loadStart = performance.now();
-  const firstJob = highsPromise === null;
-  highsPromise ??= loadHighs(wasmModule ? { wasmModule } : undefined);
-  const highs = await highsPromise;
-  const loadMs = performance.now() - loadStart;
-  const modelStart = performance.now();
+/**
+ * Independent parts of the LP: columns joined through any row belong to one part. Objectives do not join
+ * parts (each is a sum over them). Returns null when there is one part worth solving alone; otherwise the
+ * parts' column and row indices, small parts merged into one.
+ */
+function splitProblem(problem) {
   const n = problem.numCols;
-  const model = highs.createModel({
+  const parent = new Int32Array(n);
+  for (let col = 0; col < n; col++) parent[col] = col;
+  const find = (col) => {
+    while (parent[col] !== col) col = parent[col] = parent[parent[col]];
+    return col;
+  };
+  for (let row = 0; row < problem.numRows; row++) {
+    const from = problem.starts[row];
+    if (from === problem.starts[row + 1]) continue;
+    const root = find(problem.indices[from]);
+    for (let p = from + 1; p < problem.starts[row + 1]; p++) {
+      const other = find(problem.indices[p]);
+      if (other !== root) parent[other] = root;
+    }
+  }
+  const partOfRoot = new Map();
+  const sizes = [];
+  const partOfCol = new Int32Array(n);
+  for (let col = 0; col < n; col++) {
+    const root = find(col);
+    let part = partOfRoot.get(root);
+    if (part === undefined) partOfRoot.set(root, (part = sizes.push(0) - 1));
+    sizes[part]++;
+    partOfCol[col] = part;
+  }
+  // Small parts (isolated columns, ...) go together into the first small one.
+  const merged = new Int32Array(sizes.length);
+  let small = -1;
+  let count = 0;
+  sizes.forEach((size, part) => {
+    if (size >= minPartColumns) merged[part] = count++;
+    else merged[part] = small >= 0 ? small : (small = count++);
+  });
+  if (count <= 1) return null;
+  const cols = Array.from({ length: count }, () => []);
+  for (let col = 0; col < n; col++) cols[merged[partOfCol[col]]].push(col);
+  const rows = Array.from({ length: count }, () => []);
+  for (let row = 0; row < problem.numRows; row++) {
+    const from = problem.starts[row];
+    // A row without entries constrains nothing that a part could change: it goes with the first part.
+    rows[from === problem.starts[row + 1] ? 0 : merged[partOfCol[problem.indices[from]]]].push(row);
+  }
+  return cols.map((c, i) => ({ cols: Int32Array.from(c), rows: rows[i] }));
+}
+
+/** The part's own LP: its columns renumbered from 0, its rows, and each objective's terms on its columns. */
+function subProblem(problem, part, local) {
+  part.cols.forEach((col, i) => (local[col] = i));
+  const starts = new Int32Array(part.rows.length + 1);
+  let nz = 0;
+  part.rows.forEach((row, i) => (starts[i + 1] = nz += problem.starts[row + 1] - problem.starts[row]));
+  const indices = new Int32Array(nz);
+  const values = new Float64Array(nz);
+  part.rows.forEach((row, i) => {
+    for (let p = problem.starts[row], q = starts[i]; p < problem.starts[row + 1]; p++, q++) {
+      indices[q] = local[problem.indices[p]];
+      values[q] = problem.values[p];
+    }
+  });
+  const inPart = new Uint8Array(problem.numCols);
+  for (const col of part.cols) inPart[col] = 1;
+  return {
+    numCols: part.cols.length,
+    numRows: part.rows.length,
+    colLower: Float64Array.from(part.cols, (col) => problem.colLower[col]),
+    colUpper: Float64Array.from(part.cols, (col) => problem.colUpper[col]),
+    rowLower: Float64Array.from(part.rows, (row) => problem.rowLower[row]),
+    rowUpper: Float64Array.from(part.rows, (row) => problem.rowUpper[row]),
+    starts,
+    indices,
+    values,
+    objectives: problem.objectives.map((o) => {
+      const keep = [];
+      o.coefficients.indices.forEach((col, i) => inPart[col] && keep.push(i));
+      return {
+        ...o,
+        coefficients: { indices: Int32Array.from(keep, (i) => local[o.coefficients.indices[i]]), values: Float64Array.from(keep, (i) => o.coefficients.values[i]) },
+      };
+    }),
+  };
+}
+
+function createModel(highs, problem) {
+  const n = problem.numCols;
+  return highs.createModel({
     numCols: n,
     numRows: problem.numRows,
     colCost: new Float64Array(n),
@@ -90,14 +174,55 @@ async function solve({ problem, options, wasmModule }) {
     rowUpper: problem.rowUpper,
     matrix: { format: 'csr', numRows: problem.numRows, numCols: n, starts: problem.starts, indices: problem.indices, values: problem.values },
   });
+}
+
+function setCost(model, n, objectives) {
+  const cost = new Float64Array(n);
+  for (const o of objectives) o.coefficients.indices.forEach((col, i) => (cost[col] += o.coefficients.values[i]));
+  model.changeColsCost({ kind: 'range', from: 0, to: n - 1 }, cost);
+}
+
+let highsPromise = null;
+
+/**
+ * The lexicographic sequence over every independent part of the model (one HiGHS model per part, see
+ * splitProblem): each priority is solved in every part before the next priority, so a time limit leaves
+ * every part solved to the same priorities (a feasible solution). The sum over parts of a priority's
+ * optima is the whole model's optimum; the tolerance the whole model would allow a kept optimum,
+ * max(absTol, relTol·|optimum|), is shared among the parts in proportion to their optima.
+ */
+async function solve({ problem, options, wasmModule }) {
+  const loadStart = performance.now();
+  const firstJob = highsPromise === null;
+  highsPromise ??= loadHighs(wasmModule ? { wasmModule } : undefined);
+  const highs = await highsPromise;
+  const loadMs = performance.now() - loadStart;
+  const modelStart = performance.now();
+  const split = options.decompose ? splitProblem(problem) : null;
+  const local = split ? new Int32Array(problem.numCols) : null;
+  const parts = (split ?? [null]).map((part) => {
+    const sub = part ? subProblem(problem, part, local) : problem;
+    return { cols: part?.cols ?? null, problem: sub, model: createModel(highs, sub), solution: null };
+  });
   const modelMs = performance.now() - modelStart;
   try {
-    model.options.set({ output_flag: false, solver: options.algorithm, time_limit: options.timeLimitS });
+    for (const part of parts) part.model.options.set({ output_flag: false, solver: options.algorithm });
+    const deadline = performance.now() + options.timeLimitS * 1000;
     const priorities = [];
-    let solution = null;
     let combined = null;
     let status = 'optimal';
     let stagesMs = 0;
+    /** One HiGHS run of a part within what is left of the time limit: [status name, ms, iterations]. */
+    const run = (part) => {
+      // HiGHS's run clock adds up over a model's runs: restart it with the time left.
+      part.model.zeroAllClocks();
+      part.model.options.set({ time_limit: Math.max(1e-3, (deadline - performance.now()) / 1000) });
+      const t0 = performance.now();
+      const { modelStatus } = part.model.run();
+      const ms = performance.now() - t0;
+      stagesMs += ms;
+      return [statusNames[modelStatus] ?? `status-${modelStatus}`, ms, iterationCount(part.model)];
+    };
     const solveStart = performance.now();
     const leading = leadingZeroCandidates(problem);
     if (leading > 1 && options.combineLeading) {
@@ -105,78 +230,102 @@ async function solve({ problem, options, wasmModule }) {
       // optimum zero, and so does each next one given the ones before are pinned at zero: the first penalties
       // that are zero at this solution are exactly what solving them one by one gives. On a dry day all
       // safety priorities are zero and are settled by this one solve; otherwise its basis starts the next.
-      const cost = new Float64Array(n);
-      for (const o of problem.objectives.slice(0, leading)) o.coefficients.indices.forEach((col, i) => (cost[col] += o.coefficients.values[i]));
-      model.changeColsCost({ kind: 'range', from: 0, to: n - 1 }, cost);
-      const t0 = performance.now();
-      const { modelStatus } = model.run();
-      const ms = performance.now() - t0;
-      stagesMs += ms;
-      combined = { iterations: iterationCount(model), solveMs: ms };
-      if (modelStatus === 7) solution = model.getSolution().colValue;
-      else {
-        // Infeasible, time limit, ...: the model's answer, reported on the first priority.
-        status = statusNames[modelStatus] ?? `status-${modelStatus}`;
-        priorities.push({ name: problem.objectives[0].name, status, objective: null, iterations: combined.iterations, solveMs: ms });
-        combined = null; // counted on that priority
+      combined = { iterations: 0, solveMs: 0 };
+      for (const part of parts) {
+        setCost(part.model, part.problem.numCols, part.problem.objectives.slice(0, leading));
+        const [name, ms, iterations] = run(part);
+        combined.iterations += iterations;
+        combined.solveMs += ms;
+        if (name === 'optimal') part.solution = part.model.getSolution().colValue;
+        else {
+          // Infeasible, time limit, ...: the model's answer, reported on the first priority.
+          status = name;
+          priorities.push({ name: problem.objectives[0].name, status, objective: null, iterations: combined.iterations, solveMs: combined.solveMs });
+          combined = null; // counted on that priority
+          break;
+        }
       }
-      if (options.algorithm === 'simplex') model.options.set({ simplex_strategy: 4 });
     }
     for (const [index, objective] of problem.objectives.entries()) {
       if (status !== 'optimal') break;
-      // Later priorities change only costs and add a row the current optimum satisfies: the basis stays
-      // primal feasible, so primal simplex continues from it (measured ~3× fewer iterations than dual).
-      if (index === 1 && options.algorithm === 'simplex') model.options.set({ simplex_strategy: 4 });
-      const cost = new Float64Array(n);
-      objective.coefficients.indices.forEach((col, i) => (cost[col] = objective.coefficients.values[i]));
-      model.changeColsCost({ kind: 'range', from: 0, to: n - 1 }, cost);
-      if (solution && objective.nonNegative) {
-        let atCurrent = 0;
-        objective.coefficients.indices.forEach((col, i) => (atCurrent += objective.coefficients.values[i] * solution[col]));
-        if (atCurrent <= 1e-9) {
-          // Zero is a lower bound of a non-negative penalty: the current solution is already optimal.
-          priorities.push({ name: objective.name, status: 'optimal', objective: atCurrent, iterations: 0, solveMs: 0 });
-          pinAtZero(model, objective, problem, solution);
+      const stage = { name: objective.name, status: 'optimal', objective: 0, iterations: 0, solveMs: 0 };
+      const values = [];
+      for (const part of parts) {
+        // Later priorities change only costs and add a row the current optimum satisfies: the basis stays
+        // primal feasible, so primal simplex continues from it (measured ~3× fewer iterations than dual).
+        if (part.solution && options.algorithm === 'simplex') part.model.options.set({ simplex_strategy: 4 });
+        const own = part.problem.objectives[index];
+        const solution = part.solution;
+        if (own.coefficients.indices.length === 0 && solution) {
+          values.push(null); // nothing of this priority in this part: every solution is optimal for it
           continue;
         }
+        setCost(part.model, part.problem.numCols, [own]);
+        if (solution && own.nonNegative) {
+          let atCurrent = 0;
+          own.coefficients.indices.forEach((col, i) => (atCurrent += own.coefficients.values[i] * solution[col]));
+          if (atCurrent <= 1e-9) {
+            // Zero is a lower bound of a non-negative penalty: the current solution is already optimal.
+            stage.objective += atCurrent;
+            values.push(0);
+            continue;
+          }
+        }
+        const [name, ms, iterations] = run(part);
+        stage.iterations += iterations;
+        stage.solveMs += ms;
+        if (name !== 'optimal') {
+          stage.status = name;
+          stage.objective = null;
+          break;
+        }
+        const value = part.model.getObjectiveValue();
+        stage.objective += value;
+        values.push(value);
+        part.solved = part.model.getSolution();
+        part.solution = part.solved.colValue;
       }
-      const t0 = performance.now();
-      const { modelStatus } = model.run();
-      const solveMs = performance.now() - t0;
-      stagesMs += solveMs;
-      const name = statusNames[modelStatus] ?? `status-${modelStatus}`;
-      const iterations = iterationCount(model);
-      if (modelStatus !== 7) {
-        priorities.push({ name: objective.name, status: name, objective: null, iterations, solveMs });
-        status = name;
+      priorities.push(stage);
+      if (stage.status !== 'optimal') {
+        status = stage.status;
         break;
       }
-      const value = model.getObjectiveValue();
-      priorities.push({ name: objective.name, status: name, objective: value, iterations, solveMs });
-      const solved = model.getSolution();
-      solution = solved.colValue;
-      if (objective.nonNegative && Math.abs(value) <= 1e-7) {
-        pinAtZero(model, objective, problem, solution);
-      } else {
-        if (options.holdOptimum === 'optimal-face') fixOnOptimalFace(model, solved, n);
-        // Keep this optimum (within tolerance) while the lower priorities are minimised.
-        const slack = Math.max(objective.absTol, objective.relTol * Math.abs(value));
-        model.addRow(-highs.infinity, value + slack, objective.coefficients);
-      }
+      // Keep this optimum in every part (within the whole model's tolerance, shared among the parts).
+      const slack = Math.max(objective.absTol, objective.relTol * Math.abs(stage.objective));
+      const sumAbs = values.reduce((a, v) => a + Math.abs(v ?? 0), 0);
+      const withTerms = values.filter((v) => v !== null).length;
+      parts.forEach((part, p) => {
+        const value = values[p];
+        const own = part.problem.objectives[index];
+        if (value === null || own.coefficients.indices.length === 0) return;
+        if (own.nonNegative && Math.abs(value) <= 1e-7) return pinAtZero(part.model, own, part.problem, part.solution);
+        if (options.holdOptimum === 'optimal-face' && part.solved) fixOnOptimalFace(part.model, part.solved, part.problem.numCols);
+        const share = sumAbs > 0 ? Math.abs(value) / sumAbs : 1 / withTerms;
+        part.model.addRow(-highs.infinity, value + slack * share, own.coefficients);
+      });
+      for (const part of parts) part.solved = null;
     }
     const loopMs = performance.now() - solveStart;
+    let colValue = null;
+    if (parts.every((part) => part.solution)) {
+      if (split) {
+        colValue = new Float64Array(problem.numCols);
+        for (const part of parts) part.cols.forEach((col, i) => (colValue[col] = part.solution[i]));
+      } else colValue = parts[0].solution;
+    }
     return {
       ok: true,
       status,
       completed: priorities.filter((p) => p.status === 'optimal').length,
       priorities,
+      parts: parts.length,
       version: highs.version.string,
-      colValue: solution,
+      colValue,
       ...(combined ? { combined } : {}),
       timings: { firstJob, loadMs, modelMs, stagesMs, betweenStagesMs: loopMs - stagesMs, wasmMemoryBytes: highs.memoryBytes },
     };
   } finally {
-    model.dispose();
+    for (const part of parts) part.model.dispose();
   }
 }
 

@@ -43,6 +43,11 @@ export interface SolveOptions {
    * day one solve instead of one per safety priority. False solves them one by one (for comparison).
    */
   combineLeading?: boolean;
+  /**
+   * Solve the independent parts of the model (columns no row joins: separate systems of the network) as
+   * separate LPs, one after the other on the same worker (default true). False solves the model whole.
+   */
+  decompose?: boolean;
 }
 
 export type HoldOptimum = 'tolerance' | 'optimal-face';
@@ -70,6 +75,8 @@ interface WorkerReply {
   timings?: WorkerTimings;
   /** The first solve of the leading non-negative penalties together (see solver-worker.js). */
   combined?: { iterations: number; solveMs: number };
+  /** Independent parts the model was solved in (1: whole). */
+  parts?: number;
   error?: string;
 }
 
@@ -95,6 +102,8 @@ export interface SolveTimings extends WorkerTimings {
   combined: { iterations: number; solveMs: number } | null;
   /** Call to reply, minus the worker's own load, model and solve time: thread start, messaging, copies. */
   overheadMs: number;
+  /** Independent parts the model was solved in (1: whole; see SolveOptions.decompose). */
+  parts: number;
 }
 
 const workerUrl = new URL('./solver-worker.js', import.meta.url);
@@ -211,7 +220,7 @@ export async function solveLexicographic(problem: LinearProblem, options: SolveO
         wallMs,
         priorities,
       },
-      ...(t ? { timings: { ...t, warmWorker, combined: reply?.combined ?? null, overheadMs: wallMs - t.loadMs - t.modelMs - t.stagesMs - t.betweenStagesMs } } : {}),
+      ...(t ? { timings: { ...t, warmWorker, combined: reply?.combined ?? null, parts: reply?.parts ?? 1, overheadMs: wallMs - t.loadMs - t.modelMs - t.stagesMs - t.betweenStagesMs } } : {}),
       ...(error === undefined ? {} : { error }),
     };
   };
@@ -253,7 +262,7 @@ export async function solveLexicographic(problem: LinearProblem, options: SolveO
           values: problem.values,
           objectives: problem.objectives,
         },
-        options: { algorithm, timeLimitS, holdOptimum: options.holdOptimum ?? 'tolerance', combineLeading: options.combineLeading ?? true },
+        options: { algorithm, timeLimitS, holdOptimum: options.holdOptimum ?? 'tolerance', combineLeading: options.combineLeading ?? true, decompose: options.decompose ?? true },
         ...(thread.loaded ? {} : { wasmModule }),
       },
       (event) => {
