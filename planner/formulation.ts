@@ -693,10 +693,13 @@ export function formulate(input: FormulationInput): Formulation {
       for (let m = 0; m < economyScenarios; m++) {
         for (let k = 1; k < K; k++) {
           const allowance = options.plantRampFractionPerH * cap * 0.5 * (dt[k - 1]! + dt[k]!);
-          const ramp = lp.addCol(`plantRamp.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
-          lp.addRow(`plantRampUp.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, 1], [p.P[m]![k - 1]!, -1], [ramp, -1]], Number.NEGATIVE_INFINITY, allowance);
-          lp.addRow(`plantRampDn.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, -1], [p.P[m]![k - 1]!, 1], [ramp, -1]], Number.NEGATIVE_INFINITY, allowance);
-          add(ramp, we(m) / cap);
+          // change = free part (within the allowance) + up − down: up + down is the ramp beyond the allowance.
+          const free = lp.addCol(`plantRampFree.${p.plant.id}.${m}.${k}`, -allowance, allowance);
+          const up = lp.addCol(`plantRampUp.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+          const down = lp.addCol(`plantRampDn.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+          lp.addRow(`plantRamp.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, 1], [p.P[m]![k - 1]!, -1], [free, -1], [up, -1], [down, 1]], 0, 0);
+          add(up, we(m) / cap);
+          add(down, we(m) / cap);
         }
       }
     }
@@ -710,10 +713,13 @@ export function formulate(input: FormulationInput): Formulation {
           const ratio = lp.addCol(`loadRatio.${g}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
           for (const p of groupPlants) {
             const cap = p.plant.capacityM3h;
-            const apart = lp.addCol(`balance.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
-            lp.addRow(`balanceUp.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, 1 / cap], [ratio, -1], [apart, -1]], Number.NEGATIVE_INFINITY, options.plantBalanceBand);
-            lp.addRow(`balanceDn.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, -1 / cap], [ratio, 1], [apart, -1]], Number.NEGATIVE_INFINITY, options.plantBalanceBand);
-            add(apart, we(m) * dt[k]!);
+            // Load ratio − common ratio = free part (within the band) + above − below.
+            const free = lp.addCol(`balanceFree.${p.plant.id}.${m}.${k}`, -options.plantBalanceBand, options.plantBalanceBand);
+            const above = lp.addCol(`balanceUp.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+            const below = lp.addCol(`balanceDn.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+            lp.addRow(`balance.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, 1 / cap], [ratio, -1], [free, -1], [above, -1], [below, 1]], 0, 0);
+            add(above, we(m) * dt[k]!);
+            add(below, we(m) * dt[k]!);
           }
         }
       }
@@ -750,14 +756,17 @@ export function formulate(input: FormulationInput): Formulation {
           if (done.has(key)) continue;
           done.add(key);
           if (k === 0 && current === null) continue;
-          const d = lp.addCol(`d.${name}.${key}`, 0, Number.POSITIVE_INFINITY);
+          // change = up − down, both non-negative and both penalised: at the optimum one is zero and their sum
+          // is |change|. One equality row per change instead of two inequalities around one |change| column.
+          const up = lp.addCol(`dUp.${name}.${key}`, 0, Number.POSITIVE_INFINITY);
+          const down = lp.addCol(`dDn.${name}.${key}`, 0, Number.POSITIVE_INFINITY);
           const t: [number, number][] = cols.map((c, i) => [c[m]![k]!, signs[i]!]);
           const prev: [number, number][] = k === 0 ? [] : cols.map((c, i) => [c[m]![k - 1]!, -signs[i]!]);
           const base = k === 0 ? current! : 0;
-          lp.addRow(`dUp.${name}.${key}`, [...t, ...prev, [d, -1]], Number.NEGATIVE_INFINITY, base);
-          lp.addRow(`dDn.${name}.${key}`, [...t.map(([c, v]): [number, number] => [c, -v]), ...prev.map(([c, v]): [number, number] => [c, -v]), [d, -1]], Number.NEGATIVE_INFINITY, -base);
+          lp.addRow(`d.${name}.${key}`, [...t, ...prev, [up, -1], [down, 1]], base, base);
           // A shared change counts once, with the full weight of all scenarios.
-          add(d, (k < shared ? 1 : we(m)) / scale);
+          add(up, (k < shared ? 1 : we(m)) / scale);
+          add(down, (k < shared ? 1 : we(m)) / scale);
         }
       }
     };
