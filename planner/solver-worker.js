@@ -176,9 +176,9 @@ function createModel(highs, problem) {
   });
 }
 
-function setCost(model, n, objectives) {
+function setCost(model, n, objectives, weights = []) {
   const cost = new Float64Array(n);
-  for (const o of objectives) o.coefficients.indices.forEach((col, i) => (cost[col] += o.coefficients.values[i]));
+  objectives.forEach((o, j) => o.coefficients.indices.forEach((col, i) => (cost[col] += (weights[j] ?? 1) * o.coefficients.values[i])));
   model.changeColsCost({ kind: 'range', from: 0, to: n - 1 }, cost);
 }
 
@@ -230,9 +230,13 @@ async function solve({ problem, options, wasmModule }) {
       // optimum zero, and so does each next one given the ones before are pinned at zero: the first penalties
       // that are zero at this solution are exactly what solving them one by one gives. On a dry day all
       // safety priorities are zero and are settled by this one solve; otherwise its basis starts the next.
+      // Weighted 10× per priority (earlier ones heavier, at most 10⁴): any positive weights give the same
+      // zero penalties, and these leave a solution close to the first optima, so the next solves start near
+      // them (100 stations: the overflow solve after this one takes 0 iterations instead of ~4,300).
+      const weights = Array.from({ length: leading }, (_, j) => 10 ** Math.min(4, leading - 1 - j));
       combined = { iterations: 0, solveMs: 0 };
       for (const part of parts) {
-        setCost(part.model, part.problem.numCols, part.problem.objectives.slice(0, leading));
+        setCost(part.model, part.problem.numCols, part.problem.objectives.slice(0, leading), weights);
         const [name, ms, iterations] = run(part);
         combined.iterations += iterations;
         combined.solveMs += ms;
