@@ -25,6 +25,8 @@
 // model building excluded: `build_ms` is formulation.ts alone, the inflow is made before). A solve that hits
 // `--time-limit` is reported with its status. `solve_cpu_ms`: CPU time of the process during the solve (the
 // worker thread included), less disturbed by other work on the machine than wall time.
+// Per variant, `stages` lists each priority's HiGHS iterations and time (the combined first solve as
+// 'leading'), and `parts` the independent parts the model was solved in (solver-worker.js).
 // Growth: log-log least-squares slope of the default solve time against stations × steps (1 = linear).
 // Targets (issue 5): reference network ≤ 1 s per plan, 100 stations ≤ 10 s, growth close to linear.
 import { spawn } from 'node:child_process';
