@@ -100,3 +100,26 @@ test('independent parts are solved separately and merged: the same optima as the
   }
   await closeSolverWorkers();
 });
+
+test('a time limit holds across parts: HiGHS stops the part it is in, no part runs on, the next solve works', async () => {
+  // Two chains of 150 stations, each to its own plant: two parts, far too large for 0.2 s.
+  const chain = (p: string) => Array.from({ length: 150 }, (_, i) => ({ id: `${p}${i}`, areaM2: 50, pumpCount: 2, pumpM3h: 100, to: i === 149 ? `P${p}` : `${p}${i + 1}`, travelMin: 20 }));
+  const network = exampleNetwork({ stations: [...chain('A'), ...chain('B')], plants: [{ id: 'PA', capacityM3h: 500 }, { id: 'PB', capacityM3h: 500 }] });
+  const grid = buildTimeGrid(noon, { fineStepMin: 60, fineHorizonH: 48, coarseStepMin: 60, horizonH: 48 });
+  const f = formulate({
+    network,
+    grid,
+    scenarios: [{ id: 'd', weight: 1, inflowM3h: new Map(network.stations.map((s) => [s.id, grid.durationH.map(() => 30)])) }],
+    initial: { stations: new Map(), tanks: new Map(), transfers: new Map() },
+    constraints: {},
+    options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 6, alarmMarginFraction: 0.1, plantRampFractionPerH: 0.15, plantBalanceBand: 0.1, overflowHarm: {}, relaxed: false, economy: 'nominal' },
+  });
+  // A long grace: the stop must come from HiGHS's own time limit (status 'time-limit'), not the hard kill.
+  const stopped = await solveLexicographic(f.problem, { timeLimitS: 0.2, hardKillGraceMs: 60_000 });
+  assert.equal(stopped.status, 'time-limit', stopped.error);
+  assert.equal(stopped.timings?.parts, 2);
+  assert.ok(stopped.colValue === null || stopped.colValue.length === f.problem.numCols);
+  const after = await solveLexicographic(model(twoSystems(false), steady).problem, { timeLimitS: 20 });
+  assert.equal(after.status, 'optimal', after.error);
+  await closeSolverWorkers();
+});
