@@ -21,6 +21,7 @@
 //   cold-worker    (only when asked) the default on a fresh worker thread that loads HiGHS again
 //   one-by-one     (only when asked) the default without the combined first solve of the leading penalties
 //   whole          (only when asked) the default with the model solved whole, not split into its independent parts
+//   perturbed      (only when asked) the default with HiGHS's bound perturbation in the primal simplex stages
 // `solve_ms` is the default variant's median wall time of solveLexicographic (worker round trip included;
 // model building excluded: `build_ms` is formulation.ts alone, the inflow is made before). A solve that hits
 // `--time-limit` is reported with its status. `solve_cpu_ms`: CPU time of the process during the solve (the
@@ -42,11 +43,12 @@ import { closeSolverWorkers, solveLexicographic, type HoldOptimum, type SolverAl
 
 export const TARGETS = { referencePlanS: 1, stations100S: 10 };
 
-const VARIANTS: Record<string, { algorithm: SolverAlgorithm; holdOptimum: HoldOptimum; combineLeading?: boolean; decompose?: boolean; coldWorker?: boolean }> = {
+const VARIANTS: Record<string, { algorithm: SolverAlgorithm; holdOptimum: HoldOptimum; combineLeading?: boolean; decompose?: boolean; perturbPrimalBounds?: boolean; coldWorker?: boolean }> = {
   default: { algorithm: 'simplex', holdOptimum: 'tolerance' },
   'cold-worker': { algorithm: 'simplex', holdOptimum: 'tolerance', coldWorker: true },
   'one-by-one': { algorithm: 'simplex', holdOptimum: 'tolerance', combineLeading: false },
   whole: { algorithm: 'simplex', holdOptimum: 'tolerance', decompose: false },
+  perturbed: { algorithm: 'simplex', holdOptimum: 'tolerance', perturbPrimalBounds: true },
   ipm: { algorithm: 'ipm', holdOptimum: 'tolerance' },
   'optimal-face': { algorithm: 'simplex', holdOptimum: 'optimal-face' },
 };
@@ -242,6 +244,7 @@ async function measureSize(o: SizeOptions): Promise<Record<string, unknown>> {
     ...(runs.has('cold-worker') ? { cold_worker_over_default: ratio('cold-worker') } : {}),
     ...(runs.has('one-by-one') ? { one_by_one_over_default: ratio('one-by-one') } : {}),
     ...(runs.has('whole') ? { whole_over_default: ratio('whole') } : {}),
+    ...(runs.has('perturbed') ? { perturbed_over_default: ratio('perturbed') } : {}),
     variants: byVariant,
     loadavg_1m_before: round(loadBefore, 2),
     loadavg_1m_after: round(os.loadavg()[0]!, 2),

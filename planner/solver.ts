@@ -49,6 +49,11 @@ export interface SolveOptions {
    * separate LPs, one after the other on the same worker (default true). False solves the model whole.
    */
   decompose?: boolean;
+  /**
+   * Let HiGHS perturb bounds in the warm-started primal simplex stages (its default; false here): measured
+   * slower for the planner's models with the same optima (bench/scale.ts variant 'perturbed').
+   */
+  perturbPrimalBounds?: boolean;
 }
 
 export type HoldOptimum = 'tolerance' | 'optimal-face';
@@ -263,7 +268,7 @@ export async function solveLexicographic(problem: LinearProblem, options: SolveO
           values: problem.values,
           objectives: problem.objectives,
         },
-        options: { algorithm, timeLimitS, holdOptimum: options.holdOptimum ?? 'tolerance', combineLeading: options.combineLeading ?? true, decompose: options.decompose ?? true },
+        options: { algorithm, timeLimitS, holdOptimum: options.holdOptimum ?? 'tolerance', combineLeading: options.combineLeading ?? true, decompose: options.decompose ?? true, perturbPrimalBounds: options.perturbPrimalBounds ?? false },
         ...(thread.loaded ? {} : { wasmModule }),
       },
       (event) => {
