@@ -32,6 +32,7 @@ import type { Plan } from '../planner/types.js';
 import { createRainScenario, isScenarioName, SCENARIO_NAMES, type RainScenario, type ScenarioName } from '../scenarios/rain.js';
 import { createSimulation } from '../simulator/model.js';
 import { rainFromScenario } from '../simulator/rain-adapter.js';
+import { fixedSpeedStartFloor } from './lib/start-floor.js';
 import {
   applyPlanStep,
   armMetrics,
@@ -260,6 +261,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const closure = gapClosure(baseline.metrics.overflow_m3, planner.metrics.overflow_m3, oracle.metrics.overflow_m3, 1);
     const costReduction = baseline.metrics.cost_cny > 0 ? 1 - planner.metrics.cost_cny / baseline.metrics.cost_cny : null;
     const startReduction = baseline.metrics.pump_starts > 0 ? 1 - planner.metrics.pump_starts / baseline.metrics.pump_starts : null;
+    // How few starts the fixed-speed stations can make at all over this run (bench/lib/start-floor.ts).
+    const startFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, Math.round(durationMs / (STEP_MIN * MS_PER_MIN)));
     const entry = {
       name,
       simulated_h: round(durationMs / MS_PER_H, 2),
@@ -288,6 +291,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       overflow_gap_closure: closure === null ? null : round(closure, 3),
       cost_reduction_vs_baseline: costReduction === null ? null : round(costReduction, 3),
       pump_start_reduction_vs_baseline: startReduction === null ? null : round(startReduction, 3),
+      fixed_speed_start_floor: { total: startFloor.total, by_station: startFloor.byStation, share_of_baseline_starts: baseline.metrics.pump_starts > 0 ? round(startFloor.total / baseline.metrics.pump_starts, 3) : null },
     };
     scenarios.push(entry);
     if (name === 'rainstorm' || name === 'typhoon') {
@@ -299,7 +303,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       targets[`dry_week_start_reduction_ge_${TARGETS.dryStartReduction}`] = startReduction !== null && startReduction >= TARGETS.dryStartReduction;
     }
     progress(
-      `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts}; wall ${planner.wallS.toFixed(0)} s`,
+      `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts} (fixed-speed floor ${startFloor.total}); wall ${planner.wallS.toFixed(0)} s`,
     );
   }
   targets['zero_envelope_violations'] = envelopeViolations === 0;

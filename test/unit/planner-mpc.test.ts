@@ -95,6 +95,7 @@ test('reference network, dry day: an optimal plan inside every envelope, honouri
   assertInsideEnvelopes(reference, plan, state);
   assertReasonsForEveryObject(reference, plan);
 
+  const wholePumpStations = new Set(['W2', 'W4', 'W5', 'W7', 'E1', 'E2', 'E3', 'E7']);
   for (const step of plan.steps) {
     const w1 = step.stations.find((s) => s.stationId === 'W1')!;
     assert.ok(w1.stopLevelM >= 1.2 - 1e-9 && w1.startLevelM <= 2.5 + 1e-9, `W1 band ${w1.stopLevelM}–${w1.startLevelM}`);
@@ -104,7 +105,17 @@ test('reference network, dry day: an optimal plan inside every envelope, honouri
     assert.equal(step.transfers[0]!.transferM3h, 0, 'X1 capped at 0');
     for (const s of step.stations) {
       const station = reference.stations.find((x) => x.id === s.stationId)!;
-      assert.equal(s.remoteControl, station.pumps.every((p) => p.kind === 'vfd') ? 'flow' : 'levelBand');
+      if (station.pumps.every((p) => p.kind === 'vfd')) {
+        assert.equal(s.remoteControl, 'flow', s.stationId);
+      } else if (wholePumpStations.has(s.stationId)) {
+        // Fixed-speed, remote, no band, no rain, fed only by such stations: a whole-pump count as a flow setpoint.
+        assert.equal(s.remoteControl, 'flow', s.stationId);
+        const pumps = s.flowM3h / station.pumps[0]!.capacityM3h;
+        assert.ok(Math.abs(pumps - Math.round(pumps)) < 1e-9 && s.pumpsAllowed >= Math.round(pumps), `${s.stationId}: ${s.flowM3h} m³/h, ${s.pumpsAllowed} allowed`);
+      } else {
+        // W1 has a dispatcher band, E9 is LOCAL, E5 cannot keep its band with one pump, E6 is fed by E5.
+        assert.equal(s.remoteControl, 'levelBand', s.stationId);
+      }
     }
   }
   const w1Levels = plan.predicted!.stations.find((s) => s.stationId === 'W1')!.levelM;
