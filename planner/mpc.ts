@@ -561,7 +561,7 @@ function buildPlan(ctx: BuildContext): Plan {
   };
 
   const rainAhead = f.stations.some((s) => s.reserveMaxVolumeM3.some((v) => v !== null));
-  const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]! });
+  const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]!, wholePump });
   return {
     planId: input.planId,
     networkId: network.id,

@@ -118,6 +118,8 @@ test('reference network, dry day: an optimal plan inside every envelope, honouri
       }
     }
   }
+  assert.match(plan.reasons.find((r) => r.objectId === 'W2')!.reason.en, /scheduled as whole pumps .*: \d+ starts? in the next \d+ h.*now: \d pumps? running/);
+  assert.match(plan.reasons.find((r) => r.objectId === 'W2')!.reason.zh, /定速泵按整台排程/);
   const w1Levels = plan.predicted!.stations.find((s) => s.stationId === 'W1')!.levelM;
   assert.ok(Math.max(...w1Levels) <= 2.5 + 1e-6 && Math.min(...w1Levels) >= 1.2 - 1e-6, 'W1 predicted within its band');
   assert.match(plan.reasons.find((r) => r.objectId === 'E9')!.reason.en, /LOCAL/);
