@@ -127,6 +127,11 @@ export interface FormulationOptions {
   economy: 'nominal' | 'all';
   /** Flow-controlled stations plan no lower than this above their stop (cut-out) level, m; default 0.3. */
   cutoutMarginM?: number;
+  /**
+   * Share of the optimal energy cost the smoothness priority may spend to change flows less often (fewer
+   * pump starts); default 1e-5 (the optimum kept, up to solver precision).
+   */
+  energyRelTolerance?: number;
 }
 
 export interface FormulationInput {
@@ -736,7 +741,7 @@ export function formulate(input: FormulationInput): Formulation {
     }
   }
   {
-    const add = lp.addObjective('energy', 0.01, 1e-5);
+    const add = lp.addObjective('energy', 0.01, options.energyRelTolerance ?? 1e-5);
     for (let m = 0; m < economyScenarios; m++) {
       for (let k = 0; k < K; k++) {
         const cny = we(m) * dt[k]! * priceCnyPerKwh[k]!;

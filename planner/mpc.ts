@@ -90,6 +90,8 @@ export interface MpcOptions {
   wholePumpSchedules: boolean;
   /** Cost of one pump start in whole-pump schedules, CNY (default: the network's planning.pumpStartCostCny, else 5). */
   pumpStartCostCny: number;
+  /** Share of the optimal energy cost the smoothness priority may spend on fewer flow changes (formulation.ts). */
+  energyRelTolerance: number;
 }
 
 /** Wear and inrush of one start of a sewage pump, as a cost, when the network file does not give one. */
@@ -114,6 +116,7 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     riskThresholdM3: 1,
     economy: 'nominal',
     wholePumpSchedules: true,
+    energyRelTolerance: 1e-5,
     pumpStartCostCny: network.planning.pumpStartCostCny ?? DEFAULT_PUMP_START_COST_CNY,
   };
 }
@@ -162,6 +165,7 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
       overflowHarm: options.overflowHarm,
       relaxed,
       economy: options.economy,
+      energyRelTolerance: options.energyRelTolerance,
     });
     const wholePump = options.wholePumpSchedules
       ? scheduleFixedSpeedStations({
