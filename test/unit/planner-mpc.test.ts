@@ -120,6 +120,13 @@ test('reference network, dry day: an optimal plan inside every envelope, honouri
   }
   assert.match(plan.reasons.find((r) => r.objectId === 'W2')!.reason.en, /scheduled as whole pumps .*: \d+ starts? in the next \d+ h.*now: \d pumps? running/);
   assert.match(plan.reasons.find((r) => r.objectId === 'W2')!.reason.zh, /定速泵按整台排程/);
+  // The LP follows the whole-pump schedules: their predicted levels stay in the schedule's band (0.15 m above
+  // the stop level to the normal ceiling, up to the LP's coarser steps) and the flow is whole pumps.
+  for (const id of wholePumpStations) {
+    const predicted = plan.predicted!.stations.find((s) => s.stationId === id)!;
+    assert.ok(Math.min(...predicted.levelM) >= 1.1 && Math.max(...predicted.levelM) <= 3.25, `${id} levels ${Math.min(...predicted.levelM)}–${Math.max(...predicted.levelM)}`);
+    assert.ok(predicted.standbyM3h.every((q) => q === 0), `${id}: no standby pumps in a dry whole-pump schedule`);
+  }
   const w1Levels = plan.predicted!.stations.find((s) => s.stationId === 'W1')!.levelM;
   assert.ok(Math.max(...w1Levels) <= 2.5 + 1e-6 && Math.min(...w1Levels) >= 1.2 - 1e-6, 'W1 predicted within its band');
   assert.match(plan.reasons.find((r) => r.objectId === 'E9')!.reason.en, /LOCAL/);
