@@ -291,7 +291,7 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
     return { stationId: s.id, pumpM3h, pumps: result.pumps, flowByGridStepM3h, starts: result.starts, bandExcessM3: result.bandExcessM3 };
   }
 
-  /** Mean over [fromH, toH) (hours from now) of a flow given per plan step; before now: `beforeM3h`. */
+  /** Mean over [fromH, toH) (hours from now) of a flow given per plan step; before now `beforeM3h`, after the last step its value. */
   function meanArriving(flowM3h: number[], beforeM3h: number, fromH: number, toH: number): number {
     let sum = 0;
     if (fromH < 0) sum += beforeM3h * (Math.min(toH, 0) - fromH);
@@ -299,6 +299,9 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
       const h = Math.min(toH, stepOffsetH[i]! + stepH[i]!) - Math.max(fromH, stepOffsetH[i]!);
       if (h > 1e-9) sum += flowM3h[i]! * h;
     }
+    const last = flowM3h.length - 1;
+    const endH = last >= 0 ? stepOffsetH[last]! + stepH[last]! : 0;
+    if (toH > endH) sum += (last >= 0 ? flowM3h[last]! : beforeM3h) * (toH - Math.max(fromH, endH));
     return sum / Math.max(1e-9, toH - fromH);
   }
 }
