@@ -14,7 +14,12 @@
 //
 //   npm run bench -- plan --json [--scenarios rainstorm,typhoon] [--seed 1] [--members 0] [--quick]
 //                                [--horizon-h 24] [--replan-min 15] [--forecast-cycle-h 6] [--max-hours H]
-//                                [--time-limit 60] [--sequential]
+//                                [--time-limit 60] [--sequential] [--skip-cost-floor]
+//
+// Floors, to tell a target the network cannot reach from one the planner misses: `fixed_speed_start_floor`
+// (every scenario) — the fewest starts the fixed-speed stations can make with the whole well and the true
+// inflow (bench/lib/start-floor.ts); `cost_floor` (dry week) — the whole run as one LP with the true inflow,
+// the planner's priorities, and storage ending no emptier than it began (bench/lib/cost-floor.ts).
 //
 // Every setpoint written is checked against its envelope (range, and rate of change since the last write);
 // `envelope_violations` counts those outside. The planner's and the oracle's loops run concurrently (the
@@ -27,11 +32,13 @@ import { modelsFromNetwork } from '../forecasting/inflow.js';
 import { simulateHistory } from '../forecasting/simulated-history.js';
 import { loadNetworkFile, referenceNetworkPath } from '../network/load.js';
 import type { NetworkConfig } from '../network/schema.js';
-import { planWithOptimiser } from '../planner/mpc.js';
+import { defaultMpcOptions, planWithOptimiser } from '../planner/mpc.js';
 import type { Plan } from '../planner/types.js';
 import { createRainScenario, isScenarioName, SCENARIO_NAMES, type RainScenario, type ScenarioName } from '../scenarios/rain.js';
 import { createSimulation } from '../simulator/model.js';
 import { rainFromScenario } from '../simulator/rain-adapter.js';
+import { perfectForesightCostFloor, type CostFloor } from './lib/cost-floor.js';
+import { fixedSpeedStartFloor } from './lib/start-floor.js';
 import {
   applyPlanStep,
   armMetrics,
@@ -70,6 +77,8 @@ interface Options {
   timeLimitS: number;
   sequential: boolean;
   quick: boolean;
+  /** Dry week: also solve the whole run as one LP with the true inflow (bench/lib/cost-floor.ts). */
+  costFloor: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -88,6 +97,7 @@ function parseOptions(args: string[]): Options {
       'time-limit': { type: 'string', default: '60' },
       sequential: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
+      'skip-cost-floor': { type: 'boolean', default: false },
     },
   });
   const number = (name: string, raw: string | undefined, check: (v: number) => boolean, expected: string): number => {
@@ -112,6 +122,7 @@ function parseOptions(args: string[]): Options {
     timeLimitS: number('time-limit', values['time-limit'], (v) => v > 0, 'positive seconds'),
     sequential: values.sequential === true,
     quick: values.quick === true,
+    costFloor: values['skip-cost-floor'] !== true,
   };
 }
 
@@ -260,6 +271,24 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const closure = gapClosure(baseline.metrics.overflow_m3, planner.metrics.overflow_m3, oracle.metrics.overflow_m3, 1);
     const costReduction = baseline.metrics.cost_cny > 0 ? 1 - planner.metrics.cost_cny / baseline.metrics.cost_cny : null;
     const startReduction = baseline.metrics.pump_starts > 0 ? 1 - planner.metrics.pump_starts / baseline.metrics.pump_starts : null;
+    // How few starts the fixed-speed stations can make at all over this run (bench/lib/start-floor.ts), and
+    // how cheap the dry week could be with perfect foresight over the whole run (bench/lib/cost-floor.ts).
+    const runSteps = Math.round(durationMs / (STEP_MIN * MS_PER_MIN));
+    const startFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps);
+    let costFloor: CostFloor | null = null;
+    if (name === 'dry-week' && options.costFloor) {
+      progress('cost floor: the whole run as one LP with the true inflow …');
+      const mpc = defaultMpcOptions(network);
+      costFloor = await perfectForesightCostFloor({
+        network,
+        startUtcMs: START_UTC_MS,
+        hours: durationMs / MS_PER_H,
+        stepMin: STEP_MIN,
+        localInflowM3h: history.localInflowM3h,
+        formulation: { reserveLookAheadH: mpc.reserveLookAheadH, alarmMarginFraction: mpc.alarmMarginFraction, plantRampFractionPerH: mpc.plantRampFractionPerH, plantBalanceBand: mpc.plantBalanceBand },
+        timeLimitS: 900,
+      });
+    }
     const entry = {
       name,
       simulated_h: round(durationMs / MS_PER_H, 2),
@@ -288,6 +317,19 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       overflow_gap_closure: closure === null ? null : round(closure, 3),
       cost_reduction_vs_baseline: costReduction === null ? null : round(costReduction, 3),
       pump_start_reduction_vs_baseline: startReduction === null ? null : round(startReduction, 3),
+      ...(costFloor
+        ? {
+            cost_floor: {
+              status: costFloor.status,
+              cost_cny: costFloor.costCny === null ? null : round(costFloor.costCny, 1),
+              reduction_vs_baseline: costFloor.costCny === null || baseline.metrics.cost_cny <= 0 ? null : round(1 - costFloor.costCny / baseline.metrics.cost_cny, 3),
+              steps: costFloor.steps,
+              columns: costFloor.columns,
+              solve_s: round(costFloor.solveMs / 1000, 1),
+            },
+          }
+        : {}),
+      fixed_speed_start_floor: { total: startFloor.total, by_station: startFloor.byStation, share_of_baseline_starts: baseline.metrics.pump_starts > 0 ? round(startFloor.total / baseline.metrics.pump_starts, 3) : null },
     };
     scenarios.push(entry);
     if (name === 'rainstorm' || name === 'typhoon') {
@@ -299,7 +341,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       targets[`dry_week_start_reduction_ge_${TARGETS.dryStartReduction}`] = startReduction !== null && startReduction >= TARGETS.dryStartReduction;
     }
     progress(
-      `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts}; wall ${planner.wallS.toFixed(0)} s`,
+      `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts} (fixed-speed floor ${startFloor.total})${costFloor?.costCny != null ? `; cost floor ¥ ${costFloor.costCny.toFixed(0)}` : ''}; wall ${planner.wallS.toFixed(0)} s`,
     );
   }
   targets['zero_envelope_violations'] = envelopeViolations === 0;

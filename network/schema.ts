@@ -242,6 +242,9 @@ export const NetworkConfig = Type.Object(
         stepMin: Type.Integer({ minimum: 1, maximum: 60 }),
         horizonH: Type.Integer({ minimum: 1, maximum: 168 }),
         cycleMin: Type.Integer({ minimum: 1, maximum: 1440 }),
+        pumpStartCostCny: Type.Optional(
+          Type.Number({ minimum: 0, maximum: 10_000, description: 'Cost of one pump start (wear, inrush), CNY: what a start must save to be worth it in whole-pump schedules' }),
+        ),
       },
       { additionalProperties: false },
     ),

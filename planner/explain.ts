@@ -19,6 +19,8 @@ export interface ExplainInput {
   rainForecast: RainForecast | null;
   bands: Map<string, { minLevelM: number; maxLevelM: number }>;
   firstStep: PlanStep;
+  /** Fixed-speed stations on a whole-pump schedule: their starts over the horizon. */
+  wholePump?: ReadonlyMap<string, { starts: number }>;
 }
 
 interface Parts {
@@ -269,8 +271,18 @@ function stationReason(input: ExplainInput, s: StationModel): StationReason {
 
   // What SCADA receives now.
   const sp = input.firstStep.stations.find((x) => x.stationId === station.id);
+  const scheduled = input.wholePump?.get(station.id);
+  if (scheduled) {
+    const hours = Math.round(f.grid.offsetH[K]!);
+    parts.zh.push(`定速泵按整台排程（避开高峰电价、减少启停）：未来${hours}小时启泵${scheduled.starts}次`);
+    parts.en.push(`fixed-speed pumps scheduled as whole pumps (off-peak, few starts): ${scheduled.starts} start${scheduled.starts === 1 ? '' : 's'} in the next ${hours} h`);
+  }
   if (sp && !s.locked) {
-    if (sp.remoteControl === 'flow') {
+    if (scheduled) {
+      const running = Math.round(sp.flowM3h / s.pumpEachM3h);
+      parts.zh.push(`当前设定：运行${running}台泵（${m3(sp.flowM3h)}立方米/时）`);
+      parts.en.push(`now: ${pumps(running)} running (${m3(sp.flowM3h)} m³/h)`);
+    } else if (sp.remoteControl === 'flow') {
       parts.zh.push(`当前设定：流量${m3(sp.flowM3h)}立方米/时，允许${sp.pumpsAllowed}台泵`);
       parts.en.push(`now: flow ${m3(sp.flowM3h)} m³/h, up to ${pumps(sp.pumpsAllowed)}`);
     } else {

@@ -127,6 +127,11 @@ export interface FormulationOptions {
   economy: 'nominal' | 'all';
   /** Flow-controlled stations plan no lower than this above their stop (cut-out) level, m; default 0.3. */
   cutoutMarginM?: number;
+  /**
+   * Share of the optimal energy cost the smoothness priority may spend to change flows less often (fewer
+   * pump starts); default 1e-5 (the optimum kept, up to solver precision).
+   */
+  energyRelTolerance?: number;
 }
 
 export interface FormulationInput {
@@ -136,6 +141,11 @@ export interface FormulationInput {
   initial: InitialState;
   constraints: DispatcherConstraints;
   options: FormulationOptions;
+  /**
+   * Fixed-speed stations whose pumping is already scheduled in whole pumps (pump-schedule.ts): pumped flow
+   * per step, m³/h. Their flow is fixed; their level follows from it (the schedule keeps it in its band).
+   */
+  wholePumpM3h?: ReadonlyMap<string, readonly number[]>;
 }
 
 /** Inputs that contradict each other before any solving (strict formulation only). */
@@ -237,6 +247,16 @@ export function pumpCapacity(station: PumpStation, pumpsAvailable: number): { du
   return { dutyM3h: duty, standbyM3h: standby, pumpEachM3h };
 }
 
+/**
+ * Wet-weather excess of an inflow over its dry-weather baseline, m³/h per step: what is above 1.1 × the
+ * baseline plus 2 % of its mean (forecast noise on a dry day is not rain).
+ */
+export function wetExcess(inflowM3h: readonly number[], dryWeatherM3h: readonly number[]): number[] {
+  const K = dryWeatherM3h.length;
+  const meanBase = dryWeatherM3h.reduce((a, b) => a + b, 0) / Math.max(1, K);
+  return Array.from({ length: K }, (_, k) => Math.max(0, (inflowM3h[k] ?? 0) - 1.1 * dryWeatherM3h[k]! - 0.02 * meanBase));
+}
+
 interface LagWeights {
   /** For downstream step j: upstream steps k and the hours of k's flow arriving in j. */
   byArrival: { k: number; h: number }[][];
@@ -333,12 +353,10 @@ export function formulate(input: FormulationInput): Formulation {
     const base = dryWeatherM3h.get(s.id);
     const excess = new Array<number>(K).fill(0);
     if (base) {
-      const meanBase = base.reduce((a, b) => a + b, 0) / Math.max(1, K);
-      for (let k = 0; k < K; k++) {
-        let sum = 0;
-        scenarios.forEach((sc, m) => (sum += w[m]! * Math.max(0, (sc.inflowM3h.get(s.id)?.[k] ?? 0) - 1.1 * base[k]! - 0.02 * meanBase)));
-        excess[k] = sum;
-      }
+      scenarios.forEach((sc, m) => {
+        const inflow = sc.inflowM3h.get(s.id);
+        if (inflow) wetExcess(inflow, base).forEach((e, k) => (excess[k] = excess[k]! + w[m]! * e));
+      });
     }
     wetExcessM3h.set(s.id, excess);
   }
@@ -403,9 +421,16 @@ export function formulate(input: FormulationInput): Formulation {
     const cutoutMarginM = options.cutoutMarginM ?? 0.3;
     const plannedFloorM3 =
       flowControlled && cutoutMarginM > 0 ? Math.max(volumeMinM3, Math.min(initialVolumeM3, volumeAtLevel(station.wetWell, station.levels.pumpStopM + cutoutMarginM))) : volumeMinM3;
-    const V = perScenario(`V.${station.id}`, options.relaxed ? 0 : plannedFloorM3, volumeMaxM3);
+    const scheduled = input.wholePumpM3h?.get(station.id);
+    const V = perScenario(`V.${station.id}`, options.relaxed || scheduled ? 0 : plannedFloorM3, volumeMaxM3);
     const Qd = decision(`Qd.${station.id}`, 0, dutyCapM3h);
-    const Qs = decision(`Qs.${station.id}`, 0, standbyCapM3h);
+    const Qs = decision(`Qs.${station.id}`, 0, scheduled ? 0 : standbyCapM3h);
+    if (scheduled) {
+      for (let k = 0; k < K; k++) {
+        const q = Math.min(dutyCapM3h, Math.max(0, scheduled[k] ?? 0));
+        for (let m = 0; m < M; m++) lp.setColBounds(Qd[m]![k]!, q, q);
+      }
+    }
     const O = perScenario(`O.${station.id}`, 0, Number.POSITIVE_INFINITY);
     links.push({ from: station.id, to: main.to, lagH: main.travelMin / 60, cols: Qd, preFlowM3h: Math.max(0, st?.outflowM3h ?? 0) });
     links.push({ from: station.id, to: main.to, lagH: main.travelMin / 60, cols: Qs, preFlowM3h: 0 });
@@ -726,7 +751,7 @@ export function formulate(input: FormulationInput): Formulation {
     }
   }
   {
-    const add = lp.addObjective('energy', 0.01, 1e-5);
+    const add = lp.addObjective('energy', 0.01, options.energyRelTolerance ?? 1e-5);
     for (let m = 0; m < economyScenarios; m++) {
       for (let k = 0; k < K; k++) {
         const cny = we(m) * dt[k]! * priceCnyPerKwh[k]!;

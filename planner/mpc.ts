@@ -18,6 +18,7 @@ import {
   type TimeGrid,
 } from './formulation.js';
 import { dryWeatherByNode, meanOverWindow, type InflowForecast, type InflowSeries } from './inflow.js';
+import { scheduleFixedSpeedStations, type FixedSpeedSchedule } from './pump-schedule.js';
 import { ruleBasedPlan } from './rule-based.js';
 import { defaultAlgorithm, optimiseWithFallbacks, type SolverAlgorithm } from './solver.js';
 import type { LocalisedText, OverflowRisk, Plan, PlanFallback, PlanPrediction, PlanStep, SolverStats, StationSetpoint } from './types.js';
@@ -82,7 +83,19 @@ export interface MpcOptions {
   economy: 'nominal' | 'all';
   /** Overflow below this volume over the horizon does not count as an overflow in the risk figures. */
   riskThresholdM3: number;
+  /**
+   * Fixed-speed stations with no rain ahead get a whole-pump schedule (pump-schedule.ts), sent as a pump
+   * count; false leaves them to the widest level band and the PLC's staging.
+   */
+  wholePumpSchedules: boolean;
+  /** Cost of one pump start in whole-pump schedules, CNY (default: the network's planning.pumpStartCostCny, else 5). */
+  pumpStartCostCny: number;
+  /** Share of the optimal energy cost the smoothness priority may spend on fewer flow changes (formulation.ts). */
+  energyRelTolerance: number;
 }
+
+/** Wear and inrush of one start of a sewage pump, as a cost, when the network file does not give one. */
+export const DEFAULT_PUMP_START_COST_CNY = 5;
 
 export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
   return {
@@ -102,6 +115,9 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     maxScenarios: 6,
     riskThresholdM3: 1,
     economy: 'nominal',
+    wholePumpSchedules: true,
+    energyRelTolerance: 1e-5,
+    pumpStartCostCny: network.planning.pumpStartCostCny ?? DEFAULT_PUMP_START_COST_CNY,
   };
 }
 
@@ -149,9 +165,25 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
       overflowHarm: options.overflowHarm,
       relaxed,
       economy: options.economy,
+      energyRelTolerance: options.energyRelTolerance,
     });
+    const wholePump = options.wholePumpSchedules
+      ? scheduleFixedSpeedStations({
+          network,
+          grid,
+          steps: outputSteps(grid),
+          inflowM3h: scenarios[0]!.inflowM3h,
+          scenarios,
+          initial,
+          constraints,
+          alarmMarginFraction: options.alarmMarginFraction,
+          floorMarginM: WHOLE_PUMP_FLOOR_MARGIN_M,
+          startCostCny: options.pumpStartCostCny,
+        })
+      : new Map<string, FixedSpeedSchedule>();
+    const wholePumpM3h = new Map([...wholePump].map(([id, sc]) => [id, sc.flowByGridStepM3h]));
     const attempt = (relaxed: boolean) => () => {
-      const f = formulate({ network, grid, scenarios, initial, constraints, options: formulationOptions(relaxed) });
+      const f = formulate({ network, grid, scenarios, initial, constraints, options: formulationOptions(relaxed), wholePumpM3h });
       return { problem: f.problem, context: f };
     };
     const outcome = await optimiseWithFallbacks<Formulation, Plan>(
@@ -183,7 +215,7 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
       const done = outcome.result.stats.priorities.filter((p) => p.status === 'optimal').map((p) => p.name);
       fallback = { kind: 'partial', reason: text(`Solver stopped early (${why}); priorities solved: ${done.join(', ')}.`, `求解提前终止（${why}），已完成的优先级：${done.join('、')}。`) };
     }
-    return buildPlan({ input, options, f, results, solver, fallback, assumptions });
+    return buildPlan({ input, options, f, results, solver, fallback, assumptions, wholePump });
   } catch (error) {
     try {
       return { ...withoutModel((error as Error).message), ...(assumptions.length > 0 ? { assumptions } : {}) };
@@ -312,6 +344,8 @@ interface BuildContext {
   solver: SolverStats;
   fallback: PlanFallback | undefined;
   assumptions: LocalisedText[];
+  /** Whole-pump schedules of fixed-speed stations (sent as pump counts). */
+  wholePump: ReadonlyMap<string, FixedSpeedSchedule>;
 }
 
 function riskOf(f: Formulation, results: ScenarioResult[], thresholdM3: number): OverflowRisk[] {
@@ -331,6 +365,9 @@ function riskOf(f: Formulation, results: ScenarioResult[], thresholdM3: number):
     ...f.tanks.map((t) => per((r) => r.tanks.get(t.tank.id)?.overflowM3h, t.tank.id)),
   ];
 }
+
+/** Whole-pump schedules keep the level this far above the pump-stop level (the PLC's cut-out in flow control), m. */
+const WHOLE_PUMP_FLOOR_MARGIN_M = 0.15;
 
 /** Lowest speed of a VFD pump whose configuration does not say (a typical limit for sewage pumps). */
 const TYPICAL_VFD_MIN_SPEED = 0.3;
@@ -367,7 +404,7 @@ function levelBand(station: PumpStation, targetLevelM: number, pumpEachM3h: numb
 }
 
 function buildPlan(ctx: BuildContext): Plan {
-  const { input, options, f, results, solver, fallback, assumptions } = ctx;
+  const { input, options, f, results, solver, fallback, assumptions, wholePump } = ctx;
   const { network, nowUtcMs, state } = input;
   const shown = results[0]!;
   const grid = f.grid;
@@ -430,6 +467,17 @@ function buildPlan(ctx: BuildContext): Plan {
         const startLevelM = start(inForce?.startLevelSpM ?? station.levels.pumpStartM, minutesSince, step.startUtcMs, false);
         const stopLevelM = stop(Math.min(inForce?.stopLevelSpM ?? station.levels.pumpStopM, startLevelM - 0.05), minutesSince, step.startUtcMs, false);
         return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h: flow(inForce?.flowSpM3h ?? 0, minutesSince, step.startUtcMs, false), pumpsAllowed: Math.max(0, Math.min(dutyCount, available)) };
+      }
+      const scheduled = wholePump.get(station.id);
+      if (scheduled) {
+        // A whole-pump schedule: the pump count goes as a flow setpoint of whole pumps (the PLC runs the nearest
+        // number of pumps); the band's stop level stays the PLC's dry-run cut-out.
+        const pumps = scheduled.pumps[i]!;
+        const wanted = widestBand(station, band, options.alarmMarginFraction);
+        const startLevelM = start(wanted.startLevelM, minutesSince, step.startUtcMs);
+        const stopLevelM = stop(Math.min(wanted.stopLevelM, startLevelM - 0.05), minutesSince, step.startUtcMs);
+        const flowM3h = flow(pumps * scheduled.pumpM3h, minutesSince, step.startUtcMs);
+        return { stationId: station.id, remoteControl: 'flow', startLevelM, stopLevelM, flowM3h, pumpsAllowed: Math.max(1, Math.min(available, pumps)) };
       }
       const pumped = traj.pumpedM3h[step.k]!;
       const standby = traj.standbyM3h[step.k]!;
@@ -517,7 +565,7 @@ function buildPlan(ctx: BuildContext): Plan {
   };
 
   const rainAhead = f.stations.some((s) => s.reserveMaxVolumeM3.some((v) => v !== null));
-  const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]! });
+  const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]!, wholePump });
   return {
     planId: input.planId,
     networkId: network.id,

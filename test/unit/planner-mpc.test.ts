@@ -95,6 +95,7 @@ test('reference network, dry day: an optimal plan inside every envelope, honouri
   assertInsideEnvelopes(reference, plan, state);
   assertReasonsForEveryObject(reference, plan);
 
+  const wholePumpStations = new Set(['W2', 'W4', 'W5', 'W7', 'E1', 'E2', 'E3', 'E7']);
   for (const step of plan.steps) {
     const w1 = step.stations.find((s) => s.stationId === 'W1')!;
     assert.ok(w1.stopLevelM >= 1.2 - 1e-9 && w1.startLevelM <= 2.5 + 1e-9, `W1 band ${w1.stopLevelM}–${w1.startLevelM}`);
@@ -104,8 +105,27 @@ test('reference network, dry day: an optimal plan inside every envelope, honouri
     assert.equal(step.transfers[0]!.transferM3h, 0, 'X1 capped at 0');
     for (const s of step.stations) {
       const station = reference.stations.find((x) => x.id === s.stationId)!;
-      assert.equal(s.remoteControl, station.pumps.every((p) => p.kind === 'vfd') ? 'flow' : 'levelBand');
+      if (station.pumps.every((p) => p.kind === 'vfd')) {
+        assert.equal(s.remoteControl, 'flow', s.stationId);
+      } else if (wholePumpStations.has(s.stationId)) {
+        // Fixed-speed, remote, no band, no rain, fed only by such stations: a whole-pump count as a flow setpoint.
+        assert.equal(s.remoteControl, 'flow', s.stationId);
+        const pumps = s.flowM3h / station.pumps[0]!.capacityM3h;
+        assert.ok(Math.abs(pumps - Math.round(pumps)) < 1e-9 && s.pumpsAllowed >= Math.round(pumps), `${s.stationId}: ${s.flowM3h} m³/h, ${s.pumpsAllowed} allowed`);
+      } else {
+        // W1 has a dispatcher band, E9 is LOCAL, E5 cannot keep its band with one pump, E6 is fed by E5.
+        assert.equal(s.remoteControl, 'levelBand', s.stationId);
+      }
     }
+  }
+  assert.match(plan.reasons.find((r) => r.objectId === 'W2')!.reason.en, /scheduled as whole pumps .*: \d+ starts? in the next \d+ h.*now: \d pumps? running/);
+  assert.match(plan.reasons.find((r) => r.objectId === 'W2')!.reason.zh, /定速泵按整台排程/);
+  // The LP follows the whole-pump schedules: their predicted levels stay in the schedule's band (0.15 m above
+  // the stop level to the normal ceiling, up to the LP's coarser steps) and the flow is whole pumps.
+  for (const id of wholePumpStations) {
+    const predicted = plan.predicted!.stations.find((s) => s.stationId === id)!;
+    assert.ok(Math.min(...predicted.levelM) >= 1.1 && Math.max(...predicted.levelM) <= 3.25, `${id} levels ${Math.min(...predicted.levelM)}–${Math.max(...predicted.levelM)}`);
+    assert.ok(predicted.standbyM3h.every((q) => q === 0), `${id}: no standby pumps in a dry whole-pump schedule`);
   }
   const w1Levels = plan.predicted!.stations.find((s) => s.stationId === 'W1')!.levelM;
   assert.ok(Math.max(...w1Levels) <= 2.5 + 1e-6 && Math.min(...w1Levels) >= 1.2 - 1e-6, 'W1 predicted within its band');

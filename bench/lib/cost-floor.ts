@@ -1,0 +1,75 @@
+// How cheap the run could be at all: a floor for the dry-week cost target.
+//
+// The whole run as one linear program (planner/formulation.ts, the planner's own priorities and options)
+// given the true local inflow of every step in advance: perfect foresight over the whole run instead of a
+// 24-h receding horizon, continuous pump flows instead of whole pumps, no forecast error. Every well and
+// tank ends where it started, so no cost is hidden in water left for later (a controller that ends the run
+// with fuller or emptier wells differs by that water's pumping cost: for the reference network's wells,
+// ±0.5 m is about ¥200). No controller working to the same priorities (overflow, bypass, reserve, plant
+// steadiness before cost) can pay less, up to the LP's model of the network.
+import type { NetworkConfig } from '../../network/schema.js';
+import { buildTimeGrid, formulate, readSolution, type FormulationOptions } from '../../planner/formulation.js';
+import { solveLexicographic } from '../../planner/solver.js';
+
+export interface CostFloor {
+  status: string;
+  costCny: number | null;
+  energyKwh: number | null;
+  steps: number;
+  columns: number;
+  solveMs: number;
+}
+
+export async function perfectForesightCostFloor(options: {
+  network: NetworkConfig;
+  startUtcMs: number;
+  hours: number;
+  stepMin: number;
+  /** True local inflow per node on `stepMin` steps from `startUtcMs`. */
+  localInflowM3h: Record<string, number[]>;
+  formulation: Omit<FormulationOptions, 'sharedSteps' | 'robustness' | 'relaxed' | 'economy' | 'overflowHarm'>;
+  timeLimitS: number;
+}): Promise<CostFloor> {
+  const { network, startUtcMs, hours, stepMin } = options;
+  const grid = buildTimeGrid(startUtcMs, { fineStepMin: stepMin, fineHorizonH: hours, coarseStepMin: stepMin, horizonH: hours });
+  const K = grid.durationH.length;
+  const inflowM3h = new Map<string, number[]>();
+  for (const [id, series] of Object.entries(options.localInflowM3h)) {
+    if (series.length < K) throw new RangeError(`cost floor: inflow of ${id} has ${series.length} steps, the run needs ${K}`);
+    inflowM3h.set(id, series.slice(0, K));
+  }
+  const f = formulate({
+    network,
+    grid,
+    scenarios: [{ id: 'truth', weight: 1, inflowM3h }],
+    // The simulation starts every well midway between its stop and start levels, tanks empty, pumps off.
+    initial: {
+      stations: new Map(network.stations.map((s) => [s.id, { levelM: 0.5 * (s.levels.pumpStopM + s.levels.pumpStartM), pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false }])),
+      tanks: new Map(),
+      transfers: new Map(),
+    },
+    constraints: {},
+    options: { ...options.formulation, sharedSteps: 1, robustness: 'expected', relaxed: false, economy: 'nominal', overflowHarm: {} },
+  });
+  const { colLower, colUpper } = f.problem;
+  const endAt = (col: number, volumeM3: number) => {
+    colLower[col] = volumeM3;
+    colUpper[col] = volumeM3;
+  };
+  for (const s of f.stations) endAt(s.V[0]![K - 1]!, s.initialVolumeM3);
+  for (const t of f.tanks) endAt(t.VT[0]![K - 1]!, t.initialVolumeM3);
+  const t0 = performance.now();
+  const result = await solveLexicographic(f.problem, { timeLimitS: options.timeLimitS });
+  const solveMs = performance.now() - t0;
+  const energyDone = result.stats.priorities.some((p) => p.name === 'energy' && p.status === 'optimal');
+  if (!result.colValue || !energyDone) return { status: result.status, costCny: null, energyKwh: null, steps: K, columns: f.problem.numCols, solveMs };
+  const shown = readSolution(f, result.colValue)[0]!;
+  return {
+    status: result.status,
+    costCny: shown.costCnyByStep.reduce((a, b) => a + b, 0),
+    energyKwh: shown.energyKwhByStep.reduce((a, b) => a + b, 0),
+    steps: K,
+    columns: f.problem.numCols,
+    solveMs,
+  };
+}

@@ -1,0 +1,60 @@
+// How few pump starts the fixed-speed stations can make at all: a floor for the dry-week start target.
+//
+// A fixed-speed pump is off or at full flow, so between starts the well must hold what the pumps cannot
+// follow. With the whole well from the pump-stop level to the high alarm, no regard to cost, and the true
+// inflow known in advance, the fewest starts per station come from a whole-pump schedule that minimises
+// starts alone (planner/pump-schedule.ts with zero prices). Stations fed by other stations get those
+// stations' local inflow after the main's travel time (the smoothest arrival an upstream station can give).
+// VFD stations are left out (they can run continuously), so this is a floor for the fixed-speed part only.
+import type { NetworkConfig } from '../../network/schema.js';
+import { wholePumpSchedule } from '../../planner/pump-schedule.js';
+import { volumeAtLevel } from '../../planner/wet-well.js';
+
+export interface StartFloor {
+  /** Fewest starts per fixed-speed station over the series. */
+  byStation: Record<string, number>;
+  total: number;
+}
+
+/**
+ * @param localInflowM3h true local inflow per station on a regular step (from a simulation of the same seed)
+ * @param steps how many steps of the series to cover
+ */
+export function fixedSpeedStartFloor(network: NetworkConfig, localInflowM3h: Record<string, number[]>, stepMin: number, steps: number): StartFloor {
+  const byStation: Record<string, number> = {};
+  let total = 0;
+  const stepH = stepMin / 60;
+  for (const s of network.stations) {
+    if (s.pumps.some((p) => p.kind === 'vfd')) continue;
+    const own = localInflowM3h[s.id];
+    if (!own) throw new RangeError(`start floor: no local inflow series for station ${s.id}`);
+    const inflow = own.slice(0, steps);
+    for (const u of network.stations) {
+      const main = network.mains.find((m) => m.id === u.dischargeMainId);
+      if (!main || main.to !== s.id) continue;
+      const lag = Math.round(main.travelMin / stepMin);
+      const up = localInflowM3h[u.id] ?? [];
+      for (let i = 0; i < inflow.length; i++) inflow[i] = inflow[i]! + (up[Math.max(0, i - lag)] ?? 0);
+    }
+    const pumpM3h = s.pumps.reduce((a, p) => a + p.capacityM3h, 0) / s.pumps.length;
+    const result = wholePumpSchedule({
+      durationH: inflow.map(() => stepH),
+      inflowM3h: inflow,
+      priceCnyPerKwh: inflow.map(() => 0),
+      specificEnergyKwhM3: s.specificEnergyKwhM3,
+      pumpM3h,
+      maxPumps: s.pumps.length - s.standbyPumps,
+      runningNow: 0,
+      // Start midway between stop and start, as the simulation does.
+      initialVolumeM3: volumeAtLevel(s.wetWell, 0.5 * (s.levels.pumpStopM + s.levels.pumpStartM)),
+      minVolumeM3: volumeAtLevel(s.wetWell, s.levels.pumpStopM),
+      maxVolumeM3: volumeAtLevel(s.wetWell, s.levels.highAlarmM),
+      startCostCny: 1,
+      terminalCnyPerM3: 0,
+      bins: 300,
+    });
+    byStation[s.id] = result.starts;
+    total += result.starts;
+  }
+  return { byStation, total };
+}

@@ -1,0 +1,44 @@
+// Floors of the planner benchmark (bench/lib/start-floor.ts, bench/lib/cost-floor.ts): answers worked out by hand.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { perfectForesightCostFloor } from '../../bench/lib/cost-floor.js';
+import { fixedSpeedStartFloor } from '../../bench/lib/start-floor.js';
+import { exampleNetwork } from '../../planner/examples.js';
+import { closeSolverWorkers } from '../../planner/solver.js';
+
+test.after(closeSolverWorkers);
+
+test('start floor: 100 m³/h into a 50 m² well with one 200 m³/h duty pump needs three runs in 8 h', () => {
+  // Stop 1 m to high alarm 3.5 m = 125 m³; the run starts at 1.5 m (25 m³ above stop). 800 m³ arrive and at
+  // most 125 m³ may stay, so at least 700 m³ = 3.5 pump-hours are pumped. One run lasts at most 1.25 h (125 m³
+  // at a net 100 m³/h), so two runs are too few, and three (3.75 h) are enough.
+  const network = exampleNetwork({ stations: [{ id: 'A', areaM2: 50, pumpCount: 2, standbyPumps: 1, pumpM3h: 200, to: 'P' }], plants: [{ id: 'P', capacityM3h: 1000 }] });
+  const floor = fixedSpeedStartFloor(network, { A: new Array<number>(32).fill(100) }, 15, 32);
+  assert.deepEqual(floor.byStation, { A: 3 });
+  assert.equal(floor.total, 3);
+  assert.throws(() => fixedSpeedStartFloor(network, {}, 15, 32), /no local inflow series for station A/);
+});
+
+test('cost floor: a day of 50 m³/h pumped in the valley hours as far as the well allows', async () => {
+  // 1,000 m² well from 1.5 m (1,500 m³); it must end there, so the day's 1,200 m³ are pumped. In the valley
+  // (00–08 UTC, 0.3 CNY/kWh) the well can fall to the stop level (1,000 m³): 1,500 + 400 − 1,000 = 900 m³.
+  // The other 300 m³ go at 1.0 CNY/kWh. At 0.1 kWh/m³: 900 × 0.03 + 300 × 0.1 = 57 CNY.
+  const network = exampleNetwork({ stations: [{ id: 'A', areaM2: 1000, pumpCount: 1, pumpM3h: 200, to: 'P', specificEnergyKwhM3: 0.1 }], plants: [{ id: 'P', capacityM3h: 1000 }] });
+  const floor = await perfectForesightCostFloor({
+    network,
+    startUtcMs: Date.UTC(2026, 6, 1),
+    hours: 24,
+    stepMin: 15,
+    localInflowM3h: { A: new Array<number>(96).fill(50) },
+    formulation: { reserveLookAheadH: 6, alarmMarginFraction: 0.1, plantRampFractionPerH: 100, plantBalanceBand: 10 },
+    timeLimitS: 30,
+  });
+  assert.equal(floor.status, 'optimal');
+  // The energy priority is held to 0.01 CNY while smoothness is solved.
+  assert.ok(Math.abs(floor.costCny! - 57) <= 0.011, `cost ${floor.costCny}`);
+  assert.ok(Math.abs(floor.energyKwh! - 120) < 0.01, `energy ${floor.energyKwh}`);
+  await assert.rejects(
+    perfectForesightCostFloor({ network, startUtcMs: Date.UTC(2026, 6, 1), hours: 24, stepMin: 15, localInflowM3h: { A: [50] }, formulation: { reserveLookAheadH: 6, alarmMarginFraction: 0.1, plantRampFractionPerH: 100, plantBalanceBand: 10 }, timeLimitS: 30 }),
+    /inflow of A has 1 steps, the run needs 96/,
+  );
+});
