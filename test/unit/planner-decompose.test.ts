@@ -7,6 +7,7 @@ import { exampleNetwork, type ExampleNetworkOptions } from '../../planner/exampl
 import { buildTimeGrid, formulate, type Formulation } from '../../planner/formulation.js';
 import { rowActivities } from '../../planner/lp.js';
 import { closeSolverWorkers, solveLexicographic } from '../../planner/solver.js';
+import { hourlyDayModel } from '../support/planner-model.js';
 
 const noon = Date.UTC(2026, 6, 1, 12, 0);
 
@@ -29,22 +30,8 @@ function twoSystems(interconnection: boolean): NetworkConfig {
   return exampleNetwork(options);
 }
 
-/** The planner's model over 24 hourly steps; `inflow` gives each station's m³/h at step k. */
-function model(network: NetworkConfig, inflow: (stationId: string, k: number) => number): Formulation {
-  const grid = buildTimeGrid(noon, { fineStepMin: 60, fineHorizonH: 24, coarseStepMin: 60, horizonH: 24 });
-  return formulate({
-    network,
-    grid,
-    scenarios: [{ id: 'deterministic', weight: 1, inflowM3h: new Map(network.stations.map((s) => [s.id, grid.durationH.map((_, k) => inflow(s.id, k))])) }],
-    initial: {
-      stations: new Map(network.stations.map((s) => [s.id, { levelM: 1.5, pumpsAvailable: s.pumps.length, outflowM3h: 50, flowSetpointM3h: null, locked: false }])),
-      tanks: new Map(),
-      transfers: new Map(),
-    },
-    constraints: {},
-    options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 6, alarmMarginFraction: 0.1, plantRampFractionPerH: 0.15, plantBalanceBand: 0.1, overflowHarm: {}, relaxed: false, economy: 'nominal' },
-  });
-}
+/** The planner's model over 24 hourly steps from noon; `inflow` gives each station's m³/h at step k. */
+const model = (network: NetworkConfig, inflow: (stationId: string, k: number) => number): Formulation => hourlyDayModel(network, noon, inflow);
 
 const steady = (id: string) => (id === 'A1' ? 150 : id === 'B1' ? 50 : 0);
 const plantOptimum = (result: Awaited<ReturnType<typeof solveLexicographic>>) => result.stats.priorities.find((p) => p.name === 'plant')?.objective;

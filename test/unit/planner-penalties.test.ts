@@ -3,8 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exampleNetwork } from '../../planner/examples.js';
-import { buildTimeGrid, formulate, readSolution } from '../../planner/formulation.js';
+import { readSolution } from '../../planner/formulation.js';
 import { closeSolverWorkers, solveLexicographic } from '../../planner/solver.js';
+import { hourlyDayModel } from '../support/planner-model.js';
 
 test('plant steadiness and smoothing optima equal |changes| beyond their allowances, recomputed from the plan', async () => {
   // Two plants in one system (joined by an interconnection), a storm at A1: ramps, imbalance and changes.
@@ -21,21 +22,10 @@ test('plant steadiness and smoothing optima equal |changes| beyond their allowan
     ],
     interconnections: [{ id: 'X1', a: 'A2', b: 'B2', capacityM3h: 40, travelMin: 10 }],
   });
-  const grid = buildTimeGrid(Date.UTC(2026, 6, 1, 12), { fineStepMin: 60, fineHorizonH: 24, coarseStepMin: 60, horizonH: 24 });
-  const K = grid.durationH.length;
   const inflow = (id: string, k: number) => (id === 'A1' ? (k >= 3 && k < 8 ? 220 : 40) : id === 'B1' ? 60 : 10);
-  const f = formulate({
-    network,
-    grid,
-    scenarios: [{ id: 'deterministic', weight: 1, inflowM3h: new Map(network.stations.map((s) => [s.id, grid.durationH.map((_, k) => inflow(s.id, k))])) }],
-    initial: {
-      stations: new Map(network.stations.map((s) => [s.id, { levelM: 1.5, pumpsAvailable: s.pumps.length, outflowM3h: 50, flowSetpointM3h: null, locked: false }])),
-      tanks: new Map(),
-      transfers: new Map(),
-    },
-    constraints: {},
-    options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 6, alarmMarginFraction: 0.1, plantRampFractionPerH: 0.15, plantBalanceBand: 0.1, overflowHarm: {}, relaxed: false, economy: 'nominal' },
-  });
+  const f = hourlyDayModel(network, Date.UTC(2026, 6, 1, 12), inflow);
+  const grid = f.grid;
+  const K = grid.durationH.length;
   const result = await solveLexicographic(f.problem, { timeLimitS: 30 });
   assert.equal(result.status, 'optimal', result.error);
   const r = readSolution(f, result.colValue!)[0]!;
