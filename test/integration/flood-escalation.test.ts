@@ -7,8 +7,6 @@
 // plan ever got a dispatch workflow.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -41,6 +39,7 @@ import { startSimulatorServer, type SimulatorServerHandle } from '../../simulato
 import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
 import { floodSeason } from '../../workflows/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 interface HistoryEventJson {
   activityTaskScheduledEventAttributes?: { input?: { payloads?: { data?: string }[] } };
@@ -60,12 +59,12 @@ let clientConnection: Connection;
 let client: Client;
 let worker: Worker;
 let workerRun: Promise<void>;
-let webhook: Server;
+let webhook: WebhookReceiver;
 let clock: DomainClock;
 let ticker: NodeJS.Timeout | undefined;
 let tmp: string;
 /** Every webhook message with the audience its URL belongs to. */
-const received: { audience: string; content: string }[] = [];
+const received = () => webhook.received.map((m) => ({ audience: m.query.get('key') ?? '?', content: m.body.markdown.content ?? '' }));
 
 const domainNow = () => clock.originUtcMs + (Date.now() - clock.wallOriginUtcMs) * clock.speed;
 
@@ -74,16 +73,7 @@ before(async () => {
   network = await loadNetworkFile(referenceNetworkPath);
   const scenarioStartUtcMs = Math.floor(Date.now() / 3_600_000) * 3_600_000;
   const scenario = createRainScenario('typhoon', { startUtcMs: scenarioStartUtcMs, rainOnsetOffsetMin: 6 * 60 });
-  webhook = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      const audience = new URL(req.url ?? '/', 'http://x').searchParams.get('key') ?? '?';
-      received.push({ audience, content: (JSON.parse(body) as { markdown: { content: string } }).markdown.content });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0,"errmsg":"ok"}');
-    });
-  });
-  const [testServers, bundle] = await Promise.all([startTestServers(), bundleWorkflows(), new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r))]);
+  const [testServers, bundle] = await Promise.all([startTestServers(), bundleWorkflows(), startWebhookReceiver().then((w) => (webhook = w))]);
   servers = testServers;
   const simulation = createSimulation({
     network,
@@ -96,7 +86,7 @@ before(async () => {
   const openMeteo = createOpenMeteoConnector({ forecastUrl: `${forecast.url}/v1/forecast`, ensembleUrl: `${forecast.url}/v1/ensemble`, archiveUrl: `${forecast.url}/v1/archive`, nowUtcMs: domainNow, timeoutMs: 10_000, retries: 1 });
   opcua = createOpcUaConnector({ endpointUrl: simulator.endpointUrl, securityMode: 'None' });
   const influx = createInfluxConnector({ url: servers.influx.url, token: servers.influx.token, org: '-', bucket: servers.influx.database, database: servers.influx.database });
-  const base = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/cgi-bin/webhook/send?key=`;
+  const base = `${webhook.baseUrl}/cgi-bin/webhook/send?key=`;
   const audiences: Audience[] = ['dispatcher', 'supervisor', 'admin', 'crew'];
   const notifier = createNotifier([createWebhookChannel({ urls: Object.fromEntries(audiences.map((a) => [a, `${base}${a}`])) })]);
 
@@ -122,8 +112,7 @@ after(async () => {
   await opcua?.close();
   await simulator?.close();
   await forecast?.close();
-  webhook?.closeAllConnections();
-  await new Promise((r) => webhook?.close(r));
+  await webhook?.close();
   await servers?.stop();
   await rm(tmp, { recursive: true, force: true });
 });
@@ -196,7 +185,7 @@ test('unanswered emergency plans escalate to the role above, expire, and never r
   assert.ok(escalated.atUtcMs - firstPlan.proposedAtUtcMs >= 30 * 60_000, `escalated ${(escalated.atUtcMs - firstPlan.proposedAtUtcMs) / 60_000} min after the proposal`);
   assert.ok(firstExpired.atUtcMs - firstPlan.proposedAtUtcMs >= 100 * 60_000, `expired ${(firstExpired.atUtcMs - firstPlan.proposedAtUtcMs) / 60_000} min after the proposal`);
   // The webhook of the role above got the escalation and the expiry alarm for that plan.
-  const toRoleAbove = received.filter((m) => m.audience === roleAbove && m.content.includes(firstExpired.planId!));
+  const toRoleAbove = received().filter((m) => m.audience === roleAbove && m.content.includes(firstExpired.planId!));
   assert.ok(toRoleAbove.some((m) => m.content.includes('未批准 / Emergency plan unapproved for 30 min')), `escalation sent to the ${roleAbove}`);
   assert.ok(toRoleAbove.some((m) => m.content.includes('应急预案未获批准已失效')), `expiry alarm sent to the ${roleAbove}`);
 

@@ -31,6 +31,15 @@ void describe('forecasting with InfluxDB', () => {
   let history: SimulatedHistory;
   let forecastServer: ForecastServer;
   let nowUtcMs = EVENT_UTC_MS + 7 * MS_PER_H + 10 * MS_PER_MIN;
+  /** The official-SDK connector on the local forecast server, at the test's clock. */
+  const localOpenMeteo = () =>
+    createOpenMeteoConnector({
+      forecastUrl: `${forecastServer.url}/v1/forecast`,
+      ensembleUrl: `${forecastServer.url}/v1/ensemble`,
+      archiveUrl: `${forecastServer.url}/v1/archive`,
+      retries: 0,
+      nowUtcMs: () => nowUtcMs,
+    });
 
   before(async () => {
     servers = await startTestServers({ temporal: false });
@@ -90,13 +99,7 @@ void describe('forecasting with InfluxDB', () => {
   });
 
   void it('writes inflow forecasts with their issue time, reads them back and verifies them against telemetry', async () => {
-    const connector = createOpenMeteoConnector({
-      forecastUrl: `${forecastServer.url}/v1/forecast`,
-      ensembleUrl: `${forecastServer.url}/v1/ensemble`,
-      archiveUrl: `${forecastServer.url}/v1/archive`,
-      retries: 0,
-      nowUtcMs: () => nowUtcMs,
-    });
+    const connector = localOpenMeteo();
     const source = createRainSource({ connector, locations: network, horizonH: 24, nowUtcMs: () => nowUtcMs });
     const models = modelsFromNetwork(network);
     const issues: number[] = [];
@@ -142,13 +145,7 @@ void describe('forecasting with InfluxDB', () => {
   });
 
   void it('issues the cycle\'s forecast on dry-weather flow learned from the telemetry in InfluxDB', async () => {
-    const connector = createOpenMeteoConnector({
-      forecastUrl: `${forecastServer.url}/v1/forecast`,
-      ensembleUrl: `${forecastServer.url}/v1/ensemble`,
-      archiveUrl: `${forecastServer.url}/v1/archive`,
-      retries: 0,
-      nowUtcMs: () => nowUtcMs,
-    });
+    const connector = localOpenMeteo();
     const rain = createRainSource({ connector, locations: network, horizonH: 24, pastH: 24, nowUtcMs: () => nowUtcMs });
     // Three days of history: one dry weekday (no rain before the record counts as unknown, hence no antecedent days).
     const cycle = createInflowCycle({

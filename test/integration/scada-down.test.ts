@@ -10,8 +10,6 @@
 // Every value SCADA received is inside its envelope and nothing went to the LOCAL station.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +29,7 @@ import { serialiseOpcUa } from '../../worker/serial-opcua.js';
 import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
 import { dispatchCoordinator, dispatchPlan } from '../../workflows/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const taskQueue = 'scada-down';
 const networkId = 'net-scada-down';
@@ -50,12 +49,13 @@ let clientConnection: Connection;
 let client: Client;
 let worker: Worker;
 let workerRun: Promise<void>;
-let webhook: Server;
+let webhook: WebhookReceiver;
 let tmp: string;
 /** Every accepted write of every simulator server started in this test, in order. */
 const writeLogs: (readonly WriteLogEntry[])[] = [];
 const writes = () => writeLogs.flat();
-const alarms: string[] = [];
+/** Every alarm message's markdown text. */
+const alarms = () => webhook.received.map((m) => m.body.markdown.content ?? '');
 let heartbeatError = '';
 
 async function startScada(): Promise<void> {
@@ -74,20 +74,12 @@ before(async () => {
   network = await loadNetworkFile(referenceNetworkPath);
   simulation = createSimulation({ network, startUtcMs: Date.UTC(2026, 6, 1), rainMmPerMin: () => 0, initialModes: Object.fromEntries(network.stations.map((s) => [s.id, s.id === localStation ? 'local' : 'remote'])) });
   port = 0;
-  webhook = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
-    req.on('end', () => {
-      alarms.push((JSON.parse(body) as { markdown: { content: string } }).markdown.content);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"errcode":0,"errmsg":"ok"}');
-    });
-  });
-  const [testServers, bundle] = await Promise.all([startTestServers(), bundleWorkflows(), startScada(), new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r))]);
+  const [testServers, bundle] = await Promise.all([startTestServers(), bundleWorkflows(), startScada(), startWebhookReceiver().then((w) => (webhook = w))]);
   servers = testServers;
   // As in worker/main.ts: activities and the heartbeat share one client, one call at a time.
   opcua = serialiseOpcUa(createOpcUaConnector({ endpointUrl: `opc.tcp://127.0.0.1:${port}`, securityMode: 'None' }));
   const influx = createInfluxConnector({ url: servers.influx.url, token: servers.influx.token, org: '-', bucket: servers.influx.database, database: servers.influx.database });
-  const notifier = createNotifier([createWebhookChannel({ defaultUrl: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/cgi-bin/webhook/send?key=test` })]);
+  const notifier = createNotifier([createWebhookChannel({ defaultUrl: `${webhook.baseUrl}/cgi-bin/webhook/send?key=test` })]);
   nativeConnection = await NativeConnection.connect({ address: servers.temporal.address });
   worker = await createDispatchWorker({
     connection: nativeConnection,
@@ -110,8 +102,7 @@ after(async () => {
   await clientConnection?.close();
   await opcua?.close();
   await stopScada();
-  webhook?.closeAllConnections();
-  await new Promise((r) => webhook?.close(r));
+  await webhook?.close();
   await servers?.stop();
   await rm(tmp, { recursive: true, force: true });
 });
@@ -199,7 +190,7 @@ test('SCADA down during dispatch: retried with back-off, alarms, hand-back and w
   assert.ok(Math.max(...stepAttempts) >= 2, `a step write was retried after the outage (attempts ${stepAttempts.join(', ')})`);
   // The silent station was retried, handed back with an alarm, and left out of the rest of the plan.
   assert.deepEqual(short.handedBack?.map((b) => [b.stationId, b.stepIndex, b.written]), [[silentStation, 0, false]]);
-  assert.ok(alarms.some((a) => a.includes('Stations handed back to local control') && a.includes(silentStation)), 'hand-back alarm sent');
+  assert.ok(alarms().some((a) => a.includes('Stations handed back to local control') && a.includes(silentStation)), 'hand-back alarm sent');
   const answering = remote().filter((id) => id !== silentStation);
   for (const id of answering) {
     const written = writes().filter((w) => w.objectId === id && w.tag === 'startLevelSpM').map((w) => w.value);
@@ -225,7 +216,7 @@ test('SCADA down during dispatch: retried with back-off, alarms, hand-back and w
   assert.match(long.error ?? '', /^step 1: /);
   // Activity retries: 2 + 4 + 8 + 16 s of back-off between five attempts.
   assert.ok(failedAfterS >= 30, `gave up after ${failedAfterS.toFixed(1)} s, after the back-off`);
-  assert.ok(alarms.some((a) => a.includes('Setpoint dispatch failed') && a.includes('plan-scada-long')), 'dispatch-failure alarm sent');
+  assert.ok(alarms().some((a) => a.includes('Setpoint dispatch failed') && a.includes('plan-scada-long')), 'dispatch-failure alarm sent');
   assert.equal(writes().length, writesBeforeOutage, 'nothing written while SCADA was down');
 
   // --- Recovery: the heartbeat restores remote control, a new plan goes through ------------------------

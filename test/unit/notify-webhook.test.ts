@@ -2,39 +2,20 @@
 // audience, signing, refusals that throw (so the activity retries), and the environment schema.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { createNotifier, createWebhookChannel, loadNotifyEnv, notifierFromEnv, WebhookError, type Notification } from '../../notify/index.js';
+import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../support/webhook-receiver.js';
 
-interface Received {
-  path: string;
-  query: URLSearchParams;
-  body: { msgtype: string; markdown: { content?: string; title?: string; text?: string } };
-}
-const received: Received[] = [];
-let answer: { status: number; body: string } = { status: 200, body: '{"errcode":0,"errmsg":"ok"}' };
-let server: Server;
+let receiver: WebhookReceiver;
+let received: ReceivedWebhook[];
 let base: string;
 
 before(async () => {
-  server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (chunk: Buffer) => (data += chunk.toString('utf8')));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      received.push({ path: url.pathname, query: url.searchParams, body: JSON.parse(data) as Received['body'] });
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(answer.body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  receiver = await startWebhookReceiver();
+  received = receiver.received;
+  base = receiver.baseUrl;
 });
-after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => receiver.close());
 
 const message = (overrides: Partial<Notification> = {}): Notification => ({
   audience: 'supervisor',
@@ -47,7 +28,7 @@ const message = (overrides: Partial<Notification> = {}): Notification => ({
 
 test('WeCom markdown JSON, routed to the audience\'s own webhook', async () => {
   received.length = 0;
-  answer = { status: 200, body: '{"errcode":0,"errmsg":"ok"}' };
+  receiver.answer = { status: 200, body: '{"errcode":0,"errmsg":"ok"}' };
   const channel = createWebhookChannel({ defaultUrl: `${base}/all`, urls: { supervisor: `${base}/supervisors` } });
   const report = await channel.send(message());
   assert.deepEqual(report, { channel: 'webhook:wecom', audience: 'supervisor', delivered: true });
@@ -75,11 +56,11 @@ test('DingTalk flavour: title and text, signed with timestamp and HMAC-SHA256', 
 
 test('a refusal (errcode ≠ 0) or an HTTP error throws, so the activity retries; long messages are cut to 4096 bytes', async () => {
   const channel = createWebhookChannel({ defaultUrl: `${base}/all` });
-  answer = { status: 200, body: '{"errcode":93000,"errmsg":"invalid webhook url"}' };
+  receiver.answer = { status: 200, body: '{"errcode":93000,"errmsg":"invalid webhook url"}' };
   await assert.rejects(channel.send(message()), (e: Error) => e instanceof WebhookError && /errcode 93000/.test(e.message));
-  answer = { status: 502, body: 'bad gateway' };
+  receiver.answer = { status: 502, body: 'bad gateway' };
   await assert.rejects(channel.send(message()), /HTTP 502/);
-  answer = { status: 200, body: '{"errcode":0}' };
+  receiver.answer = { status: 200, body: '{"errcode":0}' };
   received.length = 0;
   await channel.send(message({ text: '汛'.repeat(3000) }));
   assert.ok(Buffer.byteLength(received[0]!.body.markdown.content!, 'utf8') <= 4096);
@@ -89,7 +70,7 @@ test('a refusal (errcode ≠ 0) or an HTTP error throws, so the activity retries
 
 test('the notifier from environment variables: log always, webhook when configured; bad settings are named', async () => {
   received.length = 0;
-  answer = { status: 200, body: '{"errcode":0}' };
+  receiver.answer = { status: 200, body: '{"errcode":0}' };
   const lines: string[] = [];
   const env = loadNotifyEnv({ NOTIFY_WEBHOOK_URL: `${base}/all`, NOTIFY_WEBHOOK_URL_ADMIN: `${base}/admins`, NOTIFY_WEBHOOK_TIMEOUT_MS: '2000' });
   assert.equal(env.NOTIFY_WEBHOOK_FLAVOUR, 'wecom');
