@@ -172,7 +172,6 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
           network,
           grid,
           steps: outputSteps(grid),
-          inflowM3h: scenarios[0]!.inflowM3h,
           scenarios,
           initial,
           constraints,

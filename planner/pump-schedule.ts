@@ -153,9 +153,10 @@ export interface FixedSpeedInput {
   grid: TimeGrid;
   /** The plan's steps (each grid step split into plan steps). */
   steps: readonly ScheduleStep[];
-  /** Local inflow per node per grid step (the deterministic scenario). */
-  inflowM3h: ReadonlyMap<string, readonly number[]>;
-  /** Every scenario's inflow: a station is scheduled only when none of them brings rain to it. */
+  /**
+   * Local inflow per node per grid step of every scenario: a station is scheduled only when none of them
+   * brings rain to it, on the first (the deterministic forecast).
+   */
   scenarios: readonly { inflowM3h: ReadonlyMap<string, readonly number[]> }[];
   initial: InitialState;
   constraints: DispatcherConstraints;
@@ -249,7 +250,7 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
   function scheduleOne(s: PumpStation, feeders: { stationId: string; lagH: number }[]): FixedSpeedSchedule | null {
     const st = initial.stations.get(s.id)!;
     const main = mainsById.get(s.dischargeMainId);
-    const local = input.inflowM3h.get(s.id);
+    const local = input.scenarios[0]?.inflowM3h.get(s.id);
     const inflow = steps.map((step) => Math.max(0, local?.[step.k] ?? 0));
     for (const f of feeders) {
       const up = done.get(f.stationId)!;

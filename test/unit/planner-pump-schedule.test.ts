@@ -120,7 +120,7 @@ test('reference network: which fixed-speed stations get a whole-pump schedule', 
     transfers: new Map(),
   };
   const schedule = (inflowM3h: Map<string, number[]>, constraints = {}) =>
-    scheduleFixedSpeedStations({ network: reference, grid, steps, inflowM3h, scenarios: [{ inflowM3h }], initial, constraints, alarmMarginFraction: 0.1, floorMarginM: 0.15, startCostCny: 5 });
+    scheduleFixedSpeedStations({ network: reference, grid, steps, scenarios: [{ inflowM3h }], initial, constraints, alarmMarginFraction: 0.1, floorMarginM: 0.15, startCostCny: 5 });
 
   const all = schedule(dry);
   // Every fixed-speed station but E9 (LOCAL); no VFD station.
