@@ -17,8 +17,9 @@
 //                                [--time-limit 60] [--sequential] [--skip-cost-floor]
 //
 // Floors, to tell a target the network cannot reach from one the planner misses: `fixed_speed_start_floor`
-// (every scenario) — the fewest starts the fixed-speed stations can make with the whole well and the true
-// inflow (bench/lib/start-floor.ts); `cost_floor` (dry week) — the whole run as one LP with the true inflow,
+// (every scenario) — the fewest starts the fixed-speed stations can make with the whole well up to the high
+// alarm and the true inflow, and (`normal_band`) with the well kept in the planner's normal band
+// (bench/lib/start-floor.ts); `cost_floor` (dry week) — the whole run as one LP with the true inflow,
 // the planner's priorities, and storage ending no emptier than it began (bench/lib/cost-floor.ts).
 //
 // Every setpoint written is checked against its envelope (range, and rate of change since the last write);
@@ -32,13 +33,13 @@ import { modelsFromNetwork } from '../forecasting/inflow.js';
 import { simulateHistory } from '../forecasting/simulated-history.js';
 import { loadNetworkFile, referenceNetworkPath } from '../network/load.js';
 import type { NetworkConfig } from '../network/schema.js';
-import { defaultMpcOptions, planWithOptimiser } from '../planner/mpc.js';
+import { defaultMpcOptions, planWithOptimiser, WHOLE_PUMP_FLOOR_MARGIN_M } from '../planner/mpc.js';
 import type { Plan } from '../planner/types.js';
 import { createRainScenario, isScenarioName, SCENARIO_NAMES, type RainScenario, type ScenarioName } from '../scenarios/rain.js';
 import { createSimulation } from '../simulator/model.js';
 import { rainFromScenario } from '../simulator/rain-adapter.js';
 import { perfectForesightCostFloor, type CostFloor } from './lib/cost-floor.js';
-import { fixedSpeedStartFloor } from './lib/start-floor.js';
+import { fixedSpeedStartFloor, type StartFloor } from './lib/start-floor.js';
 import {
   applyPlanStep,
   armMetrics,
@@ -222,6 +223,10 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
 
 const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
 
+function startFloorEntry(floor: StartFloor, baselineStarts: number) {
+  return { total: floor.total, by_station: floor.byStation, share_of_baseline_starts: baselineStarts > 0 ? round(floor.total / baselineStarts, 3) : null };
+}
+
 function roundMetrics(m: ArmMetrics): Record<string, number | null> {
   return {
     overflow_m3: round(m.overflow_m3, 1),
@@ -275,6 +280,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // how cheap the dry week could be with perfect foresight over the whole run (bench/lib/cost-floor.ts).
     const runSteps = Math.round(durationMs / (STEP_MIN * MS_PER_MIN));
     const startFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps);
+    const normalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps, {
+      alarmMarginFraction: defaultMpcOptions(network).alarmMarginFraction,
+      floorMarginM: WHOLE_PUMP_FLOOR_MARGIN_M,
+    });
     let costFloor: CostFloor | null = null;
     if (name === 'dry-week' && options.costFloor) {
       progress('cost floor: the whole run as one LP with the true inflow …');
@@ -329,7 +338,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
             },
           }
         : {}),
-      fixed_speed_start_floor: { total: startFloor.total, by_station: startFloor.byStation, share_of_baseline_starts: baseline.metrics.pump_starts > 0 ? round(startFloor.total / baseline.metrics.pump_starts, 3) : null },
+      fixed_speed_start_floor: {
+        ...startFloorEntry(startFloor, baseline.metrics.pump_starts),
+        normal_band: startFloorEntry(normalBandStartFloor, baseline.metrics.pump_starts),
+      },
     };
     scenarios.push(entry);
     if (name === 'rainstorm' || name === 'typhoon') {
@@ -341,7 +353,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       targets[`dry_week_start_reduction_ge_${TARGETS.dryStartReduction}`] = startReduction !== null && startReduction >= TARGETS.dryStartReduction;
     }
     progress(
-      `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts} (fixed-speed floor ${startFloor.total})${costFloor?.costCny != null ? `; cost floor ¥ ${costFloor.costCny.toFixed(0)}` : ''}; wall ${planner.wallS.toFixed(0)} s`,
+      `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts} (fixed-speed floor ${startFloor.total}, in the normal band ${normalBandStartFloor.total})${costFloor?.costCny != null ? `; cost floor ¥ ${costFloor.costCny.toFixed(0)}` : ''}; wall ${planner.wallS.toFixed(0)} s`,
     );
   }
   targets['zero_envelope_violations'] = envelopeViolations === 0;

@@ -29,6 +29,7 @@ export const StateFile = Type.Object(
           pumpsAvailable: Nullable(Type.Integer({ minimum: 0 })),
           mode: Nullable(Type.Union([Type.Literal('local'), Type.Literal('remote')])),
           outflowM3h: Type.Optional(Nullable(Flow)),
+          pumpsRunning: Type.Optional(Nullable(Type.Integer({ minimum: 0 }))),
           startLevelSpM: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
           stopLevelSpM: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
           flowSpM3h: Type.Optional(Nullable(Flow)),
@@ -120,6 +121,9 @@ export function parseStateFile(input: unknown, network: NetworkConfig, source = 
     if (st.pumpsAvailable !== null && st.pumpsAvailable > station.pumps.length) {
       issues.push({ path: `/stations/${i}/pumpsAvailable`, value: st.pumpsAvailable, reason: `station has only ${station.pumps.length} pumps` });
     }
+    if (st.pumpsRunning !== undefined && st.pumpsRunning !== null && st.pumpsRunning > station.pumps.length) {
+      issues.push({ path: `/stations/${i}/pumpsRunning`, value: st.pumpsRunning, reason: `station has only ${station.pumps.length} pumps` });
+    }
   });
   duplicates(issues, file.stations, (s) => s.stationId, (i) => `/stations/${i}/stationId`, 'station');
   (file.tanks ?? []).forEach((t, i) => {
@@ -209,6 +213,7 @@ export function toStateFile(state: PlannerState): StateFile {
       pumpsAvailable: s.pumpsAvailable,
       mode: s.mode,
       ...(s.outflowM3h === undefined ? {} : { outflowM3h: s.outflowM3h }),
+      ...(s.pumpsRunning === undefined ? {} : { pumpsRunning: s.pumpsRunning }),
       ...(s.startLevelSpM === undefined ? {} : { startLevelSpM: s.startLevelSpM }),
       ...(s.stopLevelSpM === undefined ? {} : { stopLevelSpM: s.stopLevelSpM }),
       ...(s.flowSpM3h === undefined ? {} : { flowSpM3h: s.flowSpM3h }),

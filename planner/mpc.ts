@@ -31,6 +31,8 @@ export interface PlannerStationState {
   mode: 'local' | 'remote' | null;
   /** Pumped flow now (what is already travelling in the main). */
   outflowM3h?: number | null;
+  /** Pumps running now (a VFD station's pump limit keeps them allowed while the flow still uses them). */
+  pumpsRunning?: number | null;
   /** Setpoints in force, for the envelope's rate-of-change limit. */
   startLevelSpM?: number | null;
   stopLevelSpM?: number | null;
@@ -366,7 +368,7 @@ function riskOf(f: Formulation, results: ScenarioResult[], thresholdM3: number):
 }
 
 /** Whole-pump schedules keep the level this far above the pump-stop level (the PLC's cut-out in flow control), m. */
-const WHOLE_PUMP_FLOOR_MARGIN_M = 0.15;
+export const WHOLE_PUMP_FLOOR_MARGIN_M = 0.15;
 
 /** Lowest speed of a VFD pump whose configuration does not say (a typical limit for sewage pumps). */
 const TYPICAL_VFD_MIN_SPEED = 0.3;
@@ -400,6 +402,18 @@ function levelBand(station: PumpStation, targetLevelM: number, pumpEachM3h: numb
   }
   stop = Math.min(stop, env.stopLevelM.max, start - 0.05);
   return { startLevelM: start, stopLevelM: stop };
+}
+
+/**
+ * Pumps a VFD station runs for a flow, given how many run now: more when the running ones cannot give it at
+ * full speed, fewer when one fewer could, otherwise the same.
+ */
+export function vfdPumpsFor(flowM3h: number, runningNow: number, pumpEachM3h: number): number {
+  if (flowM3h <= 0) return 0;
+  const fewest = Math.ceil(flowM3h / pumpEachM3h - 1e-9);
+  // Keep the running pumps while one fewer could not give the flow at full speed (no margin: this may count
+  // fewer pumps than the PLC keeps, which only ever leaves a start unsaved).
+  return runningNow > fewest && flowM3h >= (runningNow - 1) * pumpEachM3h ? runningNow : fewest;
 }
 
 function buildPlan(ctx: BuildContext): Plan {
@@ -452,6 +466,15 @@ function buildPlan(ctx: BuildContext): Plan {
     return { t, inlet: chain(t.tank.id, 'inletM3h', t.tank.envelope.inletM3h, tk?.inletSpM3h), outlet: chain(t.tank.id, 'outletM3h', t.tank.envelope.outletM3h, tk?.outletSpM3h) };
   });
 
+  // Pumps running at each VFD station as the plan goes on (from now: the state's count, else its outflow).
+  const vfdRunning = new Map<string, number>();
+  for (const s of f.stations) {
+    if (!s.flowControlled) continue;
+    const st = stateById.get(s.station.id);
+    const fromFlow = Math.ceil((st?.outflowM3h ?? 0) / s.pumpEachM3h - 1e-6);
+    vfdRunning.set(s.station.id, Math.max(0, Math.round(st?.pumpsRunning ?? fromFlow)));
+  }
+
   const planSteps: PlanStep[] = steps.map((step, i) => {
     // The first write replaces values written one cycle ago; later ones follow the step before.
     const minutesSince = i === 0 ? network.planning.cycleMin : steps[i - 1]!.durationMin;
@@ -490,10 +513,16 @@ function buildPlan(ctx: BuildContext): Plan {
         // cycle on the cut-out, so below half of it nothing is pumped (the LP's small flow waits in the well).
         const minFlowM3h = Math.min(...station.pumps.map((p) => p.capacityM3h * (p.minSpeedFraction ?? TYPICAL_VFD_MIN_SPEED)));
         const flowM3h = flow(pumped < 0.5 * minFlowM3h ? 0 : pumped, minutesSince, step.startUtcMs);
+        // The PLC stages VFD pumps by the flow. A limit of the pumps the planned flow needs would stop a pump the
+        // PLC keeps through a small dip of the flow, and start it again when the flow recovers: allow at least
+        // the pumps that run before this step.
+        const running = vfdRunning.get(station.id) ?? 0;
+        vfdRunning.set(station.id, vfdPumpsFor(flowM3h, running, s.pumpEachM3h));
+        const vfdAllowed = flowM3h > 0 ? Math.max(pumpsAllowed, Math.min(available, running)) : pumpsAllowed;
         const cutout = Math.max(station.levels.pumpStopM, Number.isFinite(band.minLevelM) ? band.minLevelM : 0);
         const startLevelM = start(Math.max(station.levels.pumpStartM, cutout + 0.2), minutesSince, step.startUtcMs);
         const stopLevelM = stop(Math.min(cutout, startLevelM - 0.05), minutesSince, step.startUtcMs);
-        return { stationId: station.id, remoteControl: 'flow', startLevelM, stopLevelM, flowM3h, pumpsAllowed };
+        return { stationId: station.id, remoteControl: 'flow', startLevelM, stopLevelM, flowM3h, pumpsAllowed: vfdAllowed };
       }
       // Rain ahead of this station: a narrow band around the planned level holds the drawdown. None: the widest
       // band of the normal range (stop level to the normal ceiling), so each start moves the most water — fewer

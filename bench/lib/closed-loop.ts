@@ -32,6 +32,7 @@ export function readPlannerState(sim: Simulation, network: NetworkConfig): Plann
       pumpsAvailable: num(sim, s.id, 'pumpsAvailable'),
       mode: num(sim, s.id, 'mode') === StationMode.remote ? 'remote' : 'local',
       outflowM3h: num(sim, s.id, 'outflowM3h'),
+      pumpsRunning: num(sim, s.id, 'pumpsRunning'),
       startLevelSpM: num(sim, s.id, 'startLevelSpM'),
       stopLevelSpM: num(sim, s.id, 'stopLevelSpM'),
       flowSpM3h: num(sim, s.id, 'flowSpM3h'),

@@ -6,6 +6,8 @@
 // starts alone (planner/pump-schedule.ts with zero prices). Stations fed by other stations get those
 // stations' local inflow after the main's travel time (the smoothest arrival an upstream station can give).
 // VFD stations are left out (they can run continuously), so this is a floor for the fixed-speed part only.
+// With `normalBand`, the well is kept where the planner keeps it in normal operation (a margin above the
+// pump-stop level up to the normal ceiling below the high alarm): the fewest starts within the planner's rules.
 import type { NetworkConfig } from '../../network/schema.js';
 import { wholePumpSchedule } from '../../planner/pump-schedule.js';
 import { volumeAtLevel } from '../../planner/wet-well.js';
@@ -20,7 +22,13 @@ export interface StartFloor {
  * @param localInflowM3h true local inflow per station on a regular step (from a simulation of the same seed)
  * @param steps how many steps of the series to cover
  */
-export function fixedSpeedStartFloor(network: NetworkConfig, localInflowM3h: Record<string, number[]>, stepMin: number, steps: number): StartFloor {
+export function fixedSpeedStartFloor(
+  network: NetworkConfig,
+  localInflowM3h: Record<string, number[]>,
+  stepMin: number,
+  steps: number,
+  normalBand?: { alarmMarginFraction: number; floorMarginM: number },
+): StartFloor {
   const byStation: Record<string, number> = {};
   let total = 0;
   const stepH = stepMin / 60;
@@ -37,6 +45,10 @@ export function fixedSpeedStartFloor(network: NetworkConfig, localInflowM3h: Rec
       for (let i = 0; i < inflow.length; i++) inflow[i] = inflow[i]! + (up[Math.max(0, i - lag)] ?? 0);
     }
     const pumpM3h = s.pumps.reduce((a, p) => a + p.capacityM3h, 0) / s.pumps.length;
+    const { pumpStopM, pumpStartM, highAlarmM, overflowM } = s.levels;
+    // The planner's normal band (planner/pump-schedule.ts): up to the normal ceiling, from a margin above stop.
+    const ceilingM = normalBand ? Math.max(pumpStartM, highAlarmM - normalBand.alarmMarginFraction * (overflowM - pumpStopM)) : highAlarmM;
+    const floorM = normalBand ? Math.min(ceilingM - 0.2, pumpStopM + normalBand.floorMarginM) : pumpStopM;
     const result = wholePumpSchedule({
       durationH: inflow.map(() => stepH),
       inflowM3h: inflow,
@@ -46,9 +58,9 @@ export function fixedSpeedStartFloor(network: NetworkConfig, localInflowM3h: Rec
       maxPumps: s.pumps.length - s.standbyPumps,
       runningNow: 0,
       // Start midway between stop and start, as the simulation does.
-      initialVolumeM3: volumeAtLevel(s.wetWell, 0.5 * (s.levels.pumpStopM + s.levels.pumpStartM)),
-      minVolumeM3: volumeAtLevel(s.wetWell, s.levels.pumpStopM),
-      maxVolumeM3: volumeAtLevel(s.wetWell, s.levels.highAlarmM),
+      initialVolumeM3: volumeAtLevel(s.wetWell, 0.5 * (pumpStopM + pumpStartM)),
+      minVolumeM3: volumeAtLevel(s.wetWell, floorM),
+      maxVolumeM3: volumeAtLevel(s.wetWell, ceilingM),
       startCostCny: 1,
       terminalCnyPerM3: 0,
       bins: 300,

@@ -19,6 +19,17 @@ test('start floor: 100 m³/h into a 50 m² well with one 200 m³/h duty pump nee
   assert.throws(() => fixedSpeedStartFloor(network, {}, 15, 32), /no local inflow series for station A/);
 });
 
+test('start floor in the normal band: the same station kept between 1.15 m and the 3.2 m ceiling needs five runs', () => {
+  // Normal ceiling 3.5 − 0.1 × (4 − 1) = 3.2 m, floor 1 + 0.15 m: 102.5 m³, of which 17.5 m³ are filled at the
+  // start (1.5 m). At most 85 m³ may stay, so at least 715 m³ = 15 pump quarter-hours (50 m³ each) are pumped.
+  // Each quarter-hour moves the well by ±25 m³, so it holds 17.5 + 25·k m³: at most 92.5 m³ when a run starts,
+  // and a run lasts at most 3 quarter-hours (92.5 → 17.5 m³). 15 quarter-hours need five runs. (Up to the
+  // high alarm, 125 m³ above the stop level, a run lasts 5 quarter-hours: three runs, as above.)
+  const network = exampleNetwork({ stations: [{ id: 'A', areaM2: 50, pumpCount: 2, standbyPumps: 1, pumpM3h: 200, to: 'P' }], plants: [{ id: 'P', capacityM3h: 1000 }] });
+  const floor = fixedSpeedStartFloor(network, { A: new Array<number>(32).fill(100) }, 15, 32, { alarmMarginFraction: 0.1, floorMarginM: 0.15 });
+  assert.deepEqual(floor.byStation, { A: 5 });
+});
+
 test('cost floor: a day of 50 m³/h pumped in the valley hours as far as the well allows', async () => {
   // 1,000 m² well from 1.5 m (1,500 m³); it must end there, so the day's 1,200 m³ are pumped. In the valley
   // (00–08 UTC, 0.3 CNY/kWh) the well can fall to the stop level (1,000 m³): 1,500 + 400 − 1,000 = 900 m³.

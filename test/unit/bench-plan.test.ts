@@ -86,6 +86,8 @@ describe('applyPlanStep and readPlannerState', () => {
     const w6 = state.stations.find((s) => s.stationId === 'W6')!;
     assert.equal(w6.flowSpM3h, 150);
     assert.equal(w6.mode, 'remote');
+    assert.equal(w6.pumpsRunning, sim.readTag('W6', 'pumpsRunning').value);
+    assert.ok(w6.pumpsRunning >= 1, 'W6 pumps 150 m³/h with one pump at least');
     assert.equal(state.transfers?.[0]?.transferM3h, 300);
     assert.equal(state.tanks?.[0]?.inletSpM3h, 500);
     assert.equal(sim.readTag('W6', 'remoteControlSp').value, 1);

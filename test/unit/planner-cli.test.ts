@@ -54,7 +54,7 @@ test('schemas round-trip: file → planner types → file is the identity, and t
   const stateFile = toStateFile({
     readAtUtcMs: readAt,
     stations: [
-      { stationId: 'W1', levelM: 1.5, pumpsAvailable: 3, mode: 'remote', outflowM3h: 90, startLevelSpM: 2, stopLevelSpM: 1, flowSpM3h: 0 },
+      { stationId: 'W1', levelM: 1.5, pumpsAvailable: 3, mode: 'remote', outflowM3h: 90, pumpsRunning: 1, startLevelSpM: 2, stopLevelSpM: 1, flowSpM3h: 0 },
       { stationId: 'E1', levelM: null, pumpsAvailable: 2, mode: 'local' },
     ],
     tanks: [{ tankId: 'CS1', volumeM3: 120, inletSpM3h: 0, outletSpM3h: 0 }],
@@ -127,11 +127,12 @@ test('bad files are rejected with the path and reason of every problem', async (
   assert.match(schemaErrors.stderr, /\/stations\/0\/levelM: .*>= 0.*\(value: -1\)/);
   assert.match(schemaErrors.stderr, /\/stations\/1\/mode: .*\(value: "auto"\)/);
 
-  writeFileSync(statePath, JSON.stringify({ schemaVersion: 1, readAtUtc: '2026-07-01T06:00:00Z', stations: [{ stationId: 'Q9', levelM: 1, pumpsAvailable: 9, mode: 'remote' }, { stationId: 'W1', levelM: 1, pumpsAvailable: 9, mode: 'remote' }] }));
+  writeFileSync(statePath, JSON.stringify({ schemaVersion: 1, readAtUtc: '2026-07-01T06:00:00Z', stations: [{ stationId: 'Q9', levelM: 1, pumpsAvailable: 9, mode: 'remote' }, { stationId: 'W1', levelM: 1, pumpsAvailable: 9, pumpsRunning: 4, mode: 'remote' }] }));
   const crossErrors = await cli('plan', '--network', networkPath, '--state', statePath, '--inflow', goodInflow, '--out', path.join(dir, 'x.json'));
   assert.equal(crossErrors.code, 2);
   assert.match(crossErrors.stderr, /\/stations\/0\/stationId: unknown station in this network \(value: "Q9"\)/);
   assert.match(crossErrors.stderr, /\/stations\/1\/pumpsAvailable: station has only 3 pumps \(value: 9\)/);
+  assert.match(crossErrors.stderr, /\/stations\/1\/pumpsRunning: station has only 3 pumps \(value: 4\)/);
 
   writeFileSync(inflowPath, '{"schemaVersion": 1, "startUtc": ');
   const state = path.join(dir, 'ok-state.json');

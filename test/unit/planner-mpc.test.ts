@@ -10,7 +10,7 @@ import { parseNetwork } from '../../network/validate.js';
 import { insideEnvelope } from '../../planner/envelope.js';
 import { exampleNetwork } from '../../planner/examples.js';
 import { catchmentInflow, type InflowForecast } from '../../planner/inflow.js';
-import { planWithOptimiser, type OptimiserInput, type PlannerState } from '../../planner/mpc.js';
+import { planWithOptimiser, vfdPumpsFor, type OptimiserInput, type PlannerState } from '../../planner/mpc.js';
 import type { Plan } from '../../planner/types.js';
 
 const HOUR = 3_600_000;
@@ -257,4 +257,38 @@ test('a combined-sewer tank takes the spill of a full well and is emptied throug
   assert.ok(tank.volumeM3[tank.volumeM3.length - 1]! < Math.max(...tank.volumeM3) - 500, 'and empties the tank');
   assertInsideEnvelopes(network, plan, state);
   assertReasonsForEveryObject(network, plan);
+});
+
+test('vfdPumpsFor: more pumps when the running ones cannot give the flow at full speed, fewer when one fewer could', () => {
+  assert.equal(vfdPumpsFor(0, 2, 800), 0);
+  assert.equal(vfdPumpsFor(900, 0, 800), 2);
+  assert.equal(vfdPumpsFor(1650, 2, 800), 3);
+  assert.equal(vfdPumpsFor(1000, 3, 800), 2, 'one fewer than 3 carries 1,000 m³/h: 2');
+  assert.equal(vfdPumpsFor(1700, 3, 800), 3, 'two pumps cannot give 1,700 m³/h: 3 keep running');
+  assert.equal(vfdPumpsFor(300, 4, 800), 1);
+});
+
+test('a VFD station\'s pump limit does not stop a pump that runs now while the flow still uses it', async () => {
+  // One 100 m² well (stop 1, start 2 m), 2 duty VFD pumps of 100 m³/h and a standby, 60 m³/h coming in and the
+  // well at 1.5 m: the plan turns the flow down to one pump's worth at once. Its PLC stages the pumps by the
+  // flow; a limit of one pump would stop a running pump that the PLC may still keep.
+  const network = exampleNetwork({ stations: [{ id: 'V1', areaM2: 100, pumpCount: 3, pumpM3h: 100, standbyPumps: 1, kind: 'vfd', to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 1000 }] });
+  const plan = async (pumpsRunning: number) =>
+    planWithOptimiser({
+      planId: 'vfd',
+      network,
+      state: { readAtUtcMs: t0, stations: [{ stationId: 'V1', levelM: 1.5, pumpsAvailable: 3, mode: 'remote', outflowM3h: 60 * pumpsRunning, pumpsRunning, flowSpM3h: 60 * pumpsRunning }] },
+      inflow: { startUtcMs: t0, stepMin: 60, series: [{ nodeId: 'V1', flowM3h: Array.from({ length: 8 }, () => 60) }] },
+      nowUtcMs: t0,
+      options: { horizonH: 6, fineHorizonH: 6 },
+    });
+  const two = await plan(2);
+  const one = await plan(1);
+  assert.equal(two.planner, 'mpc', JSON.stringify(two.fallback));
+  const first = (p: Plan) => p.steps[0]!.stations[0]!;
+  assert.ok(first(two).flowM3h > 0 && first(two).flowM3h <= 100, `one pump's flow first: ${first(two).flowM3h} m³/h`);
+  assert.equal(first(two).pumpsAllowed, 2, 'both running pumps stay allowed for the first step');
+  assert.equal(first(one).pumpsAllowed, 1, 'one running pump: one allowed');
+  // Later steps follow what the PLC runs for the flow: one pump.
+  for (const step of two.steps.slice(1)) assert.ok(step.stations[0]!.pumpsAllowed <= 1 || step.stations[0]!.flowM3h > 100, JSON.stringify(step.stations[0]));
 });
