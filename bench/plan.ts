@@ -48,6 +48,7 @@ import {
   percentile,
   plannerInflowFromRain,
   readPlannerState,
+  storedWaterCny,
   trueInflowWindow,
   writeHeartbeats,
   type ArmMetrics,
@@ -157,6 +158,7 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
   const wall0 = performance.now();
   const sim = createSimulation({ network, startUtcMs, seed: ctx.seed, rainMmPerMin: rainFromScenario(truth), initialModes: arm === 'baseline' ? 'local' : 'remote' });
   const stepsPerMin = 60 / sim.stepS;
+  const storedAtStartCny = storedWaterCny(sim, network);
   const plantInflow: Record<string, number[]> = Object.fromEntries(network.plants.map((p) => [p.id, [] as number[]]));
   const solveMs: number[] = [];
   const fallbacks: Record<string, number> = {};
@@ -218,7 +220,7 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
     for (const p of network.plants) plantInflow[p.id]!.push(sim.readTag(p.id, 'inflowM3h').value as number);
   }
   const startsByStation = Object.fromEntries(Object.entries(sim.summary().stations).map(([id, st]) => [id, st.pumpStarts]));
-  return { metrics: armMetrics(sim, plantInflow), startsByStation, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
+  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny), startsByStation, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
 }
 
 const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
@@ -227,7 +229,7 @@ function startFloorEntry(floor: StartFloor, baselineStarts: number) {
   return { total: floor.total, by_station: floor.byStation, share_of_baseline_starts: baselineStarts > 0 ? round(floor.total / baselineStarts, 3) : null };
 }
 
-function roundMetrics(m: ArmMetrics): Record<string, number | null> {
+function roundMetrics(m: ArmMetrics): Record<string, number | null | Record<string, number | null>> {
   return {
     overflow_m3: round(m.overflow_m3, 1),
     overflow_events: m.overflow_events,
@@ -236,6 +238,8 @@ function roundMetrics(m: ArmMetrics): Record<string, number | null> {
     cost_cny: round(m.cost_cny, 1),
     pump_starts: m.pump_starts,
     plant_inflow_cv: round(m.plant_inflow_cv, 4),
+    plant_inflow_cv_by_plant: Object.fromEntries(Object.entries(m.plant_inflow_cv_by_plant).map(([id, cv]) => [id, round(cv, 4)])),
+    storage_change_cny: round(m.storage_change_cny, 1),
   };
 }
 

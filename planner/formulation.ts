@@ -301,7 +301,6 @@ export function formulate(input: FormulationInput): Formulation {
   const problems: string[] = [];
   const mainsById = new Map(network.mains.map((m) => [m.id, m]));
   const stationById = new Map(network.stations.map((s) => [s.id, s]));
-  const tankById = new Map(network.tanks.map((t) => [t.id, t]));
   const locked = new Set(constraints.lockedStations ?? []);
   const harm = (id: string) => options.overflowHarm[id] ?? 1;
   const w = scenarios.map((s) => s.weight);
@@ -327,24 +326,7 @@ export function formulate(input: FormulationInput): Formulation {
     Array.from({ length: M }, (_, m) => Array.from({ length: K }, (__, k) => lp.addCol(`${name}.${m}.${k}`, lower, upper)));
 
   // Energy from a node to a plant along discharge mains, for the value of water left in storage.
-  const pathEnergy = new Map<string, number>();
-  const pathEnergyOf = (nodeId: string, depth = 0): number => {
-    if (depth > 64) return 0;
-    const cached = pathEnergy.get(nodeId);
-    if (cached !== undefined) return cached;
-    let value = 0;
-    const station = stationById.get(nodeId);
-    const tank = tankById.get(nodeId);
-    if (station) {
-      const main = mainsById.get(station.dischargeMainId);
-      value = station.specificEnergyKwhM3 + (main ? pathEnergyOf(main.to, depth + 1) : 0);
-    } else if (tank) {
-      const outMain = network.mains.find((m) => m.from === tank.id);
-      value = tank.outletSpecificEnergyKwhM3 + pathEnergyOf(outMain ? outMain.to : tank.node, depth + 1);
-    }
-    pathEnergy.set(nodeId, value);
-    return value;
-  };
+  const pathEnergyOf = pathEnergyToPlant(network);
 
   // Dry-weather baseline and forecast wet-weather excess, for the reserve goal and for explanations.
   const dryWeatherM3h = dryWeatherByNode(network, grid.boundariesUtcMs);
@@ -816,6 +798,35 @@ export function formulate(input: FormulationInput): Formulation {
     wetExcessM3h,
     dryWeatherM3h,
   };
+}
+
+/**
+ * Energy (kWh/m³) to bring an m³ from a node (station or tank) to its plant along discharge mains and tank
+ * outlets: what water left in storage still costs to pump. 0 for plants and unknown nodes.
+ */
+export function pathEnergyToPlant(network: NetworkConfig): (nodeId: string) => number {
+  const stationById = new Map(network.stations.map((s) => [s.id, s]));
+  const tankById = new Map(network.tanks.map((t) => [t.id, t]));
+  const mainsById = new Map(network.mains.map((m) => [m.id, m]));
+  const cache = new Map<string, number>();
+  const of = (nodeId: string, depth: number): number => {
+    if (depth > 64) return 0; // a cycle of mains (invalid network): stop rather than recurse forever
+    const cached = cache.get(nodeId);
+    if (cached !== undefined) return cached;
+    let value = 0;
+    const station = stationById.get(nodeId);
+    const tank = tankById.get(nodeId);
+    if (station) {
+      const main = mainsById.get(station.dischargeMainId);
+      value = station.specificEnergyKwhM3 + (main ? of(main.to, depth + 1) : 0);
+    } else if (tank) {
+      const outMain = network.mains.find((m) => m.from === tank.id);
+      value = tank.outletSpecificEnergyKwhM3 + of(outMain ? outMain.to : tank.node, depth + 1);
+    }
+    cache.set(nodeId, value);
+    return value;
+  };
+  return (nodeId) => of(nodeId, 0);
 }
 
 /** Plants grouped by connected system: nodes joined by any link (main, tank, interconnection, spill). */

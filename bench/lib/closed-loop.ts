@@ -6,11 +6,14 @@ import type { Envelope, NetworkConfig } from '../../network/schema.js';
 import { RemoteControl, StationMode } from '../../network/tags.js';
 import { forecastInflow, toPlannerInflow, type StationInflowModel } from '../../forecasting/inflow.js';
 import type { Series } from '../../forecasting/series.js';
+import { dailyMeanTariffPrice } from '../../planner/calendar.js';
+import { pathEnergyToPlant } from '../../planner/formulation.js';
 import type { PlannerState } from '../../planner/mpc.js';
 import type { InflowForecast } from '../../planner/inflow.js';
 import type { PlanStep } from '../../planner/types.js';
 import { perturbForecast, type RainScenario } from '../../scenarios/rain.js';
 import type { Simulation } from '../../simulator/model.js';
+import { volumeAtLevel } from '../../planner/wet-well.js';
 
 const MS_PER_MIN = 60_000;
 const MS_PER_H = 3_600_000;
@@ -246,6 +249,22 @@ export interface ArmMetrics {
   cost_cny: number;
   pump_starts: number;
   plant_inflow_cv: number;
+  /** The same per plant. */
+  plant_inflow_cv_by_plant: Record<string, number>;
+  /**
+   * Water in wells and tanks at the end less at the start, priced at the day's mean tariff along its path to
+   * the plant: pumping a run leaves still to pay (positive) or took from storage it found (negative).
+   */
+  storage_change_cny: number;
+}
+
+/** Water in the wells and tanks now, priced at the day's mean tariff along its path to the plant (CNY). */
+export function storedWaterCny(sim: Simulation, network: NetworkConfig): number {
+  const pathEnergy = pathEnergyToPlant(network);
+  let kwh = 0;
+  for (const s of network.stations) kwh += volumeAtLevel(s.wetWell, Number(sim.readTag(s.id, 'levelM').value)) * pathEnergy(s.id);
+  for (const t of network.tanks) kwh += Number(sim.readTag(t.id, 'volumeM3').value) * pathEnergy(t.id);
+  return kwh * dailyMeanTariffPrice(network);
 }
 
 /** Coefficient of variation (population sd / mean) of a series; 0 for an empty or zero-mean series. */
@@ -276,10 +295,14 @@ export function countOverflowEvents(events: readonly { kind: string; volumeM3: n
   return events.filter((e) => (e.kind === 'station-overflow' || e.kind === 'tank-overflow') && e.volumeM3 > minVolumeM3).length;
 }
 
-/** Metrics of a finished run: totals from the simulator's summary, plant inflow CV from 15-min means of per-minute samples. */
-export function armMetrics(sim: Simulation, plantInflowPerMin: Record<string, number[]>): ArmMetrics {
+/**
+ * Metrics of a finished run: totals from the simulator's summary, plant inflow CV from 15-min means of
+ * per-minute samples, and the stored water's change from `storedAtStartCny` (storedWaterCny at the start).
+ */
+export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowPerMin: Record<string, number[]>, storedAtStartCny: number): ArmMetrics {
   const summary = sim.summary();
-  const cvs = Object.values(plantInflowPerMin).map((v) => coefficientOfVariation(blockMeans(v, 15)));
+  const cvByPlant = Object.fromEntries(Object.entries(plantInflowPerMin).map(([id, v]) => [id, coefficientOfVariation(blockMeans(v, 15))]));
+  const cvs = Object.values(cvByPlant);
   return {
     overflow_m3: summary.totals.overflowM3,
     overflow_events: countOverflowEvents(sim.overflowEvents()),
@@ -288,6 +311,8 @@ export function armMetrics(sim: Simulation, plantInflowPerMin: Record<string, nu
     cost_cny: summary.totals.costCny,
     pump_starts: summary.totals.pumpStarts,
     plant_inflow_cv: cvs.length > 0 ? cvs.reduce((a, b) => a + b, 0) / cvs.length : 0,
+    plant_inflow_cv_by_plant: cvByPlant,
+    storage_change_cny: storedWaterCny(sim, network) - storedAtStartCny,
   };
 }
 

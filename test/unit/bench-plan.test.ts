@@ -7,6 +7,8 @@ import { modelsFromNetwork } from '../../forecasting/inflow.js';
 import type { PlanStep } from '../../planner/types.js';
 import { createRainScenario } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
+import { dailyMeanTariffPrice } from '../../planner/calendar.js';
+import { volumeAtLevel } from '../../planner/wet-well.js';
 import { rainFromScenario } from '../../simulator/rain-adapter.js';
 import {
   applyPlanStep,
@@ -20,6 +22,7 @@ import {
   percentile,
   plannerInflowFromRain,
   readPlannerState,
+  storedWaterCny,
   trueInflowWindow,
   writeHeartbeats,
   type WriteLog,
@@ -194,15 +197,38 @@ describe('metrics', () => {
     const truth = createRainScenario('typhoon', { startUtcMs: START_UTC_MS });
     const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialModes: 'local', rainMmPerMin: rainFromScenario(truth) });
     const plantInflow: Record<string, number[]> = { WP: [], EP: [] };
+    const storedAtStartCny = storedWaterCny(sim, network);
     for (let m = 0; m < 36 * 60; m++) {
       sim.advance(1);
       for (const p of ['WP', 'EP']) plantInflow[p]!.push(sim.readTag(p, 'inflowM3h').value as number);
     }
-    const metrics = armMetrics(sim, plantInflow);
+    const metrics = armMetrics(sim, network, plantInflow, storedAtStartCny);
     const summary = sim.summary();
     assert.equal(metrics.overflow_m3, summary.totals.overflowM3);
     assert.equal(metrics.pump_starts, summary.totals.pumpStarts);
     assert.ok(metrics.overflow_m3 > 0 && metrics.overflow_events > 0, 'the typhoon overflows on local control');
     assert.ok(metrics.plant_inflow_cv > 0 && metrics.plant_inflow_cv < 2);
+    assert.deepEqual(Object.keys(metrics.plant_inflow_cv_by_plant), ['WP', 'EP']);
+    assert.ok(Math.abs((metrics.plant_inflow_cv_by_plant.WP! + metrics.plant_inflow_cv_by_plant.EP!) / 2 - metrics.plant_inflow_cv) < 1e-12);
+    // After 36 h of typhoon the wells and the tank hold far more than at the start: pumping still to pay.
+    assert.ok(metrics.storage_change_cny > 0, `storage change ${metrics.storage_change_cny}`);
+  });
+
+  it('prices stored water along its path to the plant at the day\'s mean tariff', () => {
+    // Two simulations alike but for W1, 1 m higher in one, and 5,000 m³ more in T1: the difference is W1's
+    // extra volume priced with W1 → W3 → W6 → West plant energy, and T1's with its return pump and E8's.
+    const levels = (w1: number) => Object.fromEntries(network.stations.map((s) => [s.id, s.id === 'W1' ? w1 : 1.5]));
+    const low = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialLevelsM: levels(1.5), initialTankVolumesM3: { T1: 0 } });
+    const high = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialLevelsM: levels(2.5), initialTankVolumesM3: { T1: 5000 } });
+    const station = (id: string) => network.stations.find((s) => s.id === id)!;
+    const to = (id: string) => network.mains.find((m) => m.id === station(id).dischargeMainId)!.to;
+    assert.deepEqual([to('W1'), to('W3'), to('W6'), to('E8')], ['W3', 'W6', 'WP', 'EP']);
+    const t1 = network.tanks.find((t) => t.id === 'T1')!;
+    assert.equal(t1.node, 'E8');
+    const w1Kwh = (volumeAtLevel(station('W1').wetWell, 2.5) - volumeAtLevel(station('W1').wetWell, 1.5)) * ['W1', 'W3', 'W6'].reduce((a, id) => a + station(id).specificEnergyKwhM3, 0);
+    const t1Kwh = 5000 * (t1.outletSpecificEnergyKwhM3 + station('E8').specificEnergyKwhM3);
+    const expected = (w1Kwh + t1Kwh) * dailyMeanTariffPrice(network);
+    const difference = storedWaterCny(high, network) - storedWaterCny(low, network);
+    assert.ok(Math.abs(difference - expected) < 1e-6, `${difference} vs ${expected}`);
   });
 });
