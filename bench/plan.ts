@@ -131,6 +131,8 @@ function parseOptions(args: string[]): Options {
 interface ArmResult {
   metrics: ArmMetrics;
   startsByStation: Record<string, number>;
+  /** Overflow per station and tank (m³, only those that spilled). */
+  overflowByObject: Record<string, number>;
   solveMs: number[];
   plans: number;
   fallbacks: Record<string, number>;
@@ -219,8 +221,12 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
     sim.advance(stepsPerMin);
     for (const p of network.plants) plantInflow[p.id]!.push(sim.readTag(p.id, 'inflowM3h').value as number);
   }
-  const startsByStation = Object.fromEntries(Object.entries(sim.summary().stations).map(([id, st]) => [id, st.pumpStarts]));
-  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny), startsByStation, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
+  const summary = sim.summary();
+  const startsByStation = Object.fromEntries(Object.entries(summary.stations).map(([id, st]) => [id, st.pumpStarts]));
+  const overflowByObject = Object.fromEntries(
+    [...Object.entries(summary.stations), ...Object.entries(summary.tanks)].filter(([, o]) => o.overflowM3 > 0).map(([id, o]) => [id, Number(o.overflowM3.toFixed(1))]),
+  );
+  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny), startsByStation, overflowByObject, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
 }
 
 const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
@@ -306,7 +312,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       name,
       simulated_h: round(durationMs / MS_PER_H, 2),
       full_scenario: durationMs === fullMs,
-      baseline: { ...roundMetrics(baseline.metrics), pump_starts_by_station: baseline.startsByStation },
+      baseline: { ...roundMetrics(baseline.metrics), pump_starts_by_station: baseline.startsByStation, overflow_m3_by_object: baseline.overflowByObject },
       planner: {
         ...roundMetrics(planner.metrics),
         solve_ms_p50: round(percentile(planner.solveMs, 50), 0),
@@ -315,6 +321,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         fallbacks: planner.fallbacks,
         envelope_violations: planner.violations.length,
         pump_starts_by_station: planner.startsByStation,
+        overflow_m3_by_object: planner.overflowByObject,
         wall_s: round(planner.wallS, 1),
       },
       oracle: {
@@ -325,6 +332,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         fallbacks: oracle.fallbacks,
         envelope_violations: oracle.violations.length,
         pump_starts_by_station: oracle.startsByStation,
+        overflow_m3_by_object: oracle.overflowByObject,
         wall_s: round(oracle.wallS, 1),
       },
       overflow_gap_closure: closure === null ? null : round(closure, 3),
