@@ -21,7 +21,7 @@ import type { Interconnection, NetworkConfig, PumpStation, StorageTank, Treatmen
 import { dailyMeanTariffPrice, meanTariffPrice } from './calendar.js';
 import { dryWeatherByNode } from './inflow.js';
 import { LpBuilder, type LinearProblem } from './lp.js';
-import { volumeAtLevel } from './wet-well.js';
+import { normalCeilingM, volumeAtLevel } from './wet-well.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -395,7 +395,7 @@ export function formulate(input: FormulationInput): Formulation {
       return Math.max(floorVolumeM3, volumeMaxM3 - roomM3);
     });
     // Normal operation stays clear of the high alarm (a margin below it): the alarm band is the last reserve.
-    const ceilingM = Math.max(station.levels.pumpStartM, station.levels.highAlarmM - options.alarmMarginFraction * (station.levels.overflowM - station.levels.pumpStopM));
+    const ceilingM = normalCeilingM(station.levels, options.alarmMarginFraction);
     const headroomVolumeM3 = Math.max(volumeMinM3, volumeAtLevel(station.wetWell, ceilingM));
 
     // A flow-controlled station cuts out at its stop level and restarts only some way above it: a plan that

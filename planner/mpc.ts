@@ -22,7 +22,7 @@ import { scheduleFixedSpeedStations, type FixedSpeedSchedule } from './pump-sche
 import { ruleBasedPlan } from './rule-based.js';
 import { defaultAlgorithm, optimiseWithFallbacks, type SolverAlgorithm } from './solver.js';
 import type { LocalisedText, OverflowRisk, Plan, PlanFallback, PlanPrediction, PlanStep, SolverStats, StationSetpoint } from './types.js';
-import { areaAtLevel, levelAtVolume } from './wet-well.js';
+import { areaAtLevel, levelAtVolume, normalCeilingM } from './wet-well.js';
 
 export interface PlannerStationState {
   stationId: string;
@@ -383,8 +383,8 @@ const TYPICAL_VFD_MIN_SPEED = 0.3;
  */
 export function widestBand(station: PumpStation, band: { minLevelM: number; maxLevelM: number }, alarmMarginFraction: number): { startLevelM: number; stopLevelM: number } {
   const env = station.envelope;
-  const { pumpStopM, pumpStartM, highAlarmM, overflowM } = station.levels;
-  const ceilingM = Math.max(pumpStartM, highAlarmM - alarmMarginFraction * (overflowM - pumpStopM));
+  const { pumpStopM } = station.levels;
+  const ceilingM = normalCeilingM(station.levels, alarmMarginFraction);
   const stop = Math.min(Math.max(pumpStopM, env.stopLevelM.min, band.minLevelM), env.stopLevelM.max);
   const start = Math.max(Math.min(ceilingM, env.startLevelM.max, band.maxLevelM), env.startLevelM.min, stop + 0.2);
   return { startLevelM: start, stopLevelM: Math.min(stop, start - 0.05) };

@@ -15,7 +15,7 @@ import type { NetworkConfig, PumpStation } from '../network/schema.js';
 import { dailyMeanTariffPrice, meanTariffPrice } from './calendar.js';
 import { wetExcess, type DispatcherConstraints, type InitialState, type TimeGrid } from './formulation.js';
 import { dryWeatherByNode } from './inflow.js';
-import { volumeAtLevel } from './wet-well.js';
+import { normalCeilingM, volumeAtLevel } from './wet-well.js';
 
 export interface WholePumpProblem {
   /** Length of each step, h. */
@@ -140,6 +140,15 @@ export function wholePumpSchedule(p: WholePumpProblem): WholePumpSchedule {
   return { pumps, volumeM3, starts, energyCostCny, bandExcessM3 };
 }
 
+/**
+ * Where a whole-pump schedule keeps the well: from `floorMarginM` above the pump-stop level (where the PLC cuts
+ * out) to the normal ceiling, the floor at least 0.2 m below the ceiling.
+ */
+export function wholePumpBandM(levels: PumpStation['levels'], alarmMarginFraction: number, floorMarginM: number): { floorM: number; ceilingM: number } {
+  const ceilingM = normalCeilingM(levels, alarmMarginFraction);
+  return { floorM: Math.min(ceilingM - 0.2, levels.pumpStopM + floorMarginM), ceilingM };
+}
+
 /** One plan step as the schedule sees it: its grid step and its span. */
 export interface ScheduleStep {
   /** Grid step (formulation) the plan step lies in. */
@@ -260,9 +269,7 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
     const dutyAvailable = Math.min(s.pumps.length - s.standbyPumps, Math.round(st.pumpsAvailable));
     if (dutyAvailable < 1) return null;
     const pumpM3h = s.pumps.reduce((a, p) => a + p.capacityM3h, 0) / s.pumps.length;
-    const { pumpStopM, highAlarmM, overflowM } = s.levels;
-    const ceilingM = Math.max(s.levels.pumpStartM, highAlarmM - input.alarmMarginFraction * (overflowM - pumpStopM));
-    const floorM = Math.min(ceilingM - 0.2, pumpStopM + input.floorMarginM);
+    const { floorM, ceilingM } = wholePumpBandM(s.levels, input.alarmMarginFraction, input.floorMarginM);
     const mainCapM3h = main?.capacityM3h ?? Number.POSITIVE_INFINITY;
     // Pumps beyond what the main carries add nothing: the schedule stops at the main's capacity.
     const maxPumps = Math.max(1, Math.min(dutyAvailable, Math.floor(mainCapM3h / pumpM3h + 1e-9)));

@@ -45,3 +45,11 @@ export function areaAtLevel(wetWell: WetWell, levelM: number): number {
   const dz = 0.05;
   return Math.max(1e-6, (volumeAtLevel(wetWell, levelM + dz) - volumeAtLevel(wetWell, levelM - dz)) / (2 * dz));
 }
+
+/**
+ * Highest level of normal operation: the high alarm less `alarmMarginFraction` of the working depth (pump-stop
+ * to overflow), never below the pump-start level. The alarm band above it is the last reserve.
+ */
+export function normalCeilingM(levels: PumpStation['levels'], alarmMarginFraction: number): number {
+  return Math.max(levels.pumpStartM, levels.highAlarmM - alarmMarginFraction * (levels.overflowM - levels.pumpStopM));
+}

@@ -9,7 +9,7 @@
 // With `normalBand`, the well is kept where the planner keeps it in normal operation (a margin above the
 // pump-stop level up to the normal ceiling below the high alarm): the fewest starts within the planner's rules.
 import type { NetworkConfig } from '../../network/schema.js';
-import { wholePumpSchedule } from '../../planner/pump-schedule.js';
+import { wholePumpBandM, wholePumpSchedule } from '../../planner/pump-schedule.js';
 import { volumeAtLevel } from '../../planner/wet-well.js';
 
 export interface StartFloor {
@@ -45,10 +45,9 @@ export function fixedSpeedStartFloor(
       for (let i = 0; i < inflow.length; i++) inflow[i] = inflow[i]! + (up[Math.max(0, i - lag)] ?? 0);
     }
     const pumpM3h = s.pumps.reduce((a, p) => a + p.capacityM3h, 0) / s.pumps.length;
-    const { pumpStopM, pumpStartM, highAlarmM, overflowM } = s.levels;
-    // The planner's normal band (planner/pump-schedule.ts): up to the normal ceiling, from a margin above stop.
-    const ceilingM = normalBand ? Math.max(pumpStartM, highAlarmM - normalBand.alarmMarginFraction * (overflowM - pumpStopM)) : highAlarmM;
-    const floorM = normalBand ? Math.min(ceilingM - 0.2, pumpStopM + normalBand.floorMarginM) : pumpStopM;
+    const { pumpStopM, pumpStartM, highAlarmM } = s.levels;
+    // The planner's normal band is the whole-pump schedule's; otherwise the whole well, stop to high alarm.
+    const { floorM, ceilingM } = normalBand ? wholePumpBandM(s.levels, normalBand.alarmMarginFraction, normalBand.floorMarginM) : { floorM: pumpStopM, ceilingM: highAlarmM };
     const result = wholePumpSchedule({
       durationH: inflow.map(() => stepH),
       inflowM3h: inflow,
