@@ -15,6 +15,11 @@
 //   npm run bench -- plan --json [--scenarios rainstorm,typhoon] [--seed 1] [--members 0] [--quick]
 //                                [--horizon-h 24] [--replan-min 15] [--forecast-cycle-h 6] [--max-hours H]
 //                                [--time-limit 60] [--sequential] [--skip-cost-floor]
+//                                [--planner-options '{"reserveLookAheadH":6}']
+//
+// --planner-options changes planner options (planner/mpc.ts MpcOptions, by name) for the planner and the
+// oracle alike, so an option is measured against the same baseline and perfect foresight; the run's
+// `settings.planner_options` records them.
 //
 // Floors, to tell a target the network cannot reach from one the planner misses: `fixed_speed_start_floor`
 // (every scenario) — the fewest starts the fixed-speed stations can make with the whole well up to the high
@@ -33,7 +38,7 @@ import { modelsFromNetwork } from '../forecasting/inflow.js';
 import { simulateHistory } from '../forecasting/simulated-history.js';
 import { loadNetworkFile, referenceNetworkPath } from '../network/load.js';
 import type { NetworkConfig } from '../network/schema.js';
-import { defaultMpcOptions, planWithOptimiser, WHOLE_PUMP_FLOOR_MARGIN_M } from '../planner/mpc.js';
+import { defaultMpcOptions, planWithOptimiser, WHOLE_PUMP_FLOOR_MARGIN_M, type MpcOptions } from '../planner/mpc.js';
 import type { Plan } from '../planner/types.js';
 import { createRainScenario, isScenarioName, SCENARIO_NAMES, type RainScenario, type ScenarioName } from '../scenarios/rain.js';
 import { createSimulation } from '../simulator/model.js';
@@ -81,6 +86,8 @@ interface Options {
   quick: boolean;
   /** Dry week: also solve the whole run as one LP with the true inflow (bench/lib/cost-floor.ts). */
   costFloor: boolean;
+  /** Planner options changed from the defaults (checked against MpcOptions once the network is loaded). */
+  plannerOptions: Record<string, unknown>;
 }
 
 function parseOptions(args: string[]): Options {
@@ -100,6 +107,7 @@ function parseOptions(args: string[]): Options {
       sequential: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       'skip-cost-floor': { type: 'boolean', default: false },
+      'planner-options': { type: 'string', default: '{}' },
     },
   });
   const number = (name: string, raw: string | undefined, check: (v: number) => boolean, expected: string): number => {
@@ -125,7 +133,32 @@ function parseOptions(args: string[]): Options {
     sequential: values.sequential === true,
     quick: values.quick === true,
     costFloor: values['skip-cost-floor'] !== true,
+    plannerOptions: parsePlannerOptions(values['planner-options']),
   };
+}
+
+function parsePlannerOptions(raw: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    throw new RangeError(`--planner-options must be a JSON object, got "${raw}": ${(e as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new RangeError(`--planner-options must be a JSON object, got "${raw}"`);
+  return parsed as Record<string, unknown>;
+}
+
+/** The planner's options for this run: the defaults, with each changed option checked by name and type. */
+export function benchMpcOptions(network: NetworkConfig, changed: Record<string, unknown>): MpcOptions {
+  const defaults = defaultMpcOptions(network);
+  for (const [key, value] of Object.entries(changed)) {
+    if (!(key in defaults)) throw new RangeError(`--planner-options: unknown option "${key}"; known: ${Object.keys(defaults).join(', ')}`);
+    const expected = typeof defaults[key as keyof MpcOptions];
+    if (typeof value !== expected || (typeof value === 'number' && !Number.isFinite(value))) {
+      throw new RangeError(`--planner-options: ${key} must be ${expected === 'object' ? 'an object' : `a ${expected}`}, got ${JSON.stringify(value)}`);
+    }
+  }
+  return { ...defaults, ...(changed as Partial<MpcOptions>) };
 }
 
 interface ArmResult {
@@ -149,6 +182,8 @@ interface ScenarioContext {
   seed: number;
   options: Options;
   horizonH: number;
+  /** Planner options of the planner and oracle arms (defaults with --planner-options applied). */
+  mpc: MpcOptions;
   models: ReturnType<typeof modelsFromNetwork>;
   /** True local inflow per station on the planning step, from the simulation start. */
   trueLocalInflowM3h: Record<string, number[]>;
@@ -198,7 +233,7 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
           inflow,
           nowUtcMs: now,
           previousPlan: plan,
-          options: { horizonH: ctx.horizonH, timeLimitS: options.timeLimitS, maxScenarios: options.members + 1 },
+          options: { ...ctx.mpc, horizonH: ctx.horizonH, timeLimitS: options.timeLimitS, maxScenarios: options.members + 1 },
         });
         solveMs.push(performance.now() - t0);
         if (plan.fallback) fallbacks[plan.fallback.kind] = (fallbacks[plan.fallback.kind] ?? 0) + 1;
@@ -255,6 +290,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const loadBefore = os.loadavg()[0]!;
   const network = await loadNetworkFile(referenceNetworkPath);
   const horizonH = options.horizonH ?? network.planning.horizonH;
+  const mpc = benchMpcOptions(network, options.plannerOptions);
   const models = modelsFromNetwork(network);
   const scenarios: Record<string, unknown>[] = [];
   let envelopeViolations = 0;
@@ -270,7 +306,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // The oracle's inflow: the true local inflow of a run of the same seed, long enough for the last horizon.
     const historyMs = Math.ceil((durationMs + (horizonH + 2) * MS_PER_H) / MS_PER_H) * MS_PER_H;
     const history = simulateHistory({ network, startUtcMs: START_UTC_MS, durationMs: historyMs, stepMin: STEP_MIN, seed: options.seed, events: [{ scenario: truth }] });
-    const ctx: ScenarioContext = { network, name, truth, startUtcMs: START_UTC_MS, endUtcMs, seed: options.seed, options, horizonH, models, trueLocalInflowM3h: history.localInflowM3h, progress };
+    const ctx: ScenarioContext = { network, name, truth, startUtcMs: START_UTC_MS, endUtcMs, seed: options.seed, options, horizonH, mpc, models, trueLocalInflowM3h: history.localInflowM3h, progress };
     const baseline = await runArm('baseline', ctx);
     let planner: ArmResult;
     let oracle: ArmResult;
@@ -291,13 +327,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const runSteps = Math.round(durationMs / (STEP_MIN * MS_PER_MIN));
     const startFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps);
     const normalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps, {
-      alarmMarginFraction: defaultMpcOptions(network).alarmMarginFraction,
+      alarmMarginFraction: mpc.alarmMarginFraction,
       floorMarginM: WHOLE_PUMP_FLOOR_MARGIN_M,
     });
     let costFloor: CostFloor | null = null;
     if (name === 'dry-week' && options.costFloor) {
       progress('cost floor: the whole run as one LP with the true inflow …');
-      const mpc = defaultMpcOptions(network);
       costFloor = await perfectForesightCostFloor({
         network,
         startUtcMs: START_UTC_MS,
@@ -386,6 +421,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       quick: options.quick,
       max_hours: options.maxHours,
       arms: options.sequential ? 'sequential' : 'planner and oracle concurrently',
+      planner_options: options.plannerOptions,
     },
     cpus: os.cpus().length,
     loadavg_1m_before: round(loadBefore, 2),

@@ -232,3 +232,18 @@ describe('metrics', () => {
     assert.ok(Math.abs(difference - expected) < 1e-6, `${difference} vs ${expected}`);
   });
 });
+
+describe('planner options of a benchmark run', async () => {
+  const { benchMpcOptions } = await import('../../bench/plan.js');
+  const { defaultMpcOptions } = await import('../../planner/mpc.js');
+  it('applies a changed option and keeps every other default', () => {
+    const options = benchMpcOptions(network, { reserveLookAheadH: 6, wholePumpSchedules: false });
+    assert.equal(options.reserveLookAheadH, 6);
+    assert.equal(options.wholePumpSchedules, false);
+    assert.deepEqual({ ...options, reserveLookAheadH: 0, wholePumpSchedules: true }, { ...defaultMpcOptions(network), reserveLookAheadH: 0, wholePumpSchedules: true });
+  });
+  it('rejects an unknown option and a value of the wrong type, naming them', () => {
+    assert.throws(() => benchMpcOptions(network, { reserveLookahead: 6 }), /unknown option "reserveLookahead"/);
+    assert.throws(() => benchMpcOptions(network, { reserveLookAheadH: '6' }), /reserveLookAheadH must be a number, got "6"/);
+  });
+});
