@@ -269,6 +269,19 @@ function buildScenarios(network: NetworkConfig, grid: TimeGrid, inflow: InflowFo
   };
   const scenarios: Scenario[] = [{ id: 'deterministic', weight: 1, inflowM3h: resample(inflow.series, 'deterministic') }];
   let members = (inflow.members ?? []).map((m) => ({ id: m.id, inflowM3h: resample(m.series, m.id) }));
+  // A member that repeats a scenario already kept (a dry ensemble: every member is the dry-weather flow)
+  // only enlarges the LP: plan it once.
+  const kept: { inflowM3h: Map<string, number[]> }[] = [scenarios[0]!];
+  const before = members.length;
+  members = members.filter((m) => {
+    if (kept.some((k) => sameInflow(k.inflowM3h, m.inflowM3h))) return false;
+    kept.push(m);
+    return true;
+  });
+  if (members.length < before) {
+    const n = before - members.length;
+    assumptions.push(text(`${n} ensemble member${n === 1 ? '' : 's'} repeating another scenario's inflow planned once.`, `${n}个集合预报成员与其他情景进水相同，合并计算。`));
+  }
   if (members.length > maxScenarios - 1) {
     // Scenario reduction: keep members spread evenly over the ranking by total inflow volume (driest to wettest).
     const volume = (s: { inflowM3h: Map<string, number[]> }) => [...s.inflowM3h.values()].reduce((a, v) => a + v.reduce((x, y, k) => x + y * grid.durationH[k]!, 0), 0);
@@ -281,6 +294,17 @@ function buildScenarios(network: NetworkConfig, grid: TimeGrid, inflow: InflowFo
   }
   for (const m of members) scenarios.push({ id: m.id, weight: 1, inflowM3h: m.inflowM3h });
   return scenarios.map((s) => ({ ...s, weight: 1 / scenarios.length }));
+}
+
+/** Same inflow at every node and step, to 0.01 m³/h. */
+function sameInflow(a: ReadonlyMap<string, readonly number[]>, b: ReadonlyMap<string, readonly number[]>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [node, x] of a) {
+    const y = b.get(node);
+    if (!y || y.length !== x.length) return false;
+    for (let k = 0; k < x.length; k++) if (Math.abs(x[k]! - y[k]!) > 0.01) return false;
+  }
+  return true;
 }
 
 function initialState(network: NetworkConfig, state: PlannerState, nowUtcMs: number, assumptions: LocalisedText[]): InitialState {

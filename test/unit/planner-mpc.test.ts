@@ -200,6 +200,23 @@ test('overflow risk over an ensemble is the share of members that overflow, and 
   assert.ok(heavy.probability > light.probability, 'the deterministic storm overflows too at 1.6×');
 });
 
+test('ensemble members repeating a kept scenario are planned once, and the plan says so', async () => {
+  const inflow: InflowForecast = {
+    startUtcMs: t0,
+    stepMin: 60,
+    series: storm(300),
+    // m1 and m3 repeat the deterministic storm, m4 repeats m2: two scenarios remain.
+    members: [1, 2, 1, 2].map((f, i) => ({ id: `m${i + 1}`, series: storm(300 * f) })),
+  };
+  const plan = await planWithOptimiser(singleInput({ inflow }));
+  assert.equal(plan.planner, 'mpc', JSON.stringify(plan.fallback));
+  assert.equal(plan.predicted!.scenarioCount, 2);
+  assert.ok(plan.assumptions?.some((a) => /3 ensemble members repeating another scenario's inflow planned once/.test(a.en) && cjk.test(a.zh)), JSON.stringify(plan.assumptions));
+  // The same risk as planning the two distinct scenarios alone.
+  const alone = await planWithOptimiser(singleInput({ inflow: { ...inflow, members: [{ id: 'm2', series: storm(600) }] } }));
+  assert.deepEqual(plan.predicted!.risk, alone.predicted!.risk);
+});
+
 test('contradictory and infeasible dispatcher bands fall back to the relaxed model, with the reason', async () => {
   const contradictory = await planWithOptimiser(singleInput({ constraints: { stationBands: [{ stationId: 'S1', minLevelM: 3, maxLevelM: 2 }] } }));
   assert.equal(contradictory.planner, 'mpc');
