@@ -53,6 +53,7 @@ import { fixedSpeedStartFloor, type StartFloor } from './lib/start-floor.js';
 import {
   applyPlanStep,
   armMetrics,
+  countHighAlarmMinute,
   forecastIssueAt,
   gapClosure,
   percentile,
@@ -201,6 +202,7 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
   const sim = createSimulation({ network, startUtcMs, seed: ctx.seed, rainMmPerMin: rainFromScenario(truth), initialModes: arm === 'baseline' ? 'local' : 'remote' });
   const stepsPerMin = 60 / sim.stepS;
   const storedAtStartCny = storedWaterCny(sim, network);
+  const highAlarmMinutes: Record<string, number> = {};
   const plantInflow: Record<string, number[]> = Object.fromEntries(network.plants.map((p) => [p.id, [] as number[]]));
   const solveMs: number[] = [];
   const fallbacks: Record<string, number> = {};
@@ -260,13 +262,14 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
     }
     sim.advance(stepsPerMin);
     for (const p of network.plants) plantInflow[p.id]!.push(sim.readTag(p.id, 'inflowM3h').value as number);
+    countHighAlarmMinute(sim, network, highAlarmMinutes);
   }
   const summary = sim.summary();
   const startsByStation = Object.fromEntries(Object.entries(summary.stations).map(([id, st]) => [id, st.pumpStarts]));
   const overflowByObject = Object.fromEntries(
     [...Object.entries(summary.stations), ...Object.entries(summary.tanks)].filter(([, o]) => o.overflowM3 > 0).map(([id, o]) => [id, Number(o.overflowM3.toFixed(1))]),
   );
-  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny), startsByStation, overflowByObject, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
+  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny, highAlarmMinutes), startsByStation, overflowByObject, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
 }
 
 const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
@@ -286,6 +289,8 @@ function roundMetrics(m: ArmMetrics): Record<string, number | null | Record<stri
     plant_inflow_cv: round(m.plant_inflow_cv, 4),
     plant_inflow_cv_by_plant: Object.fromEntries(Object.entries(m.plant_inflow_cv_by_plant).map(([id, cv]) => [id, round(cv, 4)])),
     storage_change_cny: round(m.storage_change_cny, 1),
+    high_alarm_minutes: m.high_alarm_minutes,
+    high_alarm_minutes_by_station: m.high_alarm_minutes_by_station,
   };
 }
 

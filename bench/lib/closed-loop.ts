@@ -256,6 +256,20 @@ export interface ArmMetrics {
    * the plant: pumping a run leaves still to pay (positive) or took from storage it found (negative).
    */
   storage_change_cny: number;
+  /**
+   * Station-minutes with the measured level at or above the high alarm, summed over stations: alarms the
+   * control room sees, and where the PLC takes over from a remote plan (its high-level override).
+   */
+  high_alarm_minutes: number;
+  /** The same per station (only those that reached the alarm). */
+  high_alarm_minutes_by_station: Record<string, number>;
+}
+
+/** Adds a minute for every station whose measured level is at or above its high alarm now. */
+export function countHighAlarmMinute(sim: Simulation, network: NetworkConfig, minutesByStation: Record<string, number>): void {
+  for (const s of network.stations) {
+    if (Number(sim.readTag(s.id, 'levelM').value) >= s.levels.highAlarmM) minutesByStation[s.id] = (minutesByStation[s.id] ?? 0) + 1;
+  }
 }
 
 /** Water in the wells and tanks now, priced at the day's mean tariff along its path to the plant (CNY). */
@@ -299,7 +313,7 @@ export function countOverflowEvents(events: readonly { kind: string; volumeM3: n
  * Metrics of a finished run: totals from the simulator's summary, plant inflow CV from 15-min means of
  * per-minute samples, and the stored water's change from `storedAtStartCny` (storedWaterCny at the start).
  */
-export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowPerMin: Record<string, number[]>, storedAtStartCny: number): ArmMetrics {
+export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowPerMin: Record<string, number[]>, storedAtStartCny: number, highAlarmMinutesByStation: Record<string, number> = {}): ArmMetrics {
   const summary = sim.summary();
   const cvByPlant = Object.fromEntries(Object.entries(plantInflowPerMin).map(([id, v]) => [id, coefficientOfVariation(blockMeans(v, 15))]));
   const cvs = Object.values(cvByPlant);
@@ -313,6 +327,8 @@ export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowP
     plant_inflow_cv: cvs.length > 0 ? cvs.reduce((a, b) => a + b, 0) / cvs.length : 0,
     plant_inflow_cv_by_plant: cvByPlant,
     storage_change_cny: storedWaterCny(sim, network) - storedAtStartCny,
+    high_alarm_minutes: Object.values(highAlarmMinutesByStation).reduce((a, b) => a + b, 0),
+    high_alarm_minutes_by_station: { ...highAlarmMinutesByStation },
   };
 }
 

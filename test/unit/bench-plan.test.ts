@@ -16,6 +16,7 @@ import {
   blockMeans,
   checkEnvelope,
   coefficientOfVariation,
+  countHighAlarmMinute,
   countOverflowEvents,
   forecastIssueAt,
   gapClosure,
@@ -198,11 +199,19 @@ describe('metrics', () => {
     const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialModes: 'local', rainMmPerMin: rainFromScenario(truth) });
     const plantInflow: Record<string, number[]> = { WP: [], EP: [] };
     const storedAtStartCny = storedWaterCny(sim, network);
+    const highAlarmMinutes: Record<string, number> = {};
     for (let m = 0; m < 36 * 60; m++) {
       sim.advance(1);
       for (const p of ['WP', 'EP']) plantInflow[p]!.push(sim.readTag(p, 'inflowM3h').value as number);
+      countHighAlarmMinute(sim, network, highAlarmMinutes);
     }
-    const metrics = armMetrics(sim, network, plantInflow, storedAtStartCny);
+    const metrics = armMetrics(sim, network, plantInflow, storedAtStartCny, highAlarmMinutes);
+    // Every station that overflowed passed its high alarm first, and no station counts more minutes than ran.
+    for (const [id, st] of Object.entries(sim.summary().stations)) {
+      if (st.overflowM3 > 0) assert.ok((metrics.high_alarm_minutes_by_station[id] ?? 0) > 0, `${id} overflowed without a high-alarm minute`);
+    }
+    assert.ok(Object.values(metrics.high_alarm_minutes_by_station).every((n) => n > 0 && n <= 36 * 60));
+    assert.equal(metrics.high_alarm_minutes, Object.values(metrics.high_alarm_minutes_by_station).reduce((a, b) => a + b, 0));
     const summary = sim.summary();
     assert.equal(metrics.overflow_m3, summary.totals.overflowM3);
     assert.equal(metrics.pump_starts, summary.totals.pumpStarts);
@@ -212,6 +221,16 @@ describe('metrics', () => {
     assert.ok(Math.abs((metrics.plant_inflow_cv_by_plant.WP! + metrics.plant_inflow_cv_by_plant.EP!) / 2 - metrics.plant_inflow_cv) < 1e-12);
     // After 36 h of typhoon the wells and the tank hold far more than at the start: pumping still to pay.
     assert.ok(metrics.storage_change_cny > 0, `storage change ${metrics.storage_change_cny}`);
+  });
+
+  it('a dry day on local control never reaches a high alarm', () => {
+    const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 1, initialModes: 'local', rainMmPerMin: rainFromScenario(createRainScenario('dry-week', { startUtcMs: START_UTC_MS })) });
+    const minutes: Record<string, number> = {};
+    for (let m = 0; m < 24 * 60; m++) {
+      sim.advance(1);
+      countHighAlarmMinute(sim, network, minutes);
+    }
+    assert.deepEqual(minutes, {});
   });
 
   it('prices stored water along its path to the plant at the day\'s mean tariff', () => {
