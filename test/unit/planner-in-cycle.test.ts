@@ -34,7 +34,8 @@ const issuedInflow: PlannerInflow = {
   startUtcMs: t0,
   stepMin: 60,
   series: storm(600),
-  members: [0.5, 1, 1.5].map((f, i) => ({ id: `m${i}`, series: storm(600 * f) })),
+  // Each member differs from the deterministic series (a member repeating it would be planned once).
+  members: [0.5, 1.25, 1.5].map((f, i) => ({ id: `m${i}`, series: storm(600 * f) })),
   source: 'inflow-forecast;rain=open-meteo:test;quality=fresh',
   issuedAtUtcMs: ISSUED,
 };
