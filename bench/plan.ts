@@ -154,10 +154,15 @@ function parsePlannerOptions(raw: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/** Planner options the benchmark sets from its own flags (a value in --planner-options would be overridden). */
+const BENCH_FLAG_FOR_OPTION: Record<string, string> = { horizonH: '--horizon-h', timeLimitS: '--time-limit', maxScenarios: '--members' };
+
 /** The planner's options for this run: the defaults, with each changed option checked by name and type. */
 export function benchMpcOptions(network: NetworkConfig, changed: Record<string, unknown>): MpcOptions {
   const defaults = defaultMpcOptions(network);
   for (const [key, value] of Object.entries(changed)) {
+    const flag = BENCH_FLAG_FOR_OPTION[key];
+    if (flag) throw new RangeError(`--planner-options: ${key} is set by ${flag}, not here`);
     if (!(key in defaults)) throw new RangeError(`--planner-options: unknown option "${key}"; known: ${Object.keys(defaults).join(', ')}`);
     const expected = typeof defaults[key as keyof MpcOptions];
     if (typeof value !== expected || (typeof value === 'number' && !Number.isFinite(value))) {

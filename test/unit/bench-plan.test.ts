@@ -264,5 +264,8 @@ describe('planner options of a benchmark run', async () => {
   it('rejects an unknown option and a value of the wrong type, naming them', () => {
     assert.throws(() => benchMpcOptions(network, { reserveLookahead: 6 }), /unknown option "reserveLookahead"/);
     assert.throws(() => benchMpcOptions(network, { reserveLookAheadH: '6' }), /reserveLookAheadH must be a number, got "6"/);
+    // Options the benchmark's own flags set are refused rather than silently overridden.
+    assert.throws(() => benchMpcOptions(network, { maxScenarios: 6 }), /maxScenarios is set by --members/);
+    assert.throws(() => benchMpcOptions(network, { horizonH: 48 }), /horizonH is set by --horizon-h/);
   });
 });
