@@ -271,17 +271,11 @@ function buildScenarios(network: NetworkConfig, grid: TimeGrid, inflow: InflowFo
   let members = (inflow.members ?? []).map((m) => ({ id: m.id, inflowM3h: resample(m.series, m.id) }));
   // A member that repeats a scenario already kept (a dry ensemble: every member is the dry-weather flow)
   // only enlarges the LP: plan it once.
-  const kept: { inflowM3h: Map<string, number[]> }[] = [scenarios[0]!];
-  const before = members.length;
-  members = members.filter((m) => {
-    if (kept.some((k) => sameInflow(k.inflowM3h, m.inflowM3h))) return false;
-    kept.push(m);
-    return true;
-  });
-  if (members.length < before) {
-    const n = before - members.length;
-    assumptions.push(text(`${n} ensemble member${n === 1 ? '' : 's'} repeating another scenario's inflow planned once.`, `${n}个集合预报成员与其他情景进水相同，合并计算。`));
-  }
+  const distinct: typeof members = [];
+  for (const m of members) if (![scenarios[0]!, ...distinct].some((k) => sameInflow(k.inflowM3h, m.inflowM3h))) distinct.push(m);
+  const merged = members.length - distinct.length;
+  if (merged > 0) assumptions.push(text(`${merged} ensemble member${merged === 1 ? '' : 's'} repeating another scenario's inflow planned once.`, `${merged}个集合预报成员与其他情景进水相同，合并计算。`));
+  members = distinct;
   if (members.length > maxScenarios - 1) {
     // Scenario reduction: keep members spread evenly over the ranking by total inflow volume (driest to wettest).
     const volume = (s: { inflowM3h: Map<string, number[]> }) => [...s.inflowM3h.values()].reduce((a, v) => a + v.reduce((x, y, k) => x + y * grid.durationH[k]!, 0), 0);

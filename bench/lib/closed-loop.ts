@@ -311,9 +311,10 @@ export function countOverflowEvents(events: readonly { kind: string; volumeM3: n
 
 /**
  * Metrics of a finished run: totals from the simulator's summary, plant inflow CV from 15-min means of
- * per-minute samples, and the stored water's change from `storedAtStartCny` (storedWaterCny at the start).
+ * per-minute samples, the stored water's change from `storedAtStartCny` (storedWaterCny at the start), and
+ * the high-alarm minutes the run counted (countHighAlarmMinute after every minute).
  */
-export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowPerMin: Record<string, number[]>, storedAtStartCny: number, highAlarmMinutesByStation: Record<string, number> = {}): ArmMetrics {
+export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowPerMin: Record<string, number[]>, storedAtStartCny: number, highAlarmMinutesByStation: Record<string, number>): ArmMetrics {
   const summary = sim.summary();
   const cvByPlant = Object.fromEntries(Object.entries(plantInflowPerMin).map(([id, v]) => [id, coefficientOfVariation(blockMeans(v, 15))]));
   const cvs = Object.values(cvByPlant);
