@@ -29,7 +29,8 @@
 // Floors, to tell a target the network cannot reach from one the planner misses: `fixed_speed_start_floor`
 // (every scenario) — the fewest starts the fixed-speed stations can make with the whole well up to the high
 // alarm and the true inflow, and (`normal_band`) with the well kept in the planner's normal band
-// (bench/lib/start-floor.ts); `cost_floor` (dry week) — the whole run as one LP with the true inflow,
+// (bench/lib/start-floor.ts), pumps switched at any minute; `at_plan_step`, the same with pumps switched
+// only at the plan's 15-min step boundaries (as pump-count setpoints are); `cost_floor` (dry week) — the whole run as one LP with the true inflow,
 // the planner's priorities, and storage ending no emptier than it began (bench/lib/cost-floor.ts).
 //
 // Every setpoint written is checked against its envelope (range, and rate of change since the last write);
@@ -339,12 +340,16 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const startReduction = baseline.metrics.pump_starts > 0 ? 1 - planner.metrics.pump_starts / baseline.metrics.pump_starts : null;
     // How few starts the fixed-speed stations can make at all over this run (bench/lib/start-floor.ts), and
     // how cheap the dry week could be with perfect foresight over the whole run (bench/lib/cost-floor.ts).
+    // The start floors come twice: with pumps switched at any minute (the PLC's level control acts on the
+    // simulation's 1-min step: what no controller can beat) and only at plan-step boundaries (what pump-count
+    // setpoints per plan step can do at best).
     const runSteps = Math.round(durationMs / (STEP_MIN * MS_PER_MIN));
-    const startFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps);
-    const normalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps, {
-      alarmMarginFraction: mpc.alarmMarginFraction,
-      floorMarginM: WHOLE_PUMP_FLOOR_MARGIN_M,
-    });
+    const runMinutes = Math.round(durationMs / MS_PER_MIN);
+    const normalBand = { alarmMarginFraction: mpc.alarmMarginFraction, floorMarginM: WHOLE_PUMP_FLOOR_MARGIN_M };
+    const startFloor = fixedSpeedStartFloor(network, history.localInflowByMinuteM3h, 1, runMinutes);
+    const normalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowByMinuteM3h, 1, runMinutes, normalBand);
+    const planStepStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps);
+    const planStepNormalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps, normalBand);
     let costFloor: CostFloor | null = null;
     if (name === 'dry-week' && options.costFloor) {
       progress('cost floor: the whole run as one LP with the true inflow …');
@@ -401,8 +406,14 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
           }
         : {}),
       fixed_speed_start_floor: {
+        step_min: 1,
         ...startFloorEntry(startFloor, baseline.metrics.pump_starts),
         normal_band: startFloorEntry(normalBandStartFloor, baseline.metrics.pump_starts),
+        at_plan_step: {
+          step_min: STEP_MIN,
+          ...startFloorEntry(planStepStartFloor, baseline.metrics.pump_starts),
+          normal_band: startFloorEntry(planStepNormalBandStartFloor, baseline.metrics.pump_starts),
+        },
       },
     };
     scenarios.push(entry);
@@ -415,7 +426,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       targets[`dry_week_start_reduction_ge_${TARGETS.dryStartReduction}`] = startReduction !== null && startReduction >= TARGETS.dryStartReduction;
     }
     progress(
-      `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts} (fixed-speed floor ${startFloor.total}, in the normal band ${normalBandStartFloor.total})${costFloor?.costCny != null ? `; cost floor ¥ ${costFloor.costCny.toFixed(0)}` : ''}; wall ${planner.wallS.toFixed(0)} s`,
+      `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts} (fixed-speed floor ${startFloor.total}, in the normal band ${normalBandStartFloor.total}; switching only every ${STEP_MIN} min ${planStepStartFloor.total} and ${planStepNormalBandStartFloor.total})${costFloor?.costCny != null ? `; cost floor ¥ ${costFloor.costCny.toFixed(0)}` : ''}; wall ${planner.wallS.toFixed(0)} s`,
     );
   }
   targets['zero_envelope_violations'] = envelopeViolations === 0;

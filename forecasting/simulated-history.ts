@@ -40,6 +40,8 @@ export interface SimulatedHistory {
   rainMm: Record<string, number[]>;
   /** Local inflow per station (own catchments only), m³/h per step. */
   localInflowM3h: Record<string, number[]>;
+  /** The same at the simulation's 1-min step (what a PLC's level control acts on). */
+  localInflowByMinuteM3h: Record<string, number[]>;
   /** Plants' natural inflow: local inflows routed by travel time (no storage, no transfers). */
   routedPlantInflowM3h: Record<string, number[]>;
   summary: ReturnType<ReturnType<typeof createSimulation>['summary']>;
@@ -90,7 +92,11 @@ export function simulateHistory(options: SimulatedHistoryOptions): SimulatedHist
     return v ? Array.from(v) : undefined;
   }, 1, { upstreamBeforeStart: 'zero' });
   const localInflowM3h: Record<string, number[]> = {};
-  for (const [id, values] of Object.entries(local1)) localInflowM3h[id] = toStep(values);
+  const localInflowByMinuteM3h: Record<string, number[]> = {};
+  for (const [id, values] of Object.entries(local1)) {
+    localInflowM3h[id] = toStep(values);
+    localInflowByMinuteM3h[id] = values.map((v) => v ?? 0);
+  }
 
   const steps = minutes / stepMin;
   const stepMs = stepMin * MS_PER_MIN;
@@ -109,6 +115,7 @@ export function simulateHistory(options: SimulatedHistoryOptions): SimulatedHist
     telemetry,
     rainMm,
     localInflowM3h,
+    localInflowByMinuteM3h,
     routedPlantInflowM3h: routeToPlants(plantRoutes(network), localInflowM3h, stepMin),
     summary: sim.summary(),
   };

@@ -6,6 +6,9 @@
 // starts alone (planner/pump-schedule.ts with zero prices). Stations fed by other stations get those
 // stations' local inflow after the main's travel time (the smoothest arrival an upstream station can give).
 // VFD stations are left out (they can run continuously), so this is a floor for the fixed-speed part only.
+// Pumps switch only at step boundaries: on the simulation's 1-min step that is what a PLC's level control
+// can do; on the plan's 15-min step, what pump-count setpoints per plan step can do (more starts: a run
+// cannot stop exactly when the well reaches its floor, nor start exactly at its ceiling).
 // With `normalBand`, the well is kept where the planner keeps it in normal operation (a margin above the
 // pump-stop level up to the normal ceiling below the high alarm): the fewest starts within the planner's rules.
 import type { NetworkConfig } from '../../network/schema.js';
@@ -19,7 +22,8 @@ export interface StartFloor {
 }
 
 /**
- * @param localInflowM3h true local inflow per station on a regular step (from a simulation of the same seed)
+ * @param localInflowM3h true local inflow per station on a regular step of `stepMin` (from a simulation of the same seed)
+ * @param stepMin the step of the series, and where pumps may switch
  * @param steps how many steps of the series to cover
  */
 export function fixedSpeedStartFloor(

@@ -30,6 +30,18 @@ test('start floor in the normal band: the same station kept between 1.15 m and t
   assert.deepEqual(floor.byStation, { A: 5 });
 });
 
+test('start floor at the 1-min step: the same normal band needs four runs when pumps may switch at any minute', () => {
+  // As above, at least 715 m³ are pumped, but a run is no longer cut to whole quarter-hours: it may start at
+  // the ceiling (102.5 m³) and run until the floor, 1.025 h at a net 100 m³/h, moving 205 m³. 715 / 205 = 3.5,
+  // so four runs, and four are enough: fill 0.85 h, three full runs and fills, a half-hour run, a half-hour fill
+  // (8 h). The 15-min floor above (five runs) is what the plan's step costs, not what the well allows.
+  const network = exampleNetwork({ stations: [{ id: 'A', areaM2: 50, pumpCount: 2, standbyPumps: 1, pumpM3h: 200, to: 'P' }], plants: [{ id: 'P', capacityM3h: 1000 }] });
+  const band = { alarmMarginFraction: 0.1, floorMarginM: 0.15 };
+  assert.deepEqual(fixedSpeedStartFloor(network, { A: new Array<number>(480).fill(100) }, 1, 480, band).byStation, { A: 4 });
+  // Up to the high alarm the quarter-hours cost nothing: three runs either way.
+  assert.deepEqual(fixedSpeedStartFloor(network, { A: new Array<number>(480).fill(100) }, 1, 480).byStation, { A: 3 });
+});
+
 test('cost floor: a day of 50 m³/h pumped in the valley hours as far as the well allows', async () => {
   // 1,000 m² well from 1.5 m (1,500 m³); it must end there, so the day's 1,200 m³ are pumped. In the valley
   // (00–08 UTC, 0.3 CNY/kWh) the well can fall to the stop level (1,000 m³): 1,500 + 400 − 1,000 = 900 m³.
