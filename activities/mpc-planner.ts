@@ -4,6 +4,7 @@
 // forecast it still plans — on the network file's dry-weather flow — and says so in the plan.
 import type { NetworkConfig } from '../network/schema.js';
 import { planWithOptimiser, plannerStateFromSnapshot, type MpcOptions } from '../planner/mpc.js';
+import type { OutflowHistory } from '../planner/formulation.js';
 import type { InflowForecast } from '../planner/inflow.js';
 import type { LocalisedText } from '../planner/types.js';
 import type { InflowCycle } from '../forecasting/cycle.js';
@@ -18,6 +19,12 @@ export interface MpcPlannerDependencies {
    * one-minute start-to-close timeout, with room for building the model.
    */
   options?: Partial<MpcOptions>;
+  /**
+   * Each station's pumped flow over the recent past, ending at the snapshot's read time (the historian's
+   * telemetry, forecasting/history.ts readRecentOutflow): what is in the mains now. Without it the flow now is
+   * held over each main's travel time.
+   */
+  recentOutflow?: (untilUtcMs: number) => Promise<ReadonlyMap<string, OutflowHistory>>;
 }
 
 export const DEFAULT_MPC_TIME_LIMIT_S = 40;
@@ -48,10 +55,20 @@ export function createMpcPlanner(deps: MpcPlannerDependencies = {}): Planner {
           missing = text(`Inflow forecast could not be read (${(error as Error).message})`, `来水预测读取失败（${(error as Error).message}）`);
         }
       }
-      const plan = await planWithOptimiser({
+      const state = plannerStateFromSnapshot(r.snapshot, r.network);
+      const notes: LocalisedText[] = [];
+      if (deps.recentOutflow) {
+        try {
+          const recent = await deps.recentOutflow(state.readAtUtcMs);
+          state.stations = state.stations.map((st) => (recent.has(st.stationId) ? { ...st, recentOutflowM3h: recent.get(st.stationId)! } : st));
+        } catch (error) {
+          notes.push(text(`Recent pumping could not be read (${(error as Error).message}): the flow now is taken as what is in the mains.`, `近期泵送流量读取失败（${(error as Error).message}）：按当前流量估计管道在途水量。`));
+        }
+      }
+      const planned = await planWithOptimiser({
         planId: r.planId,
         network: r.network,
-        state: plannerStateFromSnapshot(r.snapshot, r.network),
+        state,
         // No series: the optimiser takes every node's dry-weather flow from the network file and says so.
         inflow: inflow ?? emptyInflow(r.network, r.nowUtcMs, rainSource),
         nowUtcMs: r.nowUtcMs,
@@ -60,9 +77,8 @@ export function createMpcPlanner(deps: MpcPlannerDependencies = {}): Planner {
         rainForecast: r.forecast,
         options,
       });
-      if (!missing) return plan;
-      const note = text(`${missing.en}: rain-induced inflow is not in this plan.`, `${missing.zh}：本方案未计入降雨引起的来水。`);
-      return { ...plan, assumptions: [note, ...(plan.assumptions ?? [])] };
+      if (missing) notes.unshift(text(`${missing.en}: rain-induced inflow is not in this plan.`, `${missing.zh}：本方案未计入降雨引起的来水。`));
+      return notes.length === 0 ? planned : { ...planned, assumptions: [...notes, ...(planned.assumptions ?? [])] };
     },
   };
 }

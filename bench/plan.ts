@@ -15,12 +15,16 @@
 //   npm run bench -- plan --json [--scenarios rainstorm,typhoon] [--seed 1] [--members 3] [--quick]
 //                                [--horizon-h 24] [--replan-min 15] [--forecast-cycle-h 6] [--max-hours H]
 //                                [--time-limit 60] [--sequential] [--skip-cost-floor]
-//                                [--planner-options '{"reserveLookAheadH":6}']
+//                                [--planner-options '{"reserveLookAheadH":6}'] [--recent-outflow on|off]
 //
 // --members: ensemble members in the planner's forecast besides the deterministic run, as the service plans
 // on the Open-Meteo ensemble (it keeps up to 5; 3 here to keep the run shorter). With 3 the typhoon's gap
 // closure over seeds 1–4 was 0.895–0.994, against 0.826–1.091 on the deterministic run alone (--members 0);
 // see planner/README.md.
+//
+// --recent-outflow: the planner's state carries each station's pumped flow over the recent past (the
+// historian's telemetry in the service), so water already in a main arrives downstream as it left; `off`
+// holds the flow now over each main's travel time instead (the planner before it had this history).
 //
 // --planner-options changes planner options (planner/mpc.ts MpcOptions, by name) for the planner and the
 // oracle alike, so an option is measured against the same baseline and perfect foresight; the run's
@@ -44,7 +48,7 @@ import { modelsFromNetwork } from '../forecasting/inflow.js';
 import { simulateHistory } from '../forecasting/simulated-history.js';
 import { loadNetworkFile, referenceNetworkPath } from '../network/load.js';
 import type { NetworkConfig } from '../network/schema.js';
-import { defaultMpcOptions, planWithOptimiser, WHOLE_PUMP_FLOOR_MARGIN_M, type MpcOptions } from '../planner/mpc.js';
+import { defaultMpcOptions, planWithOptimiser, recentOutflowWindowMin, WHOLE_PUMP_FLOOR_MARGIN_M, type MpcOptions } from '../planner/mpc.js';
 import type { Plan } from '../planner/types.js';
 import { createRainScenario, isScenarioName, SCENARIO_NAMES, type RainScenario, type ScenarioName } from '../scenarios/rain.js';
 import { createSimulation } from '../simulator/model.js';
@@ -54,9 +58,10 @@ import { fixedSpeedStartFloor, type StartFloor } from './lib/start-floor.js';
 import {
   applyPlanStep,
   armMetrics,
-  countHighAlarmMinute,
   forecastIssueAt,
+  outflowRecorder,
   gapClosure,
+  minuteWatch,
   percentile,
   plannerInflowFromRain,
   readPlannerState,
@@ -95,6 +100,8 @@ interface Options {
   costFloor: boolean;
   /** Planner options changed from the defaults (checked against MpcOptions once the network is loaded). */
   plannerOptions: Record<string, unknown>;
+  /** The planner's state carries each station's recent pumped flow (what is in the mains), as the service's does. */
+  recentOutflow: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -115,6 +122,7 @@ function parseOptions(args: string[]): Options {
       quick: { type: 'boolean', default: false },
       'skip-cost-floor': { type: 'boolean', default: false },
       'planner-options': { type: 'string', default: '{}' },
+      'recent-outflow': { type: 'string', default: 'on' },
     },
   });
   const number = (name: string, raw: string | undefined, check: (v: number) => boolean, expected: string): number => {
@@ -141,7 +149,13 @@ function parseOptions(args: string[]): Options {
     quick: values.quick === true,
     costFloor: values['skip-cost-floor'] !== true,
     plannerOptions: parsePlannerOptions(values['planner-options']),
+    recentOutflow: onOff('recent-outflow', values['recent-outflow']),
   };
+}
+
+function onOff(name: string, raw: string | undefined): boolean {
+  if (raw !== 'on' && raw !== 'off') throw new RangeError(`--${name} must be on or off, got "${raw}"`);
+  return raw === 'on';
 }
 
 function parsePlannerOptions(raw: string): Record<string, unknown> {
@@ -208,7 +222,7 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
   const sim = createSimulation({ network, startUtcMs, seed: ctx.seed, rainMmPerMin: rainFromScenario(truth), initialModes: arm === 'baseline' ? 'local' : 'remote' });
   const stepsPerMin = 60 / sim.stepS;
   const storedAtStartCny = storedWaterCny(sim, network);
-  const highAlarmMinutes: Record<string, number> = {};
+  const watch = minuteWatch(network);
   const plantInflow: Record<string, number[]> = Object.fromEntries(network.plants.map((p) => [p.id, [] as number[]]));
   const solveMs: number[] = [];
   const fallbacks: Record<string, number> = {};
@@ -218,12 +232,14 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
   let plan: Plan | null = null;
   let applied = -1;
   let heartbeat = 0;
+  // What the historian holds of each station's pumped flow, as the service reads it (runtime/connectors.ts).
+  const recentOutflow = outflowRecorder(network, recentOutflowWindowMin(network));
   for (let m = 0; m < minutes; m++) {
     const now = sim.timeUtcMs;
     if (arm !== 'baseline') {
       writeHeartbeats(sim, network, ++heartbeat);
       if (m % options.replanMin === 0) {
-        const state = readPlannerState(sim, network);
+        const state = readPlannerState(sim, network, options.recentOutflow ? recentOutflow.history() : undefined);
         const inflow =
           arm === 'oracle'
             ? trueInflowWindow(ctx.trueLocalInflowM3h, startUtcMs, STEP_MIN, now, ctx.horizonH)
@@ -267,15 +283,16 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
       }
     }
     sim.advance(stepsPerMin);
+    recentOutflow.record(sim);
     for (const p of network.plants) plantInflow[p.id]!.push(sim.readTag(p.id, 'inflowM3h').value as number);
-    countHighAlarmMinute(sim, network, highAlarmMinutes);
+    watch.observe(sim);
   }
   const summary = sim.summary();
   const startsByStation = Object.fromEntries(Object.entries(summary.stations).map(([id, st]) => [id, st.pumpStarts]));
   const overflowByObject = Object.fromEntries(
     [...Object.entries(summary.stations), ...Object.entries(summary.tanks)].filter(([, o]) => o.overflowM3 > 0).map(([id, o]) => [id, Number(o.overflowM3.toFixed(1))]),
   );
-  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny, highAlarmMinutes), startsByStation, overflowByObject, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
+  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny, watch), startsByStation, overflowByObject, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
 }
 
 const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
@@ -297,6 +314,8 @@ function roundMetrics(m: ArmMetrics): Record<string, number | null | Record<stri
     storage_change_cny: round(m.storage_change_cny, 1),
     high_alarm_minutes: m.high_alarm_minutes,
     high_alarm_minutes_by_station: m.high_alarm_minutes_by_station,
+    cutout_trips: m.cutout_trips,
+    cutout_trips_by_station: m.cutout_trips_by_station,
   };
 }
 
@@ -448,6 +467,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       max_hours: options.maxHours,
       arms: options.sequential ? 'sequential' : 'planner and oracle concurrently',
       planner_options: options.plannerOptions,
+      recent_outflow: options.recentOutflow ? `each station's pumped flow over the last ${recentOutflowWindowMin(network)} min, per minute` : 'off: the flow now held over each main\'s travel time',
     },
     cpus: os.cpus().length,
     loadavg_1m_before: round(loadBefore, 2),

@@ -16,6 +16,7 @@
 // Forecasts are written and read back by write.ts (measurement inflow_forecast).
 import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
 import type { NetworkConfig } from '../network/schema.js';
+import type { OutflowHistory } from '../planner/formulation.js';
 import { MS_PER_MIN } from './calendar.js';
 import { quoteIdent, quoteString, writeInChunks } from './influxql.js';
 import { localInflow } from './routing.js';
@@ -107,6 +108,65 @@ export async function readStationHistory(influx: InfluxConnector, network: Netwo
   const localInflowM3h: Record<string, (number | null)[]> = {};
   for (const s of network.stations) localInflowM3h[s.id] = local[s.id] ?? new Array<number | null>(grid.steps).fill(null);
   return { grid, inflowM3h, localInflowM3h };
+}
+
+/**
+ * Each station's pumped flow over the `minutes` before `untilUtcMs`, per minute, oldest first: what is in its
+ * discharge main at `untilUtcMs` (the planner's in-transit flow). Telemetry is stored when it changes and when
+ * the cycle reads it, so a minute without a point holds the value before it; minutes before the first point
+ * in the window hold the last value before the window (looked for up to `lookBackH` further back). A station
+ * with no value in all that time is left out (the planner then holds its flow now over the main's travel time).
+ */
+export async function readRecentOutflow(
+  influx: InfluxConnector,
+  network: NetworkConfig,
+  untilUtcMs: number,
+  minutes: number,
+  lookBackH = 6,
+): Promise<Map<string, OutflowHistory>> {
+  if (!Number.isInteger(minutes) || minutes < 1) throw new RangeError(`readRecentOutflow: minutes must be a whole number ≥ 1, got ${minutes}`);
+  const fromUtcMs = untilUtcMs - minutes * MS_PER_MIN;
+  const ids = network.stations.map((s) => s.id);
+  const tagFilter = ids.map((id) => `"id" = ${quoteString(id)}`).join(' OR ');
+  const field = quoteIdent('outflowM3h');
+  // Minute buckets aligned on untilUtcMs (InfluxQL aligns them on the epoch plus the offset).
+  const offsetMs = ((untilUtcMs % MS_PER_MIN) + MS_PER_MIN) % MS_PER_MIN;
+  const [inWindow, before] = await Promise.all([
+    influx.query(
+      `SELECT last(${field}) AS ${field} FROM ${quoteIdent(STATION_MEASUREMENT)} WHERE time >= ${fromUtcMs}ms AND time < ${untilUtcMs}ms AND (${tagFilter})` +
+        ` GROUP BY time(1m, ${offsetMs}ms), "id" fill(previous)`,
+    ),
+    influx.query(
+      `SELECT last(${field}) AS ${field} FROM ${quoteIdent(STATION_MEASUREMENT)} WHERE time >= ${fromUtcMs - lookBackH * 3_600_000}ms AND time < ${fromUtcMs}ms AND (${tagFilter}) GROUP BY "id"`,
+    ),
+  ]);
+  const numberAt = (row: unknown[], columns: string[]) => {
+    const v = row[columns.indexOf('outflowM3h')];
+    return typeof v === 'number' && Number.isFinite(v) ? Math.max(0, v) : null;
+  };
+  const lastBefore = new Map<string, number>();
+  for (const series of before) {
+    const id = series.tags['id'];
+    const v = series.values.length > 0 ? numberAt(series.values[series.values.length - 1]!, series.columns) : null;
+    if (id !== undefined && v !== null) lastBefore.set(id, v);
+  }
+  const out = new Map<string, OutflowHistory>();
+  for (const series of inWindow) {
+    const id = series.tags['id'];
+    if (id === undefined) continue;
+    const values = new Array<number | null>(minutes).fill(null);
+    const timeCol = series.columns.indexOf('time');
+    for (const row of series.values) {
+      const i = Math.round((Number(row[timeCol]) - fromUtcMs) / MS_PER_MIN);
+      if (i >= 0 && i < minutes) values[i] = numberAt(row, series.columns);
+    }
+    let held = lastBefore.get(id) ?? null;
+    const filled = values.map((v) => (held = v ?? held));
+    if (filled.every((v): v is number => v !== null)) out.set(id, { stepMin: 1, valuesM3h: filled });
+  }
+  // Stations whose flow did not change within the window: the value before it held throughout.
+  for (const [id, v] of lastBefore) if (!out.has(id)) out.set(id, { stepMin: 1, valuesM3h: new Array<number>(minutes).fill(v) });
+  return out;
 }
 
 /** Observed rain per catchment (mm per step); a step not fully covered by intervals is null. */

@@ -33,6 +33,17 @@ export const StateFile = Type.Object(
           startLevelSpM: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
           stopLevelSpM: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
           flowSpM3h: Type.Optional(Nullable(Flow)),
+          recentOutflowM3h: Type.Optional(
+            Nullable(
+              Type.Object(
+                {
+                  stepMin: Type.Number({ exclusiveMinimum: 0, maximum: 60, description: 'Length of each step, min' }),
+                  valuesM3h: Type.Array(Flow, { minItems: 1, maxItems: 1440, description: 'Mean pumped flow per step, oldest first, the last step ending at readAtUtc' }),
+                },
+                { additionalProperties: false, description: "Pumped flow over the recent past (at least the discharge main's travel time): what is in the main now" },
+              ),
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -138,7 +149,7 @@ export function parseStateFile(input: unknown, network: NetworkConfig, source = 
   if (issues.length > 0) throw new ConfigError(source, issues);
   return {
     readAtUtcMs,
-    stations: file.stations.map((s) => ({ ...s })),
+    stations: file.stations.map((s) => ({ ...s, ...(s.recentOutflowM3h ? { recentOutflowM3h: { stepMin: s.recentOutflowM3h.stepMin, valuesM3h: [...s.recentOutflowM3h.valuesM3h] } } : {}) })),
     tanks: (file.tanks ?? []).map((t) => ({ ...t })),
     transfers: (file.transfers ?? []).map((x) => ({ ...x })),
   };
@@ -217,6 +228,7 @@ export function toStateFile(state: PlannerState): StateFile {
       ...(s.startLevelSpM === undefined ? {} : { startLevelSpM: s.startLevelSpM }),
       ...(s.stopLevelSpM === undefined ? {} : { stopLevelSpM: s.stopLevelSpM }),
       ...(s.flowSpM3h === undefined ? {} : { flowSpM3h: s.flowSpM3h }),
+      ...(s.recentOutflowM3h === undefined ? {} : { recentOutflowM3h: s.recentOutflowM3h === null ? null : { stepMin: s.recentOutflowM3h.stepMin, valuesM3h: [...s.recentOutflowM3h.valuesM3h] } }),
     })),
     ...(state.tanks ? { tanks: state.tanks.map((t) => ({ ...t })) } : {}),
     ...(state.transfers ? { transfers: state.transfers.map((x) => ({ ...x })) } : {}),

@@ -70,11 +70,46 @@ export interface Scenario {
   inflowM3h: Map<string, number[]>;
 }
 
+/** A station's pumped flow over the recent past: equal steps, oldest first, the last one ending now. */
+export interface OutflowHistory {
+  stepMin: number;
+  valuesM3h: readonly number[];
+}
+
+/**
+ * Volume (m³) that left a station during [fromH, toH) hours from now (both ≤ 0): from its recent outflow where
+ * the history covers it, before that its oldest value; without a history, the flow now held through the past.
+ */
+export function volumeLeftM3(flowNowM3h: number, history: OutflowHistory | undefined, fromH: number, toH: number): number {
+  const to = Math.min(0, toH);
+  if (!(to > fromH)) return 0;
+  const values = history?.valuesM3h ?? [];
+  if (!history || values.length === 0 || !(history.stepMin > 0)) return flowNowM3h * (to - fromH);
+  const stepH = history.stepMin / 60;
+  const startH = -values.length * stepH;
+  let volume = 0;
+  if (fromH < startH) volume += values[0]! * (Math.min(to, startH) - fromH);
+  const first = Math.max(0, Math.floor((fromH - startH) / stepH));
+  for (let i = first; i < values.length; i++) {
+    const a = startH + i * stepH;
+    if (a >= to) break;
+    const h = Math.min(to, a + stepH) - Math.max(fromH, a);
+    if (h > 0) volume += values[i]! * h;
+  }
+  return volume;
+}
+
 export interface InitialStation {
   levelM: number;
   pumpsAvailable: number;
-  /** Pumped flow now: what is already in the discharge main, and where smoothing starts. */
+  /** Pumped flow now: where smoothing starts, and what is in the discharge main when no history says otherwise. */
   outflowM3h: number;
+  /**
+   * Pumped flow over the recent past (at least the discharge main's travel time): what is in the main now and
+   * arrives downstream during the first steps. Without it the flow now is taken as having run that long, which
+   * misplaces every pump started or stopped within the travel time.
+   */
+  recentOutflowM3h?: OutflowHistory;
   /** Flow setpoint in force, for the ramp limit of flow-controlled stations (null when unknown). */
   flowSetpointM3h: number | null;
   locked: boolean;
@@ -288,7 +323,9 @@ interface Link {
   to: string | null;
   lagH: number;
   cols: Cols;
+  /** Flow in transit now (it left before now), held over the travel time unless `preHistory` gives it. */
   preFlowM3h: number;
+  preHistory?: OutflowHistory;
 }
 
 export function formulate(input: FormulationInput): Formulation {
@@ -414,7 +451,7 @@ export function formulate(input: FormulationInput): Formulation {
       }
     }
     const O = perScenario(`O.${station.id}`, 0, Number.POSITIVE_INFINITY);
-    links.push({ from: station.id, to: main.to, lagH: main.travelMin / 60, cols: Qd, preFlowM3h: Math.max(0, st?.outflowM3h ?? 0) });
+    links.push({ from: station.id, to: main.to, lagH: main.travelMin / 60, cols: Qd, preFlowM3h: Math.max(0, st?.outflowM3h ?? 0), ...(st?.recentOutflowM3h ? { preHistory: st.recentOutflowM3h } : {}) });
     links.push({ from: station.id, to: main.to, lagH: main.travelMin / 60, cols: Qs, preFlowM3h: 0 });
     links.push({ from: station.id, to: null, lagH: 0, cols: O, preFlowM3h: 0 });
     // In-line (combined-sewer) tanks take what spills from a full well before it becomes an overflow.
@@ -525,7 +562,9 @@ export function formulate(input: FormulationInput): Formulation {
     for (let m = 0; m < M; m++) {
       for (let j = 0; j < K; j++) {
         for (const { k, h } of lag.byArrival[j]!) to[m]![j]!.push([link.cols[m]![k]!, -h]);
-        toRhs[m]![j] = toRhs[m]![j]! + link.preFlowM3h * lag.preH[j]!;
+        if (lag.preH[j]! <= 0) continue;
+        const fromH = grid.offsetH[j]! - link.lagH;
+        toRhs[m]![j] = toRhs[m]![j]! + (link.preHistory ? volumeLeftM3(link.preFlowM3h, link.preHistory, fromH, fromH + grid.durationH[j]!) : link.preFlowM3h * lag.preH[j]!);
       }
     }
   }

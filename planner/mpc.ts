@@ -13,6 +13,7 @@ import {
   type DispatcherConstraints,
   type Formulation,
   type InitialState,
+  type OutflowHistory,
   type Scenario,
   type ScenarioResult,
   type TimeGrid,
@@ -33,6 +34,12 @@ export interface PlannerStationState {
   outflowM3h?: number | null;
   /** Pumps running now (a VFD station's pump limit keeps them allowed while the flow still uses them). */
   pumpsRunning?: number | null;
+  /**
+   * Pumped flow over the recent past, oldest first, the last step ending at the read time: what is in the
+   * discharge main now and arrives downstream within its travel time. Without it the flow now is assumed to have
+   * run for the whole travel time.
+   */
+  recentOutflowM3h?: OutflowHistory | null;
   /** Setpoints in force, for the envelope's rate-of-change limit. */
   startLevelSpM?: number | null;
   stopLevelSpM?: number | null;
@@ -301,6 +308,17 @@ function sameInflow(a: ReadonlyMap<string, readonly number[]>, b: ReadonlyMap<st
   return true;
 }
 
+/** Minutes of recent pumped flow the planner's state should carry: the longest main's travel time, and a step more. */
+export function recentOutflowWindowMin(network: NetworkConfig): number {
+  const longest = Math.max(0, ...network.mains.map((m) => m.travelMin));
+  return Math.ceil(longest) + network.planning.stepMin;
+}
+
+/** A recent-outflow history the model can use: a positive step and finite, non-negative flows. */
+function usableHistory(history: OutflowHistory | null | undefined): boolean {
+  return !!history && history.stepMin > 0 && history.valuesM3h.length > 0 && history.valuesM3h.every((v) => Number.isFinite(v) && v >= 0);
+}
+
 function initialState(network: NetworkConfig, state: PlannerState, nowUtcMs: number, assumptions: LocalisedText[]): InitialState {
   const byId = new Map(state.stations.map((s) => [s.stationId, s]));
   const unknownLevel: string[] = [];
@@ -315,6 +333,7 @@ function initialState(network: NetworkConfig, state: PlannerState, nowUtcMs: num
           levelM: level !== null && level !== undefined && Number.isFinite(level) ? level : s.levels.pumpStartM,
           pumpsAvailable: st?.pumpsAvailable ?? s.pumps.length,
           outflowM3h: Math.max(0, st?.outflowM3h ?? 0),
+          ...(usableHistory(st?.recentOutflowM3h) ? { recentOutflowM3h: st!.recentOutflowM3h! } : {}),
           flowSetpointM3h: st?.flowSpM3h ?? null,
           locked: st?.mode === 'local',
         },

@@ -13,7 +13,7 @@
 
 import type { NetworkConfig, PumpStation } from '../network/schema.js';
 import { dailyMeanTariffPrice, meanTariffPrice } from './calendar.js';
-import { wetExcess, type DispatcherConstraints, type InitialState, type TimeGrid } from './formulation.js';
+import { volumeLeftM3, wetExcess, type DispatcherConstraints, type InitialState, type InitialStation, type TimeGrid } from './formulation.js';
 import { dryWeatherByNode } from './inflow.js';
 import { normalCeilingM, volumeAtLevel } from './wet-well.js';
 
@@ -263,7 +263,7 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
     const inflow = steps.map((step) => Math.max(0, local?.[step.k] ?? 0));
     for (const f of feeders) {
       const up = done.get(f.stationId)!;
-      const before = initial.stations.get(f.stationId)?.outflowM3h ?? 0;
+      const before = initial.stations.get(f.stationId);
       steps.forEach((_, i) => (inflow[i] = inflow[i]! + meanArriving(up.pumps.map((n) => n * up.pumpM3h), before, stepOffsetH[i]! - f.lagH, stepOffsetH[i]! + stepH[i]! - f.lagH)));
     }
     const dutyAvailable = Math.min(s.pumps.length - s.standbyPumps, Math.round(st.pumpsAvailable));
@@ -299,10 +299,14 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
     return { stationId: s.id, pumpM3h, pumps: result.pumps, flowByGridStepM3h, starts: result.starts, bandExcessM3: result.bandExcessM3 };
   }
 
-  /** Mean over [fromH, toH) (hours from now) of a flow given per plan step; before now `beforeM3h`, after the last step its value. */
-  function meanArriving(flowM3h: number[], beforeM3h: number, fromH: number, toH: number): number {
+  /**
+   * Mean over [fromH, toH) (hours from now) of a flow given per plan step; before now what the station pumped
+   * (its recent outflow, else its flow now), after the last step its value.
+   */
+  function meanArriving(flowM3h: number[], before: InitialStation | undefined, fromH: number, toH: number): number {
+    const beforeM3h = before?.outflowM3h ?? 0;
     let sum = 0;
-    if (fromH < 0) sum += beforeM3h * (Math.min(toH, 0) - fromH);
+    if (fromH < 0) sum += volumeLeftM3(beforeM3h, before?.recentOutflowM3h, fromH, toH);
     for (let i = 0; i < flowM3h.length; i++) {
       const h = Math.min(toH, stepOffsetH[i]! + stepH[i]!) - Math.max(fromH, stepOffsetH[i]!);
       if (h > 1e-9) sum += flowM3h[i]! * h;

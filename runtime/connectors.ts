@@ -7,6 +7,8 @@ import { createOpenMeteoConnector, parseRateLimits, type OpenMeteoConnector } fr
 import { createInflowCycle, type InflowCycle } from '../forecasting/cycle.js';
 import { activityRainForecastSource, createRainSource, fetchArchiveRain } from '../forecasting/rain-source.js';
 import { influxLastGoodStore } from '../forecasting/rain-store.js';
+import { readRecentOutflow } from '../forecasting/history.js';
+import { recentOutflowWindowMin } from '../planner/mpc.js';
 import { MS_PER_DAY } from '../forecasting/calendar.js';
 import type { DispatchDependencies, RainForecastSource } from '../activities/dispatch.js';
 import { plannerByName } from '../activities/mpc-planner.js';
@@ -88,7 +90,10 @@ export function cycleDependencies(env: Env, network: NetworkConfig, connectors: 
     influx: connectors.influx,
     forecast: connectors.rain,
     inflow: connectors.inflow,
-    planner: plannerByName(env.PLANNER, { inflow: connectors.inflow }),
+    planner: plannerByName(env.PLANNER, {
+      inflow: connectors.inflow,
+      recentOutflow: (untilUtcMs) => readRecentOutflow(connectors.influx, network, untilUtcMs, recentOutflowWindowMin(network)),
+    }),
   };
 }
 

@@ -7,7 +7,7 @@ import { RemoteControl, StationMode } from '../../network/tags.js';
 import { forecastInflow, toPlannerInflow, type StationInflowModel } from '../../forecasting/inflow.js';
 import type { Series } from '../../forecasting/series.js';
 import { dailyMeanTariffPrice } from '../../planner/calendar.js';
-import { pathEnergyToPlant } from '../../planner/formulation.js';
+import { pathEnergyToPlant, type OutflowHistory } from '../../planner/formulation.js';
 import type { PlannerState } from '../../planner/mpc.js';
 import type { InflowForecast } from '../../planner/inflow.js';
 import type { PlanStep } from '../../planner/types.js';
@@ -25,12 +25,32 @@ const num = (sim: Simulation, objectId: string, tag: string): number | null => {
   return r.quality === 'bad' || typeof r.value !== 'number' ? null : r.value;
 };
 
-/** The planner's state from the simulator's tags, as the dispatch cycle reads it over OPC UA. */
-export function readPlannerState(sim: Simulation, network: NetworkConfig): PlannerState {
+/**
+ * Per-minute pumped flow of every station over the last `minutes` (what the historian holds and the dispatch
+ * cycle reads back): `record` after each simulated minute, `history` for the planner's state.
+ */
+export function outflowRecorder(network: NetworkConfig, minutes: number) {
+  const byStation = new Map(network.stations.map((s) => [s.id, [] as number[]]));
+  return {
+    record(sim: Simulation): void {
+      for (const [id, values] of byStation) {
+        values.push(Math.max(0, num(sim, id, 'outflowM3h') ?? 0));
+        if (values.length > minutes) values.shift();
+      }
+    },
+    history(): Map<string, OutflowHistory> {
+      return new Map([...byStation].filter(([, v]) => v.length > 0).map(([id, v]) => [id, { stepMin: 1, valuesM3h: [...v] }]));
+    },
+  };
+}
+
+/** The planner's state from the simulator's tags, as the dispatch cycle reads it over OPC UA (and the recent outflow from the historian). */
+export function readPlannerState(sim: Simulation, network: NetworkConfig, recentOutflowM3h?: ReadonlyMap<string, OutflowHistory>): PlannerState {
   return {
     readAtUtcMs: sim.timeUtcMs,
     stations: network.stations.map((s) => ({
       stationId: s.id,
+      ...(recentOutflowM3h?.has(s.id) ? { recentOutflowM3h: recentOutflowM3h.get(s.id)! } : {}),
       levelM: num(sim, s.id, 'levelM'),
       pumpsAvailable: num(sim, s.id, 'pumpsAvailable'),
       mode: num(sim, s.id, 'mode') === StationMode.remote ? 'remote' : 'local',
@@ -263,13 +283,47 @@ export interface ArmMetrics {
   high_alarm_minutes: number;
   /** The same per station (only those that reached the alarm). */
   high_alarm_minutes_by_station: Record<string, number>;
+  /**
+   * Times a well under a remote flow setpoint fell to its stop level, where the PLC's dry-run protection cuts
+   * the pumps out (and starts them again only some way above): a plan that drew the well down too far.
+   */
+  cutout_trips: number;
+  /** The same per station (only those that tripped). */
+  cutout_trips_by_station: Record<string, number>;
 }
 
-/** Adds a minute for every station whose measured level is at or above its high alarm now. */
-export function countHighAlarmMinute(sim: Simulation, network: NetworkConfig, minutesByStation: Record<string, number>): void {
-  for (const s of network.stations) {
-    if (Number(sim.readTag(s.id, 'levelM').value) >= s.levels.highAlarmM) minutesByStation[s.id] = (minutesByStation[s.id] ?? 0) + 1;
-  }
+/** What the control room sees minute by minute: high alarms, and wells drawn down to the dry-run cut-out. */
+export interface MinuteWatch {
+  highAlarmMinutesByStation: Record<string, number>;
+  cutoutTripsByStation: Record<string, number>;
+  /** Call after every simulated minute. */
+  observe(sim: Simulation): void;
+}
+
+export function minuteWatch(network: NetworkConfig): MinuteWatch {
+  const highAlarmMinutesByStation: Record<string, number> = {};
+  const cutoutTripsByStation: Record<string, number> = {};
+  const atCutout = new Set<string>();
+  return {
+    highAlarmMinutesByStation,
+    cutoutTripsByStation,
+    observe(sim) {
+      for (const s of network.stations) {
+        const level = Number(sim.readTag(s.id, 'levelM').value);
+        if (level >= s.levels.highAlarmM) highAlarmMinutesByStation[s.id] = (highAlarmMinutesByStation[s.id] ?? 0) + 1;
+        // The PLC's condition for a cut-out in flow control (simulator/model.ts scan): a flow asked for, the
+        // level at or below the stop level. Counted once per fall to it.
+        const cut =
+          num(sim, s.id, 'remoteControlSp') === RemoteControl.flow &&
+          sim.readTag(s.id, 'remoteActive').value === true &&
+          (num(sim, s.id, 'flowSpM3h') ?? 0) > 0 &&
+          level <= (num(sim, s.id, 'stopLevelSpM') ?? Number.NEGATIVE_INFINITY);
+        if (cut && !atCutout.has(s.id)) cutoutTripsByStation[s.id] = (cutoutTripsByStation[s.id] ?? 0) + 1;
+        if (cut) atCutout.add(s.id);
+        else atCutout.delete(s.id);
+      }
+    },
+  };
 }
 
 /** Water in the wells and tanks now, priced at the day's mean tariff along its path to the plant (CNY). */
@@ -312,9 +366,10 @@ export function countOverflowEvents(events: readonly { kind: string; volumeM3: n
 /**
  * Metrics of a finished run: totals from the simulator's summary, plant inflow CV from 15-min means of
  * per-minute samples, the stored water's change from `storedAtStartCny` (storedWaterCny at the start), and
- * the high-alarm minutes the run counted (countHighAlarmMinute after every minute).
+ * the high-alarm minutes and cut-out trips the run counted (minuteWatch, observed after every minute).
  */
-export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowPerMin: Record<string, number[]>, storedAtStartCny: number, highAlarmMinutesByStation: Record<string, number>): ArmMetrics {
+export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowPerMin: Record<string, number[]>, storedAtStartCny: number, watch: Pick<MinuteWatch, 'highAlarmMinutesByStation' | 'cutoutTripsByStation'>): ArmMetrics {
+  const { highAlarmMinutesByStation, cutoutTripsByStation } = watch;
   const summary = sim.summary();
   const cvByPlant = Object.fromEntries(Object.entries(plantInflowPerMin).map(([id, v]) => [id, coefficientOfVariation(blockMeans(v, 15))]));
   const cvs = Object.values(cvByPlant);
@@ -330,6 +385,8 @@ export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowP
     storage_change_cny: storedWaterCny(sim, network) - storedAtStartCny,
     high_alarm_minutes: Object.values(highAlarmMinutesByStation).reduce((a, b) => a + b, 0),
     high_alarm_minutes_by_station: { ...highAlarmMinutesByStation },
+    cutout_trips: Object.values(cutoutTripsByStation).reduce((a, b) => a + b, 0),
+    cutout_trips_by_station: { ...cutoutTripsByStation },
   };
 }
 

@@ -9,7 +9,7 @@ import { startForecastServer, type ForecastServer } from '../../forecast-server/
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { createRainScenario } from '../../scenarios/rain.js';
 import { MS_PER_DAY, MS_PER_H, MS_PER_MIN } from '../../forecasting/calendar.js';
-import { readObservedRain, readStationHistory, writeObservedRain, writeTelemetryHistory } from '../../forecasting/history.js';
+import { readObservedRain, readRecentOutflow, readStationHistory, writeObservedRain, writeTelemetryHistory } from '../../forecasting/history.js';
 import { forecastInflow, modelsFromNetwork } from '../../forecasting/inflow.js';
 import { createRainSource } from '../../forecasting/rain-source.js';
 import { createInflowCycle } from '../../forecasting/cycle.js';
@@ -182,5 +182,29 @@ void describe('forecasting with InfluxDB', () => {
     const fromMemory = await cycle.plannerInflow(issued.inflow.issuedAtUtcMs);
     assert.equal(fromMemory?.from, 'memory');
     assert.equal(fromMemory?.inflow.members?.length, 11);
+  });
+
+  void it('reads each station\'s recent pumping per minute, values held between the points telemetry stores', async () => {
+    // Ten days after the history above, at a time that is not on a whole minute: the buckets end exactly there.
+    const until = START_UTC_MS + 10 * MS_PER_DAY + 37_000;
+    const at = (minutesBefore: number) => until - minutesBefore * MS_PER_MIN;
+    const point = (id: string, minutesBefore: number, outflowM3h: number) => ({ measurement: 'station', tags: { id }, fields: { outflowM3h }, timeUtcMs: at(minutesBefore) });
+    await influx.write([
+      // W1: one pump from before the window, stopped 50 min ago, two pumps from 20 min ago.
+      point('W1', 200, 200),
+      point('W1', 50, 0),
+      point('W1', 20, 400),
+      // E1: unchanged since before the window.
+      point('E1', 120, 550),
+      // E2: nothing known before 10 min ago.
+      point('E2', 10, 480),
+    ]);
+    const recent = await readRecentOutflow(influx, network, until, 85);
+    const w1 = recent.get('W1');
+    assert.equal(w1?.stepMin, 1);
+    assert.deepEqual(w1?.valuesM3h, [...new Array<number>(35).fill(200), ...new Array<number>(30).fill(0), ...new Array<number>(20).fill(400)]);
+    assert.deepEqual(recent.get('E1')?.valuesM3h, new Array<number>(85).fill(550));
+    assert.equal(recent.has('E2'), false, 'a station whose earlier pumping is unknown is left out');
+    assert.equal(recent.has('W2'), false, 'a station without telemetry is left out');
   });
 });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
+import { RemoteControl } from '../../network/tags.js';
 import { modelsFromNetwork } from '../../forecasting/inflow.js';
 import type { PlanStep } from '../../planner/types.js';
 import { createRainScenario } from '../../scenarios/rain.js';
@@ -13,10 +14,10 @@ import { rainFromScenario } from '../../simulator/rain-adapter.js';
 import {
   applyPlanStep,
   armMetrics,
+  minuteWatch,
   blockMeans,
   checkEnvelope,
   coefficientOfVariation,
-  countHighAlarmMinute,
   countOverflowEvents,
   forecastIssueAt,
   gapClosure,
@@ -199,13 +200,14 @@ describe('metrics', () => {
     const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialModes: 'local', rainMmPerMin: rainFromScenario(truth) });
     const plantInflow: Record<string, number[]> = { WP: [], EP: [] };
     const storedAtStartCny = storedWaterCny(sim, network);
-    const highAlarmMinutes: Record<string, number> = {};
+    const watch = minuteWatch(network);
     for (let m = 0; m < 36 * 60; m++) {
       sim.advance(1);
       for (const p of ['WP', 'EP']) plantInflow[p]!.push(sim.readTag(p, 'inflowM3h').value as number);
-      countHighAlarmMinute(sim, network, highAlarmMinutes);
+      watch.observe(sim);
     }
-    const metrics = armMetrics(sim, network, plantInflow, storedAtStartCny, highAlarmMinutes);
+    const metrics = armMetrics(sim, network, plantInflow, storedAtStartCny, watch);
+    assert.equal(metrics.cutout_trips, 0, 'local control has no flow setpoint to cut out');
     // Every station that overflowed passed its high alarm first, and no station counts more minutes than ran.
     for (const [id, st] of Object.entries(sim.summary().stations)) {
       if (st.overflowM3 > 0) assert.ok((metrics.high_alarm_minutes_by_station[id] ?? 0) > 0, `${id} overflowed without a high-alarm minute`);
@@ -225,12 +227,33 @@ describe('metrics', () => {
 
   it('a dry day on local control never reaches a high alarm', () => {
     const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 1, initialModes: 'local', rainMmPerMin: rainFromScenario(createRainScenario('dry-week', { startUtcMs: START_UTC_MS })) });
-    const minutes: Record<string, number> = {};
+    const watch = minuteWatch(network);
     for (let m = 0; m < 24 * 60; m++) {
       sim.advance(1);
-      countHighAlarmMinute(sim, network, minutes);
+      watch.observe(sim);
     }
-    assert.deepEqual(minutes, {});
+    assert.deepEqual(watch.highAlarmMinutesByStation, {});
+  });
+
+  it('counts a cut-out trip when a flow setpoint draws a well down to its stop level, once per fall', () => {
+    // W3 (300 m² VFD well, 1.5 m) told to pump 1,200 m³/h against a dry night's inflow: it reaches its 1.0 m stop
+    // level within the hour, the PLC cuts out, the well refills, pumps resume and it falls there again.
+    const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 1, initialModes: 'remote', rainMmPerMin: rainFromScenario(createRainScenario('dry-week', { startUtcMs: START_UTC_MS })) });
+    sim.writeSetpoint('W3', 'remoteControlSp', RemoteControl.flow);
+    sim.writeSetpoint('W3', 'pumpsAllowedSp', 3);
+    sim.writeSetpoint('W3', 'stopLevelSpM', 1);
+    sim.writeSetpoint('W3', 'flowSpM3h', 1200);
+    const watch = minuteWatch(network);
+    const minutesAtOrBelowStop: number[] = [];
+    for (let m = 0; m < 4 * 60; m++) {
+      writeHeartbeats(sim, network, m + 1);
+      sim.advance(1);
+      watch.observe(sim);
+      if (Number(sim.readTag('W3', 'levelM').value) <= 1) minutesAtOrBelowStop.push(m);
+    }
+    const falls = minutesAtOrBelowStop.filter((m, i) => i === 0 || minutesAtOrBelowStop[i - 1] !== m - 1).length;
+    assert.ok(falls >= 2, `the well fell to its stop level ${falls} times`);
+    assert.deepEqual(watch.cutoutTripsByStation, { W3: falls });
   });
 
   it('prices stored water along its path to the plant at the day\'s mean tariff', () => {

@@ -54,8 +54,8 @@ test('schemas round-trip: file → planner types → file is the identity, and t
   const stateFile = toStateFile({
     readAtUtcMs: readAt,
     stations: [
-      { stationId: 'W1', levelM: 1.5, pumpsAvailable: 3, mode: 'remote', outflowM3h: 90, pumpsRunning: 1, startLevelSpM: 2, stopLevelSpM: 1, flowSpM3h: 0 },
-      { stationId: 'E1', levelM: null, pumpsAvailable: 2, mode: 'local' },
+      { stationId: 'W1', levelM: 1.5, pumpsAvailable: 3, mode: 'remote', outflowM3h: 90, pumpsRunning: 1, startLevelSpM: 2, stopLevelSpM: 1, flowSpM3h: 0, recentOutflowM3h: { stepMin: 5, valuesM3h: [0, 0, 90, 90] } },
+      { stationId: 'E1', levelM: null, pumpsAvailable: 2, mode: 'local', recentOutflowM3h: null },
     ],
     tanks: [{ tankId: 'CS1', volumeM3: 120, inletSpM3h: 0, outletSpM3h: 0 }],
     transfers: [{ interconnectionId: 'X1', transferM3h: -20 }],
@@ -117,7 +117,14 @@ test('bad files are rejected with the path and reason of every problem', async (
   const goodInflow = path.join(dir, 'good-inflow.json');
   writeFileSync(
     statePath,
-    JSON.stringify({ schemaVersion: 1, readAtUtc: '2026-07-01T06:00:00Z', stations: [{ stationId: 'W1', levelM: -1, pumpsAvailable: 3, mode: 'remote' }, { stationId: 'Q9', levelM: 1, pumpsAvailable: 1, mode: 'auto' }] }),
+    JSON.stringify({
+      schemaVersion: 1,
+      readAtUtc: '2026-07-01T06:00:00Z',
+      stations: [
+        { stationId: 'W1', levelM: -1, pumpsAvailable: 3, mode: 'remote', recentOutflowM3h: { stepMin: 0, valuesM3h: [90, -5] } },
+        { stationId: 'Q9', levelM: 1, pumpsAvailable: 1, mode: 'auto' },
+      ],
+    }),
   );
   writeFileSync(goodInflow, JSON.stringify({ schemaVersion: 1, startUtc: '2026-07-01T06:00:00Z', stepMin: 15, series: [{ nodeId: 'W1', flowM3h: [100] }] }));
   // Through the installed command: the exit code is 2 for bad input.
@@ -126,6 +133,8 @@ test('bad files are rejected with the path and reason of every problem', async (
   assert.match(schemaErrors.stderr, /bad-state\.json: \d+ problems/);
   assert.match(schemaErrors.stderr, /\/stations\/0\/levelM: .*>= 0.*\(value: -1\)/);
   assert.match(schemaErrors.stderr, /\/stations\/1\/mode: .*\(value: "auto"\)/);
+  assert.match(schemaErrors.stderr, /\/stations\/0\/recentOutflowM3h\/stepMin: .*> 0.*\(value: 0\)/);
+  assert.match(schemaErrors.stderr, /\/stations\/0\/recentOutflowM3h\/valuesM3h\/1: .*>= 0.*\(value: -5\)/);
 
   writeFileSync(statePath, JSON.stringify({ schemaVersion: 1, readAtUtc: '2026-07-01T06:00:00Z', stations: [{ stationId: 'Q9', levelM: 1, pumpsAvailable: 9, mode: 'remote' }, { stationId: 'W1', levelM: 1, pumpsAvailable: 9, pumpsRunning: 4, mode: 'remote' }] }));
   const crossErrors = await cli('plan', '--network', networkPath, '--state', statePath, '--inflow', goodInflow, '--out', path.join(dir, 'x.json'));

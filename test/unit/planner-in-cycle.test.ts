@@ -79,6 +79,35 @@ test('without an inflow forecast it plans on dry-weather flow and says why, in b
   }
 });
 
+test('recent pumping read at the snapshot time reaches the model as water in the mains; a failed read is said', async () => {
+  // U1 pumped 300 m³/h until 5 minutes ago and is stopped now. Its 60-minute main still carries
+  // 55 minutes of that flow (275 m³) into S1's 100 m² well: S1 is predicted fuller (or pumping more) with it.
+  const chain = exampleNetwork({
+    stations: [
+      { id: 'U1', areaM2: 100, pumpCount: 2, pumpM3h: 300, standbyPumps: 1, to: 'S1', travelMin: 60 },
+      { id: 'S1', areaM2: 100, pumpCount: 3, pumpM3h: 100, standbyPumps: 1, to: 'P1' },
+    ],
+    plants: [{ id: 'P1', capacityM3h: 2000 }],
+  });
+  const station = (stationId: string) => ({ ...snapshot.stations[0]!, stationId, levelM: 1.5, inflowM3h: 0 });
+  const chainRequest: PlannerRequest = { ...request(null), network: chain, snapshot: { ...snapshot, networkId: chain.id, stations: [station('U1'), station('S1')] } };
+  const asked: number[] = [];
+  const history = { stepMin: 1, valuesM3h: Array.from({ length: 75 }, (_, i) => (i < 70 ? 300 : 0)) };
+  const withHistory = await createMpcPlanner({ options, recentOutflow: (until) => (asked.push(until), Promise.resolve(new Map([['U1', history]]))) }).plan(chainRequest);
+  assert.deepEqual(asked, [snapshot.readAtUtcMs]);
+  const without = await createMpcPlanner({ options, recentOutflow: () => Promise.reject(new Error('InfluxDB unreachable')) }).plan(chainRequest);
+  const arrivedM3 = (plan: typeof without) => {
+    // The example network plans in 60-min steps: what S1 pumped in the first plus what it gained is what arrived.
+    assert.equal(plan.steps[0]!.durationMin, 60);
+    const s1 = plan.predicted!.stations.find((x) => x.stationId === 'S1')!;
+    return s1.pumpedM3h[0]! + (s1.levelM[0]! - 1.5) * 100 - s1.inflowM3h[0]!;
+  };
+  assert.ok(Math.abs(arrivedM3(withHistory) - 275) < 5, `with the history 275 m³ arrive in the first hour, got ${arrivedM3(withHistory).toFixed(1)}`);
+  assert.ok(Math.abs(arrivedM3(without)) < 5, `without it nothing does (the flow now is 0), got ${arrivedM3(without).toFixed(1)}`);
+  const note = without.assumptions?.find((a) => /Recent pumping could not be read/.test(a.en));
+  assert.ok(note && /InfluxDB unreachable/.test(note.en) && /近期泵送流量读取失败/.test(note.zh), JSON.stringify(without.assumptions));
+});
+
 test('the PLANNER setting picks the planner', () => {
   assert.equal(plannerByName('mpc').name, 'mpc');
   assert.equal(plannerByName('rule-based'), ruleBasedPlanner);

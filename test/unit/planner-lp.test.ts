@@ -6,7 +6,7 @@ import highsPackage from 'highs';
 import type { Highs } from 'highs';
 import type { NetworkConfig } from '../../network/schema.js';
 import { exampleNetwork } from '../../planner/examples.js';
-import { buildTimeGrid, formulate, readSolution, type Formulation, type GridOptions, type ScenarioResult } from '../../planner/formulation.js';
+import { buildTimeGrid, formulate, readSolution, volumeLeftM3, type Formulation, type GridOptions, type InitialStation, type ScenarioResult } from '../../planner/formulation.js';
 import { meanOverWindow, rdiiFromRain } from '../../planner/inflow.js';
 import { LpBuilder, objectiveValue, rowActivities, toCplexLp } from '../../planner/lp.js';
 import { solveLexicographic, type LexicographicResult } from '../../planner/solver.js';
@@ -25,6 +25,8 @@ interface Case {
   /** Inflow m³/h of a node over [fromUtcMs, toUtcMs). */
   inflow: (nodeId: string, fromUtcMs: number, toUtcMs: number) => number;
   levelM: Record<string, number>;
+  /** Initial state per station beyond its level (pumped flow now, recent outflow). */
+  initial?: Record<string, Partial<InitialStation>>;
 }
 
 async function solveCase(c: Case): Promise<{ f: Formulation; result: LexicographicResult; r: ScenarioResult }> {
@@ -36,7 +38,7 @@ async function solveCase(c: Case): Promise<{ f: Formulation; result: Lexicograph
     grid,
     scenarios: [{ id: 'deterministic', weight: 1, inflowM3h }],
     initial: {
-      stations: new Map(c.network.stations.map((s) => [s.id, { levelM: c.levelM[s.id] ?? 1, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false }])),
+      stations: new Map(c.network.stations.map((s) => [s.id, { levelM: c.levelM[s.id] ?? 1, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false, ...c.initial?.[s.id] }])),
       tanks: new Map(),
       transfers: new Map(),
     },
@@ -120,6 +122,38 @@ test('two-station chain: flow arrives after the travel time, interpolated over t
   );
   plant.forEach((q, k) => assert.ok(Math.abs(q - expected[k]!) < 2, `step ${k}: plant inflow ${q.toFixed(2)} vs ${expected[k]!.toFixed(2)}`));
   assert.ok(Math.abs(volumeOf(plant, f) - 120) < 0.5, `plant volume ${volumeOf(plant, f)}`);
+});
+
+test('water in a main arrives as it left: from the recent outflow, not the flow now held over the travel time', async () => {
+  // S1 pumped 300 m³/h from 30 to 10 minutes ago and is stopped now. Its 40-minute main delivers that pulse to
+  // S2 (a well too small to store) during [10, 30) min from now: 100 m³/h over the first 15-min step (5 of its
+  // minutes), 300 over the second, then nothing: 100 m³ in all. Taking the flow now (0) as the main's content
+  // would deliver nothing.
+  const network = exampleNetwork({
+    stations: [
+      { id: 'S1', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'S2', travelMin: 40 },
+      { id: 'S2', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'P1' },
+    ],
+    plants: [{ id: 'P1', capacityM3h: 1000 }],
+  });
+  const history = { stepMin: 1, valuesM3h: Array.from({ length: 60 }, (_, i) => (i >= 30 && i < 50 ? 300 : 0)) };
+  const grid = { fineStepMin: 15, fineHorizonH: 2, coarseStepMin: 60, horizonH: 2 };
+  const withHistory = await solveCase({ network, nowUtcMs: noon, grid, inflow: () => 0, levelM: {}, initial: { S1: { outflowM3h: 0, recentOutflowM3h: history } } });
+  const plant = withHistory.r.plants.get('P1')!.inflowM3h;
+  [100, 300, 0, 0].forEach((q, k) => assert.ok(Math.abs(plant[k]! - q) < 2, `step ${k}: plant inflow ${plant[k]!.toFixed(2)} vs ${q}`));
+  assert.ok(Math.abs(volumeOf(plant, withHistory.f) - 100) < 0.5, `plant volume ${volumeOf(plant, withHistory.f)}`);
+  const flowNowOnly = await solveCase({ network, nowUtcMs: noon, grid, inflow: () => 0, levelM: {}, initial: { S1: { outflowM3h: 0 } } });
+  assert.ok(volumeOf(flowNowOnly.r.plants.get('P1')!.inflowM3h, flowNowOnly.f) < 0.5, 'without a history the stopped pump sends nothing');
+});
+
+test('volume left in the past: the history where it reaches, its oldest value before, the flow now without one', () => {
+  const history = { stepMin: 5, valuesM3h: [60, 120, 0] }; // [-15, -10) 60, [-10, -5) 120, [-5, 0) 0
+  const near = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} vs ${expected}`);
+  near(volumeLeftM3(30, history, -10 / 60, -5 / 60), 10, 'one whole step');
+  near(volumeLeftM3(30, history, -12 / 60, -4 / 60), 2 + 10, 'parts of two steps');
+  near(volumeLeftM3(30, history, -25 / 60, -15 / 60), 10, 'before the history: its oldest value');
+  near(volumeLeftM3(30, history, -5 / 60, 1), 0, 'only the past counts');
+  near(volumeLeftM3(30, undefined, -1, -0.5), 15, 'no history: the flow now');
 });
 
 test('plant capacity forces storage: the plant never exceeds capacity, the well holds the excess', async () => {
