@@ -12,10 +12,14 @@
 //   oracle    the same loop given the true local inflow (a local-control run of the same seed: catchment
 //             inflow does not depend on control) — perfect foresight.
 //
-//   npm run bench -- plan --json [--scenarios rainstorm,typhoon] [--seed 1] [--members 3] [--quick]
+//   npm run bench -- plan --json [--scenarios rainstorm,typhoon] [--seed 1 | --seeds 1,2,3,4] [--members 3] [--quick]
 //                                [--horizon-h 24] [--replan-min 15] [--forecast-cycle-h 6] [--max-hours H]
 //                                [--time-limit 60] [--sequential] [--skip-cost-floor]
 //                                [--planner-options '{"reserveLookAheadH":6}'] [--recent-outflow on|off]
+//
+// --seeds: every scenario runs once per simulation seed (which also seeds the forecast error); the targets
+// are judged on the mean over the seeds and `seed_summary` lists each seed's gap closure and reductions. The
+// typhoon's gap is small (about 3 % of its overflow), so one seed says little.
 //
 // --members: ensemble members in the planner's forecast besides the deterministic run, as the service plans
 // on the Open-Meteo ensemble (it keeps up to 5; 3 here to keep the run shorter). With 3 the typhoon's gap
@@ -87,7 +91,8 @@ type Arm = 'baseline' | 'planner' | 'oracle';
 
 interface Options {
   scenarios: ScenarioName[];
-  seed: number;
+  /** Simulation seeds: every scenario runs once per seed (targets judged on the mean over them). */
+  seeds: number[];
   members: number;
   horizonH: number | null;
   replanMin: number;
@@ -112,6 +117,7 @@ function parseOptions(args: string[]): Options {
     options: {
       scenarios: { type: 'string' },
       seed: { type: 'string', default: '1' },
+      seeds: { type: 'string' },
       members: { type: 'string', default: '3' },
       'horizon-h': { type: 'string' },
       'replan-min': { type: 'string', default: String(STEP_MIN) },
@@ -138,7 +144,10 @@ function parseOptions(args: string[]): Options {
   const replanMin = number('replan-min', values['replan-min'], (v) => Number.isInteger(v) && v >= 1 && v <= 60, 'a whole number of minutes in 1–60');
   return {
     scenarios: scenarios as ScenarioName[],
-    seed: number('seed', values.seed, Number.isInteger, 'an integer'),
+    seeds:
+      values.seeds === undefined
+        ? [number('seed', values.seed, Number.isInteger, 'an integer')]
+        : values.seeds.split(',').map((v) => number('seeds', v.trim(), Number.isInteger, 'a comma-separated list of integers')),
     members: number('members', values.members, (v) => Number.isInteger(v) && v >= 0 && v <= 50, 'a whole number in 0–50'),
     horizonH: values['horizon-h'] === undefined ? null : number('horizon-h', values['horizon-h'], (v) => v >= 2 && v <= 72, 'hours in 2–72'),
     replanMin,
@@ -319,6 +328,66 @@ function roundMetrics(m: ArmMetrics): Record<string, number | null | Record<stri
   };
 }
 
+/** One scenario on one seed, as the targets judge it. */
+export interface SeedOutcome {
+  name: string;
+  seed: number;
+  /** Overflow gap closed (baseline − planner) / (baseline − oracle); null when the oracle is no better. */
+  closure: number | null;
+  plannerOverflowM3: number;
+  baselineOverflowM3: number;
+  costReduction: number | null;
+  startReduction: number | null;
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
+/**
+ * Issue 5's targets over every scenario run, each judged on the mean over its seeds: a storm's gap closure
+ * (a seed without a gap — the oracle no better than the baseline — cannot close or miss one: there the
+ * planner must simply not overflow more, and the mean is over the seeds that have a gap), the dry week's
+ * cost and start reductions.
+ */
+export function judgeTargets(outcomes: readonly SeedOutcome[]): Record<string, boolean> {
+  const targets: Record<string, boolean> = {};
+  const of = (name: string) => outcomes.filter((o) => o.name === name);
+  for (const name of ['rainstorm', 'typhoon']) {
+    const runs = of(name);
+    if (runs.length === 0) continue;
+    const withGap = runs.filter((o) => o.closure !== null).map((o) => o.closure!);
+    const noWorse = runs.filter((o) => o.closure === null).every((o) => o.plannerOverflowM3 <= o.baselineOverflowM3 + 1);
+    targets[`${name}_gap_closure_ge_${TARGETS.stormGapClosure}`] = noWorse && (withGap.length === 0 || mean(withGap) >= TARGETS.stormGapClosure);
+  }
+  const dry = of('dry-week');
+  if (dry.length > 0) {
+    const cost = dry.map((o) => o.costReduction);
+    const starts = dry.map((o) => o.startReduction);
+    targets[`dry_week_cost_reduction_ge_${TARGETS.dryCostReduction}`] = cost.every((v) => v !== null) && mean(cost) >= TARGETS.dryCostReduction;
+    targets[`dry_week_start_reduction_ge_${TARGETS.dryStartReduction}`] = starts.every((v) => v !== null) && mean(starts) >= TARGETS.dryStartReduction;
+  }
+  return targets;
+}
+
+/** Per scenario run on several seeds: the gap closure and reductions per seed, and their means. */
+export function seedSummary(outcomes: readonly SeedOutcome[]): Record<string, unknown>[] {
+  const names = [...new Set(outcomes.map((o) => o.name))];
+  const meanOf = (values: (number | null)[]) => {
+    const known = values.filter((v): v is number => v !== null);
+    return known.length === 0 ? null : round(mean(known), 3);
+  };
+  return names.map((name) => {
+    const runs = outcomes.filter((o) => o.name === name);
+    return {
+      name,
+      seeds: runs.map((o) => o.seed),
+      overflow_gap_closure_by_seed: runs.map((o) => (o.closure === null ? null : round(o.closure, 3))),
+      overflow_gap_closure_mean: meanOf(runs.map((o) => o.closure)),
+      cost_reduction_mean: meanOf(runs.map((o) => o.costReduction)),
+      pump_start_reduction_mean: meanOf(runs.map((o) => o.startReduction)),
+    };
+  });
+}
+
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const options = parseOptions(args);
   const bench0 = performance.now();
@@ -330,18 +399,18 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const scenarios: Record<string, unknown>[] = [];
   let envelopeViolations = 0;
   const violationExamples: EnvelopeViolation[] = [];
-  const targets: Record<string, unknown> = {};
-  for (const name of options.scenarios) {
+  const outcomes: SeedOutcome[] = [];
+  for (const name of options.scenarios) for (const seed of options.seeds) {
     const truth = createRainScenario(name, { startUtcMs: START_UTC_MS });
     const fullMs = truth.durationMs;
     const durationMs = options.maxHours !== null ? Math.min(fullMs, Math.round(options.maxHours * 60) * MS_PER_MIN) : fullMs;
     const endUtcMs = START_UTC_MS + durationMs;
-    const progress = (message: string) => process.stderr.write(`[bench plan] ${name} ${message}\n`);
+    const progress = (message: string) => process.stderr.write(`[bench plan] ${name}${options.seeds.length > 1 ? ` seed ${seed}` : ''} ${message}\n`);
     progress(`${(durationMs / MS_PER_H).toFixed(0)} h simulated, re-plan every ${options.replanMin} min, horizon ${horizonH} h`);
     // The oracle's inflow: the true local inflow of a run of the same seed, long enough for the last horizon.
     const historyMs = Math.ceil((durationMs + (horizonH + 2) * MS_PER_H) / MS_PER_H) * MS_PER_H;
-    const history = simulateHistory({ network, startUtcMs: START_UTC_MS, durationMs: historyMs, stepMin: STEP_MIN, seed: options.seed, events: [{ scenario: truth }] });
-    const ctx: ScenarioContext = { network, name, truth, startUtcMs: START_UTC_MS, endUtcMs, seed: options.seed, options, horizonH, mpc, models, trueLocalInflowM3h: history.localInflowM3h, progress };
+    const history = simulateHistory({ network, startUtcMs: START_UTC_MS, durationMs: historyMs, stepMin: STEP_MIN, seed, events: [{ scenario: truth }] });
+    const ctx: ScenarioContext = { network, name, truth, startUtcMs: START_UTC_MS, endUtcMs, seed, options, horizonH, mpc, models, trueLocalInflowM3h: history.localInflowM3h, progress };
     const baseline = await runArm('baseline', ctx);
     let planner: ArmResult;
     let oracle: ArmResult;
@@ -384,6 +453,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     }
     const entry = {
       name,
+      seed,
       simulated_h: round(durationMs / MS_PER_H, 2),
       full_scenario: durationMs === fullMs,
       baseline: { ...roundMetrics(baseline.metrics), pump_starts_by_station: baseline.startsByStation, overflow_m3_by_object: baseline.overflowByObject },
@@ -436,27 +506,23 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       },
     };
     scenarios.push(entry);
-    if (name === 'rainstorm' || name === 'typhoon') {
-      // No gap (the oracle no better than the baseline) cannot be closed or missed: the planner must then simply not overflow more.
-      targets[`${name}_gap_closure_ge_${TARGETS.stormGapClosure}`] = closure === null ? planner.metrics.overflow_m3 <= baseline.metrics.overflow_m3 + 1 : closure >= TARGETS.stormGapClosure;
-    }
-    if (name === 'dry-week') {
-      targets[`dry_week_cost_reduction_ge_${TARGETS.dryCostReduction}`] = costReduction !== null && costReduction >= TARGETS.dryCostReduction;
-      targets[`dry_week_start_reduction_ge_${TARGETS.dryStartReduction}`] = startReduction !== null && startReduction >= TARGETS.dryStartReduction;
-    }
+    outcomes.push({ name, seed, closure, plannerOverflowM3: planner.metrics.overflow_m3, baselineOverflowM3: baseline.metrics.overflow_m3, costReduction, startReduction });
     progress(
       `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts} (fixed-speed floor ${startFloor.total}, in the normal band ${normalBandStartFloor.total}; switching only every ${STEP_MIN} min ${planStepStartFloor.total} and ${planStepNormalBandStartFloor.total})${costFloor?.costCny != null ? `; cost floor ¥ ${costFloor.costCny.toFixed(0)}` : ''}; wall ${planner.wallS.toFixed(0)} s`,
     );
   }
+  const targets: Record<string, unknown> = judgeTargets(outcomes);
   targets['zero_envelope_violations'] = envelopeViolations === 0;
   return {
     scenarios,
+    ...(options.seeds.length > 1 ? { seed_summary: seedSummary(outcomes) } : {}),
     envelope_violations: envelopeViolations,
     ...(violationExamples.length > 0 ? { envelope_violation_examples: violationExamples } : {}),
     targets,
     settings: {
       network: network.id,
-      seed: options.seed,
+      seed: options.seeds[0],
+      seeds: options.seeds,
       start_utc: new Date(START_UTC_MS).toISOString(),
       sim_step_s: 60,
       replan_min: options.replanMin,
