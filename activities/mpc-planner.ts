@@ -61,6 +61,8 @@ export function createMpcPlanner(deps: MpcPlannerDependencies = {}): Planner {
         try {
           const recent = await deps.recentOutflow(state.readAtUtcMs);
           state.stations = state.stations.map((st) => (recent.has(st.stationId) ? { ...st, recentOutflowM3h: recent.get(st.stationId)! } : st));
+          const unknown = r.network.stations.filter((s) => !recent.has(s.id)).map((s) => s.id);
+          if (unknown.length > 0) notes.push(text(`No recent pumping on record for ${unknown.join(', ')}: their flow now is taken as what is in their mains.`, `${unknown.join('、')}无近期泵送记录：按当前流量估计管道在途水量。`));
         } catch (error) {
           notes.push(text(`Recent pumping could not be read (${(error as Error).message}): the flow now is taken as what is in the mains.`, `近期泵送流量读取失败（${(error as Error).message}）：按当前流量估计管道在途水量。`));
         }

@@ -114,8 +114,9 @@ export async function readStationHistory(influx: InfluxConnector, network: Netwo
  * Each station's pumped flow over the `minutes` before `untilUtcMs`, per minute, oldest first: what is in its
  * discharge main at `untilUtcMs` (the planner's in-transit flow). Telemetry is stored when it changes and when
  * the cycle reads it, so a minute without a point holds the value before it; minutes before the first point
- * in the window hold the last value before the window (looked for up to `lookBackH` further back). A station
- * with no value in all that time is left out (the planner then holds its flow now over the main's travel time).
+ * in the window hold the last value before the window (looked for up to `lookBackH` further back), or, when
+ * there is none, the first value in it. A station with no value in all that time is left out (the planner
+ * then holds its flow now over the main's travel time).
  */
 export async function readRecentOutflow(
   influx: InfluxConnector,
@@ -160,7 +161,8 @@ export async function readRecentOutflow(
       const i = Math.round((Number(row[timeCol]) - fromUtcMs) / MS_PER_MIN);
       if (i >= 0 && i < minutes) values[i] = numberAt(row, series.columns);
     }
-    let held = lastBefore.get(id) ?? null;
+    // Before the first value known, the earliest known one (the same assumption the planner makes without a history).
+    let held = lastBefore.get(id) ?? values.find((v) => v !== null) ?? null;
     const filled = values.map((v) => (held = v ?? held));
     if (filled.every((v): v is number => v !== null)) out.set(id, { stepMin: 1, valuesM3h: filled });
   }

@@ -125,6 +125,9 @@ const count = async (q: string) => {
 let firstRainIssuedAtUtcMs = 0;
 
 test('a scheduled cycle plans with the MPC planner on the inflow forecast it wrote to InfluxDB', async (t) => {
+  // Pumping on record from half an hour ago, as telemetry ingest would have stored it: the planner reads it
+  // back as what is in the mains (the first cycle would otherwise say that no recent pumping is on record).
+  await connectors.influx.write(network.stations.map((s) => ({ measurement: 'station', tags: { id: s.id }, fields: { outflowM3h: 0 }, timeUtcMs: Date.now() - 30 * 60_000 })));
   const workflowId = await triggerCycle();
   const state = await proposedPlan(planWorkflowIdOfCycle(workflowId));
   const plan = state.plan!;
@@ -137,6 +140,8 @@ test('a scheduled cycle plans with the MPC planner on the inflow forecast it wro
   assert.match(plan.basis.forecastSource, /^inflow-forecast;rain=open-meteo:[^;]+;quality=fresh$/);
   const inflowIssuedAtUtcMs = plan.basis.forecastIssuedAtUtcMs!;
   assert.ok(inflowIssuedAtUtcMs > 0);
+  // The stations' recent pumping (what is in the mains) was read from InfluxDB for this plan.
+  assert.ok(!(plan.assumptions ?? []).some((a) => /recent pumping/i.test(a.en)), JSON.stringify(plan.assumptions));
 
   // The rain behind it: the newest good issue kept in InfluxDB, 15-minutely, received just before the inflow forecast was issued.
   const rain = await loadNewestGoodRain(connectors.influx, 'deterministic');

@@ -95,6 +95,8 @@ test('recent pumping read at the snapshot time reaches the model as water in the
   const history = { stepMin: 1, valuesM3h: Array.from({ length: 75 }, (_, i) => (i < 70 ? 300 : 0)) };
   const withHistory = await createMpcPlanner({ options, recentOutflow: (until) => (asked.push(until), Promise.resolve(new Map([['U1', history]]))) }).plan(chainRequest);
   assert.deepEqual(asked, [snapshot.readAtUtcMs]);
+  const unknown = withHistory.assumptions?.find((a) => /No recent pumping on record/.test(a.en));
+  assert.ok(unknown && /for S1:/.test(unknown.en) && /S1无近期泵送记录/.test(unknown.zh), JSON.stringify(withHistory.assumptions));
   const without = await createMpcPlanner({ options, recentOutflow: () => Promise.reject(new Error('InfluxDB unreachable')) }).plan(chainRequest);
   const arrivedM3 = (plan: typeof without) => {
     // The example network plans in 60-min steps: what S1 pumped in the first plus what it gained is what arrived.
