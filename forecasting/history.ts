@@ -47,7 +47,7 @@ function gridOf(range: HistoryRange, what: string): Grid {
  */
 export async function readAggregated(
   influx: InfluxConnector,
-  query: { measurement: string; tagKey: string; tagValues?: readonly string[]; fields: readonly string[]; fn: 'mean' | 'sum' },
+  query: { measurement: string; tagKey: string; tagValues?: readonly string[]; fields: readonly string[]; fn: 'mean' | 'sum' | 'last' },
   range: HistoryRange,
 ): Promise<Record<string, Record<string, (number | null)[]>>> {
   const grid = gridOf(range, `read ${query.measurement}`);
@@ -111,8 +111,8 @@ export async function readStationHistory(influx: InfluxConnector, network: Netwo
 }
 
 /**
- * Each station's pumped flow over the `minutes` before `untilUtcMs`, per minute, oldest first: what is in its
- * discharge main at `untilUtcMs` (the planner's in-transit flow). Telemetry is stored when it changes and when
+ * Each station's pumped flow over the `minutes` whole minutes before `untilUtcMs`, per minute, oldest first:
+ * what is in its discharge main at `untilUtcMs` (the planner's in-transit flow). Telemetry is stored when it changes and when
  * the cycle reads it, so a minute without a point holds the value before it; minutes before the first point
  * in the window hold the last value before the window (looked for up to `lookBackH` further back), or, when
  * there is none, the first value in it. A station with no value in all that time is left out (the planner
@@ -126,48 +126,33 @@ export async function readRecentOutflow(
   lookBackH = 6,
 ): Promise<Map<string, OutflowHistory>> {
   if (!Number.isInteger(minutes) || minutes < 1) throw new RangeError(`readRecentOutflow: minutes must be a whole number ≥ 1, got ${minutes}`);
-  const fromUtcMs = untilUtcMs - minutes * MS_PER_MIN;
+  // Whole minutes on the epoch grid: the minute under way at `untilUtcMs` is left out (the history ends < 1 min early).
+  const toUtcMs = Math.floor(untilUtcMs / MS_PER_MIN) * MS_PER_MIN;
+  const fromUtcMs = toUtcMs - minutes * MS_PER_MIN;
   const ids = network.stations.map((s) => s.id);
-  const tagFilter = ids.map((id) => `"id" = ${quoteString(id)}`).join(' OR ');
   const field = quoteIdent('outflowM3h');
-  // Minute buckets aligned on untilUtcMs (InfluxQL aligns them on the epoch plus the offset).
-  const offsetMs = ((untilUtcMs % MS_PER_MIN) + MS_PER_MIN) % MS_PER_MIN;
   const [inWindow, before] = await Promise.all([
+    readAggregated(influx, { measurement: STATION_MEASUREMENT, tagKey: 'id', tagValues: ids, fields: ['outflowM3h'], fn: 'last' }, { fromUtcMs, toUtcMs, stepMin: 1 }),
     influx.query(
-      `SELECT last(${field}) AS ${field} FROM ${quoteIdent(STATION_MEASUREMENT)} WHERE time >= ${fromUtcMs}ms AND time < ${untilUtcMs}ms AND (${tagFilter})` +
-        ` GROUP BY time(1m, ${offsetMs}ms), "id" fill(previous)`,
-    ),
-    influx.query(
-      `SELECT last(${field}) AS ${field} FROM ${quoteIdent(STATION_MEASUREMENT)} WHERE time >= ${fromUtcMs - lookBackH * 3_600_000}ms AND time < ${fromUtcMs}ms AND (${tagFilter}) GROUP BY "id"`,
+      `SELECT last(${field}) AS ${field} FROM ${quoteIdent(STATION_MEASUREMENT)} WHERE time >= ${fromUtcMs - lookBackH * 3_600_000}ms AND time < ${fromUtcMs}ms` +
+        ` AND (${ids.map((id) => `"id" = ${quoteString(id)}`).join(' OR ')}) GROUP BY "id"`,
     ),
   ]);
-  const numberAt = (row: unknown[], columns: string[]) => {
-    const v = row[columns.indexOf('outflowM3h')];
-    return typeof v === 'number' && Number.isFinite(v) ? Math.max(0, v) : null;
-  };
   const lastBefore = new Map<string, number>();
   for (const series of before) {
     const id = series.tags['id'];
-    const v = series.values.length > 0 ? numberAt(series.values[series.values.length - 1]!, series.columns) : null;
-    if (id !== undefined && v !== null) lastBefore.set(id, v);
+    const v = series.values.at(-1)?.[series.columns.indexOf('outflowM3h')];
+    if (id !== undefined && typeof v === 'number' && Number.isFinite(v)) lastBefore.set(id, Math.max(0, v));
   }
   const out = new Map<string, OutflowHistory>();
-  for (const series of inWindow) {
-    const id = series.tags['id'];
-    if (id === undefined) continue;
-    const values = new Array<number | null>(minutes).fill(null);
-    const timeCol = series.columns.indexOf('time');
-    for (const row of series.values) {
-      const i = Math.round((Number(row[timeCol]) - fromUtcMs) / MS_PER_MIN);
-      if (i >= 0 && i < minutes) values[i] = numberAt(row, series.columns);
-    }
-    // Before the first value known, the earliest known one (the same assumption the planner makes without a history).
+  for (const id of ids) {
+    const values = inWindow[id]?.['outflowM3h'] ?? new Array<number | null>(minutes).fill(null);
+    // Before the first value known: the last one before the window, else the first in it (the same assumption
+    // the planner makes without a history).
     let held = lastBefore.get(id) ?? values.find((v) => v !== null) ?? null;
-    const filled = values.map((v) => (held = v ?? held));
-    if (filled.every((v): v is number => v !== null)) out.set(id, { stepMin: 1, valuesM3h: filled });
+    if (held === null) continue;
+    out.set(id, { stepMin: 1, valuesM3h: values.map((v) => (held = v === null ? held! : Math.max(0, v))) });
   }
-  // Stations whose flow did not change within the window: the value before it held throughout.
-  for (const [id, v] of lastBefore) if (!out.has(id)) out.set(id, { stepMin: 1, valuesM3h: new Array<number>(minutes).fill(v) });
   return out;
 }
 

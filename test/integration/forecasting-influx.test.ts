@@ -185,7 +185,7 @@ void describe('forecasting with InfluxDB', () => {
   });
 
   void it('reads each station\'s recent pumping per minute, values held between the points telemetry stores', async () => {
-    // Ten days after the history above, at a time that is not on a whole minute: the buckets end exactly there.
+    // Ten days after the history above, 37 s into a minute: the history ends at that minute's start.
     const until = START_UTC_MS + 10 * MS_PER_DAY + 37_000;
     const at = (minutesBefore: number) => until - minutesBefore * MS_PER_MIN;
     const point = (id: string, minutesBefore: number, outflowM3h: number) => ({ measurement: 'station', tags: { id }, fields: { outflowM3h }, timeUtcMs: at(minutesBefore) });
