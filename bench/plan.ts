@@ -409,7 +409,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     progress(`${(durationMs / MS_PER_H).toFixed(0)} h simulated, re-plan every ${options.replanMin} min, horizon ${horizonH} h`);
     // The oracle's inflow: the true local inflow of a run of the same seed, long enough for the last horizon.
     const historyMs = Math.ceil((durationMs + (horizonH + 2) * MS_PER_H) / MS_PER_H) * MS_PER_H;
-    const history = simulateHistory({ network, startUtcMs: START_UTC_MS, durationMs: historyMs, stepMin: STEP_MIN, seed, events: [{ scenario: truth }] });
+    const history = simulateHistory({ network, startUtcMs: START_UTC_MS, durationMs: historyMs, stepMin: STEP_MIN, seed, events: [{ scenario: truth }], byMinute: true });
     const ctx: ScenarioContext = { network, name, truth, startUtcMs: START_UTC_MS, endUtcMs, seed, options, horizonH, mpc, models, trueLocalInflowM3h: history.localInflowM3h, progress };
     const baseline = await runArm('baseline', ctx);
     let planner: ArmResult;
@@ -434,8 +434,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const runSteps = Math.round(durationMs / (STEP_MIN * MS_PER_MIN));
     const runMinutes = Math.round(durationMs / MS_PER_MIN);
     const normalBand = { alarmMarginFraction: mpc.alarmMarginFraction, floorMarginM: WHOLE_PUMP_FLOOR_MARGIN_M };
-    const startFloor = fixedSpeedStartFloor(network, history.localInflowByMinuteM3h, 1, runMinutes);
-    const normalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowByMinuteM3h, 1, runMinutes, normalBand);
+    const startFloor = fixedSpeedStartFloor(network, history.localInflowByMinuteM3h!, 1, runMinutes);
+    const normalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowByMinuteM3h!, 1, runMinutes, normalBand);
     const planStepStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps);
     const planStepNormalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps, normalBand);
     let costFloor: CostFloor | null = null;

@@ -26,6 +26,8 @@ export interface SimulatedHistoryOptions {
   stepMin: number;
   seed: number;
   events: readonly HistoryEvent[];
+  /** Also return the local inflow at the simulation's 1-min step (`localInflowByMinuteM3h`). */
+  byMinute?: boolean;
   simulation?: Partial<Omit<SimulationOptions, 'network' | 'startUtcMs' | 'seed' | 'rainMmPerMin'>>;
 }
 
@@ -40,8 +42,8 @@ export interface SimulatedHistory {
   rainMm: Record<string, number[]>;
   /** Local inflow per station (own catchments only), m³/h per step. */
   localInflowM3h: Record<string, number[]>;
-  /** The same at the simulation's 1-min step (what a PLC's level control acts on). */
-  localInflowByMinuteM3h: Record<string, number[]>;
+  /** The same at the simulation's 1-min step (what a PLC's level control acts on), with `byMinute`. */
+  localInflowByMinuteM3h?: Record<string, number[]>;
   /** Plants' natural inflow: local inflows routed by travel time (no storage, no transfers). */
   routedPlantInflowM3h: Record<string, number[]>;
   summary: ReturnType<ReturnType<typeof createSimulation>['summary']>;
@@ -95,7 +97,7 @@ export function simulateHistory(options: SimulatedHistoryOptions): SimulatedHist
   const localInflowByMinuteM3h: Record<string, number[]> = {};
   for (const [id, values] of Object.entries(local1)) {
     localInflowM3h[id] = toStep(values);
-    localInflowByMinuteM3h[id] = values.map((v) => v ?? 0);
+    if (options.byMinute) localInflowByMinuteM3h[id] = values.map((v) => v ?? 0);
   }
 
   const steps = minutes / stepMin;
@@ -115,7 +117,7 @@ export function simulateHistory(options: SimulatedHistoryOptions): SimulatedHist
     telemetry,
     rainMm,
     localInflowM3h,
-    localInflowByMinuteM3h,
+    ...(options.byMinute ? { localInflowByMinuteM3h } : {}),
     routedPlantInflowM3h: routeToPlants(plantRoutes(network), localInflowM3h, stepMin),
     summary: sim.summary(),
   };
