@@ -564,7 +564,7 @@ export function formulate(input: FormulationInput): Formulation {
         for (const { k, h } of lag.byArrival[j]!) to[m]![j]!.push([link.cols[m]![k]!, -h]);
         if (lag.preH[j]! <= 0) continue;
         const fromH = grid.offsetH[j]! - link.lagH;
-        toRhs[m]![j] = toRhs[m]![j]! + (link.preHistory ? volumeLeftM3(link.preFlowM3h, link.preHistory, fromH, fromH + grid.durationH[j]!) : link.preFlowM3h * lag.preH[j]!);
+        toRhs[m]![j] = toRhs[m]![j]! + volumeLeftM3(link.preFlowM3h, link.preHistory, fromH, fromH + grid.durationH[j]!);
       }
     }
   }
