@@ -101,14 +101,25 @@ export interface MpcOptions {
    * count; false leaves them to the widest level band and the PLC's staging.
    */
   wholePumpSchedules: boolean;
-  /** Cost of one pump start in whole-pump schedules, CNY (default: the network's planning.pumpStartCostCny, else 5). */
+  /** Cost of one pump start in whole-pump schedules, CNY (default: the network's planning.pumpStartCostCny, else 20). */
   pumpStartCostCny: number;
   /** Share of the optimal energy cost the smoothness priority may spend on fewer flow changes (formulation.ts). */
   energyRelTolerance: number;
+  /**
+   * Whole-pump schedules price a station's pumping with this share of the energy its water meets at the
+   * stations downstream, at the tariff of its arrival there (0: the station's own energy only). Default 1:
+   * water pumped in the dear hours makes the stations below it pump in the dear hours too, unless their
+   * storage can wait (the dry week: ¥93,567 and 529 starts against ¥93,648 and 577 with own energy only).
+   */
+  downstreamEnergyWeight: number;
 }
 
-/** Wear and inrush of one start of a sewage pump, as a cost, when the network file does not give one. */
-export const DEFAULT_PUMP_START_COST_CNY = 5;
+/**
+ * Wear and inrush of one start of a sewage pump, as a cost, when the network file does not give one. With
+ * pumping priced along the water's path, ¥20 keeps the dry week's starts below local control's (¥5: 661
+ * starts for −0.7 % cost; planner/README.md).
+ */
+export const DEFAULT_PUMP_START_COST_CNY = 20;
 
 export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
   return {
@@ -130,6 +141,7 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     economy: 'nominal',
     wholePumpSchedules: true,
     energyRelTolerance: 1e-5,
+    downstreamEnergyWeight: 1,
     pumpStartCostCny: network.planning.pumpStartCostCny ?? DEFAULT_PUMP_START_COST_CNY,
   };
 }
@@ -191,6 +203,7 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
           alarmMarginFraction: options.alarmMarginFraction,
           floorMarginM: WHOLE_PUMP_FLOOR_MARGIN_M,
           startCostCny: options.pumpStartCostCny,
+          downstreamEnergyWeight: options.downstreamEnergyWeight,
         })
       : new Map<string, FixedSpeedSchedule>();
     const wholePumpM3h = new Map([...wholePump].map(([id, sc]) => [id, sc.flowByGridStepM3h]));

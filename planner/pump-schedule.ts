@@ -174,6 +174,8 @@ export interface FixedSpeedInput {
   /** The planned floor lies this far above the pump-stop level (where the PLC cuts out), m. */
   floorMarginM: number;
   startCostCny: number;
+  /** Share of the energy met downstream counted in the price of pumping (0: own energy only). */
+  downstreamEnergyWeight?: number;
 }
 
 export interface FixedSpeedSchedule {
@@ -276,7 +278,7 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
     const result = wholePumpSchedule({
       durationH: stepH,
       inflowM3h: inflow,
-      priceCnyPerKwh: stepPrice,
+      priceCnyPerKwh: pathPrice(s),
       specificEnergyKwhM3: s.specificEnergyKwhM3,
       pumpM3h,
       maxPumps,
@@ -300,6 +302,22 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
   }
 
   /**
+   * Price per kWh of the station's own energy in each plan step, with the energy its water meets at the
+   * stations downstream (weighted by downstreamEnergyWeight) at the tariff when it gets there.
+   */
+  function pathPrice(s: PumpStation): number[] {
+    const weight = input.downstreamEnergyWeight ?? 0;
+    const prices = stepPrice.slice();
+    if (weight <= 0 || !(s.specificEnergyKwhM3 > 0)) return prices;
+    for (const { station, lagMin } of stationsDownstream(network, s)) {
+      const share = (weight * station.specificEnergyKwhM3) / s.specificEnergyKwhM3;
+      const lagMs = lagMin * 60_000;
+      steps.forEach((step, i) => (prices[i] = prices[i]! + share * meanTariffPrice(network, step.startUtcMs + lagMs, step.startUtcMs + lagMs + step.durationMin * 60_000)));
+    }
+    return prices;
+  }
+
+  /**
    * Mean over [fromH, toH) (hours from now) of a flow given per plan step; before now what the station pumped
    * (its recent outflow, else its flow now), after the last step its value.
    */
@@ -316,4 +334,19 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
     if (toH > endH) sum += (last >= 0 ? flowM3h[last]! : beforeM3h) * (toH - Math.max(fromH, endH));
     return sum / Math.max(1e-9, toH - fromH);
   }
+}
+
+/** The stations a station's water passes on its way to a plant, each with its travel time from the station, min. */
+export function stationsDownstream(network: NetworkConfig, station: PumpStation): { station: PumpStation; lagMin: number }[] {
+  const path: { station: PumpStation; lagMin: number }[] = [];
+  let lagMin = 0;
+  for (let here = station; path.length < network.stations.length; ) {
+    const main = network.mains.find((m) => m.id === here.dischargeMainId);
+    const next = main ? network.stations.find((x) => x.id === main.to) : undefined;
+    if (!main || !next) break;
+    lagMin += main.travelMin;
+    path.push({ station: next, lagMin });
+    here = next;
+  }
+  return path;
 }

@@ -5,7 +5,8 @@ import test from 'node:test';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { buildTimeGrid, type InitialState } from '../../planner/formulation.js';
 import { catchmentInflow, dryWeatherByNode } from '../../planner/inflow.js';
-import { scheduleFixedSpeedStations, wholePumpSchedule, type ScheduleStep } from '../../planner/pump-schedule.js';
+import { meanTariffPrice } from '../../planner/calendar.js';
+import { scheduleFixedSpeedStations, stationsDownstream, wholePumpSchedule, type ScheduleStep } from '../../planner/pump-schedule.js';
 
 const reference = await loadNetworkFile(referenceNetworkPath);
 
@@ -146,4 +147,34 @@ test('reference network: which fixed-speed stations get a whole-pump schedule', 
   assert.equal(some.has('E6'), false);
   assert.equal(some.has('W1'), false);
   assert.equal(some.has('W2'), true);
+
+  // Priced with the energy its water meets downstream (at the tariff when it gets there), each schedule pays
+  // less for the whole path than the schedule priced at its own energy alone — which does not look there.
+  const withPath = scheduleFixedSpeedStations({ network: reference, grid, steps, scenarios: [{ inflowM3h: dry }], initial, constraints: {}, alarmMarginFraction: 0.1, floorMarginM: 0.15, startCostCny: 5, downstreamEnergyWeight: 1 });
+  const pathCostCny = (sc: { stationId: string; pumps: number[]; pumpM3h: number }) => {
+    const station = reference.stations.find((x) => x.id === sc.stationId)!;
+    const path = [{ station, lagMin: 0 }, ...stationsDownstream(reference, station)];
+    return sc.pumps.reduce((sum, n, i) => {
+      const m3 = (n * sc.pumpM3h * steps[i]!.durationMin) / 60;
+      const from = steps[i]!.startUtcMs;
+      const to = from + steps[i]!.durationMin * 60_000;
+      return sum + path.reduce((a, p) => a + m3 * p.station.specificEnergyKwhM3 * meanTariffPrice(reference, from + p.lagMin * 60_000, to + p.lagMin * 60_000), 0);
+    }, 0);
+  };
+  let ownPricedCny = 0;
+  let pathPricedCny = 0;
+  for (const [id, sc] of all) {
+    ownPricedCny += pathCostCny(sc);
+    pathPricedCny += pathCostCny(withPath.get(id)!);
+  }
+  assert.ok(pathPricedCny < ownPricedCny - 1, `along the path: ${pathPricedCny.toFixed(1)} CNY priced so, ${ownPricedCny.toFixed(1)} CNY priced at their own energy`);
+});
+
+test('the stations water passes on its way to a plant, with travel times', () => {
+  const path = (id: string) => stationsDownstream(reference, reference.stations.find((s) => s.id === id)!).map((p) => `${p.station.id}+${p.lagMin}`);
+  // E1 → E4 (25 min) → E8 (50 min more) → East plant; W1 → W3 (40) → W6 (60 more); E7 straight to the plant.
+  assert.deepEqual(path('E1'), ['E4+25', 'E8+75']);
+  assert.deepEqual(path('W1'), ['W3+40', 'W6+100']);
+  assert.deepEqual(path('E5'), ['E6+60', 'E8+115']);
+  assert.deepEqual(path('E7'), []);
 });
