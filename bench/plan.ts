@@ -39,7 +39,11 @@
 // alarm and the true inflow, and (`normal_band`) with the well kept in the planner's normal band
 // (bench/lib/start-floor.ts), pumps switched at any minute; `at_plan_step`, the same with pumps switched
 // only at the plan's 15-min step boundaries (as pump-count setpoints are); `cost_floor` (dry week) — the whole run as one LP with the true inflow,
-// the planner's priorities, and storage ending no emptier than it began (bench/lib/cost-floor.ts).
+// the planner's priorities, and storage ending no emptier than it began (bench/lib/cost-floor.ts);
+// `start_target_cost` (dry week) — both dry-week targets together: with perfect foresight, the fixed-speed
+// stations on whole-pump schedules for a grid of start costs and the rest by the whole-run LP, each as
+// fixed-speed starts and whole-run cost, and the cheapest within half the baseline's starts
+// (bench/lib/start-budget-cost.ts).
 //
 // Every setpoint written is checked against its envelope (range, and rate of change since the last write);
 // `envelope_violations` counts those outside. The planner's and the oracle's loops run concurrently (the
@@ -58,6 +62,7 @@ import { createRainScenario, isScenarioName, SCENARIO_NAMES, type RainScenario, 
 import { createSimulation } from '../simulator/model.js';
 import { rainFromScenario } from '../simulator/rain-adapter.js';
 import { perfectForesightCostFloor, type CostFloor } from './lib/cost-floor.js';
+import { startBudgetCost, type StartBudgetCost } from './lib/start-budget-cost.js';
 import { fixedSpeedStartFloor, type StartFloor } from './lib/start-floor.js';
 import {
   applyPlanStep,
@@ -199,6 +204,8 @@ export function benchMpcOptions(network: NetworkConfig, changed: Record<string, 
 interface ArmResult {
   metrics: ArmMetrics;
   startsByStation: Record<string, number>;
+  /** Electricity cost per station, tank outlet and interconnection, CNY. */
+  costByObject: Record<string, number>;
   /** Overflow per station and tank (m³, only those that spilled). */
   overflowByObject: Record<string, number>;
   solveMs: number[];
@@ -301,13 +308,27 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
   const overflowByObject = Object.fromEntries(
     [...Object.entries(summary.stations), ...Object.entries(summary.tanks)].filter(([, o]) => o.overflowM3 > 0).map(([id, o]) => [id, Number(o.overflowM3.toFixed(1))]),
   );
-  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny, watch), startsByStation, overflowByObject, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
+  const costByObject = Object.fromEntries(
+    [...Object.entries(summary.stations), ...Object.entries(summary.tanks), ...Object.entries(summary.interconnections)].map(([id, o]) => [id, Number(o.costCny.toFixed(1))]),
+  );
+  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny, watch), startsByStation, costByObject, overflowByObject, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
 }
 
 const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
 
 function startFloorEntry(floor: StartFloor, baselineStarts: number) {
   return { total: floor.total, by_station: floor.byStation, share_of_baseline_starts: baselineStarts > 0 ? round(floor.total / baselineStarts, 3) : null };
+}
+
+function budgetCostEntry(b: StartBudgetCost, baselineCostCny: number) {
+  const reduction = (costCny: number | null) => (costCny === null || baselineCostCny <= 0 ? null : round(1 - costCny / baselineCostCny, 3));
+  const point = (p: StartBudgetCost['points'][number]) => ({ start_cost_cny: p.startCostCny, fixed_speed_starts: p.fixedSpeedStarts, cost_cny: p.costCny === null ? null : round(p.costCny, 1), reduction_vs_baseline: reduction(p.costCny), status: p.status });
+  return {
+    fixed_speed_start_budget: b.budgetStarts,
+    schedules_found: b.points.map(point),
+    best_within_budget: b.bestWithinBudget ? point(b.bestWithinBudget) : null,
+    solve_s: round(b.solveMs / 1000, 1),
+  };
 }
 
 function roundMetrics(m: ArmMetrics): Record<string, number | null | Record<string, number | null>> {
@@ -439,6 +460,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const planStepStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps);
     const planStepNormalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps, normalBand);
     let costFloor: CostFloor | null = null;
+    let budgetCost: StartBudgetCost | null = null;
+    const floorFormulation = { reserveLookAheadH: mpc.reserveLookAheadH, alarmMarginFraction: mpc.alarmMarginFraction, plantRampFractionPerH: mpc.plantRampFractionPerH, plantBalanceBand: mpc.plantBalanceBand };
     if (name === 'dry-week' && options.costFloor) {
       progress('cost floor: the whole run as one LP with the true inflow …');
       costFloor = await perfectForesightCostFloor({
@@ -447,7 +470,20 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         hours: durationMs / MS_PER_H,
         stepMin: STEP_MIN,
         localInflowM3h: history.localInflowM3h,
-        formulation: { reserveLookAheadH: mpc.reserveLookAheadH, alarmMarginFraction: mpc.alarmMarginFraction, plantRampFractionPerH: mpc.plantRampFractionPerH, plantBalanceBand: mpc.plantBalanceBand },
+        formulation: floorFormulation,
+        timeLimitS: 900,
+      });
+      progress('cost at the start target: whole-pump schedules with the true inflow …');
+      budgetCost = await startBudgetCost({
+        network,
+        startUtcMs: START_UTC_MS,
+        hours: durationMs / MS_PER_H,
+        localInflowByMinuteM3h: history.localInflowByMinuteM3h!,
+        localInflowM3h: history.localInflowM3h,
+        lpStepMin: STEP_MIN,
+        budgetStarts: Math.floor(0.5 * baseline.metrics.pump_starts),
+        band: normalBand,
+        formulation: floorFormulation,
         timeLimitS: 900,
       });
     }
@@ -456,7 +492,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       seed,
       simulated_h: round(durationMs / MS_PER_H, 2),
       full_scenario: durationMs === fullMs,
-      baseline: { ...roundMetrics(baseline.metrics), pump_starts_by_station: baseline.startsByStation, overflow_m3_by_object: baseline.overflowByObject },
+      baseline: { ...roundMetrics(baseline.metrics), pump_starts_by_station: baseline.startsByStation, cost_cny_by_object: baseline.costByObject, overflow_m3_by_object: baseline.overflowByObject },
       planner: {
         ...roundMetrics(planner.metrics),
         solve_ms_p50: round(percentile(planner.solveMs, 50), 0),
@@ -465,6 +501,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         fallbacks: planner.fallbacks,
         envelope_violations: planner.violations.length,
         pump_starts_by_station: planner.startsByStation,
+        cost_cny_by_object: planner.costByObject,
         overflow_m3_by_object: planner.overflowByObject,
         wall_s: round(planner.wallS, 1),
       },
@@ -476,6 +513,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         fallbacks: oracle.fallbacks,
         envelope_violations: oracle.violations.length,
         pump_starts_by_station: oracle.startsByStation,
+        cost_cny_by_object: oracle.costByObject,
         overflow_m3_by_object: oracle.overflowByObject,
         wall_s: round(oracle.wallS, 1),
       },
@@ -488,12 +526,14 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
               status: costFloor.status,
               cost_cny: costFloor.costCny === null ? null : round(costFloor.costCny, 1),
               reduction_vs_baseline: costFloor.costCny === null || baseline.metrics.cost_cny <= 0 ? null : round(1 - costFloor.costCny / baseline.metrics.cost_cny, 3),
+              cost_cny_by_object: Object.fromEntries(Object.entries(costFloor.costByObjectCny).map(([id, c]) => [id, round(c, 1)])),
               steps: costFloor.steps,
               columns: costFloor.columns,
               solve_s: round(costFloor.solveMs / 1000, 1),
             },
           }
         : {}),
+      ...(budgetCost ? { start_target_cost: budgetCostEntry(budgetCost, baseline.metrics.cost_cny) } : {}),
       fixed_speed_start_floor: {
         step_min: 1,
         ...startFloorEntry(startFloor, baseline.metrics.pump_starts),
@@ -508,7 +548,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     scenarios.push(entry);
     outcomes.push({ name, seed, closure, plannerOverflowM3: planner.metrics.overflow_m3, baselineOverflowM3: baseline.metrics.overflow_m3, costReduction, startReduction });
     progress(
-      `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts} (fixed-speed floor ${startFloor.total}, in the normal band ${normalBandStartFloor.total}; switching only every ${STEP_MIN} min ${planStepStartFloor.total} and ${planStepNormalBandStartFloor.total})${costFloor?.costCny != null ? `; cost floor ¥ ${costFloor.costCny.toFixed(0)}` : ''}; wall ${planner.wallS.toFixed(0)} s`,
+      `overflow m³ baseline ${baseline.metrics.overflow_m3.toFixed(0)} planner ${planner.metrics.overflow_m3.toFixed(0)} oracle ${oracle.metrics.overflow_m3.toFixed(0)}; cost ¥ ${baseline.metrics.cost_cny.toFixed(0)} / ${planner.metrics.cost_cny.toFixed(0)} / ${oracle.metrics.cost_cny.toFixed(0)}; starts ${baseline.metrics.pump_starts} / ${planner.metrics.pump_starts} / ${oracle.metrics.pump_starts} (fixed-speed floor ${startFloor.total}, in the normal band ${normalBandStartFloor.total}; switching only every ${STEP_MIN} min ${planStepStartFloor.total} and ${planStepNormalBandStartFloor.total})${costFloor?.costCny != null ? `; cost floor ¥ ${costFloor.costCny.toFixed(0)}` : ''}${budgetCost ? `; with ≤ ${budgetCost.budgetStarts} fixed-speed starts and the true inflow: ${budgetCost.bestWithinBudget?.costCny != null ? `¥ ${budgetCost.bestWithinBudget.costCny.toFixed(0)}` : 'none found'}` : ''}; wall ${planner.wallS.toFixed(0)} s`,
     );
   }
   const targets: Record<string, unknown> = judgeTargets(outcomes);

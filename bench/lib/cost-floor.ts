@@ -15,6 +15,8 @@ export interface CostFloor {
   status: string;
   costCny: number | null;
   energyKwh: number | null;
+  /** Cost per station, tank outlet and interconnection, CNY (empty when no solution). */
+  costByObjectCny: Record<string, number>;
   steps: number;
   columns: number;
   solveMs: number;
@@ -29,6 +31,8 @@ export async function perfectForesightCostFloor(options: {
   localInflowM3h: Record<string, number[]>;
   formulation: Omit<FormulationOptions, 'sharedSteps' | 'robustness' | 'relaxed' | 'economy' | 'overflowHarm'>;
   timeLimitS: number;
+  /** Pumped flow per step fixed at these stations (whole-pump schedules made outside the LP), m³/h. */
+  wholePumpM3h?: ReadonlyMap<string, readonly number[]>;
 }): Promise<CostFloor> {
   const { network, startUtcMs, hours, stepMin } = options;
   const grid = buildTimeGrid(startUtcMs, { fineStepMin: stepMin, fineHorizonH: hours, coarseStepMin: stepMin, horizonH: hours });
@@ -50,24 +54,35 @@ export async function perfectForesightCostFloor(options: {
     },
     constraints: {},
     options: { ...options.formulation, sharedSteps: 1, robustness: 'expected', relaxed: false, economy: 'nominal', overflowHarm: {} },
+    ...(options.wholePumpM3h ? { wholePumpM3h: options.wholePumpM3h } : {}),
   });
   const { colLower, colUpper } = f.problem;
   const endAt = (col: number, volumeM3: number) => {
     colLower[col] = volumeM3;
     colUpper[col] = volumeM3;
   };
-  for (const s of f.stations) endAt(s.V[0]![K - 1]!, s.initialVolumeM3);
+  // A station whose flows are fixed ends where its schedule leaves it.
+  for (const s of f.stations) if (!options.wholePumpM3h?.has(s.station.id)) endAt(s.V[0]![K - 1]!, s.initialVolumeM3);
   for (const t of f.tanks) endAt(t.VT[0]![K - 1]!, t.initialVolumeM3);
   const t0 = performance.now();
   const result = await solveLexicographic(f.problem, { timeLimitS: options.timeLimitS });
   const solveMs = performance.now() - t0;
-  const energyDone = result.stats.priorities.some((p) => p.name === 'energy' && p.status === 'optimal');
-  if (!result.colValue || !energyDone) return { status: result.status, costCny: null, energyKwh: null, steps: K, columns: f.problem.numCols, solveMs };
+  // A model where nothing costs energy has no energy priority: any solution of the others is its optimum.
+  const energyDone = f.problem.objectives.some((o) => o.name === 'energy')
+    ? result.stats.priorities.some((p) => p.name === 'energy' && p.status === 'optimal')
+    : result.status === 'optimal';
+  if (!result.colValue || !energyDone) return { status: result.status, costCny: null, energyKwh: null, costByObjectCny: {}, steps: K, columns: f.problem.numCols, solveMs };
   const shown = readSolution(f, result.colValue)[0]!;
+  const priced = (flowM3h: number[], kwhPerM3: number) => flowM3h.reduce((a, q, k) => a + Math.abs(q) * grid.durationH[k]! * kwhPerM3 * f.priceCnyPerKwh[k]!, 0);
+  const costByObjectCny: Record<string, number> = {};
+  for (const s of f.stations) costByObjectCny[s.station.id] = priced(shown.stations.get(s.station.id)!.pumpedM3h, s.station.specificEnergyKwhM3);
+  for (const t of f.tanks) costByObjectCny[t.tank.id] = priced(shown.tanks.get(t.tank.id)!.outletM3h, t.tank.outletSpecificEnergyKwhM3);
+  for (const x of f.transfers) costByObjectCny[x.interconnection.id] = priced(shown.transfers.get(x.interconnection.id)!, x.interconnection.specificEnergyKwhM3);
   return {
     status: result.status,
     costCny: shown.costCnyByStep.reduce((a, b) => a + b, 0),
     energyKwh: shown.energyKwhByStep.reduce((a, b) => a + b, 0),
+    costByObjectCny,
     steps: K,
     columns: f.problem.numCols,
     solveMs,

@@ -11,7 +11,7 @@
 // cannot stop exactly when the well reaches its floor, nor start exactly at its ceiling).
 // With `normalBand`, the well is kept where the planner keeps it in normal operation (a margin above the
 // pump-stop level up to the normal ceiling below the high alarm): the fewest starts within the planner's rules.
-import type { NetworkConfig } from '../../network/schema.js';
+import type { NetworkConfig, PumpStation } from '../../network/schema.js';
 import { wholePumpBandM, wholePumpSchedule } from '../../planner/pump-schedule.js';
 import { volumeAtLevel } from '../../planner/wet-well.js';
 
@@ -36,18 +36,8 @@ export function fixedSpeedStartFloor(
   const byStation: Record<string, number> = {};
   let total = 0;
   const stepH = stepMin / 60;
-  for (const s of network.stations) {
-    if (s.pumps.some((p) => p.kind === 'vfd')) continue;
-    const own = localInflowM3h[s.id];
-    if (!own) throw new RangeError(`start floor: no local inflow series for station ${s.id}`);
-    const inflow = own.slice(0, steps);
-    for (const u of network.stations) {
-      const main = network.mains.find((m) => m.id === u.dischargeMainId);
-      if (!main || main.to !== s.id) continue;
-      const lag = Math.round(main.travelMin / stepMin);
-      const up = localInflowM3h[u.id] ?? [];
-      for (let i = 0; i < inflow.length; i++) inflow[i] = inflow[i]! + (up[Math.max(0, i - lag)] ?? 0);
-    }
+  for (const s of fixedSpeedStations(network)) {
+    const inflow = stationInflowM3h(network, localInflowM3h, s, stepMin, steps);
     const pumpM3h = s.pumps.reduce((a, p) => a + p.capacityM3h, 0) / s.pumps.length;
     const { pumpStopM, pumpStartM, highAlarmM } = s.levels;
     // The planner's normal band is the whole-pump schedule's; otherwise the whole well, stop to high alarm.
@@ -72,4 +62,36 @@ export function fixedSpeedStartFloor(
     total += result.starts;
   }
   return { byStation, total };
+}
+
+/** Stations whose pumps are all fixed-speed (VFD stations can run continuously). */
+export function fixedSpeedStations(network: NetworkConfig): PumpStation[] {
+  return network.stations.filter((s) => !s.pumps.some((p) => p.kind === 'vfd'));
+}
+
+/**
+ * Inflow to a station's well per step: its catchment's, and what each station pumping into it sends, after
+ * the main's travel time — `pumpedM3h` of that station when given (nothing arrives before the first of it),
+ * else that station's own local inflow (the smoothest arrival it can give).
+ */
+export function stationInflowM3h(
+  network: NetworkConfig,
+  localInflowM3h: Record<string, number[]>,
+  station: PumpStation,
+  stepMin: number,
+  steps: number,
+  pumpedM3h?: ReadonlyMap<string, readonly number[]>,
+): number[] {
+  const own = localInflowM3h[station.id];
+  if (!own) throw new RangeError(`no local inflow series for station ${station.id}`);
+  const inflow = own.slice(0, steps);
+  for (const u of network.stations) {
+    const main = network.mains.find((m) => m.id === u.dischargeMainId);
+    if (!main || main.to !== station.id) continue;
+    const lag = Math.round(main.travelMin / stepMin);
+    const pumped = pumpedM3h?.get(u.id);
+    const up = pumped ?? localInflowM3h[u.id] ?? [];
+    for (let i = 0; i < inflow.length; i++) inflow[i] = inflow[i]! + (pumped ? (i >= lag ? (up[i - lag] ?? 0) : 0) : (up[Math.max(0, i - lag)] ?? 0));
+  }
+  return inflow;
 }

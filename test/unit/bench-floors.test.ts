@@ -1,7 +1,8 @@
-// Floors of the planner benchmark (bench/lib/start-floor.ts, bench/lib/cost-floor.ts): answers worked out by hand.
+// Floors of the planner benchmark (bench/lib/start-floor.ts, cost-floor.ts, start-budget-cost.ts): answers worked out by hand.
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { perfectForesightCostFloor } from '../../bench/lib/cost-floor.js';
+import { startBudgetCost } from '../../bench/lib/start-budget-cost.js';
 import { fixedSpeedStartFloor } from '../../bench/lib/start-floor.js';
 import { exampleNetwork } from '../../planner/examples.js';
 import { closeSolverWorkers } from '../../planner/solver.js';
@@ -64,4 +65,50 @@ test('cost floor: a day of 50 m³/h pumped in the valley hours as far as the wel
     perfectForesightCostFloor({ network, startUtcMs: Date.UTC(2026, 6, 1), hours: 24, stepMin: 15, localInflowM3h: { A: [50] }, formulation: { reserveLookAheadH: 6, alarmMarginFraction: 0.1, plantRampFractionPerH: 100, plantBalanceBand: 10 }, timeLimitS: 30 }),
     /inflow of A has 1 steps, the run needs 96/,
   );
+});
+
+test('cost at a start budget: the schedules found, their starts and whole-run cost, and the cheapest within the budget', async () => {
+  // 100 m³/h for 8 h into the 50 m² well above, one 200 m³/h duty pump, 0.1 kWh/m³. At one price all day
+  // (0.5 CNY/kWh) timing saves nothing, so any start cost gives the start floor: four runs in the normal band
+  // at the minute (worked out above). The LP prices what was pumped: 800 m³ less what the schedule leaves in
+  // the well (at most the 102.5 m³ band), at 0.05 CNY/m³.
+  const flat = exampleNetwork({
+    stations: [{ id: 'A', areaM2: 50, pumpCount: 2, standbyPumps: 1, pumpM3h: 200, to: 'P', specificEnergyKwhM3: 0.1 }],
+    plants: [{ id: 'P', capacityM3h: 1000 }],
+    tariff: { periods: [{ name: 'flat', priceCnyPerKwh: 0.5, ranges: [{ from: '00:00', to: '24:00' }] }] },
+  });
+  const common = {
+    startUtcMs: Date.UTC(2026, 6, 1),
+    hours: 8,
+    localInflowByMinuteM3h: { A: new Array<number>(480).fill(100) },
+    localInflowM3h: { A: new Array<number>(32).fill(100) },
+    lpStepMin: 15,
+    band: { alarmMarginFraction: 0.1, floorMarginM: 0.15 },
+    formulation: { reserveLookAheadH: 6, alarmMarginFraction: 0.1, plantRampFractionPerH: 100, plantBalanceBand: 10 },
+    timeLimitS: 30,
+  };
+  const enough = await startBudgetCost({ ...common, network: flat, budgetStarts: 4, pointStartCostsCny: [5] });
+  assert.equal(enough.points[0]!.status, 'optimal');
+  assert.equal(enough.points[0]!.fixedSpeedStarts, 4);
+  assert.equal(enough.bestWithinBudget?.fixedSpeedStarts, 4);
+  const cost = enough.bestWithinBudget.costCny!;
+  assert.ok(cost <= 40 + 1e-6 && cost >= 40 - 0.05 * 102.5, `cost ${cost}`);
+  // Three starts cannot carry the water: nothing within that budget.
+  const tooFew = await startBudgetCost({ ...common, network: flat, budgetStarts: 3, pointStartCostsCny: [5] });
+  assert.equal(tooFew.bestWithinBudget, null);
+
+  // With the default tariff of the example network (0.3 CNY/kWh 00–08, 1.0 after), from 04:00: the cheap hours
+  // end half-way. A start costing nothing lets the pump run in short bursts before 08:00 and fill the well for
+  // the dear hours; each dearer start costs no fewer starts and no less money.
+  const tou = exampleNetwork({
+    stations: [{ id: 'A', areaM2: 50, pumpCount: 2, standbyPumps: 1, pumpM3h: 200, to: 'P', specificEnergyKwhM3: 0.1 }],
+    plants: [{ id: 'P', capacityM3h: 1000 }],
+  });
+  const grid = await startBudgetCost({ ...common, network: tou, startUtcMs: Date.UTC(2026, 6, 1, 4), budgetStarts: 1000, pointStartCostsCny: [0, 1, 1000] });
+  const [free, cheap, dear] = grid.points;
+  assert.ok(free!.fixedSpeedStarts >= cheap!.fixedSpeedStarts && cheap!.fixedSpeedStarts >= dear!.fixedSpeedStarts, grid.points.map((p) => p.fixedSpeedStarts).join(','));
+  assert.ok(free!.fixedSpeedStarts > dear!.fixedSpeedStarts, 'a dear start makes fewer starts');
+  assert.equal(dear!.fixedSpeedStarts, 4);
+  assert.ok(free!.costCny! < dear!.costCny!, `cost ${free!.costCny} with free starts, ${dear!.costCny} with dear ones`);
+  assert.equal(grid.bestWithinBudget, free);
 });
