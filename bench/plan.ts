@@ -249,7 +249,7 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
   let applied = -1;
   let heartbeat = 0;
   // What the historian holds of each station's pumped flow, as the service reads it (runtime/connectors.ts).
-  const recentOutflow = outflowRecorder(network, recentOutflowWindowMin(network));
+  const recentOutflow = outflowRecorder(network, recentOutflowWindowMin(network), sim);
   for (let m = 0; m < minutes; m++) {
     const now = sim.timeUtcMs;
     if (arm !== 'baseline') {

@@ -27,10 +27,15 @@ const num = (sim: Simulation, objectId: string, tag: string): number | null => {
 
 /**
  * Per-minute pumped flow of every station over the last `minutes` (what the historian holds and the dispatch
- * cycle reads back): `record` after each simulated minute, `history` for the planner's state.
+ * cycle reads back): `record` after each simulated minute, `history` for the planner's state. Given the
+ * simulation at its start, the time before it holds the flow at the start (the state the run starts from:
+ * pumps off and mains empty) — otherwise the first pumped minute would be taken as having run before the
+ * start, water in the mains that is not there.
  */
-export function outflowRecorder(network: NetworkConfig, minutes: number) {
-  const byStation = new Map(network.stations.map((s) => [s.id, [] as number[]]));
+export function outflowRecorder(network: NetworkConfig, minutes: number, atStart?: Simulation) {
+  const byStation = new Map(
+    network.stations.map((s) => [s.id, atStart ? new Array<number>(minutes).fill(Math.max(0, num(atStart, s.id, 'outflowM3h') ?? 0)) : ([] as number[])]),
+  );
   return {
     record(sim: Simulation): void {
       for (const [id, values] of byStation) {

@@ -16,6 +16,7 @@ import {
   applyPlanStep,
   armMetrics,
   minuteWatch,
+  outflowRecorder,
   blockMeans,
   checkEnvelope,
   coefficientOfVariation,
@@ -118,6 +119,29 @@ describe('applyPlanStep and readPlannerState', () => {
       [['X1', 'transferM3h', 'range']],
     );
     assert.equal(sim.readTag('X1', 'transferSpM3h').value, 900, 'the refused value is not written');
+  });
+});
+
+describe('recent pumping for the planner state', () => {
+  it('holds the flow at the start before the run began (pumps off: nothing in the mains), then what each minute pumped', () => {
+    const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialModes: 'remote' });
+    const recorder = outflowRecorder(network, 85, sim);
+    const before = recorder.history().get('W6')!;
+    assert.equal(before.stepMin, 1);
+    assert.deepEqual(before.valuesM3h, new Array<number>(85).fill(0));
+    writeHeartbeats(sim, network, 1);
+    applyPlanStep(sim, network, stepFor(sim, { flowM3h: 150 }), new Map());
+    for (let m = 0; m < 3; m++) {
+      sim.advance(1);
+      recorder.record(sim);
+    }
+    const after = recorder.history().get('W6')!.valuesM3h;
+    assert.equal(after.length, 85, 'the window keeps its length');
+    assert.deepEqual(after.slice(0, 82), new Array<number>(82).fill(0));
+    assert.deepEqual(after.slice(82), [1, 2, 3].map(() => sim.readTag('W6', 'outflowM3h').value as number));
+    assert.ok(after[84]! > 0, 'W6 pumps its flow setpoint');
+    // Without the start, the history is only what was recorded.
+    assert.equal(outflowRecorder(network, 85).history().size, 0);
   });
 });
 
