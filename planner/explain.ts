@@ -20,7 +20,7 @@ export interface ExplainInput {
   bands: Map<string, { minLevelM: number; maxLevelM: number }>;
   firstStep: PlanStep;
   /** Fixed-speed stations on a whole-pump schedule: their starts over the horizon. */
-  wholePump?: ReadonlyMap<string, { starts: number }>;
+  wholePump?: ReadonlyMap<string, { starts: number; pricedDownstream?: readonly string[] }>;
 }
 
 interface Parts {
@@ -276,6 +276,12 @@ function stationReason(input: ExplainInput, s: StationModel): StationReason {
     const hours = Math.round(f.grid.offsetH[K]!);
     parts.zh.push(`定速泵按整台排程（避开高峰电价、减少启停）：未来${hours}小时启泵${scheduled.starts}次`);
     parts.en.push(`fixed-speed pumps scheduled as whole pumps (off-peak, few starts): ${scheduled.starts} start${scheduled.starts === 1 ? '' : 's'} in the next ${hours} h`);
+    const downstream = scheduled.pricedDownstream ?? [];
+    if (downstream.length > 0) {
+      // Why a run waits for the tariff change although this station's own saving is small.
+      parts.zh.push(`电价计入下游${downstream.join('、')}泵站送这些水的电费`);
+      parts.en.push(`priced with what ${downstream.join(' and ')} downstream pay${downstream.length === 1 ? 's' : ''} to pump this water on`);
+    }
   }
   if (sp && !s.locked) {
     if (scheduled) {

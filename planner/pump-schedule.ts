@@ -187,6 +187,8 @@ export interface FixedSpeedSchedule {
   flowByGridStepM3h: number[];
   starts: number;
   bandExcessM3: number;
+  /** Stations downstream whose energy the schedule's prices count (empty: its own energy only). */
+  pricedDownstream: string[];
 }
 
 /**
@@ -298,7 +300,8 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
       hoursByGridStep[step.k] = hoursByGridStep[step.k]! + stepH[i]!;
     });
     for (let k = 0; k < K; k++) flowByGridStepM3h[k] = hoursByGridStep[k]! > 0 ? flowByGridStepM3h[k]! / hoursByGridStep[k]! : 0;
-    return { stationId: s.id, pumpM3h, pumps: result.pumps, flowByGridStepM3h, starts: result.starts, bandExcessM3: result.bandExcessM3 };
+    const pricedDownstream = (input.downstreamEnergyWeight ?? 0) > 0 && s.specificEnergyKwhM3 > 0 ? stationsDownstream(network, s).map((d) => d.station.id) : [];
+    return { stationId: s.id, pumpM3h, pumps: result.pumps, flowByGridStepM3h, starts: result.starts, bandExcessM3: result.bandExcessM3, pricedDownstream };
   }
 
   /**

@@ -120,6 +120,10 @@ test('reference network, dry day: an optimal plan inside every envelope, honouri
   }
   assert.match(plan.reasons.find((r) => r.objectId === 'W2')!.reason.en, /scheduled as whole pumps .*: \d+ starts? in the next \d+ h.*now: \d pumps? running/);
   assert.match(plan.reasons.find((r) => r.objectId === 'W2')!.reason.zh, /定速泵按整台排程/);
+  // W2 → W3 → W6: its water is pumped twice more on the way to the West plant; E7 pumps straight to the East plant.
+  assert.match(plan.reasons.find((r) => r.objectId === 'W2')!.reason.en, /priced with what W3 and W6 downstream pay to pump this water on/);
+  assert.match(plan.reasons.find((r) => r.objectId === 'W2')!.reason.zh, /电价计入下游W3、W6泵站送这些水的电费/);
+  assert.doesNotMatch(plan.reasons.find((r) => r.objectId === 'E7')!.reason.en, /downstream pay/);
   // The LP follows the whole-pump schedules: their predicted levels stay in the schedule's band (0.15 m above
   // the stop level to the normal ceiling, up to the LP's coarser steps) and the flow is whole pumps.
   for (const id of wholePumpStations) {
