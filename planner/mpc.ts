@@ -109,7 +109,7 @@ export interface MpcOptions {
    * Whole-pump schedules price a station's pumping with this share of the energy its water meets at the
    * stations downstream, at the tariff of its arrival there (0: the station's own energy only). Default 1:
    * water pumped in the dear hours makes the stations below it pump in the dear hours too, unless their
-   * storage can wait (the dry week: ¥93,567 and 529 starts against ¥93,648 and 577 with own energy only).
+   * storage can wait (the dry week at a ¥20 start: ¥93,567 against ¥94,340 with own energy only; README).
    */
   downstreamEnergyWeight: number;
 }
