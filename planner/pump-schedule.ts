@@ -277,10 +277,12 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
     const mainCapM3h = main?.capacityM3h ?? Number.POSITIVE_INFINITY;
     // Pumps beyond what the main carries add nothing: the schedule stops at the main's capacity.
     const maxPumps = Math.max(1, Math.min(dutyAvailable, Math.floor(mainCapM3h / pumpM3h + 1e-9)));
+    // The stations whose energy the prices count (none with own energy only).
+    const downstream = (input.downstreamEnergyWeight ?? 0) > 0 && s.specificEnergyKwhM3 > 0 ? stationsDownstream(network, s) : [];
     const result = wholePumpSchedule({
       durationH: stepH,
       inflowM3h: inflow,
-      priceCnyPerKwh: pathPrice(s),
+      priceCnyPerKwh: pathPrice(s, downstream),
       specificEnergyKwhM3: s.specificEnergyKwhM3,
       pumpM3h,
       maxPumps,
@@ -300,19 +302,17 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
       hoursByGridStep[step.k] = hoursByGridStep[step.k]! + stepH[i]!;
     });
     for (let k = 0; k < K; k++) flowByGridStepM3h[k] = hoursByGridStep[k]! > 0 ? flowByGridStepM3h[k]! / hoursByGridStep[k]! : 0;
-    const pricedDownstream = (input.downstreamEnergyWeight ?? 0) > 0 && s.specificEnergyKwhM3 > 0 ? stationsDownstream(network, s).map((d) => d.station.id) : [];
-    return { stationId: s.id, pumpM3h, pumps: result.pumps, flowByGridStepM3h, starts: result.starts, bandExcessM3: result.bandExcessM3, pricedDownstream };
+    return { stationId: s.id, pumpM3h, pumps: result.pumps, flowByGridStepM3h, starts: result.starts, bandExcessM3: result.bandExcessM3, pricedDownstream: downstream.map((d) => d.station.id) };
   }
 
   /**
    * Price per kWh of the station's own energy in each plan step, with the energy its water meets at the
    * stations downstream (weighted by downstreamEnergyWeight) at the tariff when it gets there.
    */
-  function pathPrice(s: PumpStation): number[] {
+  function pathPrice(s: PumpStation, downstream: { station: PumpStation; lagMin: number }[]): number[] {
     const weight = input.downstreamEnergyWeight ?? 0;
     const prices = stepPrice.slice();
-    if (weight <= 0 || !(s.specificEnergyKwhM3 > 0)) return prices;
-    for (const { station, lagMin } of stationsDownstream(network, s)) {
+    for (const { station, lagMin } of downstream) {
       const share = (weight * station.specificEnergyKwhM3) / s.specificEnergyKwhM3;
       const lagMs = lagMin * 60_000;
       steps.forEach((step, i) => (prices[i] = prices[i]! + share * meanTariffPrice(network, step.startUtcMs + lagMs, step.startUtcMs + lagMs + step.durationMin * 60_000)));
