@@ -11,10 +11,9 @@
 // this construction finds; it is not a floor (a cleverer schedule could pay less), the cost floor is.
 import type { NetworkConfig, PumpStation } from '../../network/schema.js';
 import { dailyMeanTariffPrice, meanTariffPrice } from '../../planner/calendar.js';
-import { stationsDownstream, wholePumpBandM, wholePumpSchedule } from '../../planner/pump-schedule.js';
-import { volumeAtLevel } from '../../planner/wet-well.js';
+import { stationsDownstream, wholePumpSchedule } from '../../planner/pump-schedule.js';
 import { perfectForesightCostFloor } from './cost-floor.js';
-import { fixedSpeedStations, stationInflowM3h } from './start-floor.js';
+import { fixedSpeedStations, fixedSpeedWell, stationInflowM3h } from './start-floor.js';
 
 type CostFloorFormulation = Parameters<typeof perfectForesightCostFloor>[0]['formulation'];
 
@@ -65,31 +64,18 @@ export async function startBudgetCost(options: StartBudgetCostOptions): Promise<
   const fixed = fixedSpeedStations(network);
 
   const schedule = (s: PumpStation, inflowM3h: number[], priceCnyPerKwh: number[], startCostCny: number) => {
-    const { pumpStopM, pumpStartM } = s.levels;
-    const { floorM, ceilingM } = wholePumpBandM(s.levels, options.band.alarmMarginFraction, options.band.floorMarginM);
-    const pumpM3h = s.pumps.reduce((a, p) => a + p.capacityM3h, 0) / s.pumps.length;
-    // The simulation starts every well midway between its stop and start levels, pumps off.
-    const initialVolumeM3 = volumeAtLevel(s.wetWell, 0.5 * (pumpStopM + pumpStartM));
+    const well = fixedSpeedWell(s, options.band);
     const result = wholePumpSchedule({
+      ...well,
       durationH: inflowM3h.map(() => 1 / 60),
       inflowM3h,
       priceCnyPerKwh,
       specificEnergyKwhM3: s.specificEnergyKwhM3,
-      pumpM3h,
-      maxPumps: s.pumps.length - s.standbyPumps,
-      runningNow: 0,
-      initialVolumeM3,
-      minVolumeM3: volumeAtLevel(s.wetWell, floorM),
-      maxVolumeM3: volumeAtLevel(s.wetWell, ceilingM),
       startCostCny,
       terminalCnyPerM3: s.specificEnergyKwhM3 * meanPrice,
       bins: options.bins ?? 400,
     });
-    const pumpedM3h = result.pumps.map((n) => n * pumpM3h);
-    const ownCostCny = pumpedM3h.reduce((a, q, m) => a + (q / 60) * s.specificEnergyKwhM3 * tariff[m]!, 0);
-    // Water left in the well beyond where it began is pumping still to pay (and less is pumping paid ahead).
-    const leftCny = (result.volumeM3.at(-1)! - initialVolumeM3) * s.specificEnergyKwhM3 * meanPrice;
-    return { pumpedM3h, starts: result.starts, ownCostCny: ownCostCny + leftCny };
+    return { pumpedM3h: result.pumps.map((n) => n * well.pumpM3h), starts: result.starts };
   };
   const floorLp = (wholePumpM3h: Map<string, number[]>) =>
     perfectForesightCostFloor({

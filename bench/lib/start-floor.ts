@@ -38,22 +38,12 @@ export function fixedSpeedStartFloor(
   const stepH = stepMin / 60;
   for (const s of fixedSpeedStations(network)) {
     const inflow = stationInflowM3h(network, localInflowM3h, s, stepMin, steps);
-    const pumpM3h = s.pumps.reduce((a, p) => a + p.capacityM3h, 0) / s.pumps.length;
-    const { pumpStopM, pumpStartM, highAlarmM } = s.levels;
-    // The planner's normal band is the whole-pump schedule's; otherwise the whole well, stop to high alarm.
-    const { floorM, ceilingM } = normalBand ? wholePumpBandM(s.levels, normalBand.alarmMarginFraction, normalBand.floorMarginM) : { floorM: pumpStopM, ceilingM: highAlarmM };
     const result = wholePumpSchedule({
+      ...fixedSpeedWell(s, normalBand),
       durationH: inflow.map(() => stepH),
       inflowM3h: inflow,
       priceCnyPerKwh: inflow.map(() => 0),
       specificEnergyKwhM3: s.specificEnergyKwhM3,
-      pumpM3h,
-      maxPumps: s.pumps.length - s.standbyPumps,
-      runningNow: 0,
-      // Start midway between stop and start, as the simulation does.
-      initialVolumeM3: volumeAtLevel(s.wetWell, 0.5 * (pumpStopM + pumpStartM)),
-      minVolumeM3: volumeAtLevel(s.wetWell, floorM),
-      maxVolumeM3: volumeAtLevel(s.wetWell, ceilingM),
       startCostCny: 1,
       terminalCnyPerM3: 0,
       bins: 300,
@@ -62,6 +52,24 @@ export function fixedSpeedStartFloor(
     total += result.starts;
   }
   return { byStation, total };
+}
+
+/**
+ * A fixed-speed station's well and pumps for a whole-pump schedule over a run of the simulation: its duty
+ * pumps, none running and the well midway between its stop and start levels at the start (as the simulation
+ * begins), kept within the planner's normal band when given, else the whole well from stop to high alarm.
+ */
+export function fixedSpeedWell(s: PumpStation, normalBand?: { alarmMarginFraction: number; floorMarginM: number }) {
+  const { pumpStopM, pumpStartM, highAlarmM } = s.levels;
+  const { floorM, ceilingM } = normalBand ? wholePumpBandM(s.levels, normalBand.alarmMarginFraction, normalBand.floorMarginM) : { floorM: pumpStopM, ceilingM: highAlarmM };
+  return {
+    pumpM3h: s.pumps.reduce((a, p) => a + p.capacityM3h, 0) / s.pumps.length,
+    maxPumps: s.pumps.length - s.standbyPumps,
+    runningNow: 0,
+    initialVolumeM3: volumeAtLevel(s.wetWell, 0.5 * (pumpStopM + pumpStartM)),
+    minVolumeM3: volumeAtLevel(s.wetWell, floorM),
+    maxVolumeM3: volumeAtLevel(s.wetWell, ceilingM),
+  };
 }
 
 /** Stations whose pumps are all fixed-speed (VFD stations can run continuously). */
