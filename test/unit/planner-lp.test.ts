@@ -60,6 +60,16 @@ async function solveCase(c: Case): Promise<{ f: Formulation; result: Lexicograph
   return { f, result, r: readSolution(f, result.colValue!)[0]! };
 }
 
+/** Two stations in a chain with wells too small to store anything (S1 → 40-min main → S2 → P1): what arrives passes on at once. */
+const chainNetwork = () =>
+  exampleNetwork({
+    stations: [
+      { id: 'S1', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'S2', travelMin: 40 },
+      { id: 'S2', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'P1' },
+    ],
+    plants: [{ id: 'P1', capacityM3h: 1000 }],
+  });
+
 const volumeOf = (values: number[], f: Formulation, where: (k: number) => boolean = () => true) =>
   values.reduce((sum, q, k) => sum + (where(k) ? q * f.grid.durationH[k]! : 0), 0);
 
@@ -99,13 +109,7 @@ test('single station: storage moves pumping into valley hours exactly as far as 
 
 test('two-station chain: flow arrives after the travel time, interpolated over the steps it overlaps', async () => {
   // Wells too small to store anything: S1 passes a 1-hour pulse on at once; the 40-minute main spreads it over 15-minute steps.
-  const network = exampleNetwork({
-    stations: [
-      { id: 'S1', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'S2', travelMin: 40 },
-      { id: 'S2', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'P1' },
-    ],
-    plants: [{ id: 'P1', capacityM3h: 1000 }],
-  });
+  const network = chainNetwork();
   const midnight = Date.UTC(2026, 6, 1, 0, 0);
   const inflow = (id: string, from: number, to: number) => (id === 'S1' ? (120 * Math.max(0, Math.min(to, midnight + 2 * HOUR) - Math.max(from, midnight + HOUR))) / (to - from) : 0);
   const { f, r } = await solveCase({ network, nowUtcMs: midnight, grid: { fineStepMin: 15, fineHorizonH: 4, coarseStepMin: 60, horizonH: 4 }, inflow, levelM: {} });
@@ -129,13 +133,7 @@ test('water in a main arrives as it left: from the recent outflow, not the flow 
   // S2 (a well too small to store) during [10, 30) min from now: 100 m³/h over the first 15-min step (5 of its
   // minutes), 300 over the second, then nothing: 100 m³ in all. Taking the flow now (0) as the main's content
   // would deliver nothing.
-  const network = exampleNetwork({
-    stations: [
-      { id: 'S1', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'S2', travelMin: 40 },
-      { id: 'S2', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'P1' },
-    ],
-    plants: [{ id: 'P1', capacityM3h: 1000 }],
-  });
+  const network = chainNetwork();
   const history = { stepMin: 1, valuesM3h: Array.from({ length: 60 }, (_, i) => (i >= 30 && i < 50 ? 300 : 0)) };
   const grid = { fineStepMin: 15, fineHorizonH: 2, coarseStepMin: 60, horizonH: 2 };
   const withHistory = await solveCase({ network, nowUtcMs: noon, grid, inflow: () => 0, levelM: {}, initial: { S1: { outflowM3h: 0, recentOutflowM3h: history } } });
