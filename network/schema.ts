@@ -26,6 +26,14 @@ export const Envelope = Type.Object(
   { additionalProperties: false },
 );
 
+/** A VFD pump's lowest running speed when the network file gives none: a typical limit for sewage pumps. */
+export const DEFAULT_VFD_MIN_SPEED_FRACTION = 0.3;
+/**
+ * A VFD station's PLC stops one of its running pumps when the flow asked for falls below this share of what one
+ * pump fewer could give (the pump that starts at n·capacity stops at 0.9·n·capacity: hysteresis on the count).
+ */
+export const VFD_DESTAGE_FRACTION = 0.9;
+
 export const Pump = Type.Object(
   {
     id: Id,

@@ -1,7 +1,7 @@
 // Digital twin of the sewer network: a mass-balance simulation with station PLC logic, exposed as tag values.
 // Pure and deterministic: no I/O, no wall clock, no Math.random; all randomness comes from the seed.
 // The hot loop works on preallocated typed arrays indexed by station / pump / link number.
-import type { NetworkConfig, QualityParameter } from '../network/schema.js';
+import { DEFAULT_VFD_MIN_SPEED_FRACTION, VFD_DESTAGE_FRACTION, type NetworkConfig, type QualityParameter } from '../network/schema.js';
 import { RemoteControl, StationMode, resolveTagMap } from '../network/tags.js';
 import type { ResolvedTag, TagDataType } from '../network/tags.js';
 import { createCalendar } from '../forecasting/calendar.js';
@@ -167,8 +167,6 @@ const M3_PER_MM_HA = 10; // 1 mm of rain on 1 ha
 const QUALITY_PARAMETERS: readonly QualityParameter[] = ['codMgL', 'nh3nMgL', 'tpMgL', 'tnMgL', 'ssMgL', 'ph'];
 const NQ = QUALITY_PARAMETERS.length;
 const DEFAULT_RDII_QUALITY: Record<QualityParameter, number> = { codMgL: 40, nh3nMgL: 2, tpMgL: 0.3, tnMgL: 4, ssMgL: 60, ph: 7.0 };
-// A VFD pump without a configured minimum speed: a typical lower limit for sewage pumps.
-const DEFAULT_VFD_MIN_SPEED = 0.3;
 const DWF_NOISE_AUTOCORRELATION = 0.8; // hour to hour
 
 // Which logic drives a station in a step.
@@ -711,7 +709,7 @@ export class Simulation {
         this.pumpIds.push(pump.id);
         this.pumpStation[p] = s;
         this.pumpCap[p] = pump.capacityM3h;
-        this.pumpMinSpeed[p] = pump.kind === 'vfd' ? (pump.minSpeedFraction ?? DEFAULT_VFD_MIN_SPEED) : 1;
+        this.pumpMinSpeed[p] = pump.kind === 'vfd' ? (pump.minSpeedFraction ?? DEFAULT_VFD_MIN_SPEED_FRACTION) : 1;
         this.maxStarts[p] = st.maxStartsPerHour;
         this.startRingFirst[p] = ringSize;
         ringSize += st.maxStartsPerHour;
@@ -1559,7 +1557,7 @@ export class Simulation {
     if (q <= 0) want = 0;
     else if (running === 0) want = Math.ceil(q / capEach - 1e-9);
     else if (q > running * capEach) want = Math.ceil(q / capEach - 1e-9);
-    else if (running > 1 && q < (running - 1) * capEach * 0.9) want = Math.max(1, Math.ceil(q / capEach - 1e-9));
+    else if (running > 1 && q < (running - 1) * capEach * VFD_DESTAGE_FRACTION) want = Math.max(1, Math.ceil(q / capEach - 1e-9));
     else want = running;
     want = Math.min(want, allowed);
     running = this.reconcile(s, want);
