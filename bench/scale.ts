@@ -38,6 +38,7 @@ import { generateNetwork } from '../network/generate.js';
 import { loadNetworkFile, referenceNetworkPath } from '../network/load.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { buildTimeGrid, formulate, type Formulation, type Scenario, type TimeGrid } from '../planner/formulation.js';
+import { defaultMpcOptions } from '../planner/mpc.js';
 import { catchmentInflow, dryWeatherByNode, meanOverWindow, rdiiFromRain } from '../planner/inflow.js';
 import { closeSolverWorkers, solveLexicographic, type HoldOptimum, type SolverAlgorithm } from '../planner/solver.js';
 
@@ -143,6 +144,7 @@ export function buildScaleModel({ network, grid, scenarios }: ScaleWorkload): Fo
       overflowHarm: {},
       relaxed: false,
       economy: 'nominal',
+      vfdStartCostCny: defaultMpcOptions(network).vfdStartCostCny,
     },
   });
 }

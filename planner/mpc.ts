@@ -3,7 +3,7 @@
 // setpoint, pumps allowed, transfer, tank inlet/outlet) per step and clamped to every setpoint's envelope.
 // It never returns "no plan": the fallbacks are the relaxed LP, the previous plan shifted, the rule-based plan.
 import type { NetworkSnapshot, RainForecast } from '../activities/types.js';
-import type { Envelope, NetworkConfig, PumpStation } from '../network/schema.js';
+import { DEFAULT_VFD_MIN_SPEED_FRACTION, type Envelope, type NetworkConfig, type PumpStation } from '../network/schema.js';
 import { clampToEnvelope } from './envelope.js';
 import { explainPlan } from './explain.js';
 import {
@@ -112,6 +112,11 @@ export interface MpcOptions {
    * storage can wait (the dry week at a ¥20 start: ¥93,567 against ¥94,340 with own energy only; README).
    */
   downstreamEnergyWeight: number;
+  /**
+   * Cost of one pump start at a VFD station, CNY, counted in the LP's energy priority by the relaxation of the
+   * PLC's pump staging (formulation.ts vfdStartRows); 0 leaves VFD starts uncounted. Default: pumpStartCostCny.
+   */
+  vfdStartCostCny: number;
 }
 
 /**
@@ -143,6 +148,7 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     energyRelTolerance: 1e-5,
     downstreamEnergyWeight: 1,
     pumpStartCostCny: network.planning.pumpStartCostCny ?? DEFAULT_PUMP_START_COST_CNY,
+    vfdStartCostCny: network.planning.pumpStartCostCny ?? DEFAULT_PUMP_START_COST_CNY,
   };
 }
 
@@ -191,6 +197,7 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
       relaxed,
       economy: options.economy,
       energyRelTolerance: options.energyRelTolerance,
+      vfdStartCostCny: options.vfdStartCostCny,
     });
     const wholePump = options.wholePumpSchedules
       ? scheduleFixedSpeedStations({
@@ -349,6 +356,7 @@ function initialState(network: NetworkConfig, state: PlannerState, nowUtcMs: num
           ...(usableHistory(st?.recentOutflowM3h) ? { recentOutflowM3h: st!.recentOutflowM3h! } : {}),
           flowSetpointM3h: st?.flowSpM3h ?? null,
           locked: st?.mode === 'local',
+          ...(st?.pumpsRunning === undefined || st.pumpsRunning === null ? {} : { pumpsRunning: st.pumpsRunning }),
         },
       ];
     }),
@@ -423,9 +431,6 @@ function riskOf(f: Formulation, results: ScenarioResult[], thresholdM3: number):
 
 /** Whole-pump schedules keep the level this far above the pump-stop level (the PLC's cut-out in flow control), m. */
 export const WHOLE_PUMP_FLOOR_MARGIN_M = 0.15;
-
-/** Lowest speed of a VFD pump whose configuration does not say (a typical limit for sewage pumps). */
-const TYPICAL_VFD_MIN_SPEED = 0.3;
 
 /**
  * The widest start/stop band of normal operation: from the pump-stop level to the normal ceiling (high alarm
@@ -565,7 +570,7 @@ function buildPlan(ctx: BuildContext): Plan {
       if (s.flowControlled) {
         // A VFD runs no slower than its minimum speed: a smaller planned flow would be pumped at that speed and
         // cycle on the cut-out, so below half of it nothing is pumped (the LP's small flow waits in the well).
-        const minFlowM3h = Math.min(...station.pumps.map((p) => p.capacityM3h * (p.minSpeedFraction ?? TYPICAL_VFD_MIN_SPEED)));
+        const minFlowM3h = Math.min(...station.pumps.map((p) => p.capacityM3h * (p.minSpeedFraction ?? DEFAULT_VFD_MIN_SPEED_FRACTION)));
         const flowM3h = flow(pumped < 0.5 * minFlowM3h ? 0 : pumped, minutesSince, step.startUtcMs);
         // The PLC stages VFD pumps by the flow. A limit of the pumps the planned flow needs would stop a pump the
         // PLC keeps through a small dip of the flow, and start it again when the flow recovers: allow at least

@@ -6,7 +6,7 @@ import highsPackage from 'highs';
 import type { Highs } from 'highs';
 import type { NetworkConfig } from '../../network/schema.js';
 import { exampleNetwork } from '../../planner/examples.js';
-import { buildTimeGrid, formulate, readSolution, volumeLeftM3, type Formulation, type GridOptions, type InitialStation, type ScenarioResult } from '../../planner/formulation.js';
+import { buildTimeGrid, formulate, readSolution, volumeLeftM3, type Formulation, type FormulationOptions, type GridOptions, type InitialStation, type ScenarioResult } from '../../planner/formulation.js';
 import { meanOverWindow, rdiiFromRain } from '../../planner/inflow.js';
 import { LpBuilder, objectiveValue, rowActivities, toCplexLp } from '../../planner/lp.js';
 import { solveLexicographic, type LexicographicResult } from '../../planner/solver.js';
@@ -27,6 +27,7 @@ interface Case {
   levelM: Record<string, number>;
   /** Initial state per station beyond its level (pumped flow now, recent outflow). */
   initial?: Record<string, Partial<InitialStation>>;
+  options?: Partial<FormulationOptions>;
 }
 
 async function solveCase(c: Case): Promise<{ f: Formulation; result: LexicographicResult; r: ScenarioResult }> {
@@ -53,6 +54,7 @@ async function solveCase(c: Case): Promise<{ f: Formulation; result: Lexicograph
       overflowHarm: {},
       relaxed: false,
       economy: 'nominal',
+      ...c.options,
     },
   });
   const result = await solveLexicographic(f.problem, { timeLimitS: 20 });
@@ -105,6 +107,34 @@ test('single station: storage moves pumping into valley hours exactly as far as 
   const endLevelM = levelAtVolume(network.stations[0]!.wetWell, s1.volumeM3[s1.volumeM3.length - 1]!);
   assert.ok(Math.abs(endLevelM - 3) < 0.01, `the morning's 200 m³ stay in the well: end level ${endLevelM}`);
   assert.ok(volumeOf(s1.overflowM3h, f) < 1e-6 && volumeOf(s1.standbyM3h, f) < 1e-6, 'no overflow, no standby pump');
+});
+
+test('VFD starts priced: a dear start keeps the pumps running now, a free one lets the well empty faster before the dear hours', async () => {
+  // Three 100 m³/h VFD pumps, 400 m² well at 2 m (800 m³; flow control plans no lower than 1.3 m, 520 m³),
+  // inflow 50 m³/h, 06:00 in the valley (0.3 CNY/kWh until 08:00, then 1.0). Draining 280 m³ + the inflow before
+  // 08:00 takes 190 m³/h: two pumps. At ¥10,000 a start, the fine steps keep to the pumps running now.
+  const network = exampleNetwork({ stations: [{ id: 'S1', areaM2: 400, pumpCount: 3, pumpM3h: 100, kind: 'vfd', to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 1000 }] });
+  const run = (pumpsRunning: number, vfdStartCostCny: number) =>
+    solveCase({
+      network,
+      nowUtcMs: Date.UTC(2026, 6, 1, 6, 0),
+      grid: { fineStepMin: 15, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 },
+      inflow: (id) => (id === 'S1' ? 50 : 0),
+      levelM: { S1: 2 },
+      initial: { S1: { outflowM3h: 50, pumpsRunning } },
+      options: { vfdStartCostCny, plantRampFractionPerH: 100 },
+    });
+  const fineMaxM3h = ({ f, r }: Awaited<ReturnType<typeof run>>) => Math.max(...r.stations.get('S1')!.pumpedM3h.filter((_, k) => f.grid.durationH[k]! < 0.5));
+  const free = await run(1, 0);
+  assert.ok(fineMaxM3h(free) > 150, `free starts: ${fineMaxM3h(free)} m³/h at most`);
+  assert.equal(free.f.stations[0]!.vfdStarts, null);
+  const oneRunning = await run(1, 10_000);
+  assert.ok(fineMaxM3h(oneRunning) <= 100 + 1e-6, `one pump running, dear starts: ${fineMaxM3h(oneRunning)} m³/h at most`);
+  const twoRunning = await run(2, 10_000);
+  assert.ok(fineMaxM3h(twoRunning) > 150 && fineMaxM3h(twoRunning) <= 200 + 1e-6, `two pumps running, dear starts: ${fineMaxM3h(twoRunning)} m³/h at most`);
+  // Counted over the fine steps only.
+  const counted = twoRunning.f.stations[0]!.vfdStarts![0]!;
+  assert.deepEqual(counted.map((col) => col >= 0), twoRunning.f.grid.durationH.map((d) => d < 0.5));
 });
 
 test('two-station chain: flow arrives after the travel time, interpolated over the steps it overlaps', async () => {
