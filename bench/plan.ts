@@ -40,7 +40,11 @@
 // (bench/lib/start-floor.ts), pumps switched at any minute; `at_plan_step`, the same with pumps switched
 // only at the plan's 15-min step boundaries (as pump-count setpoints are); `cost_floor` (dry week) — the whole run as one LP with the true inflow,
 // the planner's priorities, and storage ending no emptier than it began (bench/lib/cost-floor.ts);
-// `start_target_cost` (dry week) — both dry-week targets together: with perfect foresight, the fixed-speed
+// `cost_floor_at_start_target` (dry week) — the cost floor within half the baseline's starts: the fixed-speed
+// stations need at least their normal-band start floor, so the VFD stations may make only what is left,
+// counted by the LP relaxation of their PLC's staging (planner/formulation.ts vfdStartRows) while the
+// fixed-speed stations stay continuous — no controller in the normal band meets both dry-week targets for
+// less; `start_target_cost` (dry week) — both dry-week targets together: with perfect foresight, the fixed-speed
 // stations on whole-pump schedules for a grid of start costs and the rest by the whole-run LP, each as
 // fixed-speed starts and whole-run cost, and the cheapest within half the baseline's starts
 // (bench/lib/start-budget-cost.ts).
@@ -460,19 +464,30 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const planStepStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps);
     const planStepNormalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps, normalBand);
     let costFloor: CostFloor | null = null;
+    let costFloorAtStartTarget: (CostFloor & { vfdStartBudget: number }) | null = null;
     let budgetCost: StartBudgetCost | null = null;
     const floorFormulation = { reserveLookAheadH: mpc.reserveLookAheadH, alarmMarginFraction: mpc.alarmMarginFraction, plantRampFractionPerH: mpc.plantRampFractionPerH, plantBalanceBand: mpc.plantBalanceBand };
     if (name === 'dry-week' && options.costFloor) {
+      const wholeRunLp = (vfdStartBudget?: number) =>
+        perfectForesightCostFloor({
+          network,
+          startUtcMs: START_UTC_MS,
+          hours: durationMs / MS_PER_H,
+          stepMin: STEP_MIN,
+          localInflowM3h: history.localInflowM3h,
+          formulation: floorFormulation,
+          timeLimitS: 900,
+          ...(vfdStartBudget === undefined ? {} : { vfdStartBudget }),
+        });
       progress('cost floor: the whole run as one LP with the true inflow …');
-      costFloor = await perfectForesightCostFloor({
-        network,
-        startUtcMs: START_UTC_MS,
-        hours: durationMs / MS_PER_H,
-        stepMin: STEP_MIN,
-        localInflowM3h: history.localInflowM3h,
-        formulation: floorFormulation,
-        timeLimitS: 900,
-      });
+      costFloor = await wholeRunLp();
+      // Within half the baseline's starts, the fixed-speed stations (in the normal band) need at least their
+      // floor; what is left is all the VFD stations may make. Their starts by the relaxation of the PLC's
+      // staging (planner/formulation.ts vfdStartRows), the fixed-speed stations continuous: a floor for both
+      // dry-week targets together.
+      const vfdStartBudget = Math.max(0, Math.floor(0.5 * baseline.metrics.pump_starts) - normalBandStartFloor.total);
+      progress(`cost floor with at most ${vfdStartBudget} VFD starts …`);
+      costFloorAtStartTarget = { vfdStartBudget, ...(await wholeRunLp(vfdStartBudget)) };
       progress('cost at the start target: whole-pump schedules with the true inflow …');
       budgetCost = await startBudgetCost({
         network,
@@ -530,6 +545,22 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
               steps: costFloor.steps,
               columns: costFloor.columns,
               solve_s: round(costFloor.solveMs / 1000, 1),
+            },
+          }
+        : {}),
+      ...(costFloorAtStartTarget
+        ? {
+            cost_floor_at_start_target: {
+              fixed_speed_start_floor: normalBandStartFloor.total,
+              vfd_start_budget: costFloorAtStartTarget.vfdStartBudget,
+              status: costFloorAtStartTarget.status,
+              cost_cny: costFloorAtStartTarget.costCny === null ? null : round(costFloorAtStartTarget.costCny, 1),
+              reduction_vs_baseline: costFloorAtStartTarget.costCny === null || baseline.metrics.cost_cny <= 0 ? null : round(1 - costFloorAtStartTarget.costCny / baseline.metrics.cost_cny, 3),
+              overflow_m3: costFloorAtStartTarget.overflowM3 === null ? null : round(costFloorAtStartTarget.overflowM3, 1),
+              bypass_m3: costFloorAtStartTarget.bypassM3 === null ? null : round(costFloorAtStartTarget.bypassM3, 1),
+              vfd_starts_relaxed_by_station: Object.fromEntries(Object.entries(costFloorAtStartTarget.vfdStartsRelaxedByStation ?? {}).map(([id, n]) => [id, round(n, 1)])),
+              cost_cny_by_object: Object.fromEntries(Object.entries(costFloorAtStartTarget.costByObjectCny).map(([id, c]) => [id, round(c, 1)])),
+              solve_s: round(costFloorAtStartTarget.solveMs / 1000, 1),
             },
           }
         : {}),

@@ -15,11 +15,16 @@ export interface CostFloor {
   status: string;
   costCny: number | null;
   energyKwh: number | null;
+  /** Overflow (wells and tanks) and plant bypass of the solution, m³ (null when no solution): above zero, the run's constraints cannot be kept without them. */
+  overflowM3: number | null;
+  bypassM3: number | null;
   /** Cost per station, tank outlet and interconnection, CNY (empty when no solution). */
   costByObjectCny: Record<string, number>;
   steps: number;
   columns: number;
   solveMs: number;
+  /** With a VFD start budget: the relaxed starts per VFD station at the optimum (what the budget allows each). */
+  vfdStartsRelaxedByStation?: Record<string, number>;
 }
 
 export async function perfectForesightCostFloor(options: {
@@ -33,6 +38,8 @@ export async function perfectForesightCostFloor(options: {
   timeLimitS: number;
   /** Pumped flow per step fixed at these stations (whole-pump schedules made outside the LP), m³/h. */
   wholePumpM3h?: ReadonlyMap<string, readonly number[]>;
+  /** At most this many pump starts at the VFD stations together, counted by their relaxation (formulation.ts vfdStartRows). */
+  vfdStartBudget?: number;
 }): Promise<CostFloor> {
   const { network, startUtcMs, hours, stepMin } = options;
   const grid = buildTimeGrid(startUtcMs, { fineStepMin: stepMin, fineHorizonH: hours, coarseStepMin: stepMin, horizonH: hours });
@@ -53,7 +60,15 @@ export async function perfectForesightCostFloor(options: {
       transfers: new Map(),
     },
     constraints: {},
-    options: { ...options.formulation, sharedSteps: 1, robustness: 'expected', relaxed: false, economy: 'nominal', overflowHarm: {} },
+    options: {
+      ...options.formulation,
+      sharedSteps: 1,
+      robustness: 'expected',
+      relaxed: false,
+      economy: 'nominal',
+      overflowHarm: {},
+      ...(options.vfdStartBudget === undefined ? {} : { vfdStartBudget: options.vfdStartBudget }),
+    },
     ...(options.wholePumpM3h ? { wholePumpM3h: options.wholePumpM3h } : {}),
   });
   const { colLower, colUpper } = f.problem;
@@ -71,20 +86,28 @@ export async function perfectForesightCostFloor(options: {
   const energyDone = f.problem.objectives.some((o) => o.name === 'energy')
     ? result.stats.priorities.some((p) => p.name === 'energy' && p.status === 'optimal')
     : result.status === 'optimal';
-  if (!result.colValue || !energyDone) return { status: result.status, costCny: null, energyKwh: null, costByObjectCny: {}, steps: K, columns: f.problem.numCols, solveMs };
+  if (!result.colValue || !energyDone) return { status: result.status, costCny: null, energyKwh: null, overflowM3: null, bypassM3: null, costByObjectCny: {}, steps: K, columns: f.problem.numCols, solveMs };
   const shown = readSolution(f, result.colValue)[0]!;
   const priced = (flowM3h: number[], kwhPerM3: number) => flowM3h.reduce((a, q, k) => a + Math.abs(q) * grid.durationH[k]! * kwhPerM3 * f.priceCnyPerKwh[k]!, 0);
   const costByObjectCny: Record<string, number> = {};
   for (const s of f.stations) costByObjectCny[s.station.id] = priced(shown.stations.get(s.station.id)!.pumpedM3h, s.station.specificEnergyKwhM3);
   for (const t of f.tanks) costByObjectCny[t.tank.id] = priced(shown.tanks.get(t.tank.id)!.outletM3h, t.tank.outletSpecificEnergyKwhM3);
   for (const x of f.transfers) costByObjectCny[x.interconnection.id] = priced(shown.transfers.get(x.interconnection.id)!, x.interconnection.specificEnergyKwhM3);
+  const volume = (flowM3h: number[]) => flowM3h.reduce((a, q, k) => a + q * grid.durationH[k]!, 0);
+  const overflowM3 = [...shown.stations.values(), ...shown.tanks.values()].reduce((a, o) => a + volume(o.overflowM3h), 0);
+  const bypassM3 = [...shown.plants.values()].reduce((a, p) => a + volume(p.bypassM3h), 0);
   return {
     status: result.status,
     costCny: shown.costCnyByStep.reduce((a, b) => a + b, 0),
+    overflowM3,
+    bypassM3,
     energyKwh: shown.energyKwhByStep.reduce((a, b) => a + b, 0),
     costByObjectCny,
     steps: K,
     columns: f.problem.numCols,
     solveMs,
+    ...(options.vfdStartBudget === undefined
+      ? {}
+      : { vfdStartsRelaxedByStation: Object.fromEntries(f.stations.filter((s) => s.vfdStarts).map((s) => [s.station.id, s.vfdStarts![0]!.reduce((a, col) => a + (col >= 0 ? result.colValue![col]! : 0), 0)])) }),
   };
 }

@@ -67,6 +67,41 @@ test('cost floor: a day of 50 m³/h pumped in the valley hours as far as the wel
   );
 });
 
+test('cost floor with a VFD start budget: pump starts counted by their relaxation, and what the budget costs', async () => {
+  // The station of the cost floor above on three 100 m³/h VFD pumps (none running at the start). Unbounded, it
+  // pays 57 CNY (above). Every m³ of the day's 1,200 must be pumped, so some step pumps at least the mean
+  // 50 m³/h: half a pump, half a start. Below that budget the well must overflow; at it the station pumps 50 m³/h
+  // all day (any step above it would need more pump running, more starts): 400 m³ × 0.03 + 800 m³ × 0.1 = 92.
+  const network = exampleNetwork({ stations: [{ id: 'A', areaM2: 1000, pumpCount: 3, pumpM3h: 100, kind: 'vfd', to: 'P', specificEnergyKwhM3: 0.1 }], plants: [{ id: 'P', capacityM3h: 1000 }] });
+  const floor = (vfdStartBudget?: number) =>
+    perfectForesightCostFloor({
+      network,
+      startUtcMs: Date.UTC(2026, 6, 1),
+      hours: 24,
+      stepMin: 15,
+      localInflowM3h: { A: new Array<number>(96).fill(50) },
+      formulation: { reserveLookAheadH: 6, alarmMarginFraction: 0.1, plantRampFractionPerH: 100, plantBalanceBand: 10, cutoutMarginM: 0 },
+      timeLimitS: 30,
+      ...(vfdStartBudget === undefined ? {} : { vfdStartBudget }),
+    });
+  const free = await floor();
+  assert.ok(Math.abs(free.costCny! - 57) <= 0.011, `cost ${free.costCny}`);
+  assert.equal(free.overflowM3, 0);
+  assert.equal(free.vfdStartsRelaxedByStation, undefined);
+  // 45 m³/h at most: 120 m³ of the day spill (less what the well can keep: it must end where it began).
+  const tooFew = await floor(0.45);
+  assert.ok(Math.abs(tooFew.overflowM3! - 120) < 0.01, `overflow ${tooFew.overflowM3}`);
+  const least = await floor(0.5);
+  assert.equal(least.status, 'optimal');
+  assert.ok(least.overflowM3! < 1e-6, `overflow ${least.overflowM3}`);
+  assert.ok(Math.abs(least.costCny! - 92) <= 0.011, `cost ${least.costCny}`);
+  assert.ok(least.vfdStartsRelaxedByStation!.A! <= 0.5 + 1e-6, `starts ${least.vfdStartsRelaxedByStation!.A}`);
+  // In between: 0.8 of a pump at most, 80 m³/h through the valley (640 m³ at 0.03), the other 560 m³ at 0.1.
+  const between = await floor(0.8);
+  assert.ok(Math.abs(between.costCny! - 75.2) <= 0.011, `cost ${between.costCny}`);
+  assert.ok(between.vfdStartsRelaxedByStation!.A! <= 0.8 + 1e-6);
+});
+
 test('cost at a start budget: the schedules found, their starts and whole-run cost, and the cheapest within the budget', async () => {
   // 100 m³/h for 8 h into the 50 m² well above, one 200 m³/h duty pump, 0.1 kWh/m³. At one price all day
   // (0.5 CNY/kWh) timing saves nothing, so any start cost gives the start floor: four runs in the normal band
