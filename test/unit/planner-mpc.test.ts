@@ -10,7 +10,7 @@ import { parseNetwork } from '../../network/validate.js';
 import { insideEnvelope } from '../../planner/envelope.js';
 import { exampleNetwork } from '../../planner/examples.js';
 import { catchmentInflow, type InflowForecast } from '../../planner/inflow.js';
-import { planWithOptimiser, vfdPumpsFor, type OptimiserInput, type PlannerState } from '../../planner/mpc.js';
+import { holdVfdFlow, planWithOptimiser, vfdPumpsFor, type OptimiserInput, type PlannerState } from '../../planner/mpc.js';
 import type { Plan } from '../../planner/types.js';
 
 const HOUR = 3_600_000;
@@ -287,6 +287,19 @@ test('vfdPumpsFor: more pumps when the running ones cannot give the flow at full
   assert.equal(vfdPumpsFor(1000, 3, 800), 2, 'one fewer than 3 carries 1,000 m³/h: 2');
   assert.equal(vfdPumpsFor(1700, 3, 800), 3, 'two pumps cannot give 1,700 m³/h: 3 keep running');
   assert.equal(vfdPumpsFor(300, 4, 800), 1);
+});
+
+test('holdVfdFlow: a small excursion past the running pumps\' thresholds is held on them, as far as the well allows', () => {
+  // 400 m³/h pumps, two running: full at 800 m³/h, the PLC stops one below 0.9 × 400 = 360 m³/h.
+  assert.equal(holdVfdFlow(830, 2, 400, 0.1, 1000, 1000), 800, '30 m³/h over two pumps: no third');
+  assert.equal(holdVfdFlow(850, 2, 400, 0.1, 1000, 1000), 850, '50 m³/h over is more than a tenth of a pump');
+  assert.equal(holdVfdFlow(830, 2, 400, 0.1, 20, 1000), 830, 'the well cannot keep 30 m³/h more');
+  const held = holdVfdFlow(330, 2, 400, 0.1, 1000, 1000);
+  assert.ok(held >= 360 && held < 360.01, `30 m³/h under the destaging flow: held at ${held}`);
+  assert.equal(holdVfdFlow(330, 2, 400, 0.1, 1000, 10), 330, 'the well cannot give 30 m³/h more');
+  assert.equal(holdVfdFlow(330, 1, 400, 0.1, 1000, 1000), 330, 'one pump: nothing to stop but the station');
+  assert.equal(holdVfdFlow(830, 2, 400, 0, 1000, 1000), 830, 'off');
+  assert.equal(holdVfdFlow(500, 2, 400, 0.1, 1000, 1000), 500, 'within the thresholds: as planned');
 });
 
 test('a VFD station\'s pump limit does not stop a pump that runs now while the flow still uses it', async () => {
