@@ -21,6 +21,8 @@ export interface ExplainInput {
   firstStep: PlanStep;
   /** Fixed-speed stations on a whole-pump schedule: their starts over the horizon. */
   wholePump?: ReadonlyMap<string, { starts: number; pricedDownstream?: readonly string[] }>;
+  /** VFD stations whose first-step flow is held on the running pumps (mpc.ts holdVfdFlow): what the LP planned. */
+  heldVfd?: ReadonlyMap<string, { plannedM3h: number; sentM3h: number; running: number }>;
 }
 
 interface Parts {
@@ -291,6 +293,13 @@ function stationReason(input: ExplainInput, s: StationModel): StationReason {
     } else if (sp.remoteControl === 'flow') {
       parts.zh.push(`当前设定：流量${m3(sp.flowM3h)}立方米/时，允许${sp.pumpsAllowed}台泵`);
       parts.en.push(`now: flow ${m3(sp.flowM3h)} m³/h, up to ${pumps(sp.pumpsAllowed)}`);
+      const held = input.heldVfd?.get(station.id);
+      if (held) {
+        // The setpoint is not the planned flow: say why, or a dispatcher comparing the two would wonder.
+        const change = held.sentM3h < held.plannedM3h ? { zh: '启动', en: 'starting' } : { zh: '停止', en: 'stopping' };
+        parts.zh.push(`保持${held.running}台泵运行（计划${m3(held.plannedM3h)}立方米/时），不为短时流量变化${change.zh}一台泵`);
+        parts.en.push(`keeps ${pumps(held.running)} running (planned ${m3(held.plannedM3h)} m³/h) rather than ${change.en} one for a short change of flow`);
+      }
     } else {
       parts.zh.push(`当前设定：液位${lv(sp.stopLevelM)}–${lv(sp.startLevelM)}米，允许${sp.pumpsAllowed}台泵`);
       parts.en.push(`now: band ${lv(sp.stopLevelM)}–${lv(sp.startLevelM)} m, up to ${pumps(sp.pumpsAllowed)}`);

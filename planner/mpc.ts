@@ -561,6 +561,7 @@ function buildPlan(ctx: BuildContext): Plan {
     vfdRunning.set(s.station.id, Math.max(0, Math.round(st?.pumpsRunning ?? fromFlow)));
   }
 
+  const heldVfd = new Map<string, { plannedM3h: number; sentM3h: number; running: number }>();
   const planSteps: PlanStep[] = steps.map((step, i) => {
     // The first write replaces values written one cycle ago; later ones follow the step before.
     const minutesSince = i === 0 ? network.planning.cycleMin : steps[i - 1]!.durationMin;
@@ -607,6 +608,7 @@ function buildPlan(ctx: BuildContext): Plan {
         const floorM3 = volumeAtLevel(station.wetWell, station.levels.pumpStopM + VFD_HOLD_FLOOR_MARGIN_M);
         const ceilingM3 = volumeAtLevel(station.wetWell, normalCeilingM(station.levels, options.alarmMarginFraction));
         const sent = holdVfdFlow(pumped, running, s.pumpEachM3h, options.vfdHoldShare, Math.max(0, (ceilingM3 - volumeEndM3) / stepH), Math.max(0, (volumeEndM3 - floorM3) / stepH));
+        if (i === 0 && sent !== pumped) heldVfd.set(station.id, { plannedM3h: pumped, sentM3h: sent, running });
         const flowM3h = flow(sent < 0.5 * minFlowM3h ? 0 : sent, minutesSince, step.startUtcMs);
         vfdRunning.set(station.id, vfdPumpsFor(flowM3h, running, s.pumpEachM3h));
         const vfdAllowed = flowM3h > 0 ? Math.max(pumpsAllowed, Math.min(available, running)) : pumpsAllowed;
@@ -684,7 +686,7 @@ function buildPlan(ctx: BuildContext): Plan {
   };
 
   const rainAhead = f.stations.some((s) => s.reserveMaxVolumeM3.some((v) => v !== null));
-  const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]!, wholePump });
+  const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]!, wholePump, heldVfd });
   return {
     planId: input.planId,
     networkId: network.id,

@@ -302,6 +302,35 @@ test('holdVfdFlow: a small excursion past the running pumps\' thresholds is held
   assert.equal(holdVfdFlow(500, 2, 400, 0.1, 1000, 1000), 500, 'within the thresholds: as planned');
 });
 
+test('a VFD flow just above the running pumps is held on them, and the explanation says why', async () => {
+  // Three 100 m³/h VFD pumps, two running at 205 m³/h with 205 m³/h coming in, one price all day: the plan
+  // pumps what comes in, 5 m³/h more than two pumps give. The PLC would start the third for it; the hold
+  // sends 200 m³/h and the well keeps the 5.
+  const network = exampleNetwork({
+    stations: [{ id: 'V1', areaM2: 100, pumpCount: 3, pumpM3h: 100, kind: 'vfd', to: 'P1' }],
+    plants: [{ id: 'P1', capacityM3h: 1000 }],
+    tariff: { periods: [{ name: 'flat', priceCnyPerKwh: 0.5, ranges: [{ from: '00:00', to: '24:00' }] }] },
+  });
+  const plan = (vfdHoldShare: number) =>
+    planWithOptimiser({
+      planId: 'hold',
+      network,
+      state: { readAtUtcMs: t0, stations: [{ stationId: 'V1', levelM: 1.8, pumpsAvailable: 3, mode: 'remote', outflowM3h: 205, pumpsRunning: 2, flowSpM3h: 205 }] },
+      inflow: { startUtcMs: t0, stepMin: 60, series: [{ nodeId: 'V1', flowM3h: Array.from({ length: 8 }, () => 205) }] },
+      nowUtcMs: t0,
+      options: { horizonH: 6, fineHorizonH: 6, vfdStartCostCny: 0, vfdHoldShare },
+    });
+  const reasonOf = (p: Plan) => p.reasons.find((r) => r.objectId === 'V1')!.reason;
+  const asPlanned = await plan(0);
+  assert.equal(asPlanned.planner, 'mpc', JSON.stringify(asPlanned.fallback));
+  assert.ok(Math.abs(asPlanned.steps[0]!.stations[0]!.flowM3h - 205) < 0.5, `planned ${asPlanned.steps[0]!.stations[0]!.flowM3h} m³/h`);
+  assert.doesNotMatch(reasonOf(asPlanned).en, /keeps/);
+  const held = await plan(0.1);
+  assert.equal(held.steps[0]!.stations[0]!.flowM3h, 200);
+  assert.match(reasonOf(held).en, /keeps 2 pumps running \(planned 205 m³\/h\) rather than starting one for a short change of flow/);
+  assert.match(reasonOf(held).zh, /保持2台泵运行（计划205立方米\/时），不为短时流量变化启动一台泵/);
+});
+
 test('a VFD station\'s pump limit does not stop a pump that runs now while the flow still uses it', async () => {
   // One 100 m² well (stop 1, start 2 m), 2 duty VFD pumps of 100 m³/h and a standby, 60 m³/h coming in and the
   // well at 1.5 m: the plan turns the flow down to one pump's worth at once. Its PLC stages the pumps by the
