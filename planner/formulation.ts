@@ -16,6 +16,7 @@
 //   standby         volume pumped by standby pumps (used only when needed)
 //   plant           steady, balanced plant inflow: ramps beyond an allowance, load ratios apart beyond a band
 //   energy          electricity cost under the time-of-use tariff, plus the value of water left in storage
+//                   (and VFD pump starts at their price, when priced: vfdStartRows)
 //   smooth          changes of pumped, transferred and tank flows (the LP's proxy for few pump starts)
 import { DEFAULT_VFD_MIN_SPEED_FRACTION, VFD_DESTAGE_FRACTION, type Interconnection, type NetworkConfig, type PumpStation, type StorageTank, type TreatmentPlant } from '../network/schema.js';
 import { dailyMeanTariffPrice, meanTariffPrice } from './calendar.js';
@@ -974,20 +975,21 @@ export function readSolution(f: Formulation, x: ArrayLike<number>): ScenarioResu
   });
 }
 
-/**
- * Pump starts at a VFD station as linear rows that every run of its PLC satisfies (a relaxation of the whole
- * pump count). With n pumps running and flow q: q ≤ n·capacity (enough pumps), q ≥ n·minSpeed·capacity (each
- * running pump at least at its lowest speed), and q ≥ (n − 1)·0.9·capacity (below that the PLC stops a pump:
- * VFD_DESTAGE_FRACTION). These hold at every moment, so they hold for the mean count over a step; and a
- * series of step means rises by no more than the series it averages, so Σ max(0, n̄ₖ − n̄ₖ₋₁), from the pumps
- * running now, is at most the starts the PLC makes. Returns the starts' columns per scenario and step.
- */
 /** Steps of the grid before its first coarse step. */
 function fineSteps(grid: TimeGrid): number {
   const coarse = grid.durationH.findIndex((d) => d > grid.fineStepMin / 60 + 1e-9);
   return coarse < 0 ? grid.durationH.length : coarse;
 }
 
+/**
+ * Pump starts at a VFD station as linear rows that every run of its PLC satisfies (a relaxation of the whole
+ * pump count). With n pumps running and flow q: q ≤ n·capacity (enough pumps), q ≥ n·minSpeed·capacity (each
+ * running pump at least at its lowest speed), and q ≥ (n − 1)·0.9·capacity (below that the PLC stops a pump:
+ * VFD_DESTAGE_FRACTION). These hold at every moment, so they hold for the mean count over a step; and a
+ * series of step means rises by no more than the series it averages, so Σ max(0, n̄ₖ − n̄ₖ₋₁), from the pumps
+ * running now, is at most the starts the PLC makes. Returns the starts' columns per scenario and step (−1 where
+ * not counted).
+ */
 function vfdStartRows(lp: LpBuilder, s: StationModel, countedScenarios: number, countedSteps: number, M: number, K: number, now: InitialStation | undefined): Cols {
   const id = s.station.id;
   const capEach = s.pumpEachM3h;

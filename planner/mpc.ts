@@ -475,10 +475,6 @@ function levelBand(station: PumpStation, targetLevelM: number, pumpEachM3h: numb
 }
 
 /**
- * Pumps a VFD station runs for a flow, given how many run now: more when the running ones cannot give it at
- * full speed, fewer when one fewer could, otherwise the same.
- */
-/**
  * The flow to send a VFD station for a planned flow, holding the pumps running through a small excursion:
  * the PLC starts a pump for a flow just above what the running pumps give, and stops one for a flow just
  * below its destaging threshold, and the next plan often asks for the opposite. Within `holdShare` of one
@@ -494,6 +490,10 @@ export function holdVfdFlow(plannedM3h: number, running: number, pumpEachM3h: nu
   return plannedM3h;
 }
 
+/**
+ * Pumps a VFD station runs for a flow, given how many run now: more when the running ones cannot give it at
+ * full speed, fewer when one fewer could, otherwise the same.
+ */
 export function vfdPumpsFor(flowM3h: number, runningNow: number, pumpEachM3h: number): number {
   if (flowM3h <= 0) return 0;
   const fewest = Math.ceil(flowM3h / pumpEachM3h - 1e-9);
