@@ -141,6 +141,9 @@ export interface DispatcherConstraints {
   transferCaps?: { interconnectionId: string; maxAbsM3h: number }[];
 }
 
+/** Flow-controlled stations plan this far above their stop (cut-out) level unless told otherwise, m. */
+export const DEFAULT_CUTOUT_MARGIN_M = 0.3;
+
 export interface FormulationOptions {
   /** Steps whose decisions are shared by all scenarios (at least 1). */
   sharedSteps: number;
@@ -163,7 +166,7 @@ export interface FormulationOptions {
    * which keeps ensemble plans fast), 'all' = expected over every scenario.
    */
   economy: 'nominal' | 'all';
-  /** Flow-controlled stations plan no lower than this above their stop (cut-out) level, m; default 0.3. */
+  /** Flow-controlled stations plan no lower than this above their stop (cut-out) level, m; default DEFAULT_CUTOUT_MARGIN_M. */
   cutoutMarginM?: number;
   /**
    * Share of the optimal energy cost the smoothness priority may spend to change flows less often (fewer
@@ -449,7 +452,7 @@ export function formulate(input: FormulationInput): Formulation {
 
     // A flow-controlled station cuts out at its stop level and restarts only some way above it: a plan that
     // runs the well down to the stop level makes the pumps cycle there. Keep a margin (unless already below it).
-    const cutoutMarginM = options.cutoutMarginM ?? 0.3;
+    const cutoutMarginM = options.cutoutMarginM ?? DEFAULT_CUTOUT_MARGIN_M;
     const plannedFloorM3 =
       flowControlled && cutoutMarginM > 0 ? Math.max(volumeMinM3, Math.min(initialVolumeM3, volumeAtLevel(station.wetWell, station.levels.pumpStopM + cutoutMarginM))) : volumeMinM3;
     const scheduled = input.wholePumpM3h?.get(station.id);

@@ -8,6 +8,7 @@ import { clampToEnvelope } from './envelope.js';
 import { explainPlan } from './explain.js';
 import {
   buildTimeGrid,
+  DEFAULT_CUTOUT_MARGIN_M,
   formulate,
   readSolution,
   type DispatcherConstraints,
@@ -437,9 +438,6 @@ function riskOf(f: Formulation, results: ScenarioResult[], thresholdM3: number):
   ];
 }
 
-/** A VFD flow held onto its pumps' threshold keeps the level at least this far above the pump-stop level, m. */
-const VFD_HOLD_FLOOR_MARGIN_M = 0.3;
-
 /** Whole-pump schedules keep the level this far above the pump-stop level (the PLC's cut-out in flow control), m. */
 export const WHOLE_PUMP_FLOOR_MARGIN_M = 0.15;
 
@@ -605,7 +603,7 @@ function buildPlan(ctx: BuildContext): Plan {
         const running = vfdRunning.get(station.id) ?? 0;
         const stepH = step.durationMin / 60;
         const volumeEndM3 = volumeAt(traj.volumeM3, s.initialVolumeM3, step);
-        const floorM3 = volumeAtLevel(station.wetWell, station.levels.pumpStopM + VFD_HOLD_FLOOR_MARGIN_M);
+        const floorM3 = volumeAtLevel(station.wetWell, station.levels.pumpStopM + DEFAULT_CUTOUT_MARGIN_M);
         const ceilingM3 = volumeAtLevel(station.wetWell, normalCeilingM(station.levels, options.alarmMarginFraction));
         const sent = holdVfdFlow(pumped, running, s.pumpEachM3h, options.vfdHoldShare, Math.max(0, (ceilingM3 - volumeEndM3) / stepH), Math.max(0, (volumeEndM3 - floorM3) / stepH));
         if (i === 0 && sent !== pumped) heldVfd.set(station.id, { plannedM3h: pumped, sentM3h: sent, running });
