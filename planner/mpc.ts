@@ -120,8 +120,8 @@ export interface MpcOptions {
   vfdStartCostCny: number;
   /**
    * A VFD station's flow setpoint is moved onto the running pumps' threshold (all of them at full speed, or
-   * one fewer's destaging flow) when the plan is within this share of one pump's capacity beyond it and the
-   * well has room (holdVfdFlow); 0: the planned flow as it is. Default 0.1: the dry week 477 starts for
+   * one fewer's destaging flow) when the plan is within this share of one pump's capacity beyond it, the
+   * well has room and no rain is ahead of the station (holdVfdFlow); 0: the planned flow as it is. Default 0.1: the dry week 477 starts for
    * ¥93,914 against 495 for ¥93,839 (0.2 costs more for no fewer on 48 h; planner/README.md).
    */
   vfdHoldShare: number;
@@ -605,7 +605,11 @@ function buildPlan(ctx: BuildContext): Plan {
         const volumeEndM3 = volumeAt(traj.volumeM3, s.initialVolumeM3, step);
         const floorM3 = volumeAtLevel(station.wetWell, station.levels.pumpStopM + DEFAULT_CUTOUT_MARGIN_M);
         const ceilingM3 = volumeAtLevel(station.wetWell, normalCeilingM(station.levels, options.alarmMarginFraction));
-        const sent = holdVfdFlow(pumped, running, s.pumpEachM3h, options.vfdHoldShare, Math.max(0, (ceilingM3 - volumeEndM3) / stepH), Math.max(0, (volumeEndM3 - floorM3) / stepH));
+        // Only with no rain ahead (as the whole-pump schedules): in a storm the flows move with the forecast, and
+        // holding them added starts (typhoon seed 3: 293 against 267 without; planner/README.md).
+        const noRainAhead = s.reserveMaxVolumeM3.every((v) => v === null);
+        const holdShare = noRainAhead ? options.vfdHoldShare : 0;
+        const sent = holdVfdFlow(pumped, running, s.pumpEachM3h, holdShare, Math.max(0, (ceilingM3 - volumeEndM3) / stepH), Math.max(0, (volumeEndM3 - floorM3) / stepH));
         if (i === 0 && sent !== pumped) heldVfd.set(station.id, { plannedM3h: pumped, sentM3h: sent, running });
         const flowM3h = flow(sent < 0.5 * minFlowM3h ? 0 : sent, minutesSince, step.startUtcMs);
         vfdRunning.set(station.id, vfdPumpsFor(flowM3h, running, s.pumpEachM3h));
