@@ -17,6 +17,7 @@ import {
   type OutflowHistory,
   type Scenario,
   type ScenarioResult,
+  type StationModel,
   type TimeGrid,
 } from './formulation.js';
 import { dryWeatherByNode, meanOverWindow, type InflowForecast, type InflowSeries } from './inflow.js';
@@ -121,8 +122,9 @@ export interface MpcOptions {
   /**
    * A VFD station's flow setpoint is moved onto the running pumps' threshold (all of them at full speed, or
    * one fewer's destaging flow) when the plan is within this share of one pump's capacity beyond it, the
-   * well has room and no rain is ahead of the station (holdVfdFlow); 0: the planned flow as it is. Default 0.1: the dry week 477 starts for
-   * ¥93,914 against 495 for ¥93,839 (0.2 costs more for no fewer on 48 h; planner/README.md).
+   * well has room and no rain is ahead of the station (holdVfdFlow); 0: the planned flow as it is. Default
+   * 0.1: the dry week 477 starts for ¥93,914 against 495 for ¥93,839 (0.2 costs more for no fewer on 48 h;
+   * planner/README.md).
    */
   vfdHoldShare: number;
 }
@@ -472,6 +474,11 @@ function levelBand(station: PumpStation, targetLevelM: number, pumpEachM3h: numb
   return { startLevelM: start, stopLevelM: stop };
 }
 
+/** No reserve limit anywhere over the horizon: no wet-weather excess is expected at the station. */
+function noRainAhead(s: StationModel): boolean {
+  return s.reserveMaxVolumeM3.every((v) => v === null);
+}
+
 /**
  * The flow to send a VFD station for a planned flow, holding the pumps running through a small excursion:
  * the PLC starts a pump for a flow just above what the running pumps give, and stops one for a flow just
@@ -607,8 +614,7 @@ function buildPlan(ctx: BuildContext): Plan {
         const ceilingM3 = volumeAtLevel(station.wetWell, normalCeilingM(station.levels, options.alarmMarginFraction));
         // Only with no rain ahead (as the whole-pump schedules): in a storm the flows move with the forecast, and
         // holding them added starts (typhoon seed 3: 293 against 267 without; planner/README.md).
-        const noRainAhead = s.reserveMaxVolumeM3.every((v) => v === null);
-        const holdShare = noRainAhead ? options.vfdHoldShare : 0;
+        const holdShare = noRainAhead(s) ? options.vfdHoldShare : 0;
         const sent = holdVfdFlow(pumped, running, s.pumpEachM3h, holdShare, Math.max(0, (ceilingM3 - volumeEndM3) / stepH), Math.max(0, (volumeEndM3 - floorM3) / stepH));
         if (i === 0 && sent !== pumped) heldVfd.set(station.id, { plannedM3h: pumped, sentM3h: sent, running });
         const flowM3h = flow(sent < 0.5 * minFlowM3h ? 0 : sent, minutesSince, step.startUtcMs);
@@ -622,7 +628,7 @@ function buildPlan(ctx: BuildContext): Plan {
       // Rain ahead of this station: a narrow band around the planned level holds the drawdown. None: the widest
       // band of the normal range (stop level to the normal ceiling), so each start moves the most water — fewer
       // starts than local control; the small well's timing is left to the PLC (it shifts little energy).
-      const dry = s.reserveMaxVolumeM3.every((v) => v === null);
+      const dry = noRainAhead(s);
       const wanted = dry ? widestBand(station, band, options.alarmMarginFraction) : levelBand(station, targetLevelM, s.pumpEachM3h, band);
       const startLevelM = start(wanted.startLevelM, minutesSince, step.startUtcMs);
       const stopLevelM = stop(Math.min(wanted.stopLevelM, startLevelM - 0.05), minutesSince, step.startUtcMs);
