@@ -345,6 +345,7 @@ function roundMetrics(m: ArmMetrics): Record<string, number | null | Record<stri
     pump_starts: m.pump_starts,
     plant_inflow_cv: round(m.plant_inflow_cv, 4),
     plant_inflow_cv_by_plant: Object.fromEntries(Object.entries(m.plant_inflow_cv_by_plant).map(([id, cv]) => [id, round(cv, 4)])),
+    plant_inflow_max_hourly_change_by_plant: Object.fromEntries(Object.entries(m.plant_inflow_max_hourly_change_by_plant).map(([id, v]) => [id, round(v, 3)])),
     storage_change_cny: round(m.storage_change_cny, 1),
     high_alarm_minutes: m.high_alarm_minutes,
     high_alarm_minutes_by_station: m.high_alarm_minutes_by_station,

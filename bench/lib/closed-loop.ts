@@ -277,6 +277,11 @@ export interface ArmMetrics {
   /** The same per plant. */
   plant_inflow_cv_by_plant: Record<string, number>;
   /**
+   * Per plant, the largest change of inflow within an hour (between 15-min means an hour apart), as a share
+   * of the plant's hydraulic capacity: the surge the plant's operators see.
+   */
+  plant_inflow_max_hourly_change_by_plant: Record<string, number>;
+  /**
    * Water in wells and tanks at the end less at the start, priced at the day's mean tariff along its path to
    * the plant: pumping a run leaves still to pay (positive) or took from storage it found (negative).
    */
@@ -349,6 +354,13 @@ export function coefficientOfVariation(values: readonly number[]): number {
   return Math.sqrt(variance) / mean;
 }
 
+/** Largest |values[j] − values[i]| over i < j ≤ i + lag (0 for fewer than two values). */
+export function maxChangeWithin(values: readonly number[], lag: number): number {
+  let largest = 0;
+  for (let i = 0; i < values.length; i++) for (let j = i + 1; j <= Math.min(values.length - 1, i + lag); j++) largest = Math.max(largest, Math.abs(values[j]! - values[i]!));
+  return largest;
+}
+
 /** Means of consecutive blocks of `block` values (a shorter last block is dropped). */
 export function blockMeans(values: readonly number[], block: number): number[] {
   const out: number[] = [];
@@ -378,6 +390,8 @@ export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowP
   const summary = sim.summary();
   const cvByPlant = Object.fromEntries(Object.entries(plantInflowPerMin).map(([id, v]) => [id, coefficientOfVariation(blockMeans(v, 15))]));
   const cvs = Object.values(cvByPlant);
+  const capacity = new Map(network.plants.map((p) => [p.id, p.capacityM3h]));
+  const maxHourlyChange = Object.fromEntries(Object.entries(plantInflowPerMin).map(([id, v]) => [id, maxChangeWithin(blockMeans(v, 15), 4) / (capacity.get(id) ?? Number.NaN)]));
   return {
     overflow_m3: summary.totals.overflowM3,
     overflow_events: countOverflowEvents(sim.overflowEvents()),
@@ -387,6 +401,7 @@ export function armMetrics(sim: Simulation, network: NetworkConfig, plantInflowP
     pump_starts: summary.totals.pumpStarts,
     plant_inflow_cv: cvs.length > 0 ? cvs.reduce((a, b) => a + b, 0) / cvs.length : 0,
     plant_inflow_cv_by_plant: cvByPlant,
+    plant_inflow_max_hourly_change_by_plant: maxHourlyChange,
     storage_change_cny: storedWaterCny(sim, network) - storedAtStartCny,
     high_alarm_minutes: Object.values(highAlarmMinutesByStation).reduce((a, b) => a + b, 0),
     high_alarm_minutes_by_station: { ...highAlarmMinutesByStation },

@@ -20,6 +20,7 @@ import {
   blockMeans,
   checkEnvelope,
   coefficientOfVariation,
+  maxChangeWithin,
   countOverflowEvents,
   forecastIssueAt,
   gapClosure,
@@ -193,6 +194,11 @@ describe('metrics', () => {
     assert.equal(coefficientOfVariation([5, 5, 5]), 0);
     assert.ok(Math.abs(coefficientOfVariation([1, 3]) - 0.5) < 1e-12);
     assert.deepEqual(blockMeans([1, 3, 5, 7, 9], 2), [2, 6]);
+    // A slow climb moves more within a lag of 2 than in one step; a spike counts from either side.
+    assert.equal(maxChangeWithin([0, 1, 2, 3], 1), 1);
+    assert.equal(maxChangeWithin([0, 1, 2, 3], 2), 2);
+    assert.equal(maxChangeWithin([5, 5, 9, 5], 4), 4);
+    assert.equal(maxChangeWithin([7], 4), 0);
   });
 
   it('overflow events count station and tank spells, not plant bypass', () => {
@@ -259,6 +265,12 @@ describe('metrics', () => {
     assert.ok(metrics.plant_inflow_cv > 0 && metrics.plant_inflow_cv < 2);
     assert.deepEqual(Object.keys(metrics.plant_inflow_cv_by_plant), ['WP', 'EP']);
     assert.ok(Math.abs((metrics.plant_inflow_cv_by_plant.WP! + metrics.plant_inflow_cv_by_plant.EP!) / 2 - metrics.plant_inflow_cv) < 1e-12);
+    // The storm's rise within an hour, as a share of capacity: above zero, and no more than the plant's capacity
+    // (inflow beyond it is bypassed).
+    for (const id of ['WP', 'EP']) {
+      const change = metrics.plant_inflow_max_hourly_change_by_plant[id]!;
+      assert.ok(change > 0 && change <= 1, `${id}: largest change within an hour ${change}`);
+    }
     // After 36 h of typhoon the wells and the tank hold far more than at the start: pumping still to pay.
     assert.ok(metrics.storage_change_cny > 0, `storage change ${metrics.storage_change_cny}`);
   });
