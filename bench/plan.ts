@@ -467,7 +467,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     let costFloor: CostFloor | null = null;
     let costFloorAtStartTarget: (CostFloor & { vfdStartBudget: number }) | null = null;
     let budgetCost: StartBudgetCost | null = null;
-    const floorFormulation = { reserveLookAheadH: mpc.reserveLookAheadH, alarmMarginFraction: mpc.alarmMarginFraction, plantRampFractionPerH: mpc.plantRampFractionPerH, plantBalanceBand: mpc.plantBalanceBand };
+    const floorFormulation = { reserveLookAheadH: mpc.reserveLookAheadH, alarmMarginFraction: mpc.alarmMarginFraction, plantRampFractionPerH: mpc.plantRampFractionPerH, plantBalanceBand: mpc.plantBalanceBand, ...(mpc.plantDeviationBand >= 0 ? { plantDeviationBand: mpc.plantDeviationBand } : {}) };
     if (name === 'dry-week' && options.costFloor) {
       const wholeRunLp = (vfdStartBudget?: number) =>
         perfectForesightCostFloor({

@@ -124,6 +124,8 @@ export function scaleWorkload(network: NetworkConfig, horizonH: number, rainMm: 
 export function buildScaleModel({ network, grid, scenarios }: ScaleWorkload): Formulation {
   const K = grid.durationH.length;
   const sharedSteps = Math.max(1, grid.offsetH.slice(0, K).filter((h) => h * 60 < 60).length);
+  // The planner's steadiness and start pricing, as it plans (planner/mpc.ts defaults).
+  const defaults = defaultMpcOptions(network);
   return formulate({
     network,
     grid,
@@ -139,12 +141,13 @@ export function buildScaleModel({ network, grid, scenarios }: ScaleWorkload): Fo
       robustness: 'expected',
       reserveLookAheadH: 6,
       alarmMarginFraction: 0.1,
-      plantRampFractionPerH: 0.15,
-      plantBalanceBand: 0.1,
+      plantRampFractionPerH: defaults.plantRampFractionPerH,
+      plantBalanceBand: defaults.plantBalanceBand,
+      plantDeviationBand: defaults.plantDeviationBand,
       overflowHarm: {},
       relaxed: false,
       economy: 'nominal',
-      vfdStartCostCny: defaultMpcOptions(network).vfdStartCostCny,
+      vfdStartCostCny: defaults.vfdStartCostCny,
     },
   });
 }

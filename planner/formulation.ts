@@ -156,6 +156,11 @@ export interface FormulationOptions {
   plantRampFractionPerH: number;
   /** Plants' load ratios (inflow / capacity) may differ from their common ratio by this much for free. */
   plantBalanceBand: number;
+  /**
+   * Each plant's inflow may stray this share of its capacity from a steady level (one per plant and scenario
+   * over the horizon, the LP's choice) before the excess counts against steadiness; absent: not counted.
+   */
+  plantDeviationBand?: number;
   /** Relative harm of an overflow at a station or tank (default 1). */
   overflowHarm: Record<string, number>;
   /** Relaxed formulation: dispatcher bands and the pump-stop level become soft (first priority). */
@@ -777,6 +782,26 @@ export function formulate(input: FormulationInput): Formulation {
           lp.addRow(`plantRamp.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, 1], [p.P[m]![k - 1]!, -1], [free, -1], [up, -1], [down, 1]], 0, 0);
           add(up, we(m) / cap);
           add(down, we(m) / cap);
+        }
+      }
+    }
+    // The ramp rows alone let a plant's inflow swing by a whole day's cycle as long as it does so slowly; the
+    // band around a steady level holds the swing itself (what the plant's operators see as unsteady load).
+    if (options.plantDeviationBand !== undefined) {
+      const bandShare = options.plantDeviationBand;
+      for (const p of plants) {
+        const cap = p.plant.capacityM3h;
+        for (let m = 0; m < economyScenarios; m++) {
+          const level = lp.addCol(`plantLevel.${p.plant.id}.${m}`, 0, cap);
+          for (let k = 0; k < K; k++) {
+            // inflow − level = free part (within the band) + above − below.
+            const free = lp.addCol(`plantDevFree.${p.plant.id}.${m}.${k}`, -bandShare * cap, bandShare * cap);
+            const above = lp.addCol(`plantDevUp.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+            const below = lp.addCol(`plantDevDn.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);
+            lp.addRow(`plantDev.${p.plant.id}.${m}.${k}`, [[p.P[m]![k]!, 1], [level, -1], [free, -1], [above, -1], [below, 1]], 0, 0);
+            add(above, (we(m) * dt[k]!) / cap);
+            add(below, (we(m) * dt[k]!) / cap);
+          }
         }
       }
     }

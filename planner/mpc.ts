@@ -88,6 +88,8 @@ export interface MpcOptions {
   alarmMarginFraction: number;
   plantRampFractionPerH: number;
   plantBalanceBand: number;
+  /** Plant inflow within this share of capacity of a steady level counts as steady (formulation.ts); < 0: not counted. */
+  plantDeviationBand: number;
   overflowHarm: Record<string, number>;
   algorithm: SolverAlgorithm;
   /** Total solver time budget (strict and relaxed attempts together). */
@@ -147,7 +149,8 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     reserveLookAheadH: 12,
     alarmMarginFraction: 0.1,
     plantRampFractionPerH: 0.15,
-    plantBalanceBand: 0.1,
+    plantBalanceBand: 0.2,
+    plantDeviationBand: 0.15,
     overflowHarm: {},
     algorithm: defaultAlgorithm,
     timeLimitS: 60,
@@ -204,6 +207,7 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
       alarmMarginFraction: options.alarmMarginFraction,
       plantRampFractionPerH: options.plantRampFractionPerH,
       plantBalanceBand: options.plantBalanceBand,
+      ...(options.plantDeviationBand >= 0 ? { plantDeviationBand: options.plantDeviationBand } : {}),
       overflowHarm: options.overflowHarm,
       relaxed,
       economy: options.economy,

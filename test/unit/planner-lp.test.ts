@@ -109,6 +109,23 @@ test('single station: storage moves pumping into valley hours exactly as far as 
   assert.ok(volumeOf(s1.overflowM3h, f) < 1e-6 && volumeOf(s1.standbyM3h, f) < 1e-6, 'no overflow, no standby pump');
 });
 
+test('plant steadiness: a band around a steady level holds the daily swing that the tariff and ramp limits allow', async () => {
+  // The well of the test above, its pumps feeding a 200 m³/h plant: cheap valley pumping swings the plant's inflow
+  // by about the pump's 100 m³/h (the ramp rows only slow it to 30 m³/h per hour); within ±10 % of capacity
+  // (±20 m³/h) of one level, the swing stays under 40 m³/h — the well can hold what it does not pump.
+  const network = exampleNetwork({ stations: [{ id: 'S1', areaM2: 100, pumpCount: 2, pumpM3h: 100, standbyPumps: 1, to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 200 }] });
+  const swing = async (options: Partial<FormulationOptions>) => {
+    const { result, r } = await solveCase({ network, nowUtcMs: noon, grid: { fineStepMin: 60, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 }, inflow: (id) => (id === 'S1' ? 50 : 0), levelM: { S1: 2 }, options });
+    const inflow = r.plants.get('P1')!.inflowM3h;
+    return { swingM3h: Math.max(...inflow) - Math.min(...inflow), plant: result.stats.priorities.find((p) => p.name === 'plant')!.objective! };
+  };
+  const free = await swing({});
+  const banded = await swing({ plantDeviationBand: 0.1 });
+  assert.ok(free.swingM3h > 80, `without the band the valley pumping swings the plant by ${free.swingM3h} m³/h`);
+  assert.ok(banded.swingM3h <= 40 + 1e-6, `with the band the swing is ${banded.swingM3h} m³/h`);
+  assert.ok(Math.abs(banded.plant) < 1e-6, `the band can be kept, so it costs no steadiness (${banded.plant})`);
+});
+
 test('VFD starts priced: a dear start keeps the pumps running now, a free one lets the well empty faster before the dear hours', async () => {
   // Three 100 m³/h VFD pumps, 400 m² well at 2 m (800 m³; flow control plans no lower than 1.3 m, 520 m³),
   // inflow 50 m³/h, 06:00 in the valley (0.3 CNY/kWh until 08:00, then 1.0). Draining 280 m³ + the inflow before
