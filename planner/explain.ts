@@ -403,9 +403,11 @@ function plantReason(input: ExplainInput, plantId: string): StationReason {
   const dt = f.grid.durationH;
   const parts: Parts = { zh: [], en: [] };
   const peak = Math.max(...tr.inflowM3h);
+  const low = Math.min(...tr.inflowM3h);
   const bypassM3 = tr.bypassM3h.reduce((a, q, k) => a + q * dt[k]!, 0);
-  parts.zh.push(`进厂流量最高${m3(peak)}立方米/时（能力${m3(plant.capacityM3h)}，${pct(peak / plant.capacityM3h)}）`);
-  parts.en.push(`Inflow peaks at ${m3(peak)} m³/h (${pct(peak / plant.capacityM3h)} of the ${m3(plant.capacityM3h)} m³/h capacity)`);
+  // The range is what steadiness (a priority above cost) is about: how far the plant's load swings.
+  parts.zh.push(`进厂流量${m3(low)}–${m3(peak)}立方米/时（能力${m3(plant.capacityM3h)}的${pct(low / plant.capacityM3h)}–${pct(peak / plant.capacityM3h)}）`);
+  parts.en.push(`Inflow between ${m3(low)} and ${m3(peak)} m³/h (${pct(low / plant.capacityM3h)}–${pct(peak / plant.capacityM3h)} of the ${m3(plant.capacityM3h)} m³/h capacity)`);
   if (bypassM3 >= 1) {
     parts.zh.push(`超越约${m3(bypassM3)}立方米无法避免`);
     parts.en.push(`a bypass of about ${m3(bypassM3)} m³ cannot be avoided`);
