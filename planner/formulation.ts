@@ -141,6 +141,9 @@ export interface DispatcherConstraints {
   transferCaps?: { interconnectionId: string; maxAbsM3h: number }[];
 }
 
+/** The plant steadiness band's level is chosen per this many hours of the horizon (formulation, plant priority). */
+export const PLANT_LEVEL_DAY_H = 24;
+
 /** Flow-controlled stations plan this far above their stop (cut-out) level unless told otherwise, m. */
 export const DEFAULT_CUTOUT_MARGIN_M = 0.3;
 
@@ -157,8 +160,8 @@ export interface FormulationOptions {
   /** Plants' load ratios (inflow / capacity) may differ from their common ratio by this much for free. */
   plantBalanceBand: number;
   /**
-   * Each plant's inflow may stray this share of its capacity from a steady level (one per plant and scenario
-   * over the horizon, the LP's choice) before the excess counts against steadiness; absent: not counted.
+   * Each plant's inflow may stray this share of its capacity from a steady level (one per plant, scenario and
+   * day of the horizon, the LP's choice) before the excess counts against steadiness; absent: not counted.
    */
   plantDeviationBand?: number;
   /** Relative harm of an overflow at a station or tank (default 1). */
@@ -792,8 +795,12 @@ export function formulate(input: FormulationInput): Formulation {
       for (const p of plants) {
         const cap = p.plant.capacityM3h;
         for (let m = 0; m < economyScenarios; m++) {
-          const level = lp.addCol(`plantLevel.${p.plant.id}.${m}`, 0, cap);
+          // One steady level per day of the horizon: dry-weather flow differs from day to day (weekends), so
+          // a plan over several days (the benchmark's whole-run floor) is not held to one level for all.
+          const levels: number[] = [];
           for (let k = 0; k < K; k++) {
+            const day = Math.floor(grid.offsetH[k]! / PLANT_LEVEL_DAY_H + 1e-9);
+            const level = (levels[day] ??= lp.addCol(`plantLevel.${p.plant.id}.${m}.${day}`, 0, cap));
             // inflow − level = free part (within the band) + above − below.
             const free = lp.addCol(`plantDevFree.${p.plant.id}.${m}.${k}`, -bandShare * cap, bandShare * cap);
             const above = lp.addCol(`plantDevUp.${p.plant.id}.${m}.${k}`, 0, Number.POSITIVE_INFINITY);

@@ -126,6 +126,23 @@ test('plant steadiness: a band around a steady level holds the daily swing that 
   assert.ok(Math.abs(banded.plant) < 1e-6, `the band can be kept, so it costs no steadiness (${banded.plant})`);
 });
 
+test('plant steadiness: the steady level is chosen per day, so a day of more flow is not unsteady', async () => {
+  // No storage (what arrives passes on), 100 m³/h on the first day and 240 on the second, a 1,000 m³/h plant
+  // and a ±5 % band: one level for both days would leave 40 m³/h outside it all along, a level per day none.
+  const network = exampleNetwork({ stations: [{ id: 'S1', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 1000 }] });
+  const { result, r } = await solveCase({
+    network,
+    nowUtcMs: Date.UTC(2026, 6, 1, 0, 0),
+    grid: { fineStepMin: 60, fineHorizonH: 6, coarseStepMin: 60, horizonH: 48 },
+    inflow: (id, from) => (id === 'S1' ? (from < Date.UTC(2026, 6, 2, 0, 0) ? 100 : 240) : 0),
+    levelM: { S1: 1 },
+    options: { plantDeviationBand: 0.05 },
+  });
+  const inflow = r.plants.get('P1')!.inflowM3h;
+  assert.ok(Math.abs(inflow[30]! - 240) < 1 && Math.abs(inflow[10]! - 100) < 1, 'the plant takes what arrives');
+  assert.ok(Math.abs(result.stats.priorities.find((p) => p.name === 'plant')!.objective!) < 1e-6, 'each day within its own band');
+});
+
 test('VFD starts priced: a dear start keeps the pumps running now, a free one lets the well empty faster before the dear hours', async () => {
   // Three 100 m³/h VFD pumps, 400 m² well at 2 m (800 m³; flow control plans no lower than 1.3 m, 520 m³),
   // inflow 50 m³/h, 06:00 in the valley (0.3 CNY/kWh until 08:00, then 1.0). Draining 280 m³ + the inflow before
