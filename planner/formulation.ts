@@ -162,6 +162,7 @@ export interface FormulationOptions {
   /**
    * Each plant's inflow may stray this share of its capacity from a steady level (one per plant, scenario and
    * day of the horizon, the LP's choice) before the excess counts against steadiness; absent: not counted.
+   * Only when no station has rain ahead (a reserve limit) over the horizon.
    */
   plantDeviationBand?: number;
   /** Relative harm of an overflow at a station or tank (default 1). */
@@ -790,7 +791,10 @@ export function formulate(input: FormulationInput): Formulation {
     }
     // The ramp rows alone let a plant's inflow swing by a whole day's cycle as long as it does so slowly; the
     // band around a steady level holds the swing itself (what the plant's operators see as unsteady load).
-    if (options.plantDeviationBand !== undefined) {
+    // Dry weather only (no reserve limit at any station over the horizon): with rain ahead the plants should
+    // take what the network sends them, not hold it back to a level (and the storm LP stays as fast as it was).
+    const rainAhead = stations.some((s) => s.reserveMaxVolumeM3.some((v) => v !== null));
+    if (options.plantDeviationBand !== undefined && !rainAhead) {
       const bandShare = options.plantDeviationBand;
       for (const p of plants) {
         const cap = p.plant.capacityM3h;

@@ -7,7 +7,8 @@ import type { Highs } from 'highs';
 import type { NetworkConfig } from '../../network/schema.js';
 import { exampleNetwork } from '../../planner/examples.js';
 import { buildTimeGrid, formulate, readSolution, volumeLeftM3, type Formulation, type FormulationOptions, type GridOptions, type InitialStation, type ScenarioResult } from '../../planner/formulation.js';
-import { meanOverWindow, rdiiFromRain } from '../../planner/inflow.js';
+import { dryWeatherByNode, meanOverWindow, rdiiFromRain } from '../../planner/inflow.js';
+import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { LpBuilder, objectiveValue, rowActivities, toCplexLp } from '../../planner/lp.js';
 import { solveLexicographic, type LexicographicResult } from '../../planner/solver.js';
 import { levelAtVolume, volumeAtLevel } from '../../planner/wet-well.js';
@@ -141,6 +142,27 @@ test('plant steadiness: the steady level is chosen per day, so a day of more flo
   const inflow = r.plants.get('P1')!.inflowM3h;
   assert.ok(Math.abs(inflow[30]! - 240) < 1 && Math.abs(inflow[10]! - 100) < 1, 'the plant takes what arrives');
   assert.ok(Math.abs(result.stats.priorities.find((p) => p.name === 'plant')!.objective!) < 1e-6, 'each day within its own band');
+});
+
+test('plant steadiness band: in dry weather only, not with rain ahead of any station', async () => {
+  const network = await loadNetworkFile(referenceNetworkPath);
+  const grid = buildTimeGrid(noon, { fineStepMin: 15, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 });
+  const dry = dryWeatherByNode(network, grid.boundariesUtcMs);
+  const levelColumns = (wetAtE1: number) => {
+    // Three times E1's dry-weather flow from the fourth hour on, when wetAtE1 is set: wet-weather excess ahead.
+    const inflowM3h = new Map([...dry].map(([id, q]) => [id, q.map((v, k) => (id === 'E1' && grid.offsetH[k]! >= 4 ? v * wetAtE1 : v))]));
+    const f = formulate({
+      network,
+      grid,
+      scenarios: [{ id: 'deterministic', weight: 1, inflowM3h }],
+      initial: { stations: new Map(network.stations.map((s) => [s.id, { levelM: s.levels.pumpStartM, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false }])), tanks: new Map(), transfers: new Map() },
+      constraints: {},
+      options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 12, alarmMarginFraction: 0.1, plantRampFractionPerH: 0.15, plantBalanceBand: 0.2, plantDeviationBand: 0.15, overflowHarm: {}, relaxed: false, economy: 'nominal' },
+    });
+    return f.problem.colNames.filter((n) => n.startsWith('plantLevel')).length;
+  };
+  assert.equal(levelColumns(1), 2, 'dry weather: a steady level per plant for the day');
+  assert.equal(levelColumns(3), 0, 'rain ahead at E1: no band');
 });
 
 test('VFD starts priced: a dear start keeps the pumps running now, a free one lets the well empty faster before the dear hours', async () => {
