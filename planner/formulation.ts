@@ -290,6 +290,11 @@ export interface Formulation {
   dryWeatherM3h: Map<string, number[]>;
 }
 
+/** No reserve limit anywhere over the horizon: no wet-weather excess is expected at the station. */
+export function noRainAhead(s: StationModel): boolean {
+  return s.reserveMaxVolumeM3.every((v) => v === null);
+}
+
 /** Pump capacity from the pumps available: the largest pumps are assumed to be the failed ones. */
 export function pumpCapacity(station: PumpStation, pumpsAvailable: number): { dutyM3h: number; standbyM3h: number; pumpEachM3h: number } {
   const n = station.pumps.length;
@@ -793,8 +798,7 @@ export function formulate(input: FormulationInput): Formulation {
     // band around a steady level holds the swing itself (what the plant's operators see as unsteady load).
     // Dry weather only (no reserve limit at any station over the horizon): with rain ahead the plants should
     // take what the network sends them, not hold it back to a level (and the storm LP stays as fast as it was).
-    const rainAhead = stations.some((s) => s.reserveMaxVolumeM3.some((v) => v !== null));
-    if (options.plantDeviationBand !== undefined && !rainAhead) {
+    if (options.plantDeviationBand !== undefined && stations.every(noRainAhead)) {
       const bandShare = options.plantDeviationBand;
       for (const p of plants) {
         const cap = p.plant.capacityM3h;

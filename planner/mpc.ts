@@ -10,6 +10,7 @@ import {
   buildTimeGrid,
   DEFAULT_CUTOUT_MARGIN_M,
   formulate,
+  noRainAhead,
   readSolution,
   type DispatcherConstraints,
   type Formulation,
@@ -17,7 +18,6 @@ import {
   type OutflowHistory,
   type Scenario,
   type ScenarioResult,
-  type StationModel,
   type TimeGrid,
 } from './formulation.js';
 import { dryWeatherByNode, meanOverWindow, type InflowForecast, type InflowSeries } from './inflow.js';
@@ -476,11 +476,6 @@ function levelBand(station: PumpStation, targetLevelM: number, pumpEachM3h: numb
   }
   stop = Math.min(stop, env.stopLevelM.max, start - 0.05);
   return { startLevelM: start, stopLevelM: stop };
-}
-
-/** No reserve limit anywhere over the horizon: no wet-weather excess is expected at the station. */
-function noRainAhead(s: StationModel): boolean {
-  return s.reserveMaxVolumeM3.every((v) => v === null);
 }
 
 /**
