@@ -161,7 +161,8 @@ export interface FormulationOptions {
   plantBalanceBand: number;
   /**
    * Each plant's inflow may stray this share of its capacity from a steady level (one per plant, scenario and
-   * day of the horizon, the LP's choice) before the excess counts against steadiness; absent: not counted.
+   * day of the horizon, the LP's choice) before the excess counts against steadiness; absent or negative:
+   * not counted.
    * Only when no station has rain ahead (a reserve limit) over the horizon.
    */
   plantDeviationBand?: number;
@@ -798,8 +799,8 @@ export function formulate(input: FormulationInput): Formulation {
     // band around a steady level holds the swing itself (what the plant's operators see as unsteady load).
     // Dry weather only (no reserve limit at any station over the horizon): with rain ahead the plants should
     // take what the network sends them, not hold it back to a level (and the storm LP stays as fast as it was).
-    if (options.plantDeviationBand !== undefined && stations.every(noRainAhead)) {
-      const bandShare = options.plantDeviationBand;
+    const bandShare = options.plantDeviationBand ?? -1;
+    if (bandShare >= 0 && stations.every(noRainAhead)) {
       for (const p of plants) {
         const cap = p.plant.capacityM3h;
         for (let m = 0; m < economyScenarios; m++) {

@@ -207,7 +207,7 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
       alarmMarginFraction: options.alarmMarginFraction,
       plantRampFractionPerH: options.plantRampFractionPerH,
       plantBalanceBand: options.plantBalanceBand,
-      ...(options.plantDeviationBand >= 0 ? { plantDeviationBand: options.plantDeviationBand } : {}),
+      plantDeviationBand: options.plantDeviationBand,
       overflowHarm: options.overflowHarm,
       relaxed,
       economy: options.economy,
