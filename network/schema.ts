@@ -238,6 +238,27 @@ export const OpcUaSettings = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * How steady and balanced the plants' inflow must be, ranked above electricity cost (domain.md): the utility's
+ * trade between its plants' process and its power bill. Each is a share of a plant's hydraulic capacity; a band
+ * of 1 (a ramp of 10 per hour) leaves that aspect free. Absent: the planner's defaults (DEFAULT_PLANT_STEADINESS
+ * in planner/mpc.ts).
+ */
+const PlantSteadiness = Type.Object(
+  {
+    rampFractionPerH: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 100, description: 'Plant inflow may change by this share of capacity per hour; faster changes count against steadiness (10: free)' }),
+    ),
+    balanceBand: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'Plants of one connected system keep their load ratios (inflow / capacity) within this of a common ratio' }),
+    ),
+    deviationBand: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'In dry weather, plant inflow within this share of capacity of a steady level (one per plant and day) counts as steady' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const NetworkConfig = Type.Object(
   {
     schemaVersion: Type.Literal(1),
@@ -253,6 +274,7 @@ export const NetworkConfig = Type.Object(
         pumpStartCostCny: Type.Optional(
           Type.Number({ minimum: 0, maximum: 10_000, description: 'Cost of one pump start (wear, inrush), CNY: what a start must save to be worth it in whole-pump schedules' }),
         ),
+        plantSteadiness: Type.Optional(PlantSteadiness),
       },
       { additionalProperties: false },
     ),

@@ -40,6 +40,17 @@ test('schema errors list every problem with path, value and reason', () => {
   assert.ok(issues.some((i) => i.path === '/stations/2/pumps' && /required/.test(i.reason)));
 });
 
+test('plant steadiness settings are shares of capacity: a value outside 0..1 or an unknown one is named with its path', () => {
+  const bad = copy();
+  bad.planning.plantSteadiness = { rampFractionPerH: 0.15, balanceBand: 1.5, deviationBand: -0.1 };
+  (bad.planning.plantSteadiness as Record<string, unknown>)['smoothness'] = 0.2;
+  const issues = issuesOf(bad);
+  assert.ok(issues.some((i) => i.path === '/planning/plantSteadiness/balanceBand' && i.value === 1.5 && /<= 1/.test(i.reason)), JSON.stringify(issues));
+  assert.ok(issues.some((i) => i.path === '/planning/plantSteadiness/deviationBand' && i.value === -0.1 && />= 0/.test(i.reason)), JSON.stringify(issues));
+  assert.ok(issues.some((i) => i.path === '/planning/plantSteadiness/smoothness' && i.reason === 'unknown property'), JSON.stringify(issues));
+  assert.ok(!issues.some((i) => i.path.endsWith('/rampFractionPerH')), 'a valid ramp is not reported');
+});
+
 test('graph errors: unknown downstream, self-discharge, cycles, levels out of order', () => {
   const n = copy();
   n.mains.find((m) => m.id === 'M-W1')!.to = 'NOWHERE';

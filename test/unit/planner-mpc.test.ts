@@ -289,6 +289,33 @@ test('a combined-sewer tank takes the spill of a full well and is emptied throug
   assertReasonsForEveryObject(network, plan);
 });
 
+test('the network file sets how steady the plant must be: the band holds the valley-pumping swing, 1 leaves it free', async () => {
+  // A 100 m² VFD well (one duty pump of 100 m³/h) feeding a 200 m³/h plant, 50 m³/h coming in, from noon: cheap
+  // valley pumping swings the plant's inflow unless the dry-weather band (a share of its capacity) holds it.
+  const noon = Date.UTC(2026, 6, 1, 12, 0); // the example network's tariff: valley 00–08 (UTC)
+  const plan = (deviationBand: number) =>
+    planWithOptimiser({
+      planId: `band-${deviationBand}`,
+      network: exampleNetwork({
+        stations: [{ id: 'S1', areaM2: 100, pumpCount: 2, pumpM3h: 100, standbyPumps: 1, kind: 'vfd', to: 'P1' }],
+        plants: [{ id: 'P1', capacityM3h: 200 }],
+        planning: { stepMin: 60, horizonH: 24, cycleMin: 60, plantSteadiness: { deviationBand } },
+      }),
+      state: { readAtUtcMs: noon, stations: [{ stationId: 'S1', levelM: 2, pumpsAvailable: 2, mode: 'remote' }] },
+      inflow: { startUtcMs: noon, stepMin: 60, series: [{ nodeId: 'S1', flowM3h: Array.from({ length: 26 }, () => 50) }] },
+      nowUtcMs: noon,
+    });
+  const swingM3h = (p: Plan) => {
+    const inflow = p.predicted!.plants.find((x) => x.plantId === 'P1')!.inflowM3h;
+    return Math.max(...inflow) - Math.min(...inflow);
+  };
+  const free = await plan(1);
+  const banded = await plan(0.1);
+  assert.equal(banded.planner, 'mpc', JSON.stringify(banded.fallback));
+  assert.ok(swingM3h(free) > 70, `with the band at 1 the valley pumping swings the plant by ${swingM3h(free)} m³/h`);
+  assert.ok(swingM3h(banded) <= 2 * 0.1 * 200 + 1e-6, `within ±10 % of capacity the swing is ${swingM3h(banded)} m³/h`);
+});
+
 test('vfdPumpsFor: more pumps when the running ones cannot give the flow at full speed, fewer when one fewer could', () => {
   assert.equal(vfdPumpsFor(0, 2, 800), 0);
   assert.equal(vfdPumpsFor(900, 0, 800), 2);
