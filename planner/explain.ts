@@ -408,6 +408,12 @@ function plantReason(input: ExplainInput, plantId: string): StationReason {
   // The range is what steadiness (a priority above cost) is about: how far the plant's load swings.
   parts.zh.push(`进厂流量${m3(low)}–${m3(peak)}立方米/时（能力${m3(plant.capacityM3h)}的${pct(low / plant.capacityM3h)}–${pct(peak / plant.capacityM3h)}）`);
   parts.en.push(`Inflow between ${m3(low)} and ${m3(peak)} m³/h (${pct(low / plant.capacityM3h)}–${pct(peak / plant.capacityM3h)} of the ${m3(plant.capacityM3h)} m³/h capacity)`);
+  const band = f.plants.find((p) => p.plant.id === plant.id)?.steadyBandShare ?? null;
+  if (band !== null && band < 1) {
+    // The utility's setting (planning.plantSteadiness.deviationBand), so a dispatcher sees why a cheaper swing was not taken.
+    parts.zh.push(`旱天按稳定水平±${pct(band)}能力控制`);
+    parts.en.push(`dry weather: held within ±${pct(band)} of capacity of a steady level`);
+  }
   if (bypassM3 >= 1) {
     parts.zh.push(`超越约${m3(bypassM3)}立方米无法避免`);
     parts.en.push(`a bypass of about ${m3(bypassM3)} m³ cannot be avoided`);

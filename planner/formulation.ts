@@ -272,6 +272,8 @@ export interface PlantModel {
   plant: TreatmentPlant;
   P: Cols;
   B: Cols;
+  /** The dry-weather band around a steady level this model holds the plant to (share of capacity); null: none. */
+  steadyBandShare: number | null;
 }
 
 export interface Formulation {
@@ -577,7 +579,7 @@ export function formulate(input: FormulationInput): Formulation {
     const B = perScenario(`B.${plant.id}`, 0, Number.POSITIVE_INFINITY);
     links.push({ from: plant.id, to: null, lagH: 0, cols: P, preFlowM3h: 0 });
     for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) lp.addRow(`bypass.${plant.id}.${m}.${k}`, [[P[m]![k]!, 1], [B[m]![k]!, -1]], Number.NEGATIVE_INFINITY, plant.capacityM3h);
-    return { plant, P, B };
+    return { plant, P, B, steadyBandShare: null };
   });
 
   // Node balances: storage change + outflows − lagged arrivals = inflow (volumes over each step).
@@ -803,6 +805,7 @@ export function formulate(input: FormulationInput): Formulation {
     if (bandShare >= 0 && stations.every(noRainAhead)) {
       for (const p of plants) {
         const cap = p.plant.capacityM3h;
+        p.steadyBandShare = bandShare;
         for (let m = 0; m < economyScenarios; m++) {
           // One steady level per day of the horizon: dry-weather flow differs from day to day (weekends), so
           // a plan over several days (the benchmark's whole-run floor) is not held to one level for all.

@@ -289,7 +289,7 @@ test('a combined-sewer tank takes the spill of a full well and is emptied throug
   assertReasonsForEveryObject(network, plan);
 });
 
-test('the network file sets how steady the plant must be: the band holds the valley-pumping swing, 1 leaves it free', async () => {
+test('the network file sets how steady the plant must be: the band holds the valley-pumping swing and the plant\'s reason names it, 1 leaves it free', async () => {
   // A 100 m² VFD well (one duty pump of 100 m³/h) feeding a 200 m³/h plant, 50 m³/h coming in, from noon: cheap
   // valley pumping swings the plant's inflow unless the dry-weather band (a share of its capacity) holds it.
   const noon = Date.UTC(2026, 6, 1, 12, 0); // the example network's tariff: valley 00–08 (UTC)
@@ -314,6 +314,11 @@ test('the network file sets how steady the plant must be: the band holds the val
   assert.equal(banded.planner, 'mpc', JSON.stringify(banded.fallback));
   assert.ok(swingM3h(free) > 70, `with the band at 1 the valley pumping swings the plant by ${swingM3h(free)} m³/h`);
   assert.ok(swingM3h(banded) <= 2 * 0.1 * 200 + 1e-6, `within ±10 % of capacity the swing is ${swingM3h(banded)} m³/h`);
+  // The plant's reason says which band held it; a free plant's says nothing of one.
+  const plantReason = (p: Plan) => p.reasons.find((r) => r.objectId === 'P1')!.reason;
+  assert.match(plantReason(banded).en, /dry weather: held within ±10% of capacity of a steady level/);
+  assert.match(plantReason(banded).zh, /旱天按稳定水平±10%能力控制/);
+  assert.doesNotMatch(plantReason(free).en, /held within/);
 });
 
 test('vfdPumpsFor: more pumps when the running ones cannot give the flow at full speed, fewer when one fewer could', () => {
