@@ -25,6 +25,8 @@ export interface MpcPlannerDependencies {
    * held over each main's travel time.
    */
   recentOutflow?: (untilUtcMs: number) => Promise<ReadonlyMap<string, OutflowHistory>>;
+  /** Each interconnection's transfer over the recent past (readRecentTransfer): what is travelling across now. */
+  recentTransfer?: (untilUtcMs: number) => Promise<ReadonlyMap<string, OutflowHistory>>;
 }
 
 export const DEFAULT_MPC_TIME_LIMIT_S = 40;
@@ -65,6 +67,16 @@ export function createMpcPlanner(deps: MpcPlannerDependencies = {}): Planner {
           if (unknown.length > 0) notes.push(text(`No recent pumping on record for ${unknown.join(', ')}: their flow now is taken as what is in their mains.`, `${unknown.join('、')}无近期泵送记录：按当前流量估计管道在途水量。`));
         } catch (error) {
           notes.push(text(`Recent pumping could not be read (${(error as Error).message}): the flow now is taken as what is in the mains.`, `近期泵送流量读取失败（${(error as Error).message}）：按当前流量估计管道在途水量。`));
+        }
+      }
+      if (deps.recentTransfer && r.network.interconnections.length > 0) {
+        try {
+          const recent = await deps.recentTransfer(state.readAtUtcMs);
+          state.transfers = (state.transfers ?? []).map((x) => (recent.has(x.interconnectionId) ? { ...x, recentTransferM3h: recent.get(x.interconnectionId)! } : x));
+          const unknown = r.network.interconnections.filter((x) => !recent.has(x.id)).map((x) => x.id);
+          if (unknown.length > 0) notes.push(text(`No recent transfer on record for ${unknown.join(', ')}: the transfer now is taken as what is travelling across.`, `${unknown.join('、')}无近期调水记录：按当前调水流量估计在途水量。`));
+        } catch (error) {
+          notes.push(text(`Recent transfers could not be read (${(error as Error).message}): the transfer now is taken as what is travelling across.`, `近期调水流量读取失败（${(error as Error).message}）：按当前调水流量估计在途水量。`));
         }
       }
       const planned = await planWithOptimiser({

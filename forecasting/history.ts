@@ -125,33 +125,61 @@ export async function readRecentOutflow(
   minutes: number,
   lookBackH = 6,
 ): Promise<Map<string, OutflowHistory>> {
-  if (!Number.isInteger(minutes) || minutes < 1) throw new RangeError(`readRecentOutflow: minutes must be a whole number ≥ 1, got ${minutes}`);
+  const ids = network.stations.map((s) => s.id);
+  return readRecentPerMinute(influx, { measurement: STATION_MEASUREMENT, ids, field: 'outflowM3h', clamp: (v) => Math.max(0, v) }, untilUtcMs, minutes, lookBackH, 'readRecentOutflow');
+}
+
+/**
+ * Each interconnection's transfer (signed, positive a → b) over the `minutes` whole minutes before `untilUtcMs`,
+ * per minute, oldest first: what is travelling across at `untilUtcMs`. Read as readRecentOutflow reads pumping.
+ */
+export async function readRecentTransfer(
+  influx: InfluxConnector,
+  network: NetworkConfig,
+  untilUtcMs: number,
+  minutes: number,
+  lookBackH = 6,
+): Promise<Map<string, OutflowHistory>> {
+  const ids = network.interconnections.map((x) => x.id);
+  if (ids.length === 0) return new Map();
+  return readRecentPerMinute(influx, { measurement: 'interconnection', ids, field: 'transferM3h', clamp: (v) => v }, untilUtcMs, minutes, lookBackH, 'readRecentTransfer');
+}
+
+async function readRecentPerMinute(
+  influx: InfluxConnector,
+  what: { measurement: string; ids: string[]; field: string; clamp: (v: number) => number },
+  untilUtcMs: number,
+  minutes: number,
+  lookBackH: number,
+  caller: string,
+): Promise<Map<string, OutflowHistory>> {
+  if (!Number.isInteger(minutes) || minutes < 1) throw new RangeError(`${caller}: minutes must be a whole number ≥ 1, got ${minutes}`);
   // Whole minutes on the epoch grid: the minute under way at `untilUtcMs` is left out (the history ends < 1 min early).
   const toUtcMs = Math.floor(untilUtcMs / MS_PER_MIN) * MS_PER_MIN;
   const fromUtcMs = toUtcMs - minutes * MS_PER_MIN;
-  const ids = network.stations.map((s) => s.id);
-  const field = quoteIdent('outflowM3h');
+  const { ids, clamp } = what;
+  const field = quoteIdent(what.field);
   const [inWindow, before] = await Promise.all([
-    readAggregated(influx, { measurement: STATION_MEASUREMENT, tagKey: 'id', tagValues: ids, fields: ['outflowM3h'], fn: 'last' }, { fromUtcMs, toUtcMs, stepMin: 1 }),
+    readAggregated(influx, { measurement: what.measurement, tagKey: 'id', tagValues: ids, fields: [what.field], fn: 'last' }, { fromUtcMs, toUtcMs, stepMin: 1 }),
     influx.query(
-      `SELECT last(${field}) AS ${field} FROM ${quoteIdent(STATION_MEASUREMENT)} WHERE time >= ${fromUtcMs - lookBackH * 3_600_000}ms AND time < ${fromUtcMs}ms` +
+      `SELECT last(${field}) AS ${field} FROM ${quoteIdent(what.measurement)} WHERE time >= ${fromUtcMs - lookBackH * 3_600_000}ms AND time < ${fromUtcMs}ms` +
         ` AND (${ids.map((id) => `"id" = ${quoteString(id)}`).join(' OR ')}) GROUP BY "id"`,
     ),
   ]);
   const lastBefore = new Map<string, number>();
   for (const series of before) {
     const id = series.tags['id'];
-    const v = series.values.at(-1)?.[series.columns.indexOf('outflowM3h')];
-    if (id !== undefined && typeof v === 'number' && Number.isFinite(v)) lastBefore.set(id, Math.max(0, v));
+    const v = series.values.at(-1)?.[series.columns.indexOf(what.field)];
+    if (id !== undefined && typeof v === 'number' && Number.isFinite(v)) lastBefore.set(id, clamp(v));
   }
   const out = new Map<string, OutflowHistory>();
   for (const id of ids) {
-    const values = inWindow[id]?.['outflowM3h'] ?? new Array<number | null>(minutes).fill(null);
+    const values = inWindow[id]?.[what.field] ?? new Array<number | null>(minutes).fill(null);
     // Before the first value known: the last one before the window, else the first in it (the same assumption
     // the planner makes without a history).
     let held = lastBefore.get(id) ?? values.find((v) => v !== null) ?? null;
     if (held === null) continue;
-    out.set(id, { stepMin: 1, valuesM3h: values.map((v) => (held = v === null ? held! : Math.max(0, v))) });
+    out.set(id, { stepMin: 1, valuesM3h: values.map((v) => (held = v === null ? held! : clamp(v))) });
   }
   return out;
 }

@@ -56,7 +56,28 @@ export const StateFile = Type.Object(
         ),
       ),
     ),
-    transfers: Type.Optional(Type.Array(Type.Object({ interconnectionId: Id, transferM3h: Nullable(Type.Number()) }, { additionalProperties: false }))),
+    transfers: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            interconnectionId: Id,
+            transferM3h: Nullable(Type.Number()),
+            recentTransferM3h: Type.Optional(
+              Nullable(
+                Type.Object(
+                  {
+                    stepMin: Type.Number({ exclusiveMinimum: 0, maximum: 60, description: 'Length of each step, min' }),
+                    valuesM3h: Type.Array(Type.Number(), { minItems: 1, maxItems: 1440, description: 'Mean transfer per step, positive a → b, oldest first, the last step ending at readAtUtc' }),
+                  },
+                  { additionalProperties: false, description: "Transfer over the recent past (at least the interconnection's travel time): what is travelling across now" },
+                ),
+              ),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -151,7 +172,7 @@ export function parseStateFile(input: unknown, network: NetworkConfig, source = 
     readAtUtcMs,
     stations: file.stations.map((s) => ({ ...s, ...(s.recentOutflowM3h ? { recentOutflowM3h: { stepMin: s.recentOutflowM3h.stepMin, valuesM3h: [...s.recentOutflowM3h.valuesM3h] } } : {}) })),
     tanks: (file.tanks ?? []).map((t) => ({ ...t })),
-    transfers: (file.transfers ?? []).map((x) => ({ ...x })),
+    transfers: (file.transfers ?? []).map((x) => ({ ...x, ...(x.recentTransferM3h ? { recentTransferM3h: { stepMin: x.recentTransferM3h.stepMin, valuesM3h: [...x.recentTransferM3h.valuesM3h] } } : {}) })),
   };
 }
 
@@ -231,7 +252,15 @@ export function toStateFile(state: PlannerState): StateFile {
       ...(s.recentOutflowM3h === undefined ? {} : { recentOutflowM3h: s.recentOutflowM3h === null ? null : { stepMin: s.recentOutflowM3h.stepMin, valuesM3h: [...s.recentOutflowM3h.valuesM3h] } }),
     })),
     ...(state.tanks ? { tanks: state.tanks.map((t) => ({ ...t })) } : {}),
-    ...(state.transfers ? { transfers: state.transfers.map((x) => ({ ...x })) } : {}),
+    ...(state.transfers
+      ? {
+          transfers: state.transfers.map((x) => ({
+            interconnectionId: x.interconnectionId,
+            transferM3h: x.transferM3h,
+            ...(x.recentTransferM3h === undefined ? {} : { recentTransferM3h: x.recentTransferM3h === null ? null : { stepMin: x.recentTransferM3h.stepMin, valuesM3h: [...x.recentTransferM3h.valuesM3h] } }),
+          })),
+        }
+      : {}),
   };
 }
 

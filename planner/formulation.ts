@@ -123,6 +123,12 @@ export interface InitialState {
   tanks: Map<string, { volumeM3: number; inletM3h: number; outletM3h: number }>;
   /** Transfer in force per interconnection, positive a→b. */
   transfers: Map<string, number>;
+  /**
+   * Transfer over the recent past per interconnection, positive a→b, oldest first, the last step ending now: what
+   * is travelling across now. Without it the transfer now is taken as having run for the whole travel time, which
+   * misplaces every change made within it (a reversal's water arrives unplanned).
+   */
+  transferHistory?: Map<string, OutflowHistory>;
 }
 
 export interface StationBand {
@@ -541,8 +547,10 @@ export function formulate(input: FormulationInput): Formulation {
     const now = initial.transfers.get(x.id) ?? 0;
     const AB = decision(`XAB.${x.id}`, 0, maxAbM3h);
     const BA = decision(`XBA.${x.id}`, 0, maxBaM3h);
-    links.push({ from: x.a, to: x.b, lagH: x.travelMin / 60, cols: AB, preFlowM3h: Math.max(0, now) });
-    links.push({ from: x.b, to: x.a, lagH: x.travelMin / 60, cols: BA, preFlowM3h: Math.max(0, -now) });
+    const history = initial.transferHistory?.get(x.id);
+    const oneWay = (sign: 1 | -1): { preHistory?: OutflowHistory } => (history ? { preHistory: { stepMin: history.stepMin, valuesM3h: history.valuesM3h.map((v) => Math.max(0, sign * v)) } } : {});
+    links.push({ from: x.a, to: x.b, lagH: x.travelMin / 60, cols: AB, preFlowM3h: Math.max(0, now), ...oneWay(1) });
+    links.push({ from: x.b, to: x.a, lagH: x.travelMin / 60, cols: BA, preFlowM3h: Math.max(0, -now), ...oneWay(-1) });
     for (let k = 0; k < K; k++) for (let m = 0; m < (k < shared ? 1 : M); m++) lp.addRow(`oneway.${x.id}.${m}.${k}`, [[AB[m]![k]!, 1], [BA[m]![k]!, 1]], 0, x.capacityM3h);
     return { interconnection: x, maxAbM3h, maxBaM3h, AB, BA };
   });

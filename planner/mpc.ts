@@ -58,6 +58,11 @@ export interface PlannerTankState {
 export interface PlannerTransferState {
   interconnectionId: string;
   transferM3h: number | null;
+  /**
+   * Transfer over the recent past, positive a→b, oldest first, the last step ending at the read time: what is
+   * travelling across now. Without it the transfer now is assumed to have run for the whole travel time.
+   */
+  recentTransferM3h?: OutflowHistory | null;
 }
 
 /** What the planner needs of the network's state; a NetworkSnapshot (activities/types.ts) fits. */
@@ -354,7 +359,7 @@ function sameInflow(a: ReadonlyMap<string, readonly number[]>, b: ReadonlyMap<st
 
 /** Minutes of recent pumped flow the planner's state should carry: the longest main's travel time, and a step more. */
 export function recentOutflowWindowMin(network: NetworkConfig): number {
-  const longest = Math.max(0, ...network.mains.map((m) => m.travelMin));
+  const longest = Math.max(0, ...network.mains.map((m) => m.travelMin), ...network.interconnections.map((x) => x.travelMin));
   return Math.ceil(longest) + network.planning.stepMin;
 }
 
@@ -396,9 +401,15 @@ function initialState(network: NetworkConfig, state: PlannerState, nowUtcMs: num
       return [t.id, { volumeM3: tk?.volumeM3 ?? 0, inletM3h: tk?.inletSpM3h ?? 0, outletM3h: tk?.outletSpM3h ?? 0 }];
     }),
   );
-  const transferById = new Map((state.transfers ?? []).map((x) => [x.interconnectionId, x.transferM3h]));
-  const transfers = new Map(network.interconnections.map((x) => [x.id, transferById.get(x.id) ?? 0]));
-  return { stations, tanks, transfers };
+  const transferById = new Map((state.transfers ?? []).map((x) => [x.interconnectionId, x]));
+  const transfers = new Map(network.interconnections.map((x) => [x.id, transferById.get(x.id)?.transferM3h ?? 0]));
+  const transferHistory = new Map<string, OutflowHistory>();
+  for (const x of network.interconnections) {
+    const history = transferById.get(x.id)?.recentTransferM3h;
+    // Signed (positive a→b), so only finiteness is checked; each direction's part is taken in formulation.ts.
+    if (history && history.stepMin > 0 && history.valuesM3h.length > 0 && history.valuesM3h.every(Number.isFinite)) transferHistory.set(x.id, history);
+  }
+  return { stations, tanks, transfers, ...(transferHistory.size > 0 ? { transferHistory } : {}) };
 }
 
 interface OutputStep {

@@ -7,7 +7,7 @@ import { createOpenMeteoConnector, parseRateLimits, type OpenMeteoConnector } fr
 import { createInflowCycle, type InflowCycle } from '../forecasting/cycle.js';
 import { activityRainForecastSource, createRainSource, fetchArchiveRain } from '../forecasting/rain-source.js';
 import { influxLastGoodStore } from '../forecasting/rain-store.js';
-import { readRecentOutflow } from '../forecasting/history.js';
+import { readRecentOutflow, readRecentTransfer } from '../forecasting/history.js';
 import { recentOutflowWindowMin } from '../planner/mpc.js';
 import { MS_PER_DAY } from '../forecasting/calendar.js';
 import type { DispatchDependencies, RainForecastSource } from '../activities/dispatch.js';
@@ -93,6 +93,7 @@ export function cycleDependencies(env: Env, network: NetworkConfig, connectors: 
     planner: plannerByName(env.PLANNER, {
       inflow: connectors.inflow,
       recentOutflow: (untilUtcMs) => readRecentOutflow(connectors.influx, network, untilUtcMs, recentOutflowWindowMin(network)),
+      recentTransfer: (untilUtcMs) => readRecentTransfer(connectors.influx, network, untilUtcMs, recentOutflowWindowMin(network)),
     }),
   };
 }

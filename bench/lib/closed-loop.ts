@@ -26,25 +26,26 @@ const num = (sim: Simulation, objectId: string, tag: string): number | null => {
 };
 
 /**
- * Per-minute pumped flow of every station over the last `minutes` (what the historian holds and the dispatch
+ * Per-minute pumped flow of every station and transfer of every interconnection over the last `minutes` (what the historian holds and the dispatch
  * cycle reads back): `record` after each simulated minute, `history` for the planner's state. Given the
  * simulation at its start, the time before it holds the flow at the start (the state the run starts from:
  * pumps off and mains empty) — otherwise the first pumped minute would be taken as having run before the
  * start, water in the mains that is not there.
  */
 export function outflowRecorder(network: NetworkConfig, minutes: number, atStart?: Simulation) {
-  const byStation = new Map(
-    network.stations.map((s) => [s.id, atStart ? new Array<number>(minutes).fill(Math.max(0, num(atStart, s.id, 'outflowM3h') ?? 0)) : ([] as number[])]),
-  );
+  // Stations' pumped flow (≥ 0) and interconnections' transfer (signed, positive a→b), under their ids.
+  const read = (sim: Simulation, id: string, isTransfer: boolean) => (isTransfer ? (num(sim, id, 'transferM3h') ?? 0) : Math.max(0, num(sim, id, 'outflowM3h') ?? 0));
+  const objects = [...network.stations.map((s) => ({ id: s.id, isTransfer: false })), ...network.interconnections.map((x) => ({ id: x.id, isTransfer: true }))];
+  const byStation = new Map(objects.map((o) => [o.id, { isTransfer: o.isTransfer, values: atStart ? new Array<number>(minutes).fill(read(atStart, o.id, o.isTransfer)) : ([] as number[]) }]));
   return {
     record(sim: Simulation): void {
-      for (const [id, values] of byStation) {
-        values.push(Math.max(0, num(sim, id, 'outflowM3h') ?? 0));
+      for (const [id, { isTransfer, values }] of byStation) {
+        values.push(read(sim, id, isTransfer));
         if (values.length > minutes) values.shift();
       }
     },
     history(): Map<string, OutflowHistory> {
-      return new Map([...byStation].filter(([, v]) => v.length > 0).map(([id, v]) => [id, { stepMin: 1, valuesM3h: [...v] }]));
+      return new Map([...byStation].filter(([, o]) => o.values.length > 0).map(([id, o]) => [id, { stepMin: 1, valuesM3h: [...o.values] }]));
     },
   };
 }
@@ -66,7 +67,11 @@ export function readPlannerState(sim: Simulation, network: NetworkConfig, recent
       flowSpM3h: num(sim, s.id, 'flowSpM3h'),
     })),
     tanks: network.tanks.map((t) => ({ tankId: t.id, volumeM3: num(sim, t.id, 'volumeM3'), inletSpM3h: num(sim, t.id, 'inletSpM3h'), outletSpM3h: num(sim, t.id, 'outletSpM3h') })),
-    transfers: network.interconnections.map((x) => ({ interconnectionId: x.id, transferM3h: num(sim, x.id, 'transferSpM3h') })),
+    transfers: network.interconnections.map((x) => ({
+      interconnectionId: x.id,
+      transferM3h: num(sim, x.id, 'transferSpM3h'),
+      ...(recentOutflowM3h?.has(x.id) ? { recentTransferM3h: recentOutflowM3h.get(x.id)! } : {}),
+    })),
   };
 }
 

@@ -9,7 +9,7 @@ import { startForecastServer, type ForecastServer } from '../../forecast-server/
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { createRainScenario } from '../../scenarios/rain.js';
 import { MS_PER_DAY, MS_PER_H, MS_PER_MIN } from '../../forecasting/calendar.js';
-import { readObservedRain, readRecentOutflow, readStationHistory, writeObservedRain, writeTelemetryHistory } from '../../forecasting/history.js';
+import { readObservedRain, readRecentOutflow, readRecentTransfer, readStationHistory, writeObservedRain, writeTelemetryHistory } from '../../forecasting/history.js';
 import { forecastInflow, modelsFromNetwork } from '../../forecasting/inflow.js';
 import { createRainSource } from '../../forecasting/rain-source.js';
 import { createInflowCycle } from '../../forecasting/cycle.js';
@@ -206,5 +206,15 @@ void describe('forecasting with InfluxDB', () => {
     assert.deepEqual(recent.get('E1')?.valuesM3h, new Array<number>(85).fill(550));
     assert.deepEqual(recent.get('E2')?.valuesM3h, new Array<number>(85).fill(480), 'before the first value known, that value');
     assert.equal(recent.has('W2'), false, 'a station without telemetry is left out');
+  });
+
+  void it('reads the interconnection\'s recent transfer per minute, signed (positive a → b)', async () => {
+    const until = START_UTC_MS + 11 * MS_PER_DAY + 12_000;
+    const at = (minutesBefore: number) => until - minutesBefore * MS_PER_MIN;
+    const point = (minutesBefore: number, transferM3h: number) => ({ measurement: 'interconnection', tags: { id: 'X1' }, fields: { transferM3h }, timeUtcMs: at(minutesBefore) });
+    // E4 → W6 (b → a: negative) from before the window, reversed to W6 → E4 40 min ago.
+    await influx.write([point(90, -600), point(40, 300)]);
+    const recent = await readRecentTransfer(influx, network, until, 60);
+    assert.deepEqual(recent.get('X1'), { stepMin: 1, valuesM3h: [...new Array<number>(20).fill(-600), ...new Array<number>(40).fill(300)] });
   });
 });

@@ -110,6 +110,39 @@ test('recent pumping read at the snapshot time reaches the model as water in the
   assert.ok(note && /InfluxDB unreachable/.test(note.en) && /近期泵送流量读取失败/.test(note.zh), JSON.stringify(without.assumptions));
 });
 
+test('recent transfers read at the snapshot time reach the model as water crossing the link; a failed read is said', async () => {
+  // B sent 300 m³/h across to A (b→a, negative) until 5 minutes ago and sends nothing now. The 60-minute link
+  // still carries 55 minutes of it (275 m³) into A's 100 m² well in the first hour.
+  const linked = exampleNetwork({
+    stations: [
+      { id: 'A', areaM2: 100, pumpCount: 3, pumpM3h: 100, standbyPumps: 1, to: 'PA' },
+      { id: 'B', areaM2: 100, pumpCount: 3, pumpM3h: 100, standbyPumps: 1, to: 'PB' },
+    ],
+    plants: [
+      { id: 'PA', capacityM3h: 2000 },
+      { id: 'PB', capacityM3h: 2000 },
+    ],
+    interconnections: [{ id: 'X', a: 'A', b: 'B', capacityM3h: 300, travelMin: 60 }],
+  });
+  const station = (stationId: string) => ({ ...snapshot.stations[0]!, stationId, levelM: 1.5, inflowM3h: 0 });
+  const linkedRequest: PlannerRequest = { ...request(null), network: linked, snapshot: { ...snapshot, networkId: linked.id, stations: [station('A'), station('B')] } };
+  const asked: number[] = [];
+  const history = { stepMin: 1, valuesM3h: Array.from({ length: 75 }, (_, i) => (i < 70 ? -300 : 0)) };
+  const withHistory = await createMpcPlanner({ options, recentTransfer: (until) => (asked.push(until), Promise.resolve(new Map([['X', history]]))) }).plan(linkedRequest);
+  assert.deepEqual(asked, [snapshot.readAtUtcMs]);
+  const without = await createMpcPlanner({ options, recentTransfer: () => Promise.reject(new Error('InfluxDB unreachable')) }).plan(linkedRequest);
+  const arrivedAtAM3 = (plan: typeof without) => {
+    assert.equal(plan.steps[0]!.durationMin, 60);
+    const a = plan.predicted!.stations.find((x) => x.stationId === 'A')!;
+    const sentAcross = plan.predicted!.transfers.find((x) => x.interconnectionId === 'X')!.transferM3h[0]!;
+    return a.pumpedM3h[0]! + Math.max(0, sentAcross) + (a.levelM[0]! - 1.5) * 100 - a.inflowM3h[0]!;
+  };
+  assert.ok(Math.abs(arrivedAtAM3(withHistory) - 275) < 5, `with the history 275 m³ arrive at A in the first hour, got ${arrivedAtAM3(withHistory).toFixed(1)}`);
+  assert.ok(Math.abs(arrivedAtAM3(without)) < 5, `without it nothing does (the transfer now is 0), got ${arrivedAtAM3(without).toFixed(1)}`);
+  const note = without.assumptions?.find((a) => /Recent transfers could not be read/.test(a.en));
+  assert.ok(note && /InfluxDB unreachable/.test(note.en) && /近期调水流量读取失败/.test(note.zh), JSON.stringify(without.assumptions));
+});
+
 test('the PLANNER setting picks the planner', () => {
   assert.equal(plannerByName('mpc').name, 'mpc');
   assert.equal(plannerByName('rule-based'), ruleBasedPlanner);

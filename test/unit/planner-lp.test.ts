@@ -6,7 +6,7 @@ import highsPackage from 'highs';
 import type { Highs } from 'highs';
 import type { NetworkConfig } from '../../network/schema.js';
 import { exampleNetwork } from '../../planner/examples.js';
-import { buildTimeGrid, formulate, readSolution, volumeLeftM3, type Formulation, type FormulationOptions, type GridOptions, type InitialStation, type ScenarioResult } from '../../planner/formulation.js';
+import { buildTimeGrid, formulate, readSolution, volumeLeftM3, type Formulation, type FormulationOptions, type GridOptions, type InitialStation, type OutflowHistory, type ScenarioResult } from '../../planner/formulation.js';
 import { dryWeatherByNode, meanOverWindow, rdiiFromRain } from '../../planner/inflow.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { LpBuilder, objectiveValue, rowActivities, toCplexLp } from '../../planner/lp.js';
@@ -28,6 +28,8 @@ interface Case {
   levelM: Record<string, number>;
   /** Initial state per station beyond its level (pumped flow now, recent outflow). */
   initial?: Record<string, Partial<InitialStation>>;
+  /** Transfer over the recent past per interconnection (signed, positive a→b). */
+  transferHistory?: Map<string, OutflowHistory>;
   options?: Partial<FormulationOptions>;
 }
 
@@ -43,6 +45,7 @@ async function solveCase(c: Case): Promise<{ f: Formulation; result: Lexicograph
       stations: new Map(c.network.stations.map((s) => [s.id, { levelM: c.levelM[s.id] ?? 1, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false, ...c.initial?.[s.id] }])),
       tanks: new Map(),
       transfers: new Map(),
+      ...(c.transferHistory ? { transferHistory: c.transferHistory } : {}),
     },
     constraints: {},
     options: {
@@ -228,6 +231,34 @@ test('water in a main arrives as it left: from the recent outflow, not the flow 
   assert.ok(Math.abs(volumeOf(plant, withHistory.f) - 100) < 0.5, `plant volume ${volumeOf(plant, withHistory.f)}`);
   const flowNowOnly = await solveCase({ network, nowUtcMs: noon, grid, inflow: () => 0, levelM: {}, initial: { S1: { outflowM3h: 0 } } });
   assert.ok(volumeOf(flowNowOnly.r.plants.get('P1')!.inflowM3h, flowNowOnly.f) < 0.5, 'without a history the stopped pump sends nothing');
+});
+
+test('water crossing an interconnection arrives as it was sent: a reversal within the travel time is not lost', async () => {
+  // B sent 300 m³/h across to A from 30 to 10 minutes ago (negative: b→a) and sends nothing now. The 40-minute
+  // link delivers that pulse to A (a well too small to store, passing it to plant PA) during [10, 30) min from
+  // now: 100 m³/h over the first 15-min step, 300 over the second, 100 m³ in all; none of it reaches PB. With
+  // the transfer now (0) taken as what is travelling, nothing would arrive.
+  const network = exampleNetwork({
+    stations: [
+      { id: 'A', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'PA' },
+      { id: 'B', areaM2: 0.1, pumpCount: 1, pumpM3h: 300, to: 'PB' },
+    ],
+    plants: [
+      { id: 'PA', capacityM3h: 1000 },
+      { id: 'PB', capacityM3h: 1000 },
+    ],
+    interconnections: [{ id: 'X', a: 'A', b: 'B', capacityM3h: 300, travelMin: 40 }],
+  });
+  const history = { stepMin: 1, valuesM3h: Array.from({ length: 60 }, (_, i) => (i >= 30 && i < 50 ? -300 : 0)) };
+  const grid = { fineStepMin: 15, fineHorizonH: 2, coarseStepMin: 60, horizonH: 2 };
+  // No plant ramps or balance: they would send part of the pulse back across to smooth and even the plants.
+  const options = { plantBalanceBand: 1, plantRampFractionPerH: 10 };
+  const withHistory = await solveCase({ network, nowUtcMs: noon, grid, inflow: () => 0, levelM: {}, transferHistory: new Map([['X', history]]), options });
+  const pa = withHistory.r.plants.get('PA')!.inflowM3h;
+  [100, 300, 0, 0].forEach((q, k) => assert.ok(Math.abs(pa[k]! - q) < 2, `step ${k}: PA inflow ${pa[k]!.toFixed(2)} vs ${q}`));
+  assert.ok(volumeOf(withHistory.r.plants.get('PB')!.inflowM3h, withHistory.f) < 0.5, 'the a→b direction carried nothing');
+  const flowNowOnly = await solveCase({ network, nowUtcMs: noon, grid, inflow: () => 0, levelM: {}, options });
+  assert.ok(volumeOf(flowNowOnly.r.plants.get('PA')!.inflowM3h, flowNowOnly.f) < 0.5, 'without a history the stopped transfer sends nothing');
 });
 
 test('volume left in the past: the history where it reaches, its oldest value before, the flow now without one', () => {
