@@ -26,8 +26,9 @@ const num = (sim: Simulation, objectId: string, tag: string): number | null => {
 };
 
 /**
- * Per-minute pumped flow of every station and transfer of every interconnection over the last `minutes` (what the historian holds and the dispatch
- * cycle reads back): `record` after each simulated minute, `history` for the planner's state. Given the
+ * Per-minute pumped flow of every station and transfer of every interconnection over the last `minutes` (what
+ * the historian holds and the dispatch cycle reads back): `record` after each simulated minute, `history` for
+ * the planner's state (ids are unique across the network's objects, network/validate.ts). Given the
  * simulation at its start, the time before it holds the flow at the start (the state the run starts from:
  * pumps off and mains empty) — otherwise the first pumped minute would be taken as having run before the
  * start, water in the mains that is not there.
@@ -36,16 +37,16 @@ export function outflowRecorder(network: NetworkConfig, minutes: number, atStart
   // Stations' pumped flow (≥ 0) and interconnections' transfer (signed, positive a→b), under their ids.
   const read = (sim: Simulation, id: string, isTransfer: boolean) => (isTransfer ? (num(sim, id, 'transferM3h') ?? 0) : Math.max(0, num(sim, id, 'outflowM3h') ?? 0));
   const objects = [...network.stations.map((s) => ({ id: s.id, isTransfer: false })), ...network.interconnections.map((x) => ({ id: x.id, isTransfer: true }))];
-  const byStation = new Map(objects.map((o) => [o.id, { isTransfer: o.isTransfer, values: atStart ? new Array<number>(minutes).fill(read(atStart, o.id, o.isTransfer)) : ([] as number[]) }]));
+  const byObject = new Map(objects.map((o) => [o.id, { isTransfer: o.isTransfer, values: atStart ? new Array<number>(minutes).fill(read(atStart, o.id, o.isTransfer)) : ([] as number[]) }]));
   return {
     record(sim: Simulation): void {
-      for (const [id, { isTransfer, values }] of byStation) {
+      for (const [id, { isTransfer, values }] of byObject) {
         values.push(read(sim, id, isTransfer));
         if (values.length > minutes) values.shift();
       }
     },
     history(): Map<string, OutflowHistory> {
-      return new Map([...byStation].filter(([, o]) => o.values.length > 0).map(([id, o]) => [id, { stepMin: 1, valuesM3h: [...o.values] }]));
+      return new Map([...byObject].filter(([, o]) => o.values.length > 0).map(([id, o]) => [id, { stepMin: 1, valuesM3h: [...o.values] }]));
     },
   };
 }
