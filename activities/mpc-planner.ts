@@ -29,6 +29,27 @@ export interface MpcPlannerDependencies {
   recentTransfer?: (untilUtcMs: number) => Promise<ReadonlyMap<string, OutflowHistory>>;
 }
 
+/**
+ * One recent-history read for the planner's state: the histories found (null when there is nothing to read or
+ * the read failed) and the note for the plan when objects have no history or the read failed (the planner then
+ * holds the flow now over the travel time).
+ */
+async function readRecent(
+  read: ((untilUtcMs: number) => Promise<ReadonlyMap<string, OutflowHistory>>) | undefined,
+  untilUtcMs: number,
+  ids: string[],
+  say: { none: (idsEn: string, idsZh: string) => LocalisedText; failed: (why: string) => LocalisedText },
+): Promise<{ recent: ReadonlyMap<string, OutflowHistory> | null; note: LocalisedText | null }> {
+  if (!read || ids.length === 0) return { recent: null, note: null };
+  try {
+    const recent = await read(untilUtcMs);
+    const unknown = ids.filter((id) => !recent.has(id));
+    return { recent, note: unknown.length > 0 ? say.none(unknown.join(', '), unknown.join('、')) : null };
+  } catch (error) {
+    return { recent: null, note: say.failed((error as Error).message) };
+  }
+}
+
 export const DEFAULT_MPC_TIME_LIMIT_S = 40;
 
 const text = (en: string, zh: string): LocalisedText => ({ en, zh });
@@ -59,26 +80,22 @@ export function createMpcPlanner(deps: MpcPlannerDependencies = {}): Planner {
       }
       const state = plannerStateFromSnapshot(r.snapshot, r.network);
       const notes: LocalisedText[] = [];
-      if (deps.recentOutflow) {
-        try {
-          const recent = await deps.recentOutflow(state.readAtUtcMs);
-          state.stations = state.stations.map((st) => (recent.has(st.stationId) ? { ...st, recentOutflowM3h: recent.get(st.stationId)! } : st));
-          const unknown = r.network.stations.filter((s) => !recent.has(s.id)).map((s) => s.id);
-          if (unknown.length > 0) notes.push(text(`No recent pumping on record for ${unknown.join(', ')}: their flow now is taken as what is in their mains.`, `${unknown.join('、')}无近期泵送记录：按当前流量估计管道在途水量。`));
-        } catch (error) {
-          notes.push(text(`Recent pumping could not be read (${(error as Error).message}): the flow now is taken as what is in the mains.`, `近期泵送流量读取失败（${(error as Error).message}）：按当前流量估计管道在途水量。`));
-        }
-      }
-      if (deps.recentTransfer && r.network.interconnections.length > 0) {
-        try {
-          const recent = await deps.recentTransfer(state.readAtUtcMs);
-          state.transfers = (state.transfers ?? []).map((x) => (recent.has(x.interconnectionId) ? { ...x, recentTransferM3h: recent.get(x.interconnectionId)! } : x));
-          const unknown = r.network.interconnections.filter((x) => !recent.has(x.id)).map((x) => x.id);
-          if (unknown.length > 0) notes.push(text(`No recent transfer on record for ${unknown.join(', ')}: the transfer now is taken as what is travelling across.`, `${unknown.join('、')}无近期调水记录：按当前调水流量估计在途水量。`));
-        } catch (error) {
-          notes.push(text(`Recent transfers could not be read (${(error as Error).message}): the transfer now is taken as what is travelling across.`, `近期调水流量读取失败（${(error as Error).message}）：按当前调水流量估计在途水量。`));
-        }
-      }
+      // What is in the mains and crossing the links now, both from the historian, read side by side.
+      const [outflow, transfer] = await Promise.all([
+        readRecent(deps.recentOutflow, state.readAtUtcMs, r.network.stations.map((s) => s.id), {
+          none: (en, zh) => text(`No recent pumping on record for ${en}: their flow now is taken as what is in their mains.`, `${zh}无近期泵送记录：按当前流量估计管道在途水量。`),
+          failed: (why) => text(`Recent pumping could not be read (${why}): the flow now is taken as what is in the mains.`, `近期泵送流量读取失败（${why}）：按当前流量估计管道在途水量。`),
+        }),
+        readRecent(deps.recentTransfer, state.readAtUtcMs, r.network.interconnections.map((x) => x.id), {
+          none: (en, zh) => text(`No recent transfer on record for ${en}: the transfer now is taken as what is travelling across.`, `${zh}无近期调水记录：按当前调水流量估计在途水量。`),
+          failed: (why) => text(`Recent transfers could not be read (${why}): the transfer now is taken as what is travelling across.`, `近期调水流量读取失败（${why}）：按当前调水流量估计在途水量。`),
+        }),
+      ]);
+      for (const { note } of [outflow, transfer]) if (note) notes.push(note);
+      const pumped = outflow.recent;
+      const crossing = transfer.recent;
+      if (pumped) state.stations = state.stations.map((st) => (pumped.has(st.stationId) ? { ...st, recentOutflowM3h: pumped.get(st.stationId)! } : st));
+      if (crossing) state.transfers = (state.transfers ?? []).map((x) => (crossing.has(x.interconnectionId) ? { ...x, recentTransferM3h: crossing.get(x.interconnectionId)! } : x));
       const planned = await planWithOptimiser({
         planId: r.planId,
         network: r.network,

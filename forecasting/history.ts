@@ -23,6 +23,7 @@ import { localInflow } from './routing.js';
 import { checkGrid, type Grid, type Series } from './series.js';
 
 export const STATION_MEASUREMENT = 'station';
+export const INTERCONNECTION_MEASUREMENT = 'interconnection';
 export const RAIN_OBSERVED_MEASUREMENT = 'rain_observed';
 
 export interface HistoryRange {
@@ -96,7 +97,7 @@ export async function readStationHistory(influx: InfluxConnector, network: Netwo
       ? readAggregated(influx, { measurement: 'tank', tagKey: 'id', tagValues: network.tanks.map((t) => t.id), fields: ['outletM3h'], fn: 'mean' }, range)
       : Promise.resolve({} as Record<string, Record<string, (number | null)[]>>),
     network.interconnections.length > 0
-      ? readAggregated(influx, { measurement: 'interconnection', tagKey: 'id', tagValues: network.interconnections.map((x) => x.id), fields: ['transferM3h'], fn: 'mean' }, range)
+      ? readAggregated(influx, { measurement: INTERCONNECTION_MEASUREMENT, tagKey: 'id', tagValues: network.interconnections.map((x) => x.id), fields: ['transferM3h'], fn: 'mean' }, range)
       : Promise.resolve({} as Record<string, Record<string, (number | null)[]>>),
   ]);
   const all = { ...stations, ...tanks, ...links };
@@ -142,7 +143,7 @@ export async function readRecentTransfer(
 ): Promise<Map<string, OutflowHistory>> {
   const ids = network.interconnections.map((x) => x.id);
   if (ids.length === 0) return new Map();
-  return readRecentPerMinute(influx, { measurement: 'interconnection', ids, field: 'transferM3h', clamp: (v) => v }, untilUtcMs, minutes, lookBackH, 'readRecentTransfer');
+  return readRecentPerMinute(influx, { measurement: INTERCONNECTION_MEASUREMENT, ids, field: 'transferM3h', clamp: (v) => v }, untilUtcMs, minutes, lookBackH, 'readRecentTransfer');
 }
 
 async function readRecentPerMinute(

@@ -363,9 +363,9 @@ export function recentOutflowWindowMin(network: NetworkConfig): number {
   return Math.ceil(longest) + network.planning.stepMin;
 }
 
-/** A recent-outflow history the model can use: a positive step and finite, non-negative flows. */
-function usableHistory(history: OutflowHistory | null | undefined): boolean {
-  return !!history && history.stepMin > 0 && history.valuesM3h.length > 0 && history.valuesM3h.every((v) => Number.isFinite(v) && v >= 0);
+/** A recent history the model can use: a positive step and finite flows, non-negative unless signed (a transfer). */
+function usableHistory(history: OutflowHistory | null | undefined, values: 'non-negative' | 'signed' = 'non-negative'): boolean {
+  return !!history && history.stepMin > 0 && history.valuesM3h.length > 0 && history.valuesM3h.every((v) => Number.isFinite(v) && (values === 'signed' || v >= 0));
 }
 
 function initialState(network: NetworkConfig, state: PlannerState, nowUtcMs: number, assumptions: LocalisedText[]): InitialState {
@@ -406,8 +406,8 @@ function initialState(network: NetworkConfig, state: PlannerState, nowUtcMs: num
   const transferHistory = new Map<string, OutflowHistory>();
   for (const x of network.interconnections) {
     const history = transferById.get(x.id)?.recentTransferM3h;
-    // Signed (positive a→b), so only finiteness is checked; each direction's part is taken in formulation.ts.
-    if (history && history.stepMin > 0 && history.valuesM3h.length > 0 && history.valuesM3h.every(Number.isFinite)) transferHistory.set(x.id, history);
+    // Signed (positive a→b); each direction's part is taken in formulation.ts.
+    if (usableHistory(history, 'signed')) transferHistory.set(x.id, history!);
   }
   return { stations, tanks, transfers, ...(transferHistory.size > 0 ? { transferHistory } : {}) };
 }
