@@ -16,6 +16,7 @@
 //                                [--horizon-h 24] [--replan-min 15] [--forecast-cycle-h 6] [--max-hours H]
 //                                [--time-limit 60] [--sequential] [--skip-cost-floor]
 //                                [--planner-options '{"reserveLookAheadH":6}'] [--recent-outflow on|off]
+//                                [--error-correction on|off]
 //
 // --seeds: every scenario runs once per simulation seed (which also seeds the forecast error); the targets
 // are judged on the mean over the seeds and `seed_summary` lists each seed's gap closure and reductions. The
@@ -29,6 +30,10 @@
 // --recent-outflow: the planner's state carries each station's pumped flow over the recent past (the
 // historian's telemetry in the service), so water already in a main arrives downstream as it left; `off`
 // holds the flow now over each main's travel time instead (the planner before it had this history).
+//
+// --error-correction: the planner's inflow forecast carries each station's recent deviation from its
+// dry-weather profile forward (forecasting/inflow.ts dwfErrorCorrection), measured over the last hour of
+// local inflow as the service's forecast cycle reads it from the historian; `off` plans on the profile alone.
 //
 // --planner-options changes planner options (planner/mpc.ts MpcOptions, by name) for the planner and the
 // oracle alike, so an option is measured against the same baseline and perfect foresight; the run's
@@ -56,7 +61,7 @@
 // Progress goes to stderr; bench/index.ts prints the returned object as the last line.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { modelsFromNetwork } from '../forecasting/inflow.js';
+import { ERROR_CORRECTION_WINDOW_MIN, modelsFromNetwork } from '../forecasting/inflow.js';
 import { simulateHistory } from '../forecasting/simulated-history.js';
 import { loadNetworkFile, referenceNetworkPath } from '../network/load.js';
 import type { NetworkConfig } from '../network/schema.js';
@@ -72,7 +77,7 @@ import {
   applyPlanStep,
   armMetrics,
   forecastIssueAt,
-  outflowRecorder,
+  telemetryRecorder,
   gapClosure,
   minuteWatch,
   percentile,
@@ -116,6 +121,8 @@ interface Options {
   plannerOptions: Record<string, unknown>;
   /** The planner's state carries each station's recent pumped flow (what is in the mains), as the service's does. */
   recentOutflow: boolean;
+  /** The planner's inflow forecast is corrected by the recent measured inflow, as the service's forecast cycle does. */
+  errorCorrection: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -138,6 +145,7 @@ function parseOptions(args: string[]): Options {
       'skip-cost-floor': { type: 'boolean', default: false },
       'planner-options': { type: 'string', default: '{}' },
       'recent-outflow': { type: 'string', default: 'on' },
+      'error-correction': { type: 'string', default: 'on' },
     },
   });
   const number = (name: string, raw: string | undefined, check: (v: number) => boolean, expected: string): number => {
@@ -168,6 +176,7 @@ function parseOptions(args: string[]): Options {
     costFloor: values['skip-cost-floor'] !== true,
     plannerOptions: parsePlannerOptions(values['planner-options']),
     recentOutflow: onOff('recent-outflow', values['recent-outflow']),
+    errorCorrection: onOff('error-correction', values['error-correction']),
   };
 }
 
@@ -253,13 +262,14 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
   let applied = -1;
   let heartbeat = 0;
   // What the historian holds of each station's pumped flow, as the service reads it (runtime/connectors.ts).
-  const recentOutflow = outflowRecorder(network, recentOutflowWindowMin(network), sim);
+  // The forecast's error correction reads the last hour's measured inflow (forecasting/cycle.ts in the service).
+  const historian = telemetryRecorder(network, recentOutflowWindowMin(network), sim, options.errorCorrection && arm === 'planner' ? { localInflowWindowMin: ERROR_CORRECTION_WINDOW_MIN } : {});
   for (let m = 0; m < minutes; m++) {
     const now = sim.timeUtcMs;
     if (arm !== 'baseline') {
       writeHeartbeats(sim, network, ++heartbeat);
       if (m % options.replanMin === 0) {
-        const state = readPlannerState(sim, network, options.recentOutflow ? recentOutflow.history() : undefined);
+        const state = readPlannerState(sim, network, options.recentOutflow ? historian.history() : undefined);
         const inflow =
           arm === 'oracle'
             ? trueInflowWindow(ctx.trueLocalInflowM3h, startUtcMs, STEP_MIN, now, ctx.horizonH)
@@ -273,6 +283,7 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
                 horizonH: ctx.horizonH,
                 issue: forecastIssueAt(now, ctx.seed, options.forecastCycleH),
                 members: options.members,
+                ...(options.errorCorrection ? { recentLocalInflowM3h: historian.recentLocalInflow(now, STEP_MIN) } : {}),
               });
         const t0 = performance.now();
         plan = await planWithOptimiser({
@@ -303,7 +314,7 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
       }
     }
     sim.advance(stepsPerMin);
-    recentOutflow.record(sim);
+    historian.record(sim);
     for (const p of network.plants) plantInflow[p.id]!.push(sim.readTag(p.id, 'inflowM3h').value as number);
     watch.observe(sim);
   }
@@ -609,6 +620,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       arms: options.sequential ? 'sequential' : 'planner and oracle concurrently',
       planner_options: options.plannerOptions,
       recent_outflow: options.recentOutflow ? `each station's pumped flow over the last ${recentOutflowWindowMin(network)} min, per minute` : 'off: the flow now held over each main\'s travel time',
+      error_correction: options.errorCorrection ? `the planner's dry-weather flow corrected by each station's measured local inflow over the last ${ERROR_CORRECTION_WINDOW_MIN} min` : 'off: the profile alone',
     },
     cpus: os.cpus().length,
     loadavg_1m_before: round(loadBefore, 2),

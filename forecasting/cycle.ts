@@ -1,7 +1,8 @@
 // The inflow forecast of one dispatch cycle: rain (deterministic + ensemble, with its quality) from the
 // rain source → per-station inflow (dry-weather flow learned from telemetry where history allows, the
 // network file's patterns otherwise; groundwater; RDII from the deterministic rain and from each
-// ensemble member, starting from the state left by the past hours' rain) → InfluxDB `inflow_forecast`
+// ensemble member, starting from the state left by the past hours' rain; in dry weather corrected by the
+// last hour's measured inflow) → InfluxDB `inflow_forecast`
 // with the issue time → kept for the planner of the same cycle.
 //
 // The workflow passes only a reference (the inflow issue time) from the forecast activity to the
@@ -11,8 +12,8 @@ import type { InfluxConnector } from '../connectors/influx.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { MS_PER_DAY, MS_PER_MIN } from './calendar.js';
 import { learnDwf, type DwfLearningOptions } from './dwf.js';
-import { readObservedRain, readStationHistory } from './history.js';
-import { forecastInflow, modelsFromNetwork, toPlannerInflow, type InflowForecast, type StationInflowModel } from './inflow.js';
+import { readObservedRain, readRecentLocalInflow, readStationHistory } from './history.js';
+import { ERROR_CORRECTION_WINDOW_MIN, forecastInflow, modelsFromNetwork, toPlannerInflow, type InflowForecast, type StationInflowModel } from './inflow.js';
 import type { PlanningRain, RainSource } from './rain-source.js';
 import type { Series } from './series.js';
 import { readInflowForecast, writeInflowForecast } from './write.js';
@@ -40,6 +41,11 @@ export interface InflowCycleOptions {
    * (rain-source.ts fetchArchiveRain); per catchment on any step, null = unknown.
    */
   archiveRain?: (range: { fromUtcMs: number; toUtcMs: number }) => Promise<Record<string, Series>>;
+  /**
+   * Correct each station's dry-weather flow by its measured local inflow over the last hour (default true;
+   * forecasting/inflow.ts dwfErrorCorrection); false: the profiles alone.
+   */
+  errorCorrection?: boolean;
   /** Write the forecast to InfluxDB (default true). */
   write?: boolean;
   now?: () => number;
@@ -165,16 +171,28 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
       const pastStartUtcMs = rain.startUtcMs - rain.pastSteps * stepMs;
       const pastRain: Record<string, Series> | undefined =
         rain.pastSteps > 0 ? Object.fromEntries(rain.catchments.map((c) => [c.catchmentId, { startUtcMs: pastStartUtcMs, stepMin: rain.stepMin, values: c.pastMm }])) : undefined;
+      // The last hour's measured inflow, for the error correction; a failed read leaves the profiles alone, and says so.
+      let recentLocalInflowM3h: Record<string, Series> | undefined;
+      let correctionNote: string | null = null;
+      if (options.errorCorrection !== false) {
+        try {
+          recentLocalInflowM3h = await readRecentLocalInflow(influx, network, rain.startUtcMs, rain.stepMin, ERROR_CORRECTION_WINDOW_MIN);
+        } catch (error) {
+          correctionNote = `no error correction: recent inflow unreadable (${(error as Error).message})`;
+        }
+      }
       const inflow = forecastInflow({
         models,
         timeZone: network.timezone,
         issuedAtUtcMs,
         rain,
         ...(pastRain ? { pastRain } : {}),
+        ...(recentLocalInflowM3h ? { recentLocalInflowM3h } : {}),
         gapFillMm: (catchmentId, stepStartUtcMs, stepMin) => options.rain.fallbackMm(catchmentId, stepStartUtcMs, stepMin),
         gapFillLabel: 'the fallback rain rule',
         includeMembers: true,
       });
+      if (correctionNote) inflow.flags.push(correctionNote);
       const configuredStations = report.filter((r) => r.source === 'configured').map((r) => r.stationId);
       if (configuredStations.length > 0) inflow.flags.push(`dry-weather flow from the network file's patterns at ${configuredStations.join(', ')} (no learned profile)`);
       const written = options.write === false ? 0 : await writeInflowForecast(influx, inflow);

@@ -19,8 +19,8 @@ import type { NetworkConfig } from '../network/schema.js';
 import type { OutflowHistory } from '../planner/formulation.js';
 import { MS_PER_MIN } from './calendar.js';
 import { quoteIdent, quoteString, writeInChunks } from './influxql.js';
-import { localInflow } from './routing.js';
-import { checkGrid, type Grid, type Series } from './series.js';
+import { localInflow, upstreamSources } from './routing.js';
+import { checkGrid, stepMeansOfLastMinutes, type Grid, type Series } from './series.js';
 
 export const STATION_MEASUREMENT = 'station';
 export const INTERCONNECTION_MEASUREMENT = 'interconnection';
@@ -109,6 +109,34 @@ export async function readStationHistory(influx: InfluxConnector, network: Netwo
   const localInflowM3h: Record<string, (number | null)[]> = {};
   for (const s of network.stations) localInflowM3h[s.id] = local[s.id] ?? new Array<number | null>(grid.steps).fill(null);
   return { grid, inflowM3h, localInflowM3h };
+}
+
+/**
+ * Each station's local inflow (its own catchments: measured inflow less upstream arrivals, routing.ts) as
+ * means over `stepMin` steps of the `windowMin` before `endUtcMs`, for the inflow forecast's error
+ * correction. Read per minute with values held between the points telemetry stores (as the recent pumping),
+ * reaching back by the longest upstream travel time more, so every arrival in the window is known and
+ * lagged to the minute. A station without its own inflow telemetry is left out; an object upstream without
+ * any counts as idle.
+ */
+export async function readRecentLocalInflow(influx: InfluxConnector, network: NetworkConfig, endUtcMs: number, stepMin: number, windowMin: number): Promise<Record<string, Series>> {
+  const sources = upstreamSources(network);
+  const longestTravelMin = Math.ceil(Math.max(0, ...Object.values(sources).flat().map((src) => src.travelMin)));
+  const minutes = windowMin + longestTravelMin;
+  const stationIds = network.stations.map((s) => s.id);
+  const read = (measurement: string, ids: string[], field: string, clamp: (v: number) => number) =>
+    ids.length === 0 ? Promise.resolve(new Map<string, OutflowHistory>()) : readRecentPerMinute(influx, { measurement, ids, field, clamp }, endUtcMs, minutes, 6, 'readRecentLocalInflow');
+  const nonNegative = (v: number) => Math.max(0, v);
+  const [inflow, outflow, outlet, transfer] = await Promise.all([
+    read(STATION_MEASUREMENT, stationIds, 'inflowM3h', nonNegative),
+    read(STATION_MEASUREMENT, stationIds, 'outflowM3h', nonNegative),
+    read('tank', network.tanks.map((t) => t.id), 'outletM3h', nonNegative),
+    read(INTERCONNECTION_MEASUREMENT, network.interconnections.map((x) => x.id), 'transferM3h', (v) => v),
+  ]);
+  const byTag: Record<string, Map<string, OutflowHistory>> = { inflowM3h: inflow, outflowM3h: outflow, outletM3h: outlet, transferM3h: transfer };
+  const perMinute = localInflow(network, (id, tag) => byTag[tag]?.get(id)?.valuesM3h, 1, { missingUpstream: 'zero', upstreamBeforeStart: 'null' });
+  const windowEndUtcMs = Math.floor(endUtcMs / MS_PER_MIN) * MS_PER_MIN;
+  return Object.fromEntries(Object.entries(perMinute).map(([id, values]) => [id, stepMeansOfLastMinutes(values, windowEndUtcMs, stepMin, windowMin)]));
 }
 
 /**

@@ -10,7 +10,7 @@
 // with sd = rdiiErrorFraction × RDII. Quantiles are taken over members × `normalPoints` equally likely
 // normal scores. Without ensemble members the band holds only those two errors, and says so.
 import type { NetworkConfig } from '../network/schema.js';
-import { createCalendar, MS_PER_H, MS_PER_MIN } from './calendar.js';
+import { createCalendar, MS_PER_H, MS_PER_MIN, type LocalCalendar } from './calendar.js';
 import { dwfSeries, type DwfProfile } from './dwf.js';
 import { forecastRdii, rdiiState, DEFAULT_IA_RECOVERY_MM_PER_DAY, type RtkParams } from './rtk.js';
 import { checkGrid, normalQuantile, quantileSorted, shifted, type Grid, type Series } from './series.js';
@@ -69,10 +69,74 @@ export interface InflowForecastInput {
   /** Keep every member's total flow per station (needed to aggregate quantiles downstream). */
   includeMembers?: boolean;
   /**
-   * Recent deviation of measured from forecast flow per station (m³/h), carried forward with the
-   * learned hourly autocorrelation (error correction); none by default.
+   * Each station's measured local inflow (its own catchments: inflow less upstream arrivals, routing.ts
+   * localInflow) over the recent past, on any step, ending at the start. Where the station is dry (no
+   * rain-derived inflow now), its deviation from the dry-weather profile over the last
+   * `correctionWindowMin` is carried forward with the profile's hourly autocorrelation (error correction).
+   * None: no correction.
    */
-  recentDeviationM3h?: Record<string, number>;
+  recentLocalInflowM3h?: Record<string, Series>;
+  /** Window of measurements the deviation is the mean of (default 60 min). */
+  correctionWindowMin?: number;
+}
+
+/** The correction of one station's dry-weather flow from its recent measurements, or why there is none. */
+export interface ErrorCorrection {
+  /** Measured less profile over the window, m³/h, after the limit; 0 when not applied. */
+  deviationM3h: number;
+  applied: boolean;
+  /** Why not applied, or that the limit cut it (null: applied as measured). */
+  note: string | null;
+}
+
+/** Measurements the deviation is the mean of: an hour, long enough to average out a noisy flow estimate. */
+export const ERROR_CORRECTION_WINDOW_MIN = 60;
+/** A measured deviation beyond this many sd of the profile's residual is taken as a telemetry fault, and limited. */
+export const ERROR_CORRECTION_LIMIT_SD = 3;
+/** Rain-derived inflow now above this share of the dry-weather flow: the deviation is no longer the profile's error. */
+export const ERROR_CORRECTION_MAX_RDII_SHARE = 0.02;
+
+/**
+ * The mean deviation of measured local inflow from the dry-weather profile over the `windowMin` ending at
+ * `endUtcMs`, limited to ±ERROR_CORRECTION_LIMIT_SD sd of the profile's residual (a flow meter reading zero
+ * must not empty the forecast). Not applied with fewer than half the window's steps measured, or where
+ * rain-derived inflow is under way (`rdiiNowM3h`).
+ */
+export function dwfErrorCorrection(
+  profile: DwfProfile,
+  calendar: LocalCalendar,
+  measured: Series | undefined,
+  endUtcMs: number,
+  windowMin: number,
+  rdiiNowM3h: number,
+): ErrorCorrection {
+  const none = (note: string): ErrorCorrection => ({ deviationM3h: 0, applied: false, note });
+  if (!measured) return none('no recent measurement');
+  const stepMs = measured.stepMin * MS_PER_MIN;
+  const steps = Math.max(1, Math.round(windowMin / measured.stepMin));
+  const firstIndex = Math.round((endUtcMs - measured.startUtcMs) / stepMs) - steps;
+  const windowStartUtcMs = measured.startUtcMs + firstIndex * stepMs;
+  const profileM3h = dwfSeries(profile, calendar, { startUtcMs: windowStartUtcMs, stepMin: measured.stepMin, steps });
+  let sum = 0;
+  let count = 0;
+  for (let k = 0; k < steps; k++) {
+    const v = measured.values[firstIndex + k];
+    if (v === null || v === undefined || !Number.isFinite(v)) continue;
+    sum += v - profileM3h[k]!;
+    count++;
+  }
+  if (count * 2 < steps) return none(`${count} of ${steps} recent step(s) measured`);
+  const profileMeanM3h = profileM3h.reduce((a, v) => a + v, 0) / steps;
+  if (rdiiNowM3h > ERROR_CORRECTION_MAX_RDII_SHARE * profileMeanM3h) return none('rain-derived inflow under way');
+  const measuredM3h = sum / count;
+  const limitM3h = ERROR_CORRECTION_LIMIT_SD * profile.residualSdFraction * profileMeanM3h;
+  if (Math.abs(measuredM3h) <= limitM3h) return { deviationM3h: measuredM3h, applied: true, note: null };
+  const sign = measuredM3h > 0 ? '+' : '−';
+  return {
+    deviationM3h: Math.sign(measuredM3h) * limitM3h,
+    applied: true,
+    note: `measured ${sign}${Math.abs(measuredM3h).toFixed(0)} m³/h off the profile, beyond ${ERROR_CORRECTION_LIMIT_SD} sd: limited to ${sign}${limitM3h.toFixed(0)} m³/h`,
+  };
 }
 
 export interface StationInflowForecast {
@@ -88,6 +152,8 @@ export interface StationInflowForecast {
   dwfSdM3h: number[];
   /** RDII model error share used (area-weighted over the station's catchments). */
   rdiiErrorFraction: number;
+  /** Measured less profile dry-weather flow carried into the forecast (decaying from this value), m³/h; 0: none. */
+  errorCorrectionM3h: number;
   /** Total flow per ensemble member (includeMembers). */
   membersM3h?: number[][];
   /** RDII per member (includeMembers), for the model-error part of aggregated bands. */
@@ -213,6 +279,7 @@ export function forecastInflow(input: InflowForecastInput): InflowForecast {
   const gapLabel = input.gapFillLabel ?? (input.gapFillMm ? 'the fallback rule' : '0 mm');
   const stepMs = grid.stepMin * MS_PER_MIN;
   const rainById = new Map(rain.catchments.map((c) => [c.catchmentId, c]));
+  const windowMin = input.correctionWindowMin ?? ERROR_CORRECTION_WINDOW_MIN;
   const flags: string[] = [];
   if (rain.quality !== 'fresh') flags.push(`rain ${rain.quality}: ${rain.reason ?? ''}`.trim());
   const memberCount = Math.max(0, ...rain.catchments.map((c) => c.members.length));
@@ -224,16 +291,6 @@ export function forecastInflow(input: InflowForecastInput): InflowForecast {
     const dwfTotal = dwfSeries(model.dwf, calendar, grid);
     const gw = Math.min(model.groundwaterM3h, Math.min(...dwfTotal));
     const dwfOnly = dwfTotal.map((v) => v - gw);
-    // Error correction: the recent deviation decays with the learned hourly autocorrelation.
-    const deviation = input.recentDeviationM3h?.[model.stationId] ?? 0;
-    const rhoPerStep = Math.pow(Math.max(0, Math.min(0.999, model.dwf.residualLag1)), grid.stepMin / 60);
-    const correction = dwfTotal.map((_, i) => (deviation !== 0 ? deviation * Math.pow(rhoPerStep, i + 1) : 0));
-    const dwfSdM3h = dwfTotal.map((v, i) => {
-      const sd = model.dwf.residualSdFraction * v;
-      // A known current deviation narrows the first steps' spread (AR(1)).
-      return deviation !== 0 ? sd * Math.sqrt(1 - Math.pow(rhoPerStep, 2 * (i + 1))) : sd;
-    });
-
     const rdiiDet = new Float64Array(grid.steps);
     const memberRdii: Float64Array[] = Array.from({ length: memberCount }, () => new Float64Array(grid.steps));
     const iaAtStartMm: Record<string, number> = {};
@@ -279,6 +336,22 @@ export function forecastInflow(input: InflowForecastInput): InflowForecast {
       }
     }
 
+    // Error correction: the recent deviation decays with the learned hourly autocorrelation, from the middle
+    // of the window it was measured over.
+    const correctionResult = input.recentLocalInflowM3h
+      ? dwfErrorCorrection(model.dwf, calendar, input.recentLocalInflowM3h[model.stationId], grid.startUtcMs, windowMin, rdiiDet[0] ?? 0)
+      : null;
+    if (correctionResult?.note) stationFlags.push(`error correction${correctionResult.applied ? '' : ' not applied'}: ${correctionResult.note}`);
+    const deviation = correctionResult?.applied ? correctionResult.deviationM3h : 0;
+    const rhoPerH = Math.max(0, Math.min(0.999, model.dwf.residualLag1));
+    const leadH = (i: number) => ((i + 1) * grid.stepMin) / 60 + windowMin / 120;
+    const correction = dwfTotal.map((_, i) => (deviation !== 0 ? deviation * Math.pow(rhoPerH, leadH(i)) : 0));
+    const dwfSdM3h = dwfTotal.map((v, i) => {
+      const sd = model.dwf.residualSdFraction * v;
+      // A known recent deviation narrows the first steps' spread (AR(1)).
+      return correctionResult?.applied ? sd * Math.sqrt(1 - Math.pow(rhoPerH, 2 * leadH(i))) : sd;
+    });
+
     const areaHa = model.catchments.reduce((a, c) => a + c.areaHa, 0);
     const errorFraction =
       areaHa > 0 ? model.catchments.reduce((a, c) => a + (c.rdiiErrorFraction ?? rdiiErrorFraction) * c.areaHa, 0) / areaHa : rdiiErrorFraction;
@@ -298,6 +371,7 @@ export function forecastInflow(input: InflowForecastInput): InflowForecast {
       rdiiM3h: Array.from(rdiiDet),
       dwfSdM3h,
       rdiiErrorFraction: errorFraction,
+      errorCorrectionM3h: deviation,
       iaAtStartMm,
       flags: stationFlags,
     };

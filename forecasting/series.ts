@@ -173,3 +173,25 @@ function pairsOf(a: readonly (number | null)[], b: readonly (number | null)[]): 
   }
   return out;
 }
+
+/**
+ * Means over `stepMin` steps of the last `windowMin` of a per-minute series ending at `endUtcMs` (the last
+ * value is the minute before it); a step with any minute unknown (null, or before the series) is null.
+ */
+export function stepMeansOfLastMinutes(perMinute: readonly (number | null | undefined)[], endUtcMs: number, stepMin: number, windowMin: number): Series {
+  const steps = Math.max(1, Math.floor(windowMin / stepMin));
+  const first = perMinute.length - steps * stepMin;
+  return {
+    startUtcMs: endUtcMs - steps * stepMin * MS_PER_MIN,
+    stepMin,
+    values: Array.from({ length: steps }, (_, k) => {
+      let sum = 0;
+      for (let j = first + k * stepMin; j < first + (k + 1) * stepMin; j++) {
+        const v = j >= 0 ? perMinute[j] : null;
+        if (v === null || v === undefined || !Number.isFinite(v)) return null;
+        sum += v;
+      }
+      return sum / stepMin;
+    }),
+  };
+}

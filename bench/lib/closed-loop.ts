@@ -5,7 +5,8 @@
 import type { Envelope, NetworkConfig } from '../../network/schema.js';
 import { RemoteControl, StationMode } from '../../network/tags.js';
 import { forecastInflow, toPlannerInflow, type StationInflowModel } from '../../forecasting/inflow.js';
-import type { Series } from '../../forecasting/series.js';
+import { stepMeansOfLastMinutes, type Series } from '../../forecasting/series.js';
+import { localInflow, upstreamSources } from '../../forecasting/routing.js';
 import { dailyMeanTariffPrice } from '../../planner/calendar.js';
 import { pathEnergyToPlant, type OutflowHistory } from '../../planner/formulation.js';
 import type { PlannerState } from '../../planner/mpc.js';
@@ -26,27 +27,56 @@ const num = (sim: Simulation, objectId: string, tag: string): number | null => {
 };
 
 /**
- * Per-minute pumped flow of every station and transfer of every interconnection over the last `minutes` (what
- * the historian holds and the dispatch cycle reads back): `record` after each simulated minute, `history` for
- * the planner's state (ids are unique across the network's objects, network/validate.ts). Given the
- * simulation at its start, the time before it holds the flow at the start (the state the run starts from:
- * pumps off and mains empty) — otherwise the first pumped minute would be taken as having run before the
- * start, water in the mains that is not there.
+ * What the historian holds of the last minutes, per minute, as the dispatch cycle reads it back: every
+ * station's pumped flow (`history`, for the planner's state) and measured inflow, every interconnection's
+ * transfer (signed, positive a→b) and every tank's return flow. `record` after each simulated minute. Given
+ * the simulation at its start, the time before it holds the values at the start (the state the run starts
+ * from: pumps off and mains empty) — otherwise the first pumped minute would be taken as having run before
+ * the start, water in the mains that is not there.
+ *
+ * `minutes` is the planner's window of pumped flow; with `localInflowWindowMin`, enough more is kept for
+ * `recentLocalInflow`: each station's own catchments' inflow (its inflow less upstream arrivals,
+ * forecasting/routing.ts) over that window, as the service reads it for the forecast's error correction.
  */
-export function outflowRecorder(network: NetworkConfig, minutes: number, atStart?: Simulation) {
-  // Stations' pumped flow (≥ 0) and interconnections' transfer (signed, positive a→b), under their ids.
-  const read = (sim: Simulation, id: string, isTransfer: boolean) => (isTransfer ? (num(sim, id, 'transferM3h') ?? 0) : Math.max(0, num(sim, id, 'outflowM3h') ?? 0));
-  const objects = [...network.stations.map((s) => ({ id: s.id, isTransfer: false })), ...network.interconnections.map((x) => ({ id: x.id, isTransfer: true }))];
-  const byObject = new Map(objects.map((o) => [o.id, { isTransfer: o.isTransfer, values: atStart ? new Array<number>(minutes).fill(read(atStart, o.id, o.isTransfer)) : ([] as number[]) }]));
+export function telemetryRecorder(network: NetworkConfig, minutes: number, atStart?: Simulation, options: { localInflowWindowMin?: number } = {}) {
+  const sources = upstreamSources(network);
+  const longestTravelMin = Math.max(0, ...Object.values(sources).flat().map((src) => Math.ceil(src.travelMin)));
+  const inflowWindowMin = options.localInflowWindowMin ?? 0;
+  const kept = Math.max(minutes, inflowWindowMin > 0 ? inflowWindowMin + longestTravelMin : 0);
+  // Ids are unique across the network's objects (network/validate.ts); each (object, tag) has its own series.
+  const channels: { id: string; tag: string; read: (sim: Simulation) => number }[] = [
+    ...network.stations.map((s) => ({ id: s.id, tag: 'outflowM3h', read: (sim: Simulation) => Math.max(0, num(sim, s.id, 'outflowM3h') ?? 0) })),
+    ...network.interconnections.map((x) => ({ id: x.id, tag: 'transferM3h', read: (sim: Simulation) => num(sim, x.id, 'transferM3h') ?? 0 })),
+    ...(inflowWindowMin > 0
+      ? [
+          ...network.stations.map((s) => ({ id: s.id, tag: 'inflowM3h', read: (sim: Simulation) => Math.max(0, num(sim, s.id, 'inflowM3h') ?? 0) })),
+          ...network.tanks.map((t) => ({ id: t.id, tag: 'outletM3h', read: (sim: Simulation) => Math.max(0, num(sim, t.id, 'outletM3h') ?? 0) })),
+        ]
+      : []),
+  ];
+  const key = (id: string, tag: string) => `${id}\u0000${tag}`;
+  const series = new Map(channels.map((c) => [key(c.id, c.tag), { ...c, values: atStart ? new Array<number>(kept).fill(c.read(atStart)) : ([] as number[]) }]));
+  const pumped = [...series.values()].filter((c) => c.tag === 'outflowM3h' || c.tag === 'transferM3h');
   return {
     record(sim: Simulation): void {
-      for (const [id, { isTransfer, values }] of byObject) {
-        values.push(read(sim, id, isTransfer));
-        if (values.length > minutes) values.shift();
+      for (const c of series.values()) {
+        c.values.push(c.read(sim));
+        if (c.values.length > kept) c.values.shift();
       }
     },
+    /** Stations' pumped flow and interconnections' transfer over the last `minutes`, under their ids. */
     history(): Map<string, OutflowHistory> {
-      return new Map([...byObject].filter(([, o]) => o.values.length > 0).map(([id, o]) => [id, { stepMin: 1, valuesM3h: [...o.values] }]));
+      return new Map(pumped.filter((c) => c.values.length > 0).map((c) => [c.id, { stepMin: 1, valuesM3h: c.values.slice(-minutes) }]));
+    },
+    /**
+     * Each station's local inflow as means over `stepMin` steps of the window ending at `endUtcMs` (the last
+     * minute recorded), null where the minutes are not all known.
+     */
+    recentLocalInflow(endUtcMs: number, stepMin: number): Record<string, Series> {
+      if (inflowWindowMin < stepMin) return {};
+      const lookup = (id: string, tag: string) => series.get(key(id, tag))?.values;
+      const perMinute = localInflow(network, lookup, 1, { missingUpstream: 'zero', upstreamBeforeStart: 'null' });
+      return Object.fromEntries(Object.entries(perMinute).map(([id, values]) => [id, stepMeansOfLastMinutes(values, endUtcMs, stepMin, inflowWindowMin)]));
     },
   };
 }
@@ -212,13 +242,15 @@ export interface RainForecastInput {
   /** null: the true rain (the oracle); otherwise the forecast run whose error applies. */
   issue: ForecastIssue | null;
   /** Ensemble members besides the deterministic run (0: deterministic only). */
-  members: number;
+  members: number;  /** Each station's measured local inflow just before now, for the forecast's error correction (none: no correction). */
+  recentLocalInflowM3h?: Record<string, Series>;
 }
 
 /**
  * The planner's inflow forecast at `nowUtcMs` through the forecasting chain (forecasting/inflow.ts): observed
  * (true) rain before now sets the RDII state, the forecast run's rain (truth perturbed in timing, amount and
- * location by the forecast server's error generator) drives the future, DWF from the network's profiles.
+ * location by the forecast server's error generator) drives the future, DWF from the network's profiles,
+ * corrected by the recent measured inflow where given (as the service's forecast cycle does).
  */
 export function plannerInflowFromRain(input: RainForecastInput): InflowForecast {
   const { network, truth, nowUtcMs, stepMin, issue } = input;
@@ -248,6 +280,7 @@ export function plannerInflowFromRain(input: RainForecastInput): InflowForecast 
     },
     pastRain,
     includeMembers: input.members > 0,
+    ...(input.recentLocalInflowM3h ? { recentLocalInflowM3h: input.recentLocalInflowM3h } : {}),
   });
   return toPlannerInflow(forecast);
 }

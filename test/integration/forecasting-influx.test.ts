@@ -9,8 +9,9 @@ import { startForecastServer, type ForecastServer } from '../../forecast-server/
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { createRainScenario } from '../../scenarios/rain.js';
 import { MS_PER_DAY, MS_PER_H, MS_PER_MIN } from '../../forecasting/calendar.js';
-import { readObservedRain, readRecentOutflow, readRecentTransfer, readStationHistory, writeObservedRain, writeTelemetryHistory } from '../../forecasting/history.js';
+import { readObservedRain, readRecentLocalInflow, readRecentOutflow, readRecentTransfer, readStationHistory, writeObservedRain, writeTelemetryHistory } from '../../forecasting/history.js';
 import { forecastInflow, modelsFromNetwork } from '../../forecasting/inflow.js';
+import { upstreamSources } from '../../forecasting/routing.js';
 import { createRainSource } from '../../forecasting/rain-source.js';
 import { createInflowCycle } from '../../forecasting/cycle.js';
 import { aggregate } from '../../forecasting/series.js';
@@ -182,6 +183,49 @@ void describe('forecasting with InfluxDB', () => {
     const fromMemory = await cycle.plannerInflow(issued.inflow.issuedAtUtcMs);
     assert.equal(fromMemory?.from, 'memory');
     assert.equal(fromMemory?.inflow.members?.length, 11);
+  });
+
+  void it('corrects the dry-weather flow by the last hour of measured local inflow, closer to what came next', async () => {
+    const savedNow = nowUtcMs;
+    // 14:10 local on the dry first day: the last whole 15-min step ends at 14:00.
+    nowUtcMs = START_UTC_MS + 14 * MS_PER_H + 10 * MS_PER_MIN;
+    const endUtcMs = START_UTC_MS + 14 * MS_PER_H;
+    try {
+      const recent = await readRecentLocalInflow(influx, network, endUtcMs, 15, 60);
+      const sources = upstreamSources(network);
+      for (const s of network.stations) {
+        const series = recent[s.id]!;
+        assert.equal(series.startUtcMs, endUtcMs - MS_PER_H);
+        assert.equal(series.values.length, 4);
+        const first = (series.startUtcMs - START_UTC_MS) / (5 * MS_PER_MIN);
+        const truth = [0, 1, 2, 3].map((k) => history.localInflowM3h[s.id]!.slice(first + 3 * k, first + 3 * k + 3).reduce((a, v) => a + v, 0) / 3);
+        // Headwater stations: the measured inflow itself; below others, upstream arrivals interpolated at 15 min.
+        const tolerance = sources[s.id]!.length === 0 ? 1e-6 : 0.05;
+        series.values.forEach((v, k) => assert.ok(v !== null && Math.abs(v - truth[k]!) <= tolerance * truth[k]!, `${s.id} step ${k}: ${v} vs ${truth[k]}`));
+      }
+
+      const rain = () => createRainSource({ connector: localOpenMeteo(), locations: network, horizonH: 24, pastH: 24, nowUtcMs: () => nowUtcMs });
+      const corrected = await createInflowCycle({ network, influx, rain: rain(), now: () => nowUtcMs, dwfLearning: false, write: false }).issue();
+      const plain = await createInflowCycle({ network, influx, rain: rain(), now: () => nowUtcMs, dwfLearning: false, write: false, errorCorrection: false }).issue();
+      assert.equal(corrected.inflow.startUtcMs, endUtcMs);
+      const applied = corrected.inflow.stations.filter((s) => s.errorCorrectionM3h !== 0);
+      assert.ok(applied.length >= 12, `corrected at ${applied.map((s) => s.stationId).join(', ')}`);
+      assert.ok(plain.inflow.stations.every((s) => s.errorCorrectionM3h === 0));
+      // Over the next hour, summed over the stations: the corrected forecast is nearer the twin's inflow.
+      let errorCorrected = 0;
+      let errorPlain = 0;
+      for (const s of corrected.inflow.stations) {
+        const first = (endUtcMs - START_UTC_MS) / (5 * MS_PER_MIN);
+        for (let k = 0; k < 4; k++) {
+          const truth = history.localInflowM3h[s.stationId]!.slice(first + 3 * k, first + 3 * k + 3).reduce((a, v) => a + v, 0) / 3;
+          errorCorrected += Math.abs(s.deterministicM3h[k]! - truth);
+          errorPlain += Math.abs(plain.inflow.stations.find((p) => p.stationId === s.stationId)!.deterministicM3h[k]! - truth);
+        }
+      }
+      assert.ok(errorCorrected < 0.8 * errorPlain, `mean absolute error ${errorCorrected.toFixed(0)} against ${errorPlain.toFixed(0)} m³/h`);
+    } finally {
+      nowUtcMs = savedNow;
+    }
   });
 
   void it('reads each station\'s recent pumping per minute, values held between the points telemetry stores', async () => {

@@ -16,7 +16,7 @@ import {
   applyPlanStep,
   armMetrics,
   minuteWatch,
-  outflowRecorder,
+  telemetryRecorder,
   blockMeans,
   checkEnvelope,
   coefficientOfVariation,
@@ -126,7 +126,7 @@ describe('applyPlanStep and readPlannerState', () => {
 describe('recent pumping for the planner state', () => {
   it('holds the flow at the start before the run began (pumps off: nothing in the mains), then what each minute pumped', () => {
     const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialModes: 'remote' });
-    const recorder = outflowRecorder(network, 85, sim);
+    const recorder = telemetryRecorder(network, 85, sim);
     const before = recorder.history().get('W6')!;
     assert.equal(before.stepMin, 1);
     assert.deepEqual(before.valuesM3h, new Array<number>(85).fill(0));
@@ -142,7 +142,34 @@ describe('recent pumping for the planner state', () => {
     assert.deepEqual(after.slice(82), [1, 2, 3].map(() => sim.readTag('W6', 'outflowM3h').value as number));
     assert.ok(after[84]! > 0, 'W6 pumps its flow setpoint');
     // Without the start, the history is only what was recorded.
-    assert.equal(outflowRecorder(network, 85).history().size, 0);
+    assert.equal(telemetryRecorder(network, 85).history().size, 0);
+  });
+
+  it('gives each station\'s local inflow over the last hour as 15-min means: its inflow less what upstream pumped a travel time before', () => {
+    const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialModes: 'local' });
+    const recorder = telemetryRecorder(network, 85, sim, { localInflowWindowMin: 60 });
+    const inflow: Record<string, number[]> = { W1: [], W3: [] };
+    const pumped: number[] = [];
+    for (let m = 0; m < 180; m++) {
+      sim.advance(1);
+      recorder.record(sim);
+      inflow['W1']!.push(sim.readTag('W1', 'inflowM3h').value as number);
+      inflow['W3']!.push(sim.readTag('W3', 'inflowM3h').value as number);
+      pumped.push(sim.readTag('W1', 'outflowM3h').value as number);
+    }
+    const recent = recorder.recentLocalInflow(sim.timeUtcMs, 15);
+    const w1 = recent['W1']!;
+    assert.equal(w1.startUtcMs, sim.timeUtcMs - 60 * 60_000);
+    assert.equal(w1.values.length, 4);
+    const mean = (xs: number[]) => xs.reduce((a, v) => a + v, 0) / xs.length;
+    w1.values.forEach((v, k) => assert.ok(Math.abs(v! - mean(inflow['W1']!.slice(120 + 15 * k, 135 + 15 * k))) < 1e-9, `W1 step ${k}`));
+    // W3 receives W1 (40 min) and W2 (30 min): its local inflow is far below what reaches its well.
+    const w3 = recent['W3']!.values;
+    assert.ok(w3.every((v) => v !== null && v >= 0));
+    assert.ok(mean(w3 as number[]) < 0.6 * mean(inflow['W3']!.slice(120)), `W3 local ${mean(w3 as number[])} against inflow ${mean(inflow['W3']!.slice(120))}`);
+    assert.ok(pumped.some((v) => v > 0), 'W1 pumped in the last hours');
+    // Not asked for: nothing kept, nothing given.
+    assert.deepEqual(telemetryRecorder(network, 85, sim).recentLocalInflow(sim.timeUtcMs, 15), {});
   });
 });
 

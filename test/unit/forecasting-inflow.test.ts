@@ -378,6 +378,61 @@ void describe('inflow forecast', () => {
     assert.match(none.stations[0]!.flags.join(' '), /no observed rain before the start/);
   });
 
+  void it('carries the measured deviation from the dry-weather profile forward (error correction), dry stations only, limited against a failed meter', () => {
+    const steps = 96;
+    const dryRain: InflowRainInput = {
+      startUtcMs: start,
+      stepMin: 15,
+      steps,
+      quality: 'fresh',
+      reason: null,
+      source: 'test',
+      issuedAtUtcMs: start,
+      ageMin: 0,
+      catchments: network.catchments.map((c) => ({ catchmentId: c.id, precipitationMm: new Array<number>(steps).fill(0), members: [] })),
+    };
+    const hourBefore = { startUtcMs: start - 4 * STEP_MS, stepMin: 15, steps: 4 };
+    const profileOf = (id: string) => models.find((m) => m.stationId === id)!.dwf;
+    // E1 measured 4 % above its profile over the last hour, W4 10 % below (a meter reading low), W1 unmeasured.
+    const measured = (id: string, share: number) => ({ ...hourBefore, values: dwfSeries(profileOf(id), calendar, hourBefore).map((v) => v * (1 + share)) });
+    const recentLocalInflowM3h = { E1: measured('E1', 0.04), W4: measured('W4', -0.9), E2: { ...hourBefore, values: [null, null, null, 700] } };
+    const plain = forecastInflow({ models, timeZone: network.timezone, issuedAtUtcMs: start, rain: dryRain });
+    const corrected = forecastInflow({ models, timeZone: network.timezone, issuedAtUtcMs: start, rain: dryRain, recentLocalInflowM3h });
+    const at = (f: typeof plain, id: string) => f.stations.find((s) => s.stationId === id)!;
+
+    const e1 = at(corrected, 'E1');
+    const e1Profile = dwfSeries(profileOf('E1'), calendar, hourBefore);
+    const e1Deviation = 0.04 * (e1Profile.reduce((a, v) => a + v, 0) / 4);
+    assert.ok(Math.abs(e1.errorCorrectionM3h - e1Deviation) < 1e-6, `E1 deviation ${e1.errorCorrectionM3h} against ${e1Deviation}`);
+    // Decays with the profile's hourly autocorrelation, from the middle of the hour it was measured over.
+    const rho = profileOf('E1').residualLag1;
+    [0, 3, 11, 95].forEach((i) => {
+      const expected = e1Deviation * Math.pow(rho, ((i + 1) * 15) / 60 + 0.5);
+      assert.ok(Math.abs(e1.deterministicM3h[i]! - at(plain, 'E1').deterministicM3h[i]! - expected) < 1e-6, `E1 step ${i}`);
+    });
+    assert.ok(e1.dwfSdM3h[0]! < at(plain, 'E1').dwfSdM3h[0]!, 'a known deviation narrows the first steps');
+    assert.equal(e1.flags.filter((f) => f.startsWith('error correction')).length, 0, 'applied as measured: nothing to flag');
+
+    // A deviation beyond 3 sd of the residual is limited, and said.
+    const w4 = at(corrected, 'W4');
+    const w4Mean = dwfSeries(profileOf('W4'), calendar, hourBefore).reduce((a, v) => a + v, 0) / 4;
+    assert.ok(Math.abs(w4.errorCorrectionM3h + 3 * profileOf('W4').residualSdFraction * w4Mean) < 1e-6, `W4 limited: ${w4.errorCorrectionM3h}`);
+    assert.match(w4.flags.join(' | '), /error correction: measured −\d+ m³\/h off the profile, beyond 3 sd: limited to −\d+ m³\/h/);
+    assert.ok(w4.deterministicM3h[0]! > 0.8 * at(plain, 'W4').deterministicM3h[0]!);
+
+    // Too few measurements, or none: the profile alone.
+    assert.equal(at(corrected, 'E2').errorCorrectionM3h, 0);
+    assert.match(at(corrected, 'E2').flags.join(' | '), /error correction not applied: 1 of 4 recent step\(s\) measured/);
+    assert.deepEqual(at(corrected, 'W1').deterministicM3h, at(plain, 'W1').deterministicM3h);
+    assert.match(at(corrected, 'W1').flags.join(' | '), /error correction not applied: no recent measurement/);
+
+    // Rain-derived inflow under way: the deviation is not the profile's error.
+    const pastRain = Object.fromEntries(network.catchments.map((c) => [c.id, { startUtcMs: start - 16 * STEP_MS, stepMin: 15, values: Array.from({ length: 16 }, (_, i) => (i >= 12 ? 2 : 0)) }]));
+    const wet = forecastInflow({ models, timeZone: network.timezone, issuedAtUtcMs: start, rain: dryRain, pastRain, recentLocalInflowM3h });
+    assert.equal(at(wet, 'E1').errorCorrectionM3h, 0);
+    assert.match(at(wet, 'E1').flags.join(' | '), /error correction not applied: rain-derived inflow under way/);
+  });
+
   void it('sums 15-min planning rain into hours on round boundaries for hourly readers, the elapsed quarters from the past hours', () => {
     const start = Date.UTC(2026, 6, 1, 2, 15); // 10:15 local, the current 15-min step
     const rain: PlanningRain = {
