@@ -37,6 +37,29 @@ test('fewest starts: inflow at half a pump over a 100 m³ band needs exactly two
   assert.ok(Math.abs(400 - pumped - r.volumeM3[K - 1]!) < 1e-9);
 });
 
+test('between schedules of equal cost, the pumps change as late as the band allows (the next plan decides on a fresher forecast)', () => {
+  // Flat price and water left priced as pumping it now: starting now or later costs the same. 60 m³/h in,
+  // 15 m³ a step: from 150 m³ the well would pass 200 m³ in the fourth step, so the start waits until then.
+  const K = 12;
+  const r = wholePumpSchedule({
+    durationH: new Array<number>(K).fill(0.25),
+    inflowM3h: new Array<number>(K).fill(60),
+    priceCnyPerKwh: new Array<number>(K).fill(0.3),
+    specificEnergyKwhM3: 0.05,
+    pumpM3h: 100,
+    maxPumps: 1,
+    runningNow: 0,
+    initialVolumeM3: 150,
+    minVolumeM3: 20,
+    maxVolumeM3: 200,
+    startCostCny: 20,
+    terminalCnyPerM3: 0.05 * 0.3,
+  });
+  assert.equal(r.pumps.join(''), '000111111111');
+  assert.equal(r.starts, 1);
+  assert.equal(r.bandExcessM3, 0);
+});
+
 test('cheapest hours: the pump runs when the price is low, and a start is not made for a saving smaller than its cost', () => {
   // 50 m³/h in, 100 m³ in a [0, 200] band: 200 m³ arrive over 4 h, so at least 100 m³ must be pumped (one pump-hour).
   const base = {
