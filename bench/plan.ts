@@ -206,7 +206,9 @@ export function benchMpcOptions(network: NetworkConfig, changed: Record<string, 
     const flag = BENCH_FLAG_FOR_OPTION[key];
     if (flag) throw new RangeError(`--planner-options: ${key} is set by ${flag}, not here`);
     if (!(key in defaults)) throw new RangeError(`--planner-options: unknown option "${key}"; known: ${Object.keys(defaults).join(', ')}`);
-    const expected = typeof defaults[key as keyof MpcOptions];
+    // An option that is null by default (e.g. fixedSpeedAlarmMarginFraction: "as the other") takes a number or null.
+    const expected = defaults[key as keyof MpcOptions] === null ? 'number' : typeof defaults[key as keyof MpcOptions];
+    if (value === null && defaults[key as keyof MpcOptions] === null) continue;
     if (typeof value !== expected || (typeof value === 'number' && !Number.isFinite(value))) {
       throw new RangeError(`--planner-options: ${key} must be ${expected === 'object' ? 'an object' : `a ${expected}`}, got ${JSON.stringify(value)}`);
     }
@@ -470,7 +472,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // setpoints per plan step can do at best).
     const runSteps = Math.round(durationMs / (STEP_MIN * MS_PER_MIN));
     const runMinutes = Math.round(durationMs / MS_PER_MIN);
-    const normalBand = { alarmMarginFraction: mpc.alarmMarginFraction, floorMarginM: WHOLE_PUMP_FLOOR_MARGIN_M };
+    const normalBand = { alarmMarginFraction: mpc.fixedSpeedAlarmMarginFraction ?? mpc.alarmMarginFraction, floorMarginM: WHOLE_PUMP_FLOOR_MARGIN_M };
     const startFloor = fixedSpeedStartFloor(network, history.localInflowByMinuteM3h!, 1, runMinutes);
     const normalBandStartFloor = fixedSpeedStartFloor(network, history.localInflowByMinuteM3h!, 1, runMinutes, normalBand);
     const planStepStartFloor = fixedSpeedStartFloor(network, history.localInflowM3h, STEP_MIN, runSteps);
@@ -481,7 +483,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // Without the plant band around a steady level: each receding plan chooses its own level for the day
     // ahead, so the level floats with time; one LP over the whole run would fix it per 24 h from the start
     // and hold the plants to that (measured: ¥94,114 for the dry week, above what the planner pays).
-    const floorFormulation = { reserveLookAheadH: mpc.reserveLookAheadH, alarmMarginFraction: mpc.alarmMarginFraction, plantRampFractionPerH: mpc.plantRampFractionPerH, plantBalanceBand: mpc.plantBalanceBand };
+    const floorFormulation = { reserveLookAheadH: mpc.reserveLookAheadH, alarmMarginFraction: mpc.alarmMarginFraction, fixedSpeedAlarmMarginFraction: mpc.fixedSpeedAlarmMarginFraction ?? mpc.alarmMarginFraction, plantRampFractionPerH: mpc.plantRampFractionPerH, plantBalanceBand: mpc.plantBalanceBand };
     if (name === 'dry-week' && options.costFloor) {
       const wholeRunLp = (vfdStartBudget?: number) =>
         perfectForesightCostFloor({

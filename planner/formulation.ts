@@ -153,6 +153,12 @@ export const PLANT_LEVEL_DAY_H = 24;
 /** Flow-controlled stations plan this far above their stop (cut-out) level unless told otherwise, m. */
 export const DEFAULT_CUTOUT_MARGIN_M = 0.3;
 
+/** A station's margin below the high alarm in normal operation (FormulationOptions). */
+export function alarmMarginOf(station: PumpStation, options: { alarmMarginFraction: number; fixedSpeedAlarmMarginFraction?: number | null }): number {
+  const fixedSpeed = station.pumps.every((p) => p.kind === 'fixed');
+  return fixedSpeed && options.fixedSpeedAlarmMarginFraction !== undefined && options.fixedSpeedAlarmMarginFraction !== null ? options.fixedSpeedAlarmMarginFraction : options.alarmMarginFraction;
+}
+
 export interface FormulationOptions {
   /** Steps whose decisions are shared by all scenarios (at least 1). */
   sharedSteps: number;
@@ -161,6 +167,8 @@ export interface FormulationOptions {
   reserveLookAheadH: number;
   /** Normal operation keeps the level this share of the working depth (stop..overflow) below the high alarm. */
   alarmMarginFraction: number;
+  /** The margin at stations whose pumps are all fixed-speed, when it differs (default: alarmMarginFraction). */
+  fixedSpeedAlarmMarginFraction?: number;
   /** Plant inflow may change this share of capacity per hour before the change counts against steadiness. */
   plantRampFractionPerH: number;
   /** Plants' load ratios (inflow / capacity) may differ from their common ratio by this much for free. */
@@ -470,7 +478,7 @@ export function formulate(input: FormulationInput): Formulation {
       return Math.max(floorVolumeM3, volumeMaxM3 - roomM3);
     });
     // Normal operation stays clear of the high alarm (a margin below it): the alarm band is the last reserve.
-    const ceilingM = normalCeilingM(station.levels, options.alarmMarginFraction);
+    const ceilingM = normalCeilingM(station.levels, alarmMarginOf(station, options));
     const headroomVolumeM3 = Math.max(volumeMinM3, volumeAtLevel(station.wetWell, ceilingM));
 
     // A flow-controlled station cuts out at its stop level and restarts only some way above it: a plan that

@@ -7,6 +7,7 @@ import { DEFAULT_VFD_MIN_SPEED_FRACTION, VFD_DESTAGE_FRACTION, type Envelope, ty
 import { clampToEnvelope } from './envelope.js';
 import { explainPlan } from './explain.js';
 import {
+  alarmMarginOf,
   buildTimeGrid,
   DEFAULT_CUTOUT_MARGIN_M,
   formulate,
@@ -91,6 +92,12 @@ export interface MpcOptions {
   reserveLookAheadH: number;
   /** Normal operation keeps the level this share of the working depth below the high alarm. */
   alarmMarginFraction: number;
+  /**
+   * The same margin at stations whose pumps are all fixed-speed; null: alarmMarginFraction. Their small wells
+   * make a start for every fill, so each 0.1 m of well they may use saves starts; the transfer stations keep
+   * the wider margin (planner/README.md, "The dry-week targets").
+   */
+  fixedSpeedAlarmMarginFraction: number | null;
   /** Plant steadiness (formulation.ts); defaults: the network's planning.plantSteadiness, else DEFAULT_PLANT_STEADINESS. */
   plantRampFractionPerH: number;
   plantBalanceBand: number;
@@ -162,6 +169,7 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     robustness: 'expected',
     reserveLookAheadH: 12,
     alarmMarginFraction: 0.1,
+    fixedSpeedAlarmMarginFraction: null,
     plantRampFractionPerH: steadiness?.rampFractionPerH ?? DEFAULT_PLANT_STEADINESS.rampFractionPerH,
     plantBalanceBand: steadiness?.balanceBand ?? DEFAULT_PLANT_STEADINESS.balanceBand,
     plantDeviationBand: steadiness?.deviationBand ?? DEFAULT_PLANT_STEADINESS.deviationBand,
@@ -219,6 +227,7 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
       robustness: options.robustness,
       reserveLookAheadH: options.reserveLookAheadH,
       alarmMarginFraction: options.alarmMarginFraction,
+      fixedSpeedAlarmMarginFraction: options.fixedSpeedAlarmMarginFraction ?? options.alarmMarginFraction,
       plantRampFractionPerH: options.plantRampFractionPerH,
       plantBalanceBand: options.plantBalanceBand,
       plantDeviationBand: options.plantDeviationBand,
@@ -236,7 +245,7 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
           scenarios,
           initial,
           constraints,
-          alarmMarginFraction: options.alarmMarginFraction,
+          alarmMarginFraction: options.fixedSpeedAlarmMarginFraction ?? options.alarmMarginFraction,
           floorMarginM: WHOLE_PUMP_FLOOR_MARGIN_M,
           startCostCny: options.pumpStartCostCny,
           downstreamEnergyWeight: options.downstreamEnergyWeight,
@@ -606,7 +615,7 @@ function buildPlan(ctx: BuildContext): Plan {
         // A whole-pump schedule: the pump count goes as a flow setpoint of whole pumps (the PLC runs the nearest
         // number of pumps); the band's stop level stays the PLC's dry-run cut-out.
         const pumps = scheduled.pumps[i]!;
-        const wanted = widestBand(station, band, options.alarmMarginFraction);
+        const wanted = widestBand(station, band, alarmMarginOf(station, options));
         const startLevelM = start(wanted.startLevelM, minutesSince, step.startUtcMs);
         const stopLevelM = stop(Math.min(wanted.stopLevelM, startLevelM - 0.05), minutesSince, step.startUtcMs);
         const flowM3h = flow(pumps * scheduled.pumpM3h, minutesSince, step.startUtcMs);
@@ -630,7 +639,7 @@ function buildPlan(ctx: BuildContext): Plan {
         const stepH = step.durationMin / 60;
         const volumeEndM3 = volumeAt(traj.volumeM3, s.initialVolumeM3, step);
         const floorM3 = volumeAtLevel(station.wetWell, station.levels.pumpStopM + DEFAULT_CUTOUT_MARGIN_M);
-        const ceilingM3 = volumeAtLevel(station.wetWell, normalCeilingM(station.levels, options.alarmMarginFraction));
+        const ceilingM3 = volumeAtLevel(station.wetWell, normalCeilingM(station.levels, alarmMarginOf(station, options)));
         // Only with no rain ahead (as the whole-pump schedules): in a storm the flows move with the forecast, and
         // holding them added starts (typhoon seed 3: 293 against 267 without; planner/README.md).
         const holdShare = noRainAhead(s) ? options.vfdHoldShare : 0;
@@ -648,7 +657,7 @@ function buildPlan(ctx: BuildContext): Plan {
       // band of the normal range (stop level to the normal ceiling), so each start moves the most water — fewer
       // starts than local control; the small well's timing is left to the PLC (it shifts little energy).
       const dry = noRainAhead(s);
-      const wanted = dry ? widestBand(station, band, options.alarmMarginFraction) : levelBand(station, targetLevelM, s.pumpEachM3h, band);
+      const wanted = dry ? widestBand(station, band, alarmMarginOf(station, options)) : levelBand(station, targetLevelM, s.pumpEachM3h, band);
       const startLevelM = start(wanted.startLevelM, minutesSince, step.startUtcMs);
       const stopLevelM = stop(Math.min(wanted.stopLevelM, startLevelM - 0.05), minutesSince, step.startUtcMs);
       // Fixed-speed stations follow the band; the flow is what the band should deliver (shown, not followed).

@@ -364,6 +364,10 @@ describe('planner options of a benchmark run', async () => {
   it('rejects an unknown option and a value of the wrong type, naming them', () => {
     assert.throws(() => benchMpcOptions(network, { reserveLookahead: 6 }), /unknown option "reserveLookahead"/);
     assert.throws(() => benchMpcOptions(network, { reserveLookAheadH: '6' }), /reserveLookAheadH must be a number, got "6"/);
+    // An option null by default takes a number (or null), nothing else.
+    assert.equal(benchMpcOptions(network, { fixedSpeedAlarmMarginFraction: 0.04 }).fixedSpeedAlarmMarginFraction, 0.04);
+    assert.equal(benchMpcOptions(network, { fixedSpeedAlarmMarginFraction: null }).fixedSpeedAlarmMarginFraction, null);
+    assert.throws(() => benchMpcOptions(network, { fixedSpeedAlarmMarginFraction: '0.04' }), /fixedSpeedAlarmMarginFraction must be a number, got "0.04"/);
     // Options the benchmark's own flags set are refused rather than silently overridden.
     assert.throws(() => benchMpcOptions(network, { maxScenarios: 6 }), /maxScenarios is set by --members/);
     assert.throws(() => benchMpcOptions(network, { horizonH: 48 }), /horizonH is set by --horizon-h/);

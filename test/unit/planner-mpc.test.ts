@@ -321,6 +321,28 @@ test('the network file sets how steady the plant must be: the band holds the val
   assert.doesNotMatch(plantReason(free).en, /held within/);
 });
 
+test('fixed-speed stations may use their wells closer to the high alarm than the transfer stations when set so', async () => {
+  const nowUtcMs = Date.UTC(2026, 6, 1, 14, 0); // 22:00 in Pinghu: the valley begins
+  const state: PlannerState = {
+    readAtUtcMs: nowUtcMs,
+    stations: reference.stations.map((s) => ({ stationId: s.id, levelM: 2, pumpsAvailable: s.pumps.length, mode: 'remote', outflowM3h: 0, startLevelSpM: 3, stopLevelSpM: 1.2, flowSpM3h: 0 })),
+    tanks: [{ tankId: 'T1', volumeM3: 0 }],
+  };
+  const inflow: InflowForecast = { startUtcMs: nowUtcMs, stepMin: 15, series: catchmentInflow(reference, { startUtcMs: nowUtcMs, stepMin: 15, steps: 26 * 4 }), source: 'test dwf' };
+  const plan = (options: OptimiserInput['options']) => planWithOptimiser({ planId: 'margin', network: reference, state, inflow, nowUtcMs, ...(options ? { options } : {}) });
+  const standard = await plan(undefined);
+  const closer = await plan({ fixedSpeedAlarmMarginFraction: 0.04 });
+  assert.equal(closer.fallback, undefined, JSON.stringify(closer.fallback));
+  // High alarm 3.5 m, working depth 3 m (stop 1 m, overflow 4 m): the normal ceiling 3.2 m, or 3.38 m.
+  const lastStart = (p: Plan, id: string) => p.steps.at(-1)!.stations.find((s) => s.stationId === id)!.startLevelM;
+  assert.ok(Math.abs(lastStart(standard, 'W2') - 3.2) < 1e-9, `W2 start level ${lastStart(standard, 'W2')}`);
+  assert.ok(Math.abs(lastStart(closer, 'W2') - 3.38) < 1e-9, `W2 start level ${lastStart(closer, 'W2')}`);
+  const highest = (p: Plan, id: string) => Math.max(...p.predicted!.stations.find((s) => s.stationId === id)!.levelM);
+  for (const id of ['W3', 'W6', 'E4', 'E8']) assert.ok(highest(closer, id) <= 3.2 + 1e-6, `${id} (VFD) keeps the standard margin: ${highest(closer, id)} m`);
+  assert.ok(['W1', 'W2', 'W4', 'E1', 'E2', 'E3'].some((id) => highest(closer, id) > 3.2 + 1e-3), 'some fixed-speed well uses the room above 3.2 m');
+  assertInsideEnvelopes(reference, closer, state);
+});
+
 test('vfdPumpsFor: more pumps when the running ones cannot give the flow at full speed, fewer when one fewer could', () => {
   assert.equal(vfdPumpsFor(0, 2, 800), 0);
   assert.equal(vfdPumpsFor(900, 0, 800), 2);
