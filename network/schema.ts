@@ -259,6 +259,18 @@ const PlantSteadiness = Type.Object(
   { additionalProperties: false },
 );
 
+const WellMargins = Type.Object(
+  {
+    alarmMarginFraction: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 0.5, description: 'Normal operation keeps each well this share of its working depth (pump-stop to overflow level) below the high alarm' }),
+    ),
+    fixedSpeedAlarmMarginFraction: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 0.5, description: 'The same at stations whose pumps are all fixed-speed: their small wells start a pump for every fill, so room near the alarm saves starts' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const NetworkConfig = Type.Object(
   {
     schemaVersion: Type.Literal(1),
@@ -275,6 +287,10 @@ export const NetworkConfig = Type.Object(
           Type.Number({ minimum: 0, maximum: 10_000, description: 'Cost of one pump start (wear, inrush), CNY: what a start must save to be worth it in whole-pump schedules' }),
         ),
         plantSteadiness: Type.Optional(PlantSteadiness),
+        wellMargins: Type.Optional(WellMargins),
+        smoothingEnergyShare: Type.Optional(
+          Type.Number({ minimum: 0, maximum: 0.5, description: 'Share of the lowest energy cost a plan may spend on smoother flows and fewer VFD pump starts' }),
+        ),
       },
       { additionalProperties: false },
     ),

@@ -90,12 +90,12 @@ export interface MpcOptions {
    * 6 h in the closed loop, less overflow over the five storm scenarios, see planner/README.md).
    */
   reserveLookAheadH: number;
-  /** Normal operation keeps the level this share of the working depth below the high alarm. */
+  /** Normal operation keeps the level this share of the working depth below the high alarm (default: the network's planning.wellMargins, else 0.1). */
   alarmMarginFraction: number;
   /**
-   * The same margin at stations whose pumps are all fixed-speed; null: alarmMarginFraction. Their small wells
-   * make a start for every fill, so each 0.1 m of well they may use saves starts; the transfer stations keep
-   * the wider margin (planner/README.md, "The dry-week targets").
+   * The same margin at stations whose pumps are all fixed-speed (default: the network's planning.wellMargins);
+   * null: alarmMarginFraction. Their small wells make a start for every fill, so each 0.1 m of well they may
+   * use saves starts; the transfer stations keep the wider margin (planner/README.md, "The dry-week targets").
    */
   fixedSpeedAlarmMarginFraction: number | null;
   /** Plant steadiness (formulation.ts); defaults: the network's planning.plantSteadiness, else DEFAULT_PLANT_STEADINESS. */
@@ -120,7 +120,7 @@ export interface MpcOptions {
   wholePumpSchedules: boolean;
   /** Cost of one pump start in whole-pump schedules, CNY (default: the network's planning.pumpStartCostCny, else 20). */
   pumpStartCostCny: number;
-  /** Share of the optimal energy cost the smoothness priority may spend on fewer flow changes (formulation.ts). */
+  /** Share of the optimal energy cost the smoothness priority may spend on fewer flow changes (formulation.ts; default: the network's planning.smoothingEnergyShare, else 1e-5). */
   energyRelTolerance: number;
   /**
    * Whole-pump schedules price a station's pumping with this share of the energy its water meets at the
@@ -151,6 +151,12 @@ export interface MpcOptions {
  */
 export const DEFAULT_PUMP_START_COST_CNY = 20;
 
+/** Normal operation's margin below the high alarm, a share of the working depth, when the network file gives none. */
+export const DEFAULT_ALARM_MARGIN_FRACTION = 0.1;
+
+/** Share of the lowest energy cost the smoothness priority may spend, when the network file gives none: a tolerance only. */
+export const DEFAULT_SMOOTHING_ENERGY_SHARE = 1e-5;
+
 /**
  * Plant steadiness when the network file's planning.plantSteadiness leaves it out. In the dry week these keep
  * both reference plants steadier than local control (CV 0.128 / 0.281 against 0.267 / 0.289) for ¥93,705
@@ -168,8 +174,8 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     sharedHorizonMin: 60,
     robustness: 'expected',
     reserveLookAheadH: 12,
-    alarmMarginFraction: 0.1,
-    fixedSpeedAlarmMarginFraction: null,
+    alarmMarginFraction: network.planning.wellMargins?.alarmMarginFraction ?? DEFAULT_ALARM_MARGIN_FRACTION,
+    fixedSpeedAlarmMarginFraction: network.planning.wellMargins?.fixedSpeedAlarmMarginFraction ?? null,
     plantRampFractionPerH: steadiness?.rampFractionPerH ?? DEFAULT_PLANT_STEADINESS.rampFractionPerH,
     plantBalanceBand: steadiness?.balanceBand ?? DEFAULT_PLANT_STEADINESS.balanceBand,
     plantDeviationBand: steadiness?.deviationBand ?? DEFAULT_PLANT_STEADINESS.deviationBand,
@@ -180,7 +186,7 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     riskThresholdM3: 1,
     economy: 'nominal',
     wholePumpSchedules: true,
-    energyRelTolerance: 1e-5,
+    energyRelTolerance: network.planning.smoothingEnergyShare ?? DEFAULT_SMOOTHING_ENERGY_SHARE,
     downstreamEnergyWeight: 1,
     pumpStartCostCny: network.planning.pumpStartCostCny ?? DEFAULT_PUMP_START_COST_CNY,
     vfdStartCostCny: network.planning.pumpStartCostCny ?? DEFAULT_PUMP_START_COST_CNY,

@@ -332,11 +332,14 @@ test('fixed-speed stations may use their wells closer to the high alarm than the
   const plan = (options: OptimiserInput['options']) => planWithOptimiser({ planId: 'margin', network: reference, state, inflow, nowUtcMs, ...(options ? { options } : {}) });
   const standard = await plan(undefined);
   const closer = await plan({ fixedSpeedAlarmMarginFraction: 0.04 });
+  // The same from the network file, where a utility sets it.
+  const fromFile = await planWithOptimiser({ planId: 'margin-file', network: { ...reference, planning: { ...reference.planning, wellMargins: { fixedSpeedAlarmMarginFraction: 0.04 } } }, state, inflow, nowUtcMs });
   assert.equal(closer.fallback, undefined, JSON.stringify(closer.fallback));
   // High alarm 3.5 m, working depth 3 m (stop 1 m, overflow 4 m): the normal ceiling 3.2 m, or 3.38 m.
   const lastStart = (p: Plan, id: string) => p.steps.at(-1)!.stations.find((s) => s.stationId === id)!.startLevelM;
   assert.ok(Math.abs(lastStart(standard, 'W2') - 3.2) < 1e-9, `W2 start level ${lastStart(standard, 'W2')}`);
   assert.ok(Math.abs(lastStart(closer, 'W2') - 3.38) < 1e-9, `W2 start level ${lastStart(closer, 'W2')}`);
+  assert.ok(Math.abs(lastStart(fromFile, 'W2') - 3.38) < 1e-9, `W2 start level from the file ${lastStart(fromFile, 'W2')}`);
   const highest = (p: Plan, id: string) => Math.max(...p.predicted!.stations.find((s) => s.stationId === id)!.levelM);
   for (const id of ['W3', 'W6', 'E4', 'E8']) assert.ok(highest(closer, id) <= 3.2 + 1e-6, `${id} (VFD) keeps the standard margin: ${highest(closer, id)} m`);
   assert.ok(['W1', 'W2', 'W4', 'E1', 'E2', 'E3'].some((id) => highest(closer, id) > 3.2 + 1e-3), 'some fixed-speed well uses the room above 3.2 m');
