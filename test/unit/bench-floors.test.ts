@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { perfectForesightCostFloor } from '../../bench/lib/cost-floor.js';
 import { startBudgetCost } from '../../bench/lib/start-budget-cost.js';
-import { fixedSpeedStartFloor } from '../../bench/lib/start-floor.js';
+import { fixedSpeedStartFloor, fixedSpeedWell } from '../../bench/lib/start-floor.js';
 import { exampleNetwork } from '../../planner/examples.js';
 import { closeSolverWorkers } from '../../planner/solver.js';
 
@@ -105,8 +105,10 @@ test('cost floor with a VFD start budget: pump starts counted by their relaxatio
 test('cost at a start budget: the schedules found, their starts and whole-run cost, and the cheapest within the budget', async () => {
   // 100 m³/h for 8 h into the 50 m² well above, one 200 m³/h duty pump, 0.1 kWh/m³. At one price all day
   // (0.5 CNY/kWh) timing saves nothing, so any start cost gives the start floor: four runs in the normal band
-  // at the minute (worked out above). The LP prices what was pumped: 800 m³ less what the schedule leaves in
-  // the well (at most the 102.5 m³ band), at 0.05 CNY/m³.
+  // at the minute (worked out above). The LP prices what was pumped, at 0.05 CNY/m³: the 800 m³ that came in,
+  // less what the schedule leaves in the well above where it began (at most the 102.5 m³ band), or plus what
+  // it takes out of the well down to the band's floor (equal in cost for the schedule, which takes the later
+  // stop).
   const flat = exampleNetwork({
     stations: [{ id: 'A', areaM2: 50, pumpCount: 2, standbyPumps: 1, pumpM3h: 200, to: 'P', specificEnergyKwhM3: 0.1 }],
     plants: [{ id: 'P', capacityM3h: 1000 }],
@@ -127,7 +129,8 @@ test('cost at a start budget: the schedules found, their starts and whole-run co
   assert.equal(enough.points[0]!.fixedSpeedStarts, 4);
   assert.equal(enough.bestWithinBudget?.fixedSpeedStarts, 4);
   const cost = enough.bestWithinBudget.costCny!;
-  assert.ok(cost <= 40 + 1e-6 && cost >= 40 - 0.05 * 102.5, `cost ${cost}`);
+  const well = fixedSpeedWell(flat.stations[0]!, common.band);
+  assert.ok(cost <= 40 + 0.05 * (well.initialVolumeM3 - well.minVolumeM3) + 1e-6 && cost >= 40 - 0.05 * 102.5, `cost ${cost}`);
   // Three starts cannot carry the water: nothing within that budget.
   const tooFew = await startBudgetCost({ ...common, network: flat, budgetStarts: 3, pointStartCostsCny: [5] });
   assert.equal(tooFew.bestWithinBudget, null);
