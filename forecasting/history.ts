@@ -19,7 +19,7 @@ import type { NetworkConfig } from '../network/schema.js';
 import type { OutflowHistory } from '../planner/formulation.js';
 import { MS_PER_MIN } from './calendar.js';
 import { quoteIdent, quoteString, writeInChunks } from './influxql.js';
-import { localInflow, upstreamSources } from './routing.js';
+import { localInflow, longestUpstreamTravelMin } from './routing.js';
 import { checkGrid, stepMeansOfLastMinutes, type Grid, type Series } from './series.js';
 
 export const STATION_MEASUREMENT = 'station';
@@ -120,9 +120,7 @@ export async function readStationHistory(influx: InfluxConnector, network: Netwo
  * any counts as idle.
  */
 export async function readRecentLocalInflow(influx: InfluxConnector, network: NetworkConfig, endUtcMs: number, stepMin: number, windowMin: number): Promise<Record<string, Series>> {
-  const sources = upstreamSources(network);
-  const longestTravelMin = Math.ceil(Math.max(0, ...Object.values(sources).flat().map((src) => src.travelMin)));
-  const minutes = windowMin + longestTravelMin;
+  const minutes = windowMin + longestUpstreamTravelMin(network);
   const stationIds = network.stations.map((s) => s.id);
   const read = (measurement: string, ids: string[], field: string, clamp: (v: number) => number) =>
     ids.length === 0 ? Promise.resolve(new Map<string, OutflowHistory>()) : readRecentPerMinute(influx, { measurement, ids, field, clamp }, endUtcMs, minutes, 6, 'readRecentLocalInflow');

@@ -38,6 +38,11 @@ export function upstreamSources(network: NetworkConfig): Record<string, Upstream
   return out;
 }
 
+/** The longest travel time of anything arriving at a station from upstream, whole minutes (0: none). */
+export function longestUpstreamTravelMin(network: NetworkConfig): number {
+  return Math.ceil(Math.max(0, ...Object.values(upstreamSources(network)).flat().map((src) => src.travelMin)));
+}
+
 /** Telemetry lookup: the series of one object's field on a common grid (null = missing). */
 export type TelemetryLookup = (objectId: string, tag: string) => readonly (number | null)[] | undefined;
 

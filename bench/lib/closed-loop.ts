@@ -6,7 +6,7 @@ import type { Envelope, NetworkConfig } from '../../network/schema.js';
 import { RemoteControl, StationMode } from '../../network/tags.js';
 import { forecastInflow, toPlannerInflow, type StationInflowModel } from '../../forecasting/inflow.js';
 import { stepMeansOfLastMinutes, type Series } from '../../forecasting/series.js';
-import { localInflow, upstreamSources } from '../../forecasting/routing.js';
+import { localInflow, longestUpstreamTravelMin } from '../../forecasting/routing.js';
 import { dailyMeanTariffPrice } from '../../planner/calendar.js';
 import { pathEnergyToPlant, type OutflowHistory } from '../../planner/formulation.js';
 import type { PlannerState } from '../../planner/mpc.js';
@@ -39,10 +39,8 @@ const num = (sim: Simulation, objectId: string, tag: string): number | null => {
  * forecasting/routing.ts) over that window, as the service reads it for the forecast's error correction.
  */
 export function telemetryRecorder(network: NetworkConfig, minutes: number, atStart?: Simulation, options: { localInflowWindowMin?: number } = {}) {
-  const sources = upstreamSources(network);
-  const longestTravelMin = Math.max(0, ...Object.values(sources).flat().map((src) => Math.ceil(src.travelMin)));
   const inflowWindowMin = options.localInflowWindowMin ?? 0;
-  const kept = Math.max(minutes, inflowWindowMin > 0 ? inflowWindowMin + longestTravelMin : 0);
+  const kept = Math.max(minutes, inflowWindowMin > 0 ? inflowWindowMin + longestUpstreamTravelMin(network) : 0);
   // Ids are unique across the network's objects (network/validate.ts); each (object, tag) has its own series.
   const channels: { id: string; tag: string; read: (sim: Simulation) => number }[] = [
     ...network.stations.map((s) => ({ id: s.id, tag: 'outflowM3h', read: (sim: Simulation) => Math.max(0, num(sim, s.id, 'outflowM3h') ?? 0) })),

@@ -292,6 +292,18 @@ function scenarioRain(truth: RainScenario, startUtcMs: number, steps: number, se
 void describe('inflow forecast', () => {
   const models = modelsFromNetwork(network);
   const start = Date.UTC(2026, 6, 1, 0);
+  /** A fresh forecast of no rain anywhere, from `start`. */
+  const freshDryRain = (steps: number): InflowRainInput => ({
+    startUtcMs: start,
+    stepMin: 15,
+    steps,
+    quality: 'fresh',
+    reason: null,
+    source: 'test',
+    issuedAtUtcMs: start,
+    ageMin: 0,
+    catchments: network.catchments.map((c) => ({ catchmentId: c.id, precipitationMm: new Array<number>(steps).fill(0), members: [] })),
+  });
 
   void it('is DWF + groundwater without rain, with a band from the dry-weather spread only', () => {
     const rain: InflowRainInput = {
@@ -351,18 +363,7 @@ void describe('inflow forecast', () => {
   });
 
   void it('starts from the RDII state left by observed past rain', () => {
-    const steps = 96;
-    const dry: InflowRainInput = {
-      startUtcMs: start,
-      stepMin: 15,
-      steps,
-      quality: 'fresh',
-      reason: null,
-      source: 'test',
-      issuedAtUtcMs: start,
-      ageMin: 0,
-      catchments: network.catchments.map((c) => ({ catchmentId: c.id, precipitationMm: new Array<number>(steps).fill(0), members: [] })),
-    };
+    const dry = freshDryRain(96);
     const pastValues = Array.from({ length: 96 }, (_, i) => (i >= 80 ? 1.5 : 0)); // 24 mm in the last 4 h
     const pastRain = Object.fromEntries(network.catchments.map((c) => [c.id, { startUtcMs: start - 96 * STEP_MS, stepMin: 15, values: pastValues }]));
     const f = forecastInflow({ models, timeZone: network.timezone, issuedAtUtcMs: start, rain: dry, pastRain });
@@ -379,18 +380,7 @@ void describe('inflow forecast', () => {
   });
 
   void it('carries the measured deviation from the dry-weather profile forward (error correction), dry stations only, limited against a failed meter', () => {
-    const steps = 96;
-    const dryRain: InflowRainInput = {
-      startUtcMs: start,
-      stepMin: 15,
-      steps,
-      quality: 'fresh',
-      reason: null,
-      source: 'test',
-      issuedAtUtcMs: start,
-      ageMin: 0,
-      catchments: network.catchments.map((c) => ({ catchmentId: c.id, precipitationMm: new Array<number>(steps).fill(0), members: [] })),
-    };
+    const dryRain = freshDryRain(96);
     const hourBefore = { startUtcMs: start - 4 * STEP_MS, stepMin: 15, steps: 4 };
     const profileOf = (id: string) => models.find((m) => m.stationId === id)!.dwf;
     // E1 measured 4 % above its profile over the last hour, W4 10 % below (a meter reading low), W1 unmeasured.
