@@ -164,6 +164,10 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
     async issue() {
       // Learning reads months of telemetry: never on the cycle's critical path.
       if (learning && (learnedAtUtcMs === null || now() - learnedAtUtcMs > learning.refreshH * 3_600_000)) void refreshModels();
+      // The models in use now, and what is said of them: learning may finish while this forecast waits for its
+      // reads, and the forecast's flags must describe the models it ran on.
+      const modelsNow = models;
+      const reportNow = report;
       const rain = await options.rain.get();
       // Issued when its rain is in hand (a fresh rain forecast is stamped on arrival, just before).
       const issuedAtUtcMs = now();
@@ -182,7 +186,7 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
         }
       }
       const inflow = forecastInflow({
-        models,
+        models: modelsNow,
         timeZone: network.timezone,
         issuedAtUtcMs,
         rain,
@@ -193,12 +197,12 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
         includeMembers: true,
       });
       if (correctionNote) inflow.flags.push(correctionNote);
-      const configuredStations = report.filter((r) => r.source === 'configured').map((r) => r.stationId);
+      const configuredStations = reportNow.filter((r) => r.source === 'configured').map((r) => r.stationId);
       if (configuredStations.length > 0) inflow.flags.push(`dry-weather flow from the network file's patterns at ${configuredStations.join(', ')} (no learned profile)`);
       const written = options.write === false ? 0 : await writeInflowForecast(influx, inflow);
       issued.set(issuedAtUtcMs, inflow);
       while (issued.size > keep) issued.delete(issued.keys().next().value!);
-      return { rain, inflow, written, dwf: report };
+      return { rain, inflow, written, dwf: reportNow };
     },
 
     async plannerInflow(issuedAtUtcMs) {
