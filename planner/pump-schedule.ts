@@ -41,6 +41,8 @@ export interface WholePumpProblem {
   terminalCnyPerM3: number;
   /** Volume bins (resolution of the search); default 120. */
   bins?: number;
+  /** Pumps in the first step, when decided beforehand. */
+  firstStepPumps?: number;
 }
 
 export interface WholePumpSchedule {
@@ -51,7 +53,8 @@ export interface WholePumpSchedule {
   starts: number;
   energyCostCny: number;
   /** Volume outside [min, max] summed over steps (m³·steps); 0 when the schedule keeps the band. */
-  bandExcessM3: number;
+  bandExcessM3: number;  /** What the search minimised: energy, starts, band excess and the water left, CNY. */
+  objectiveCny: number;
 }
 
 /**
@@ -100,6 +103,7 @@ export function wholePumpSchedule(p: WholePumpProblem): WholePumpSchedule {
       const n = s % N;
       const v = vol[s]!;
       for (let m = 0; m < N; m++) {
+        if (k === 0 && p.firstStepPumps !== undefined && m !== p.firstStepPumps) continue;
         // Below the floor is not clamped: the pumps would cut out there, so such a path pays as outside the band.
         const v1 = v + (q - m * p.pumpM3h) * dt;
         const c1 = c + m * energyPerPump + Math.max(0, m - n) * p.startCostCny + Math.abs(m - n) * LATER_CHANGE_TIE_BREAK_CNY * (K - k) + OUTSIDE_BAND_CNY_PER_M3 * outside(v1);
@@ -145,7 +149,7 @@ export function wholePumpSchedule(p: WholePumpProblem): WholePumpSchedule {
     bandExcessM3 += outside(v);
     n = m;
   }
-  return { pumps, volumeM3, starts, energyCostCny, bandExcessM3 };
+  return { pumps, volumeM3, starts, energyCostCny, bandExcessM3, objectiveCny: bestCost };
 }
 
 /**
@@ -163,6 +167,29 @@ export interface ScheduleStep {
   k: number;
   startUtcMs: number;
   durationMin: number;
+}
+
+/**
+ * A whole-pump schedule whose first step (what is sent now) is chosen for the mean cost over the inflow and
+ * `spread` either side of it, the rest the forecast's optimum after that step: a change that pays only if the
+ * forecast is exactly right waits for the next plan. Ties keep the forecast's own first step.
+ */
+export function hedgedWholePumpSchedule(problem: WholePumpProblem, spread: number): WholePumpSchedule {
+  const nominal = wholePumpSchedule(problem);
+  if (!(spread > 0) || nominal.pumps.length === 0) return nominal;
+  const meanCost = (firstStepPumps: number) =>
+    [1 - spread, 1, 1 + spread].reduce((sum, f) => sum + wholePumpSchedule({ ...problem, inflowM3h: problem.inflowM3h.map((q) => q * f), firstStepPumps }).objectiveCny, 0) / 3;
+  let best = nominal.pumps[0]!;
+  let bestCost = meanCost(best);
+  for (let m = 0; m <= Math.max(0, Math.floor(problem.maxPumps)); m++) {
+    if (m === nominal.pumps[0]) continue;
+    const cost = meanCost(m);
+    if (cost < bestCost - 1e-9) {
+      best = m;
+      bestCost = cost;
+    }
+  }
+  return best === nominal.pumps[0] ? nominal : wholePumpSchedule({ ...problem, firstStepPumps: best });
 }
 
 export interface FixedSpeedInput {
@@ -184,6 +211,11 @@ export interface FixedSpeedInput {
   startCostCny: number;
   /** Share of the energy met downstream counted in the price of pumping (0: own energy only). */
   downstreamEnergyWeight?: number;
+  /**
+   * The first step is chosen for the mean cost over the forecast inflow and this share either side of it
+   * (0: the forecast's optimum).
+   */
+  inflowSpread?: number;
 }
 
 export interface FixedSpeedSchedule {
@@ -287,7 +319,7 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
     const maxPumps = Math.max(1, Math.min(dutyAvailable, Math.floor(mainCapM3h / pumpM3h + 1e-9)));
     // The stations whose energy the prices count (none with own energy only).
     const downstream = (input.downstreamEnergyWeight ?? 0) > 0 && s.specificEnergyKwhM3 > 0 ? stationsDownstream(network, s) : [];
-    const result = wholePumpSchedule({
+    const problem = {
       durationH: stepH,
       inflowM3h: inflow,
       priceCnyPerKwh: pathPrice(s, downstream),
@@ -300,7 +332,8 @@ export function scheduleFixedSpeedStations(input: FixedSpeedInput): Map<string, 
       maxVolumeM3: volumeAtLevel(s.wetWell, ceilingM),
       startCostCny: input.startCostCny,
       terminalCnyPerM3: meanPrice * s.specificEnergyKwhM3,
-    });
+    };
+    const result = hedgedWholePumpSchedule(problem, input.inflowSpread ?? 0);
     // The band cannot be kept (inflow beyond the pumps, a well already out of it): leave the station to the LP.
     if (result.bandExcessM3 > 1) return null;
     const flowByGridStepM3h = new Array<number>(K).fill(0);

@@ -6,7 +6,7 @@ import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { buildTimeGrid, type InitialState } from '../../planner/formulation.js';
 import { catchmentInflow, dryWeatherByNode } from '../../planner/inflow.js';
 import { meanTariffPrice } from '../../planner/calendar.js';
-import { scheduleFixedSpeedStations, stationsDownstream, wholePumpSchedule, type ScheduleStep } from '../../planner/pump-schedule.js';
+import { hedgedWholePumpSchedule, scheduleFixedSpeedStations, stationsDownstream, wholePumpSchedule, type ScheduleStep } from '../../planner/pump-schedule.js';
 
 const reference = await loadNetworkFile(referenceNetworkPath);
 
@@ -58,6 +58,41 @@ test('between schedules of equal cost, the pumps change as late as the band allo
   assert.equal(r.pumps.join(''), '000111111111');
   assert.equal(r.starts, 1);
   assert.equal(r.bandExcessM3, 0);
+});
+
+test('the hedged schedule sends the first step with the lowest mean cost over the inflow and a spread either side of it', () => {
+  const base = {
+    durationH: new Array<number>(16).fill(0.25),
+    priceCnyPerKwh: Array.from({ length: 16 }, (_, i) => (i < 6 ? 0.3 : 1.1)),
+    specificEnergyKwhM3: 0.05,
+    pumpM3h: 100,
+    maxPumps: 2,
+    minVolumeM3: 20,
+    maxVolumeM3: 200,
+    startCostCny: 20,
+    terminalCnyPerM3: 0.03,
+  };
+  let cases = 0;
+  for (const q of [45, 70, 95, 130]) {
+    for (const initialVolumeM3 of [60, 120, 180]) {
+      for (const runningNow of [0, 1, 2]) {
+        const problem = { ...base, inflowM3h: new Array<number>(16).fill(q), initialVolumeM3, runningNow };
+        // A forced first step is kept, and the objective is what the search minimised.
+        const forced = wholePumpSchedule({ ...problem, firstStepPumps: 1 });
+        assert.equal(forced.pumps[0], 1);
+        assert.ok(forced.objectiveCny >= wholePumpSchedule(problem).objectiveCny - 1e-9);
+        // No spread: the forecast's own optimum.
+        assert.deepEqual(hedgedWholePumpSchedule(problem, 0), wholePumpSchedule(problem));
+        const hedged = hedgedWholePumpSchedule(problem, 0.05);
+        const mean = (m: number) => [0.95, 1, 1.05].reduce((a, f) => a + wholePumpSchedule({ ...problem, inflowM3h: problem.inflowM3h.map((x) => x * f), firstStepPumps: m }).objectiveCny, 0) / 3;
+        for (let m = 0; m <= 2; m++) assert.ok(mean(hedged.pumps[0]!) <= mean(m) + 1e-9, `q ${q}, V ${initialVolumeM3}, running ${runningNow}: first step ${hedged.pumps[0]} against ${m}`);
+        // After the first step, the forecast's optimum.
+        assert.deepEqual(hedged, wholePumpSchedule({ ...problem, firstStepPumps: hedged.pumps[0]! }));
+        cases++;
+      }
+    }
+  }
+  assert.equal(cases, 36);
 });
 
 test('cheapest hours: the pump runs when the price is low, and a start is not made for a saving smaller than its cost', () => {
