@@ -483,7 +483,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // Without the plant band around a steady level: each receding plan chooses its own level for the day
     // ahead, so the level floats with time; one LP over the whole run would fix it per 24 h from the start
     // and hold the plants to that (measured: ¥94,114 for the dry week, above what the planner pays).
-    const floorFormulation = { reserveLookAheadH: mpc.reserveLookAheadH, alarmMarginFraction: mpc.alarmMarginFraction, fixedSpeedAlarmMarginFraction: mpc.fixedSpeedAlarmMarginFraction ?? mpc.alarmMarginFraction, plantRampFractionPerH: mpc.plantRampFractionPerH, plantBalanceBand: mpc.plantBalanceBand };
+    const floorFormulation = { reserveLookAheadH: mpc.reserveLookAheadH, alarmMarginFraction: mpc.alarmMarginFraction, fixedSpeedAlarmMarginFraction: mpc.fixedSpeedAlarmMarginFraction, plantRampFractionPerH: mpc.plantRampFractionPerH, plantBalanceBand: mpc.plantBalanceBand };
     if (name === 'dry-week' && options.costFloor) {
       const wholeRunLp = (vfdStartBudget?: number) =>
         perfectForesightCostFloor({

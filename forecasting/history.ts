@@ -123,7 +123,7 @@ export async function readRecentLocalInflow(influx: InfluxConnector, network: Ne
   const minutes = windowMin + longestUpstreamTravelMin(network);
   const stationIds = network.stations.map((s) => s.id);
   const read = (measurement: string, ids: string[], field: string, clamp: (v: number) => number) =>
-    ids.length === 0 ? Promise.resolve(new Map<string, OutflowHistory>()) : readRecentPerMinute(influx, { measurement, ids, field, clamp }, endUtcMs, minutes, 6, 'readRecentLocalInflow');
+    readRecentPerMinute(influx, { measurement, ids, field, clamp }, endUtcMs, minutes, 6, 'readRecentLocalInflow');
   const nonNegative = (v: number) => Math.max(0, v);
   const [inflow, outflow, outlet, transfer] = await Promise.all([
     read(STATION_MEASUREMENT, stationIds, 'inflowM3h', nonNegative),
@@ -168,7 +168,6 @@ export async function readRecentTransfer(
   lookBackH = 6,
 ): Promise<Map<string, OutflowHistory>> {
   const ids = network.interconnections.map((x) => x.id);
-  if (ids.length === 0) return new Map();
   return readRecentPerMinute(influx, { measurement: INTERCONNECTION_MEASUREMENT, ids, field: 'transferM3h', clamp: (v) => v }, untilUtcMs, minutes, lookBackH, 'readRecentTransfer');
 }
 
@@ -180,6 +179,8 @@ async function readRecentPerMinute(
   lookBackH: number,
   caller: string,
 ): Promise<Map<string, OutflowHistory>> {
+  // No objects of the kind (a network without tanks or interconnections): nothing to read.
+  if (what.ids.length === 0) return new Map();
   if (!Number.isInteger(minutes) || minutes < 1) throw new RangeError(`${caller}: minutes must be a whole number ≥ 1, got ${minutes}`);
   // Whole minutes on the epoch grid: the minute under way at `untilUtcMs` is left out (the history ends < 1 min early).
   const toUtcMs = Math.floor(untilUtcMs / MS_PER_MIN) * MS_PER_MIN;

@@ -167,8 +167,8 @@ export interface FormulationOptions {
   reserveLookAheadH: number;
   /** Normal operation keeps the level this share of the working depth (stop..overflow) below the high alarm. */
   alarmMarginFraction: number;
-  /** The margin at stations whose pumps are all fixed-speed, when it differs (default: alarmMarginFraction). */
-  fixedSpeedAlarmMarginFraction?: number;
+  /** The margin at stations whose pumps are all fixed-speed, when it differs (absent or null: alarmMarginFraction). */
+  fixedSpeedAlarmMarginFraction?: number | null;
   /** Plant inflow may change this share of capacity per hour before the change counts against steadiness. */
   plantRampFractionPerH: number;
   /** Plants' load ratios (inflow / capacity) may differ from their common ratio by this much for free. */

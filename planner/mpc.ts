@@ -241,7 +241,7 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
       robustness: options.robustness,
       reserveLookAheadH: options.reserveLookAheadH,
       alarmMarginFraction: options.alarmMarginFraction,
-      fixedSpeedAlarmMarginFraction: options.fixedSpeedAlarmMarginFraction ?? options.alarmMarginFraction,
+      fixedSpeedAlarmMarginFraction: options.fixedSpeedAlarmMarginFraction,
       plantRampFractionPerH: options.plantRampFractionPerH,
       plantBalanceBand: options.plantBalanceBand,
       plantDeviationBand: options.plantDeviationBand,

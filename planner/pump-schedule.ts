@@ -53,7 +53,8 @@ export interface WholePumpSchedule {
   starts: number;
   energyCostCny: number;
   /** Volume outside [min, max] summed over steps (m³·steps); 0 when the schedule keeps the band. */
-  bandExcessM3: number;  /** What the search minimised: energy, starts, band excess and the water left, CNY. */
+  bandExcessM3: number;
+  /** What the search minimised: energy, starts, band excess, the water left and the later-change tie-break, CNY. */
   objectiveCny: number;
 }
 
@@ -177,19 +178,22 @@ export interface ScheduleStep {
 export function hedgedWholePumpSchedule(problem: WholePumpProblem, spread: number): WholePumpSchedule {
   const nominal = wholePumpSchedule(problem);
   if (!(spread > 0) || nominal.pumps.length === 0) return nominal;
-  const meanCost = (firstStepPumps: number) =>
-    [1 - spread, 1, 1 + spread].reduce((sum, f) => sum + wholePumpSchedule({ ...problem, inflowM3h: problem.inflowM3h.map((q) => q * f), firstStepPumps }).objectiveCny, 0) / 3;
-  let best = nominal.pumps[0]!;
-  let bestCost = meanCost(best);
+  const nominalFirst = nominal.pumps[0]!;
+  // Each first step: its schedules on the lower, forecast and higher inflow, and their mean cost. At the
+  // forecast, the nominal first step's schedule is the nominal one.
+  const evaluate = (firstStepPumps: number) => {
+    const [lower, atForecast, higher] = [1 - spread, 1, 1 + spread].map((f) =>
+      f === 1 && firstStepPumps === nominalFirst ? nominal : wholePumpSchedule({ ...problem, inflowM3h: problem.inflowM3h.map((q) => q * f), firstStepPumps }),
+    ) as [WholePumpSchedule, WholePumpSchedule, WholePumpSchedule];
+    return { atForecast, meanCny: (lower.objectiveCny + atForecast.objectiveCny + higher.objectiveCny) / 3 };
+  };
+  let best = evaluate(nominalFirst);
   for (let m = 0; m <= Math.max(0, Math.floor(problem.maxPumps)); m++) {
-    if (m === nominal.pumps[0]) continue;
-    const cost = meanCost(m);
-    if (cost < bestCost - 1e-9) {
-      best = m;
-      bestCost = cost;
-    }
+    if (m === nominalFirst) continue;
+    const candidate = evaluate(m);
+    if (candidate.meanCny < best.meanCny - 1e-9) best = candidate;
   }
-  return best === nominal.pumps[0] ? nominal : wholePumpSchedule({ ...problem, firstStepPumps: best });
+  return best.atForecast;
 }
 
 export interface FixedSpeedInput {

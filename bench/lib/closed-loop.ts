@@ -240,7 +240,8 @@ export interface RainForecastInput {
   /** null: the true rain (the oracle); otherwise the forecast run whose error applies. */
   issue: ForecastIssue | null;
   /** Ensemble members besides the deterministic run (0: deterministic only). */
-  members: number;  /** Each station's measured local inflow just before now, for the forecast's error correction (none: no correction). */
+  members: number;
+  /** Each station's measured local inflow just before now, for the forecast's error correction (none: no correction). */
   recentLocalInflowM3h?: Record<string, Series>;
 }
 
