@@ -83,6 +83,7 @@ import {
   percentile,
   plannerInflowFromRain,
   readPlannerState,
+  storedVolumesM3,
   storedWaterCny,
   trueInflowWindow,
   writeHeartbeats,
@@ -223,6 +224,8 @@ interface ArmResult {
   costByObject: Record<string, number>;
   /** Overflow per station and tank (m³, only those that spilled). */
   overflowByObject: Record<string, number>;
+  /** Water held at the end less at the start, per wet well and tank (m³, only changes of 1 m³ or more). */
+  storedChangeByObject: Record<string, number>;
   solveMs: number[];
   plans: number;
   fallbacks: Record<string, number>;
@@ -253,6 +256,7 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
   const sim = createSimulation({ network, startUtcMs, seed: ctx.seed, rainMmPerMin: rainFromScenario(truth), initialModes: arm === 'baseline' ? 'local' : 'remote' });
   const stepsPerMin = 60 / sim.stepS;
   const storedAtStartCny = storedWaterCny(sim, network);
+  const storedAtStartM3 = storedVolumesM3(sim, network);
   const watch = minuteWatch(network);
   const plantInflow: Record<string, number[]> = Object.fromEntries(network.plants.map((p) => [p.id, [] as number[]]));
   const solveMs: number[] = [];
@@ -328,7 +332,13 @@ async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
   const costByObject = Object.fromEntries(
     [...Object.entries(summary.stations), ...Object.entries(summary.tanks), ...Object.entries(summary.interconnections)].map(([id, o]) => [id, Number(o.costCny.toFixed(1))]),
   );
-  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny, watch), startsByStation, costByObject, overflowByObject, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
+  const storedChangeByObject = Object.fromEntries(
+    Object.entries(storedVolumesM3(sim, network))
+      .map(([id, v]) => [id, v - (storedAtStartM3[id] ?? 0)] as const)
+      .filter(([, change]) => Math.abs(change) >= 1)
+      .map(([id, change]) => [id, Number(change.toFixed(0))]),
+  );
+  return { metrics: armMetrics(sim, network, plantInflow, storedAtStartCny, watch), startsByStation, costByObject, overflowByObject, storedChangeByObject, solveMs, plans: solveMs.length, fallbacks, violations, wallS: (performance.now() - wall0) / 1000 };
 }
 
 const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
@@ -524,7 +534,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       seed,
       simulated_h: round(durationMs / MS_PER_H, 2),
       full_scenario: durationMs === fullMs,
-      baseline: { ...roundMetrics(baseline.metrics), pump_starts_by_station: baseline.startsByStation, cost_cny_by_object: baseline.costByObject, overflow_m3_by_object: baseline.overflowByObject },
+      baseline: { ...roundMetrics(baseline.metrics), pump_starts_by_station: baseline.startsByStation, cost_cny_by_object: baseline.costByObject, overflow_m3_by_object: baseline.overflowByObject, stored_m3_change_by_object: baseline.storedChangeByObject },
       planner: {
         ...roundMetrics(planner.metrics),
         solve_ms_p50: round(percentile(planner.solveMs, 50), 0),
@@ -535,6 +545,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         pump_starts_by_station: planner.startsByStation,
         cost_cny_by_object: planner.costByObject,
         overflow_m3_by_object: planner.overflowByObject,
+        stored_m3_change_by_object: planner.storedChangeByObject,
         wall_s: round(planner.wallS, 1),
       },
       oracle: {
@@ -547,6 +558,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         pump_starts_by_station: oracle.startsByStation,
         cost_cny_by_object: oracle.costByObject,
         overflow_m3_by_object: oracle.overflowByObject,
+        stored_m3_change_by_object: oracle.storedChangeByObject,
         wall_s: round(oracle.wallS, 1),
       },
       overflow_gap_closure: closure === null ? null : round(closure, 3),

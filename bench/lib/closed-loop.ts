@@ -374,12 +374,19 @@ export function minuteWatch(network: NetworkConfig): MinuteWatch {
   };
 }
 
+/** Water in each wet well and tank now, m³, by station or tank id. */
+export function storedVolumesM3(sim: Simulation, network: NetworkConfig): Record<string, number> {
+  const volumes: Record<string, number> = {};
+  for (const s of network.stations) volumes[s.id] = volumeAtLevel(s.wetWell, Number(sim.readTag(s.id, 'levelM').value));
+  for (const t of network.tanks) volumes[t.id] = Number(sim.readTag(t.id, 'volumeM3').value);
+  return volumes;
+}
+
 /** Water in the wells and tanks now, priced at the day's mean tariff along its path to the plant (CNY). */
 export function storedWaterCny(sim: Simulation, network: NetworkConfig): number {
   const pathEnergy = pathEnergyToPlant(network);
   let kwh = 0;
-  for (const s of network.stations) kwh += volumeAtLevel(s.wetWell, Number(sim.readTag(s.id, 'levelM').value)) * pathEnergy(s.id);
-  for (const t of network.tanks) kwh += Number(sim.readTag(t.id, 'volumeM3').value) * pathEnergy(t.id);
+  for (const [id, volumeM3] of Object.entries(storedVolumesM3(sim, network))) kwh += volumeM3 * pathEnergy(id);
   return kwh * dailyMeanTariffPrice(network);
 }
 

@@ -11,6 +11,7 @@ import { createRainScenario } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
 import { dailyMeanTariffPrice } from '../../planner/calendar.js';
 import { volumeAtLevel } from '../../planner/wet-well.js';
+import { pathEnergyToPlant } from '../../planner/formulation.js';
 import { rainFromScenario } from '../../simulator/rain-adapter.js';
 import {
   applyPlanStep,
@@ -27,6 +28,7 @@ import {
   percentile,
   plannerInflowFromRain,
   readPlannerState,
+  storedVolumesM3,
   storedWaterCny,
   trueInflowWindow,
   writeHeartbeats,
@@ -271,6 +273,7 @@ describe('metrics', () => {
     const sim = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 3, initialModes: 'local', rainMmPerMin: rainFromScenario(truth) });
     const plantInflow: Record<string, number[]> = { WP: [], EP: [] };
     const storedAtStartCny = storedWaterCny(sim, network);
+    const storedAtStartM3 = storedVolumesM3(sim, network);
     const watch = minuteWatch(network);
     for (let m = 0; m < 36 * 60; m++) {
       sim.advance(1);
@@ -300,6 +303,14 @@ describe('metrics', () => {
     }
     // After 36 h of typhoon the wells and the tank hold far more than at the start: pumping still to pay.
     assert.ok(metrics.storage_change_cny > 0, `storage change ${metrics.storage_change_cny}`);
+    // Per object, the same change in m³: one entry per wet well and tank, and priced along each path it adds
+    // up to the change in CNY.
+    const storedAtEndM3 = storedVolumesM3(sim, network);
+    assert.deepEqual(Object.keys(storedAtEndM3), [...network.stations.map((s) => s.id), ...network.tanks.map((t) => t.id)]);
+    const pathEnergy = pathEnergyToPlant(network);
+    const pricedChange = Object.entries(storedAtEndM3).reduce((sum, [id, v]) => sum + (v - storedAtStartM3[id]!) * pathEnergy(id), 0) * dailyMeanTariffPrice(network);
+    assert.ok(Math.abs(pricedChange - metrics.storage_change_cny) < 1e-6, `${pricedChange} against ${metrics.storage_change_cny}`);
+    assert.ok(storedAtEndM3.W1! > storedAtStartM3.W1!, 'W1 ends the storm fuller');
   });
 
   it('a dry day on local control never reaches a high alarm', () => {
