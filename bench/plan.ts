@@ -12,7 +12,7 @@
 //   oracle    the same loop given the true local inflow (a local-control run of the same seed: catchment
 //             inflow does not depend on control) — perfect foresight.
 //
-//   npm run bench -- plan --json [--scenarios rainstorm,typhoon] [--seed 1 | --seeds 1,2,3,4] [--members 3] [--quick]
+//   npm run bench -- plan --json [--network config/reference-network.json] [--scenarios rainstorm,typhoon] [--seed 1 | --seeds 1,2,3,4] [--members 3] [--quick]
 //                                [--horizon-h 24] [--replan-min 15] [--forecast-cycle-h 6] [--max-hours H]
 //                                [--time-limit 60] [--sequential] [--skip-cost-floor]
 //                                [--planner-options '{"reserveLookAheadH":6}'] [--recent-outflow on|off]
@@ -34,6 +34,10 @@
 // --error-correction: the planner's inflow forecast carries each station's recent deviation from its
 // dry-weather profile forward (forecasting/inflow.ts dwfErrorCorrection), measured over the last hour of
 // local inflow as the service's forecast cycle reads it from the historian; `off` plans on the profile alone.
+//
+// --network runs the twin and the planner on another network file (default the reference network): its
+// `planning` section sets the planner's defaults as in the service, so a utility can measure its own
+// settings (plant steadiness, start price, well margins) the way they will run.
 //
 // --planner-options changes planner options (planner/mpc.ts MpcOptions, by name) for the planner and the
 // oracle alike, so an option is measured against the same baseline and perfect foresight; the run's
@@ -59,6 +63,7 @@
 // LP solves in a worker thread), so `solve_ms_*` — wall time of one planWithOptimiser call: formulation,
 // solve and schedule — are measured with the other loop competing for the same cores.
 // Progress goes to stderr; bench/index.ts prints the returned object as the last line.
+import path from 'node:path';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { ERROR_CORRECTION_WINDOW_MIN, modelsFromNetwork } from '../forecasting/inflow.js';
@@ -105,6 +110,8 @@ export const TARGETS = { stormGapClosure: 0.85, dryCostReduction: 0.15, dryStart
 type Arm = 'baseline' | 'planner' | 'oracle';
 
 interface Options {
+  /** The network file the twin and the planner run on (its planning section sets the planner's defaults). */
+  networkPath: string;
   scenarios: ScenarioName[];
   /** Simulation seeds: every scenario runs once per seed (targets judged on the mean over them). */
   seeds: number[];
@@ -132,6 +139,7 @@ function parseOptions(args: string[]): Options {
     strict: true,
     allowPositionals: false,
     options: {
+      network: { type: 'string', default: referenceNetworkPath },
       scenarios: { type: 'string' },
       seed: { type: 'string', default: '1' },
       seeds: { type: 'string' },
@@ -161,6 +169,7 @@ function parseOptions(args: string[]): Options {
   for (const s of scenarios) if (!isScenarioName(s)) throw new RangeError(`--scenarios: unknown scenario "${s}"; known: ${SCENARIO_NAMES.join(', ')}`);
   const replanMin = number('replan-min', values['replan-min'], (v) => Number.isInteger(v) && v >= 1 && v <= 60, 'a whole number of minutes in 1–60');
   return {
+    networkPath: values.network ?? referenceNetworkPath,
     scenarios: scenarios as ScenarioName[],
     seeds:
       values.seeds === undefined
@@ -441,7 +450,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const options = parseOptions(args);
   const bench0 = performance.now();
   const loadBefore = os.loadavg()[0]!;
-  const network = await loadNetworkFile(referenceNetworkPath);
+  const network = await loadNetworkFile(options.networkPath);
   const horizonH = options.horizonH ?? network.planning.horizonH;
   const mpc = benchMpcOptions(network, options.plannerOptions);
   const models = modelsFromNetwork(network);
@@ -621,6 +630,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     targets,
     settings: {
       network: network.id,
+      network_file: path.relative(process.cwd(), options.networkPath) || options.networkPath,
+      network_planning: network.planning,
       seed: options.seeds[0],
       seeds: options.seeds,
       start_utc: new Date(START_UTC_MS).toISOString(),

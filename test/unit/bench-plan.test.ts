@@ -1,6 +1,9 @@
 // Closed-loop helpers of the planner benchmark (bench/lib/closed-loop.ts): reading the state, writing a plan step
 // with envelope checks, forecasts through the chain, and the metrics (overflow events, plant inflow CV, gap).
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { RemoteControl } from '../../network/tags.js';
@@ -364,7 +367,7 @@ describe('metrics', () => {
 });
 
 describe('planner options of a benchmark run', async () => {
-  const { benchMpcOptions } = await import('../../bench/plan.js');
+  const { benchMpcOptions, run } = await import('../../bench/plan.js');
   const { defaultMpcOptions } = await import('../../planner/mpc.js');
   it('applies a changed option and keeps every other default', () => {
     const options = benchMpcOptions(network, { reserveLookAheadH: 6, wholePumpSchedules: false });
@@ -382,5 +385,26 @@ describe('planner options of a benchmark run', async () => {
     // Options the benchmark's own flags set are refused rather than silently overridden.
     assert.throws(() => benchMpcOptions(network, { maxScenarios: 6 }), /maxScenarios is set by --members/);
     assert.throws(() => benchMpcOptions(network, { horizonH: 48 }), /horizonH is set by --horizon-h/);
+  });
+  it('runs on the network file it is given, whose planning section sets the defaults', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-network-'));
+    try {
+      const file = path.join(dir, 'fewest-starts.json');
+      const raw = JSON.parse(await readFile(referenceNetworkPath, 'utf8')) as { id: string; planning: Record<string, unknown> };
+      raw.id = 'fewest-starts';
+      raw.planning = { ...raw.planning, pumpStartCostCny: 1000, smoothingEnergyShare: 0.02, wellMargins: { fixedSpeedAlarmMarginFraction: 0.02 } };
+      await writeFile(file, JSON.stringify(raw));
+      const result = (await run(['--network', file, '--scenarios', 'dry-week', '--max-hours', '1', '--skip-cost-floor'])) as { settings: Record<string, unknown>; scenarios: { planner: { plans: number } }[] };
+      assert.equal(result.settings.network, 'fewest-starts');
+      assert.equal(result.settings.network_file, path.relative(process.cwd(), file));
+      assert.deepEqual(result.settings.network_planning, { ...network.planning, pumpStartCostCny: 1000, smoothingEnergyShare: 0.02, wellMargins: { fixedSpeedAlarmMarginFraction: 0.02 } });
+      assert.equal(result.scenarios[0]!.planner.plans, 4, 'an hour planned every 15 min');
+      // A file that is not a valid network is refused with its path and the field at fault.
+      raw.planning = { ...raw.planning, smoothingEnergyShare: 2 };
+      await writeFile(file, JSON.stringify(raw));
+      await assert.rejects(run(['--network', file, '--scenarios', 'dry-week', '--max-hours', '1', '--skip-cost-floor']), (e: Error) => e.message.includes('fewest-starts.json') && e.message.includes('smoothingEnergyShare'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
