@@ -165,6 +165,12 @@ export interface FormulationOptions {
   robustness: 'expected' | 'worst-case';
   /** Window of forecast wet-weather excess that reserve storage is kept for. */
   reserveLookAheadH: number;
+  /**
+   * A storage tank (not a combined-sewer one, which is kept empty) is empty again this many hours from now,
+   * as far as its outlet allows, when no wet-weather excess is forecast upstream of it over the horizon
+   * (reserve priority, soft; tankTurnoverRow): no standing volume. Absent or null: not required.
+   */
+  tankTurnoverH?: number | null;
   /** Normal operation keeps the level this share of the working depth (stop..overflow) below the high alarm. */
   alarmMarginFraction: number;
   /** The margin at stations whose pumps are all fixed-speed, when it differs (absent or null: alarmMarginFraction). */
@@ -269,6 +275,8 @@ export interface TankModel {
   VT: Cols;
   Gin: Cols;
   Gout: Cols;
+  /** The outlet's largest flow (pump, envelope, outlet main), m³/h. */
+  outletMaxM3h: number;
   OT: Cols;
   /** Node the outlet discharges to. */
   outletTo: string;
@@ -570,7 +578,8 @@ export function formulate(input: FormulationInput): Formulation {
     const initialVolumeM3 = Math.min(tank.capacityM3, Math.max(0, tk?.volumeM3 ?? 0));
     const VT = perScenario(`VT.${tank.id}`, 0, tank.capacityM3);
     const Gin = decision(`Gin.${tank.id}`, 0, Math.max(0, Math.min(tank.inletMaxM3h, tank.envelope.inletM3h.max)));
-    const Gout = decision(`Gout.${tank.id}`, 0, Math.max(0, Math.min(tank.outletMaxM3h, tank.envelope.outletM3h.max, outMain?.capacityM3h ?? Number.POSITIVE_INFINITY)));
+    const outletMaxM3h = Math.max(0, Math.min(tank.outletMaxM3h, tank.envelope.outletM3h.max, outMain?.capacityM3h ?? Number.POSITIVE_INFINITY));
+    const Gout = decision(`Gout.${tank.id}`, 0, outletMaxM3h);
     const OT = perScenario(`OT.${tank.id}`, 0, Number.POSITIVE_INFINITY);
     const outletTo = outMain ? outMain.to : tank.node;
     const upstream = network.stations.filter((st) => pathOf(st.id).has(tank.node) || pathOf(st.id).has(tank.id));
@@ -586,7 +595,7 @@ export function formulate(input: FormulationInput): Formulation {
     links.push({ from: tank.node, to: tank.id, lagH: 0, cols: Gin, preFlowM3h: 0 });
     links.push({ from: tank.id, to: outletTo, lagH: outMain ? outMain.travelMin / 60 : 0, cols: Gout, preFlowM3h: outMain ? Math.max(0, tk?.outletM3h ?? 0) : 0 });
     links.push({ from: tank.id, to: tank.overflowTo ?? null, lagH: 0, cols: OT, preFlowM3h: 0 });
-    return { tank, initialVolumeM3, reserveMaxVolumeM3, VT, Gin, Gout, OT, outletTo };
+    return { tank, initialVolumeM3, reserveMaxVolumeM3, VT, Gin, Gout, outletMaxM3h, OT, outletTo };
   });
 
   // Plants: what arrives is treated up to capacity; the rest is bypass.
@@ -790,6 +799,9 @@ export function formulate(input: FormulationInput): Formulation {
           add(short, (w[m]! * dt[k]!) / t.tank.capacityM3);
         }
       }
+    }
+    if (options.tankTurnoverH !== undefined && options.tankTurnoverH !== null && options.tankTurnoverH > 0) {
+      for (const t of tanks) tankTurnoverRow(lp, add, t, grid, options.tankTurnoverH, w);
     }
   }
   {
@@ -1053,6 +1065,29 @@ function fineSteps(grid: TimeGrid): number {
  * running now, is at most the starts the PLC makes. Returns the starts' columns per scenario and step (−1 where
  * not counted).
  */
+/**
+ * A tank empties again in dry weather: at the end of the first `turnoverH` hours it holds no more than its
+ * outlet could not have moved of what it holds now, so water stands no longer than that, and the room it
+ * takes is free again before the next storm is in the forecast (an outlet of 800 m³/h needs 50 h to empty
+ * 40,000 m³; the reserve rows look 12 h ahead). Equalising within the window (fill at the peak, empty in the
+ * valley) is untouched. An excess counts in the reserve priority, per m³ over the tank's capacity, as its
+ * reserve rows do. Only where no reserve limit applies over the horizon (no wet-weather excess upstream):
+ * in wet weather the reserve and overflow rows decide what the tank holds.
+ */
+function tankTurnoverRow(lp: LpBuilder, add: (col: number, coefficient: number) => void, t: TankModel, grid: TimeGrid, turnoverH: number, weights: readonly number[]): void {
+  if (t.tank.kind === 'combined-sewer' || t.reserveMaxVolumeM3.some((v) => v !== null)) return;
+  const within = grid.durationH.map((_, k) => k).filter((k) => grid.offsetH[k + 1]! <= turnoverH + 1e-9);
+  const last = within.at(-1);
+  if (last === undefined) return;
+  const spanH = grid.offsetH[last + 1]!;
+  const leftM3 = Math.max(0, t.initialVolumeM3 - t.outletMaxM3h * spanH);
+  for (let m = 0; m < t.VT.length; m++) {
+    const excess = lp.addCol(`turnover.${t.tank.id}.${m}`, 0, Number.POSITIVE_INFINITY);
+    lp.addRow(`turnover.${t.tank.id}.${m}`, [[t.VT[m]![last]!, 1], [excess, -1]], Number.NEGATIVE_INFINITY, leftM3);
+    add(excess, weights[m]! / t.tank.capacityM3);
+  }
+}
+
 function vfdStartRows(lp: LpBuilder, s: StationModel, countedScenarios: number, countedSteps: number, M: number, K: number, now: InitialStation | undefined): Cols {
   const id = s.station.id;
   const capEach = s.pumpEachM3h;

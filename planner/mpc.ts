@@ -90,6 +90,13 @@ export interface MpcOptions {
    * 6 h in the closed loop, less overflow over the five storm scenarios, see planner/README.md).
    */
   reserveLookAheadH: number;
+  /**
+   * In dry weather a storage tank's water leaves within this many hours (formulation.ts tankTurnoverRow);
+   * null: not required. Default 24: without it, a plan that may spend energy cost on smoother flows
+   * (smoothingEnergyShare) kept 20,000–29,000 m³ standing in T1 for days of the dry week, room the outlet
+   * then needs more than a day to free when a storm comes into the forecast (planner/README.md).
+   */
+  tankTurnoverH: number | null;
   /** Normal operation keeps the level this share of the working depth below the high alarm (default: the network's planning.wellMargins, else 0.1). */
   alarmMarginFraction: number;
   /**
@@ -181,6 +188,7 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     sharedHorizonMin: 60,
     robustness: 'expected',
     reserveLookAheadH: 12,
+    tankTurnoverH: 24,
     alarmMarginFraction: network.planning.wellMargins?.alarmMarginFraction ?? DEFAULT_ALARM_MARGIN_FRACTION,
     fixedSpeedAlarmMarginFraction: network.planning.wellMargins?.fixedSpeedAlarmMarginFraction ?? null,
     plantRampFractionPerH: steadiness?.rampFractionPerH ?? DEFAULT_PLANT_STEADINESS.rampFractionPerH,
@@ -240,6 +248,7 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
       sharedSteps,
       robustness: options.robustness,
       reserveLookAheadH: options.reserveLookAheadH,
+      tankTurnoverH: options.tankTurnoverH,
       alarmMarginFraction: options.alarmMarginFraction,
       fixedSpeedAlarmMarginFraction: options.fixedSpeedAlarmMarginFraction,
       plantRampFractionPerH: options.plantRampFractionPerH,

@@ -374,3 +374,31 @@ test('helpers: RTK conserves rain volume, series are averaged over windows, tabl
   for (const level of [0, 0.5, 1, 2.5, 4]) assert.ok(Math.abs(levelAtVolume(table, volumeAtLevel(table, level)) - level) < 1e-9, `level ${level}`);
   assert.equal(volumeAtLevel(table, 2), 150);
 });
+
+test('tank turnover: in dry weather the tank holds at the end of the window no more than its outlet cannot move; not with rain ahead', async () => {
+  const network = await loadNetworkFile(referenceNetworkPath);
+  const grid = buildTimeGrid(noon, { fineStepMin: 15, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 });
+  const dry = dryWeatherByNode(network, grid.boundariesUtcMs);
+  const turnoverRows = (wet: number, tankTurnoverH: number | undefined) => {
+    // `wet` times every east station's dry-weather flow from the fourth hour on: wet-weather excess upstream of T1.
+    const inflowM3h = new Map([...dry].map(([id, q]) => [id, q.map((v, k) => (id.startsWith('E') && grid.offsetH[k]! >= 4 ? v * wet : v))]));
+    const f = formulate({
+      network,
+      grid,
+      scenarios: [{ id: 'deterministic', weight: 1, inflowM3h }],
+      initial: { stations: new Map(network.stations.map((s) => [s.id, { levelM: s.levels.pumpStartM, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false }])), tanks: new Map([['T1', { volumeM3: 20_000, inletM3h: 0, outletM3h: 0 }]]), transfers: new Map() },
+      constraints: {},
+      options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 12, ...(tankTurnoverH === undefined ? {} : { tankTurnoverH }), alarmMarginFraction: 0.1, plantRampFractionPerH: 0.15, plantBalanceBand: 0.2, overflowHarm: {}, relaxed: false, economy: 'nominal' },
+    });
+    const columnsOf = (r: number) => [...f.problem.indices.subarray(f.problem.starts[r], f.problem.starts[r + 1])].map((c) => f.problem.colNames[c]!);
+    return f.problem.rowNames.flatMap((name, r) => (name.startsWith('turnover.') ? [{ name, upper: f.problem.rowUpper[r]!, volume: columnsOf(r).find((c) => c.startsWith('VT.')), steps: grid.durationH.length }] : []));
+  };
+  // 20,000 m³ less 800 m³/h × 24 h: 800 m³ may be left at the end of the 24th hour (the last step).
+  const day = turnoverRows(1, 24);
+  assert.deepEqual(day.map((r) => [r.name, r.upper]), [['turnover.T1.0', 800]]);
+  assert.equal(day[0]!.volume, `VT.T1.0.${day[0]!.steps - 1}`, 'the volume at the end of the last step');
+  // Over 12 h the outlet moves 9,600 m³.
+  assert.deepEqual(turnoverRows(1, 12).map((r) => r.upper), [10_400]);
+  assert.equal(turnoverRows(1, undefined).length, 0, 'not asked for');
+  assert.equal(turnoverRows(3, 24).length, 0, 'rain ahead upstream of T1: the reserve rows decide');
+});
