@@ -385,6 +385,14 @@ function tankReason(input: ExplainInput, tankId: string): StationReason {
     parts.zh.push(`${when.zh}放空约${m3(outM3)}立方米（下游有余量时）`);
     parts.en.push(`empties about ${m3(outM3)} m³ ${when.en} when there is room downstream`);
   }
+  const model = f.tanks.find((t) => t.tank.id === tank.id);
+  const turnover = model?.turnover;
+  if (turnover && (inM3 >= 1 || model.initialVolumeM3 >= 1)) {
+    const by = at(f, network, b[turnover.lastStep + 1]!);
+    const down = turnover.leftM3 >= 1 ? `至${m3(turnover.leftM3)}立方米以内` : '';
+    parts.zh.push(`旱天${by.zh}前放空${down}，池内污水存放不超过一天，并为下一场雨腾出容积`);
+    parts.en.push(`empty again by ${by.en}${turnover.leftM3 >= 1 ? ` (down to ${m3(turnover.leftM3)} m³)` : ''}: in dry weather no sewage stands longer than a day, and the room is free for the next rain`);
+  }
   if (overM3 >= 1) {
     parts.zh.push(`溢流堰溢流约${m3(overM3)}立方米`);
     parts.en.push(`weir overflow of about ${m3(overM3)} m³`);

@@ -278,6 +278,8 @@ export interface TankModel {
   /** The outlet's largest flow (pump, envelope, outlet main), m³/h. */
   outletMaxM3h: number;
   OT: Cols;
+  /** Dry-weather turnover (tankTurnoverRow): at most leftM3 at the end of step lastStep; null when not asked. */
+  turnover: { lastStep: number; leftM3: number } | null;
   /** Node the outlet discharges to. */
   outletTo: string;
 }
@@ -595,7 +597,7 @@ export function formulate(input: FormulationInput): Formulation {
     links.push({ from: tank.node, to: tank.id, lagH: 0, cols: Gin, preFlowM3h: 0 });
     links.push({ from: tank.id, to: outletTo, lagH: outMain ? outMain.travelMin / 60 : 0, cols: Gout, preFlowM3h: outMain ? Math.max(0, tk?.outletM3h ?? 0) : 0 });
     links.push({ from: tank.id, to: tank.overflowTo ?? null, lagH: 0, cols: OT, preFlowM3h: 0 });
-    return { tank, initialVolumeM3, reserveMaxVolumeM3, VT, Gin, Gout, outletMaxM3h, OT, outletTo };
+    return { tank, initialVolumeM3, reserveMaxVolumeM3, VT, Gin, Gout, outletMaxM3h, OT, turnover: null, outletTo };
   });
 
   // Plants: what arrives is treated up to capacity; the rest is bypass.
@@ -1081,6 +1083,7 @@ function tankTurnoverRow(lp: LpBuilder, add: (col: number, coefficient: number) 
   if (last === undefined) return;
   const spanH = grid.offsetH[last + 1]!;
   const leftM3 = Math.max(0, t.initialVolumeM3 - t.outletMaxM3h * spanH);
+  t.turnover = { lastStep: last, leftM3 };
   for (let m = 0; m < t.VT.length; m++) {
     const excess = lp.addCol(`turnover.${t.tank.id}.${m}`, 0, Number.POSITIVE_INFINITY);
     lp.addRow(`turnover.${t.tank.id}.${m}`, [[t.VT[m]![last]!, 1], [excess, -1]], Number.NEGATIVE_INFINITY, leftM3);
