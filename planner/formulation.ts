@@ -1059,17 +1059,8 @@ function fineSteps(grid: TimeGrid): number {
 }
 
 /**
- * Pump starts at a VFD station as linear rows that every run of its PLC satisfies (a relaxation of the whole
- * pump count). With n pumps running and flow q: q ≤ n·capacity (enough pumps), q ≥ n·minSpeed·capacity (each
- * running pump at least at its lowest speed), and q ≥ (n − 1)·0.9·capacity (below that the PLC stops a pump:
- * VFD_DESTAGE_FRACTION). These hold at every moment, so they hold for the mean count over a step; and a
- * series of step means rises by no more than the series it averages, so Σ max(0, n̄ₖ − n̄ₖ₋₁), from the pumps
- * running now, is at most the starts the PLC makes. Returns the starts' columns per scenario and step (−1 where
- * not counted).
- */
-/**
- * A tank empties again in dry weather: at the end of the first `turnoverH` hours it holds no more than its
- * outlet could not have moved of what it holds now, so water stands no longer than that, and the room it
+ * A tank empties again in dry weather: at the end of the first `turnoverH` hours it holds no more than the
+ * part of its volume now that its outlet cannot move in that time, so water stands no longer, and the room it
  * takes is free again before the next storm is in the forecast (an outlet of 800 m³/h needs 50 h to empty
  * 40,000 m³; the reserve rows look 12 h ahead). Equalising within the window (fill at the peak, empty in the
  * valley) is untouched. An excess counts in the reserve priority, per m³ over the tank's capacity, as its
@@ -1091,6 +1082,15 @@ function tankTurnoverRow(lp: LpBuilder, add: (col: number, coefficient: number) 
   }
 }
 
+/**
+ * Pump starts at a VFD station as linear rows that every run of its PLC satisfies (a relaxation of the whole
+ * pump count). With n pumps running and flow q: q ≤ n·capacity (enough pumps), q ≥ n·minSpeed·capacity (each
+ * running pump at least at its lowest speed), and q ≥ (n − 1)·0.9·capacity (below that the PLC stops a pump:
+ * VFD_DESTAGE_FRACTION). These hold at every moment, so they hold for the mean count over a step; and a
+ * series of step means rises by no more than the series it averages, so Σ max(0, n̄ₖ − n̄ₖ₋₁), from the pumps
+ * running now, is at most the starts the PLC makes. Returns the starts' columns per scenario and step (−1 where
+ * not counted).
+ */
 function vfdStartRows(lp: LpBuilder, s: StationModel, countedScenarios: number, countedSteps: number, M: number, K: number, now: InitialStation | undefined): Cols {
   const id = s.station.id;
   const capEach = s.pumpEachM3h;

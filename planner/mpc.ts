@@ -91,10 +91,11 @@ export interface MpcOptions {
    */
   reserveLookAheadH: number;
   /**
-   * In dry weather a storage tank's water leaves within this many hours (formulation.ts tankTurnoverRow);
-   * null: not required. Default 24: without it, a plan that may spend energy cost on smoother flows
-   * (smoothingEnergyShare) kept 20,000–29,000 m³ standing in T1 for days of the dry week, room the outlet
-   * then needs more than a day to free when a storm comes into the forecast (planner/README.md).
+   * In dry weather a storage tank is empty again this many hours from now, as far as its outlet allows
+   * (formulation.ts tankTurnoverRow); 0 or null: not required. Default 24. Without it a dry 24 h plan filled
+   * T1 to 35,389 m³ by its horizon's end (stored water is valued there at the day's mean price), and the
+   * fewest-starts setting kept 20,000–29,000 m³ standing in T1 for days of the dry week: room its outlet needs
+   * more than a day to free when a storm comes into the forecast (planner/README.md, "Results").
    */
   tankTurnoverH: number | null;
   /** Normal operation keeps the level this share of the working depth below the high alarm (default: the network's planning.wellMargins, else 0.1). */
