@@ -291,6 +291,9 @@ export const NetworkConfig = Type.Object(
         smoothingEnergyShare: Type.Optional(
           Type.Number({ minimum: 0, maximum: 0.5, description: 'Share of the lowest energy cost a plan may spend on smoother flows and fewer VFD pump starts' }),
         ),
+        tankTurnoverH: Type.Optional(
+          Type.Number({ minimum: 0, maximum: 168, description: 'In dry weather a storage tank is empty again this many hours after each plan, as far as its outlet allows (default 24; 0: not required)' }),
+        ),
       },
       { additionalProperties: false },
     ),

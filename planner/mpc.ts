@@ -92,7 +92,8 @@ export interface MpcOptions {
   reserveLookAheadH: number;
   /**
    * In dry weather a storage tank is empty again this many hours from now, as far as its outlet allows
-   * (formulation.ts tankTurnoverRow); 0 or null: not required. Default 24. Without it a dry 24 h plan filled
+   * (formulation.ts tankTurnoverRow); 0 or null: not required. Default: the network's
+   * planning.tankTurnoverH, else 24. Without it a dry 24 h plan filled
    * T1 to 35,389 m³ by its horizon's end (stored water is valued there at the day's mean price), and the
    * fewest-starts setting kept 20,000–29,000 m³ standing in T1 for days of the dry week: room its outlet needs
    * more than a day to free when a storm comes into the forecast (planner/README.md, "Results").
@@ -169,6 +170,9 @@ export const DEFAULT_PUMP_START_COST_CNY = 20;
 /** Normal operation's margin below the high alarm, a share of the working depth, when the network file gives none. */
 export const DEFAULT_ALARM_MARGIN_FRACTION = 0.1;
 
+/** Hours within which a storage tank is empty again in dry weather, when the network file gives none (MpcOptions.tankTurnoverH). */
+export const DEFAULT_TANK_TURNOVER_H = 24;
+
 /** Share of the lowest energy cost the smoothness priority may spend, when the network file gives none: a tolerance only. */
 export const DEFAULT_SMOOTHING_ENERGY_SHARE = 1e-5;
 
@@ -189,7 +193,7 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     sharedHorizonMin: 60,
     robustness: 'expected',
     reserveLookAheadH: 12,
-    tankTurnoverH: 24,
+    tankTurnoverH: network.planning.tankTurnoverH ?? DEFAULT_TANK_TURNOVER_H,
     alarmMarginFraction: network.planning.wellMargins?.alarmMarginFraction ?? DEFAULT_ALARM_MARGIN_FRACTION,
     fixedSpeedAlarmMarginFraction: network.planning.wellMargins?.fixedSpeedAlarmMarginFraction ?? null,
     plantRampFractionPerH: steadiness?.rampFractionPerH ?? DEFAULT_PLANT_STEADINESS.rampFractionPerH,

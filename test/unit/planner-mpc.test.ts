@@ -467,4 +467,7 @@ test('in dry weather a storage tank empties again within a day: no standing volu
   // Without the rule the valley-to-peak shift keeps the tank's water and adds to it.
   const holding = await planWithOptimiser({ planId: 'holding', network: reference, state, inflow, nowUtcMs, options: { tankTurnoverH: 0 } });
   assert.ok(volumeAfterADay(holding) > 20_000, `T1 after 24 h without the rule: ${volumeAfterADay(holding)} m³`);
+  // The network file sets it: 0 there turns it off too.
+  const fromFile = await planWithOptimiser({ planId: 'holding-file', network: { ...reference, planning: { ...reference.planning, tankTurnoverH: 0 } }, state, inflow, nowUtcMs });
+  assert.ok(volumeAfterADay(fromFile) > 20_000, `T1 after 24 h with tankTurnoverH 0 in the file: ${volumeAfterADay(fromFile)} m³`);
 });
