@@ -150,6 +150,9 @@ export interface DispatcherConstraints {
 /** The plant steadiness band's level is chosen per this many hours of the horizon (formulation, plant priority). */
 export const PLANT_LEVEL_DAY_H = 24;
 
+/** Share of the lowest energy cost the smoothness priority may spend, when not set: a solver tolerance only. */
+export const DEFAULT_SMOOTHING_ENERGY_SHARE = 1e-5;
+
 /** Flow-controlled stations plan this far above their stop (cut-out) level unless told otherwise, m. */
 export const DEFAULT_CUTOUT_MARGIN_M = 0.3;
 
@@ -803,7 +806,7 @@ export function formulate(input: FormulationInput): Formulation {
       }
     }
     if (options.tankTurnoverH !== undefined && options.tankTurnoverH !== null && options.tankTurnoverH > 0) {
-      for (const t of tanks) tankTurnoverRow(lp, add, t, grid, options.tankTurnoverH, w);
+      for (const t of tanks) t.turnover = tankTurnoverRow(lp, add, t, grid, options.tankTurnoverH, w);
     }
   }
   {
@@ -877,7 +880,7 @@ export function formulate(input: FormulationInput): Formulation {
     }
   }
   {
-    const add = lp.addObjective('energy', 0.01, options.energyRelTolerance ?? 1e-5);
+    const add = lp.addObjective('energy', 0.01, options.energyRelTolerance ?? DEFAULT_SMOOTHING_ENERGY_SHARE);
     for (let m = 0; m < economyScenarios; m++) {
       for (let k = 0; k < K; k++) {
         const cny = we(m) * dt[k]! * priceCnyPerKwh[k]!;
@@ -1067,19 +1070,18 @@ function fineSteps(grid: TimeGrid): number {
  * reserve rows do. Only where no reserve limit applies over the horizon (no wet-weather excess upstream):
  * in wet weather the reserve and overflow rows decide what the tank holds.
  */
-function tankTurnoverRow(lp: LpBuilder, add: (col: number, coefficient: number) => void, t: TankModel, grid: TimeGrid, turnoverH: number, weights: readonly number[]): void {
-  if (t.tank.kind === 'combined-sewer' || t.reserveMaxVolumeM3.some((v) => v !== null)) return;
-  const within = grid.durationH.map((_, k) => k).filter((k) => grid.offsetH[k + 1]! <= turnoverH + 1e-9);
-  const last = within.at(-1);
-  if (last === undefined) return;
-  const spanH = grid.offsetH[last + 1]!;
-  const leftM3 = Math.max(0, t.initialVolumeM3 - t.outletMaxM3h * spanH);
-  t.turnover = { lastStep: last, leftM3 };
+function tankTurnoverRow(lp: LpBuilder, add: (col: number, coefficient: number) => void, t: TankModel, grid: TimeGrid, turnoverH: number, weights: readonly number[]): TankModel['turnover'] {
+  if (t.tank.kind === 'combined-sewer' || t.reserveMaxVolumeM3.some((v) => v !== null)) return null;
+  // The last step that ends within the window (steps end at offsetH[k + 1], increasing).
+  const last = grid.durationH.findLastIndex((_, k) => grid.offsetH[k + 1]! <= turnoverH + 1e-9);
+  if (last < 0) return null;
+  const leftM3 = Math.max(0, t.initialVolumeM3 - t.outletMaxM3h * grid.offsetH[last + 1]!);
   for (let m = 0; m < t.VT.length; m++) {
     const excess = lp.addCol(`turnover.${t.tank.id}.${m}`, 0, Number.POSITIVE_INFINITY);
     lp.addRow(`turnover.${t.tank.id}.${m}`, [[t.VT[m]![last]!, 1], [excess, -1]], Number.NEGATIVE_INFINITY, leftM3);
     add(excess, weights[m]! / t.tank.capacityM3);
   }
+  return { lastStep: last, leftM3 };
 }
 
 /**

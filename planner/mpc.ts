@@ -10,6 +10,7 @@ import {
   alarmMarginOf,
   buildTimeGrid,
   DEFAULT_CUTOUT_MARGIN_M,
+  DEFAULT_SMOOTHING_ENERGY_SHARE,
   formulate,
   noRainAhead,
   readSolution,
@@ -172,9 +173,6 @@ export const DEFAULT_ALARM_MARGIN_FRACTION = 0.1;
 
 /** Hours within which a storage tank is empty again in dry weather, when the network file gives none (MpcOptions.tankTurnoverH). */
 export const DEFAULT_TANK_TURNOVER_H = 24;
-
-/** Share of the lowest energy cost the smoothness priority may spend, when the network file gives none: a tolerance only. */
-export const DEFAULT_SMOOTHING_ENERGY_SHARE = 1e-5;
 
 /**
  * Plant steadiness when the network file's planning.plantSteadiness leaves it out. In the dry week these keep
