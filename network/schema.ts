@@ -284,7 +284,10 @@ export const NetworkConfig = Type.Object(
         horizonH: Type.Integer({ minimum: 1, maximum: 168 }),
         cycleMin: Type.Integer({ minimum: 1, maximum: 1440 }),
         pumpStartCostCny: Type.Optional(
-          Type.Number({ minimum: 0, maximum: 10_000, description: 'Cost of one pump start (wear, inrush), CNY: what a start must save to be worth it in whole-pump schedules' }),
+          Type.Number({ minimum: 0, maximum: 10_000, description: 'Cost of one pump start (wear, inrush), CNY: what a start must save to be worth it in whole-pump schedules, and at VFD stations unless vfdStartCostCny is set' }),
+        ),
+        vfdStartCostCny: Type.Optional(
+          Type.Number({ minimum: 0, maximum: 10_000, description: 'Cost of one start of a VFD pump, CNY (a soft start: less inrush and wear than a fixed-speed start); default pumpStartCostCny' }),
         ),
         plantSteadiness: Type.Optional(PlantSteadiness),
         wellMargins: Type.Optional(WellMargins),

@@ -148,7 +148,8 @@ export interface MpcOptions {
   downstreamEnergyWeight: number;
   /**
    * Cost of one pump start at a VFD station, CNY, counted in the LP's energy priority by the relaxation of the
-   * PLC's pump staging (formulation.ts vfdStartRows); 0 leaves VFD starts uncounted. Default: pumpStartCostCny.
+   * PLC's pump staging (formulation.ts vfdStartRows); 0 leaves VFD starts uncounted. Default: the network's
+   * planning.vfdStartCostCny, else pumpStartCostCny.
    */
   vfdStartCostCny: number;
   /**
@@ -208,7 +209,7 @@ export function defaultMpcOptions(network: NetworkConfig): MpcOptions {
     energyRelTolerance: network.planning.smoothingEnergyShare ?? DEFAULT_SMOOTHING_ENERGY_SHARE,
     downstreamEnergyWeight: 1,
     pumpStartCostCny: network.planning.pumpStartCostCny ?? DEFAULT_PUMP_START_COST_CNY,
-    vfdStartCostCny: network.planning.pumpStartCostCny ?? DEFAULT_PUMP_START_COST_CNY,
+    vfdStartCostCny: network.planning.vfdStartCostCny ?? network.planning.pumpStartCostCny ?? DEFAULT_PUMP_START_COST_CNY,
     vfdHoldShare: 0.1,
   };
 }

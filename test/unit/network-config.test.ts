@@ -51,21 +51,24 @@ test('plant steadiness settings are shares of capacity: a value outside 0..1 or 
   assert.ok(!issues.some((i) => i.path.endsWith('/rampFractionPerH')), 'a valid ramp is not reported');
 });
 
-test('well margins, the smoothing share and the tank turnover are bounded: a value out of range or an unknown one is named with its path', () => {
+test('well margins, the smoothing share, the tank turnover and the VFD start price are bounded: a value out of range or an unknown one is named with its path', () => {
   const bad = copy();
   bad.planning.wellMargins = { alarmMarginFraction: 0.6, fixedSpeedAlarmMarginFraction: -0.01 };
   (bad.planning.wellMargins as Record<string, unknown>)['vfdMargin'] = 0.1;
   bad.planning.smoothingEnergyShare = 0.9;
   bad.planning.tankTurnoverH = -1;
+  bad.planning.vfdStartCostCny = -5;
   const issues = issuesOf(bad);
   assert.ok(issues.some((i) => i.path === '/planning/wellMargins/alarmMarginFraction' && i.value === 0.6 && /<= 0.5/.test(i.reason)), JSON.stringify(issues));
   assert.ok(issues.some((i) => i.path === '/planning/wellMargins/fixedSpeedAlarmMarginFraction' && i.value === -0.01 && />= 0/.test(i.reason)), JSON.stringify(issues));
   assert.ok(issues.some((i) => i.path === '/planning/wellMargins/vfdMargin' && i.reason === 'unknown property'), JSON.stringify(issues));
   assert.ok(issues.some((i) => i.path === '/planning/smoothingEnergyShare' && i.value === 0.9), JSON.stringify(issues));
   assert.ok(issues.some((i) => i.path === '/planning/tankTurnoverH' && i.value === -1 && />= 0/.test(i.reason)), JSON.stringify(issues));
+  assert.ok(issues.some((i) => i.path === '/planning/vfdStartCostCny' && i.value === -5 && />= 0/.test(i.reason)), JSON.stringify(issues));
   const good = copy();
   good.planning.wellMargins = { fixedSpeedAlarmMarginFraction: 0.04 };
   good.planning.smoothingEnergyShare = 0.05;
+  good.planning.vfdStartCostCny = 20;
   assert.deepEqual(parseNetwork(good, 'test.json').planning.wellMargins, { fixedSpeedAlarmMarginFraction: 0.04 });
 });
 

@@ -471,3 +471,34 @@ test('in dry weather a storage tank empties again within a day: no standing volu
   const fromFile = await planWithOptimiser({ planId: 'holding-file', network: { ...reference, planning: { ...reference.planning, tankTurnoverH: 0 } }, state, inflow, nowUtcMs });
   assert.ok(volumeAfterADay(fromFile) > 20_000, `T1 after 24 h with tankTurnoverH 0 in the file: ${volumeAfterADay(fromFile)} m³`);
 });
+
+test('the network file prices a VFD start apart from a fixed-speed one; left out, a VFD start costs the same', async () => {
+  const { defaultMpcOptions } = await import('../../planner/mpc.js');
+  // Three 100 m³/h VFD pumps, one running, 400 m² well at 2 m, 50 m³/h coming in, 06:00 UTC in the example
+  // tariff's valley (until 08:00, then dear): emptying the well before the dear hours takes a second pump.
+  const sixAm = Date.UTC(2026, 6, 1, 6, 0);
+  const network = (prices: { pumpStartCostCny: number; vfdStartCostCny?: number }) =>
+    exampleNetwork({
+      stations: [{ id: 'S1', areaM2: 400, pumpCount: 3, pumpM3h: 100, kind: 'vfd', to: 'P1' }],
+      plants: [{ id: 'P1', capacityM3h: 1000 }],
+      planning: { stepMin: 15, horizonH: 24, cycleMin: 15, plantSteadiness: { rampFractionPerH: 10, balanceBand: 1 }, ...prices },
+    });
+  const dear = network({ pumpStartCostCny: 10_000 });
+  const soft = network({ pumpStartCostCny: 10_000, vfdStartCostCny: 0 });
+  assert.deepEqual([defaultMpcOptions(dear).pumpStartCostCny, defaultMpcOptions(dear).vfdStartCostCny], [10_000, 10_000]);
+  assert.deepEqual([defaultMpcOptions(soft).pumpStartCostCny, defaultMpcOptions(soft).vfdStartCostCny], [10_000, 0]);
+  const plan = (n: NetworkConfig) =>
+    planWithOptimiser({
+      planId: 'vfd-start-price',
+      network: n,
+      state: { readAtUtcMs: sixAm, stations: [{ stationId: 'S1', levelM: 2, pumpsAvailable: 3, mode: 'remote', outflowM3h: 50, pumpsRunning: 1 }] },
+      inflow: { startUtcMs: sixAm, stepMin: 15, series: [{ nodeId: 'S1', flowM3h: Array.from({ length: 26 * 4 }, () => 50) }] },
+      nowUtcMs: sixAm,
+    });
+  const firstTwoHoursMaxM3h = (p: Plan) => Math.max(...p.predicted!.stations.find((s) => s.stationId === 'S1')!.pumpedM3h.slice(0, 8));
+  const dearPlan = await plan(dear);
+  const softPlan = await plan(soft);
+  assert.equal(dearPlan.planner, 'mpc', JSON.stringify(dearPlan.fallback));
+  assert.ok(firstTwoHoursMaxM3h(dearPlan) <= 100 + 1e-6, `a dear VFD start: ${firstTwoHoursMaxM3h(dearPlan)} m³/h at most, one pump`);
+  assert.ok(firstTwoHoursMaxM3h(softPlan) > 150, `a free VFD start: ${firstTwoHoursMaxM3h(softPlan)} m³/h at most`);
+});
