@@ -265,7 +265,7 @@ const WellMargins = Type.Object(
       Type.Number({ minimum: 0, maximum: 0.5, description: 'Normal operation keeps each well this share of its working depth (pump-stop to overflow level) below the high alarm' }),
     ),
     fixedSpeedAlarmMarginFraction: Type.Optional(
-      Type.Number({ minimum: 0, maximum: 0.5, description: 'The same at stations whose pumps are all fixed-speed: their small wells start a pump for every fill, so room near the alarm saves starts' }),
+      Type.Number({ minimum: 0, maximum: 0.5, description: 'The same at stations whose pumps are all fixed-speed, in dry weather: their small wells start a pump for every fill, so room near the alarm saves starts (with rain ahead they keep alarmMarginFraction)' }),
     ),
   },
   { additionalProperties: false },

@@ -176,7 +176,10 @@ export interface FormulationOptions {
   tankTurnoverH?: number | null;
   /** Normal operation keeps the level this share of the working depth (stop..overflow) below the high alarm. */
   alarmMarginFraction: number;
-  /** The margin at stations whose pumps are all fixed-speed, when it differs (absent or null: alarmMarginFraction). */
+  /**
+   * The margin at stations whose pumps are all fixed-speed, when it differs (absent or null: alarmMarginFraction),
+   * while the station has no rain ahead (no reserve limit over the horizon); with rain ahead, alarmMarginFraction.
+   */
   fixedSpeedAlarmMarginFraction?: number | null;
   /** Plant inflow may change this share of capacity per hour before the change counts against steadiness. */
   plantRampFractionPerH: number;
@@ -491,7 +494,10 @@ export function formulate(input: FormulationInput): Formulation {
       return Math.max(floorVolumeM3, volumeMaxM3 - roomM3);
     });
     // Normal operation stays clear of the high alarm (a margin below it): the alarm band is the last reserve.
-    const ceilingM = normalCeilingM(station.levels, alarmMarginOf(station, options));
+    // The fixed-speed wells' own margin is for dry weather, where room near the alarm saves starts; with rain
+    // ahead a well kept near the alarm cycles its pumps on the narrow bands storms are run with.
+    const rainAhead = reserveMaxVolumeM3.some((v) => v !== null);
+    const ceilingM = normalCeilingM(station.levels, rainAhead ? options.alarmMarginFraction : alarmMarginOf(station, options));
     const headroomVolumeM3 = Math.max(volumeMinM3, volumeAtLevel(station.wetWell, ceilingM));
 
     // A flow-controlled station cuts out at its stop level and restarts only some way above it: a plan that

@@ -106,6 +106,7 @@ export interface MpcOptions {
    * The same margin at stations whose pumps are all fixed-speed (default: the network's planning.wellMargins);
    * null: alarmMarginFraction. Their small wells make a start for every fill, so each 0.1 m of well they may
    * use saves starts; the transfer stations keep the wider margin (planner/README.md, "The dry-week targets").
+   * In dry weather only: a station with rain ahead keeps alarmMarginFraction (formulation.ts).
    */
   fixedSpeedAlarmMarginFraction: number | null;
   /** Plant steadiness (formulation.ts); defaults: the network's planning.plantSteadiness, else DEFAULT_PLANT_STEADINESS. */

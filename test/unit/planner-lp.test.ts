@@ -11,7 +11,7 @@ import { dryWeatherByNode, meanOverWindow, rdiiFromRain } from '../../planner/in
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { LpBuilder, objectiveValue, rowActivities, toCplexLp } from '../../planner/lp.js';
 import { solveLexicographic, type LexicographicResult } from '../../planner/solver.js';
-import { levelAtVolume, volumeAtLevel } from '../../planner/wet-well.js';
+import { levelAtVolume, normalCeilingM, volumeAtLevel } from '../../planner/wet-well.js';
 
 const HOUR = 3_600_000;
 // highs runs as ESM (default export = loader) but its types describe CommonJS (default = module): accept both.
@@ -401,4 +401,36 @@ test('tank turnover: in dry weather the tank holds at the end of the window no m
   assert.deepEqual(turnoverRows(1, 12).map((r) => r.upper), [10_400]);
   assert.equal(turnoverRows(1, undefined).length, 0, 'not asked for');
   assert.equal(turnoverRows(3, 24).length, 0, 'rain ahead upstream of T1: the reserve rows decide');
+});
+
+test('the fixed-speed wells\' own alarm margin holds in dry weather only: a well with rain ahead keeps the standard margin', async () => {
+  const network = await loadNetworkFile(referenceNetworkPath);
+  const grid = buildTimeGrid(noon, { fineStepMin: 15, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 });
+  const dry = dryWeatherByNode(network, grid.boundariesUtcMs);
+  // Three times W2's dry-weather flow from the fourth hour on: wet-weather excess at W2 only.
+  const headroomM3 = (wetAtW2: boolean) => {
+    const inflowM3h = new Map([...dry].map(([id, q]) => [id, q.map((v, k) => (wetAtW2 && id === 'W2' && grid.offsetH[k]! >= 4 ? 3 * v : v))]));
+    const f = formulate({
+      network,
+      grid,
+      scenarios: [{ id: 'deterministic', weight: 1, inflowM3h }],
+      initial: { stations: new Map(network.stations.map((s) => [s.id, { levelM: s.levels.pumpStartM, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false }])), tanks: new Map(), transfers: new Map() },
+      constraints: {},
+      options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 12, alarmMarginFraction: 0.1, fixedSpeedAlarmMarginFraction: 0.04, plantRampFractionPerH: 0.15, plantBalanceBand: 0.2, overflowHarm: {}, relaxed: false, economy: 'nominal' },
+    });
+    return (id: string) => f.stations.find((s) => s.station.id === id)!.headroomVolumeM3;
+  };
+  const volumeAtCeiling = (id: string, margin: number) => {
+    const station = network.stations.find((s) => s.id === id)!;
+    return volumeAtLevel(station.wetWell, normalCeilingM(station.levels, margin));
+  };
+  const dryPlan = headroomM3(false);
+  const wetPlan = headroomM3(true);
+  // W2 (all fixed-speed): 3.38 m in dry weather, 3.2 m (the standard 0.1 of its 3 m working depth) with rain ahead.
+  assert.ok(Math.abs(dryPlan('W2') - volumeAtCeiling('W2', 0.04)) < 1e-6, `W2 dry: ${dryPlan('W2')} m³`);
+  assert.ok(Math.abs(wetPlan('W2') - volumeAtCeiling('W2', 0.1)) < 1e-6, `W2 with rain ahead: ${wetPlan('W2')} m³`);
+  assert.ok(wetPlan('W2') < dryPlan('W2'));
+  // W1, dry in both, keeps the fixed-speed margin; W3 (VFD) the standard one in both.
+  assert.ok(Math.abs(wetPlan('W1') - volumeAtCeiling('W1', 0.04)) < 1e-6, `W1: ${wetPlan('W1')} m³`);
+  assert.ok(Math.abs(dryPlan('W3') - volumeAtCeiling('W3', 0.1)) < 1e-6, `W3: ${dryPlan('W3')} m³`);
 });
