@@ -6,7 +6,7 @@ import highsPackage from 'highs';
 import type { Highs } from 'highs';
 import type { NetworkConfig } from '../../network/schema.js';
 import { exampleNetwork } from '../../planner/examples.js';
-import { buildTimeGrid, formulate, readSolution, volumeLeftM3, type Formulation, type FormulationOptions, type GridOptions, type InitialStation, type OutflowHistory, type ScenarioResult } from '../../planner/formulation.js';
+import { buildTimeGrid, formulate, readSolution, volumeLeftM3, type Formulation, type FormulationOptions, type GridOptions, type InitialState, type InitialStation, type OutflowHistory, type ScenarioResult } from '../../planner/formulation.js';
 import { dryWeatherByNode, meanOverWindow, rdiiFromRain } from '../../planner/inflow.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { LpBuilder, objectiveValue, rowActivities, toCplexLp } from '../../planner/lp.js';
@@ -64,6 +64,26 @@ async function solveCase(c: Case): Promise<{ f: Formulation; result: Lexicograph
   const result = await solveLexicographic(f.problem, { timeLimitS: 20 });
   assert.equal(result.status, 'optimal', result.error);
   return { f, result, r: readSolution(f, result.colValue!)[0]! };
+}
+
+/**
+ * The reference network formulated for 24 h from noon on its dry-weather flow, with `wetFactor` times that flow
+ * from the fourth hour on at the stations `wetAt` picks (wet-weather excess ahead of them).
+ */
+async function referenceDay(wetAt: (stationId: string) => boolean, wetFactor: number, options: Partial<FormulationOptions>, tanks: InitialState['tanks'] = new Map()) {
+  const network = await loadNetworkFile(referenceNetworkPath);
+  const grid = buildTimeGrid(noon, { fineStepMin: 15, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 });
+  const dry = dryWeatherByNode(network, grid.boundariesUtcMs);
+  const inflowM3h = new Map([...dry].map(([id, q]) => [id, q.map((v, k) => (wetAt(id) && grid.offsetH[k]! >= 4 ? v * wetFactor : v))]));
+  const f = formulate({
+    network,
+    grid,
+    scenarios: [{ id: 'deterministic', weight: 1, inflowM3h }],
+    initial: { stations: new Map(network.stations.map((s) => [s.id, { levelM: s.levels.pumpStartM, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false }])), tanks, transfers: new Map() },
+    constraints: {},
+    options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 12, alarmMarginFraction: 0.1, plantRampFractionPerH: 0.15, plantBalanceBand: 0.2, overflowHarm: {}, relaxed: false, economy: 'nominal', ...options },
+  });
+  return { grid, f };
 }
 
 /** Two stations in a chain with wells too small to store anything (S1 → 40-min main → S2 → P1): what arrives passes on at once. */
@@ -148,24 +168,13 @@ test('plant steadiness: the steady level is chosen per day, so a day of more flo
 });
 
 test('plant steadiness band: in dry weather only, not with rain ahead of any station', async () => {
-  const network = await loadNetworkFile(referenceNetworkPath);
-  const grid = buildTimeGrid(noon, { fineStepMin: 15, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 });
-  const dry = dryWeatherByNode(network, grid.boundariesUtcMs);
-  const levelColumns = (wetAtE1: number) => {
-    // Three times E1's dry-weather flow from the fourth hour on, when wetAtE1 is set: wet-weather excess ahead.
-    const inflowM3h = new Map([...dry].map(([id, q]) => [id, q.map((v, k) => (id === 'E1' && grid.offsetH[k]! >= 4 ? v * wetAtE1 : v))]));
-    const f = formulate({
-      network,
-      grid,
-      scenarios: [{ id: 'deterministic', weight: 1, inflowM3h }],
-      initial: { stations: new Map(network.stations.map((s) => [s.id, { levelM: s.levels.pumpStartM, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false }])), tanks: new Map(), transfers: new Map() },
-      constraints: {},
-      options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 12, alarmMarginFraction: 0.1, plantRampFractionPerH: 0.15, plantBalanceBand: 0.2, plantDeviationBand: 0.15, overflowHarm: {}, relaxed: false, economy: 'nominal' },
-    });
+  // Three times E1's dry-weather flow from the fourth hour on, when wetAtE1 is 3: wet-weather excess ahead.
+  const levelColumns = async (wetAtE1: number) => {
+    const { f } = await referenceDay((id) => id === 'E1', wetAtE1, { plantDeviationBand: 0.15 });
     return f.problem.colNames.filter((n) => n.startsWith('plantLevel')).length;
   };
-  assert.equal(levelColumns(1), 2, 'dry weather: a steady level per plant for the day');
-  assert.equal(levelColumns(3), 0, 'rain ahead at E1: no band');
+  assert.equal(await levelColumns(1), 2, 'dry weather: a steady level per plant for the day');
+  assert.equal(await levelColumns(3), 0, 'rain ahead at E1: no band');
 });
 
 test('VFD starts priced: a dear start keeps the pumps running now, a free one lets the well empty faster before the dear hours', async () => {
@@ -376,56 +385,35 @@ test('helpers: RTK conserves rain volume, series are averaged over windows, tabl
 });
 
 test('tank turnover: in dry weather the tank holds at the end of the window no more than its outlet cannot move; not with rain ahead', async () => {
-  const network = await loadNetworkFile(referenceNetworkPath);
-  const grid = buildTimeGrid(noon, { fineStepMin: 15, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 });
-  const dry = dryWeatherByNode(network, grid.boundariesUtcMs);
-  const turnoverRows = (wet: number, tankTurnoverH: number | undefined) => {
+  const turnoverRows = async (wet: number, tankTurnoverH: number | undefined) => {
     // `wet` times every east station's dry-weather flow from the fourth hour on: wet-weather excess upstream of T1.
-    const inflowM3h = new Map([...dry].map(([id, q]) => [id, q.map((v, k) => (id.startsWith('E') && grid.offsetH[k]! >= 4 ? v * wet : v))]));
-    const f = formulate({
-      network,
-      grid,
-      scenarios: [{ id: 'deterministic', weight: 1, inflowM3h }],
-      initial: { stations: new Map(network.stations.map((s) => [s.id, { levelM: s.levels.pumpStartM, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false }])), tanks: new Map([['T1', { volumeM3: 20_000, inletM3h: 0, outletM3h: 0 }]]), transfers: new Map() },
-      constraints: {},
-      options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 12, ...(tankTurnoverH === undefined ? {} : { tankTurnoverH }), alarmMarginFraction: 0.1, plantRampFractionPerH: 0.15, plantBalanceBand: 0.2, overflowHarm: {}, relaxed: false, economy: 'nominal' },
-    });
+    const { f, grid } = await referenceDay((id) => id.startsWith('E'), wet, tankTurnoverH === undefined ? {} : { tankTurnoverH }, new Map([['T1', { volumeM3: 20_000, inletM3h: 0, outletM3h: 0 }]]));
     const columnsOf = (r: number) => [...f.problem.indices.subarray(f.problem.starts[r], f.problem.starts[r + 1])].map((c) => f.problem.colNames[c]!);
     return f.problem.rowNames.flatMap((name, r) => (name.startsWith('turnover.') ? [{ name, upper: f.problem.rowUpper[r]!, volume: columnsOf(r).find((c) => c.startsWith('VT.')), steps: grid.durationH.length }] : []));
   };
   // 20,000 m³ less 800 m³/h × 24 h: 800 m³ may be left at the end of the 24th hour (the last step).
-  const day = turnoverRows(1, 24);
+  const day = await turnoverRows(1, 24);
   assert.deepEqual(day.map((r) => [r.name, r.upper]), [['turnover.T1.0', 800]]);
   assert.equal(day[0]!.volume, `VT.T1.0.${day[0]!.steps - 1}`, 'the volume at the end of the last step');
   // Over 12 h the outlet moves 9,600 m³.
-  assert.deepEqual(turnoverRows(1, 12).map((r) => r.upper), [10_400]);
-  assert.equal(turnoverRows(1, undefined).length, 0, 'not asked for');
-  assert.equal(turnoverRows(3, 24).length, 0, 'rain ahead upstream of T1: the reserve rows decide');
+  assert.deepEqual((await turnoverRows(1, 12)).map((r) => r.upper), [10_400]);
+  assert.equal((await turnoverRows(1, undefined)).length, 0, 'not asked for');
+  assert.equal((await turnoverRows(3, 24)).length, 0, 'rain ahead upstream of T1: the reserve rows decide');
 });
 
 test('the fixed-speed wells\' own alarm margin holds in dry weather only: a well with rain ahead keeps the standard margin', async () => {
-  const network = await loadNetworkFile(referenceNetworkPath);
-  const grid = buildTimeGrid(noon, { fineStepMin: 15, fineHorizonH: 6, coarseStepMin: 60, horizonH: 24 });
-  const dry = dryWeatherByNode(network, grid.boundariesUtcMs);
-  // Three times W2's dry-weather flow from the fourth hour on: wet-weather excess at W2 only.
-  const headroomM3 = (wetAtW2: boolean) => {
-    const inflowM3h = new Map([...dry].map(([id, q]) => [id, q.map((v, k) => (wetAtW2 && id === 'W2' && grid.offsetH[k]! >= 4 ? 3 * v : v))]));
-    const f = formulate({
-      network,
-      grid,
-      scenarios: [{ id: 'deterministic', weight: 1, inflowM3h }],
-      initial: { stations: new Map(network.stations.map((s) => [s.id, { levelM: s.levels.pumpStartM, pumpsAvailable: s.pumps.length, outflowM3h: 0, flowSetpointM3h: null, locked: false }])), tanks: new Map(), transfers: new Map() },
-      constraints: {},
-      options: { sharedSteps: 1, robustness: 'expected', reserveLookAheadH: 12, alarmMarginFraction: 0.1, fixedSpeedAlarmMarginFraction: 0.04, plantRampFractionPerH: 0.15, plantBalanceBand: 0.2, overflowHarm: {}, relaxed: false, economy: 'nominal' },
-    });
+  // Three times W2's dry-weather flow from the fourth hour on, when wetAtW2 is 3: wet-weather excess at W2 only.
+  const headroomM3 = async (wetAtW2: number) => {
+    const { f } = await referenceDay((id) => id === 'W2', wetAtW2, { fixedSpeedAlarmMarginFraction: 0.04 });
     return (id: string) => f.stations.find((s) => s.station.id === id)!.headroomVolumeM3;
   };
+  const network = await loadNetworkFile(referenceNetworkPath);
   const volumeAtCeiling = (id: string, margin: number) => {
     const station = network.stations.find((s) => s.id === id)!;
     return volumeAtLevel(station.wetWell, normalCeilingM(station.levels, margin));
   };
-  const dryPlan = headroomM3(false);
-  const wetPlan = headroomM3(true);
+  const dryPlan = await headroomM3(1);
+  const wetPlan = await headroomM3(3);
   // W2 (all fixed-speed): 3.38 m in dry weather, 3.2 m (the standard 0.1 of its 3 m working depth) with rain ahead.
   assert.ok(Math.abs(dryPlan('W2') - volumeAtCeiling('W2', 0.04)) < 1e-6, `W2 dry: ${dryPlan('W2')} m³`);
   assert.ok(Math.abs(wetPlan('W2') - volumeAtCeiling('W2', 0.1)) < 1e-6, `W2 with rain ahead: ${wetPlan('W2')} m³`);
