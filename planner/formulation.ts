@@ -323,8 +323,8 @@ export interface Formulation {
   dryWeatherM3h: Map<string, number[]>;
 }
 
-/** No reserve limit anywhere over the horizon: no wet-weather excess is expected at the station. */
-export function noRainAhead(s: StationModel): boolean {
+/** No reserve limit anywhere over the horizon: no wet-weather excess is expected at the station (or upstream of the tank). */
+export function noRainAhead(s: { readonly reserveMaxVolumeM3: readonly (number | null)[] }): boolean {
   return s.reserveMaxVolumeM3.every((v) => v === null);
 }
 
@@ -496,8 +496,7 @@ export function formulate(input: FormulationInput): Formulation {
     // Normal operation stays clear of the high alarm (a margin below it): the alarm band is the last reserve.
     // The fixed-speed wells' own margin is for dry weather, where room near the alarm saves starts; with rain
     // ahead a well kept near the alarm cycles its pumps on the narrow bands storms are run with.
-    const rainAhead = reserveMaxVolumeM3.some((v) => v !== null);
-    const ceilingM = normalCeilingM(station.levels, rainAhead ? options.alarmMarginFraction : alarmMarginOf(station, options));
+    const ceilingM = normalCeilingM(station.levels, noRainAhead({ reserveMaxVolumeM3 }) ? alarmMarginOf(station, options) : options.alarmMarginFraction);
     const headroomVolumeM3 = Math.max(volumeMinM3, volumeAtLevel(station.wetWell, ceilingM));
 
     // A flow-controlled station cuts out at its stop level and restarts only some way above it: a plan that
@@ -1077,7 +1076,7 @@ function fineSteps(grid: TimeGrid): number {
  * in wet weather the reserve and overflow rows decide what the tank holds.
  */
 function tankTurnoverRow(lp: LpBuilder, add: (col: number, coefficient: number) => void, t: TankModel, grid: TimeGrid, turnoverH: number, weights: readonly number[]): TankModel['turnover'] {
-  if (t.tank.kind === 'combined-sewer' || t.reserveMaxVolumeM3.some((v) => v !== null)) return null;
+  if (t.tank.kind === 'combined-sewer' || !noRainAhead(t)) return null;
   // The last step that ends within the window (steps end at offsetH[k + 1], increasing).
   const last = grid.durationH.findLastIndex((_, k) => grid.offsetH[k + 1]! <= turnoverH + 1e-9);
   if (last < 0) return null;

@@ -750,7 +750,7 @@ function buildPlan(ctx: BuildContext): Plan {
     risk,
   };
 
-  const rainAhead = f.stations.some((s) => s.reserveMaxVolumeM3.some((v) => v !== null));
+  const rainAhead = !f.stations.every(noRainAhead);
   const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]!, wholePump, heldVfd });
   return {
     planId: input.planId,
