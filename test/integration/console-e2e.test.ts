@@ -14,23 +14,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app.js';
 import type { DispatchCycleState } from '../../contract/index.js';
 import { startForecastServer } from '../../forecast-server/server.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
-import { createRuntimeConnectors, healthProbes, type RuntimeConnectors } from '../../runtime/connectors.js';
 import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
-import { openStore, type Store } from '../../store/db.js';
+import type { Store } from '../../store/db.js';
 import { ensureDispatchSchedule } from '../../worker/schedule.js';
 import { ensureFloodSeason } from '../../worker/flood-season.js';
-import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
+import { bundleWorkflows } from '../../worker/worker.js';
 import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
+import { startRuntimeServiceStack, type ServiceStack } from '../support/service-stack.js';
 
 const chromiumCandidates = ['/usr/bin/chromium-headless-shell', '/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser'];
 const screenshotDir = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
@@ -60,11 +58,7 @@ let servers: TestServers;
 let network: NetworkConfig;
 let simulator: SimulatorServerHandle;
 let forecast: Awaited<ReturnType<typeof startForecastServer>>;
-let connectors: RuntimeConnectors;
-let nativeConnection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
-let clientConnection: Connection;
+let stack: ServiceStack;
 let client: Client;
 let store: Store;
 let app: FastifyInstance;
@@ -98,35 +92,26 @@ before(async () => {
   simulator = simulatorServer;
   simulator.advance(30);
 
-  const env = serviceEnv(servers, { opcuaEndpoint: simulator.endpointUrl, forecastUrl: forecast.url });
-  connectors = createRuntimeConnectors(env, network);
-  nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-  worker = await createDispatchWorker({
-    connection: nativeConnection,
-    namespace: 'default',
+  const started = await startRuntimeServiceStack({
+    env: serviceEnv(servers, { opcuaEndpoint: simulator.endpointUrl, forecastUrl: forecast.url }),
+    network,
     workflowBundle: bundle,
-    dependencies: { network, opcua: connectors.opcua, influx: connectors.influx, forecast: connectors.rain },
+    api: {
+      storeDir: tmp,
+      users: [
+        { userName: dispatcher.userName, displayName: dispatcher.displayName, role: 'dispatcher', password: dispatcher.password },
+        { userName: supervisor.userName, displayName: supervisor.displayName, role: 'supervisor', password: supervisor.password },
+      ],
+    },
   });
-  workerRun = worker.run();
-  clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  client = new Client({ connection: clientConnection });
-
-  store = await openStore(`sqlite:${path.join(tmp, 'app.sqlite')}`);
-  await store.users.create({ userName: dispatcher.userName, displayName: dispatcher.displayName, role: 'dispatcher', password: dispatcher.password });
-  await store.users.create({ userName: supervisor.userName, displayName: supervisor.displayName, role: 'supervisor', password: supervisor.password });
-  app = await buildApp({ network, store, influx: connectors.influx, temporal: client, temporalNamespace: 'default', probes: healthProbes(connectors, clientConnection) });
+  stack = started;
+  ({ client, store, app } = started);
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
 after(async () => {
   await browser?.close();
-  await app?.close();
-  worker?.shutdown();
-  await workerRun?.catch(() => undefined);
-  await nativeConnection?.close();
-  await clientConnection?.close();
-  await connectors?.close();
-  await store?.close();
+  await stack?.close();
   await simulator?.close();
   await forecast?.close();
   await servers?.stop();

@@ -7,23 +7,22 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
-import { createRuntimeConnectors, healthProbes, type RuntimeConnectors } from '../../runtime/connectors.js';
+import type { RuntimeConnectors } from '../../runtime/connectors.js';
 import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
 import { startForecastServer } from '../../forecast-server/server.js';
-import { openStore, type Store } from '../../store/db.js';
-import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
+import type { Store } from '../../store/db.js';
+import { bundleWorkflows } from '../../worker/worker.js';
 import { ensureDispatchSchedule } from '../../worker/schedule.js';
 import { startHeartbeat } from '../../worker/heartbeat.js';
 import type { DispatchCycleState } from '../../contract/index.js';
 import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
+import { startRuntimeServiceStack, type ServiceStack } from '../support/service-stack.js';
 
 const localStation = 'E9';
 const passwords = { wang: 'dispatcher-password-1', li: 'viewer-password-123' };
@@ -33,10 +32,7 @@ let network: NetworkConfig;
 let simulator: SimulatorServerHandle;
 let forecast: Awaited<ReturnType<typeof startForecastServer>>;
 let connectors: RuntimeConnectors;
-let nativeConnection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
-let clientConnection: Connection;
+let stack: ServiceStack;
 let client: Client;
 let store: Store;
 let app: FastifyInstance;
@@ -65,33 +61,24 @@ before(async () => {
   simulator = await startSimulatorServer({ network, simulation, port: 0, host: '127.0.0.1', clock: { mode: 'manual' }, pkiFolder: path.join(tmp, 'pki') });
   simulator.advance(30);
 
-  const env = serviceEnv(servers, { opcuaEndpoint: simulator.endpointUrl, forecastUrl: forecast.url });
-  connectors = createRuntimeConnectors(env, network);
-  nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-  worker = await createDispatchWorker({
-    connection: nativeConnection,
-    namespace: 'default',
+  const started = await startRuntimeServiceStack({
+    env: serviceEnv(servers, { opcuaEndpoint: simulator.endpointUrl, forecastUrl: forecast.url }),
+    network,
     workflowBundle: bundle,
-    dependencies: { network, opcua: connectors.opcua, influx: connectors.influx, forecast: connectors.rain },
+    api: {
+      storeDir: tmp,
+      users: [
+        { userName: 'wang', displayName: '王调度', role: 'dispatcher', password: passwords.wang },
+        { userName: 'li', displayName: '李', role: 'viewer', password: passwords.li },
+      ],
+    },
   });
-  workerRun = worker.run();
-  clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  client = new Client({ connection: clientConnection });
-
-  store = await openStore(`sqlite:${path.join(tmp, 'app.sqlite')}`);
-  await store.users.create({ userName: 'wang', displayName: '王调度', role: 'dispatcher', password: passwords.wang });
-  await store.users.create({ userName: 'li', displayName: '李', role: 'viewer', password: passwords.li });
-  app = await buildApp({ network, store, influx: connectors.influx, temporal: client, temporalNamespace: 'default', probes: healthProbes(connectors, clientConnection) });
+  stack = started;
+  ({ connectors, client, store, app } = started);
 });
 
 after(async () => {
-  await app?.close();
-  worker?.shutdown();
-  await workerRun?.catch(() => undefined);
-  await nativeConnection?.close();
-  await clientConnection?.close();
-  await connectors?.close();
-  await store?.close();
+  await stack?.close();
   await simulator?.close();
   await forecast?.close();
   await servers?.stop();

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { createRuntimeConnectors, cycleDependencies, type RuntimeConnectors } from '../../runtime/connectors.js';
@@ -19,12 +18,13 @@ import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
 import { startForecastServer } from '../../forecast-server/server.js';
-import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
+import { bundleWorkflows } from '../../worker/worker.js';
 import { ensureDispatchSchedule } from '../../worker/schedule.js';
 import { dispatchStateQuery, planWorkflowIdOfCycle, type DispatchCycleState } from '../../contract/index.js';
 import { listInflowForecastIssues, readInflowForecast } from '../../forecasting/write.js';
 import { loadNewestGoodRain } from '../../forecasting/rain-store.js';
 import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
+import { startRuntimeServiceStack, type ServiceStack } from '../support/service-stack.js';
 
 const MEMBERS = 10;
 
@@ -34,10 +34,7 @@ let simulator: SimulatorServerHandle;
 let forecast: Awaited<ReturnType<typeof startForecastServer>>;
 let env: Env;
 let connectors: RuntimeConnectors;
-let nativeConnection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
-let clientConnection: Connection;
+let stack: ServiceStack;
 let client: Client;
 let tmp: string;
 
@@ -64,25 +61,13 @@ before(async () => {
 
   env = serviceEnv(servers, { opcuaEndpoint: simulator.endpointUrl, forecastUrl: forecast.url });
   assert.equal(env.PLANNER, 'mpc', 'the optimising planner is the default');
-  connectors = createRuntimeConnectors(env, network);
-  nativeConnection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-  worker = await createDispatchWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    workflowBundle: bundle,
-    dependencies: cycleDependencies(env, network, connectors),
-  });
-  workerRun = worker.run();
-  clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  client = new Client({ connection: clientConnection });
+  const started = await startRuntimeServiceStack({ env, network, workflowBundle: bundle, dependencies: (c) => cycleDependencies(env, network, c) });
+  stack = started;
+  ({ connectors, client } = started);
 });
 
 after(async () => {
-  worker?.shutdown();
-  await workerRun?.catch(() => undefined);
-  await nativeConnection?.close();
-  await clientConnection?.close();
-  await connectors?.close();
+  await stack?.close();
   await simulator?.close();
   await forecast?.close();
   await servers?.stop();
