@@ -11,13 +11,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import { archiveObservedRain } from '../../activities/flood.js';
 import { openMeteoRainSource } from '../../activities/rain-forecast.js';
 import { createInfluxConnector } from '../../connectors/influx.js';
-import { createOpcUaConnector, type OpcUaConnector } from '../../connectors/opcua.js';
+import { createOpcUaConnector } from '../../connectors/opcua.js';
 import { createOpenMeteoConnector } from '../../connectors/openmeteo.js';
 import {
   approveEmergencyPlanUpdate,
@@ -36,9 +35,10 @@ import { createNotifier, createWebhookChannel, type Audience } from '../../notif
 import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
-import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
+import { bundleWorkflows } from '../../worker/worker.js';
 import { floodSeason } from '../../workflows/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 interface HistoryEventJson {
@@ -53,12 +53,8 @@ let servers: TestServers;
 let network: NetworkConfig;
 let simulator: SimulatorServerHandle;
 let forecast: Awaited<ReturnType<typeof startForecastServer>>;
-let opcua: OpcUaConnector;
-let nativeConnection: NativeConnection;
-let clientConnection: Connection;
+let stack: ServiceStack;
 let client: Client;
-let worker: Worker;
-let workerRun: Promise<void>;
 let webhook: WebhookReceiver;
 let clock: DomainClock;
 let ticker: NodeJS.Timeout | undefined;
@@ -84,32 +80,24 @@ before(async () => {
   simulator = await startSimulatorServer({ network, simulation, port: 0, clock: { mode: 'manual' }, pkiFolder: path.join(tmp, 'pki') });
   forecast = await startForecastServer({ port: 0, scenario, scenarioStartUtcMs, seed: 11, nowUtcMs: domainNow });
   const openMeteo = createOpenMeteoConnector({ forecastUrl: `${forecast.url}/v1/forecast`, ensembleUrl: `${forecast.url}/v1/ensemble`, archiveUrl: `${forecast.url}/v1/archive`, nowUtcMs: domainNow, timeoutMs: 10_000, retries: 1 });
-  opcua = createOpcUaConnector({ endpointUrl: simulator.endpointUrl, securityMode: 'None' });
+  const opcua = createOpcUaConnector({ endpointUrl: simulator.endpointUrl, securityMode: 'None' });
   const influx = createInfluxConnector({ url: servers.influx.url, token: servers.influx.token, org: '-', bucket: servers.influx.database, database: servers.influx.database });
   const base = `${webhook.baseUrl}/cgi-bin/webhook/send?key=`;
   const audiences: Audience[] = ['dispatcher', 'supervisor', 'admin', 'crew'];
   const notifier = createNotifier([createWebhookChannel({ urls: Object.fromEntries(audiences.map((a) => [a, `${base}${a}`])) })]);
 
-  nativeConnection = await NativeConnection.connect({ address: servers.temporal.address });
-  worker = await createDispatchWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueueName: taskQueue,
+  stack = await startServiceStack({
+    temporalAddress: servers.temporal.address,
     workflowBundle: bundle,
-    dependencies: { network, opcua, influx, forecast: openMeteoRainSource(openMeteo), observed: archiveObservedRain(openMeteo), notifier, now: domainNow },
+    worker: { taskQueue, dependencies: { network, opcua, influx, forecast: openMeteoRainSource(openMeteo), observed: archiveObservedRain(openMeteo), notifier, now: domainNow } },
+    closeAfterWorker: [opcua],
   });
-  workerRun = worker.run();
-  clientConnection = await Connection.connect({ address: servers.temporal.address });
-  client = new Client({ connection: clientConnection });
+  client = stack.client;
 });
 
 after(async () => {
   clearInterval(ticker);
-  worker?.shutdown();
-  await workerRun?.catch(() => undefined);
-  await nativeConnection?.close();
-  await clientConnection?.close();
-  await opcua?.close();
+  await stack?.close();
   await simulator?.close();
   await forecast?.close();
   await webhook?.close();

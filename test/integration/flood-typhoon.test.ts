@@ -9,16 +9,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app.js';
 import type { FloodStatusBody } from '../../api/routes/flood.js';
 import { archiveObservedRain } from '../../activities/flood.js';
 import { openMeteoRainSource } from '../../activities/rain-forecast.js';
 import { createInfluxConnector, type InfluxConnector } from '../../connectors/influx.js';
-import { createOpcUaConnector, type OpcUaConnector } from '../../connectors/opcua.js';
+import { createOpcUaConnector } from '../../connectors/opcua.js';
 import { createOpenMeteoConnector } from '../../connectors/openmeteo.js';
 import { dispatchStateQuery, floodReportQuery, floodSeasonWorkflowId, taskQueue as defaultQueue, type DomainClock, type FloodSeasonInput } from '../../contract/index.js';
 import { startForecastServer } from '../../forecast-server/server.js';
@@ -29,10 +27,10 @@ import { createNotifier, createWebhookChannel } from '../../notify/index.js';
 import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
-import { openStore, type Store } from '../../store/db.js';
-import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
+import { bundleWorkflows } from '../../worker/worker.js';
 import { floodSeason } from '../../workflows/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const SPEED = 7200; // 2 simulated hours per wall second
@@ -44,14 +42,9 @@ let servers: TestServers;
 let network: NetworkConfig;
 let simulator: SimulatorServerHandle;
 let forecast: Awaited<ReturnType<typeof startForecastServer>>;
-let opcua: OpcUaConnector;
 let influx: InfluxConnector;
-let nativeConnection: NativeConnection;
-let clientConnection: Connection;
+let stack: ServiceStack;
 let client: Client;
-let worker: Worker;
-let workerRun: Promise<void>;
-let store: Store;
 let app: FastifyInstance;
 let webhook: WebhookReceiver;
 let clock: DomainClock;
@@ -78,36 +71,32 @@ before(async () => {
   simulator = await startSimulatorServer({ network, simulation, port: 0, clock: { mode: 'manual' }, pkiFolder: path.join(tmp, 'pki') });
   forecast = await startForecastServer({ port: 0, scenario, scenarioStartUtcMs, seed: 7, nowUtcMs: domainNow });
   const openMeteo = createOpenMeteoConnector({ forecastUrl: `${forecast.url}/v1/forecast`, ensembleUrl: `${forecast.url}/v1/ensemble`, archiveUrl: `${forecast.url}/v1/archive`, nowUtcMs: domainNow, timeoutMs: 10_000, retries: 1 });
-  opcua = createOpcUaConnector({ endpointUrl: simulator.endpointUrl, securityMode: 'None' });
+  const opcua = createOpcUaConnector({ endpointUrl: simulator.endpointUrl, securityMode: 'None' });
   influx = createInfluxConnector({ url: servers.influx.url, token: servers.influx.token, org: '-', bucket: servers.influx.database, database: servers.influx.database });
   const notifier = createNotifier([createWebhookChannel({ defaultUrl: `${webhook.baseUrl}/cgi-bin/webhook/send?key=test` })]);
 
-  nativeConnection = await NativeConnection.connect({ address: servers.temporal.address });
-  worker = await createDispatchWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueueName: taskQueue,
+  const started = await startServiceStack({
+    temporalAddress: servers.temporal.address,
     workflowBundle: bundle,
-    dependencies: { network, opcua, influx, forecast: openMeteoRainSource(openMeteo), observed: archiveObservedRain(openMeteo), notifier, now: domainNow },
+    worker: { taskQueue, dependencies: { network, opcua, influx, forecast: openMeteoRainSource(openMeteo), observed: archiveObservedRain(openMeteo), notifier, now: domainNow } },
+    closeAfterWorker: [opcua],
+    api: {
+      network,
+      influx,
+      storeDir: tmp,
+      users: [
+        { userName: 'wang', displayName: '王调度', role: 'dispatcher', password: passwords.wang },
+        { userName: 'zhao', displayName: '赵主管', role: 'supervisor', password: passwords.zhao },
+      ],
+    },
   });
-  workerRun = worker.run();
-  clientConnection = await Connection.connect({ address: servers.temporal.address });
-  client = new Client({ connection: clientConnection });
-  store = await openStore(`sqlite:${path.join(tmp, 'app.sqlite')}`);
-  await store.users.create({ userName: 'wang', displayName: '王调度', role: 'dispatcher', password: passwords.wang });
-  await store.users.create({ userName: 'zhao', displayName: '赵主管', role: 'supervisor', password: passwords.zhao });
-  app = await buildApp({ network, store, influx, temporal: client, temporalNamespace: 'default', probes: {} });
+  stack = started;
+  ({ client, app } = started);
 });
 
 after(async () => {
   clearInterval(ticker);
-  await app?.close();
-  worker?.shutdown();
-  await workerRun?.catch(() => undefined);
-  await nativeConnection?.close();
-  await clientConnection?.close();
-  await opcua?.close();
-  await store?.close();
+  await stack?.close();
   await simulator?.close();
   await forecast?.close();
   await webhook?.close();

@@ -13,11 +13,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { approvePlanUpdate, autonomyConfig, coordinatorStateQuery, coordinatorWorkflowId, dispatchStateQuery, type DispatchCycleState, type DispatchPlanInput } from '../../contract/index.js';
 import { createInfluxConnector } from '../../connectors/influx.js';
-import { createOpcUaConnector, type OpcUaConnector } from '../../connectors/opcua.js';
+import { createOpcUaConnector } from '../../connectors/opcua.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { createNotifier, createWebhookChannel } from '../../notify/index.js';
@@ -26,9 +25,10 @@ import { createSimulation, type Simulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle, type WriteLogEntry } from '../../simulator/opcua-server.js';
 import { startHeartbeat, type HeartbeatKeeper } from '../../worker/heartbeat.js';
 import { serialiseOpcUa } from '../../worker/serial-opcua.js';
-import { bundleWorkflows, createDispatchWorker } from '../../worker/worker.js';
+import { bundleWorkflows } from '../../worker/worker.js';
 import { dispatchCoordinator, dispatchPlan } from '../../workflows/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const taskQueue = 'scada-down';
@@ -42,13 +42,9 @@ let network: NetworkConfig;
 let simulation: Simulation;
 let simulator: SimulatorServerHandle | undefined;
 let port: number;
-let opcua: OpcUaConnector;
 let heartbeat: HeartbeatKeeper;
-let nativeConnection: NativeConnection;
-let clientConnection: Connection;
+let stack: ServiceStack;
 let client: Client;
-let worker: Worker;
-let workerRun: Promise<void>;
 let webhook: WebhookReceiver;
 let tmp: string;
 /** Every accepted write of every simulator server started in this test, in order. */
@@ -77,30 +73,22 @@ before(async () => {
   const [testServers, bundle] = await Promise.all([startTestServers(), bundleWorkflows(), startScada(), startWebhookReceiver().then((w) => (webhook = w))]);
   servers = testServers;
   // As in worker/main.ts: activities and the heartbeat share one client, one call at a time.
-  opcua = serialiseOpcUa(createOpcUaConnector({ endpointUrl: `opc.tcp://127.0.0.1:${port}`, securityMode: 'None' }));
+  const opcua = serialiseOpcUa(createOpcUaConnector({ endpointUrl: `opc.tcp://127.0.0.1:${port}`, securityMode: 'None' }));
   const influx = createInfluxConnector({ url: servers.influx.url, token: servers.influx.token, org: '-', bucket: servers.influx.database, database: servers.influx.database });
   const notifier = createNotifier([createWebhookChannel({ defaultUrl: `${webhook.baseUrl}/cgi-bin/webhook/send?key=test` })]);
-  nativeConnection = await NativeConnection.connect({ address: servers.temporal.address });
-  worker = await createDispatchWorker({
-    connection: nativeConnection,
-    namespace: 'default',
-    taskQueueName: taskQueue,
+  stack = await startServiceStack({
+    temporalAddress: servers.temporal.address,
     workflowBundle: bundle,
-    dependencies: { network, opcua, influx, forecast: { fetchCatchmentRain: () => Promise.reject(new Error('no forecast in this test')) }, notifier },
+    worker: { taskQueue, dependencies: { network, opcua, influx, forecast: { fetchCatchmentRain: () => Promise.reject(new Error('no forecast in this test')) }, notifier } },
+    closeAfterWorker: [opcua],
   });
-  workerRun = worker.run();
-  clientConnection = await Connection.connect({ address: servers.temporal.address });
-  client = new Client({ connection: clientConnection });
+  client = stack.client;
   heartbeat = startHeartbeat({ network, opcua, intervalMs: 500, onError: (error) => (heartbeatError = error.message) });
 });
 
 after(async () => {
   await heartbeat?.stop();
-  worker?.shutdown();
-  await workerRun?.catch(() => undefined);
-  await nativeConnection?.close();
-  await clientConnection?.close();
-  await opcua?.close();
+  await stack?.close();
   await stopScada();
   await webhook?.close();
   await servers?.stop();
