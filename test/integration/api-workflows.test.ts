@@ -9,11 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app.js';
 import type { FloodBoardBody, FloodStatusBody } from '../../api/routes/flood.js';
 import type { PlanDiffBody } from '../../api/routes/plans.js';
 import { applyConstraints, InvalidConstraint } from '../../activities/constraints.js';
@@ -26,10 +24,11 @@ import { floodConfig, type FloodAssessment, type FloodReport } from '../../flood
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { ruleBasedPlan } from '../../planner/rule-based.js';
-import { openStore, type Store } from '../../store/db.js';
+import type { Store } from '../../store/db.js';
 import { bundleWorkflows } from '../../worker/worker.js';
 import { dispatchPlan, floodSeason } from '../../workflows/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 
 const SPEED = 600; // 10 domain minutes per wall second
 const taskQueue = 'api-workflows';
@@ -39,10 +38,7 @@ let tmp: string;
 let servers: TestServers;
 let network: NetworkConfig;
 let influx: InfluxConnector;
-let nativeConnection: NativeConnection;
-let worker: Worker;
-let workerRun: Promise<void>;
-let clientConnection: Connection;
+let stack: ServiceStack;
 let client: Client;
 let store: Store;
 let app: FastifyInstance;
@@ -123,26 +119,28 @@ before(async () => {
     });
   };
 
-  nativeConnection = await NativeConnection.connect({ address: servers.temporal.address });
-  worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle: bundle, activities: { ...dispatchStub, ...flood, assessFlood } });
-  workerRun = worker.run();
-  clientConnection = await Connection.connect({ address: servers.temporal.address });
-  client = new Client({ connection: clientConnection });
-  store = await openStore(`sqlite:${path.join(tmp, 'app.sqlite')}`);
-  await store.users.create({ userName: 'wang', displayName: '王调度', role: 'dispatcher', password: passwords.wang });
-  await store.users.create({ userName: 'li', role: 'viewer', password: passwords.li });
-  await store.users.create({ userName: 'zhao', displayName: '赵主管', role: 'supervisor', password: passwords.zhao });
-  app = await buildApp({ network, store, influx, temporal: client, temporalNamespace: 'default', probes: {} });
+  const started = await startServiceStack({
+    temporalAddress: servers.temporal.address,
+    workflowBundle: bundle,
+    worker: { taskQueue, activities: { ...dispatchStub, ...flood, assessFlood } },
+    api: {
+      network,
+      influx,
+      storeDir: tmp,
+      users: [
+        { userName: 'wang', displayName: '王调度', role: 'dispatcher', password: passwords.wang },
+        { userName: 'li', role: 'viewer', password: passwords.li },
+        { userName: 'zhao', displayName: '赵主管', role: 'supervisor', password: passwords.zhao },
+      ],
+    },
+  });
+  stack = started;
+  ({ client, store, app } = started);
 });
 
 after(async () => {
   for await (const wf of client?.workflow.list({ query: 'ExecutionStatus = "Running"' }) ?? []) await client.workflow.getHandle(wf.workflowId).terminate('test done').catch(() => undefined);
-  await app?.close();
-  worker?.shutdown();
-  await workerRun?.catch(() => undefined);
-  await nativeConnection?.close();
-  await clientConnection?.close();
-  await store?.close();
+  await stack?.close();
   await servers?.stop();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });

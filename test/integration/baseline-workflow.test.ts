@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createBaselineActivities } from '../../activities/baseline.js';
 import { archiveObservedRain } from '../../activities/flood.js';
 import { createInfluxConnector, type InfluxConnector } from '../../connectors/influx.js';
@@ -23,6 +23,7 @@ import { baselineScheduleId, ensureDispatchSchedule } from '../../worker/schedul
 import { bundleWorkflows } from '../../worker/worker.js';
 import type { BaselineRunInput, BaselineRunResult, baselineRun } from '../../workflows/baseline.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
+import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
 
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -37,11 +38,8 @@ let network: NetworkConfig;
 let forecast: ForecastServer;
 let influx: InfluxConnector;
 let bundle: WorkflowBundleWithSourceMap;
-let nativeConnection: NativeConnection;
-let clientConnection: Connection;
+let stack: ServiceStack;
 let client: Client;
-let worker: Worker;
-let workerRun: Promise<void>;
 
 before(async () => {
   [servers, network, bundle] = await Promise.all([startTestServers(), loadNetworkFile(referenceNetworkPath), bundleWorkflows()]);
@@ -49,18 +47,12 @@ before(async () => {
   forecast = await startForecastServer({ port: 0, scenario: 'rainstorm', scenarioStartUtcMs: DAY_START - 12 * H, nowUtcMs: () => DAY_START + 2 * H });
   influx = createInfluxConnector({ url: servers.influx.url, token: servers.influx.token, org: '-', bucket: servers.influx.database, database: servers.influx.database });
   const observed = archiveObservedRain(createOpenMeteoConnector({ archiveUrl: `${forecast.url}/v1/archive`, timeoutMs: 10_000, retries: 1 }));
-  nativeConnection = await NativeConnection.connect({ address: servers.temporal.address });
-  worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle: bundle, activities: createBaselineActivities({ network, influx, observed }) });
-  workerRun = worker.run();
-  clientConnection = await Connection.connect({ address: servers.temporal.address });
-  client = new Client({ connection: clientConnection });
+  stack = await startServiceStack({ temporalAddress: servers.temporal.address, workflowBundle: bundle, worker: { taskQueue, activities: createBaselineActivities({ network, influx, observed }) } });
+  client = stack.client;
 });
 
 after(async () => {
-  worker?.shutdown();
-  await workerRun?.catch(() => undefined);
-  await nativeConnection?.close();
-  await clientConnection?.close();
+  await stack?.close();
   await forecast?.close();
   await servers?.stop();
 });
