@@ -24,11 +24,10 @@ import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
 import type { Store } from '../../store/db.js';
-import { ensureDispatchSchedule } from '../../worker/schedule.js';
 import { ensureFloodSeason } from '../../worker/flood-season.js';
 import { bundleWorkflows } from '../../worker/worker.js';
 import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
-import { startRuntimeServiceStack, type ServiceStack } from '../support/service-stack.js';
+import { startRuntimeServiceStack, triggerDispatchCycle, type ServiceStack } from '../support/service-stack.js';
 
 const chromiumCandidates = ['/usr/bin/chromium-headless-shell', '/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser'];
 const screenshotDir = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
@@ -119,17 +118,7 @@ after(async () => {
 });
 
 /** Start a dispatch cycle now through its Schedule; the id of the plan it will propose. */
-async function triggerCycle(): Promise<string> {
-  const schedule = await ensureDispatchSchedule(client, network, { paused: true, approvalTimeoutMin: 30 });
-  const before = (await schedule.describe()).info.recentActions.length;
-  await schedule.trigger();
-  for (let i = 0; i < 100; i++) {
-    const actions = (await schedule.describe()).info.recentActions;
-    if (actions.length > before) return `plan-${actions.at(-1)!.action.workflow.workflowId}`;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail('the schedule did not start a workflow');
-}
+const triggerCycle = async () => `plan-${await triggerDispatchCycle(client, network, { approvalTimeoutMin: 30 })}`;
 
 /** Poll the plan through the API until it is in one of `statuses`. */
 async function waitForPlan(planId: string, statuses: DispatchCycleState['status'][]): Promise<DispatchCycleState> {

@@ -18,11 +18,10 @@ import { startSimulatorServer, type SimulatorServerHandle } from '../../simulato
 import { startForecastServer } from '../../forecast-server/server.js';
 import type { Store } from '../../store/db.js';
 import { bundleWorkflows } from '../../worker/worker.js';
-import { ensureDispatchSchedule } from '../../worker/schedule.js';
 import { startHeartbeat } from '../../worker/heartbeat.js';
 import type { DispatchCycleState } from '../../contract/index.js';
 import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
-import { startRuntimeServiceStack, type ServiceStack } from '../support/service-stack.js';
+import { startRuntimeServiceStack, triggerDispatchCycle, type ServiceStack } from '../support/service-stack.js';
 
 const localStation = 'E9';
 const passwords = { wang: 'dispatcher-password-1', li: 'viewer-password-123' };
@@ -92,17 +91,7 @@ async function login(userName: keyof typeof passwords): Promise<string> {
 }
 
 /** Trigger the Schedule now and return the id of the workflow it started. */
-async function triggerCycle(): Promise<string> {
-  const schedule = await ensureDispatchSchedule(client, network, { paused: true, approvalTimeoutMin: 10 });
-  const before = (await schedule.describe()).info.recentActions.length;
-  await schedule.trigger();
-  for (let i = 0; i < 100; i++) {
-    const actions = (await schedule.describe()).info.recentActions;
-    if (actions.length > before) return actions.at(-1)!.action.workflow.workflowId;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail('the schedule did not start a workflow');
-}
+const triggerCycle = () => triggerDispatchCycle(client, network, { approvalTimeoutMin: 10 });
 
 async function waitForPlan(token: string, planId: string, statuses: DispatchCycleState['status'][]): Promise<DispatchCycleState> {
   let last = '';

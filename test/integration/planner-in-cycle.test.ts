@@ -19,12 +19,11 @@ import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
 import { startForecastServer } from '../../forecast-server/server.js';
 import { bundleWorkflows } from '../../worker/worker.js';
-import { ensureDispatchSchedule } from '../../worker/schedule.js';
 import { dispatchStateQuery, planWorkflowIdOfCycle, type DispatchCycleState } from '../../contract/index.js';
 import { listInflowForecastIssues, readInflowForecast } from '../../forecasting/write.js';
 import { loadNewestGoodRain } from '../../forecasting/rain-store.js';
 import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
-import { startRuntimeServiceStack, type ServiceStack } from '../support/service-stack.js';
+import { startRuntimeServiceStack, triggerDispatchCycle, type ServiceStack } from '../support/service-stack.js';
 
 const MEMBERS = 10;
 
@@ -74,17 +73,7 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function triggerCycle(): Promise<string> {
-  const schedule = await ensureDispatchSchedule(client, network, { paused: true, approvalTimeoutMin: 10 });
-  const before = (await schedule.describe()).info.recentActions.length;
-  await schedule.trigger();
-  for (let i = 0; i < 100; i++) {
-    const actions = (await schedule.describe()).info.recentActions;
-    if (actions.length > before) return actions.at(-1)!.action.workflow.workflowId;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail('the schedule did not start a workflow');
-}
+const triggerCycle = () => triggerDispatchCycle(client, network, { approvalTimeoutMin: 10 });
 
 async function proposedPlan(planWorkflowId: string): Promise<DispatchCycleState> {
   let last = '';

@@ -5,7 +5,8 @@
 //   after(async () => { await stack?.close(); … then the simulator, forecast server and servers … });
 //
 // startRuntimeServiceStack does the same over the runtime connectors the service builds from its settings
-// (serviceEnv), as worker/main.ts and api/server.ts do.
+// (serviceEnv), as worker/main.ts and api/server.ts do; triggerDispatchCycle starts a cycle on it now.
+import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
@@ -15,6 +16,7 @@ import type { NetworkConfig } from '../../network/schema.js';
 import { createRuntimeConnectors, healthProbes, type RuntimeConnectors } from '../../runtime/connectors.js';
 import type { Env } from '../../settings/env.js';
 import { openStore, type NewUser, type Store } from '../../store/db.js';
+import { ensureDispatchSchedule } from '../../worker/schedule.js';
 import { createDispatchWorker, type WorkerDependencies } from '../../worker/worker.js';
 
 export type StackWorker =
@@ -140,4 +142,20 @@ export async function startRuntimeServiceStack<O extends RuntimeServiceStackOpti
     ...(api ? { api: { ...api, network, influx: connectors.influx, probes: (temporal: Connection) => healthProbes(connectors, temporal) } } : {}),
   });
   return { ...stack, connectors } as RuntimeStackFor<O>;
+}
+
+/**
+ * Start a dispatch cycle now through the dispatch Schedule (created paused, so only the test starts cycles)
+ * and return the id of the workflow it started.
+ */
+export async function triggerDispatchCycle(client: Client, network: NetworkConfig, options: { approvalTimeoutMin: number }): Promise<string> {
+  const schedule = await ensureDispatchSchedule(client, network, { paused: true, approvalTimeoutMin: options.approvalTimeoutMin });
+  const before = (await schedule.describe()).info.recentActions.length;
+  await schedule.trigger();
+  for (let i = 0; i < 100; i++) {
+    const actions = (await schedule.describe()).info.recentActions;
+    if (actions.length > before) return actions.at(-1)!.action.workflow.workflowId;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail('the schedule did not start a workflow');
 }
