@@ -180,6 +180,10 @@ const usage = `usage:
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    if (command === '--help' || command === '-h' || command === 'help') {
+      io.stdout(`${usage}\n`);
+      return 0;
+    }
     if (command === 'plan') await plan(rest, io);
     else if (command === 'schema') await schema(rest, io);
     else if (command === 'example') await example(rest, io);

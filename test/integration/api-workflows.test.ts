@@ -28,7 +28,7 @@ import type { Store } from '../../store/db.js';
 import { bundleWorkflows } from '../../worker/worker.js';
 import { dispatchPlan, floodSeason } from '../../workflows/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
-import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
+import { logIn, startServiceStack, type ServiceStack } from '../support/service-stack.js';
 
 const SPEED = 600; // 10 domain minutes per wall second
 const taskQueue = 'api-workflows';
@@ -148,9 +148,7 @@ after(async () => {
 const tokens = new Map<string, string>();
 async function bearer(userName: keyof typeof passwords): Promise<{ authorization: string }> {
   if (!tokens.has(userName)) {
-    const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { userName, password: passwords[userName] } });
-    assert.equal(response.statusCode, 200, response.body);
-    tokens.set(userName, response.json<{ token: string }>().token);
+    tokens.set(userName, await logIn(app, userName, passwords[userName]));
   }
   return { authorization: `Bearer ${tokens.get(userName)}` };
 }

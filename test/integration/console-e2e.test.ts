@@ -27,7 +27,7 @@ import type { Store } from '../../store/db.js';
 import { ensureFloodSeason } from '../../worker/flood-season.js';
 import { bundleWorkflows } from '../../worker/worker.js';
 import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
-import { startRuntimeServiceStack, triggerDispatchCycle, type ServiceStack } from '../support/service-stack.js';
+import { logIn, startRuntimeServiceStack, triggerDispatchCycle, type ServiceStack } from '../support/service-stack.js';
 
 const chromiumCandidates = ['/usr/bin/chromium-headless-shell', '/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser'];
 const screenshotDir = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
@@ -138,9 +138,7 @@ async function waitForPlan(planId: string, statuses: DispatchCycleState['status'
 let token: string | undefined;
 async function apiToken(): Promise<string> {
   if (token) return token;
-  const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { userName: dispatcher.userName, password: dispatcher.password } });
-  assert.equal(login.statusCode, 200, login.body);
-  token = login.json<{ token: string }>().token;
+  token = await logIn(app, dispatcher.userName, dispatcher.password);
   return token;
 }
 

@@ -21,7 +21,7 @@ import { bundleWorkflows } from '../../worker/worker.js';
 import { startHeartbeat } from '../../worker/heartbeat.js';
 import type { DispatchCycleState } from '../../contract/index.js';
 import { serviceEnv, startTestServers, type TestServers } from '../support/servers.js';
-import { startRuntimeServiceStack, triggerDispatchCycle, type ServiceStack } from '../support/service-stack.js';
+import { logIn, startRuntimeServiceStack, triggerDispatchCycle, type ServiceStack } from '../support/service-stack.js';
 
 const localStation = 'E9';
 const passwords = { wang: 'dispatcher-password-1', li: 'viewer-password-123' };
@@ -84,11 +84,7 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function login(userName: keyof typeof passwords): Promise<string> {
-  const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { userName, password: passwords[userName] } });
-  assert.equal(response.statusCode, 200, response.body);
-  return response.json<{ token: string }>().token;
-}
+const login = (userName: keyof typeof passwords): Promise<string> => logIn(app, userName, passwords[userName]);
 
 /** Trigger the Schedule now and return the id of the workflow it started. */
 const triggerCycle = () => triggerDispatchCycle(client, network, { approvalTimeoutMin: 10 });

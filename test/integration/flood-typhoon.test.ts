@@ -30,7 +30,7 @@ import { startSimulatorServer, type SimulatorServerHandle } from '../../simulato
 import { bundleWorkflows } from '../../worker/worker.js';
 import { floodSeason } from '../../workflows/index.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
-import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
+import { logIn, startServiceStack, type ServiceStack } from '../support/service-stack.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const SPEED = 7200; // 2 simulated hours per wall second
@@ -104,11 +104,7 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function login(userName: keyof typeof passwords): Promise<string> {
-  const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { userName, password: passwords[userName] } });
-  assert.equal(response.statusCode, 200, response.body);
-  return response.json<{ token: string }>().token;
-}
+const login = (userName: keyof typeof passwords): Promise<string> => logIn(app, userName, passwords[userName]);
 
 test('typhoon: blue signal → emergency plans approved by the right role → drawdown in SCADA → stand-down → report', async () => {
   const simulation = simulator.simulation;

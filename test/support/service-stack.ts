@@ -159,3 +159,10 @@ export async function triggerDispatchCycle(client: Client, network: NetworkConfi
   }
   assert.fail('the schedule did not start a workflow');
 }
+
+/** Log in through the API's own login route and return the bearer token; fails the test on anything but 200. */
+export async function logIn(app: FastifyInstance, userName: string, password: string): Promise<string> {
+  const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { userName, password } });
+  assert.equal(response.statusCode, 200, `log in as ${userName}: ${response.body}`);
+  return response.json<{ token: string }>().token;
+}

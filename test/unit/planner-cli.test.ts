@@ -153,6 +153,12 @@ test('bad files are rejected with the path and reason of every problem', async (
   const usage = await cli('plan', '--network', networkPath);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--state is required/);
+  const unknownCommand = await cli('plans');
+  assert.equal(unknownCommand.code, 2);
+  assert.match(unknownCommand.stderr, /unknown command plans\nusage:/);
+  const help = await cli('--help');
+  assert.deepEqual([help.code, help.stderr], [0, '']);
+  assert.match(help.stdout, /^usage:\n {2}sewer-dispatch plan --network N/);
 
   // The same checks in-process, for the inflow and constraints files.
   const issuesOf = (fn: () => unknown) => {
