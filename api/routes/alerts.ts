@@ -49,6 +49,8 @@ const Alert = Type.Object({
   message: Localised,
   /** Where to act: a console route such as #/plans/<id>, or null. */
   link: Type.Union([Type.String(), Type.Null()]),
+  /** A plan waiting for a decision: when it expires unanswered (the console formats it in Beijing time). */
+  deadlineUtcMs: Type.Optional(Type.Number()),
 });
 export type Alert = Type.Static<typeof Alert>;
 
@@ -224,7 +226,9 @@ async function planAlerts(temporal: Client, networkId: string): Promise<Alert[]>
   const state = await temporal.workflow.getHandle(pending.workflowId).query(dispatchStateQuery);
   if (state.status !== 'proposed') return [];
   const link = `#/plans/${encodeURIComponent(pending.planId)}`;
-  const deadline = state.deadlineUtcMs ? new Date(state.deadlineUtcMs).toISOString() : '—';
+  const deadlineUtcMs = typeof state.deadlineUtcMs === 'number' ? state.deadlineUtcMs : undefined;
+  const deadline = deadlineUtcMs === undefined ? '—' : beijingTime(deadlineUtcMs);
+  const withDeadline = deadlineUtcMs === undefined ? {} : { deadlineUtcMs };
   if (state.escalatedAtUtcMs !== undefined) {
     return [
       {
@@ -235,9 +239,10 @@ async function planAlerts(temporal: Client, networkId: string): Promise<Alert[]>
         tag: null,
         atUtcMs: state.escalatedAtUtcMs,
         link,
+        ...withDeadline,
         message: {
-          zh: `调度计划 ${pending.planId} 超时未审批，已上报主管；${deadline} 前无人决定则作废（不做任何改变）`,
-          en: `Plan ${pending.planId} unanswered and escalated to the supervisor; it expires unchanged at ${deadline}`,
+          zh: `调度计划 ${pending.planId} 超时未审批，已上报主管；${deadline}（北京时间）前无人决定则作废（不做任何改变）`,
+          en: `Plan ${pending.planId} unanswered and escalated to the supervisor; it expires unchanged at ${deadline} (Beijing time)`,
         },
       },
     ];
@@ -251,9 +256,15 @@ async function planAlerts(temporal: Client, networkId: string): Promise<Alert[]>
       tag: null,
       atUtcMs: state.proposedAtUtcMs ?? 0,
       link,
+      ...withDeadline,
       message: { zh: `调度计划 ${pending.planId} 待审批`, en: `Plan ${pending.planId} is waiting for a decision` },
     },
   ];
+}
+
+/** "2026-07-01 14:30" in Beijing time (UTC+8 all year, no daylight saving), for alert texts. */
+export function beijingTime(utcMs: number): string {
+  return new Date(utcMs + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
 }
 
 async function floodAlerts(temporal: Client, networkId: string): Promise<Alert[]> {
@@ -290,6 +301,7 @@ async function floodAlerts(temporal: Client, networkId: string): Promise<Alert[]
       tag: null,
       atUtcMs: p.escalatedAtUtcMs ?? p.proposedAtUtcMs,
       link: '#/flood',
+      deadlineUtcMs: p.deadlineUtcMs,
       message: {
         zh: `应急预案 ${p.plan.emergencyPlanId}（${responseLevelNames[p.plan.response].zh}）待${p.plan.requiredRole === 'dispatcher' ? '调度员' : p.plan.requiredRole === 'supervisor' ? '调度主管' : '管理员'}批准${escalated ? '，已超时上报' : ''}`,
         en: `Emergency plan ${p.plan.emergencyPlanId} (${responseLevelNames[p.plan.response].en}) waits for a ${p.plan.requiredRole}${escalated ? '; escalated' : ''}`,

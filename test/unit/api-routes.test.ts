@@ -11,7 +11,7 @@ import path from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app.js';
-import type { AlertsBody } from '../../api/routes/alerts.js';
+import { beijingTime, type AlertsBody } from '../../api/routes/alerts.js';
 import type { FloodBoardBody } from '../../api/routes/flood.js';
 import type { ForecastsBody } from '../../api/routes/forecasts.js';
 import type { PlanDiffBody } from '../../api/routes/plans.js';
@@ -330,6 +330,12 @@ void describe('what the new routes answer', () => {
     const escalated = body.alerts.find((a) => a.kind === 'plan-escalated')!;
     assert.equal(escalated.link, `#/plans/${pendingPlanId}`);
     assert.match(escalated.message.zh, /上报主管/);
+    // The deadline as a field (the console formats it in Beijing time), and the text in Beijing time, not ISO UTC.
+    assert.equal(escalated.deadlineUtcMs, NOW + 20 * 60_000);
+    assert.ok(escalated.message.zh.includes(`${beijingTime(NOW + 20 * 60_000)}（北京时间）`), escalated.message.zh);
+    assert.doesNotMatch(`${escalated.message.zh} ${escalated.message.en}`, /\d{4}-\d\d-\d\dT\d\d:\d\d/);
+    assert.equal(body.alerts.find((a) => a.kind === 'flood-plan-pending')?.deadlineUtcMs, NOW + 56 * 60_000);
+    assert.equal(body.alerts.find((a) => a.kind === 'overflow')?.deadlineUtcMs, undefined, 'only plans waiting carry a deadline');
   });
 
   void test('a failing source is reported and the others still answer', async () => {
