@@ -5,7 +5,7 @@ import { mergeConstraints, type PlanConstraints } from '../contract/index.js';
 
 export { mergeConstraints };
 import type { NetworkConfig, PumpStation } from '../network/schema.js';
-import { clampToEnvelope } from '../planner/envelope.js';
+import { clampLevelBand, ownLevelBand } from '../planner/envelope.js';
 import type { Plan, StationReason, StationSetpoint } from '../planner/types.js';
 
 export class InvalidConstraint extends Error {
@@ -39,8 +39,7 @@ export function localBandSetpoint(station: PumpStation): StationSetpoint {
   return {
     stationId: station.id,
     remoteControl: 'levelBand',
-    startLevelM: clampToEnvelope(station.levels.pumpStartM, station.envelope.startLevelM, null, 0).value,
-    stopLevelM: clampToEnvelope(station.levels.pumpStopM, station.envelope.stopLevelM, null, 0).value,
+    ...ownLevelBand(station),
     flowM3h: 0,
     pumpsAllowed: station.pumps.length - station.standbyPumps,
   };
@@ -79,7 +78,7 @@ export function applyConstraints(plan: Plan, constraints: PlanConstraints | unde
       if (band.maxLevelM !== undefined) start = Math.min(start, band.maxLevelM);
       if (band.minLevelM !== undefined) stop = Math.max(stop, band.minLevelM);
       if (start < stop + MIN_BAND_GAP_M) {
-        // Squeezed: a full band is taken as given (the PLC keeps its own least gap); a bare maximum
+        // Squeezed: a full band is taken as given (down to the least gap a PLC may get); a bare maximum
         // lowers the stop level, a bare minimum raises the start level.
         if (band.minLevelM !== undefined && band.maxLevelM !== undefined) {
           stop = band.minLevelM;
@@ -87,8 +86,7 @@ export function applyConstraints(plan: Plan, constraints: PlanConstraints | unde
         } else if (band.maxLevelM !== undefined) stop = start - MIN_BAND_GAP_M;
         else start = stop + MIN_BAND_GAP_M;
       }
-      const s = clampToEnvelope(start, station.envelope.startLevelM, null, 0);
-      const p = clampToEnvelope(stop, station.envelope.stopLevelM, null, 0);
+      const { startLevelM: s, stopLevelM: p } = clampLevelBand({ startLevelM: start, stopLevelM: stop }, station.envelope, { startLevelM: null, stopLevelM: null }, 0);
       if (s.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'startLevelM', wanted: start, sent: s.value, startUtcMs: step.startUtcMs });
       if (p.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'stopLevelM', wanted: stop, sent: p.value, startUtcMs: step.startUtcMs });
       if (k === 0) {

@@ -7,7 +7,7 @@ import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
 import type { OpcUaConnector, SetpointWrite } from '../connectors/opcua.js';
 import type { Envelope, NetworkConfig } from '../network/schema.js';
 import { RemoteControl, StationMode, resolveTagMap, tagIndex, type ResolvedTag } from '../network/tags.js';
-import { insideEnvelope } from '../planner/envelope.js';
+import { insideEnvelope, MIN_LEVEL_BAND_GAP_M } from '../planner/envelope.js';
 import type { Plan, PlanStep } from '../planner/types.js';
 import type { DeliveryReport, Notification } from '../notify/types.js';
 import type { InflowCycle } from '../forecasting/cycle.js';
@@ -292,6 +292,17 @@ export function createDispatchActivities(deps: DispatchDependencies) {
         if (c.envelope && !insideEnvelope(c.value, c.envelope)) {
           throw ApplicationFailure.nonRetryable(`${c.tag.objectId}.${c.tag.tag} = ${c.value} lies outside its envelope [${c.envelope.min}, ${c.envelope.max}]`, 'EnvelopeViolation');
         }
+      }
+      // A band is safe only as a pair: each level inside its envelope is not enough if the start lies below the stop.
+      for (const sp of stationSetpoints) {
+        if (!remote.has(sp.stationId)) continue;
+        if (!(sp.startLevelM >= sp.stopLevelM + MIN_LEVEL_BAND_GAP_M - 1e-9)) {
+          throw ApplicationFailure.nonRetryable(
+            `${sp.stationId}: start level ${sp.startLevelM} m must lie at least ${MIN_LEVEL_BAND_GAP_M} m above stop level ${sp.stopLevelM} m`,
+            'EnvelopeViolation',
+          );
+        }
+        if (!Number.isInteger(sp.pumpsAllowed)) throw ApplicationFailure.nonRetryable(`${sp.stationId}.pumpsAllowedSp = ${sp.pumpsAllowed} is not a whole number of pumps`, 'EnvelopeViolation');
       }
       // What SCADA holds now: for interconnections and tanks always, for stations on a retried attempt.
       const toRead = candidates.filter((c) => c.onlyWhenChanged || compareFirst);

@@ -112,6 +112,11 @@ export function createOpcUaConnector(options: OpcUaConnectorOptions): OpcUaConne
       for (const w of writes) {
         if (w.tag.access !== 'write') throw new OpcUaError(`${w.tag.objectId}.${w.tag.tag} (${w.tag.nodeId}) is read-only`);
         if (!Number.isFinite(w.value)) throw new OpcUaError(`${w.tag.objectId}.${w.tag.tag}: refusing to write non-finite value ${w.value}`);
+        // An integer tag would truncate or refuse a fraction on the server: refuse it here, before anything is written.
+        if ((w.tag.dataType === 'Int32' || w.tag.dataType === 'UInt32') && !Number.isInteger(w.value)) {
+          throw new OpcUaError(`${w.tag.objectId}.${w.tag.tag} (${w.tag.dataType}): refusing to write non-integer value ${w.value}`);
+        }
+        if (w.tag.dataType === 'UInt32' && w.value < 0) throw new OpcUaError(`${w.tag.objectId}.${w.tag.tag} (UInt32): refusing to write negative value ${w.value}`);
       }
       return withSession(async (session) => {
         const codes = await session.write(

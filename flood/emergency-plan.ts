@@ -4,7 +4,7 @@
 // with locations, notifications, and the setpoint schedule that is dispatched once approved. Pure.
 import type { Role } from '../contract/index.js';
 import type { NetworkConfig, PumpStation } from '../network/schema.js';
-import { clampToEnvelope } from '../planner/envelope.js';
+import { clampLevelBand, ownLevelBand } from '../planner/envelope.js';
 import type { LocalisedText, Plan, PlanStep, StationReason, StationSetpoint } from '../planner/types.js';
 import {
   responseLevelNames,
@@ -113,8 +113,9 @@ export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
     if (!(expectsRain || response === 'II' || response === 'I')) continue;
     const cond = conditionOf.get(station.id);
     const target = station.levels.floodSeasonStartM ?? station.levels.pumpStopM + 0.5;
-    const targetStart = clampToEnvelope(target, station.envelope.startLevelM, null, 0).value;
-    const stop = clampToEnvelope(station.levels.pumpStopM, station.envelope.stopLevelM, null, 0).value;
+    const band = clampLevelBand({ startLevelM: target, stopLevelM: station.levels.pumpStopM }, station.envelope, { startLevelM: null, stopLevelM: null }, 0, 0.2);
+    const targetStart = band.startLevelM.value;
+    const stop = band.stopLevelM.value;
     const capacityM3h = station.pumps.reduce((a, p) => a + p.capacityM3h, 0) * ((cond?.pumpsAvailable ?? station.pumps.length) / station.pumps.length);
     const netM3h = Math.max(capacityM3h - (cond?.inflowM3h ?? 0), capacityM3h * 0.1);
     const volumeM3 = cond?.levelM !== null && cond?.levelM !== undefined ? wetWellVolumeBetweenM3(station, targetStart, cond.levelM) : 0;
@@ -232,8 +233,7 @@ export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
       const d = drawdownOf.get(s.id);
       const inFlood = d !== undefined && startUtcMs + stepMs > d.startByUtcMs && startUtcMs < floodUntil;
       const wantedStart = inFlood ? d.targetStartLevelM : s.levels.pumpStartM;
-      const start = clampToEnvelope(wantedStart, s.envelope.startLevelM, null, 0);
-      const stop = clampToEnvelope(Math.min(s.levels.pumpStopM, start.value - 0.2), s.envelope.stopLevelM, null, 0);
+      const { startLevelM: start, stopLevelM: stop } = clampLevelBand({ startLevelM: wantedStart, stopLevelM: s.levels.pumpStopM }, s.envelope, { startLevelM: null, stopLevelM: null }, 0, 0.2);
       if (k === 0 && start.clamped) clamped.push({ objectId: s.id, setpoint: 'startLevelM', wanted: wantedStart, sent: start.value });
       return {
         stationId: s.id,
@@ -343,8 +343,7 @@ export function standDownPlan(network: NetworkConfig, planId: string, nowUtcMs: 
         stations: network.stations.map((s) => ({
           stationId: s.id,
           remoteControl: 'levelBand',
-          startLevelM: clampToEnvelope(s.levels.pumpStartM, s.envelope.startLevelM, null, 0).value,
-          stopLevelM: clampToEnvelope(s.levels.pumpStopM, s.envelope.stopLevelM, null, 0).value,
+          ...ownLevelBand(s),
           flowM3h: 0,
           pumpsAllowed: s.pumps.length - s.standbyPumps,
         })),

@@ -26,6 +26,13 @@ export const Envelope = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The smallest gap between a station's start and stop levels that may go to a PLC. A band narrower than this
+ * (or inverted: start below stop) makes a fixed-speed pump start and stop on every ripple of the well, or
+ * never stop; the planners aim wider (0.05–0.2 m) and the dispatch refuses anything narrower.
+ */
+export const MIN_LEVEL_BAND_GAP_M = 0.05;
+
 /** A VFD pump's lowest running speed when the network file gives none: a typical limit for sewage pumps. */
 export const DEFAULT_VFD_MIN_SPEED_FRACTION = 0.3;
 /**

@@ -2,7 +2,7 @@
 // Every problem is listed (path, value, reason) so an engineer can fix the file in one pass.
 import type { TSchema } from 'typebox';
 import Value from 'typebox/value';
-import { NetworkConfig } from './schema.js';
+import { MIN_LEVEL_BAND_GAP_M, NetworkConfig } from './schema.js';
 import type { Envelope, NetworkConfig as Network } from './schema.js';
 
 export interface ConfigIssue {
@@ -180,6 +180,13 @@ export function crossCheck(n: Network): ConfigIssue[] {
     const totalCapacityM3h = s.pumps.reduce((sum, pump) => sum + pump.capacityM3h, 0);
     checkEnvelope(issues, `${p}/envelope/startLevelM`, s.envelope.startLevelM, { min: pumpStopM, max: overflowM, what: 'pump-stop..overflow level' });
     checkEnvelope(issues, `${p}/envelope/stopLevelM`, s.envelope.stopLevelM, { min: pumpStopM, max: overflowM, what: 'pump-stop..overflow level' });
+    // Every band sent keeps its start at least the least gap above its stop: the two envelopes must leave room.
+    if (s.envelope.stopLevelM.min + MIN_LEVEL_BAND_GAP_M > s.envelope.startLevelM.max + 1e-9) {
+      push(`${p}/envelope/stopLevelM/min`, s.envelope.stopLevelM.min, `leaves no band: a stop level must lie at least ${MIN_LEVEL_BAND_GAP_M} m below a start level, and the start envelope's max is ${s.envelope.startLevelM.max}`);
+    }
+    if (pumpStartM - pumpStopM < MIN_LEVEL_BAND_GAP_M - 1e-9) {
+      push(`${p}/levels/pumpStartM`, pumpStartM, `must lie at least ${MIN_LEVEL_BAND_GAP_M} m above pumpStopM (${pumpStopM})`);
+    }
     checkEnvelope(issues, `${p}/envelope/flowSetpointM3h`, s.envelope.flowSetpointM3h, { min: 0, max: totalCapacityM3h, what: 'installed pump capacity' });
   });
 

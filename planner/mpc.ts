@@ -4,7 +4,7 @@
 // It never returns "no plan": the fallbacks are the relaxed LP, the previous plan shifted, the rule-based plan.
 import type { NetworkSnapshot, RainForecast } from '../activities/types.js';
 import { DEFAULT_VFD_MIN_SPEED_FRACTION, VFD_DESTAGE_FRACTION, type Envelope, type NetworkConfig, type PumpStation } from '../network/schema.js';
-import { clampToEnvelope } from './envelope.js';
+import { clampLevelBand, clampToEnvelope } from './envelope.js';
 import { explainPlan } from './explain.js';
 import {
   alarmMarginOf,
@@ -589,6 +589,19 @@ function buildPlan(ctx: BuildContext): Plan {
     };
   };
 
+  /** Clamp a chain of start/stop bands together (clampLevelBand): ranges, rates, and start above stop. */
+  const bandChain = (objectId: string, envelopes: { startLevelM: Envelope; stopLevelM: Envelope }, inForce: { startLevelSpM?: number | null; stopLevelSpM?: number | null } | undefined) => {
+    let previous: { startLevelM: number | null; stopLevelM: number | null } = { startLevelM: inForce?.startLevelSpM ?? null, stopLevelM: inForce?.stopLevelSpM ?? null };
+    return (wantedStartM: number, wantedStopM: number, minutesSince: number, startUtcMs: number, record = true): { startLevelM: number; stopLevelM: number } => {
+      const r = clampLevelBand({ startLevelM: wantedStartM, stopLevelM: wantedStopM }, envelopes, previous, minutesSince);
+      if (r.startLevelM.clamped && record) clamped.push({ objectId, setpoint: 'startLevelM', wanted: wantedStartM, sent: r.startLevelM.value, startUtcMs });
+      if (r.stopLevelM.clamped && record) clamped.push({ objectId, setpoint: 'stopLevelM', wanted: wantedStopM, sent: r.stopLevelM.value, startUtcMs });
+      const sent = { startLevelM: r.startLevelM.value, stopLevelM: r.stopLevelM.value };
+      previous = sent;
+      return sent;
+    };
+  };
+
   const volumeAt = (V: number[], v0: number, step: OutputStep) => {
     const from = step.k === 0 ? v0 : V[step.k - 1]!;
     return from + (V[step.k]! - from) * step.toFraction;
@@ -599,8 +612,7 @@ function buildPlan(ctx: BuildContext): Plan {
     const env = s.station.envelope;
     return {
       s,
-      start: chain(s.station.id, 'startLevelM', env.startLevelM, st?.startLevelSpM),
-      stop: chain(s.station.id, 'stopLevelM', env.stopLevelM, st?.stopLevelSpM),
+      band: bandChain(s.station.id, env, st),
       flow: chain(s.station.id, 'flowM3h', env.flowSetpointM3h, st?.flowSpM3h),
       inForce: st,
     };
@@ -627,7 +639,7 @@ function buildPlan(ctx: BuildContext): Plan {
   const planSteps: PlanStep[] = steps.map((step, i) => {
     // The first write replaces values written one cycle ago; later ones follow the step before.
     const minutesSince = i === 0 ? network.planning.cycleMin : steps[i - 1]!.durationMin;
-    const stations: StationSetpoint[] = stationChains.map(({ s, start, stop, flow, inForce }) => {
+    const stations: StationSetpoint[] = stationChains.map(({ s, band: clampBand, flow, inForce }) => {
       const station = s.station;
       const traj = shown.stations.get(station.id)!;
       const band = bandsById.get(station.id) ?? { minLevelM: Number.NEGATIVE_INFINITY, maxLevelM: Number.POSITIVE_INFINITY };
@@ -635,8 +647,7 @@ function buildPlan(ctx: BuildContext): Plan {
       const available = Math.min(station.pumps.length, Math.max(0, Math.round(inForce?.pumpsAvailable ?? station.pumps.length)));
       if (s.locked) {
         // Local control ignores remote setpoints: repeat what is in force so nothing changes on handover.
-        const startLevelM = start(inForce?.startLevelSpM ?? station.levels.pumpStartM, minutesSince, step.startUtcMs, false);
-        const stopLevelM = stop(Math.min(inForce?.stopLevelSpM ?? station.levels.pumpStopM, startLevelM - 0.05), minutesSince, step.startUtcMs, false);
+        const { startLevelM, stopLevelM } = clampBand(inForce?.startLevelSpM ?? station.levels.pumpStartM, inForce?.stopLevelSpM ?? station.levels.pumpStopM, minutesSince, step.startUtcMs, false);
         return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h: flow(inForce?.flowSpM3h ?? 0, minutesSince, step.startUtcMs, false), pumpsAllowed: Math.max(0, Math.min(dutyCount, available)) };
       }
       const scheduled = wholePump.get(station.id);
@@ -645,8 +656,7 @@ function buildPlan(ctx: BuildContext): Plan {
         // number of pumps); the band's stop level stays the PLC's dry-run cut-out.
         const pumps = scheduled.pumps[i]!;
         const wanted = widestBand(station, band, alarmMarginOf(station, options));
-        const startLevelM = start(wanted.startLevelM, minutesSince, step.startUtcMs);
-        const stopLevelM = stop(Math.min(wanted.stopLevelM, startLevelM - 0.05), minutesSince, step.startUtcMs);
+        const { startLevelM, stopLevelM } = clampBand(wanted.startLevelM, wanted.stopLevelM, minutesSince, step.startUtcMs);
         const flowM3h = flow(pumps * scheduled.pumpM3h, minutesSince, step.startUtcMs);
         return { stationId: station.id, remoteControl: 'flow', startLevelM, stopLevelM, flowM3h, pumpsAllowed: Math.max(1, Math.min(available, pumps)) };
       }
@@ -678,8 +688,7 @@ function buildPlan(ctx: BuildContext): Plan {
         vfdRunning.set(station.id, vfdPumpsFor(flowM3h, running, s.pumpEachM3h));
         const vfdAllowed = flowM3h > 0 ? Math.max(pumpsAllowed, Math.min(available, running)) : pumpsAllowed;
         const cutout = Math.max(station.levels.pumpStopM, Number.isFinite(band.minLevelM) ? band.minLevelM : 0);
-        const startLevelM = start(Math.max(station.levels.pumpStartM, cutout + 0.2), minutesSince, step.startUtcMs);
-        const stopLevelM = stop(Math.min(cutout, startLevelM - 0.05), minutesSince, step.startUtcMs);
+        const { startLevelM, stopLevelM } = clampBand(Math.max(station.levels.pumpStartM, cutout + 0.2), cutout, minutesSince, step.startUtcMs);
         return { stationId: station.id, remoteControl: 'flow', startLevelM, stopLevelM, flowM3h, pumpsAllowed: vfdAllowed };
       }
       // Rain ahead of this station: a narrow band around the planned level holds the drawdown. None: the widest
@@ -687,8 +696,7 @@ function buildPlan(ctx: BuildContext): Plan {
       // starts than local control; the small well's timing is left to the PLC (it shifts little energy).
       const dry = noRainAhead(s);
       const wanted = dry ? widestBand(station, band, alarmMarginOf(station, options)) : levelBand(station, targetLevelM, s.pumpEachM3h, band);
-      const startLevelM = start(wanted.startLevelM, minutesSince, step.startUtcMs);
-      const stopLevelM = stop(Math.min(wanted.stopLevelM, startLevelM - 0.05), minutesSince, step.startUtcMs);
+      const { startLevelM, stopLevelM } = clampBand(wanted.startLevelM, wanted.stopLevelM, minutesSince, step.startUtcMs);
       // Fixed-speed stations follow the band; the flow is what the band should deliver (shown, not followed).
       const flowM3h = flow(pumped, minutesSince, step.startUtcMs, false);
       return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h, pumpsAllowed: dry ? Math.max(1, Math.min(available, dutyCount)) : pumpsAllowed };
@@ -802,8 +810,7 @@ export function shiftPreviousPlan(previous: Plan, network: NetworkConfig, state:
         return { ...sp, remoteControl: 'levelBand', startLevelM: st.startLevelSpM ?? station.levels.pumpStartM, stopLevelM: st.stopLevelSpM ?? station.levels.pumpStopM };
       }
       if (i > 0) return sp;
-      const start = clampToEnvelope(sp.startLevelM, station.envelope.startLevelM, st?.startLevelSpM ?? null, network.planning.cycleMin);
-      const stop = clampToEnvelope(Math.min(sp.stopLevelM, start.value - 0.05), station.envelope.stopLevelM, st?.stopLevelSpM ?? null, network.planning.cycleMin);
+      const { startLevelM: start, stopLevelM: stop } = clampLevelBand(sp, station.envelope, { startLevelM: st?.startLevelSpM ?? null, stopLevelM: st?.stopLevelSpM ?? null }, network.planning.cycleMin);
       const flow = clampToEnvelope(sp.flowM3h, station.envelope.flowSetpointM3h, st?.flowSpM3h ?? null, network.planning.cycleMin);
       if (start.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'startLevelM', wanted: sp.startLevelM, sent: start.value, startUtcMs: step.startUtcMs });
       if (stop.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'stopLevelM', wanted: sp.stopLevelM, sent: stop.value, startUtcMs: step.startUtcMs });

@@ -3,7 +3,7 @@
 // The optimising planner replaces it; this one stays as the fallback that always yields a plan.
 import type { NetworkConfig, PumpStation } from '../network/schema.js';
 import type { NetworkSnapshot, RainForecast, StationState } from '../activities/types.js';
-import { clampToEnvelope } from './envelope.js';
+import { clampLevelBand } from './envelope.js';
 import type { Plan, PlanStep, StationReason, StationSetpoint } from './types.js';
 
 export interface RuleBasedOptions {
@@ -56,8 +56,13 @@ function stationSetpoint(
   const dutyPumps = station.pumps.length - station.standbyPumps;
   const wantedStart = drawdown ? (station.levels.floodSeasonStartM ?? station.levels.pumpStopM + 0.5) : station.levels.pumpStartM;
   const wantedStop = station.levels.pumpStopM;
-  const start = clampToEnvelope(wantedStart, station.envelope.startLevelM, state?.startLevelSpM ?? null, elapsedMin);
-  const stop = clampToEnvelope(Math.min(wantedStop, start.value - 0.2), station.envelope.stopLevelM, state?.stopLevelSpM ?? null, elapsedMin);
+  const { startLevelM: start, stopLevelM: stop } = clampLevelBand(
+    { startLevelM: wantedStart, stopLevelM: wantedStop },
+    station.envelope,
+    { startLevelM: state?.startLevelSpM ?? null, stopLevelM: state?.stopLevelSpM ?? null },
+    elapsedMin,
+    0.2,
+  );
   if (start.clamped) clamped.push({ objectId: station.id, setpoint: 'startLevelM', wanted: wantedStart, sent: start.value });
   if (stop.clamped) clamped.push({ objectId: station.id, setpoint: 'stopLevelM', wanted: wantedStop, sent: stop.value });
   return {

@@ -83,6 +83,19 @@ test('transfers are written when they change; values outside the envelope are re
     return true;
   });
   assert.equal(scada.writes.length, before, 'nothing written');
+
+  // Each level inside its envelope, but the pair inverted (start below stop), or a fractional pump count: refused.
+  const inverted = { ...s, stations: s.stations.map((x) => (x.stationId === 'W1' ? { ...x, startLevelM: 2.0, stopLevelM: 2.2 } : x)) };
+  const w1Envelope = network.stations.find((x) => x.id === 'W1')!.envelope;
+  assert.ok(2.0 >= w1Envelope.startLevelM.min && 2.2 <= w1Envelope.stopLevelM.max, 'each level alone is inside its envelope');
+  await assert.rejects(io.applyPlanStep({ planId: 'p', stepIndex: 0, step: inverted, heartbeat: 3 }), (e: Error & { type?: string }) => {
+    assert.equal(e.type, 'EnvelopeViolation');
+    assert.match(e.message, /W1: start level 2 m must lie at least 0\.05 m above stop level 2\.2 m/);
+    return true;
+  });
+  const halfPump = { ...s, stations: s.stations.map((x) => (x.stationId === 'W1' ? { ...x, pumpsAllowed: 1.5 } : x)) };
+  await assert.rejects(io.applyPlanStep({ planId: 'p', stepIndex: 0, step: halfPump, heartbeat: 4 }), /W1\.pumpsAllowedSp = 1\.5 is not a whole number of pumps/);
+  assert.equal(scada.writes.length, before, 'nothing written');
 });
 
 test('a station that refuses writes is reported failed; handing it back writes its local band where it answers', async () => {
