@@ -47,8 +47,17 @@ export function localBandSetpoint(station: PumpStation): StationSetpoint {
 
 const fmt = (x: number) => (Math.round(x * 100) / 100).toString();
 
-/** Apply `constraints` to every step of `plan`; returns a new plan with reasons for each change. */
-export function applyConstraints(plan: Plan, constraints: PlanConstraints | undefined, network: NetworkConfig): Plan {
+/**
+ * Apply `constraints` to every step of `plan`; returns a new plan with reasons for each change. `inForce` (the
+ * snapshot's stations) gives the setpoints SCADA holds now: a changed band then moves from them no faster than
+ * the envelope's rate, step by step, as the planners' own setpoints do; without it only the ranges apply.
+ */
+export function applyConstraints(
+  plan: Plan,
+  constraints: PlanConstraints | undefined,
+  network: NetworkConfig,
+  inForce: readonly { stationId: string; startLevelSpM: number | null; stopLevelSpM: number | null }[] = [],
+): Plan {
   if (!constraints) return plan;
   const problems = constraintProblems(constraints, network);
   if (problems.length > 0) throw new InvalidConstraint(problems.join('; '));
@@ -58,18 +67,31 @@ export function applyConstraints(plan: Plan, constraints: PlanConstraints | unde
   const caps = new Map((constraints.transferCaps ?? []).map((c) => [c.interconnectionId, c]));
   const clamped: Plan['clamped'] = [...plan.clamped];
   const notes = new Map<string, StationReason['reason']>();
+  // The band last sent per station (in force before the first step), for the rate of change.
+  const previous = new Map(inForce.map((s) => [s.stationId, { startLevelM: s.startLevelSpM, stopLevelM: s.stopLevelSpM }]));
+  const clampBand = (station: PumpStation, wanted: { startLevelM: number; stopLevelM: number }, minutesSince: number) => {
+    const band = clampLevelBand(wanted, station.envelope, previous.get(station.id) ?? { startLevelM: null, stopLevelM: null }, minutesSince);
+    previous.set(station.id, { startLevelM: band.startLevelM.value, stopLevelM: band.stopLevelM.value });
+    return band;
+  };
 
   const steps = plan.steps.map((step, k) => ({
     ...step,
     stations: step.stations.map((sp) => {
       const station = stationsById.get(sp.stationId);
       if (!station) return sp;
+      // As in the planners: the first write replaces values written one cycle ago, later ones the step before.
+      const minutesSince = k === 0 ? network.planning.cycleMin : (step.startUtcMs - plan.steps[k - 1]!.startUtcMs) / 60_000;
       if (locked.has(sp.stationId)) {
         notes.set(sp.stationId, {
           zh: `调度员将本站锁定为本地控制：下发本地液位区间（启泵${station.levels.pumpStartM}米/停泵${station.levels.pumpStopM}米，仅主泵）。`,
           en: `Locked to local control by the dispatcher: its local band is sent (start ${station.levels.pumpStartM} m, stop ${station.levels.pumpStopM} m, duty pumps).`,
         });
-        return localBandSetpoint(station);
+        const local = localBandSetpoint(station);
+        const { startLevelM: s, stopLevelM: p } = clampBand(station, local, minutesSince);
+        if (s.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'startLevelM', wanted: local.startLevelM, sent: s.value, startUtcMs: step.startUtcMs });
+        if (p.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'stopLevelM', wanted: local.stopLevelM, sent: p.value, startUtcMs: step.startUtcMs });
+        return { ...local, startLevelM: s.value, stopLevelM: p.value };
       }
       const band = bands.get(sp.stationId);
       if (!band) return sp;
@@ -86,13 +108,13 @@ export function applyConstraints(plan: Plan, constraints: PlanConstraints | unde
         } else if (band.maxLevelM !== undefined) stop = start - MIN_BAND_GAP_M;
         else start = stop + MIN_BAND_GAP_M;
       }
-      const { startLevelM: s, stopLevelM: p } = clampLevelBand({ startLevelM: start, stopLevelM: stop }, station.envelope, { startLevelM: null, stopLevelM: null }, 0);
+      const { startLevelM: s, stopLevelM: p } = clampBand(station, { startLevelM: start, stopLevelM: stop }, minutesSince);
       if (s.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'startLevelM', wanted: start, sent: s.value, startUtcMs: step.startUtcMs });
       if (p.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'stopLevelM', wanted: stop, sent: p.value, startUtcMs: step.startUtcMs });
       if (k === 0) {
         notes.set(sp.stationId, {
-          zh: `调度员限定液位区间${band.minLevelM ?? '—'}–${band.maxLevelM ?? '—'}米：启泵${fmt(sp.startLevelM)}→${fmt(s.value)}米，停泵${fmt(sp.stopLevelM)}→${fmt(p.value)}米${s.clamped || p.clamped ? '（受安全包络限制）' : ''}。`,
-          en: `Dispatcher band ${band.minLevelM ?? '—'}–${band.maxLevelM ?? '—'} m: start ${fmt(sp.startLevelM)}→${fmt(s.value)} m, stop ${fmt(sp.stopLevelM)}→${fmt(p.value)} m${s.clamped || p.clamped ? ' (limited by the safety envelope)' : ''}.`,
+          zh: `调度员限定液位区间${band.minLevelM ?? '—'}–${band.maxLevelM ?? '—'}米：启泵${fmt(sp.startLevelM)}→${fmt(s.value)}米，停泵${fmt(sp.stopLevelM)}→${fmt(p.value)}米${s.clamped || p.clamped ? '（受安全包络的范围或变化速率限制）' : ''}。`,
+          en: `Dispatcher band ${band.minLevelM ?? '—'}–${band.maxLevelM ?? '—'} m: start ${fmt(sp.startLevelM)}→${fmt(s.value)} m, stop ${fmt(sp.stopLevelM)}→${fmt(p.value)} m${s.clamped || p.clamped ? ' (limited by the safety envelope: its range or rate of change)' : ''}.`,
         });
       }
       return { ...sp, startLevelM: s.value, stopLevelM: p.value };

@@ -208,7 +208,7 @@ export function createDispatchActivities(deps: DispatchDependencies) {
         ...(input.previousPlan ? { previousPlan: input.previousPlan } : {}),
       });
       try {
-        plan = applyConstraints(plan, input.constraints, network);
+        plan = applyConstraints(plan, input.constraints, network, input.snapshot.stations);
       } catch (error) {
         if (error instanceof InvalidConstraint) throw ApplicationFailure.nonRetryable(error.message, 'InvalidConstraint');
         throw error;

@@ -133,7 +133,7 @@ test('the planner is injected; constraints reach it and are applied to its outpu
   await assert.rejects(io.buildPlan({ planId: 'p', snapshot, forecast: null, constraints: { lockedStations: ['NOPE'] } }), (e: Error & { type?: string }) => e.type === 'InvalidConstraint');
 });
 
-test('bands are clamped to the envelope and explained; a band narrower than the usual gap is taken as given', () => {
+test('bands are clamped to the envelope and its rate from the values in force, and explained; a band narrower than the usual gap is taken as given', () => {
   const plan = ruleBasedPlan({ planId: 'p', network, snapshot, forecast: null, nowUtcMs: NOW });
   const out = applyConstraints(plan, { stationBands: [{ stationId: 'W1', minLevelM: 1.8, maxLevelM: 1.9 }, { stationId: 'W2', maxLevelM: 0.5 }] }, network);
   const w1 = out.steps[0]!.stations.find((s) => s.stationId === 'W1')!;
@@ -143,6 +143,27 @@ test('bands are clamped to the envelope and explained; a band narrower than the 
   assert.equal(w2.startLevelM, env.startLevelM.min, 'clamped to the envelope');
   assert.ok(out.clamped.some((c) => c.objectId === 'W2' && c.setpoint === 'startLevelM'));
   assert.match(out.reasons.find((r) => r.objectId === 'W2')!.reason.en, /Dispatcher band —–0.5 m: .*limited by the safety envelope/);
+
+  // With the values SCADA holds and a slow envelope, the dispatcher's band is reached step by step.
+  const slow = structuredClone(network);
+  const slowW1 = slow.stations.find((s) => s.id === 'W1')!;
+  slowW1.envelope.startLevelM.maxChangePerMin = 0.01;
+  slowW1.envelope.stopLevelM.maxChangePerMin = 0.01;
+  const inForce = [{ stationId: 'W1', startLevelSpM: 2.6, stopLevelSpM: 1.4 }];
+  const ramped = applyConstraints(plan, { stationBands: [{ stationId: 'W1', maxLevelM: 1.8 }] }, slow, inForce);
+  const w1Steps = ramped.steps.map((st) => st.stations.find((x) => x.stationId === 'W1')!);
+  assert.ok(Math.abs(w1Steps[0]!.startLevelM - (2.6 - 0.01 * slow.planning.cycleMin)) < 1e-9, `first step ${w1Steps[0]!.startLevelM}`);
+  w1Steps.forEach((x, k) => {
+    assert.ok(x.startLevelM >= x.stopLevelM + 0.05 - 1e-9, `step ${k} band ${x.startLevelM}/${x.stopLevelM}`);
+    if (k > 0) {
+      const minutes = (ramped.steps[k]!.startUtcMs - ramped.steps[k - 1]!.startUtcMs) / 60_000;
+      assert.ok(Math.abs(x.startLevelM - w1Steps[k - 1]!.startLevelM) <= 0.01 * minutes + 1e-9, `step ${k} moves within the rate`);
+    }
+  });
+  assert.ok(Math.abs(w1Steps.at(-1)!.startLevelM - 1.8) < 1e-9, 'and reaches the band');
+  assert.ok(ramped.clamped.some((c) => c.objectId === 'W1' && c.setpoint === 'startLevelM' && c.wanted === 1.8));
+  // Without the values in force, only the range applies (as before).
+  assert.equal(applyConstraints(plan, { stationBands: [{ stationId: 'W1', maxLevelM: 1.8 }] }, slow).steps[0]!.stations.find((x) => x.stationId === 'W1')!.startLevelM, 1.8);
   assert.deepEqual(constraintProblems({ stationBands: [{ stationId: 'W1', minLevelM: 3, maxLevelM: 2 }], transferCaps: [{ interconnectionId: 'X9', maxAbsM3h: -1 }] }, network), [
     'band of W1: min 3 above max 2',
     'cap: unknown interconnection X9',
