@@ -3,14 +3,26 @@
 // setAttribute only, never innerHTML. Pages are hash routes: #/login, #/overview, #/plans,
 // #/plans/<planId>, #/flood, #/alerts, #/forecasts, #/history, #/reports, #/reports/<eventId>, #/audit.
 import { t, tOr, getLang, setLang, locale, localName, fmtTime, fmtClock, fmtAge, fmtNum, withUnit } from './i18n.js';
+import {
+  LIVE_STATUSES,
+  REPLAN_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+  autonomyReason,
+  bandProblem,
+  dispatchCounts,
+  errorInfo,
+  isStale,
+  parseForecastSource,
+  planChange,
+  rainCountdown,
+  withRevision,
+} from './logic.js';
 
 const SESSION_KEY = 'sewerDispatch.session';
 const LIVE_REFRESH_MS = 10_000;
 const PLAN_POLL_MS = 3_000;
 const PLANS_REFRESH_MS = 10_000;
 const ROLE_RANK = { viewer: 0, dispatcher: 1, supervisor: 2, admin: 3 };
-/** Plan statuses that can still change by themselves: the plan page polls while in one of them. */
-const LIVE_STATUSES = new Set(['gathering', 'proposed', 'approved']);
 const COMPONENT_ORDER = ['temporal', 'influxdb', 'opcua', 'forecast'];
 const AUDIT_ACTIONS = [
   'auth.login',
@@ -147,11 +159,15 @@ function hasRole(minimum) {
 }
 
 class ApiError extends Error {
-  constructor(status, message, body) {
+  /** `status` 0: no answer (network, or `timeout` after `timeoutMs`); `write`: the request was not a GET. */
+  constructor(status, message, body, { timeout = false, timeoutMs = REQUEST_TIMEOUT_MS, write = false } = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.body = body;
+    this.timeout = timeout;
+    this.timeoutMs = timeoutMs;
+    this.write = write;
   }
 }
 
@@ -173,25 +189,36 @@ function setConnection(ok) {
 
 /**
  * Call the API with the session's bearer token. Resolves with the parsed JSON body; throws ApiError
- * (status 0 for network failures) unless the status is ok or listed in `accept`.
+ * (status 0 for network failures and for no answer within `timeoutMs`) unless the status is ok or listed
+ * in `accept`.
  */
-async function api(path, { method = 'GET', body, accept = [] } = {}) {
+async function api(path, { method = 'GET', body, accept = [], timeoutMs = REQUEST_TIMEOUT_MS } = {}) {
   const headers = { Accept: 'application/json' };
   const token = session?.token;
   if (token) headers.Authorization = `Bearer ${token}`;
-  const init = { method, headers, cache: 'no-store' };
+  const abort = new AbortController();
+  const init = { method, headers, cache: 'no-store', signal: abort.signal };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  const write = method !== 'GET';
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, timeoutMs);
   let response;
   let text = '';
   try {
     response = await fetch(path, init);
     text = await response.text();
   } catch {
+    if (timedOut) throw new ApiError(0, `no answer within ${Math.round(timeoutMs / 1000)} s`, null, { timeout: true, timeoutMs, write });
     setConnection(false);
-    throw new ApiError(0, t('error.network'), null);
+    throw new ApiError(0, t('error.network'), null, { write });
+  } finally {
+    clearTimeout(timer);
   }
   setConnection(true);
   let data = null;
@@ -208,30 +235,102 @@ async function api(path, { method = 'GET', body, accept = [] } = {}) {
   }
   if (!response.ok && !accept.includes(response.status)) {
     const message = data && typeof data.message === 'string' ? data.message : `${response.status} ${response.statusText}`;
-    throw new ApiError(response.status, message, data);
+    throw new ApiError(response.status, message, data, { write });
   }
   return data;
 }
 
-/** A message for an error, in the current language, with the server's own words as detail. */
-function errorText(error) {
-  if (!(error instanceof ApiError)) return t('error.generic', { message: error instanceof Error ? error.message : String(error) });
-  switch (error.status) {
-    case 0:
-      return t('error.network');
-    case 401:
-      return t('login.expired');
-    case 403:
-      return t('error.forbidden', { message: error.message });
-    case 404:
-      return t('error.notFound', { message: error.message });
-    case 409:
-      return t('error.conflict', { message: error.message });
-    case 429:
-      return t('error.rateLimited');
-    default:
-      return error.status >= 500 ? t('error.server') : t('error.generic', { message: error.message });
+/**
+ * An error as a translated sentence for the dispatcher, and the raw words behind it (the server's message,
+ * or the script error) for the "details" fold; null when there is nothing more to say.
+ */
+function errorParts(error) {
+  if (!(error instanceof ApiError)) {
+    // A bug in this page, not a failed request: say so, and keep the exception for whoever reports it.
+    return { text: t('error.page'), detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
+  const info = errorInfo({ status: error.status, message: error.message, timeout: error.timeout, write: error.write, timeoutMs: error.timeoutMs });
+  const params = { ...info.params };
+  if (typeof params.status === 'string') params.status = tOr(`status.${params.status}`, params.status);
+  const detail = error.status > 0 ? `${error.status}${error.body?.error ? ` ${error.body.error}` : ''}: ${error.message}` : error.timeout ? error.message : null;
+  return { text: t(info.key, params), detail };
+}
+
+/** A message for an error, in the current language (the server's own words go to errorView's details). */
+function errorText(error) {
+  return errorParts(error).text;
+}
+
+/** An error message as an alert: the translated sentence, and the server's text folded under "details". */
+function errorView(error, { cls = 'alert alert-error', role = 'alert' } = {}) {
+  const { text, detail } = errorParts(error);
+  return h('div', { class: cls, role }, h('span', {}, text), detailsOf(detail));
+}
+
+function detailsOf(detail) {
+  if (!detail) return null;
+  return h('details', { class: 'error-details' }, h('summary', {}, t('error.details')), h('code', { class: 'small', lang: 'en' }, detail));
+}
+
+/**
+ * A notice that survives redraws: `slot` is an element outside the redrawn part of the page. `notice` is
+ * { kind: 'ok'|'info'|'warn'|'error', text, detail } or null (cleared); a dismiss button clears it.
+ */
+function showNotice(slot, notice) {
+  if (!notice) {
+    slot.replaceChildren();
+    slot.hidden = true;
+    return;
+  }
+  const close = h('button', { type: 'button', class: 'btn btn-small notice-close', 'aria-label': t('error.dismiss'), title: t('error.dismiss') }, '×');
+  close.addEventListener('click', () => showNotice(slot, null));
+  slot.hidden = false;
+  slot.replaceChildren(
+    h(
+      'div',
+      { class: ['alert', `alert-${notice.kind}`, 'notice'], role: notice.kind === 'error' || notice.kind === 'warn' ? 'alert' : undefined },
+      h('span', { class: 'notice-text' }, notice.text),
+      close,
+      detailsOf(notice.detail),
+    ),
+  );
+}
+
+/** The notice for a failed request. */
+function errorNotice(error) {
+  const { text, detail } = errorParts(error);
+  return { kind: 'error', text, detail };
+}
+
+/**
+ * "Updated at" with a stale mark: `mark(ms)` after each good refresh; a check every few seconds marks the
+ * line stale once it is older than two refresh intervals (a refresh failing, the network gone).
+ */
+function freshness(ctx, el, refreshMs, { text = (ms) => t('common.updatedAt', { time: fmtTime(ms, { seconds: true }) }), isLive = () => true } = {}) {
+  let at = null;
+  let shownAt = null;
+  let drawn = '';
+  const draw = () => {
+    if (at === null) return;
+    // A page that no longer refreshes (a closed plan) is not stale: nothing newer will come.
+    const stale = isLive() && isStale(at, Date.now(), refreshMs);
+    const line = text(shownAt ?? at);
+    // The line is a live region: touched only when what it says changes.
+    if (`${line}|${stale}` === drawn) return;
+    drawn = `${line}|${stale}`;
+    el.replaceChildren(line, stale ? h('span', { class: 'stale-text' }, ` · ${t('common.staleData', { s: Math.round((2 * refreshMs) / 1000) })}`) : '');
+    el.classList.toggle('is-stale', stale);
+  };
+  ctx.every(Math.min(5_000, refreshMs), () => {
+    draw();
+    return true;
+  });
+  /** `receivedAt`: when this page got the data (for staleness); `displayAt`: the time to show, if another. */
+  return (receivedAt = Date.now(), displayAt = null) => {
+    at = receivedAt;
+    shownAt = displayAt;
+    draw();
+  };
 }
 
 async function loadNetwork() {
@@ -345,9 +444,10 @@ function renderNotFound() {
 
 function renderPageError(error) {
   setTitle(t('error.pageFailed'));
+  if (!(error instanceof ApiError)) console.error(error);
   main.replaceChildren(
     h('h1', { tabindex: -1 }, t('error.pageFailed')),
-    h('p', { class: 'alert alert-error', role: 'alert' }, errorText(error)),
+    errorView(error),
     h('button', { type: 'button', class: 'btn', onclick: () => void route() }, t('error.retry')),
   );
 }
@@ -397,8 +497,11 @@ function renderChrome(path) {
 
 let activeDialog = null;
 
+/** Close the open dialog, if any (its promise resolves as cancelled); true when one was open. */
 function closeDialog() {
-  activeDialog?.cancel();
+  if (!activeDialog) return false;
+  activeDialog.cancel();
+  return true;
 }
 
 /**
@@ -640,6 +743,7 @@ async function renderOverview(ctx) {
 
   let live = new Map();
   let liveAt = null;
+  const markUpdated = freshness(ctx, updated, LIVE_REFRESH_MS);
   const refresh = async () => {
     const [stateResult, healthResult, plansResult] = await Promise.allSettled([
       api('/api/state'),
@@ -660,7 +764,7 @@ async function renderOverview(ctx) {
     table.replaceChildren(live.size === 0 && liveAt ? h('p', { class: 'muted' }, t('overview.noTelemetry')) : stationTable(network, live, now));
     health.replaceChildren(healthView(healthResult));
     banner.replaceChildren(...pendingBanner(plansResult));
-    updated.textContent = liveAt ? t('common.updatedAt', { time: fmtTime(liveAt, { seconds: true }) }) : '';
+    if (stateResult.status === 'fulfilled') markUpdated(liveAt);
   };
   await refresh();
   ctx.every(LIVE_REFRESH_MS, refresh);
@@ -922,7 +1026,7 @@ function buildSchematic(network, layout, live, now) {
       s(
         'g',
         { class: ['interconnection', flow !== null && Math.abs(flow) >= 0.5 ? 'interconnection-active' : ''] },
-        s('title', {}, `${x.id} ${localName(x.name)}: ${x.a} ↔ ${x.b}, ${withUnit(x.capacityM3h, 0, UNIT_M3H)} max`),
+        s('title', {}, t('schematic.linkTitle', { id: x.id, name: localName(x.name), a: x.a, b: x.b, capacity: withUnit(x.capacityM3h, 0, UNIT_M3H) })),
         s('path', { class: 'x-link', d: `M${ux},${upper.y + G.nodeH} V${laneY} H${lx} V${lower.y}` }),
         s('rect', { class: 'x-label-bg', x: midX - 130, y: laneY - 10, width: 260, height: 20, rx: 4 }),
         s('text', { class: 'x-label', x: midX, y: laneY + 4.5, 'text-anchor': 'middle' }, fitText(label, 250)),
@@ -1032,7 +1136,7 @@ async function renderPlans(ctx) {
   const limit = h('select', { id: limitId }, [20, 50, 100].map((n) => h('option', { value: n }, String(n))));
   const updated = h('p', { class: 'muted small', role: 'status' });
   const list = h('div', { class: 'table-wrap' }, h('p', { class: 'muted' }, t('common.loading')));
-  const error = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
   const refreshButton = h('button', { type: 'button', class: 'btn' }, t('common.refresh'));
   main.append(
     h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('plans.title')), updated),
@@ -1041,6 +1145,7 @@ async function renderPlans(ctx) {
     h('section', { class: 'panel' }, list),
   );
 
+  const markUpdated = freshness(ctx, updated, PLANS_REFRESH_MS);
   const load = async () => {
     let plans;
     try {
@@ -1048,13 +1153,13 @@ async function renderPlans(ctx) {
     } catch (err) {
       if (!ctx.alive()) return;
       error.hidden = false;
-      error.textContent = errorText(err);
+      error.replaceChildren(errorView(err, { cls: '', role: null }));
       return;
     }
     if (!ctx.alive()) return;
     error.hidden = true;
     list.replaceChildren(plansTable(plans));
-    updated.textContent = t('common.updatedAt', { time: fmtTime(Date.now(), { seconds: true }) });
+    markUpdated();
     await fillClosedStatuses(ctx, plans, () => list.replaceChildren(plansTable(plans)));
   };
   limit.addEventListener('change', () => void load());
@@ -1119,26 +1224,74 @@ async function renderPlan(ctx, planId) {
   const network = await loadNetwork();
   if (!ctx.alive()) return;
   const checked = h('p', { class: 'muted small', role: 'status' });
-  const pollError = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const pollError = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  // Decision results and errors live here, outside the part that is redrawn when the plan changes.
+  const noticeSlot = h('div', { class: 'notice-slot', hidden: true });
   const body = h('div', { class: 'plan-body' }, h('p', { class: 'muted' }, t('common.loading')));
   main.append(
     h('p', { class: 'crumbs' }, h('a', { href: '#/plans' }, t('plans.back'))),
     h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('plan.title'), ' ', h('code', { class: 'plan-id' }, planId)), checked),
     pollError,
+    noticeSlot,
     body,
   );
 
-  const view = { attentionOnly: false, forecast: null, diff: null };
+  // What survives a redraw: the filter, forecasts, the diff, and the decision in flight (its buttons stay
+  // disabled until it ends, whatever the poll redraws meanwhile).
+  const view = { attentionOnly: false, forecast: null, diff: null, busy: null };
   let current = null;
   let signature = '';
   let diffFor = '';
+  const live = () => current !== null && LIVE_STATUSES.has(current.status);
+  const markChecked = freshness(ctx, checked, PLAN_POLL_MS, {
+    text: (ms) => `${t('common.checkedAt', { time: fmtTime(ms, { seconds: true }) })}${live() ? ` · ${t('plan.polling', { s: PLAN_POLL_MS / 1000 })}` : ''}`,
+    isLive: live,
+  });
+  const notify = (notice) => {
+    showNotice(noticeSlot, notice);
+    // Errors and warnings are role="alert" and speak for themselves; the rest goes to the polite announcer.
+    if (notice && (notice.kind === 'ok' || notice.kind === 'info')) announce(notice.text);
+  };
   // Forecasts are read once per visit; the comparison with the live plan whenever the plan changes.
   view.forecast = await api('/api/forecasts').catch(() => null);
   if (!ctx.alive()) return;
-  const show = (state) => {
+  const redraw = () => {
+    if (current) redrawKeeping(body, () => planView(network, current, view, decide));
+    updateDeadlines(body);
+  };
+  /** Show a state read from the API; `own`: the answer to this page's own decision (no "changed" notice). */
+  const show = (state, { own = false } = {}) => {
+    const previous = current;
     current = state;
-    checked.textContent = `${t('common.checkedAt', { time: fmtTime(Date.now(), { seconds: true }) })}${LIVE_STATUSES.has(state.status) ? ` · ${t('plan.polling', { s: PLAN_POLL_MS / 1000 })}` : ''}`;
-    const next = JSON.stringify([state.status, Boolean(state.plan), state.decision?.decidedAtUtcMs ?? null, state.outcome?.appliedAtUtcMs ?? null, state.error ?? null]);
+    markChecked();
+    const change = planChange(previous, state);
+    // While a decision of ours is in flight, a change is most likely ours; its answer will tell.
+    if (previous && !own && view.busy === null) {
+      if (change.revision) {
+        // Re-planned after someone's modification: whatever dialog was open was about the old revision.
+        closeDialog();
+        notify({ kind: 'warn', text: t('plan.revisionChanged', { revision: state.revision ?? 1 }) });
+      } else if (change.leftProposed) {
+        const status = tOr(`status.${state.status}`, state.status);
+        notify({ kind: 'info', text: closeDialog() ? t('plan.statusChangedClosed', { status }) : t('plan.statusChanged', { status }) });
+      }
+    } else if (change.leftProposed || change.revision) closeDialog();
+    const next = JSON.stringify([
+      state.status,
+      Boolean(state.plan),
+      state.revision ?? 1,
+      state.decision?.decidedAtUtcMs ?? null,
+      state.outcome?.appliedAtUtcMs ?? null,
+      state.steps?.length ?? 0,
+      state.handedBack?.length ?? 0,
+      state.error ?? null,
+      state.deadlineUtcMs ?? null,
+      state.escalatedAtUtcMs ?? null,
+      state.autonomy ?? null,
+      state.supersededBy ?? null,
+      state.replacedBy ?? null,
+      state.keptPlanId ?? null,
+    ]);
     const diffKey = JSON.stringify([state.status, state.revision ?? 0, Boolean(state.plan)]);
     if (diffKey !== diffFor && state.plan) {
       diffFor = diffKey;
@@ -1147,25 +1300,49 @@ async function renderPlan(ctx, planId) {
           if (!ctx.alive()) return;
           view.diff = diff;
           signature = '';
-          show(current);
+          show(current, { own: true });
         })
         .catch(() => undefined);
     }
-    const nextWithDiff = `${next}|${view.diff ? JSON.stringify([view.diff.livePlanId, view.diff.changedStations, view.diff.changedTransfers]) : ''}|${state.revision ?? 0}`;
-    if (nextWithDiff === signature) return;
-    const changed = signature !== '' && !signature.startsWith(`${next}|`);
-    signature = nextWithDiff;
-    if (changed) {
-      if (state.status !== 'proposed') closeDialog();
-      announce(t('plan.statusChanged', { status: tOr(`status.${state.status}`, state.status) }));
+    const nextWithDiff = `${next}|${view.diff ? JSON.stringify([view.diff.livePlanId, view.diff.changedStations, view.diff.changedTransfers]) : ''}`;
+    if (nextWithDiff === signature) {
+      updateDeadlines(body);
+      return;
     }
-    body.replaceChildren(planView(network, state, view, show, reload));
+    signature = nextWithDiff;
+    if (change.status) announce(t('plan.statusChanged', { status: tOr(`status.${state.status}`, state.status) }));
+    redraw();
   };
-  const reload = async () => {
+  const reload = async (options) => {
     const state = await api(`/api/plans/${encodeURIComponent(planId)}`);
     if (!ctx.alive()) return;
     pollError.hidden = true;
-    show(state);
+    show(state, options);
+  };
+  /** Approve, reject or modify, one at a time; the result or the error stays in the notice slot. */
+  const decide = async (kind, requestBody) => {
+    if (view.busy !== null) return;
+    view.busy = kind;
+    notify(null);
+    redraw();
+    try {
+      const next = await api(`/api/plans/${encodeURIComponent(planId)}/${kind}`, { method: 'POST', body: requestBody, timeoutMs: kind === 'modify' ? REPLAN_TIMEOUT_MS : REQUEST_TIMEOUT_MS });
+      if (!ctx.alive()) return;
+      view.busy = null;
+      notify({ kind: 'ok', text: kind === 'approve' ? t('decision.approved') : kind === 'reject' ? t('decision.rejected') : t('modify.done', { revision: next.revision ?? '' }) });
+      signature = '';
+      show(next, { own: true });
+    } catch (error) {
+      if (!ctx.alive()) return;
+      view.busy = null;
+      notify(errorNotice(error));
+      redraw();
+      // The plan moved on (decided elsewhere, re-planned, expired), or no answer came: show where it is now,
+      // keeping the error in the notice (it already says what changed).
+      if (error instanceof ApiError && (error.status === 409 || error.status === 0)) await reload({ own: true }).catch(() => undefined);
+    } finally {
+      if (view.busy === kind) view.busy = null;
+    }
   };
   await reload();
   ctx.every(PLAN_POLL_MS, async () => {
@@ -1175,10 +1352,19 @@ async function renderPlan(ctx, planId) {
     } catch (error) {
       if (!ctx.alive()) return false;
       pollError.hidden = false;
-      pollError.textContent = errorText(error);
+      pollError.replaceChildren(errorView(error, { cls: '', role: null }));
     }
     return true;
   });
+}
+
+/** The deadline countdowns of a plan header, brought up to date without a redraw. */
+function updateDeadlines(root) {
+  const now = Date.now();
+  for (const el of root.querySelectorAll('[data-deadline]')) {
+    const left = Math.ceil((Number(el.dataset.deadline) - now) / 60_000);
+    el.textContent = left > 0 ? t('plan.deadlineLeft', { min: left }) : t('plan.deadlinePassed');
+  }
 }
 
 function snapshotOf(state, stationId) {
@@ -1203,10 +1389,10 @@ function stationFacts(state, station) {
   return { sp, snap, level, cls, mode, clamps, changed, writes, writeFailed, attention };
 }
 
-function planView(network, state, view, show, reload) {
+function planView(network, state, view, decide) {
   const plan = state.plan;
   const parts = [planHeader(state)];
-  if (state.status === 'proposed' && plan) parts.push(decisionPanel(network, state, show, reload));
+  if (state.status === 'proposed' && plan) parts.push(decisionPanel(network, state, view, decide));
   if (plan) parts.push(predictionPanel(network, plan), diffPanel(network, view.diff), modificationsPanel(state));
   if (state.status === 'expired') parts.push(h('p', { class: 'alert alert-info' }, t('plan.expiredNote')));
   if (state.status === 'rejected') parts.push(h('p', { class: 'alert alert-info' }, t('plan.rejectedNote')));
@@ -1255,19 +1441,83 @@ function planView(network, state, view, show, reload) {
   return h('div', {}, parts);
 }
 
+/** t() with some parameters as DOM nodes (links, live counters): the text split around their placeholders. */
+function tWith(key, params, nodes) {
+  const marks = Object.fromEntries(Object.keys(nodes).map((name) => [name, `\uE000${name}\uE000`]));
+  return t(key, { ...params, ...marks })
+    .split(/\uE000(\w+)\uE000/)
+    .map((part, i) => (i % 2 === 1 ? nodes[part] : part))
+    .filter((part) => part !== '');
+}
+
+/** A link to another plan's page. */
+function planLink(planId) {
+  return h('a', { href: `#/plans/${encodeURIComponent(planId)}`, class: 'mono' }, planId);
+}
+
+/** The plan's forecastSource in translated parts; the raw value goes in a title. */
+function forecastSourceText(source) {
+  const p = parseForecastSource(source);
+  const parts = [];
+  if (p.kind === 'inflow') parts.push(t('forecastSource.inflow'));
+  else if (p.kind === 'rain') parts.push(t('forecastSource.rain', { provider: p.provider }));
+  else if (p.kind === 'fallback') parts.push(t('forecastSource.fallback', { provider: tOr(`fallbackKind.${p.provider}`, p.provider) }));
+  else if (p.kind === 'none') parts.push(t('forecastSource.none'));
+  else parts.push(t('forecastSource.other'));
+  if (p.rain) parts.push(t('forecastSource.rainOf', { provider: p.rain }));
+  if (p.quality) parts.push(t('forecastSource.quality', { quality: tOr(`rainQuality.${p.quality}`, p.quality) }));
+  if (p.ageMin !== null) parts.push(t('forecastSource.age', { n: p.ageMin }));
+  return parts.join(getLang() === 'zh' ? '，' : ', ');
+}
+
+/** An autonomy reason or automatic decision: translated when known, the server's English in a title and, if unknown, shown as sent. */
+function autonomyText(text) {
+  const known = autonomyReason(text);
+  if (known?.key) {
+    const params = { ...known.params };
+    if (params.opMode) params.opMode = tOr(`opMode.${params.opMode}`, params.opMode);
+    for (const key of ['from', 'to']) if (params[key]) params[key] = tOr(`opMode.${params[key]}`, params[key]);
+    return h('span', { title: t('plan.rawText', { text }) }, t(known.key, params));
+  }
+  const raw = known?.mode ? String(text).slice(known.mode.length + 2) : String(text);
+  return h('span', { lang: 'en', title: t('plan.rawText', { text }) }, raw);
+}
+
 function planHeader(state) {
   const plan = state.plan;
   const now = Date.now();
   const rows = [[t('plan.status'), [statusBadge(state.status), (state.revision ?? 1) > 1 ? h('span', { class: 'muted' }, ` · ${t('plan.revision', { revision: state.revision })}`) : null]]];
+  if (state.status === 'proposed' && typeof state.deadlineUtcMs === 'number') {
+    rows.push([t('plan.deadline'), tWith('plan.deadlineValue', { time: fmtTime(state.deadlineUtcMs) }, { left: h('span', { 'data-deadline': state.deadlineUtcMs }) })]);
+  }
+  if (typeof state.escalatedAtUtcMs === 'number') rows.push([t('plan.escalated'), [h('span', { class: 'warn-text' }, `⚠ ${t('plan.escalatedValue', { time: fmtTime(state.escalatedAtUtcMs) })}`)]]);
+  if (state.autonomy) {
+    const a = state.autonomy;
+    rows.push([t('plan.autonomy'), [`${tOr(`autonomy.${a.mode}`, a.mode)} · ${a.autoApproved ? t('plan.autonomyAuto') : t('plan.autonomyManual')}`, h('div', { class: 'small muted' }, autonomyText(a.reason))]]);
+  }
   if (state.decision) {
     const d = state.decision;
+    const kind = t(`decision.kind.${d.kind === 'reject' ? 'reject' : 'approve'}`);
+    const time = fmtTime(d.decidedAtUtcMs, { seconds: true });
+    const automatic = d.role === 'system' || d.automatic;
+    const mode = automatic ? autonomyReason(d.automatic ?? '')?.mode : null;
     rows.push([
       t('decision.title'),
       [
-        t('plan.decision', { kind: t(`decision.kind.${d.kind === 'reject' ? 'reject' : 'approve'}`), user: d.userName, role: tOr(`role.${d.role}`, d.role), time: fmtTime(d.decidedAtUtcMs, { seconds: true }) }),
+        automatic
+          ? mode
+            ? t('plan.decisionAuto', { kind, mode: tOr(`autonomy.${mode}`, mode), time })
+            : t('plan.decisionSystem', { kind, role: t('role.system'), time })
+          : t('plan.decision', { kind, user: d.userName, role: tOr(`role.${d.role}`, d.role), time }),
+        automatic && d.automatic ? h('div', { class: 'small muted' }, autonomyText(d.automatic)) : null,
         d.comment ? h('div', { class: 'decision-comment' }, t('plan.decisionComment', { comment: d.comment })) : null,
       ],
     ]);
+  }
+  if (state.supersededBy) rows.push([t('plan.supersededBy'), [planLink(state.supersededBy)]]);
+  if (state.replacedBy) rows.push([t('plan.replacedBy'), [planLink(state.replacedBy)]]);
+  if (state.keptPlanId !== undefined) {
+    rows.push([t('plan.kept'), state.keptPlanId ? tWith('plan.keptValue', {}, { planId: planLink(state.keptPlanId) }) : [t('plan.keptNone')]]);
   }
   if (plan) {
     const issued = plan.basis.forecastIssuedAtUtcMs;
@@ -1275,7 +1525,7 @@ function planHeader(state) {
       issued === null || plan.basis.forecastSource === 'none'
         ? [h('span', { class: 'warn-text' }, `⚠ ${t('plan.forecastNone')}`)]
         : [
-            t('plan.forecastValue', { source: tOr(`forecastSource.${plan.basis.forecastSource}`, plan.basis.forecastSource), time: fmtTime(issued), age: fmtAge(issued, now) }),
+            h('span', { title: plan.basis.forecastSource }, t('plan.forecastValue', { source: forecastSourceText(plan.basis.forecastSource), time: fmtTime(issued), age: fmtAge(issued, now) })),
             plan.createdAtUtcMs - issued > FORECAST_OLD_MS ? h('span', { class: 'warn-text' }, ` ⚠ ${t('plan.forecastOld')}`) : null,
           ];
     const badTags = state.snapshot?.badTagCount ?? 0;
@@ -1294,75 +1544,40 @@ function planHeader(state) {
   return h('section', { class: 'panel plan-header' }, h('dl', { class: 'facts' }, rows.map(([term, value]) => h('div', { class: 'fact' }, h('dt', {}, term), h('dd', {}, value)))));
 }
 
-function decisionPanel(network, state, show, reload) {
+function decisionPanel(network, state, view, decide) {
   const plan = state.plan;
   const canDecide = hasRole('dispatcher');
+  const busy = view.busy !== null;
   const noteId = uid('decision-note');
-  const status = h('p', { class: 'decision-status', role: 'status' });
+  const status = h('p', { class: 'decision-status', role: 'status' }, busy ? t(view.busy === 'modify' ? 'modify.busy' : 'decision.busy') : '');
   const approve = h('button', { type: 'button', class: 'btn btn-primary btn-large' }, `✔ ${t('decision.approve')}`);
   const reject = h('button', { type: 'button', class: 'btn btn-danger btn-large' }, `✖ ${t('decision.reject')}`);
   const modify = h('button', { type: 'button', class: 'btn btn-large' }, `✎ ${t('modify.open')}`);
   for (const button of [approve, reject, modify]) {
     button.setAttribute('aria-describedby', noteId);
+    // A decision in flight keeps all three disabled, through every redraw, until its answer.
+    button.disabled = busy;
     if (!canDecide) {
       // aria-disabled keeps the button focusable, so keyboard and screen-reader users learn why.
       button.setAttribute('aria-disabled', 'true');
       button.setAttribute('title', t('decision.viewerTooltip'));
     }
   }
+  const may = (button) => canDecide && !button.disabled && view.busy === null;
 
-  const facts = network.stations.map((st) => stationFacts(state, st));
-  const remote = facts.filter((f) => f.mode === 'remote').length;
-  const local = facts.length - remote;
-
-  const submit = async (kind, text) => {
-    approve.disabled = true;
-    reject.disabled = true;
-    status.textContent = t('decision.busy');
-    try {
-      const path = `/api/plans/${encodeURIComponent(state.planId)}/${kind}`;
-      const next = await api(path, { method: 'POST', body: kind === 'approve' ? (text ? { comment: text } : {}) : { reason: text } });
-      announce(kind === 'approve' ? t('decision.approved') : t('decision.rejected'));
-      show(next);
-    } catch (error) {
-      approve.disabled = false;
-      reject.disabled = false;
-      status.textContent = errorText(error);
-      status.className = 'decision-status alert alert-error';
-      if (error instanceof ApiError && error.status === 409) {
-        // The plan moved on (decided elsewhere, expired): say so, then show its new state.
-        announce(status.textContent);
-        await reload().catch(() => undefined);
-      }
-    }
-  };
+  // Which stations the approval writes, by the server's rule (every station in REMOTE mode).
+  const counts = dispatchCounts(plan.steps[0]?.stations.map((x) => x.stationId) ?? [], state.snapshot?.stations ?? []);
+  const basisAt = state.snapshot?.readAtUtcMs ?? plan.basis.telemetryAtUtcMs;
 
   modify.addEventListener('click', () => {
-    if (!canDecide || modify.disabled) return;
+    if (!may(modify)) return;
     void (async () => {
       const body = await openModifyDialog(network, state);
-      if (!body) return;
-      approve.disabled = true;
-      reject.disabled = true;
-      modify.disabled = true;
-      status.className = 'decision-status';
-      status.textContent = t('modify.busy');
-      try {
-        const next = await api(`/api/plans/${encodeURIComponent(state.planId)}/modify`, { method: 'POST', body });
-        announce(t('modify.done', { revision: next.revision ?? '' }));
-        show(next);
-      } catch (error) {
-        approve.disabled = false;
-        reject.disabled = false;
-        modify.disabled = false;
-        status.textContent = errorText(error);
-        status.className = 'decision-status alert alert-error';
-        if (error instanceof ApiError && error.status === 409) await reload().catch(() => undefined);
-      }
+      if (body) await decide('modify', withRevision(body, state.revision));
     })();
   });
   approve.addEventListener('click', () => {
-    if (!canDecide || approve.disabled) return;
+    if (!may(approve)) return;
     void (async () => {
       const result = await openDialog({
         title: t('decision.approveTitle'),
@@ -1370,20 +1585,25 @@ function decisionPanel(network, state, show, reload) {
           h('p', {}, t('decision.approveBody', { planId: state.planId })),
           h(
             'ul',
-            {},
+            { class: 'approve-facts' },
+            state.revision ? h('li', {}, t('decision.approveRevision', { revision: state.revision })) : null,
             h('li', {}, t('decision.approveMode', { mode: tOr(`opMode.${plan.operatingMode}`, plan.operatingMode) })),
-            h('li', {}, t('decision.approveRemote', { n: remote, local })),
+            h('li', { 'data-count': 'written' }, t('decision.approveRemote', { n: counts.written })),
+            counts.inactive ? h('li', { class: 'warn-text', 'data-count': 'inactive' }, t('decision.approveInactive', { n: counts.inactive })) : null,
+            counts.local ? h('li', { 'data-count': 'local' }, t('decision.approveLocal', { n: counts.local })) : null,
+            counts.unknown ? h('li', { class: 'warn-text', 'data-count': 'unknown' }, t('decision.approveUnknown', { n: counts.unknown })) : null,
             plan.clamped.length ? h('li', { class: 'warn-text' }, t('decision.approveClamped', { n: plan.clamped.length })) : null,
           ),
+          h('p', { class: 'muted small' }, t('decision.approveBasis', { time: fmtTime(basisAt, { seconds: true }) })),
         ],
         confirmLabel: t('decision.approve'),
         field: { label: t('decision.comment'), required: false, maxLength: 2000 },
       });
-      if (result) await submit('approve', result.value);
+      if (result) await decide('approve', withRevision(result.value ? { comment: result.value } : {}, state.revision));
     })();
   });
   reject.addEventListener('click', () => {
-    if (!canDecide || reject.disabled) return;
+    if (!may(reject)) return;
     void (async () => {
       const result = await openDialog({
         title: t('decision.rejectTitle'),
@@ -1392,13 +1612,13 @@ function decisionPanel(network, state, show, reload) {
         confirmClass: 'btn-danger',
         field: { label: t('decision.reason'), hint: t('decision.reasonHint'), required: true, maxLength: 2000 },
       });
-      if (result) await submit('reject', result.value);
+      if (result) await decide('reject', withRevision({ reason: result.value }, state.revision));
     })();
   });
 
   return h(
     'section',
-    { class: 'panel decision-panel', 'aria-labelledby': 'decision-h' },
+    { class: 'panel decision-panel', 'aria-labelledby': 'decision-h', 'aria-busy': busy ? 'true' : undefined },
     h('h2', { id: 'decision-h' }, t('decision.title')),
     h('p', { id: noteId, class: canDecide ? 'muted' : 'alert alert-info' }, canDecide ? t('decision.hint') : t('decision.viewerOnly')),
     h('div', { class: 'decision-actions' }, approve, modify, reject),
@@ -1525,7 +1745,7 @@ function writesDetails(writes) {
   const statusKind = (st) => (st === 'verified' ? 'ok' : st === 'skipped-local' ? 'local' : 'error');
   return h(
     'details',
-    { class: 'writes', open: failed || undefined },
+    { class: 'writes', open: failed || undefined, 'data-key': `writes-${writes[0].objectId}` },
     h('summary', {}, `${t('station.outcome')} · ${t('station.writes', { n: writes.length })}`),
     h(
       'div',
@@ -1809,7 +2029,7 @@ function inForcePanel(b, stationName) {
                 h('h3', {}, t('flood.overflowOrder')),
                 table(
                   ['flood.colRank', 'table.station', 'flood.colReceiving'],
-                  [...p.overflowPriority].sort((x, y) => x.rank - y.rank).map((x) => h('tr', {}, h('td', { class: 'num' }, String(x.rank)), h('th', { scope: 'row' }, stationName(x.stationId), h('div', { class: 'small muted' }, localName(x.reason))), h('td', {}, x.receivingWater))),
+                  [...p.overflowPriority].sort((x, y) => x.rank - y.rank).map((x) => h('tr', {}, h('td', { class: 'num' }, String(x.rank)), h('th', { scope: 'row' }, stationName(x.stationId), h('div', { class: 'small muted' }, localName(x.reason))), h('td', {}, tOr(`water.${x.receivingWater}`, x.receivingWater)))),
                 ),
               ]
             : null,
@@ -1928,11 +2148,19 @@ function openModifyDialog(network, state) {
     bandStation.addEventListener('change', () => {
       const st = network.stations.find((x) => x.id === bandStation.value);
       bandHint.textContent = st ? t('station.bands', { stop: fmtNum(st.levels.pumpStopM, 2), start: fmtNum(st.levels.pumpStartM, 2), high: fmtNum(st.levels.highAlarmM, 2), overflow: withUnit(st.levels.overflowM, 2, 'm') }) : '';
+      // The browser's own range check follows the station: 0 to its overflow level.
+      for (const input of [bandMin, bandMax]) {
+        if (st) input.max = String(st.levels.overflowM);
+        else input.removeAttribute('max');
+      }
     });
+    // A lock cannot be released by a modification (constraints only add up): those boxes are ticked and disabled.
+    const already = new Set(state.constraints?.lockedStations ?? []);
     const locks = network.stations.map((st) => {
       const id = uid('lock');
-      const box = h('input', { type: 'checkbox', id, value: st.id, checked: (state.constraints?.lockedStations ?? []).includes(st.id) || undefined });
-      return { box, el: h('label', { class: 'check', for: id }, box, ` ${st.id} ${localName(st.name)}`) };
+      const locked = already.has(st.id);
+      const box = h('input', { type: 'checkbox', id, value: st.id, checked: locked || undefined, disabled: locked || undefined, title: locked ? t('modify.lockedAlready') : undefined });
+      return { box, el: h('label', { class: ['check', locked ? 'check-locked' : ''], for: id, title: locked ? t('modify.lockedAlready') : undefined }, box, ` ${st.id} ${localName(st.name)}`) };
     });
     const capLink = h('select', { name: 'capLink' }, h('option', { value: '' }, t('modify.noCap')), network.interconnections.map((x) => h('option', { value: x.id }, `${x.id} ${localName(x.name)} (≤ ${withUnit(x.capacityM3h, 0, UNIT_M3H)})`)));
     const capValue = h('input', { type: 'number', step: '10', min: '0', name: 'maxAbsM3h', inputmode: 'decimal' });
@@ -1957,19 +2185,25 @@ function openModifyDialog(network, state) {
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const body = {};
+      for (const input of [bandMin, bandMax, capValue, bandStation]) input.removeAttribute('aria-invalid');
       const fail = (message, input) => {
         errorEl.textContent = message;
-        input?.focus();
+        if (input) {
+          input.setAttribute('aria-invalid', 'true');
+          input.focus();
+        }
       };
       if (bandStation.value) {
-        const min = bandMin.value === '' ? undefined : Number(bandMin.value);
-        const max = bandMax.value === '' ? undefined : Number(bandMax.value);
-        if (min === undefined && max === undefined) return fail(t('modify.errBandEmpty'), bandMin);
-        if (min !== undefined && max !== undefined && min >= max) return fail(t('modify.errBandOrder'), bandMax);
+        const station = network.stations.find((x) => x.id === bandStation.value);
+        // A number input holding text that is not a number reads as '' but fails validity.badInput.
+        const read = (input) => (input.validity.badInput ? Number.NaN : input.value === '' ? undefined : Number(input.value));
+        const min = read(bandMin);
+        const max = read(bandMax);
+        const problem = bandProblem(min, max, station.levels);
+        if (problem) return fail(t(problem.key, { ...problem.params, overflow: fmtNum(station.levels.overflowM, 2) }), problem.field === 'max' ? bandMax : bandMin);
         body.stationBands = [{ stationId: bandStation.value, ...(min === undefined ? {} : { minLevelM: min }), ...(max === undefined ? {} : { maxLevelM: max }) }];
       }
       const locked = locks.filter((l) => l.box.checked).map((l) => l.box.value);
-      const already = new Set(state.constraints?.lockedStations ?? []);
       const newLocks = locked.filter((id) => !already.has(id));
       if (newLocks.length) body.lockedStations = newLocks;
       if (capLink.value) {
@@ -1997,10 +2231,31 @@ function warningBadge(level) {
   return h('span', { class: ['badge', `badge-warning-${level}`] }, `${WARNING_GLYPH[level] ?? ''}${tOr(`warning.${level}`, level)}`);
 }
 
-function countdown(minutes) {
-  if (minutes === null || minutes === undefined) return t('flood.noRain');
-  if (minutes <= 0) return t('flood.raining', { h: fmtNum(-minutes / 60, 1) });
-  return t('flood.onsetIn', { h: Math.floor(minutes / 60), m: minutes % 60 });
+/** Time to rain onset, counted from now (the board's onset is an absolute time from the assessment). */
+function countdownText(rain, now = Date.now()) {
+  const c = rainCountdown(rain.onsetUtcMs, rain.endUtcMs, now);
+  if (c.kind === 'none') return t('flood.noRain');
+  if (c.kind === 'ended') return t('flood.rainEnded');
+  if (c.kind === 'raining') return t('flood.raining', { h: fmtNum(c.minutes / 60, 1) });
+  return t('flood.onsetIn', { h: c.h, m: c.m });
+}
+
+/**
+ * Replace `container`'s content with build() and keep what the user had: which <details data-key> were
+ * open, and the focus (the focusable element at the same place, if it reads the same).
+ */
+function redrawKeeping(container, build) {
+  const focusables = () => [...container.querySelectorAll('a[href], button, summary, input, select, textarea, [tabindex]')];
+  const open = new Map([...container.querySelectorAll('details[data-key]')].map((d) => [d.dataset.key, d.open]));
+  const active = document.activeElement;
+  const at = active && container.contains(active) ? focusables().indexOf(active) : -1;
+  const activeText = at >= 0 ? active.textContent : null;
+  container.replaceChildren(build());
+  for (const d of container.querySelectorAll('details[data-key]')) if (open.has(d.dataset.key)) d.open = open.get(d.dataset.key);
+  if (at >= 0) {
+    const el = focusables()[at];
+    if (el && el.textContent === activeText) el.focus({ preventScroll: true });
+  }
 }
 
 async function renderFlood(ctx) {
@@ -2008,27 +2263,104 @@ async function renderFlood(ctx) {
   const network = await loadNetwork();
   if (!ctx.alive()) return;
   const updated = h('p', { class: 'muted small', role: 'status' });
+  const loadError = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
+  // Decision results and errors: outside the board, which is redrawn every 10 s.
+  const noticeSlot = h('div', { class: 'notice-slot', hidden: true });
   const body = h('div', {}, h('p', { class: 'muted' }, t('common.loading')));
-  main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('flood.title')), updated), body);
+  main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('flood.title')), updated), loadError, noticeSlot, body);
+  const markUpdated = freshness(ctx, updated, LIVE_REFRESH_MS);
+  const notify = (notice) => {
+    showNotice(noticeSlot, notice);
+    // Errors and warnings are role="alert" and speak for themselves; the rest goes to the polite announcer.
+    if (notice && (notice.kind === 'ok' || notice.kind === 'info')) announce(notice.text);
+  };
+  /** The decision in flight (its buttons stay disabled through redraws) and the emergency plan waiting. */
+  const view = { busy: null, pendingId: null };
+  let board = null;
+  let status = null;
+  let signature = '';
+  const redraw = () => {
+    if (board) redrawKeeping(body, () => floodBoard(network, board, status, view, decide));
+  };
   const load = async () => {
-    let board;
-    let status = null;
+    let nextBoard;
+    let nextStatus = null;
     try {
-      [board, status] = await Promise.all([api('/api/flood/board'), api('/api/flood/status').catch(() => null)]);
+      [nextBoard, nextStatus] = await Promise.all([api('/api/flood/board'), api('/api/flood/status').catch(() => null)]);
     } catch (error) {
       if (!ctx.alive()) return;
-      body.replaceChildren(h('p', { class: error instanceof ApiError && error.status === 404 ? 'alert alert-info' : 'alert alert-error', role: 'status' }, error instanceof ApiError && error.status === 404 ? t('flood.notRunning') : errorText(error)));
+      if (error instanceof ApiError && error.status === 404) {
+        board = null;
+        signature = '';
+        loadError.hidden = true;
+        body.replaceChildren(h('p', { class: 'alert alert-info', role: 'status' }, t('flood.notRunning')));
+      } else if (!board) {
+        body.replaceChildren(errorView(error));
+      } else {
+        // Keep the last board (the "updated at" line turns stale) and say why it is not newer.
+        loadError.hidden = false;
+        loadError.replaceChildren(errorView(error, { cls: '', role: null }));
+      }
       return;
     }
     if (!ctx.alive()) return;
-    updated.textContent = t('common.updatedAt', { time: fmtTime(Date.now(), { seconds: true }) });
-    body.replaceChildren(floodBoard(network, board, status, load));
+    loadError.hidden = true;
+    markUpdated();
+    const pendingId = nextBoard.pending?.emergencyPlanId ?? null;
+    if (view.pendingId !== null && pendingId !== view.pendingId && view.busy === null && closeDialog()) {
+      // The dialog was about a plan that is no longer the one waiting.
+      notify({ kind: 'warn', text: pendingId ? t('flood.pendingChanged', { planId: pendingId }) : t('flood.pendingGone', { planId: view.pendingId }) });
+    }
+    view.pendingId = pendingId;
+    board = nextBoard;
+    status = nextStatus;
+    const next = JSON.stringify([board, status?.pending ?? null]);
+    if (next === signature) {
+      // Nothing new: only the countdown moves, and nothing the user opened or focused is touched.
+      for (const el of body.querySelectorAll('[data-countdown]')) el.textContent = countdownText(board.rain);
+      return;
+    }
+    signature = next;
+    redraw();
+  };
+  /** Approve or reject the emergency plan waiting, one decision at a time. */
+  const decide = async (kind, p) => {
+    if (view.busy !== null || !hasRole(p.requiredRole)) return;
+    const result = await openDialog({
+      title: kind === 'approve' ? t('flood.approveTitle') : t('decision.rejectTitle'),
+      body: [h('p', {}, localName(p.summary))],
+      confirmLabel: kind === 'approve' ? t('flood.approve') : t('decision.reject'),
+      confirmClass: kind === 'approve' ? 'btn-primary' : 'btn-danger',
+      field: kind === 'approve' ? { label: t('decision.comment'), required: false } : { label: t('decision.reason'), required: true },
+    });
+    if (!result || !ctx.alive() || view.busy !== null) return;
+    if (board?.pending?.emergencyPlanId !== p.emergencyPlanId) {
+      notify({ kind: 'warn', text: board?.pending ? t('flood.pendingChanged', { planId: board.pending.emergencyPlanId }) : t('flood.pendingGone', { planId: p.emergencyPlanId }) });
+      return;
+    }
+    view.busy = kind;
+    notify(null);
+    redraw();
+    try {
+      const requestBody = kind === 'approve' ? { emergencyPlanId: p.emergencyPlanId, ...(result.value ? { comment: result.value } : {}) } : { emergencyPlanId: p.emergencyPlanId, reason: result.value };
+      await api(`/api/flood/${kind}`, { method: 'POST', body: requestBody });
+      if (!ctx.alive()) return;
+      notify({ kind: 'ok', text: kind === 'approve' ? t('decision.approved') : t('decision.rejected') });
+    } catch (error) {
+      if (!ctx.alive()) return;
+      notify(errorNotice(error));
+    } finally {
+      view.busy = null;
+    }
+    signature = '';
+    await load().catch(() => undefined);
+    redraw();
   };
   await load();
   ctx.every(LIVE_REFRESH_MS, load);
 }
 
-function floodBoard(network, b, status, reload) {
+function floodBoard(network, b, status, view, decide) {
   const stationName = (id) => {
     const st = network.stations.find((x) => x.id === id);
     return st ? `${id} ${localName(st.name)}` : id;
@@ -2041,12 +2373,12 @@ function floodBoard(network, b, status, reload) {
       { class: 'facts' },
       h('div', { class: 'fact' }, h('dt', {}, t('flood.warning')), h('dd', {}, warningBadge(b.warning))),
       h('div', { class: 'fact' }, h('dt', {}, t('flood.response')), h('dd', {}, b.response ? tOr(`response.${b.response}`, b.response) : t('flood.noResponse'))),
-      h('div', { class: 'fact' }, h('dt', {}, t('flood.onset')), h('dd', { class: 'big-value' }, countdown(b.rain.minutesToOnset)), h('dd', { class: 'small muted' }, b.rain.onsetUtcMs ? t('flood.onsetAt', { time: fmtTime(b.rain.onsetUtcMs), end: fmtTime(b.rain.endUtcMs) }) : '')),
+      h('div', { class: 'fact' }, h('dt', {}, t('flood.onset')), h('dd', { class: 'big-value', 'data-countdown': '' }, countdownText(b.rain)), h('dd', { class: 'small muted' }, b.rain.onsetUtcMs ? t('flood.onsetAt', { time: fmtTime(b.rain.onsetUtcMs), end: fmtTime(b.rain.endUtcMs) }) : '')),
       h('div', { class: 'fact' }, h('dt', {}, t('flood.season')), h('dd', {}, tOr(`floodStatus.${b.status}`, b.status), h('span', { class: 'muted small' }, ` · ${t('flood.assessed', { time: fmtTime(b.assessedAtUtcMs) })}`))),
     ),
   );
   const parts = [head];
-  if (b.pending) parts.push(floodPendingPanel(b, reload), emergencyPlanDetails(network, status?.pending ?? null));
+  if (b.pending) parts.push(floodPendingPanel(b, view, decide), emergencyPlanDetails(network, status?.pending ?? null));
   if (b.live) parts.push(h('p', { class: 'alert alert-info' }, t('flood.live', { planId: b.live.emergencyPlanId, response: tOr(`response.${b.live.response}`, b.live.response), user: b.live.approvedBy }), ' ', h('a', { href: `#/plans/${encodeURIComponent(b.live.planWorkflowId)}` }, t('flood.openPlan'))));
 
   parts.push(
@@ -2186,7 +2518,7 @@ function emergencyPlanDetails(network, p) {
     p.overflowPriority.length
       ? h(
           'details',
-          {},
+          { 'data-key': 'ep-overflow' },
           h('summary', {}, t('emergency.overflowSummary', { n: p.overflowPriority.length })),
           list('emergency.overflow', [...p.overflowPriority].sort((a, b) => a.rank - b.rank), (x) => t('emergency.overflowLine', { rank: x.rank, station: nameOf('stations', x.stationId), water: tOr(`water.${x.receivingWater}`, x.receivingWater) })),
         )
@@ -2194,38 +2526,24 @@ function emergencyPlanDetails(network, p) {
   );
 }
 
-function floodPendingPanel(b, reload) {
+function floodPendingPanel(b, view, decide) {
   const p = b.pending;
   const canDecide = hasRole(p.requiredRole);
-  const status = h('p', { class: 'decision-status', role: 'status' });
-  const approve = h('button', { type: 'button', class: 'btn btn-primary btn-large', 'aria-disabled': canDecide ? undefined : 'true' }, `✔ ${t('flood.approve')}`);
-  const reject = h('button', { type: 'button', class: 'btn btn-danger btn-large', 'aria-disabled': canDecide ? undefined : 'true' }, `✖ ${t('decision.reject')}`);
-  const decide = async (kind) => {
-    if (!canDecide) return;
-    const result = await openDialog({
-      title: kind === 'approve' ? t('flood.approveTitle') : t('decision.rejectTitle'),
-      body: [h('p', {}, localName(p.summary))],
-      confirmLabel: kind === 'approve' ? t('flood.approve') : t('decision.reject'),
-      confirmClass: kind === 'approve' ? 'btn-primary' : 'btn-danger',
-      field: kind === 'approve' ? { label: t('decision.comment'), required: false } : { label: t('decision.reason'), required: true },
+  const busy = view.busy !== null;
+  const status = h('p', { class: 'decision-status', role: 'status' }, busy ? t('decision.busy') : '');
+  // Disabled while a decision is in flight, through every redraw, so it cannot be sent twice.
+  const button = (kind, cls, label) => {
+    const el = h('button', { type: 'button', class: ['btn', cls, 'btn-large'], disabled: busy || undefined, 'aria-disabled': canDecide ? undefined : 'true' }, label);
+    el.addEventListener('click', () => {
+      if (!el.disabled && view.busy === null) void decide(kind, p);
     });
-    if (!result) return;
-    status.textContent = t('decision.busy');
-    try {
-      const body = kind === 'approve' ? { emergencyPlanId: p.emergencyPlanId, ...(result.value ? { comment: result.value } : {}) } : { emergencyPlanId: p.emergencyPlanId, reason: result.value };
-      await api(`/api/flood/${kind}`, { method: 'POST', body });
-      announce(kind === 'approve' ? t('decision.approved') : t('decision.rejected'));
-      await reload();
-    } catch (error) {
-      status.textContent = errorText(error);
-      status.className = 'decision-status alert alert-error';
-    }
+    return el;
   };
-  approve.addEventListener('click', () => void decide('approve'));
-  reject.addEventListener('click', () => void decide('reject'));
+  const approve = button('approve', 'btn-primary', `✔ ${t('flood.approve')}`);
+  const reject = button('reject', 'btn-danger', `✖ ${t('decision.reject')}`);
   return h(
     'section',
-    { class: 'panel decision-panel', 'aria-labelledby': 'fp-h' },
+    { class: 'panel decision-panel', 'aria-labelledby': 'fp-h', 'aria-busy': busy ? 'true' : undefined },
     h('h2', { id: 'fp-h' }, t('flood.pending', { planId: p.emergencyPlanId })),
     h('p', {}, localName(p.summary)),
     h(
@@ -2243,18 +2561,25 @@ function floodPendingPanel(b, reload) {
 // ---------------------------------------------------------------------------------------------------
 // Alerts
 
+/** An alert's text: built here where the alert carries the values (times in Beijing time), else as the server wrote it. */
+function alertMessage(a) {
+  if (a.kind === 'plan-escalated' && typeof a.deadlineUtcMs === 'number') return t('alerts.planEscalated', { planId: a.objectId, deadline: fmtTime(a.deadlineUtcMs) });
+  return localName(a.message);
+}
+
 async function renderAlerts(ctx) {
   setTitle(t('alerts.title'));
   const updated = h('p', { class: 'muted small', role: 'status' });
   const list = h('div', {}, h('p', { class: 'muted' }, t('common.loading')));
   main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('alerts.title')), h('p', { class: 'muted small' }, t('overview.refreshNote')), updated), list);
   let known = null;
+  const markUpdated = freshness(ctx, updated, LIVE_REFRESH_MS);
   const load = async () => {
     let body;
     try {
       body = await api('/api/alerts');
     } catch (error) {
-      if (ctx.alive()) list.replaceChildren(h('p', { class: 'alert alert-error', role: 'alert' }, errorText(error)));
+      if (ctx.alive()) list.replaceChildren(errorView(error));
       return;
     }
     if (!ctx.alive()) return;
@@ -2265,7 +2590,7 @@ async function renderAlerts(ctx) {
       if (fresh.length) announce(t('alerts.new', { n: fresh.length }));
     }
     known = ids;
-    updated.textContent = t('common.updatedAt', { time: fmtTime(body.checkedAtUtcMs, { seconds: true }) });
+    markUpdated(Date.now(), body.checkedAtUtcMs);
     const failed = body.sources.filter((x) => !x.ok);
     list.replaceChildren(
       failed.length ? h('p', { class: 'alert alert-warn' }, t('alerts.sourceFailed', { sources: failed.map((x) => `${tOr(`alertSource.${x.source}`, x.source)} (${x.detail ?? ''})`).join('; ') })) : '',
@@ -2284,7 +2609,7 @@ async function renderAlerts(ctx) {
                   { class: a.severity === 'critical' ? 'row-overflow' : a.severity === 'warning' ? 'row-high' : undefined },
                   h('td', {}, badge(a.severity === 'critical' ? 'error' : a.severity === 'warning' ? 'warn' : 'muted', t(`severity.${a.severity}`))),
                   h('td', {}, tOr(`alert.${a.kind}`, a.kind)),
-                  h('td', {}, localName(a.message), a.link ? [' ', h('a', { href: a.link }, t('alerts.open'))] : null),
+                  h('td', {}, alertMessage(a), a.link ? [' ', h('a', { href: a.link }, t('alerts.open'))] : null),
                   h('td', { class: 'nowrap' }, a.atUtcMs ? fmtTime(a.atUtcMs) : '—', h('div', { class: 'small muted' }, a.atUtcMs ? fmtAge(a.atUtcMs) : '')),
                 ),
               ),
@@ -2381,7 +2706,7 @@ async function renderHistory(ctx) {
     try {
       body = await api(`/api/history?fromUtcMs=${fromUtcMs}&toUtcMs=${toUtcMs}&limit=500`);
     } catch (error) {
-      if (ctx.alive()) list.replaceChildren(h('p', { class: 'alert alert-error', role: 'alert' }, errorText(error)));
+      if (ctx.alive()) list.replaceChildren(errorView(error));
       return;
     }
     if (!ctx.alive()) return;
@@ -2534,7 +2859,7 @@ function renderAudit(ctx) {
   };
   const results = h('div', { class: 'table-wrap' });
   const pager = h('div', { class: 'pager' });
-  const error = h('p', { class: 'alert alert-error', role: 'alert', hidden: true });
+  const error = h('div', { class: 'alert alert-error', role: 'alert', hidden: true });
   let offset = 0;
 
   const search = async () => {
@@ -2574,7 +2899,7 @@ function renderAudit(ctx) {
     } catch (err) {
       if (!ctx.alive()) return;
       error.hidden = false;
-      error.textContent = errorText(err);
+      error.replaceChildren(errorView(err, { cls: '', role: null }));
     } finally {
       results.removeAttribute('aria-busy');
     }

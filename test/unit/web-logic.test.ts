@@ -1,0 +1,175 @@
+// The console's pure rules (web/static/logic.js), imported in Node as the page imports them: which stations
+// an approval writes (the server's REMOTE rule), the revision sent with a decision, the translated message for
+// each failed request, staleness, the rain countdown, the band check of the modify form, and the parsing of
+// forecast sources and autonomy reasons. Every message key the rules can answer exists in Chinese and English.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface ErrorInput {
+  status: number;
+  message?: string;
+  timeout?: boolean;
+  write?: boolean;
+  timeoutMs?: number;
+}
+interface Keyed {
+  key: string;
+  params: Record<string, unknown>;
+}
+interface Logic {
+  REQUEST_TIMEOUT_MS: number;
+  LIVE_STATUSES: Set<string>;
+  ERROR_KEYS: string[];
+  isStale(updatedAtMs: number | null, nowMs: number, refreshMs: number): boolean;
+  withRevision(body: Record<string, unknown>, revision: unknown): Record<string, unknown>;
+  planChange(previous: { status: string; revision?: number } | null, next: { status: string; revision?: number }): { status: boolean; revision: boolean; leftProposed: boolean };
+  dispatchCounts(stationIds: string[], snapshot: { stationId: string; mode: 'local' | 'remote' | null; remoteActive: boolean | null }[]): { written: number; inactive: number; local: number; unknown: number };
+  conflictKind(message: string): string;
+  errorInfo(input: ErrorInput): Keyed;
+  rainCountdown(onsetUtcMs: number | null, endUtcMs: number | null, nowMs: number): { kind: string; minutes?: number; h?: number; m?: number };
+  bandProblem(min: number | undefined, max: number | undefined, levels: { overflowM: number }): (Keyed & { field: string }) | null;
+  parseForecastSource(source: string): { kind: string; provider: string; rain: string | null; quality: string | null; ageMin: number | null };
+  autonomyReason(text: string): { mode: string | null; key: string | null; params: Record<string, unknown> } | null;
+}
+interface I18n {
+  messages: Record<'zh' | 'en', Record<string, string>>;
+}
+
+const webRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web/static');
+const logic = (await import(pathToFileURL(path.join(webRoot, 'logic.js')).href)) as Logic;
+const { messages } = (await import(pathToFileURL(path.join(webRoot, 'i18n.js')).href)) as I18n;
+
+const translated = (key: string) => {
+  assert.ok(messages.zh[key] && messages.en[key], `${key} is translated in zh and en`);
+};
+
+void test('the approval counts stations written by the server rule: every REMOTE station, active or not; LOCAL skipped; unknown apart', () => {
+  const snapshot = [
+    { stationId: 'A', mode: 'remote' as const, remoteActive: true },
+    { stationId: 'B', mode: 'remote' as const, remoteActive: false },
+    { stationId: 'C', mode: 'local' as const, remoteActive: null },
+    { stationId: 'D', mode: null, remoteActive: null },
+    { stationId: 'F', mode: 'remote' as const, remoteActive: null },
+  ];
+  // E has no snapshot entry at all; stations not in the step (F) are not counted.
+  assert.deepEqual(logic.dispatchCounts(['A', 'B', 'C', 'D', 'E'], snapshot), { written: 2, inactive: 1, local: 1, unknown: 2 });
+  assert.deepEqual(logic.dispatchCounts([], snapshot), { written: 0, inactive: 0, local: 0, unknown: 0 });
+  for (const key of ['decision.approveRemote', 'decision.approveInactive', 'decision.approveLocal', 'decision.approveUnknown', 'decision.approveBasis', 'decision.approveRevision']) translated(key);
+});
+
+void test('the reviewed revision goes into approve, reject and modify bodies when the plan has one', () => {
+  assert.deepEqual(logic.withRevision({ comment: 'ok' }, 3), { comment: 'ok', revision: 3 });
+  assert.deepEqual(logic.withRevision({ reason: 'no' }, 1), { reason: 'no', revision: 1 });
+  assert.deepEqual(logic.withRevision({ lockedStations: ['E2'] }, 2), { lockedStations: ['E2'], revision: 2 });
+  for (const bad of [undefined, null, 0, -1, 1.5, '2']) assert.deepEqual(logic.withRevision({}, bad), {}, `no revision for ${String(bad)}`);
+  const body = { comment: 'x' };
+  logic.withRevision(body, 2);
+  assert.deepEqual(body, { comment: 'x' }, 'the body passed in is not changed');
+});
+
+void test('a plan read again: a new revision and leaving "proposed" are told apart', () => {
+  assert.deepEqual(logic.planChange(null, { status: 'proposed', revision: 1 }), { status: false, revision: false, leftProposed: false });
+  assert.deepEqual(logic.planChange({ status: 'proposed', revision: 1 }, { status: 'proposed', revision: 2 }), { status: false, revision: true, leftProposed: false });
+  assert.deepEqual(logic.planChange({ status: 'proposed' }, { status: 'proposed', revision: 1 }), { status: false, revision: false, leftProposed: false }, 'no revision reads as 1');
+  assert.deepEqual(logic.planChange({ status: 'proposed', revision: 2 }, { status: 'approved', revision: 2 }), { status: true, revision: false, leftProposed: true });
+  assert.deepEqual(logic.planChange({ status: 'approved', revision: 2 }, { status: 'dispatched', revision: 2 }), { status: true, revision: false, leftProposed: false });
+});
+
+void test('the plan page keeps polling while the workflow runs, dispatched included', () => {
+  for (const s of ['gathering', 'proposed', 'approved', 'dispatched']) assert.ok(logic.LIVE_STATUSES.has(s), s);
+  for (const s of ['completed', 'rejected', 'expired', 'superseded', 'replaced', 'dispatch-failed']) assert.ok(!logic.LIVE_STATUSES.has(s), s);
+});
+
+void test('failed requests map to translated sentences by status, and 409s by kind', () => {
+  const key = (input: ErrorInput) => logic.errorInfo(input).key;
+  assert.equal(key({ status: 400, message: 'body must NOT have additional properties' }), 'error.badRequest');
+  assert.equal(key({ status: 401 }), 'login.expired');
+  assert.equal(key({ status: 403, message: 'needs role dispatcher' }), 'error.forbidden');
+  assert.equal(key({ status: 404, message: 'no plan plan-x' }), 'error.notFound');
+  assert.equal(key({ status: 429 }), 'error.rateLimited');
+  assert.equal(key({ status: 500, message: 'internal error; see the server log' }), 'error.server');
+  assert.equal(key({ status: 503 }), 'error.server');
+  assert.equal(key({ status: 0 }), 'error.network');
+  assert.deepEqual(logic.errorInfo({ status: 418 }), { key: 'error.generic', params: { status: 418 } });
+  assert.deepEqual(logic.errorInfo({ status: 0, timeout: true }), { key: 'error.timeout', params: { s: logic.REQUEST_TIMEOUT_MS / 1000 } });
+  assert.deepEqual(logic.errorInfo({ status: 0, timeout: true, write: true, timeoutMs: 120_000 }), { key: 'error.timeoutWrite', params: { s: 120 } }, 'a timed-out write may have been done');
+
+  // The workflow validators' messages (workflows/dispatch-plan.ts, flood-season.ts) and the routes' own.
+  const conflicts: [string, string, Record<string, unknown>][] = [
+    ['plan plan-1 is approved; only a proposed plan can be decided', 'error.conflict.notProposed', { status: 'approved' }],
+    ['plan plan-1 is superseded by plan-2; only a proposed plan can be decided', 'error.conflict.notProposed', { status: 'superseded' }],
+    ['plan plan-1 is closed', 'error.conflict.closed', {}],
+    ['plan plan-1 is being re-planned after a modification; decide on the new revision', 'error.conflict.replanning', {}],
+    ['plan plan-1 is at revision 3; the decision was made on revision 2 — review the new revision', 'error.conflict.revision', {}],
+    ['invalid modification: band: unknown station X9', 'error.conflict.invalidModification', {}],
+    ['no emergency plan is waiting for approval', 'error.conflict.noEmergencyPlan', {}],
+    ['emergency plan ep-r1 is not the one waiting (ep-r2)', 'error.conflict.noEmergencyPlan', {}],
+    ['plan plan-1 needs a supervisor or higher; wang is dispatcher', 'error.conflict.role', {}],
+    ['a rejection needs a reason', 'error.conflict.reasonRequired', {}],
+    ['something else', 'error.conflict.other', {}],
+  ];
+  for (const [message, expected, params] of conflicts) assert.deepEqual(logic.errorInfo({ status: 409, message }), { key: expected, params }, message);
+  // Never the server's words, never "see the server log", in the sentence itself.
+  assert.doesNotMatch(messages.zh['error.server']!, /日志/);
+  assert.equal(messages.zh['error.server'], '服务器出错，请稍后重试或联系系统管理员。');
+  assert.doesNotMatch(messages.en['error.server']!, /log/);
+  for (const k of logic.ERROR_KEYS) translated(k);
+  for (const k of ['error.page', 'error.details', 'error.dismiss']) translated(k);
+});
+
+void test('"updated at" is stale after two refresh intervals', () => {
+  assert.equal(logic.isStale(1_000, 21_000, 10_000), false);
+  assert.equal(logic.isStale(1_000, 21_001, 10_000), true);
+  assert.equal(logic.isStale(null, 1e12, 10_000), false, 'nothing shown yet is not stale');
+});
+
+void test('the rain countdown runs from the forecast onset and now, not the assessment', () => {
+  const onset = Date.UTC(2026, 6, 1, 6, 0);
+  const end = onset + 6 * 3_600_000;
+  assert.deepEqual(logic.rainCountdown(onset, end, onset - 95 * 60_000), { kind: 'until', minutes: 95, h: 1, m: 35 });
+  assert.deepEqual(logic.rainCountdown(onset, end, onset - 30_000), { kind: 'until', minutes: 1, h: 0, m: 1 }, 'under a minute to go is still a minute');
+  assert.deepEqual(logic.rainCountdown(onset, end, onset + 90 * 60_000), { kind: 'raining', minutes: 90 });
+  assert.deepEqual(logic.rainCountdown(onset, end, end), { kind: 'ended' });
+  assert.deepEqual(logic.rainCountdown(onset, null, onset + 60_000), { kind: 'raining', minutes: 1 });
+  assert.deepEqual(logic.rainCountdown(null, null, onset), { kind: 'none' });
+  for (const k of ['flood.noRain', 'flood.rainEnded', 'flood.raining', 'flood.onsetIn']) translated(k);
+});
+
+void test("the modify form's band is checked against the station's levels before it is sent", () => {
+  const levels = { overflowM: 4.2 };
+  assert.equal(logic.bandProblem(1, 3, levels), null);
+  assert.equal(logic.bandProblem(2, 2, levels), null, 'min = max is allowed, as the server allows it');
+  assert.equal(logic.bandProblem(undefined, 4.2, levels), null);
+  assert.equal(logic.bandProblem(0, undefined, levels), null);
+  assert.deepEqual(logic.bandProblem(undefined, undefined, levels), { key: 'modify.errBandEmpty', params: {}, field: 'min' });
+  assert.deepEqual(logic.bandProblem(-0.1, 2, levels), { key: 'modify.errBandNegative', params: {}, field: 'min' });
+  assert.deepEqual(logic.bandProblem(1, 4.5, levels), { key: 'modify.errBandAboveOverflow', params: { overflow: 4.2 }, field: 'max' });
+  assert.deepEqual(logic.bandProblem(3, 2, levels), { key: 'modify.errBandOrder', params: {}, field: 'max' });
+  assert.deepEqual(logic.bandProblem(Number.NaN, 2, levels), { key: 'modify.errBandNumber', params: {}, field: 'min' });
+  for (const k of ['modify.errBandEmpty', 'modify.errBandNegative', 'modify.errBandAboveOverflow', 'modify.errBandOrder', 'modify.errBandNumber', 'modify.lockedAlready']) translated(k);
+});
+
+void test('forecast sources and autonomy reasons are read into parts the console translates', () => {
+  assert.deepEqual(logic.parseForecastSource('inflow-forecast;rain=open-meteo:cma_grapes_global;quality=fresh'), { kind: 'inflow', provider: '', rain: 'open-meteo:cma_grapes_global', quality: 'fresh', ageMin: null });
+  assert.deepEqual(logic.parseForecastSource('open-meteo:gfs;quality=stale,age=95min'), { kind: 'rain', provider: 'open-meteo:gfs', rain: null, quality: 'stale', ageMin: 95 });
+  assert.deepEqual(logic.parseForecastSource('fallback:climatology;quality=fallback'), { kind: 'fallback', provider: 'climatology', rain: null, quality: 'fallback', ageMin: null });
+  assert.deepEqual(logic.parseForecastSource('inflow-forecast(influxdb);quality=unknown'), { kind: 'inflow', provider: '', rain: null, quality: 'unknown', ageMin: null });
+  assert.equal(logic.parseForecastSource('none').kind, 'none');
+  for (const k of ['forecastSource.inflow', 'forecastSource.rain', 'forecastSource.fallback', 'forecastSource.other', 'forecastSource.rainOf', 'forecastSource.quality', 'forecastSource.age', 'rainQuality.unknown']) translated(k);
+
+  assert.deepEqual(logic.autonomyReason('auto-within-bounds: within bounds of plan-a over 4 step(s) (levels ±0.3 m, transfers ±200 m³/h)'), {
+    mode: 'auto-within-bounds',
+    key: 'autonomy.reason.within',
+    params: { planId: 'plan-a', n: 4, level: '0.3', transfer: '200' },
+  });
+  assert.deepEqual(logic.autonomyReason('pre-approved playbook: flood-drawdown'), { mode: null, key: 'autonomy.reason.playbook', params: { opMode: 'flood-drawdown' } });
+  assert.equal(logic.autonomyReason('no approved plan to compare with: a dispatcher decides')?.key, 'autonomy.reason.noLastApproved');
+  assert.equal(logic.autonomyReason('E1 start level 2 → 3 m exceeds ±0.3 m')?.key, 'autonomy.reason.outOfBounds');
+  assert.deepEqual(logic.autonomyReason('emergency-auto: something new'), { mode: 'emergency-auto', key: null, params: {} });
+  assert.equal(logic.autonomyReason('something new'), null);
+  for (const k of Object.keys(messages.zh).filter((x) => x.startsWith('autonomy.'))) translated(k);
+  for (const mode of ['advisory', 'auto-within-bounds', 'emergency-auto']) translated(`autonomy.${mode}`);
+});

@@ -1,0 +1,198 @@
+// Pure helpers of the dispatcher's console: no DOM, no fetch, no translation. They answer with message
+// keys and parameters; app.js translates them with t(). test/unit/web-logic.test.ts imports this file
+// in Node and checks every rule here, and that every key it can answer exists in both languages.
+
+/** A request without an answer after this long is aborted. */
+export const REQUEST_TIMEOUT_MS = 15_000;
+/** Modify re-plans the whole horizon inside the request: it gets longer. */
+export const REPLAN_TIMEOUT_MS = 120_000;
+
+/** Plan statuses in which the plan's workflow still runs and the plan can change by itself: the plan page polls. */
+export const LIVE_STATUSES = new Set(['gathering', 'proposed', 'approved', 'dispatched']);
+
+/** Data shown as "updated at" is stale once older than two refresh intervals. */
+export function isStale(updatedAtMs, nowMs, refreshMs) {
+  return typeof updatedAtMs === 'number' && nowMs - updatedAtMs > 2 * refreshMs;
+}
+
+/** The decision body with the revision the dispatcher reviewed, when the plan has one (an integer ≥ 1). */
+export function withRevision(body, revision) {
+  return Number.isInteger(revision) && revision >= 1 ? { ...body, revision } : { ...body };
+}
+
+/** What changed between two reads of a plan: its status, its revision (re-planned after a modification). */
+export function planChange(previous, next) {
+  if (!previous) return { status: false, revision: false, leftProposed: false };
+  const status = previous.status !== next.status;
+  const revision = (previous.revision ?? 1) !== (next.revision ?? 1);
+  return { status, revision, leftProposed: status && previous.status === 'proposed' };
+}
+
+/**
+ * Which stations the approval will write, by the server's rule (activities/dispatch.ts applyPlanStep):
+ * every station of the step whose mode is REMOTE is written, whether or not its remote setpoints are
+ * active (watchdog); LOCAL ones are skipped. The mode here is the one the plan was made with; a station
+ * whose mode is unknown is decided by the mode read at dispatch time.
+ * `stationIds`: the stations of the plan's first step; `snapshot`: the plan's snapshot stations.
+ */
+export function dispatchCounts(stationIds, snapshot) {
+  const byId = new Map((snapshot ?? []).map((s) => [s.stationId, s]));
+  const counts = { written: 0, inactive: 0, local: 0, unknown: 0 };
+  for (const id of stationIds) {
+    const s = byId.get(id);
+    const mode = s?.mode;
+    if (mode === 'remote' || mode === 1) {
+      counts.written++;
+      if (s.remoteActive === false) counts.inactive++;
+    } else if (mode === 'local' || mode === 0) counts.local++;
+    else counts.unknown++;
+  }
+  return counts;
+}
+
+/** The kind of a 409 from the plan and flood routes, from the workflow validators' messages. */
+export function conflictKind(message) {
+  const m = String(message ?? '');
+  if (/being re-planned/i.test(m)) return 'replanning';
+  if (/invalid modification/i.test(m)) return 'invalidModification';
+  if (/no emergency plan is waiting|is not the one waiting/i.test(m)) return 'noEmergencyPlan';
+  if (/revision/i.test(m)) return 'revision';
+  if (/only a proposed plan can be decided/i.test(m)) return 'notProposed';
+  if (/\bis closed\b/i.test(m)) return 'closed';
+  if (/needs an? \w+ or higher/i.test(m)) return 'role';
+  if (/rejection needs a reason/i.test(m)) return 'reasonRequired';
+  return 'other';
+}
+
+/**
+ * The message for a failed request: `status` (0 = no answer), the server's message, whether it timed out
+ * and whether it was a write (a timed-out write may still have been done). Answers { key, params }.
+ */
+export function errorInfo({ status, message, timeout = false, write = false, timeoutMs = REQUEST_TIMEOUT_MS }) {
+  if (timeout) return { key: write ? 'error.timeoutWrite' : 'error.timeout', params: { s: Math.round(timeoutMs / 1000) } };
+  if (status === 0) return { key: 'error.network', params: {} };
+  if (status === 400) return { key: 'error.badRequest', params: {} };
+  if (status === 401) return { key: 'login.expired', params: {} };
+  if (status === 403) return { key: 'error.forbidden', params: {} };
+  if (status === 404) return { key: 'error.notFound', params: {} };
+  if (status === 409) {
+    const kind = conflictKind(message);
+    if (kind === 'notProposed') {
+      const m = /\bis ([a-z-]+)(?: by (\S+))?; only a proposed plan/i.exec(String(message));
+      return m ? { key: 'error.conflict.notProposed', params: { status: m[1] } } : { key: 'error.conflict.closed', params: {} };
+    }
+    return { key: `error.conflict.${kind}`, params: {} };
+  }
+  if (status === 429) return { key: 'error.rateLimited', params: {} };
+  if (status >= 500) return { key: 'error.server', params: {} };
+  return { key: 'error.generic', params: { status } };
+}
+
+/** Every key errorInfo can answer (for the translation test). */
+export const ERROR_KEYS = [
+  'error.timeout',
+  'error.timeoutWrite',
+  'error.network',
+  'error.badRequest',
+  'login.expired',
+  'error.forbidden',
+  'error.notFound',
+  'error.conflict.notProposed',
+  'error.conflict.closed',
+  'error.conflict.replanning',
+  'error.conflict.invalidModification',
+  'error.conflict.noEmergencyPlan',
+  'error.conflict.revision',
+  'error.conflict.role',
+  'error.conflict.reasonRequired',
+  'error.conflict.other',
+  'error.rateLimited',
+  'error.server',
+  'error.generic',
+];
+
+/** Time to rain onset, from the forecast onset and end and the time now (not the assessment's time). */
+export function rainCountdown(onsetUtcMs, endUtcMs, nowMs) {
+  if (typeof onsetUtcMs !== 'number') return { kind: 'none' };
+  if (typeof endUtcMs === 'number' && nowMs >= endUtcMs) return { kind: 'ended' };
+  if (nowMs >= onsetUtcMs) return { kind: 'raining', minutes: Math.floor((nowMs - onsetUtcMs) / 60_000) };
+  const minutes = Math.ceil((onsetUtcMs - nowMs) / 60_000);
+  return { kind: 'until', minutes, h: Math.floor(minutes / 60), m: minutes % 60 };
+}
+
+/**
+ * A level band typed in the modify form, checked against the station's levels: each level ≥ 0 and at most
+ * the overflow level, min ≤ max (the server's rule), at least one given. Null when fine, else
+ * { key, params, field: 'min' | 'max' } of the first problem.
+ */
+export function bandProblem(min, max, levels) {
+  if (min === undefined && max === undefined) return { key: 'modify.errBandEmpty', params: {}, field: 'min' };
+  for (const [field, v] of [['min', min], ['max', max]]) {
+    if (v === undefined) continue;
+    if (!Number.isFinite(v)) return { key: 'modify.errBandNumber', params: {}, field };
+    if (v < 0) return { key: 'modify.errBandNegative', params: {}, field };
+    if (v > levels.overflowM) return { key: 'modify.errBandAboveOverflow', params: { overflow: levels.overflowM }, field };
+  }
+  if (min !== undefined && max !== undefined && min > max) return { key: 'modify.errBandOrder', params: {}, field: 'max' };
+  return null;
+}
+
+/**
+ * A plan's forecastSource ("inflow-forecast;rain=open-meteo:cma;quality=fresh", "open-meteo:gfs;quality=stale,age=95min",
+ * "fallback:climatology;quality=fallback", "none") in parts: what the plan used (inflow forecast, rain forecast,
+ * fallback), the provider, the rain provider behind an inflow forecast, the rain quality and age.
+ */
+export function parseForecastSource(source) {
+  const raw = String(source ?? '');
+  const [head = '', ...rest] = raw.split(';');
+  const out = { kind: 'other', provider: head, rain: null, quality: null, ageMin: null };
+  if (raw === '' || raw === 'none') return { ...out, kind: 'none', provider: '' };
+  if (/^inflow[- ]/.test(head)) {
+    out.kind = 'inflow';
+    out.provider = '';
+  } else if (head.startsWith('fallback:')) {
+    out.kind = 'fallback';
+    out.provider = head.slice('fallback:'.length);
+  } else if (head) out.kind = 'rain';
+  for (const part of rest) {
+    for (const item of part.split(',')) {
+      const [key, value] = item.split('=');
+      if (value === undefined) continue;
+      if (key === 'rain') out.rain = value;
+      else if (key === 'quality') out.quality = value;
+      else if (key === 'age') {
+        const n = Number.parseInt(value, 10);
+        out.ageMin = Number.isFinite(n) ? n : null;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Autonomy reasons and automatic decisions (workflows/autonomy.ts, dispatch-plan.ts, flood-season.ts) are
+ * English text; the ones known here become { key, params }, anything else null (shown as sent).
+ * An automatic decision reads "<mode>: <reason>"; `mode` comes back apart.
+ */
+export function autonomyReason(text) {
+  let s = String(text ?? '');
+  let mode = null;
+  const prefixed = /^(advisory|auto-within-bounds|emergency-auto): (.*)$/s.exec(s);
+  if (prefixed) {
+    mode = prefixed[1];
+    s = prefixed[2];
+  }
+  let m;
+  if ((m = /^within bounds of (\S+) over (\d+) step\(s\) \(levels ±([\d.]+) m, transfers ±([\d.]+) m³\/h\)$/.exec(s))) {
+    return { mode, key: 'autonomy.reason.within', params: { planId: m[1], n: Number(m[2]), level: m[3], transfer: m[4] } };
+  }
+  if ((m = /^pre-approved playbook: (\S+)$/.exec(s))) return { mode, key: 'autonomy.reason.playbook', params: { opMode: m[1] } };
+  if ((m = /^pre-approved playbook for (.+)$/.exec(s))) return { mode, key: 'autonomy.reason.playbookFor', params: { level: m[1] } };
+  if ((m = /^stand-down of (\S+) approved by (\S+)$/.exec(s))) return { mode, key: 'autonomy.reason.standDown', params: { planId: m[1], user: m[2] } };
+  if (/^no answer from the coordinator/.test(s)) return { mode, key: 'autonomy.reason.noCoordinator', params: {} };
+  if (/^no approved plan to compare with/.test(s)) return { mode, key: 'autonomy.reason.noLastApproved', params: {} };
+  if ((m = /^the plan in force \((\S+)\) is an emergency plan/.exec(s))) return { mode, key: 'autonomy.reason.emergencyInForce', params: { planId: m[1] } };
+  if ((m = /^operating mode changes from (\S+) to (\S+)$/.exec(s))) return { mode, key: 'autonomy.reason.modeChange', params: { from: m[1], to: m[2] } };
+  if ((m = /^(\S+) (?:start level|stop level|flow|pumps allowed|control|transfer) .*$/.exec(s))) return { mode, key: 'autonomy.reason.outOfBounds', params: { object: m[1] } };
+  return mode ? { mode, key: null, params: {} } : null;
+}
