@@ -1,7 +1,9 @@
 // The dispatcher's console in a real browser (Debian's Chromium driven by playwright-core) against the real
 // system: Temporal and InfluxDB, the OPC UA simulator, the forecast server, a dispatch worker and the API
-// listening on a port. A dispatcher signs in, opens the pending plan from the plan list, approves it in the
-// dialog, sees it dispatched, and the plan's first-step setpoints are then read back from the simulator.
+// listening on a port. A dispatcher signs in, opens the pending plan from the plan list, modifies it, has the
+// approve dialog closed under them when a supervisor modifies it again, approves the new revision (the revision
+// reviewed is sent with each decision), sees it dispatched, and the plan's first-step setpoints are then read
+// back from the simulator. A plan that does not exist shows a translated error with the server's words folded.
 // Screenshots of the main pages in Chinese and English go to test-results/screenshots/ (git-ignored).
 //
 // The browser: CHROMIUM_PATH, else the Debian paths below (infra/bootstrap.sh installs the package when run
@@ -160,6 +162,12 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   const page = await context.newPage();
   const consoleErrors: string[] = [];
   page.on('pageerror', (error) => consoleErrors.push(error.message));
+  // Every decision the console sends, with its body: the reviewed revision must be in each.
+  const decisions: { kind: string; body: Record<string, unknown> }[] = [];
+  page.on('request', (request) => {
+    const m = /\/api\/plans\/[^/]+\/(approve|reject|modify)$/.exec(new URL(request.url()).pathname);
+    if (m && request.method() === 'POST') decisions.push({ kind: m[1]!, body: request.postDataJSON() as Record<string, unknown> });
+  });
 
   // Sign in (Chinese is the default).
   await page.goto(`${baseUrl}/`);
@@ -196,22 +204,57 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   await page.locator('#mods-h').waitFor({ timeout: 30_000 });
   await page.getByText(/第 2 版：zhou/).waitFor();
   mark('modified');
+  assert.deepEqual(decisions.at(-1), { kind: 'modify', body: { lockedStations: ['E2'], comment: 'E2 现场检修，交回就地', revision: 1 } }, 'the modification names the revision it was made on');
   await shoot(page, 'plan-modified-zh', false);
 
+  // The approve dialog counts the stations the server will write by its own rule: every station in REMOTE
+  // mode in the plan's telemetry (LOCAL E9 skipped), the ones of unknown mode apart.
+  const revision2 = await waitForPlan(planId, ['proposed']);
+  assert.equal(revision2.revision, 2);
+  const stepStations = revision2.plan!.steps[0]!.stations.map((x) => x.stationId);
+  const modeOf = (id: string) => revision2.snapshot?.stations.find((x) => x.stationId === id)?.mode ?? null;
+  const countIn = async (dialog: ReturnType<Page['getByRole']>, kind: string) => {
+    const item = dialog.locator(`[data-count="${kind}"]`);
+    return (await item.count()) === 0 ? 0 : Number(/\d+/.exec((await item.textContent()) ?? '')?.[0]);
+  };
   await approve.click();
-  const dialog = page.getByRole('dialog');
+  let dialog = page.getByRole('dialog');
+  await dialog.getByText('第 2 版').waitFor();
+  assert.equal(await countIn(dialog, 'written'), stepStations.filter((id) => modeOf(id) === 'remote').length, 'written: every REMOTE station of the step');
+  assert.equal(await countIn(dialog, 'local'), stepStations.filter((id) => modeOf(id) === 'local').length);
+  assert.equal(await countIn(dialog, 'local'), 1, `only ${localStation} is LOCAL`);
+  assert.equal(await countIn(dialog, 'unknown'), stepStations.filter((id) => modeOf(id) === null).length);
+
+  // A supervisor modifies the plan while the dispatcher has the approve dialog open: the dialog closes and
+  // the page says the plan is now revision 3; nothing was approved.
+  const cap = network.interconnections[0]!;
+  const supervisorToken = await logIn(app, supervisor.userName, supervisor.password);
+  const byOther = await app.inject({ method: 'POST', url: `/api/plans/${planId}/modify`, headers: { authorization: `Bearer ${supervisorToken}` }, payload: { transferCaps: [{ interconnectionId: cap.id, maxAbsM3h: 300 }], comment: '限制互联输送（浏览器测试）' } });
+  assert.equal(byOther.statusCode, 200, byOther.body);
+  await dialog.waitFor({ state: 'detached', timeout: 15_000 });
+  await page.locator('.notice-slot').getByText(/计划已被修改为第 3 版/).waitFor();
+  assert.equal(decisions.filter((d) => d.kind === 'approve').length, 0, 'the closed dialog approved nothing');
+  mark('revision changed under the open dialog');
+  await shoot(page, 'plan-revision-changed-zh', false);
+
+  await approve.click();
+  dialog = page.getByRole('dialog');
+  await dialog.getByText('第 3 版').waitFor();
   await dialog.getByRole('textbox').fill('同意，按计划执行（浏览器测试）');
   await dialog.getByRole('button', { name: '批准并下发', exact: true }).click();
   await page.locator('.plan-header').getByText('已下发').waitFor({ timeout: 30_000 });
+  await page.locator('.notice-slot').getByText('计划已批准，正在下发。').waitFor();
   mark('dispatched');
+  assert.deepEqual(decisions.at(-1), { kind: 'approve', body: { comment: '同意，按计划执行（浏览器测试）', revision: 3 } }, 'the approval names the revision reviewed');
 
   // What SCADA holds now: the first step of the approved plan at every REMOTE station, nothing at LOCAL.
   const state = await waitForPlan(planId, ['dispatched']);
   assert.equal(state.status, 'dispatched');
   assert.equal(state.decision?.userName, dispatcher.userName);
   assert.equal(state.decision?.comment, '同意，按计划执行（浏览器测试）');
-  assert.equal(state.revision, 2, 'the approved plan is the modified revision');
-  assert.deepEqual(state.constraints, { lockedStations: ['E2'] });
+  assert.equal(state.revision, 3, 'the approved plan is the revision the dispatcher reviewed');
+  assert.deepEqual(state.constraints?.lockedStations, ['E2']);
+  assert.deepEqual(state.constraints?.transferCaps, [{ interconnectionId: cap.id, maxAbsM3h: 300 }]);
   const first = state.plan!.steps[0]!;
   const e2 = network.stations.find((s) => s.id === 'E2')!;
   const e2Setpoint = first.stations.find((s) => s.stationId === 'E2')!;
@@ -228,6 +271,17 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   // The decision is attributed in the audit log.
   const audit = await store.audit.search({ action: 'plan.approve', target: planId, limit: 5, offset: 0 });
   assert.equal(audit[0]?.userName, dispatcher.userName);
+
+  // The plan page still polls a dispatched plan (its later steps and completion show up by themselves).
+  await page.getByText(/每 3 秒自动刷新/).waitFor();
+
+  // A plan that does not exist: a translated sentence, the server's words folded under 详情.
+  await page.goto(`${baseUrl}/#/plans/plan-does-not-exist`);
+  const pageError = page.getByRole('alert').filter({ hasText: '未找到请求的对象' });
+  await pageError.waitFor();
+  assert.match((await pageError.locator('details code').textContent()) ?? '', /^404\b.*no plan plan-does-not-exist/);
+  await page.goto(`${baseUrl}/#/plans/${encodeURIComponent(planId)}`);
+  await page.locator('.plan-header').getByText('已下发').waitFor();
 
   // Screenshots of the main pages in both languages.
   await shoot(page, 'plan-dispatched-zh', false);
