@@ -78,7 +78,7 @@ export function createFloodActivities(deps: FloodDependencies) {
   const tags = resolveTagMap(network);
   const conditionTags = tags.filter(
     (t) =>
-      (t.objectKind === 'station' && ['levelM', 'inflowM3h', 'overflowM3h', 'pumpsAvailable', 'pumpsRunning', 'mode'].includes(t.tag)) ||
+      (t.objectKind === 'station' && ['levelM', 'inflowM3h', 'overflowM3h', 'pumpsAvailable', 'pumpsRunning', 'mode', 'startLevelSpM', 'stopLevelSpM'].includes(t.tag)) ||
       (t.objectKind === 'plant' && ['inflowM3h', 'bypassM3h'].includes(t.tag)) ||
       (t.objectKind === 'tank' && t.tag === 'volumeM3'),
   );
@@ -135,6 +135,8 @@ export function createFloodActivities(deps: FloodDependencies) {
             pumpsAvailable: value(s.id, 'pumpsAvailable'),
             pumpsRunning: value(s.id, 'pumpsRunning'),
             mode: mode === StationMode.remote ? 'remote' : mode === StationMode.local ? 'local' : null,
+            startLevelSpM: value(s.id, 'startLevelSpM'),
+            stopLevelSpM: value(s.id, 'stopLevelSpM'),
           };
         }),
         plants: network.plants.map((p) => ({ plantId: p.id, inflowM3h: value(p.id, 'inflowM3h'), bypassM3h: value(p.id, 'bypassM3h') })),
@@ -180,8 +182,16 @@ export function createFloodActivities(deps: FloodDependencies) {
       return plan;
     },
 
+    /** The stand-down plan, from the bands SCADA holds now (unknown where SCADA does not answer: the range alone). */
     async buildStandDownPlan(input: { planId: string }): Promise<Plan> {
-      return standDownPlan(network, input.planId, now());
+      const bandTags = tags.filter((t) => t.objectKind === 'station' && (t.tag === 'startLevelSpM' || t.tag === 'stopLevelSpM'));
+      const readings = await opcua.readTags(bandTags).catch(() => []);
+      const held = (stationId: string, tag: string) => {
+        const r = readings.find((x) => x.objectId === stationId && x.tag === tag);
+        return r?.good && typeof r.value === 'number' ? r.value : null;
+      };
+      const inForce = network.stations.map((s) => ({ stationId: s.id, startLevelSpM: held(s.id, 'startLevelSpM'), stopLevelSpM: held(s.id, 'stopLevelSpM') }));
+      return standDownPlan(network, input.planId, now(), inForce);
     },
 
     /** Build the post-event report from the event log and the observed rain, and store it in InfluxDB. */

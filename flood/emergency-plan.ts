@@ -227,13 +227,17 @@ export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
   const stepCount = Math.max(1, Math.ceil((floodUntil - firstAligned) / stepMs) + 1);
   const steps: PlanStep[] = [];
   const clamped: Plan['clamped'] = [];
+  // Each band moves from the one SCADA holds (when the assessment read it) no faster than the envelope's rate.
+  const bandSent = new Map(assessment.stations.map((c) => [c.stationId, { startLevelM: c.startLevelSpM ?? null, stopLevelM: c.stopLevelSpM ?? null }]));
   for (let k = 0; k < stepCount; k++) {
     const startUtcMs = k === 0 ? nowUtcMs : firstAligned + (k - 1) * stepMs;
+    const minutesSince = k === 0 ? network.planning.cycleMin : (startUtcMs - steps[k - 1]!.startUtcMs) / MS_PER_MIN;
     const stations: StationSetpoint[] = network.stations.map((s) => {
       const d = drawdownOf.get(s.id);
       const inFlood = d !== undefined && startUtcMs + stepMs > d.startByUtcMs && startUtcMs < floodUntil;
       const wantedStart = inFlood ? d.targetStartLevelM : s.levels.pumpStartM;
-      const { startLevelM: start, stopLevelM: stop } = clampLevelBand({ startLevelM: wantedStart, stopLevelM: s.levels.pumpStopM }, s.envelope, { startLevelM: null, stopLevelM: null }, 0, 0.2);
+      const { startLevelM: start, stopLevelM: stop } = clampLevelBand({ startLevelM: wantedStart, stopLevelM: s.levels.pumpStopM }, s.envelope, bandSent.get(s.id) ?? { startLevelM: null, stopLevelM: null }, minutesSince, 0.2);
+      bandSent.set(s.id, { startLevelM: start.value, stopLevelM: stop.value });
       if (k === 0 && start.clamped) clamped.push({ objectId: s.id, setpoint: 'startLevelM', wanted: wantedStart, sent: start.value });
       return {
         stationId: s.id,
@@ -327,8 +331,40 @@ export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
   };
 }
 
-/** One-step plan that returns every station to its normal band with duty pumps (stand-down). */
-export function standDownPlan(network: NetworkConfig, planId: string, nowUtcMs: number): Plan {
+/**
+ * The plan that returns every station to its normal band with duty pumps (stand-down). One step, unless a band
+ * SCADA holds (`inForce`) is further from the normal band than the envelope's rate allows in one cycle: then a
+ * step each plan step until every band is back.
+ */
+export function standDownPlan(network: NetworkConfig, planId: string, nowUtcMs: number, inForce: readonly { stationId: string; startLevelSpM: number | null; stopLevelSpM: number | null }[] = []): Plan {
+  const stepMs = network.planning.stepMin * MS_PER_MIN;
+  const bandSent = new Map(inForce.map((c) => [c.stationId, { startLevelM: c.startLevelSpM, stopLevelM: c.stopLevelSpM }]));
+  const steps: PlanStep[] = [];
+  const clamped: Plan['clamped'] = [];
+  const MAX_STEPS = 96;
+  for (let k = 0; k < MAX_STEPS; k++) {
+    const startUtcMs = k === 0 ? nowUtcMs : Math.ceil((nowUtcMs + 1) / stepMs) * stepMs + (k - 1) * stepMs;
+    const minutesSince = k === 0 ? network.planning.cycleMin : (startUtcMs - steps[k - 1]!.startUtcMs) / MS_PER_MIN;
+    let reached = true;
+    const stations: StationSetpoint[] = network.stations.map((s) => {
+      const own = ownLevelBand(s);
+      const band = clampLevelBand(own, s.envelope, bandSent.get(s.id) ?? { startLevelM: null, stopLevelM: null }, minutesSince);
+      bandSent.set(s.id, { startLevelM: band.startLevelM.value, stopLevelM: band.stopLevelM.value });
+      if (band.startLevelM.clamped || band.stopLevelM.clamped) {
+        reached = false;
+        if (band.startLevelM.clamped) clamped.push({ objectId: s.id, setpoint: 'startLevelM', wanted: own.startLevelM, sent: band.startLevelM.value, startUtcMs });
+        if (band.stopLevelM.clamped) clamped.push({ objectId: s.id, setpoint: 'stopLevelM', wanted: own.stopLevelM, sent: band.stopLevelM.value, startUtcMs });
+      }
+      return { stationId: s.id, remoteControl: 'levelBand', startLevelM: band.startLevelM.value, stopLevelM: band.stopLevelM.value, flowM3h: 0, pumpsAllowed: s.pumps.length - s.standbyPumps };
+    });
+    steps.push({
+      startUtcMs,
+      stations,
+      transfers: network.interconnections.map((x) => ({ interconnectionId: x.id, transferM3h: 0 })),
+      tanks: network.tanks.map((t) => ({ tankId: t.id, inletM3h: 0, outletM3h: 0 })),
+    });
+    if (reached) break;
+  }
   return {
     planId,
     networkId: network.id,
@@ -337,21 +373,8 @@ export function standDownPlan(network: NetworkConfig, planId: string, nowUtcMs: 
     operatingMode: 'normal',
     stepMin: network.planning.stepMin,
     basis: { telemetryAtUtcMs: nowUtcMs, forecastIssuedAtUtcMs: null, forecastSource: 'none' },
-    steps: [
-      {
-        startUtcMs: nowUtcMs,
-        stations: network.stations.map((s) => ({
-          stationId: s.id,
-          remoteControl: 'levelBand',
-          ...ownLevelBand(s),
-          flowM3h: 0,
-          pumpsAllowed: s.pumps.length - s.standbyPumps,
-        })),
-        transfers: network.interconnections.map((x) => ({ interconnectionId: x.id, transferM3h: 0 })),
-        tanks: network.tanks.map((t) => ({ tankId: t.id, inletM3h: 0, outletM3h: 0 })),
-      },
-    ],
+    steps,
     reasons: network.stations.map((s) => ({ objectId: s.id, reason: { zh: '汛情解除：恢复正常液位区间，仅主泵运行。', en: 'Stand-down: normal band, duty pumps only.' } })),
-    clamped: [],
+    clamped,
   };
 }

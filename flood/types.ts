@@ -152,6 +152,9 @@ export interface StationCondition {
   pumpsAvailable: number | null;
   pumpsRunning: number | null;
   mode: 'local' | 'remote' | null;
+  /** The band SCADA holds (absent in assessments recorded before it was read): plans move from it at the envelope's rate. */
+  startLevelSpM?: number | null;
+  stopLevelSpM?: number | null;
 }
 
 export interface FloodAssessment {

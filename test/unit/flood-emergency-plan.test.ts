@@ -108,6 +108,40 @@ test('level IV (blue) on the west only: west stations drawn down, a dispatcher a
   assert.ok(back.steps[0]!.transfers.every((t) => t.transferM3h === 0));
 });
 
+test('emergency and stand-down plans move from the bands SCADA holds no faster than the envelope allows', () => {
+  const slow = structuredClone(network);
+  for (const s of slow.stations) {
+    s.envelope.startLevelM.maxChangePerMin = 0.005;
+    s.envelope.stopLevelM.maxChangePerMin = 0.005;
+  }
+  const w1 = slow.stations.find((s) => s.id === 'W1')!;
+  // Stand-down from a flood band held at W1: 0.075 m per 15-min step, so several steps, each within the rate.
+  const held = { stationId: 'W1', startLevelSpM: w1.levels.pumpStartM - 0.5, stopLevelSpM: w1.levels.pumpStopM };
+  const back = standDownPlan(slow, 'plan-standdown', NOW, [held]);
+  const w1Steps = back.steps.map((st) => st.stations.find((x) => x.stationId === 'W1')!);
+  assert.ok(back.steps.length > 2, `${back.steps.length} steps`);
+  assert.ok(Math.abs(w1Steps[0]!.startLevelM - (held.startLevelSpM + 0.005 * slow.planning.cycleMin)) < 1e-9, `first step ${w1Steps[0]!.startLevelM}`);
+  for (let k = 1; k < back.steps.length; k++) {
+    const minutes = (back.steps[k]!.startUtcMs - back.steps[k - 1]!.startUtcMs) / 60_000;
+    assert.ok(Math.abs(w1Steps[k]!.startLevelM - w1Steps[k - 1]!.startLevelM) <= 0.005 * minutes + 1e-9, `step ${k} within the rate`);
+  }
+  assert.equal(w1Steps.at(-1)!.startLevelM, w1.levels.pumpStartM, 'the last step is the normal band');
+  assert.ok(back.clamped.some((c) => c.objectId === 'W1' && c.setpoint === 'startLevelM'));
+  assert.equal(standDownPlan(slow, 'plan-standdown', NOW).steps.length, 1, 'nothing held known: one step, the range alone');
+
+  // The emergency plan starts from the band held too (an assessment that read it).
+  const a = assessment('orange', 'II', 'W', 60);
+  a.stations = a.stations.map((c) => (c.stationId === 'W1' ? { ...c, startLevelSpM: w1.levels.pumpStartM, stopLevelSpM: w1.levels.pumpStopM } : c));
+  const plan = buildEmergencyPlan({ emergencyPlanId: 'plan-flood-slow', revision: 1, network: slow, assessment: a, config, nowUtcMs: NOW });
+  const steps = plan.setpointPlan.steps;
+  const w1Flood = steps.map((st) => st.stations.find((x) => x.stationId === 'W1')!);
+  for (let k = 1; k < steps.length; k++) {
+    const minutes = (steps[k]!.startUtcMs - steps[k - 1]!.startUtcMs) / 60_000;
+    assert.ok(Math.abs(w1Flood[k]!.startLevelM - w1Flood[k - 1]!.startLevelM) <= 0.005 * minutes + 1e-9, `emergency step ${k} within the rate`);
+  }
+  assert.ok(Math.abs(w1Flood[0]!.startLevelM - w1.levels.pumpStartM) <= 0.005 * slow.planning.cycleMin + 1e-9, 'the first step moves from the band held');
+});
+
 test('the post-event report: rain, levels, overflows, actions in time order, and the plan against the actual', () => {
   const rain = summariseObservedRain('C-W1', { timeUtcMs: [1, 2, 3, 4, 5, 6].map((h) => NOW + h * H), mm: [0, 10, 30, 25, 5, 0] }, NOW, NOW + 8 * H);
   assert.deepEqual([rain.totalMm, rain.max3hMm, rain.onsetUtcMs, rain.endUtcMs], [70, 65, NOW + H, NOW + 5 * H]);
