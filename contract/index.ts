@@ -188,6 +188,13 @@ export interface DecisionInput {
   userName: string;
   role: Role;
   comment?: string;
+  /**
+   * The plan revision the user reviewed (`DispatchCycleState.revision`, 1 until the first modification).
+   * When given, dispatchPlan's validators refuse the decision if the plan has been modified since, so an
+   * approval, rejection or modification never lands on a revision its author did not see. Left out, the
+   * decision applies to the current revision (older clients).
+   */
+  revision?: number;
 }
 
 export interface ModifyInput extends DecisionInput {

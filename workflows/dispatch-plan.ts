@@ -114,6 +114,11 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
     if (!d.userName) throw new Error('a decision needs the user who made it');
     if (!decidingRoles.includes(d.role)) throw new Error(`role ${d.role} may not decide on plans`);
     if (!roleAtLeast(d.role, input.requiredRole)) throw new Error(`plan ${planId} needs a ${input.requiredRole} or higher; ${d.userName} is ${d.role}`);
+    // Decided on what the user saw: a revision modified meanwhile by someone else is reviewed first.
+    const current = state.revision ?? 1;
+    if (d.revision !== undefined && d.revision !== current) {
+      throw new Error(`plan ${planId} is at revision ${current}; the decision was made on revision ${d.revision} — review the new revision`);
+    }
   };
   setHandler(dispatchStateQuery, () => state);
   setHandler(

@@ -105,11 +105,20 @@ const PlanSummary = Type.Object({
 });
 
 const PlanParams = Type.Object({ planId: Type.String({ pattern: '^plan-[A-Za-z0-9_.:+-]{1,200}$' }) });
-const DecisionBody = Type.Object({ comment: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
-const RejectBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
+/** The revision the dispatcher reviewed: a decision on a revision that has been modified since is refused (409). */
+const Revision = Type.Optional(
+  Type.Integer({
+    minimum: 1,
+    description:
+      'The plan revision the dispatcher reviewed (the plan\'s `revision`, 1 until the first modification). If the plan has been modified since, the decision is refused with 409 and the new revision must be reviewed. Left out, the decision applies to the current revision. / 审阅时的计划版本；计划已被他人修改时拒绝（409）。',
+  }),
+);
+const DecisionBody = Type.Object({ comment: Type.Optional(Type.String({ maxLength: 2000 })), revision: Revision }, { additionalProperties: false });
+const RejectBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 2000 }), revision: Revision }, { additionalProperties: false });
 const ModifyBody = Type.Object(
   {
     comment: Type.Optional(Type.String({ maxLength: 2000 })),
+    revision: Revision,
     stationBands: Type.Optional(Type.Array(Type.Object({ stationId: Type.String(), minLevelM: Type.Optional(Type.Number()), maxLevelM: Type.Optional(Type.Number()) }, { additionalProperties: false }), { maxItems: 200 })),
     lockedStations: Type.Optional(Type.Array(Type.String(), { maxItems: 200 })),
     transferCaps: Type.Optional(Type.Array(Type.Object({ interconnectionId: Type.String(), maxAbsM3h: Type.Number({ minimum: 0 }) }, { additionalProperties: false }), { maxItems: 50 })),
@@ -371,19 +380,19 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
     },
   );
 
-  async function decide(kind: 'approve' | 'reject' | 'modify', planId: string, user: { userName: string; role: Role }, comment: string | undefined, ip: string, constraints?: PlanConstraints) {
-    const input = { userName: user.userName, role: user.role, ...(comment ? { comment } : {}) };
+  async function decide(kind: 'approve' | 'reject' | 'modify', planId: string, user: { userName: string; role: Role }, comment: string | undefined, revision: number | undefined, ip: string, constraints?: PlanConstraints) {
+    const input = { userName: user.userName, role: user.role, ...(comment ? { comment } : {}), ...(revision !== undefined ? { revision } : {}) };
     try {
       const { result, workflowId } = await onPlanWorkflow(planId, (id) => {
         const handle = temporal.workflow.getHandle(id);
         if (kind === 'modify') return handle.executeUpdate(modifyPlanUpdate, { args: [{ ...input, constraints: constraints ?? {} }] });
         return handle.executeUpdate(kind === 'approve' ? approvePlanUpdate : rejectPlanUpdate, { args: [input] });
       });
-      await store.audit.record({ userName: user.userName, role: user.role, action: `plan.${kind}`, target: planId, detail: { comment: comment ?? null, ...(constraints ? { constraints } : {}) }, ip });
+      await store.audit.record({ userName: user.userName, role: user.role, action: `plan.${kind}`, target: planId, detail: { comment: comment ?? null, ...(revision !== undefined ? { revision } : {}), ...(constraints ? { constraints } : {}) }, ip });
       return { ...result, workflowId };
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
-        await store.audit.record({ userName: user.userName, role: user.role, action: `plan.${kind}.refused`, target: planId, detail: { reason: error.cause?.message ?? error.message }, ip });
+        await store.audit.record({ userName: user.userName, role: user.role, action: `plan.${kind}.refused`, target: planId, detail: { reason: error.cause?.message ?? error.message, ...(revision !== undefined ? { revision } : {}) }, ip });
         throw Object.assign(new Error(error.cause?.message ?? error.message), { statusCode: 409, code: 'Conflict' });
       }
       throw error;
@@ -404,7 +413,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       },
     },
     async (request) => {
-      return decide('approve', request.params.planId, request.user!, request.body?.comment, request.ip);
+      return decide('approve', request.params.planId, request.user!, request.body?.comment, request.body?.revision, request.ip);
     },
   );
 
@@ -415,7 +424,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       schema: { tags: ['plans'], summary: 'Reject a proposed plan with a reason / 驳回计划', security: [{ bearer: [] }], params: PlanParams, body: RejectBody, response: { 200: PlanStateBody, ...errorResponses } },
     },
     async (request) => {
-      return decide('reject', request.params.planId, request.user!, request.body.reason, request.ip);
+      return decide('reject', request.params.planId, request.user!, request.body.reason, request.body.revision, request.ip);
     },
   );
 
@@ -433,8 +442,8 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       },
     },
     async (request) => {
-      const { comment, ...constraints } = request.body;
-      return decide('modify', request.params.planId, request.user!, comment, request.ip, constraints);
+      const { comment, revision, ...constraints } = request.body;
+      return decide('modify', request.params.planId, request.user!, comment, revision, request.ip, constraints);
     },
   );
 };

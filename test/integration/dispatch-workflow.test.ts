@@ -332,6 +332,37 @@ test('auto within bounds: a plan close to the live one goes live by itself and r
   assert.match(far.autonomy!.reason, /start level .* exceeds ±0.2 m/);
 });
 
+test('a decision made on a revision that was modified meanwhile is refused, naming both revisions; on the current revision it goes through', async () => {
+  applied.length = 0;
+  const taskQueue = 'test-stale-revision';
+  const networkId = 'net-stale-revision';
+  const { result, history } = await runWithWorker(taskQueue, async () => {
+    await startCoordinator(taskQueue, networkId);
+    const handle = await startPlan(taskQueue, networkId, 'plan-stale-revision');
+    const proposed = await waitForStatus(handle, 'proposed');
+    assert.equal(proposed.revision, 1);
+    // wang opens revision 1; zhang modifies the plan meanwhile (he had reviewed revision 1 too).
+    const modified = await handle.executeUpdate(modifyPlanUpdate, { args: [{ userName: 'zhang', role: 'dispatcher', revision: 1, constraints: { lockedStations: ['W1'] } }] });
+    assert.equal(modified.revision, 2);
+    const stale = refusal(/plan plan-stale-revision is at revision 2; the decision was made on revision 1 — review the new revision/);
+    await assert.rejects(handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher', revision: 1 }] }), stale);
+    await assert.rejects(handle.executeUpdate(rejectPlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher', comment: '不同意', revision: 1 }] }), stale);
+    await assert.rejects(handle.executeUpdate(modifyPlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher', revision: 1, constraints: { lockedStations: ['W3'] } }] }), stale);
+    await assert.rejects(handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher', revision: 3 }] }), refusal(/is at revision 2; the decision was made on revision 3/));
+    assert.equal((await handle.query(dispatchStateQuery)).status, 'proposed', 'nothing decided on the stale revision');
+    // Having reviewed revision 2, wang approves it.
+    const approved = await handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher', revision: 2 }] });
+    assert.equal(approved.status, 'approved');
+    return { result: await handle.result(), history: await handle.fetchHistory() };
+  });
+  assert.equal(result.status, 'completed');
+  assert.equal(result.decision?.userName, 'wang');
+  assert.deepEqual(result.modifications?.map((m) => [m.userName, m.revision]), [['zhang', 2]], 'the refused modification left no trace');
+  assert.ok(applied.every((a) => a.planId === 'plan-stale-revision'));
+  // Validators do not run on replay: the history with revisions in its updates replays on this code.
+  await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'plan-stale-revision');
+});
+
 // Each file is named after the workflow id it was recorded under (child ids derive from it).
 test('recorded histories replay on the current workflow code (determinism), and a changed history does not', async () => {
   const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json')).sort();

@@ -464,6 +464,37 @@ void describe('what the new routes answer', () => {
     assert.equal(audit[0]?.userName, 'wang');
     assert.deepEqual((audit[0]?.detail as { constraints: unknown }).constraints, constraints);
   });
+
+  void test('approve, reject and modify carry the revision the dispatcher reviewed to the workflow validator; a bad revision is a 400', async () => {
+    for (const [action, payload] of [
+      ['approve', { revision: 2 }],
+      ['reject', { reason: '西片水位过高', revision: 2 }],
+      ['modify', { lockedStations: ['E2'], revision: 2 }],
+    ] as const) {
+      const res = await app.inject({ method: 'POST', url: `/api/plans/${pendingPlanId}/${action}`, headers: bearer('wang'), payload });
+      assert.equal(res.statusCode, 200, `${action}: ${res.body}`);
+      const update = updates.at(-1)!;
+      assert.equal((update.args[0] as { revision?: number }).revision, 2, `${action}: the reviewed revision reaches ${update.name}`);
+      if (action === 'modify') assert.deepEqual((update.args[0] as { constraints: unknown }).constraints, { lockedStations: ['E2'] }, 'the revision is not taken for a constraint');
+    }
+    const audit = await store.audit.search({ action: 'plan.approve', limit: 1, offset: 0 });
+    assert.equal((audit[0]?.detail as { revision?: number }).revision, 2, 'the audit log names the revision decided on');
+    const before = updates.length;
+    for (const revision of [0, -1, 1.5, 'two']) {
+      for (const [action, payload] of [['approve', { revision }], ['reject', { reason: 'x', revision }], ['modify', { lockedStations: ['E2'], revision }]] as const) {
+        const res = await app.inject({ method: 'POST', url: `/api/plans/${pendingPlanId}/${action}`, headers: bearer('wang'), payload });
+        assert.equal(res.statusCode, 400, `${action} with revision ${JSON.stringify(revision)}: ${res.body}`);
+      }
+    }
+    assert.equal(updates.length, before, 'nothing sent to the workflow');
+    const doc = (await app.inject({ method: 'GET', url: '/api/docs/json' })).json<{ paths: Record<string, { post: { requestBody: { content: Record<string, { schema: { properties: Record<string, { type?: string; minimum?: number; description?: string }> } }> } } }> }>();
+    for (const action of ['approve', 'reject', 'modify']) {
+      const revision = doc.paths[`/api/plans/{planId}/${action}`]!.post.requestBody.content['application/json']!.schema.properties['revision']!;
+      assert.equal(revision.type, 'integer');
+      assert.equal(revision.minimum, 1);
+      assert.match(revision.description ?? '', /revision the dispatcher reviewed/);
+    }
+  });
 });
 
 void describe('the API contract', () => {
