@@ -298,6 +298,8 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
       outcome = await applyIo.applyPlanStep({ planId, stepIndex: k, step, heartbeat, skipStations: [...handedBack] });
     } catch (error) {
       state.error = `step ${k}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`;
+      // The latest outcome would be the previous step's: it must not be taken for this one's.
+      delete state.outcome;
       await notify({
         audience: 'dispatcher',
         severity: 'alarm',
@@ -375,7 +377,8 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
       await record('step-applied', state.outcome);
     }
   }
-  if (state.status === 'dispatch-failed') await record('dispatch-failed', state.outcome ?? null, state.error);
+  // The failed step has no outcome (its writes are not known); the error names the step.
+  if (state.status === 'dispatch-failed') await record('dispatch-failed', null, state.error);
   else {
     state.status = state.replacedBy ? 'replaced' : 'completed';
     await record(state.status, null, state.replacedBy ? `replaced by ${state.replacedBy}` : `${state.steps!.length} steps applied`);

@@ -11,6 +11,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   approvePlanUpdate,
   autonomyConfig,
@@ -49,6 +50,10 @@ const notifications: Notification[] = [];
 const applied: { planId: string; stepIndex: number; startLevels: Record<string, number> }[] = [];
 /** Stations whose writes the stub SCADA refuses. */
 const failingStations = new Set<string>();
+/** When set, a step write that throws this (an activity that gave up) instead of answering. */
+let stepWriteError: ((input: Parameters<DispatchActivities['applyPlanStep']>[0]) => Error | undefined) | undefined;
+/** Every recordOutcome input, in order. */
+const records: Parameters<DispatchActivities['recordOutcome']>[0][] = [];
 const STEPS = 3;
 
 const snapshot: NetworkSnapshot = { networkId: network.id, readAtUtcMs: 1_780_000_000_000, readings: [], badTagCount: 0, stations: [] };
@@ -71,6 +76,8 @@ const stubActivities: DispatchActivities = {
   applyPlanStep: (input): Promise<DispatchOutcome> => {
     calls.push(`apply:${input.stepIndex}${input.onlyStations ? `:${input.onlyStations.join(',')}` : ''}${input.skipStations?.length ? `:skip=${input.skipStations.join(',')}` : ''}`);
     applied.push({ planId: input.planId!, stepIndex: input.stepIndex, startLevels: Object.fromEntries((input.step?.stations ?? []).map((s) => [s.stationId, s.startLevelM])) });
+    const error = stepWriteError?.(input);
+    if (error) return Promise.reject(error);
     const stations = (input.step?.stations ?? []).filter((s) => (!input.onlyStations || input.onlyStations.includes(s.stationId)) && !input.skipStations?.includes(s.stationId));
     const writes = stations.map((s) => ({ objectId: s.stationId, tag: 'startLevelSpM', nodeId: `ns=1;s=${s.stationId}.startLevelSpM`, value: s.startLevelM, readBack: s.startLevelM, status: failingStations.has(s.stationId) ? ('failed' as const) : ('verified' as const) }));
     const failed = writes.filter((w) => w.status === 'failed').length;
@@ -80,7 +87,7 @@ const stubActivities: DispatchActivities = {
     calls.push(`hand-back:${input.stationIds.join(',')}`);
     return Promise.resolve(input.stationIds.map((stationId) => ({ stationId, atUtcMs: 0, stepIndex: input.stepIndex, reason: input.reason, written: false })));
   },
-  recordOutcome: (input) => { calls.push(`record:${input.status}`); return Promise.resolve(1); },
+  recordOutcome: (input) => { calls.push(`record:${input.status}`); records.push(input); return Promise.resolve(1); },
   notify: (n) => { notifications.push(n); calls.push(`notify:${n.audience}:${n.key.split(':').at(-1)}`); return Promise.resolve([{ channel: 'stub', audience: n.audience, delivered: true }]); },
 };
 
@@ -361,6 +368,34 @@ test('a decision made on a revision that was modified meanwhile is refused, nami
   assert.ok(applied.every((a) => a.planId === 'plan-stale-revision'));
   // Validators do not run on replay: the history with revisions in its updates replays on this code.
   await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'plan-stale-revision');
+});
+
+test('dispatch-failed records the failing step with its error, never the previous step\'s outcome', async () => {
+  records.length = 0;
+  stepWriteError = (input) => (input.stepIndex === 1 ? ApplicationFailure.create({ message: 'BadCommunicationError: SCADA away', type: 'OpcUaDown', nonRetryable: true }) : undefined);
+  const taskQueue = 'test-dispatch-failed';
+  const networkId = 'net-dispatch-failed';
+  try {
+    const result = await runWithWorker(taskQueue, async () => {
+      await startCoordinator(taskQueue, networkId);
+      const handle = await startPlan(taskQueue, networkId, 'plan-dispatch-failed');
+      await waitForStatus(handle, 'proposed');
+      await handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+      return handle.result();
+    });
+    assert.equal(result.status, 'dispatch-failed');
+    assert.match(result.error ?? '', /^step 1: BadCommunicationError/);
+    assert.equal(result.outcome, undefined, 'no outcome is shown for the failed step (step 0\'s is in its record)');
+    assert.deepEqual(result.steps?.map((s) => s.stepIndex), [0]);
+    const mine = records.filter((r) => r.planId === 'plan-dispatch-failed');
+    assert.deepEqual(mine.map((r) => r.status), ['dispatched', 'dispatch-failed']);
+    assert.equal(mine[0]?.outcome?.stepIndex, 0);
+    const failed = mine[1]!;
+    assert.equal(failed.outcome, null, 'step 0\'s outcome is not recorded again as the failed step\'s');
+    assert.match(failed.detail ?? '', /^step 1: BadCommunicationError: SCADA away/);
+  } finally {
+    stepWriteError = undefined;
+  }
 });
 
 // Each file is named after the workflow id it was recorded under (child ids derive from it).
