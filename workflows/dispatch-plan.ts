@@ -2,7 +2,7 @@
 // re-plan) or decide under the network's autonomy setting; escalate an unanswered plan to the supervisor
 // and let it expire without any change; then, once approved, apply it step by step on workflow timers.
 // Orchestration only: every write, read and message is an activity, so the history is the plan's audit trail.
-import { allHandlersFinished, condition, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, allHandlersFinished, condition, isCancellation, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { DispatchActivities } from '../activities/dispatch.js';
 import {
   approvePlanUpdate,
@@ -33,6 +33,15 @@ import { withinBounds } from './autonomy.js';
 import { NO_TIMER_WHEN_DUE, tell, workflowClock } from './common.js';
 
 const defaults = { stationRetryBaseMs: 5_000, stationRetryAttempts: 3, applyHeartbeatTimeoutMs: 20_000, contextWaitMs: 10_000 };
+
+/**
+ * Version marker: a station retry that fails (SCADA away for all its attempts) no longer fails the plan — the
+ * stations are handed back, recorded and alarmed; and a plan replaced by a newer one (or cancelled) during its
+ * retries or hand-back stops writing. Histories recorded before it keep the old command sequence.
+ */
+export const STEP_FAILURE_GUARDS = 'step-failure-guards';
+
+const errorText = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
 
 const io = proxyActivities<DispatchActivities>({
   startToCloseTimeout: '2 minutes',
@@ -289,6 +298,17 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
     return [...new Set(writes.filter((w) => (w.status === 'failed' || w.status === 'mismatch') && stationIds.has(w.objectId)).map((w) => w.objectId))];
   };
 
+  /**
+   * A newer plan went live, or this one is being cancelled: it writes nothing more (no retry, no hand-back),
+   * so it never overwrites its replacement's setpoints. Old histories (no STEP_FAILURE_GUARDS marker) go on.
+   */
+  const stopWriting = () => (state.replacedBy !== undefined || CancellationScope.current().consideredCancelled) && patched(STEP_FAILURE_GUARDS);
+  const done = (k: number, outcome: DispatchOutcome, retries: number): true => {
+    state.outcome = outcome;
+    state.steps!.push({ stepIndex: k, appliedAtUtcMs: outcome.appliedAtUtcMs, verified: outcome.verified, skipped: outcome.skipped, failed: outcome.failed, alreadyInForce: outcome.alreadyInForce ?? 0, retries });
+    return true;
+  };
+
   /** One step with per-station retries and hand-back; false when the step could not be applied at all. */
   const applyStep = async (k: number): Promise<boolean> => {
     const step = plan.steps[k]!;
@@ -297,7 +317,7 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
     try {
       outcome = await applyIo.applyPlanStep({ planId, stepIndex: k, step, heartbeat, skipStations: [...handedBack] });
     } catch (error) {
-      state.error = `step ${k}: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`;
+      state.error = `step ${k}: ${errorText(error)}`;
       // The latest outcome would be the previous step's: it must not be taken for this one's.
       delete state.outcome;
       await notify({
@@ -311,10 +331,22 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
     }
     let retries = 0;
     let failing = stationFailures(outcome.writes);
+    let retryError: string | undefined;
     while (failing.length > 0 && retries < timing.stationRetryAttempts) {
       await sleep(timing.stationRetryBaseMs * 2 ** retries);
+      if (stopWriting()) break;
       retries++;
-      const again = await applyIo.applyPlanStep({ planId, stepIndex: k, step, heartbeat, onlyStations: failing, stationsOnly: true, compareFirst: true });
+      let again: DispatchOutcome;
+      try {
+        again = await applyIo.applyPlanStep({ planId, stepIndex: k, step, heartbeat, onlyStations: failing, stationsOnly: true, compareFirst: true });
+      } catch (error) {
+        // The retry gave up after its own attempts: the failing stations stay not written, and the step goes
+        // on to hand-back, record and alarm instead of failing the plan with nothing recorded.
+        if (isCancellation(error) || !patched(STEP_FAILURE_GUARDS)) throw error;
+        retryError = errorText(error);
+        log.warn('station retry failed', { planId, stepIndex: k, stations: failing, error: retryError });
+        break;
+      }
       const retried = new Set(failing);
       const writes = [...outcome.writes.filter((w) => !retried.has(w.objectId)), ...again.writes];
       outcome = {
@@ -328,7 +360,13 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
       failing = stationFailures(again.writes);
     }
     if (failing.length > 0) {
-      const reason = `writes failed ${retries + 1} times at step ${k}`;
+      const reason = retryError ? `writes failed at step ${k}; retry ${retries} gave up: ${retryError}` : `writes failed ${retries + 1} times at step ${k}`;
+      // A newer plan is live (it writes these stations itself) or this one is cancelled: no hand-back write.
+      const skipHandBack = () => record('hand-back-skipped', null, `${failing.join(',')}: ${reason}; not handed back: ${state.replacedBy ? `replaced by ${state.replacedBy}` : 'cancelled'}`);
+      if (stopWriting()) {
+        await skipHandBack();
+        return done(k, outcome, retries);
+      }
       await notify({
         audience: 'dispatcher',
         severity: 'alarm',
@@ -336,6 +374,10 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
         text: `计划 **${planId}** 第${k}步：${failing.join('、')} 写入失败${retries + 1}次，已交回本地控制，本计划不再向其下发。\n\n${failing.join(', ')}: ${reason}; handed back to local control for the rest of the plan.`,
         key: `${planId}:step-${k}:hand-back`,
       });
+      if (stopWriting()) {
+        await skipHandBack();
+        return done(k, outcome, retries);
+      }
       let backs: DispatchCycleState['handedBack'] = [];
       try {
         backs = await io.handBackToLocal({ planId, stepIndex: k, stationIds: failing, reason });
@@ -349,9 +391,7 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
       }
       await record('handed-back', null, `${failing.join(',')}: ${reason}`);
     }
-    state.outcome = outcome;
-    state.steps!.push({ stepIndex: k, appliedAtUtcMs: outcome.appliedAtUtcMs, verified: outcome.verified, skipped: outcome.skipped, failed: outcome.failed, alreadyInForce: outcome.alreadyInForce ?? 0, retries });
-    return true;
+    return done(k, outcome, retries);
   };
 
   for (let k = 0; k < plan.steps.length; k++) {

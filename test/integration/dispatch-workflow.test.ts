@@ -48,12 +48,14 @@ let bundle: WorkflowBundleWithSourceMap;
 const calls: string[] = [];
 const notifications: Notification[] = [];
 const applied: { planId: string; stepIndex: number; startLevels: Record<string, number> }[] = [];
-/** Stations whose writes the stub SCADA refuses. */
+/** Stations whose writes the stub SCADA refuses: `W2` in every plan, `plan-x/W2` in plan-x only. */
 const failingStations = new Set<string>();
 /** When set, a step write that throws this (an activity that gave up) instead of answering. */
 let stepWriteError: ((input: Parameters<DispatchActivities['applyPlanStep']>[0]) => Error | undefined) | undefined;
 /** Every recordOutcome input, in order. */
 const records: Parameters<DispatchActivities['recordOutcome']>[0][] = [];
+/** Every hand-back, with its plan. */
+const handBacks: { planId: string; stationIds: string[] }[] = [];
 const STEPS = 3;
 
 const snapshot: NetworkSnapshot = { networkId: network.id, readAtUtcMs: 1_780_000_000_000, readings: [], badTagCount: 0, stations: [] };
@@ -78,13 +80,15 @@ const stubActivities: DispatchActivities = {
     applied.push({ planId: input.planId!, stepIndex: input.stepIndex, startLevels: Object.fromEntries((input.step?.stations ?? []).map((s) => [s.stationId, s.startLevelM])) });
     const error = stepWriteError?.(input);
     if (error) return Promise.reject(error);
+    const refused = (id: string) => failingStations.has(id) || failingStations.has(`${input.planId}/${id}`);
     const stations = (input.step?.stations ?? []).filter((s) => (!input.onlyStations || input.onlyStations.includes(s.stationId)) && !input.skipStations?.includes(s.stationId));
-    const writes = stations.map((s) => ({ objectId: s.stationId, tag: 'startLevelSpM', nodeId: `ns=1;s=${s.stationId}.startLevelSpM`, value: s.startLevelM, readBack: s.startLevelM, status: failingStations.has(s.stationId) ? ('failed' as const) : ('verified' as const) }));
+    const writes = stations.map((s) => ({ objectId: s.stationId, tag: 'startLevelSpM', nodeId: `ns=1;s=${s.stationId}.startLevelSpM`, value: s.startLevelM, readBack: s.startLevelM, status: refused(s.stationId) ? ('failed' as const) : ('verified' as const) }));
     const failed = writes.filter((w) => w.status === 'failed').length;
     return Promise.resolve({ planId: input.planId!, stepIndex: input.stepIndex, appliedAtUtcMs: 0, writes, verified: writes.length - failed, skipped: 0, failed });
   },
   handBackToLocal: (input) => {
     calls.push(`hand-back:${input.stationIds.join(',')}`);
+    handBacks.push({ planId: input.planId, stationIds: input.stationIds });
     return Promise.resolve(input.stationIds.map((stationId) => ({ stationId, atUtcMs: 0, stepIndex: input.stepIndex, reason: input.reason, written: false })));
   },
   recordOutcome: (input) => { calls.push(`record:${input.status}`); records.push(input); return Promise.resolve(1); },
@@ -370,6 +374,43 @@ test('a decision made on a revision that was modified meanwhile is refused, nami
   await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'plan-stale-revision');
 });
 
+test('a station retry that gives up (SCADA away) does not fail the plan: the stations are handed back, alarmed, recorded, and the plan goes on', async () => {
+  calls.length = 0;
+  notifications.length = 0;
+  records.length = 0;
+  failingStations.add('W2');
+  stepWriteError = (input) => (input.onlyStations ? ApplicationFailure.create({ message: 'BadConnectionClosed: OPC UA session lost', type: 'OpcUaDown', nonRetryable: true }) : undefined);
+  const taskQueue = 'test-retry-fails';
+  const networkId = 'net-retry-fails';
+  try {
+    const { result, coordinator, history } = await runWithWorker(taskQueue, async () => {
+      await startCoordinator(taskQueue, networkId);
+      const handle = await startPlan(taskQueue, networkId, 'plan-retry-fails', { timing: { stepIntervalMs: 300, stationRetryBaseMs: 50, stationRetryAttempts: 3 } });
+      await waitForStatus(handle, 'proposed');
+      await handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+      const result = await handle.result();
+      return { result, coordinator: await env.client.workflow.getHandle(coordinatorWorkflowId(networkId)).query(coordinatorStateQuery), history: await handle.fetchHistory() };
+    });
+    await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'plan-retry-fails');
+    assert.equal(result.status, 'completed', result.error);
+    assert.deepEqual(calls.filter((c) => c.startsWith('apply') || c.startsWith('hand-back')), ['apply:0', 'apply:0:W2', 'hand-back:W2', 'apply:1:skip=W2', 'apply:2:skip=W2'], 'no second retry; handed back; the plan went on without W2');
+    assert.deepEqual(result.handedBack?.map((h) => [h.stationId, h.stepIndex]), [['W2', 0]]);
+    assert.match(result.handedBack?.[0]?.reason ?? '', /retry 1 gave up: BadConnectionClosed/);
+    const alarm = notifications.find((n) => n.key === 'plan-retry-fails:step-0:hand-back');
+    assert.equal(alarm?.severity, 'alarm');
+    assert.match(alarm?.text ?? '', /W2.*BadConnectionClosed/s);
+    const handedBackRecord = records.find((r) => r.planId === 'plan-retry-fails' && r.status === 'handed-back');
+    assert.match(handedBackRecord?.detail ?? '', /^W2: .*BadConnectionClosed/);
+    assert.deepEqual(records.filter((r) => r.planId === 'plan-retry-fails').map((r) => r.status), ['handed-back', 'dispatched', 'step-applied', 'step-applied', 'completed']);
+    assert.equal(records.find((r) => r.status === 'dispatched')?.outcome?.writes.find((w) => w.objectId === 'W2')?.status, 'failed', 'W2 recorded as not written');
+    assert.equal(coordinator.live, null, 'the coordinator was told the plan closed');
+    assert.ok(coordinator.log.some((l) => l.event === 'closed:completed' && l.planId === 'plan-retry-fails'));
+  } finally {
+    failingStations.clear();
+    stepWriteError = undefined;
+  }
+});
+
 test('dispatch-failed records the failing step with its error, never the previous step\'s outcome', async () => {
   records.length = 0;
   stepWriteError = (input) => (input.stepIndex === 1 ? ApplicationFailure.create({ message: 'BadCommunicationError: SCADA away', type: 'OpcUaDown', nonRetryable: true }) : undefined);
@@ -398,6 +439,45 @@ test('dispatch-failed records the failing step with its error, never the previou
   }
 });
 
+test('a plan replaced during its station retries stops: no further retry and no hand-back write over its replacement', async () => {
+  calls.length = 0;
+  applied.length = 0;
+  records.length = 0;
+  handBacks.length = 0;
+  failingStations.add('plan-replaced-old/W2');
+  const taskQueue = 'test-replaced-retry';
+  const networkId = 'net-replaced-retry';
+  try {
+    const { old, newer, history } = await runWithWorker(taskQueue, async () => {
+      await startCoordinator(taskQueue, networkId);
+      // Long back-off: the newer plan goes live while the old one waits for its first retry.
+      const a = await startPlan(taskQueue, networkId, 'plan-replaced-old', { timing: { stepIntervalMs: 60_000, stationRetryBaseMs: 3_000, stationRetryAttempts: 3 } });
+      await waitForStatus(a, 'proposed');
+      await a.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+      await waitFor(a, (s) => s.status === 'approved' && applied.some((x) => x.planId === 'plan-replaced-old'), 'step 0 written');
+      const b = await startPlan(taskQueue, networkId, 'plan-replaced-new', { timing: { stepIntervalMs: 60_000 } });
+      await waitForStatus(b, 'proposed');
+      await b.executeUpdate(approvePlanUpdate, { args: [{ userName: 'li', role: 'dispatcher' }] });
+      const old = await a.result();
+      const newer = await b.query(dispatchStateQuery);
+      await b.terminate('test done');
+      return { old, newer, history: await a.fetchHistory() };
+    });
+    await Worker.runReplayHistory({ workflowBundle: bundle }, history, 'plan-replaced-old');
+    assert.equal(old.status, 'replaced');
+    assert.equal(old.replacedBy, 'plan-replaced-new');
+    assert.deepEqual(applied.filter((x) => x.planId === 'plan-replaced-old').map((x) => x.stepIndex), [0], 'the old plan wrote nothing after the newer one went live');
+    assert.deepEqual(handBacks.filter((h) => h.planId === 'plan-replaced-old'), [], 'no hand-back over the newer plan');
+    assert.deepEqual(old.handedBack, []);
+    assert.equal(old.steps?.[0]?.retries, 0);
+    const skipped = records.find((r) => r.planId === 'plan-replaced-old' && r.status === 'hand-back-skipped');
+    assert.match(skipped?.detail ?? '', /^W2: .*not handed back: replaced by plan-replaced-new/);
+    assert.equal(newer.status, 'dispatched');
+  } finally {
+    failingStations.clear();
+  }
+});
+
 // Each file is named after the workflow id it was recorded under (child ids derive from it).
 test('recorded histories replay on the current workflow code (determinism), and a changed history does not', async () => {
   const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json')).sort();
@@ -407,6 +487,11 @@ test('recorded histories replay on the current workflow code (determinism), and 
     'plan-dispatch-cycle-test-approve.json', // recorded before the no-timer-when-due marker
     'plan-expire-unanswered.json',
     'plan-modify.json',
+    // Recorded on the code before the step-failure-guards marker (replay through its unpatched branch): a
+    // station retry that gave up failed the plan; a plan replaced during its retries went on retrying and
+    // handed the station back over its replacement.
+    'plan-retry-fails-v0.json',
+    'plan-replaced-v0.json',
     'flood-season-pinghu-reference.json', // recorded by flood-typhoon.test.ts
     'plan-flood-pinghu-reference-2026-e1-r1.json',
     'flood-season-pinghu-reference-escalation.json', // recorded by flood-escalation.test.ts
