@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import Value from 'typebox/value';
 import { EnvSchema } from '../settings/env.js';
-import { StoreError, isRole, openStore, roles, type Store } from '../store/db.js';
+import { StoreError, isRole, openStore, roles, type AuditActor, type Store } from '../store/db.js';
 
 const defaultDatabaseUrl = String((EnvSchema.properties.DATABASE_URL as { default?: unknown }).default);
 
@@ -126,9 +126,8 @@ const cliActor = () => {
   return `cli:${name}`;
 };
 
-async function audit(store: Store, action: string, target: string, detail?: unknown): Promise<void> {
-  await store.audit.record({ userName: cliActor(), role: null, action, target, detail, ip: null });
-}
+/** The CLI as the actor of a change: the store writes the change and its audit record together. */
+const cli = (): AuditActor => ({ userName: cliActor(), role: null, ip: null });
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -163,11 +162,7 @@ export async function main(argv: string[]): Promise<number> {
       const role = roleOption(values.role);
       const displayName = values['display-name'];
       const password = await readPassword();
-      const user = await withStore(async (store) => {
-        const created = await store.users.create({ userName, role, password, ...(displayName === undefined ? {} : { displayName }) });
-        await audit(store, 'user.create', created.userName, { role: created.role, displayName: created.displayName });
-        return created;
-      });
+      const user = await withStore((store) => store.users.create({ userName, role, password, ...(displayName === undefined ? {} : { displayName }) }, cli()));
       console.log(`created user ${user.userName} (${user.displayName}) with role ${user.role}`);
       return 0;
     }
@@ -182,21 +177,13 @@ export async function main(argv: string[]): Promise<number> {
     case 'set-role': {
       const userName = required(values.user, 'user');
       const role = roleOption(values.role);
-      const user = await withStore(async (store) => {
-        const before = await store.users.get(userName);
-        const updated = await store.users.setRole(userName, role);
-        await audit(store, 'user.set-role', userName, { from: before?.role ?? null, to: role });
-        return updated;
-      });
+      const user = await withStore((store) => store.users.setRole(userName, role, cli()));
       console.log(`${user.userName} now has role ${user.role}`);
       return 0;
     }
     case 'disable': {
       const userName = required(values.user, 'user');
-      await withStore(async (store) => {
-        await store.users.disable(userName);
-        await audit(store, 'user.disable', userName);
-      });
+      await withStore((store) => store.users.disable(userName, cli()));
       console.log(`disabled ${userName}; their sessions have ended`);
       return 0;
     }
@@ -206,9 +193,7 @@ export async function main(argv: string[]): Promise<number> {
       const token = await withStore(async (store) => {
         const owner = await store.users.get(userName);
         if (!owner) throw new StoreError('not-found', `no user named ${userName}`);
-        const issued = await store.apiTokens.create(owner.id, name);
-        await audit(store, 'token.create', userName, { name: issued.name, role: owner.role });
-        return issued.token;
+        return (await store.apiTokens.create(owner.id, name, cli())).token;
       });
       console.error(`API token "${name}" for ${userName} (shown once; send as Authorization: Bearer <token>):`);
       console.log(token);

@@ -7,7 +7,7 @@ import type {} from '@fastify/rate-limit';
 import type {} from '@fastify/swagger';
 import Type from 'typebox';
 import type { Role } from '../contract/index.js';
-import { StoreError, roleRank, roles, type AuthUser, type Store, type User } from '../store/db.js';
+import { StoreError, roleRank, roles, type AuditActor, type AuthUser, type Store, type User } from '../store/db.js';
 import { errorResponses } from './schemas.js';
 
 export type { AuthUser } from '../store/db.js';
@@ -144,6 +144,9 @@ function errorBody(statusCode: number, error: string, message: string) {
   return { statusCode, error, message };
 }
 
+/** The request's user as the actor of a change the store audits with it. */
+const actor = (request: FastifyRequest): AuditActor => ({ userName: request.user?.userName ?? 'anonymous', role: request.user?.role ?? null, ip: request.ip });
+
 /** Audit an action taken by the request's user (or `anonymous`). */
 export async function recordAudit(store: Store, request: FastifyRequest, action: string, target?: string | null, detail?: unknown): Promise<void> {
   await store.audit.record({
@@ -158,14 +161,16 @@ export async function recordAudit(store: Store, request: FastifyRequest, action:
 
 function storeErrorReply(reply: FastifyReply, error: unknown) {
   if (!(error instanceof StoreError)) throw error;
+  // Every field a store method takes from these routes comes from the body.
+  const message = error.field ? `body/${error.field}: ${error.message}` : error.message;
   switch (error.code) {
     case 'duplicate':
-      return reply.code(409).send(errorBody(409, 'Conflict', error.message));
+      return reply.code(409).send(errorBody(409, 'Conflict', message));
     case 'not-found':
-      return reply.code(404).send(errorBody(404, 'Not Found', error.message));
+      return reply.code(404).send(errorBody(404, 'Not Found', message));
     case 'weak-password':
     case 'invalid':
-      return reply.code(400).send(errorBody(400, 'Bad Request', error.message));
+      return reply.code(400).send(errorBody(400, 'Bad Request', message));
   }
 }
 
@@ -266,8 +271,8 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
     async (request, reply) => {
       const { userName, displayName, role, password } = request.body;
       try {
-        const user = await store.users.create({ userName, role, password, ...(displayName === undefined ? {} : { displayName }) });
-        await recordAudit(store, request, 'user.create', user.userName, { role: user.role, displayName: user.displayName });
+        // The user and its audit record are written together, or neither is.
+        const user = await store.users.create({ userName, role, password, ...(displayName === undefined ? {} : { displayName }) }, actor(request));
         return reply.code(201).send(fullUser(user));
       } catch (error) {
         return storeErrorReply(reply, error);
@@ -285,10 +290,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
       const { userName } = request.params;
       if (userName === request.user?.userName) return reply.code(409).send(errorBody(409, 'Conflict', 'you cannot change your own role'));
       try {
-        const before = await store.users.get(userName);
-        const user = await store.users.setRole(userName, request.body.role);
-        await recordAudit(store, request, 'user.set-role', userName, { from: before?.role ?? null, to: user.role });
-        return fullUser(user);
+        return fullUser(await store.users.setRole(userName, request.body.role, actor(request)));
       } catch (error) {
         return storeErrorReply(reply, error);
       }
@@ -305,9 +307,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
       const { userName } = request.params;
       if (userName === request.user?.userName) return reply.code(409).send(errorBody(409, 'Conflict', 'you cannot disable yourself'));
       try {
-        const user = await store.users.disable(userName);
-        await recordAudit(store, request, 'user.disable', userName);
-        return fullUser(user);
+        return fullUser(await store.users.disable(userName, actor(request)));
       } catch (error) {
         return storeErrorReply(reply, error);
       }
@@ -331,8 +331,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
       try {
         const owner = await store.users.get(userName);
         if (!owner) return reply.code(404).send(errorBody(404, 'Not Found', `no user named ${userName}`));
-        const issued = await store.apiTokens.create(owner.id, name);
-        await recordAudit(store, request, 'token.create', userName, { name: issued.name, role: owner.role });
+        const issued = await store.apiTokens.create(owner.id, name, actor(request));
         return reply.code(201).send({ token: issued.token, name: issued.name, userName, createdAtUtcMs: issued.createdAtUtcMs });
       } catch (error) {
         return storeErrorReply(reply, error);

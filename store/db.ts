@@ -13,6 +13,7 @@ import {
   SqliteDialect,
   sql,
   type Generated,
+  type Insertable,
   type Migration,
   type MigrationProvider,
 } from 'kysely';
@@ -108,6 +109,16 @@ export interface AuditQuery {
   offset: number;
 }
 
+/**
+ * Who makes a change. Given to a store method that changes users or tokens, the change and its audit
+ * record are written in one transaction: both or neither.
+ */
+export interface AuditActor {
+  userName: string;
+  role?: Role | null;
+  ip?: string | null;
+}
+
 export type StoreErrorCode = 'duplicate' | 'weak-password' | 'invalid' | 'not-found';
 
 /** A rejected store operation with a message fit to show to the caller. */
@@ -116,6 +127,8 @@ export class StoreError extends Error {
   constructor(
     readonly code: StoreErrorCode,
     message: string,
+    /** The input field at fault (`userName`, `role`, `password`, `displayName`, `name`), when one is. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -124,16 +137,16 @@ export class StoreError extends Error {
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   users: {
-    /** Throws StoreError 'duplicate' (name taken), 'weak-password' (< 12 characters) or 'invalid'. */
-    create(input: NewUser): Promise<User>;
+    /** Throws StoreError 'duplicate' (name taken), 'weak-password' (< 12 characters) or 'invalid'. With `by`, audited as `user.create`. */
+    create(input: NewUser, by?: AuditActor): Promise<User>;
     /** The user when the name exists, is enabled and the password matches; otherwise null. */
     verifyPassword(userName: string, password: string): Promise<User | null>;
     list(): Promise<User[]>;
     get(userName: string): Promise<User | null>;
-    /** Throws StoreError 'not-found'. */
-    setRole(userName: string, role: Role): Promise<User>;
-    /** Marks the user disabled and ends their sessions. Throws StoreError 'not-found'. */
-    disable(userName: string): Promise<User>;
+    /** Throws StoreError 'not-found'. With `by`, audited as `user.set-role` (from, to). */
+    setRole(userName: string, role: Role, by?: AuditActor): Promise<User>;
+    /** Marks the user disabled and ends their sessions. Throws StoreError 'not-found'. With `by`, audited as `user.disable`. */
+    disable(userName: string, by?: AuditActor): Promise<User>;
   };
   sessions: {
     /** A new opaque token (only its SHA-256 is stored). */
@@ -144,7 +157,8 @@ export interface Store {
     revoke(token: string): Promise<boolean>;
   };
   apiTokens: {
-    create(userId: number, name: string): Promise<IssuedApiToken>;
+    /** With `by`, audited as `token.create` (target the owner, detail the token's name and the owner's role). */
+    create(userId: number, name: string, by?: AuditActor): Promise<IssuedApiToken>;
     resolve(token: string): Promise<AuthUser | null>;
     /** True when a live token was revoked. */
     revoke(token: string): Promise<boolean>;
@@ -358,6 +372,28 @@ function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
+/** The audit_log row of a record, at a time; strings cut to their column's width. */
+function auditRow({ userName, role, action, target, detail, ip }: AuditRecord, atUtcMs: number): Insertable<AuditLogTable> {
+  return {
+    at_utc_ms: atUtcMs,
+    user_name: String(userName).slice(0, 200),
+    role: role ?? null,
+    action: String(action).slice(0, 100),
+    target: target == null ? null : String(target).slice(0, 500),
+    detail: detail === undefined ? null : (JSON.stringify(detail) ?? null),
+    ip: ip == null ? null : String(ip).slice(0, 64),
+  };
+}
+
+/** The audit record of a change made by `by`. */
+const actorRecord = (by: AuditActor, action: string, target: string, detail?: unknown): AuditRecord => ({ userName: by.userName, role: by.role ?? null, action, target, detail, ip: by.ip ?? null });
+
+/** A value as it is shown in a message: JSON, cut to 80 characters. */
+const shown = (value: unknown): string => {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+};
+
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
@@ -379,41 +415,43 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
     const row = await db.selectFrom('users').select(userColumns).where('user_name', '=', userName).executeTakeFirst();
     return row ? toUser(row) : null;
   };
-  const requireUser = async (userName: string): Promise<User> => {
-    const user = await getUser(userName);
-    if (!user) throw new StoreError('not-found', `no user named ${userName}`);
-    return user;
-  };
+
+  const invalidRole = (role: unknown) => new StoreError('invalid', `role must be one of ${roles.join(', ')} (value: ${shown(role)})`, 'role');
 
   const users: Store['users'] = {
-    async create({ userName, displayName, role, password }) {
+    async create({ userName, displayName, role, password }, by) {
       if (typeof userName !== 'string' || !userNamePattern.test(userName)) {
-        throw new StoreError('invalid', 'user name must be 1–64 characters: letters, digits, ".", "_", "@", "-", starting with a letter or digit');
+        throw new StoreError('invalid', `user name must be 1–64 characters: letters, digits, ".", "_", "@", "-", starting with a letter or digit (value: ${shown(userName)})`, 'userName');
       }
-      if (!isRole(role)) throw new StoreError('invalid', `role must be one of ${roles.join(', ')}`);
-      const display = (displayName ?? '').trim() || userName;
-      if (display.length > 200) throw new StoreError('invalid', 'display name must be at most 200 characters');
-      if (typeof password !== 'string' || [...password].length < minPasswordLength) {
-        throw new StoreError('weak-password', `password must be at least ${minPasswordLength} characters`);
-      }
-      if (password.length > maxPasswordLength) throw new StoreError('weak-password', `password must be at most ${maxPasswordLength} characters`);
-      if (await getUser(userName)) throw new StoreError('duplicate', `user ${userName} already exists`);
+      if (!isRole(role)) throw invalidRole(role);
+      const display = (typeof displayName === 'string' ? displayName.trim() : '') || userName;
+      if ([...display].length > 200) throw new StoreError('invalid', `display name must be at most 200 characters (it has ${[...display].length})`, 'displayName');
+      // Characters are code points, as JSON Schema's minLength and maxLength count them.
+      const length = typeof password === 'string' ? [...password].length : 0;
+      if (length < minPasswordLength) throw new StoreError('weak-password', `password must be at least ${minPasswordLength} characters (it has ${length})`, 'password');
+      if (length > maxPasswordLength) throw new StoreError('weak-password', `password must be at most ${maxPasswordLength} characters (it has ${length})`, 'password');
+      if (await getUser(userName)) throw new StoreError('duplicate', `user ${userName} already exists`, 'userName');
+      // Hashed before the transaction: scrypt takes a while and SQLite has one connection.
       const passwordHash = await hashPassword(password);
       try {
-        const row = await db
-          .insertInto('users')
-          .values({ user_name: userName, display_name: display, role, password_hash: passwordHash, created_at: now(), disabled: 0 })
-          .returning(userColumns)
-          .executeTakeFirstOrThrow();
-        return toUser(row);
+        return await db.transaction().execute(async (trx) => {
+          const row = await trx
+            .insertInto('users')
+            .values({ user_name: userName, display_name: display, role, password_hash: passwordHash, created_at: now(), disabled: 0 })
+            .returning(userColumns)
+            .executeTakeFirstOrThrow();
+          const user = toUser(row);
+          if (by) await trx.insertInto('audit_log').values(auditRow(actorRecord(by, 'user.create', user.userName, { role: user.role, displayName: user.displayName }), now())).execute();
+          return user;
+        });
       } catch (error) {
-        if (isUniqueViolation(error)) throw new StoreError('duplicate', `user ${userName} already exists`);
+        if (isUniqueViolation(error)) throw new StoreError('duplicate', `user ${userName} already exists`, 'userName');
         throw error;
       }
     },
 
     async verifyPassword(userName, password) {
-      if (typeof password !== 'string' || password.length > maxPasswordLength) return null;
+      if (typeof password !== 'string' || [...password].length > maxPasswordLength) return null;
       const row =
         typeof userName === 'string'
           ? await db.selectFrom('users').select([...userColumns, 'password_hash']).where('user_name', '=', userName).executeTakeFirst()
@@ -435,20 +473,26 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
 
     get: getUser,
 
-    async setRole(userName, role) {
-      if (!isRole(role)) throw new StoreError('invalid', `role must be one of ${roles.join(', ')}`);
-      await requireUser(userName);
-      await db.updateTable('users').set({ role }).where('user_name', '=', userName).execute();
-      return requireUser(userName);
+    async setRole(userName, role, by) {
+      if (!isRole(role)) throw invalidRole(role);
+      return db.transaction().execute(async (trx) => {
+        const before = await trx.selectFrom('users').select(userColumns).where('user_name', '=', userName).executeTakeFirst();
+        if (!before) throw new StoreError('not-found', `no user named ${userName}`);
+        await trx.updateTable('users').set({ role }).where('id', '=', before.id).execute();
+        if (by) await trx.insertInto('audit_log').values(auditRow(actorRecord(by, 'user.set-role', userName, { from: before.role, to: role }), now())).execute();
+        return toUser({ ...before, role });
+      });
     },
 
-    async disable(userName) {
-      const user = await requireUser(userName);
-      await db.transaction().execute(async (trx) => {
+    async disable(userName, by) {
+      return db.transaction().execute(async (trx) => {
+        const user = await trx.selectFrom('users').select(userColumns).where('user_name', '=', userName).executeTakeFirst();
+        if (!user) throw new StoreError('not-found', `no user named ${userName}`);
         await trx.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute();
         await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+        if (by) await trx.insertInto('audit_log').values(auditRow(actorRecord(by, 'user.disable', userName), now())).execute();
+        return toUser({ ...user, disabled: 1 });
       });
-      return requireUser(userName);
     },
   };
 
@@ -494,16 +538,19 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
   };
 
   const apiTokens: Store['apiTokens'] = {
-    async create(userId, name) {
+    async create(userId, name, by) {
       const trimmed = typeof name === 'string' ? name.trim() : '';
-      if (trimmed.length === 0 || trimmed.length > 200) throw new StoreError('invalid', 'token name must be 1–200 characters');
-      const owner = await db.selectFrom('users').select(['id', 'disabled']).where('id', '=', userId).executeTakeFirst();
-      if (!owner) throw new StoreError('not-found', `no user with id ${userId}`);
-      if (num(owner.disabled) !== 0) throw new StoreError('invalid', 'cannot issue a token for a disabled user');
-      const token = newToken();
-      const createdAtUtcMs = now();
-      await db.insertInto('api_tokens').values({ token_hash: tokenHash(token), user_id: userId, name: trimmed, created_at: createdAtUtcMs, revoked_at: null }).execute();
-      return { token, name: trimmed, userId, createdAtUtcMs };
+      if (trimmed.length === 0 || [...trimmed].length > 200) throw new StoreError('invalid', `token name must be 1–200 characters (value: ${shown(name)})`, 'name');
+      return db.transaction().execute(async (trx) => {
+        const owner = await trx.selectFrom('users').select(['id', 'user_name', 'role', 'disabled']).where('id', '=', userId).executeTakeFirst();
+        if (!owner) throw new StoreError('not-found', `no user with id ${userId}`);
+        if (num(owner.disabled) !== 0) throw new StoreError('invalid', `cannot issue a token for a disabled user (${owner.user_name})`);
+        const token = newToken();
+        const createdAtUtcMs = now();
+        await trx.insertInto('api_tokens').values({ token_hash: tokenHash(token), user_id: userId, name: trimmed, created_at: createdAtUtcMs, revoked_at: null }).execute();
+        if (by) await trx.insertInto('audit_log').values(auditRow(actorRecord(by, 'token.create', owner.user_name, { name: trimmed, role: owner.role }), createdAtUtcMs)).execute();
+        return { token, name: trimmed, userId, createdAtUtcMs };
+      });
     },
 
     async resolve(token) {
@@ -533,19 +580,8 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
   };
 
   const audit: Store['audit'] = {
-    async record({ userName, role, action, target, detail, ip }) {
-      await db
-        .insertInto('audit_log')
-        .values({
-          at_utc_ms: now(),
-          user_name: String(userName).slice(0, 200),
-          role: role ?? null,
-          action: String(action).slice(0, 100),
-          target: target == null ? null : String(target).slice(0, 500),
-          detail: detail === undefined ? null : (JSON.stringify(detail) ?? null),
-          ip: ip == null ? null : String(ip).slice(0, 64),
-        })
-        .execute();
+    async record(entry) {
+      await db.insertInto('audit_log').values(auditRow(entry, now())).execute();
     },
 
     async search(query) {

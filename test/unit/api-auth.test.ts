@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -43,9 +44,20 @@ function assertErrorBody(body: unknown, statusCode: number) {
   assert.equal(typeof b['message'], 'string');
 }
 
+/** Make every insert into the audit log fail (a trigger, on a second connection to the file) until the returned function runs. */
+function failAuditWrites(file: string): () => void {
+  const db = new Database(file);
+  db.exec("CREATE TRIGGER audit_down BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END");
+  return () => {
+    db.exec('DROP TRIGGER audit_down');
+    db.close();
+  };
+}
+
 void describe('auth API', () => {
   let store: Store;
   let app: FastifyInstance;
+  const dbFile = path.join(tempDir, 'api.sqlite');
   let adminToken: string;
   let viewerToken: string;
 
@@ -57,7 +69,7 @@ void describe('auth API', () => {
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
   before(async () => {
-    store = await openStore(`sqlite:${path.join(tempDir, 'api.sqlite')}`);
+    store = await openStore(`sqlite:${dbFile}`);
     await store.users.create({ userName: 'admin', displayName: '管理员', role: 'admin', password: adminPassword });
     await store.users.create({ userName: 'viewer', role: 'viewer', password: viewerPassword });
     app = await buildTestApp(store);
@@ -236,6 +248,40 @@ void describe('auth API', () => {
     const badQuery = await app.inject({ method: 'GET', url: '/api/audit?limit=0', headers: bearer(adminToken) });
     assert.equal(badQuery.statusCode, 400);
     assertErrorBody(badQuery.json(), 400);
+  });
+
+  void test('a user change whose audit record cannot be written is not made: 500, and nothing changed', async () => {
+    await store.users.create({ userName: 'keeper', role: 'viewer', password: 'keeper password 12' });
+    const keeperToken = (await login('keeper', 'keeper password 12')).json<{ token: string }>().token;
+    const auditCount = async () => (await store.audit.search({ limit: 1000, offset: 0 })).length;
+    const before = await auditCount();
+    const restore = failAuditWrites(dbFile);
+    try {
+      const attempts: [string, object | undefined][] = [
+        ['/api/users', { userName: 'ghost', role: 'viewer', password: 'ghost password 12' }],
+        ['/api/users/keeper/role', { role: 'admin' }],
+        ['/api/users/keeper/disable', undefined],
+        ['/api/tokens', { userName: 'keeper', name: 'ci' }],
+      ];
+      for (const [url, payload] of attempts) {
+        const res = await app.inject({ method: 'POST', url, headers: bearer(adminToken), ...(payload ? { payload } : {}) });
+        assert.equal(res.statusCode, 500, `${url}: ${res.body}`);
+        assertErrorBody(res.json(), 500);
+      }
+    } finally {
+      restore();
+    }
+    assert.equal(await store.users.get('ghost'), null, 'the user was not created');
+    const keeper = await store.users.get('keeper');
+    assert.equal(keeper?.role, 'viewer', 'the role did not change');
+    assert.equal(keeper?.disabled, false, 'the user was not disabled');
+    assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: bearer(keeperToken) })).statusCode, 200, 'their session still works');
+    assert.equal(await auditCount(), before);
+    // With the audit log back, the same changes go through with their records.
+    const role = await app.inject({ method: 'POST', url: '/api/users/keeper/role', headers: bearer(adminToken), payload: { role: 'dispatcher' } });
+    assert.equal(role.statusCode, 200, role.body);
+    const [entry] = await store.audit.search({ action: 'user.set-role', target: 'keeper', limit: 1, offset: 0 });
+    assert.deepEqual({ userName: entry?.userName, role: entry?.role, detail: entry?.detail }, { userName: 'admin', role: 'admin', detail: { from: 'viewer', to: 'dispatcher' } });
   });
 
   void test('logout ends the session and is audited', async () => {

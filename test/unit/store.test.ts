@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { StoreError, hashPassword, openStore, verifyPasswordHash, type Store } from '../../store/db.js';
 
 const tempDir = mkdtempSync(path.join(tmpdir(), 'sewer-store-'));
@@ -14,6 +16,40 @@ const backends: { name: string; url: string }[] = [{ name: 'sqlite', url: `sqlit
 if (process.env['TEST_POSTGRES_URL']) backends.push({ name: 'postgres', url: process.env['TEST_POSTGRES_URL'] });
 
 const password = 'correct horse battery';
+
+/** A second connection to a store's database, for what the Store interface does not offer. */
+async function rawConnection(url: string): Promise<{ run(statement: string): Promise<void>; count(table: string): Promise<number>; close(): Promise<void> }> {
+  if (url.startsWith('sqlite:')) {
+    const db = new Database(url.slice('sqlite:'.length));
+    return {
+      run: (statement) => Promise.resolve(void db.exec(statement)),
+      count: (table) => Promise.resolve((db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n),
+      close: () => Promise.resolve(void db.close()),
+    };
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    run: async (statement) => void (await client.query(statement)),
+    count: async (table) => Number((await client.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]?.n),
+    close: () => client.end(),
+  };
+}
+
+/** Make every insert into the audit log fail until the returned function runs. */
+async function failAuditWrites(url: string): Promise<() => Promise<void>> {
+  const raw = await rawConnection(url);
+  if (url.startsWith('sqlite:')) {
+    await raw.run("CREATE TRIGGER audit_down BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END");
+  } else {
+    await raw.run("CREATE OR REPLACE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$");
+    await raw.run('CREATE TRIGGER audit_down BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_down()');
+  }
+  return async () => {
+    await raw.run(url.startsWith('sqlite:') ? 'DROP TRIGGER audit_down' : 'DROP TRIGGER audit_down ON audit_log; DROP FUNCTION audit_down()');
+    await raw.close();
+  };
+}
 
 async function rejectsWith(promise: Promise<unknown>, code: StoreError['code'], message: RegExp) {
   await assert.rejects(promise, (error: unknown) => {
@@ -72,10 +108,17 @@ for (const backend of backends) {
       await rejectsWith(store.users.create({ userName: 'admin1', role: 'viewer', password }), 'duplicate', /already exists/);
       await rejectsWith(store.users.create({ userName: 'weak', role: 'viewer', password: 'short pw 11' }), 'weak-password', /at least 12 characters/);
       await rejectsWith(store.users.create({ userName: 'bad name!', role: 'viewer', password }), 'invalid', /user name/);
-      await rejectsWith(store.users.create({ userName: 'r', role: 'root' as never, password }), 'invalid', /role must be one of/);
+      await rejectsWith(store.users.create({ userName: 'r', role: 'root' as never, password }), 'invalid', /role must be one of viewer, dispatcher, supervisor, admin \(value: "root"\)/);
+      await rejectsWith(store.users.create({ userName: '李', role: 'viewer', password }), 'invalid', /user name must be .*\(value: "李"\)/);
+      // Characters are counted as code points at both ends, as JSON Schema counts them: 1024 emoji are 1024.
+      const emoji = await store.users.create({ userName: 'emoji', role: 'viewer', password: '🙂'.repeat(1024) });
+      assert.notEqual(await store.users.verifyPassword('emoji', '🙂'.repeat(1024)), null);
+      await rejectsWith(store.users.create({ userName: 'emoji2', role: 'viewer', password: '🙂'.repeat(1025) }), 'weak-password', /at most 1024 characters \(it has 1025\)/);
+      await rejectsWith(store.users.create({ userName: 'emoji3', role: 'viewer', password: '🙂'.repeat(11) }), 'weak-password', /at least 12 characters \(it has 11\)/);
+      await store.users.disable(emoji.userName);
 
       const names = (await store.users.list()).map((u) => u.userName);
-      assert.deepEqual(names, ['admin1', 'viewer1']);
+      assert.deepEqual(names, ['admin1', 'emoji', 'viewer1']);
       assert.equal((await store.users.get('nobody')), null);
     });
 
@@ -138,6 +181,47 @@ for (const backend of backends) {
       await rejectsWith(store.apiTokens.create(999_999, 'x'), 'not-found', /no user/);
       const leaver = (await store.users.get('leaver'))!;
       await rejectsWith(store.apiTokens.create(leaver.id, 'x'), 'invalid', /disabled/);
+    });
+
+    void test('a change made with an actor is audited in the same transaction: when the audit write fails, nothing is written', async () => {
+      const by = { userName: 'admin1', role: 'admin' as const, ip: '10.0.0.1' };
+      const records = async (target: string) => (await store.audit.search({ target, limit: 100, offset: 0 })).map((e) => ({ action: e.action, userName: e.userName, role: e.role, ip: e.ip, detail: e.detail }));
+      const raw = await rawConnection(backend.url);
+      try {
+        const user = await store.users.create({ userName: 'audited', role: 'viewer', password }, by);
+        await store.users.setRole('audited', 'dispatcher', by);
+        await store.apiTokens.create(user.id, 'ci', by);
+        const session = await store.sessions.create(user.id, 60_000);
+        const tokens = await raw.count('api_tokens');
+
+        const restore = await failAuditWrites(backend.url);
+        try {
+          await assert.rejects(store.users.create({ userName: 'ghost', role: 'viewer', password }, by), /audit log unavailable/);
+          await assert.rejects(store.users.setRole('audited', 'admin', by), /audit log unavailable/);
+          await assert.rejects(store.apiTokens.create(user.id, 'ci-2', by), /audit log unavailable/);
+          await assert.rejects(store.users.disable('audited', by), /audit log unavailable/);
+        } finally {
+          await restore();
+        }
+        assert.equal(await store.users.get('ghost'), null, 'no user without its record');
+        assert.equal((await store.users.get('audited'))?.role, 'dispatcher', 'no role change without its record');
+        assert.equal(await raw.count('api_tokens'), tokens, 'no token without its record');
+        assert.equal((await store.users.get('audited'))?.disabled, false, 'not disabled without its record');
+        assert.notEqual(await store.sessions.resolve(session.token), null, 'the sessions were not ended either');
+
+        await store.users.disable('audited', by);
+        const actor = { userName: 'admin1', role: 'admin', ip: '10.0.0.1' };
+        assert.deepEqual(await records('audited'), [
+          { action: 'user.disable', ...actor, detail: null },
+          { action: 'token.create', ...actor, detail: { name: 'ci', role: 'dispatcher' } },
+          { action: 'user.set-role', ...actor, detail: { from: 'viewer', to: 'dispatcher' } },
+          { action: 'user.create', ...actor, detail: { role: 'viewer', displayName: 'audited' } },
+        ]);
+        await rejectsWith(store.users.setRole('nobody', 'admin', by), 'not-found', /no user named nobody/);
+        assert.deepEqual(await records('nobody'), [], 'a refused change leaves no record');
+      } finally {
+        await raw.close();
+      }
     });
 
     void test('audit: record and search with every filter, newest first', async () => {
