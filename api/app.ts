@@ -19,6 +19,7 @@ import { alertRoutes } from './routes/alerts.js';
 import { webRoutes } from './routes/web.js';
 import type { InfluxConnector } from '../connectors/influx.js';
 import { ErrorBody } from './schemas.js';
+import { apiServerOptions, installErrorHandling } from './errors.js';
 
 export interface AppDependencies {
   network: NetworkConfig;
@@ -31,28 +32,8 @@ export interface AppDependencies {
 }
 
 export async function buildApp(deps: AppDependencies, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
-    ...options,
-  }).withTypeProvider<TypeBoxTypeProvider>();
-
-  // One error handler: consistent bodies, request context in the log, no 5xx internals to clients.
-  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; code?: string }, request, reply) => {
-    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (statusCode >= 500) {
-      request.log.error({ err: error, url: request.url }, 'request failed');
-      return reply.status(statusCode).send({ statusCode, error: 'Internal Server Error', message: 'internal error; see the server log' });
-    }
-    return reply.status(statusCode).send({
-      statusCode,
-      error: error.validation ? 'Bad Request' : (error.code ?? 'Error'),
-      message: error.message,
-    });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
+  const app = Fastify({ logger: false, ...apiServerOptions, ...options }).withTypeProvider<TypeBoxTypeProvider>();
+  installErrorHandling(app);
 
   await app.register(rateLimit, { max: deps.rateLimitPerMinute ?? 600, timeWindow: '1 minute' });
   await app.register(swagger, {

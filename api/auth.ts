@@ -7,8 +7,9 @@ import type {} from '@fastify/rate-limit';
 import type {} from '@fastify/swagger';
 import Type from 'typebox';
 import type { Role } from '../contract/index.js';
-import { StoreError, roleRank, roles, type AuditActor, type AuthUser, type Store, type User } from '../store/db.js';
-import { errorResponses } from './schemas.js';
+import { StoreError, maxPasswordLength, roleRank, roles, type AuditActor, type AuthUser, type Store, type User } from '../store/db.js';
+import { errorBody } from './errors.js';
+import { UtcMsParam, errorResponses } from './schemas.js';
 
 export type { AuthUser } from '../store/db.js';
 
@@ -40,7 +41,7 @@ export const defaultSessionTtlMs = 12 * 60 * 60 * 1000;
 // ---------------------------------------------------------------------------------------------------
 // Schemas
 
-export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('dispatcher'), Type.Literal('supervisor'), Type.Literal('admin')]);
+export const RoleSchema = Type.Enum(['viewer', 'dispatcher', 'supervisor', 'admin'] satisfies Role[], { description: 'viewer < dispatcher < supervisor < admin' });
 
 export const AuthUserSchema = Type.Object({
   id: Type.Integer(),
@@ -63,7 +64,7 @@ const UserNameParam = Type.Object({ userName: Type.String({ minLength: 1, maxLen
 const LoginBody = Type.Object(
   {
     userName: Type.String({ minLength: 1, maxLength: 200 }),
-    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    password: Type.String({ minLength: 1, maxLength: maxPasswordLength }),
   },
   { additionalProperties: false },
 );
@@ -79,7 +80,7 @@ const CreateUserBody = Type.Object(
     userName: Type.String({ minLength: 1, maxLength: 64 }),
     displayName: Type.Optional(Type.String({ maxLength: 200 })),
     role: RoleSchema,
-    password: Type.String({ minLength: 1, maxLength: 1024, description: 'At least 12 characters' }),
+    password: Type.String({ minLength: 1, maxLength: maxPasswordLength, description: 'At least 12 characters' }),
   },
   { additionalProperties: false },
 );
@@ -101,16 +102,20 @@ const CreateTokenReply = Type.Object({
   createdAtUtcMs: Type.Integer(),
 });
 
-const AuditQuerystring = Type.Object({
-  userName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-  action: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Exact action or dotted prefix (auth.login)' })),
-  target: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
-  fromUtcMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Inclusive' })),
-  toUtcMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Exclusive' })),
-  text: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Case-insensitive substring' })),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-});
+const AuditQuerystring = Type.Object(
+  {
+    userName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    action: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Exact action or dotted prefix (auth.login)' })),
+    target: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    fromUtcMs: Type.Optional(UtcMsParam('Inclusive')),
+    toUtcMs: Type.Optional(UtcMsParam('Exclusive')),
+    text: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Case-insensitive substring' })),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    offset: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 0 }),
+  },
+  // A misspelt filter (?user=li) is an error, not the whole log.
+  { additionalProperties: false },
+);
 
 const AuditEntrySchema = Type.Object({
   id: Type.Integer(),
@@ -140,10 +145,6 @@ export function bearerToken(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
-function errorBody(statusCode: number, error: string, message: string) {
-  return { statusCode, error, message };
-}
-
 /** The request's user as the actor of a change the store audits with it. */
 const actor = (request: FastifyRequest): AuditActor => ({ userName: request.user?.userName ?? 'anonymous', role: request.user?.role ?? null, ip: request.ip });
 
@@ -165,12 +166,12 @@ function storeErrorReply(reply: FastifyReply, error: unknown) {
   const message = error.field ? `body/${error.field}: ${error.message}` : error.message;
   switch (error.code) {
     case 'duplicate':
-      return reply.code(409).send(errorBody(409, 'Conflict', message));
+      return reply.code(409).send(errorBody(409, message));
     case 'not-found':
-      return reply.code(404).send(errorBody(404, 'Not Found', message));
+      return reply.code(404).send(errorBody(404, message));
     case 'weak-password':
     case 'invalid':
-      return reply.code(400).send(errorBody(400, 'Bad Request', message));
+      return reply.code(400).send(errorBody(400, message));
   }
 }
 
@@ -199,10 +200,10 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
         return reply
           .code(401)
           .header('WWW-Authenticate', presented ? 'Bearer error="invalid_token"' : 'Bearer')
-          .send(errorBody(401, 'Unauthorized', presented ? 'invalid or expired credentials' : 'authentication required: Authorization: Bearer <token>'));
+          .send(errorBody(401, presented ? 'invalid or expired credentials' : 'authentication required: Authorization: Bearer <token>'));
       }
       if (roleRank(user.role) < roleRank(minimum)) {
-        return reply.code(403).send(errorBody(403, 'Forbidden', `role ${user.role} is not allowed here; requires ${minimum} or higher`));
+        return reply.code(403).send(errorBody(403, `role ${user.role} is not allowed here; requires ${minimum} or higher`));
       }
     };
   });
@@ -224,7 +225,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
         const known = await store.users.get(userName);
         const reason = !known ? 'unknown-user' : known.disabled ? 'disabled' : 'bad-password';
         await store.audit.record({ userName, role: known?.role ?? null, action: 'auth.login.failed', target: userName, detail: { reason }, ip: request.ip });
-        return reply.code(401).send(errorBody(401, 'Unauthorized', 'invalid user name or password'));
+        return reply.code(401).send(errorBody(401, 'invalid user name or password'));
       }
       const session = await store.sessions.create(user.id, sessionTtlMs);
       await store.audit.record({
@@ -288,7 +289,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
     },
     async (request, reply) => {
       const { userName } = request.params;
-      if (userName === request.user?.userName) return reply.code(409).send(errorBody(409, 'Conflict', 'you cannot change your own role'));
+      if (userName === request.user?.userName) return reply.code(409).send(errorBody(409, 'you cannot change your own role'));
       try {
         return fullUser(await store.users.setRole(userName, request.body.role, actor(request)));
       } catch (error) {
@@ -305,7 +306,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
     },
     async (request, reply) => {
       const { userName } = request.params;
-      if (userName === request.user?.userName) return reply.code(409).send(errorBody(409, 'Conflict', 'you cannot disable yourself'));
+      if (userName === request.user?.userName) return reply.code(409).send(errorBody(409, 'you cannot disable yourself'));
       try {
         return fullUser(await store.users.disable(userName, actor(request)));
       } catch (error) {
@@ -330,7 +331,7 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
       const { userName, name } = request.body;
       try {
         const owner = await store.users.get(userName);
-        if (!owner) return reply.code(404).send(errorBody(404, 'Not Found', `no user named ${userName}`));
+        if (!owner) return reply.code(404).send(errorBody(404, `no user named ${userName}`));
         const issued = await store.apiTokens.create(owner.id, name, actor(request));
         return reply.code(201).send({ token: issued.token, name: issued.name, userName, createdAtUtcMs: issued.createdAtUtcMs });
       } catch (error) {

@@ -27,7 +27,7 @@ import { quoteIdent } from '../../forecasting/influxql.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { Plan, PlanStep } from '../../planner/types.js';
 import type { Store } from '../../store/db.js';
-import { errorResponses } from '../schemas.js';
+import { UtcMsParam, errorResponses } from '../schemas.js';
 
 const Localised = Type.Object({ zh: Type.String(), en: Type.String() });
 const Open = { additionalProperties: true };
@@ -155,8 +155,8 @@ export type PlanDiffBody = Type.Static<typeof PlanDiffBody>;
 
 const HistoryQuery = Type.Object(
   {
-    fromUtcMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Inclusive; default 7 days ago' })),
-    toUtcMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Exclusive; default now' })),
+    fromUtcMs: Type.Optional(UtcMsParam('Inclusive; default 7 days ago')),
+    toUtcMs: Type.Optional(UtcMsParam('Exclusive; default now')),
     plan: Type.Optional(Type.String({ pattern: '^plan-[A-Za-z0-9_.:+-]{1,200}$' })),
     limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
   },
@@ -263,7 +263,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
         tags: ['plans'],
         summary: 'Recent plans, newest first / 最近的调度计划',
         security: [{ bearer: [] }],
-        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 20 }) }),
+        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 20 }) }, { additionalProperties: false }),
         response: { 200: Type.Array(PlanSummary), ...errorResponses },
       },
     },

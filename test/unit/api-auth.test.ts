@@ -1,8 +1,10 @@
 // The auth plugin on a minimal Fastify app (TypeBox provider, rate limiting, the auth routes and one
-// dispatcher-only route), called with `inject`: no port opened. The store is a temp SQLite file.
+// dispatcher-only route, the API's validation and error handling), called with `inject`: no port opened.
+// The store is a temp SQLite file.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,6 +13,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { authPlugin } from '../../api/auth.js';
+import { apiServerOptions, installErrorHandling } from '../../api/errors.js';
 import { errorResponses } from '../../api/schemas.js';
 import { openStore, type Store } from '../../store/db.js';
 
@@ -19,13 +22,9 @@ const adminPassword = 'admin password 2025';
 const viewerPassword = 'viewer password 2025';
 
 async function buildTestApp(store: Store): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } } }).withTypeProvider<TypeBoxTypeProvider>();
-  // The same error handler as api/app.ts.
-  app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown; code?: string }, _request, reply) => {
-    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (statusCode >= 500) return reply.status(statusCode).send({ statusCode, error: 'Internal Server Error', message: 'internal error; see the server log' });
-    return reply.status(statusCode).send({ statusCode, error: error.validation ? 'Bad Request' : (error.code ?? 'Error'), message: error.message });
-  });
+  // The same validation and error handling as api/app.ts.
+  const app = Fastify({ logger: false, ...apiServerOptions }).withTypeProvider<TypeBoxTypeProvider>();
+  installErrorHandling(app);
   await app.register(rateLimit, { max: 600, timeWindow: '1 minute' });
   await app.register(authPlugin, { store });
   app.post(
@@ -37,11 +36,13 @@ async function buildTestApp(store: Store): Promise<FastifyInstance> {
   return app;
 }
 
+/** The standard error body: the status, its reason phrase, a message, perhaps a code; nothing else. */
 function assertErrorBody(body: unknown, statusCode: number) {
   const b = body as Record<string, unknown>;
   assert.equal(b['statusCode'], statusCode);
-  assert.equal(typeof b['error'], 'string');
+  assert.equal(b['error'], STATUS_CODES[statusCode], JSON.stringify(b));
   assert.equal(typeof b['message'], 'string');
+  for (const key of Object.keys(b)) assert.ok(['statusCode', 'error', 'message', 'code'].includes(key), `unexpected ${key} in ${JSON.stringify(b)}`);
 }
 
 /** Make every insert into the audit log fail (a trigger, on a second connection to the file) until the returned function runs. */
@@ -284,6 +285,56 @@ void describe('auth API', () => {
     assert.deepEqual({ userName: entry?.userName, role: entry?.role, detail: entry?.detail }, { userName: 'admin', role: 'admin', detail: { from: 'viewer', to: 'dispatcher' } });
   });
 
+  void test('bodies are taken as sent: a number is not a user name, nor a role; messages name the field and the value', async () => {
+    const post = (payload: unknown) => app.inject({ method: 'POST', url: '/api/users', headers: bearer(adminToken), payload: payload as object });
+    const numeric = await post({ userName: 123, role: 'viewer', password: 'long enough password' });
+    assert.equal(numeric.statusCode, 400, numeric.body);
+    assertErrorBody(numeric.json(), 400);
+    assert.equal(numeric.json<{ message: string }>().message, 'body/userName: must be string (value: 123)');
+    assert.equal(await store.users.get('123'), null, 'no user "123"');
+
+    const role = await post({ userName: 'r2', role: 'root', password: 'long enough password' });
+    assert.equal(role.json<{ message: string }>().message, 'body/role: must be equal to one of the allowed values: viewer, dispatcher, supervisor, admin (value: "root")');
+    const name = await post({ userName: '李', role: 'viewer', password: 'long enough password' });
+    assert.equal(name.statusCode, 400);
+    assert.match(name.json<{ message: string }>().message, /^body\/userName: user name must be 1–64 characters: .* \(value: "李"\)$/);
+    const extra = await post({ userName: 'x1', role: 'viewer', password: 'long enough password', isAdmin: true });
+    assert.equal(extra.json<{ message: string }>().message, 'body/isAdmin: unknown property (allowed: userName, displayName, role, password)');
+    const setRole = await app.inject({ method: 'POST', url: '/api/users/keeper/role', headers: bearer(adminToken), payload: { role: 3 } });
+    assert.match(setRole.json<{ message: string }>().message, /^body\/role: .*\(value: 3\)$/);
+
+    // A password is counted in characters by the schema and the store alike, and never echoed.
+    const emoji = (n: number) => '🙂'.repeat(n);
+    const longest = await post({ userName: 'emoji1', role: 'viewer', password: emoji(1024) });
+    assert.equal(longest.statusCode, 201, longest.body);
+    const tooLong = await post({ userName: 'emoji2', role: 'viewer', password: emoji(1025) });
+    assert.equal(tooLong.statusCode, 400);
+    assert.equal(tooLong.json<{ message: string }>().message, 'body/password: must NOT have more than 1024 characters');
+    const short = await post({ userName: 'emoji3', role: 'viewer', password: emoji(11) });
+    assert.equal(short.json<{ message: string }>().message, 'body/password: password must be at least 12 characters (it has 11)');
+  });
+
+  void test('the audit search refuses unknown parameters and out-of-range numbers with 400 naming them', async () => {
+    const cases: [string, string][] = [
+      ['/api/audit?user=admin', 'querystring/user: unknown property (allowed: userName, action, target, fromUtcMs, toUtcMs, text, limit, offset)'],
+      ['/api/audit?offset=1e20', 'querystring/offset: must be <= 1000000000 (value: 100000000000000000000)'],
+      ['/api/audit?limit=1e309', 'querystring/limit: Infinity is not a finite number'],
+      ['/api/audit?limit=Infinity', 'querystring/limit: Infinity is not a finite number'],
+      ['/api/audit?offset=-Infinity', 'querystring/offset: -Infinity is not a finite number'],
+      ['/api/audit?fromUtcMs=1e300', 'querystring/fromUtcMs: must be <= 9223372036854 (value: 1e+300)'],
+      ['/api/audit?toUtcMs=9223372036855', 'querystring/toUtcMs: must be <= 9223372036854 (value: 9223372036855)'],
+    ];
+    for (const [url, message] of cases) {
+      const res = await app.inject({ method: 'GET', url, headers: bearer(adminToken) });
+      assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+      assertErrorBody(res.json(), 400);
+      assert.equal(res.json<{ message: string }>().message, message, url);
+    }
+    const coerced = await app.inject({ method: 'GET', url: '/api/audit?limit=5&offset=0&toUtcMs=9223372036854', headers: bearer(adminToken) });
+    assert.equal(coerced.statusCode, 200, 'query strings are still read as numbers');
+    assert.equal(coerced.json<{ limit: number }>().limit, 5);
+  });
+
   void test('logout ends the session and is audited', async () => {
     const token = (await login('admin', adminPassword)).json<{ token: string }>().token;
     const out = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(token) });
@@ -305,6 +356,7 @@ void test('login is rate-limited to 10 a minute per client', async () => {
       codes.push(res.statusCode);
       if (res.statusCode === 429) assertErrorBody(res.json(), 429);
     }
+    assert.equal(codes.at(-1), 429);
     assert.deepEqual(codes, [...Array<number>(10).fill(401), 429]);
   } finally {
     await app.close();

@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
@@ -253,11 +254,13 @@ after(async () => {
   rmSync(tempDir, { recursive: true, force: true });
 });
 
+/** The standard error body: the status, its reason phrase, a message, perhaps a code; nothing else. */
 function assertErrorBody(body: string, statusCode: number) {
   const b = JSON.parse(body) as Record<string, unknown>;
   assert.equal(b['statusCode'], statusCode, body);
-  assert.equal(typeof b['error'], 'string', body);
+  assert.equal(b['error'], STATUS_CODES[statusCode], body);
   assert.equal(typeof b['message'], 'string', body);
+  for (const key of Object.keys(b)) assert.ok(['statusCode', 'error', 'message', 'code'].includes(key), `unexpected ${key} in ${body}`);
 }
 
 void describe('what the new routes answer', () => {
@@ -607,10 +610,11 @@ void describe('the API contract', () => {
       const res = await app.inject({
         method: method as 'GET',
         url,
-        headers: { ...bearer('admin'), ...(typeof payload === 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
+        headers: { ...bearer('admin'), ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         ...(payload === undefined ? {} : { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) }),
       });
       assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${method} ${url} ${JSON.stringify(payload)} → ${res.statusCode} ${res.body}`);
+      if (typeof payload === 'object' && payload !== null) assert.notEqual(res.statusCode, 415, `${url} ${JSON.stringify(payload)} is read as JSON`);
       assertErrorBody(res.body, res.statusCode);
     }
   });
@@ -620,7 +624,8 @@ void describe('the API contract', () => {
     const junk = ['', ' ', "'", '"', '\\', '%00', '../..', 'x'.repeat(5000), '-1', '1e309', '[]', '{}', 'null', '中文', "'; DROP MEASUREMENT station; --"];
     let sent = 0;
     for (const [p, methods] of Object.entries(doc.paths)) {
-      if (p.startsWith('/api/auth/login')) continue;
+      // Login takes no token; logout would end the admin's session and every later request would be a 401.
+      if (p.startsWith('/api/auth/login') || p === '/api/auth/logout') continue;
       for (const [method, op] of Object.entries(methods)) {
         for (const value of junk) {
           const url = p.replace('{planId}', encodeURIComponent(value) || 'x').replace('{userName}', encodeURIComponent(value) || 'x');
@@ -632,10 +637,121 @@ void describe('the API contract', () => {
             ...(method === 'post' ? { payload: value } : {}),
           });
           sent++;
-          assert.ok(res.statusCode < 500, `${method.toUpperCase()} ${url}?${query} body ${JSON.stringify(value).slice(0, 40)} → ${res.statusCode} ${res.body.slice(0, 300)}`);
+          const sentAs = `${method.toUpperCase()} ${url}?${query} body ${JSON.stringify(value).slice(0, 40)} → ${res.statusCode} ${res.body.slice(0, 300)}`;
+          assert.ok(res.statusCode < 500, sentAs);
+          assert.notEqual(res.statusCode, 401, `${sentAs}: the admin is still signed in, so the route itself answered`);
         }
       }
     }
     assert.ok(sent > 300, `requests sent: ${sent}`);
+  });
+});
+
+void describe('input is checked where it enters, and every error has the same body', () => {
+  const get = (url: string, user: keyof typeof passwords = 'admin') => app.inject({ method: 'GET', url, headers: bearer(user) });
+  const postJson = (url: string, body: string, user: keyof typeof passwords = 'wang') =>
+    app.inject({ method: 'POST', url, headers: { ...bearer(user), 'content-type': 'application/json' }, payload: body });
+  const message = (res: { body: string }) => (JSON.parse(res.body) as { message: string }).message;
+
+  void test('a number that is not finite is a 400 naming the field and value; offsets and times have upper bounds', async () => {
+    const influxBefore = influxQueries.length;
+    const cases: [string, string][] = [
+      ['/api/audit?offset=1e20', 'querystring/offset: must be <= 1000000000 (value: 100000000000000000000)'],
+      ['/api/audit?limit=1e309', 'querystring/limit: Infinity is not a finite number'],
+      ['/api/audit?limit=Infinity', 'querystring/limit: Infinity is not a finite number'],
+      ['/api/audit?fromUtcMs=1e300', 'querystring/fromUtcMs: must be <= 9223372036854 (value: 1e+300)'],
+      ['/api/history?limit=1e309', 'querystring/limit: Infinity is not a finite number'],
+      ['/api/history?toUtcMs=1e21', 'querystring/toUtcMs: must be <= 9223372036854 (value: 1e+21)'],
+      ['/api/history?fromUtcMs=-Infinity', 'querystring/fromUtcMs: -Infinity is not a finite number'],
+      ['/api/plans?limit=Infinity', 'querystring/limit: Infinity is not a finite number'],
+      ['/api/plans?limit=1e400', 'querystring/limit: Infinity is not a finite number'],
+    ];
+    for (const [url, expected] of cases) {
+      const res = await get(url);
+      assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+      assertErrorBody(res.body, 400);
+      assert.equal(message(res), expected, url);
+    }
+    assert.equal(influxQueries.length, influxBefore, 'no InfluxQL was built from them');
+    // In a JSON body too: JSON.parse reads 1e309 as Infinity.
+    const before = updates.length;
+    const body = await postJson(`/api/plans/${pendingPlanId}/modify`, '{"transferCaps":[{"interconnectionId":"X1","maxAbsM3h":1e309}]}');
+    assert.equal(body.statusCode, 400, body.body);
+    assert.equal(message(body), 'body/transferCaps/0/maxAbsM3h: Infinity is not a finite number');
+    assert.equal(updates.length, before, 'nothing reached the workflow');
+    // The bounds themselves are accepted.
+    assert.equal((await get('/api/history?toUtcMs=9223372036854&limit=1000')).statusCode, 200);
+    assert.equal((await get('/api/plans?limit=200')).statusCode, 200);
+  });
+
+  void test('unknown query parameters are refused on /api/audit and /api/plans, not ignored', async () => {
+    const audit = await get('/api/audit?user=li');
+    assert.equal(audit.statusCode, 400, audit.body);
+    assert.match(message(audit), /^querystring\/user: unknown property \(allowed: userName, /);
+    const plans = await get('/api/plans?limt=5', 'li');
+    assert.equal(plans.statusCode, 400, plans.body);
+    assert.equal(message(plans), 'querystring/limt: unknown property (allowed: limit)');
+  });
+
+  void test('JSON bodies are taken as sent (query strings are still read as numbers)', async () => {
+    const before = updates.length;
+    const reject = await postJson(`/api/plans/${pendingPlanId}/reject`, '{"reason":5}');
+    assert.equal(reject.statusCode, 400, reject.body);
+    assert.equal(message(reject), 'body/reason: must be string (value: 5)');
+    const approve = await postJson(`/api/plans/${pendingPlanId}/approve`, '{"comment":["a"]}');
+    assert.equal(approve.statusCode, 400, approve.body);
+    const user = await postJson('/api/users', '{"userName":123,"role":"viewer","password":"long enough password"}', 'admin');
+    assert.equal(user.statusCode, 400, user.body);
+    assert.equal(message(user), 'body/userName: must be string (value: 123)');
+    assert.equal(await store.users.get('123'), null);
+    assert.equal(updates.length, before, 'nothing reached a workflow');
+    const query = await get('/api/audit?limit=2&offset=0');
+    assert.equal(query.statusCode, 200, query.body);
+    assert.equal(query.json<{ limit: number }>().limit, 2);
+  });
+
+  void test('error bodies: the reason phrase in error, a code beside it; the parser, the router and the rate limiter alike', async () => {
+    const invalidJson = await postJson(`/api/plans/${pendingPlanId}/approve`, '{"comment":');
+    assert.equal(invalidJson.statusCode, 400);
+    assertErrorBody(invalidJson.body, 400);
+    assert.equal(invalidJson.json<{ code: string }>().code, 'FST_ERR_CTP_INVALID_JSON_BODY');
+    assert.match(message(invalidJson), /^body is not valid JSON: .*JSON/, 'the parser says what is wrong');
+
+    const validation = await get('/api/audit?limit=0');
+    assert.deepEqual(validation.json(), { statusCode: 400, error: 'Bad Request', message: 'querystring/limit: must be >= 1 (value: 0)', code: 'FST_ERR_VALIDATION' });
+
+    const badUrl = await app.inject({ method: 'POST', url: '/api/users/%ZZ/role', headers: bearer('admin'), payload: { role: 'viewer' } });
+    assert.equal(badUrl.statusCode, 400);
+    assertErrorBody(badUrl.body, 400);
+    assert.equal(badUrl.json<{ code: string }>().code, 'FST_ERR_BAD_URL');
+
+    // A plan id may have 205 characters; the router's parameter limit is above that.
+    const longId = `plan-${'a'.repeat(200)}`;
+    const found = await get(`/api/plans/${longId}`, 'li');
+    assert.equal(found.statusCode, 404, found.body);
+    assert.equal(message(found), `no plan ${longId}`, 'the route answered, not the router');
+    const tooLong = await app.inject({ method: 'POST', url: `/api/plans/plan-${'a'.repeat(300)}/approve`, headers: bearer('wang') });
+    assert.equal(tooLong.statusCode, 414, tooLong.body);
+    assertErrorBody(tooLong.body, 414);
+    assert.equal(tooLong.json<{ code: string }>().code, 'FST_ERR_MAX_PARAM_LENGTH');
+    assert.ok(tooLong.body.length < 500, 'the path is cut in the message');
+
+    const limited = await buildApp({ network, store, influx, temporal, temporalNamespace: 'default', probes: {}, rateLimitPerMinute: 1 });
+    try {
+      await limited.inject({ method: 'GET', url: '/api/health' });
+      const res = await limited.inject({ method: 'GET', url: '/api/health' });
+      assert.equal(res.statusCode, 429);
+      assertErrorBody(res.body, 429);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  void test('the not-found message cuts the path at 200 characters', async () => {
+    const res = await get(`/api/nope/${'x'.repeat(100_000)}`);
+    assert.equal(res.statusCode, 404);
+    assertErrorBody(res.body, 404);
+    assert.ok(res.body.length < 400, `body of ${res.body.length} characters`);
+    assert.match(message(res), /^no route GET \/api\/nope\/x+…$/);
   });
 });
