@@ -1,13 +1,13 @@
 // Authentication and authorisation: bearer tokens (login sessions or API tokens for integrations),
 // role guards, user administration and the audit log search.
 import fp from 'fastify-plugin';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type {} from '@fastify/rate-limit';
 import type {} from '@fastify/swagger';
 import Type from 'typebox';
 import type { Role } from '../contract/index.js';
-import { StoreError, maxPasswordLength, roleRank, roles, type AuditActor, type AuthUser, type Store, type User } from '../store/db.js';
+import { StoreError, maxPasswordLength, roleRank, roles, type AuditActor, type AuditRecord, type AuthUser, type Store, type User } from '../store/db.js';
 import { errorBody } from './errors.js';
 import { UtcMsParam, errorResponses } from './schemas.js';
 
@@ -158,6 +158,25 @@ export async function recordAudit(store: Store, request: FastifyRequest, action:
     detail,
     ip: request.ip,
   });
+}
+
+/**
+ * Audit an outcome that has already happened and cannot be undone with the audit record — a decision taken
+ * by a Temporal Update, where no transaction spans the workflow and the database. A failing write is tried
+ * once more; if that fails too, the whole record goes to the error log and the caller answers with the
+ * outcome all the same. Refusing the answer would tell the client the decision failed when it stands (and
+ * invite a second one); the workflow's history holds the decision with its user either way.
+ */
+export async function recordOutcome(store: Store, log: FastifyBaseLogger, record: AuditRecord): Promise<void> {
+  try {
+    await store.audit.record(record);
+  } catch {
+    try {
+      await store.audit.record(record);
+    } catch (error) {
+      log.error({ err: error, audit: record }, `audit record lost: ${record.action} ${record.target ?? ''} by ${record.userName}; the outcome stands (see the workflow history)`);
+    }
+  }
 }
 
 function storeErrorReply(reply: FastifyReply, error: unknown) {

@@ -21,6 +21,7 @@ import { quoteIdent, quoteString } from '../../forecasting/influxql.js';
 import { warningLevels, type FloodReport } from '../../flood/types.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { Store } from '../../store/db.js';
+import { recordOutcome } from '../auth.js';
 import { errorResponses } from '../schemas.js';
 import { readLiveState } from './state.js';
 
@@ -481,7 +482,9 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
     try {
       const update = kind === 'approve' ? approveEmergencyPlanUpdate : rejectEmergencyPlanUpdate;
       const next = await temporal.workflow.getHandle(workflowId).executeUpdate(update, { args: [{ userName: user.userName, role: user.role, emergencyPlanId: body.emergencyPlanId, ...(body.comment ? { comment: body.comment } : {}) }] });
-      await store.audit.record({ userName: user.userName, role: user.role, action: `flood.${kind}`, target: body.emergencyPlanId, detail: { comment: body.comment ?? null, response: pending.plan.response }, ip });
+      // The decision has happened in the workflow: a failing audit write must not turn it into an error
+      // (a client would retry a decision already taken). recordOutcome retries once, then logs the record.
+      await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: `flood.${kind}`, target: body.emergencyPlanId, detail: { comment: body.comment ?? null, response: pending.plan.response }, ip });
       return statusBody(workflowId, 'RUNNING', next);
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {

@@ -27,6 +27,7 @@ import { quoteIdent } from '../../forecasting/influxql.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { Plan, PlanStep } from '../../planner/types.js';
 import type { Store } from '../../store/db.js';
+import { recordOutcome } from '../auth.js';
 import { UtcMsParam, errorResponses } from '../schemas.js';
 
 const Localised = Type.Object({ zh: Type.String(), en: Type.String() });
@@ -388,7 +389,9 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
         if (kind === 'modify') return handle.executeUpdate(modifyPlanUpdate, { args: [{ ...input, constraints: constraints ?? {} }] });
         return handle.executeUpdate(kind === 'approve' ? approvePlanUpdate : rejectPlanUpdate, { args: [input] });
       });
-      await store.audit.record({ userName: user.userName, role: user.role, action: `plan.${kind}`, target: planId, detail: { comment: comment ?? null, ...(revision !== undefined ? { revision } : {}), ...(constraints ? { constraints } : {}) }, ip });
+      // The decision has happened in the workflow: a failing audit write must not turn it into an error
+      // (a client would retry a decision already taken). recordOutcome retries once, then logs the record.
+      await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: `plan.${kind}`, target: planId, detail: { comment: comment ?? null, ...(revision !== undefined ? { revision } : {}), ...(constraints ? { constraints } : {}) }, ip });
       return { ...result, workflowId };
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {

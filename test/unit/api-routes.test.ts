@@ -232,6 +232,8 @@ const temporal = {
 
 let store: Store;
 let app: FastifyInstance;
+/** What the app logs at level error (a lost audit record, a 5xx). */
+const errorLog: string[] = [];
 const tokens: Record<keyof typeof passwords, string> = { admin: '', wang: '', li: '', zhao: '' };
 const bearer = (user: keyof typeof passwords) => ({ authorization: `Bearer ${tokens[user]}` });
 
@@ -241,7 +243,10 @@ before(async () => {
   await store.users.create({ userName: 'wang', role: 'dispatcher', password: passwords.wang });
   await store.users.create({ userName: 'li', role: 'viewer', password: passwords.li });
   await store.users.create({ userName: 'zhao', role: 'supervisor', password: passwords.zhao });
-  app = await buildApp({ network, store, influx, temporal, temporalNamespace: 'default', probes: {}, rateLimitPerMinute: 100_000 });
+  app = await buildApp(
+    { network, store, influx, temporal, temporalNamespace: 'default', probes: {}, rateLimitPerMinute: 100_000 },
+    { logger: { level: 'error', stream: { write: (line: string) => void errorLog.push(line) } } },
+  );
   for (const user of Object.keys(passwords) as (keyof typeof passwords)[]) {
     const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { userName: user, password: passwords[user] }, remoteAddress: `10.9.0.${Object.keys(tokens).indexOf(user) + 1}` });
     assert.equal(res.statusCode, 200, res.body);
@@ -708,6 +713,54 @@ void describe('input is checked where it enters, and every error has the same bo
     const query = await get('/api/audit?limit=2&offset=0');
     assert.equal(query.statusCode, 200, query.body);
     assert.equal(query.json<{ limit: number }>().limit, 2);
+  });
+
+  void test('a decision stands when its audit record cannot be written: tried again, then logged in full, and answered 200', async () => {
+    const record = store.audit.record.bind(store.audit);
+    let failures = 0;
+    let calls = 0;
+    store.audit.record = (entry) => {
+      calls++;
+      if (failures > 0) {
+        failures--;
+        return Promise.reject(new Error('audit log unavailable'));
+      }
+      return record(entry);
+    };
+    try {
+      // Fails once: the second try writes it.
+      failures = 1;
+      const once = await postJson(`/api/plans/${pendingPlanId}/approve`, '{"comment":"retried"}');
+      assert.equal(once.statusCode, 200, once.body);
+      assert.equal(calls, 2);
+      const [written] = await store.audit.search({ action: 'plan.approve', text: 'retried', limit: 1, offset: 0 });
+      assert.equal(written?.userName, 'wang');
+
+      // Fails twice: the decision is still answered, and the error log holds the whole record.
+      for (const [url, body, action, target] of [
+        [`/api/plans/${pendingPlanId}/reject`, '{"reason":"audit down"}', 'plan.reject', pendingPlanId],
+        ['/api/flood/approve', JSON.stringify({ emergencyPlanId: emergency.emergencyPlanId, comment: 'audit down' }), 'flood.approve', emergency.emergencyPlanId],
+      ] as const) {
+        failures = 2;
+        calls = 0;
+        const logged = errorLog.length;
+        const updatesBefore = updates.length;
+        const res = await postJson(url, body);
+        assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+        assert.equal(updates.length, updatesBefore + 1, 'the decision reached the workflow');
+        assert.equal(calls, 2, 'written twice, then given up');
+        const lines = errorLog.slice(logged).map((line) => JSON.parse(line) as { msg: string; audit?: { action: string; target: string; userName: string; role: string; detail: { comment: string } } });
+        const lost = lines.find((l) => l.audit?.action === action);
+        assert.ok(lost, `the lost record is logged: ${JSON.stringify(lines)}`);
+        assert.equal(lost.audit?.target, target);
+        assert.equal(lost.audit?.userName, 'wang');
+        assert.equal(lost.audit?.role, 'dispatcher');
+        assert.equal(lost.audit?.detail.comment, 'audit down');
+        assert.match(lost.msg, /audit record lost/);
+      }
+    } finally {
+      store.audit.record = record;
+    }
   });
 
   void test('error bodies: the reason phrase in error, a code beside it; the parser, the router and the rate limiter alike', async () => {
