@@ -715,6 +715,44 @@ void describe('input is checked where it enters, and every error has the same bo
     assert.equal(query.json<{ limit: number }>().limit, 2);
   });
 
+  void test('modify is checked against the network first: 400 naming every problem by path and value, the workflow never asked', async () => {
+    const before = updates.length;
+    const cases: [unknown, string[]][] = [
+      [{}, ['body: a modification needs at least one of stationBands, lockedStations, transferCaps']],
+      [{ comment: 'only a comment' }, ['body: a modification needs at least one of stationBands, lockedStations, transferCaps']],
+      [{ lockedStations: ['NOPE'] }, ['body/lockedStations/0: unknown station "NOPE" (not in network pinghu-reference)']],
+      [{ stationBands: [{ stationId: 'W1', minLevelM: 2.5, maxLevelM: 1 }] }, ['body/stationBands/0: minLevelM 2.5 is above maxLevelM 1']],
+      [{ stationBands: [{ stationId: 'W1' }] }, ['body/stationBands/0: the band of "W1" needs minLevelM, maxLevelM or both']],
+      [{ transferCaps: [{ interconnectionId: 'X9', maxAbsM3h: 10 }] }, ['body/transferCaps/0/interconnectionId: unknown interconnection "X9" (not in network pinghu-reference)']],
+      [
+        { stationBands: [{ stationId: 'W1', maxLevelM: 2 }, { stationId: 'Z9', minLevelM: 1 }, { stationId: 'W1', minLevelM: 1 }], lockedStations: ['E2', 'Q1'], transferCaps: [{ interconnectionId: 'X1', maxAbsM3h: 5 }, { interconnectionId: 'X1', maxAbsM3h: 9 }] },
+        [
+          'body/stationBands/1/stationId: unknown station "Z9" (not in network pinghu-reference)',
+          'body/stationBands/2/stationId: W1 already has a band at body/stationBands/0',
+          'body/lockedStations/1: unknown station "Q1" (not in network pinghu-reference)',
+          'body/transferCaps/1/interconnectionId: X1 already has a cap at body/transferCaps/0',
+        ],
+      ],
+    ];
+    for (const [body, problems] of cases) {
+      const res = await postJson(`/api/plans/${pendingPlanId}/modify`, JSON.stringify(body));
+      assert.equal(res.statusCode, 400, `${JSON.stringify(body)}: ${res.body}`);
+      assertErrorBody(res.body, 400);
+      assert.equal(message(res), `invalid modification: ${problems.join('; ')}`);
+    }
+    // Ids are 1–64 characters before the network is asked.
+    for (const [body, expected] of [
+      [{ lockedStations: [''] }, 'body/lockedStations/0: must NOT have fewer than 1 characters (value: "")'],
+      [{ stationBands: [{ stationId: 'W'.repeat(65), minLevelM: 1 }] }, `body/stationBands/0/stationId: must NOT have more than 64 characters (value: "${'W'.repeat(65)}")`],
+      [{ transferCaps: [{ interconnectionId: '', maxAbsM3h: 1 }] }, 'body/transferCaps/0/interconnectionId: must NOT have fewer than 1 characters (value: "")'],
+    ] as const) {
+      const res = await postJson(`/api/plans/${pendingPlanId}/modify`, JSON.stringify(body));
+      assert.equal(res.statusCode, 400, res.body);
+      assert.equal(message(res), expected);
+    }
+    assert.equal(updates.length, before, 'nothing reached the workflow');
+  });
+
   void test('a decision stands when its audit record cannot be written: tried again, then logged in full, and answered 200', async () => {
     const record = store.audit.record.bind(store.audit);
     let failures = 0;
