@@ -135,7 +135,12 @@ const machineCode = (code: unknown): string | undefined => (typeof code === 'str
 
 /** Errors raised by the router before any route or hook runs (a bad %-escape, an over-long parameter). */
 const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-  const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+  if (statusCode >= 500) {
+    request.log.error({ err: error, url: truncate(request.url, 500) }, 'request failed in the router');
+    void reply.status(statusCode).send(errorBody(statusCode, 'internal error; see the server log'));
+    return;
+  }
   const path = truncate(request.url.split('?')[0] ?? '', 200);
   const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? `a path parameter of ${path} is too long` : error.code === 'FST_ERR_BAD_URL' ? `${path} is not a valid URL (bad %-escape)` : truncate(error.message, 300);
   void reply.status(statusCode).send(errorBody(statusCode, message, machineCode(error.code)));

@@ -8,7 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
@@ -362,5 +362,27 @@ void test('login is rate-limited to 10 a minute per client', async () => {
     await app.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('an error inside the router (a failing async route constraint) is a 500 with the standard body, no details', async () => {
+  const handlers = new Map<unknown, unknown>();
+  // An asynchronous constraint strategy whose lookup fails (find-my-way calls deriveConstraint with a callback).
+  const tenant = {
+    name: 'tenant',
+    storage: () => ({ get: (key: unknown) => handlers.get(key) ?? null, set: (key: unknown, handler: unknown) => void handlers.set(key, handler) }),
+    deriveConstraint: (_request: unknown, _context: unknown, done: (error: Error | null) => void) => done(new Error('constraint store unreachable')),
+    mustMatchWhenDerived: false,
+    validate: () => undefined,
+  };
+  const app = Fastify({ logger: false, ...apiServerOptions, constraints: { tenant } as unknown as FastifyServerOptions['constraints'] });
+  installErrorHandling(app);
+  app.get('/x', { constraints: { tenant: 'a' } }, () => ({ ok: true }));
+  try {
+    const res = await app.inject({ method: 'GET', url: '/x' });
+    assert.equal(res.statusCode, 500, res.body);
+    assert.deepEqual(res.json(), { statusCode: 500, error: 'Internal Server Error', message: 'internal error; see the server log' });
+  } finally {
+    await app.close();
   }
 });
