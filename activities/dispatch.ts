@@ -150,6 +150,31 @@ export function createDispatchActivities(deps: DispatchDependencies) {
     });
   }
 
+  /**
+   * The watchdog half of a step: the heartbeat of each station whose setpoints all read back right. A
+   * station whose writes failed or read back wrong gets none, so its watchdog lapses and its PLC takes
+   * local authority instead of following partial remote setpoints (the keeper leaves it out too, see
+   * worker/heartbeat.ts). On a retried attempt a heartbeat SCADA already holds is not written again.
+   */
+  async function writeHeartbeats(stationIds: readonly string[], results: readonly SetpointWriteResult[], value: number, compareFirst: boolean) {
+    const verified = stationIds.filter((id) => results.some((r) => r.objectId === id) && results.every((r) => r.objectId !== id || r.status === 'verified'));
+    const out: SetpointWriteResult[] = [];
+    let alreadyInForce = 0;
+    let due = verified.map((id) => tag(id, 'heartbeat'));
+    if (compareFirst && due.length > 0) {
+      const held = await opcua.readTags(due);
+      due = due.filter((t, i) => {
+        const v = numericValue(held[i]);
+        if (!sameValue(v, value)) return true;
+        alreadyInForce++;
+        out.push({ objectId: t.objectId, tag: t.tag, nodeId: t.nodeId, value, readBack: v, status: 'verified', detail: 'already in force' });
+        return false;
+      });
+    }
+    out.push(...(await writeAndVerify(due.map((t) => ({ tag: t, value })))));
+    return { results: out, alreadyInForce };
+  }
+
   return {
     /** Read every tag of the network from SCADA. */
     async readNetworkState(): Promise<NetworkSnapshot> {
@@ -272,6 +297,7 @@ export function createDispatchActivities(deps: DispatchDependencies) {
             results.push({ objectId: sp.stationId, tag: name, nodeId: t.nodeId, value, readBack: null, status: 'skipped-local', detail: 'station not in REMOTE mode' });
             continue;
           }
+          if (name === 'heartbeat') continue; // written once the station's setpoints read back right (below)
           candidates.push({ tag: t, value, ...(envelope ? { envelope } : {}) });
         }
       }
@@ -321,6 +347,9 @@ export function createDispatchActivities(deps: DispatchDependencies) {
         writes.push({ tag: c.tag, value: c.value });
       }
       results.push(...(await writeAndVerify(writes)));
+      const beat = await writeHeartbeats(stationSetpoints.filter((sp) => remote.has(sp.stationId)).map((sp) => sp.stationId), results, input.heartbeat, compareFirst);
+      results.push(...beat.results);
+      alreadyInForce += beat.alreadyInForce;
       const outcome: DispatchOutcome = {
         planId,
         stepIndex: input.stepIndex,
@@ -338,7 +367,8 @@ export function createDispatchActivities(deps: DispatchDependencies) {
     /**
      * Hand stations back to local control after their writes kept failing: write each one's local band
      * (the PLC's own start/stop levels, duty pumps, level-band control) where the station still answers.
-     * Where it does not, the stale watchdog makes the PLC fall back on its own.
+     * No heartbeat is written: a handed-back station's watchdog is left to lapse (the step writes and the
+     * keeper leave it out until a later plan writes it successfully), and the PLC takes local authority.
      */
     async handBackToLocal(input: { planId: string; stepIndex: number; stationIds: string[]; reason: string }): Promise<HandBack[]> {
       const out: HandBack[] = [];

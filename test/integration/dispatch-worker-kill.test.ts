@@ -147,7 +147,9 @@ test('killing the worker during a step write: a new worker resumes, no setpoint 
   assert.equal(result.status, 'completed', result.error);
   assert.deepEqual(result.steps?.map((s) => s.stepIndex), [0, 1, 2, 3, 4], 'every step applied once, in order');
   const resumed = result.steps[KILL_AT_STEP]!;
-  assert.equal(resumed.alreadyInForce, remote.length * 6, 'the retried step found all its values in force');
+  // Its five setpoints per station were in force. Its heartbeat is written only once they read back right,
+  // after the batch the kill interrupted: in force too only when it equals the previous step's (same second).
+  assert.ok([remote.length * 5, remote.length * 6].includes(resumed.alreadyInForce ?? 0), `the retried step found all its setpoints in force (${resumed.alreadyInForce} values)`);
   assert.equal(resumed.failed, 0);
   assert.ok(simulator.writeLog.length > writesAtKill, 'the new worker wrote the later steps');
 
