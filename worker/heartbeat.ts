@@ -1,22 +1,87 @@
-// The dispatch heartbeat: while this worker runs, every station's watchdog tag is refreshed well inside
-// the PLC's timeout, so stations keep the last approved setpoints. When the worker (or its link) dies,
-// the heartbeat stops and each PLC falls back to its own level control — the fail-safe the PLC owns.
+// The dispatch heartbeat: while this worker runs, the watchdog tag of each station the dispatch stands
+// behind is refreshed well inside the PLC's timeout, so those stations keep the last approved setpoints.
+// A station whose last dispatch was not verified (its writes failed or read back wrong, it was handed back,
+// or the plan's step failed) is left out, so its watchdog lapses and its PLC takes local authority until a
+// later plan writes it successfully. When the worker (or its link) dies, the heartbeat stops and every
+// PLC falls back to its own level control — the fail-safe the PLC owns.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { OpcUaConnector } from '../connectors/opcua.js';
+import { coordinatorStateQuery, coordinatorWorkflowId, dispatchStateQuery, type DispatchCycleState } from '../contract/index.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { resolveTagMap } from '../network/tags.js';
+
+/**
+ * Which stations to refresh now; null when that cannot be said yet (a plan gone live has not finished its
+ * first step): the keeper then keeps its last answer.
+ */
+export type RefreshedStations = () => Promise<Iterable<string> | null>;
 
 export interface HeartbeatOptions {
   network: NetworkConfig;
   opcua: OpcUaConnector;
   /** Default a quarter of the watchdog timeout, so three beats may be lost before the PLC gives up. */
   intervalMs?: number;
+  /**
+   * The stations the dispatch stands behind (dispatchedStations below). Only these are refreshed. When the
+   * answer fails or takes longer than the interval (at least 5 s) the last one is kept (none before the
+   * first). Left out, every station is refreshed whatever the dispatch did (the keeper as it was before;
+   * the worker should pass it).
+   */
+  stations?: RefreshedStations;
   onError?: (error: Error) => void;
 }
 
 export interface HeartbeatKeeper {
   beats(): number;
   failures(): number;
+  /** The stations the last beat refreshed (or was to refresh), sorted. */
+  refreshing(): string[];
   stop(): Promise<void>;
+}
+
+/**
+ * The stations a plan's state stands behind: those whose every write in its latest step outcome read back
+ * right, less the stations it handed back. None when its step failed (the failed step's writes are not
+ * known); null when it has not finished its first step yet.
+ */
+export function stationsVerifiedBy(state: DispatchCycleState): Set<string> | null {
+  if (state.status === 'dispatch-failed') return new Set();
+  if (!state.outcome) return state.status === 'approved' ? null : new Set();
+  const handedBack = new Set((state.handedBack ?? []).map((h) => h.stationId));
+  const verified = new Map<string, boolean>();
+  for (const w of state.outcome.writes) verified.set(w.objectId, (verified.get(w.objectId) ?? true) && w.status === 'verified');
+  return new Set([...verified].filter(([id, ok]) => ok && !handedBack.has(id)).map(([id]) => id));
+}
+
+/**
+ * The stations whose last dispatch outcome was verified, read from Temporal (so a restarted worker knows
+ * them at once): the coordinator names the plan that went live last, whose state holds its latest step's
+ * writes and its hand-backs. No coordinator, no plan ever live, or that plan's history gone: none.
+ */
+export function dispatchedStations(client: Pick<Client, 'workflow'>, networkId: string): RefreshedStations {
+  /** A plan that has closed does not change: its answer is kept instead of replaying its history each beat. */
+  let closed: { workflowId: string; stations: Set<string> } | undefined;
+  return async () => {
+    let lastWorkflowId: string | undefined;
+    try {
+      lastWorkflowId = (await client.workflow.getHandle(coordinatorWorkflowId(networkId)).query(coordinatorStateQuery)).lastApproved?.workflowId;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return new Set();
+      throw error;
+    }
+    if (!lastWorkflowId) return new Set();
+    if (closed?.workflowId === lastWorkflowId) return closed.stations;
+    try {
+      const state = await client.workflow.getHandle(lastWorkflowId).query(dispatchStateQuery);
+      const stations = stationsVerifiedBy(state);
+      if (stations && (state.status === 'completed' || state.status === 'dispatch-failed' || state.status === 'replaced')) closed = { workflowId: lastWorkflowId, stations };
+      return stations;
+    } catch (error) {
+      // Past the namespace's retention nothing says what that plan wrote: stand behind no station.
+      if (error instanceof WorkflowNotFoundError) return new Set();
+      throw error;
+    }
+  };
 }
 
 export function startHeartbeat(options: HeartbeatOptions): HeartbeatKeeper {
@@ -27,11 +92,34 @@ export function startHeartbeat(options: HeartbeatOptions): HeartbeatKeeper {
   let failures = 0;
   let stopped = false;
   let inFlight: Promise<void> = Promise.resolve();
+  let busy = false;
+  const sourceTimeoutMs = Math.max(intervalMs, 5_000);
+  /** What the stations source said last; every station when there is no source. */
+  let standBehind: ReadonlySet<string> = options.stations ? new Set() : new Set(tags.map((t) => t.objectId));
+  let due = tags.filter((t) => standBehind.has(t.objectId));
+
+  const askStations = async (source: RefreshedStations) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${sourceTimeoutMs} ms`)), sourceTimeoutMs);
+    });
+    try {
+      const answer = await Promise.race([source(), late]);
+      if (answer !== null) standBehind = new Set(answer);
+    } catch (error) {
+      failures++;
+      options.onError?.(new Error(`stations to refresh not known, kept the last ${standBehind.size}: ${(error as Error).message}`));
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   const beat = async () => {
     counter = (counter + 1) >>> 0;
+    if (options.stations) await askStations(options.stations);
+    due = tags.filter((t) => standBehind.has(t.objectId));
     try {
-      const outcomes = await options.opcua.writeSetpoints(tags.map((tag) => ({ tag, value: counter })));
+      const outcomes = due.length > 0 ? await options.opcua.writeSetpoints(due.map((tag) => ({ tag, value: counter }))) : [];
       const bad = outcomes.filter((o) => !o.good);
       if (bad.length > 0) throw new Error(`heartbeat refused for ${bad.map((o) => `${o.nodeId} (${o.statusCode})`).join(', ')}`);
       beats++;
@@ -40,14 +128,24 @@ export function startHeartbeat(options: HeartbeatOptions): HeartbeatKeeper {
       options.onError?.(error as Error);
     }
   };
+  const run = async () => {
+    busy = true;
+    try {
+      await beat();
+    } finally {
+      busy = false;
+    }
+  };
+  // A beat still running (SCADA or Temporal slow) is not queued behind: the next tick after it beats.
   const timer = setInterval(() => {
-    if (!stopped) inFlight = inFlight.then(beat);
+    if (!stopped && !busy) inFlight = run();
   }, intervalMs);
-  inFlight = beat();
+  inFlight = run();
 
   return {
     beats: () => beats,
     failures: () => failures,
+    refreshing: () => due.map((t) => t.objectId).sort(),
     async stop() {
       stopped = true;
       clearInterval(timer);

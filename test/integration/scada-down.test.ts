@@ -3,10 +3,12 @@
 //  1. a short outage (the OPC UA server stopped between two steps, back a few seconds later): the step's
 //     activity is retried with back-off and the plan completes, every (station, step) written once; a
 //     station that does not answer is retried, then handed back to local control with an alarm and left
-//     out of the rest of the plan;
+//     out of the rest of the plan; when it answers again the heartbeat still leaves it out, so its
+//     watchdog lapses and its PLC keeps local control, until a later plan writes it;
 //  2. a long outage: the step fails after its retries, the dispatcher gets an alarm, the PLC watchdogs
-//     lapse and the stations run on local control; when SCADA is back the heartbeat restores remote
-//     control and a new plan is dispatched.
+//     lapse and the stations run on local control; when SCADA is back they stay there (the heartbeat
+//     stands behind no station after a failed step) until a new plan is dispatched.
+// The heartbeat refreshes only the stations whose last dispatch was verified, as the worker's does.
 // Every value SCADA received is inside its envelope and nothing went to the LOCAL station.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +25,7 @@ import { createNotifier, createWebhookChannel } from '../../notify/index.js';
 import type { Plan } from '../../planner/types.js';
 import { createSimulation, type Simulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle, type WriteLogEntry } from '../../simulator/opcua-server.js';
-import { startHeartbeat, type HeartbeatKeeper } from '../../worker/heartbeat.js';
+import { dispatchedStations, startHeartbeat, type HeartbeatKeeper } from '../../worker/heartbeat.js';
 import { serialiseOpcUa } from '../../worker/serial-opcua.js';
 import { bundleWorkflows } from '../../worker/worker.js';
 import { dispatchCoordinator, dispatchPlan } from '../../workflows/index.js';
@@ -83,7 +85,7 @@ before(async () => {
     closeAfterWorker: [opcua],
   });
   client = stack.client;
-  heartbeat = startHeartbeat({ network, opcua, intervalMs: 500, onError: (error) => (heartbeatError = error.message) });
+  heartbeat = startHeartbeat({ network, opcua, intervalMs: 500, stations: dispatchedStations(client, networkId), onError: (error) => (heartbeatError = error.message) });
 });
 
 after(async () => {
@@ -154,12 +156,19 @@ async function waitFor(handle: WorkflowHandle, done: (s: DispatchCycleState) => 
 
 const remote = () => network.stations.filter((s) => s.id !== localStation).map((s) => s.id);
 const remoteActive = (id: string) => simulation.readTag(id, 'remoteActive').value === true;
+/** Wait for `n` more heartbeat rounds (each asks which stations to refresh, then writes their heartbeats). */
+async function beatsPass(n = 2): Promise<void> {
+  const from = heartbeat.beats() + heartbeat.failures();
+  for (let i = 0; i < 100 && heartbeat.beats() + heartbeat.failures() < from + n; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(heartbeat.beats() + heartbeat.failures() >= from + n, `the heartbeat keeps beating (last error: ${heartbeatError})`);
+}
 
 test('SCADA down during dispatch: retried with back-off, alarms, hand-back and watchdog fall-back, recovery', async () => {
   const coordinator = await client.workflow.start(dispatchCoordinator, { taskQueue, workflowId: coordinatorWorkflowId(networkId), args: [{ networkId }] });
   await coordinator.query(coordinatorStateQuery);
-  for (let i = 0; i < 50 && heartbeat.beats() === 0; i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(remote().every(remoteActive), 'the heartbeat keeps every REMOTE station under remote control');
+  await beatsPass();
+  assert.deepEqual(heartbeat.refreshing(), [], 'no plan has gone live: the heartbeat stands behind no station');
+  assert.ok(remote().every((id) => !remoteActive(id)), 'nothing written yet: every PLC keeps local control');
 
   // --- 1. A short outage between two steps, and a station that does not answer ---------------------
   simulation.setCommunicationLoss(silentStation, true);
@@ -184,13 +193,27 @@ test('SCADA down during dispatch: retried with back-off, alarms, hand-back and w
     const written = writes().filter((w) => w.objectId === id && w.tag === 'startLevelSpM').map((w) => w.value);
     assert.deepEqual(written, first.steps.map((step) => step.stations.find((s) => s.stationId === id)!.startLevelM), `${id}: each step written exactly once, none skipped`);
   }
-  assert.ok(!writes().some((w) => w.objectId === silentStation && w.tag !== 'heartbeat'), `nothing reached ${silentStation}`);
+  assert.ok(!writes().some((w) => w.objectId === silentStation), `nothing reached ${silentStation}`);
+  assert.ok(answering.every(remoteActive), 'the stations the plan wrote follow it');
+
+  // The handed-back station answers again: the heartbeat still leaves it out, so once SCADA time passes the
+  // watchdog its PLC is on local control, while the stations the plan wrote stay under remote control.
   simulation.setCommunicationLoss(silentStation, false);
+  const writesAtReconnect = writes().length;
+  await beatsPass();
+  assert.deepEqual(heartbeat.refreshing(), [...answering].sort(), 'the heartbeat stands behind the stations verified by the last plan');
+  simulation.advance(Math.ceil(network.opcua.watchdogTimeoutS / simulation.stepS) + 1);
+  simulator!.publish(); // the server's measurements (W2's mode was Bad) follow the simulation
+  await beatsPass();
+  assert.ok(!writes().slice(writesAtReconnect).some((w) => w.objectId === silentStation), `no heartbeat for the handed-back ${silentStation}`);
+  assert.ok(!remoteActive(silentStation), `${silentStation}'s watchdog lapsed: local control`);
+  assert.ok(answering.every(remoteActive), 'the others are kept under remote control');
 
   // --- 2. A long outage: retries exhausted, alarm, watchdog lapses → local control --------------------
   const second = testPlan('plan-scada-long', 2);
   const longHandle = await startApproved(second);
   await waitFor(longHandle, (s) => (s.steps?.length ?? 0) >= 1, 'step 0 applied');
+  assert.ok(remoteActive(silentStation), `a later plan wrote ${silentStation} successfully: remote control again`);
   const writesBeforeOutage = writes().length;
   await stopScada();
   const downAtMs = Date.now();
@@ -207,18 +230,29 @@ test('SCADA down during dispatch: retried with back-off, alarms, hand-back and w
   assert.ok(alarms().some((a) => a.includes('Setpoint dispatch failed') && a.includes('plan-scada-long')), 'dispatch-failure alarm sent');
   assert.equal(writes().length, writesBeforeOutage, 'nothing written while SCADA was down');
 
-  // --- Recovery: the heartbeat restores remote control, a new plan goes through ------------------------
+  // --- Recovery: the stations stay on local control until a new plan writes them ---------------------
   await startScada();
-  const beatsAtRestart = heartbeat.beats();
-  for (let i = 0; i < 300 && !(remote().every(remoteActive) && heartbeat.beats() > beatsAtRestart); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(heartbeat.beats() > beatsAtRestart, `the heartbeat reconnected (last error: ${heartbeatError})`);
-  assert.ok(remote().every(remoteActive), 'remote control restored by the heartbeat');
+  await beatsPass(3);
+  assert.deepEqual(heartbeat.refreshing(), [], `after a failed step the heartbeat stands behind no station (last error: ${heartbeatError})`);
+  // A beat decided while the step was still being retried may reach SCADA as it comes back; none follows,
+  // so once SCADA time passes the watchdog every station is on local control, as the alarm said.
+  const writesAfterFailure = writes().length;
+  simulation.advance(Math.ceil(network.opcua.watchdogTimeoutS / simulation.stepS) + 1);
+  simulator!.publish();
+  await beatsPass(3);
+  assert.ok(!writes().slice(writesAfterFailure).some((w) => w.tag === 'heartbeat'), 'no heartbeat refreshes the partial setpoints');
+  assert.ok(remote().every((id) => !remoteActive(id)), 'every station stays on local control');
   const third = testPlan('plan-scada-after', 3, 1);
   const after = await (await startApproved(third)).result();
   assert.equal(after.status, 'completed', after.error);
   for (const id of remote()) {
     assert.equal(simulation.readTag(id, 'startLevelSpM').value, third.steps[0]!.stations.find((s) => s.stationId === id)!.startLevelM, `${id} follows the new plan`);
   }
+  assert.ok(remote().every(remoteActive), 'remote control restored by the new plan');
+  const beatsAfter = heartbeat.beats();
+  await beatsPass();
+  assert.deepEqual(heartbeat.refreshing(), [...remote()].sort(), 'the heartbeat stands behind every station the new plan wrote');
+  assert.ok(heartbeat.beats() > beatsAfter, `the heartbeat reconnected (last error: ${heartbeatError})`);
 
   // Every value SCADA accepted is inside its envelope; nothing went to the LOCAL station.
   for (const w of writes()) {

@@ -1,16 +1,21 @@
 // The PLC watchdog is refreshed only for stations the dispatch stands behind: a step writes a station's
-// heartbeat only once its setpoints read back right; a hand-back writes none.
+// heartbeat only once its setpoints read back right; a hand-back writes none; the keeper refreshes only the
+// stations whose last dispatch outcome was verified (read from the plan that went live last), so a station
+// that failed, mismatched or was handed back lapses to local control until a later plan writes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { createDispatchActivities } from '../../activities/dispatch.js';
 import type { TagReading } from '../../activities/types.js';
 import type { InfluxConnector } from '../../connectors/influx.js';
 import type { OpcUaConnector, SetpointWrite } from '../../connectors/opcua.js';
+import { coordinatorWorkflowId, type CoordinatorState, type DispatchCycleState, type SetpointWriteResult } from '../../contract/index.js';
 import { referenceNetworkPath } from '../../network/load.js';
 import { StationMode, resolveTagMap } from '../../network/tags.js';
 import { parseNetwork } from '../../network/validate.js';
 import { ruleBasedPlan } from '../../planner/rule-based.js';
+import { dispatchedStations, startHeartbeat, stationsVerifiedBy } from '../../worker/heartbeat.js';
 
 const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
 const NOW = Date.UTC(2026, 6, 1, 0, 7);
@@ -82,4 +87,101 @@ test('a hand-back writes the local band and no heartbeat', async () => {
   const back = await io.handBackToLocal({ planId: 'p', stepIndex: 0, stationIds: ['W2'], reason: 'test' });
   assert.equal(back[0]?.written, true);
   assert.deepEqual(heartbeatsIn(scada.batches), []);
+});
+
+const write = (objectId: string, tag: string, status: SetpointWriteResult['status']): SetpointWriteResult => ({ objectId, tag, nodeId: `${objectId}.${tag}`, value: 1, readBack: status === 'verified' ? 1 : null, status });
+const planState = (overrides: Partial<DispatchCycleState>): DispatchCycleState => ({
+  status: 'dispatched',
+  planId: 'plan-a',
+  handedBack: [],
+  outcome: {
+    planId: 'plan-a',
+    stepIndex: 3,
+    appliedAtUtcMs: NOW,
+    writes: [write('W1', 'startLevelSpM', 'verified'), write('W1', 'heartbeat', 'verified'), write('W2', 'startLevelSpM', 'verified'), write('W2', 'heartbeat', 'verified'), write('W3', 'startLevelSpM', 'mismatch'), write('E9', 'startLevelSpM', 'skipped-local'), write('X1', 'transferSpM3h', 'verified')],
+    verified: 5,
+    skipped: 1,
+    failed: 1,
+  },
+  ...overrides,
+});
+
+test('the stations a plan stands behind: verified in its latest step, not handed back; none after a failed step; not known before its first step', () => {
+  assert.deepEqual([...stationsVerifiedBy(planState({}))!].sort(), ['W1', 'W2', 'X1']);
+  assert.deepEqual([...stationsVerifiedBy(planState({ handedBack: [{ stationId: 'W2', atUtcMs: NOW, stepIndex: 1, reason: 'x', written: true }] }))!].sort(), ['W1', 'X1']);
+  assert.deepEqual([...stationsVerifiedBy(planState({ status: 'completed' }))!].sort(), ['W1', 'W2', 'X1']);
+  assert.deepEqual(stationsVerifiedBy(planState({ status: 'dispatch-failed' })), new Set(), 'the failed step\'s writes are not known');
+  assert.deepEqual(stationsVerifiedBy(planState({ status: 'dispatch-failed', outcome: undefined })), new Set());
+  assert.equal(stationsVerifiedBy(planState({ status: 'approved', outcome: undefined })), null, 'gone live, first step not finished');
+});
+
+test('dispatchedStations asks the coordinator for the plan that went live last, then that plan', async () => {
+  const workflows: Record<string, unknown> = {};
+  const client = {
+    workflow: {
+      getHandle: (workflowId: string) => ({
+        query: () => (workflowId in workflows ? Promise.resolve(workflows[workflowId]) : Promise.reject(new WorkflowNotFoundError(`no ${workflowId}`, workflowId, undefined))),
+      }),
+    },
+  } as unknown as Pick<Client, 'workflow'>;
+  const source = dispatchedStations(client, network.id);
+  assert.deepEqual(await source(), new Set(), 'no coordinator: no plan ever live');
+  const coordinator: Partial<CoordinatorState> = { lastApproved: null };
+  workflows[coordinatorWorkflowId(network.id)] = coordinator;
+  assert.deepEqual(await source(), new Set(), 'no plan ever live');
+  coordinator.lastApproved = { workflowId: 'plan-a', planId: 'plan-a', kind: 'cycle', approvedAtUtcMs: NOW, approvedBy: 'wang', operatingMode: 'normal', steps: [] };
+  assert.deepEqual(await source(), new Set(), 'the plan\'s history is gone (retention): nothing to stand behind');
+  workflows['plan-a'] = planState({ handedBack: [{ stationId: 'W1', atUtcMs: NOW, stepIndex: 0, reason: 'x', written: false }] });
+  assert.deepEqual([...(await source())!].sort(), ['W2', 'X1']);
+});
+
+const until = async (what: () => boolean, ms = 2_000) => {
+  for (const end = Date.now() + ms; Date.now() < end && !what(); ) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(what());
+};
+
+test('the keeper refreshes only the stations its source names, keeps the last answer when the source cannot say, and every station without a source', async () => {
+  const scada = fakeScada();
+  let answer: () => Promise<Iterable<string> | null> = async () => ['W1', 'W2', 'X1'];
+  const errors: string[] = [];
+  const keeper = startHeartbeat({ network, opcua: scada.opcua, intervalMs: 20, stations: () => answer(), onError: (e) => errors.push(e.message) });
+  try {
+    await until(() => keeper.beats() >= 2);
+    assert.deepEqual(keeper.refreshing(), ['W1', 'W2'], 'only stations of the network that the source names');
+    const batchesOf = (from: number) => scada.batches.slice(from).filter((b) => b.length > 0);
+    let from = scada.batches.length;
+    await until(() => batchesOf(from).length >= 2);
+    assert.ok(batchesOf(from).every((b) => b.map((w) => `${w.tag.objectId}.${w.tag.tag}`).join() === 'W1.heartbeat,W2.heartbeat'));
+
+    // Not known yet (a plan gone live, its first step running), then the source failing: the last answer holds.
+    answer = async () => null;
+    from = keeper.beats();
+    await until(() => keeper.beats() >= from + 2);
+    assert.deepEqual(keeper.refreshing(), ['W1', 'W2']);
+    answer = () => Promise.reject(new Error('temporal away'));
+    from = keeper.failures();
+    await until(() => keeper.failures() >= from + 2);
+    assert.deepEqual(keeper.refreshing(), ['W1', 'W2']);
+    assert.match(errors.at(-1) ?? '', /stations to refresh not known, kept the last 3: temporal away/);
+
+    // W2 handed back: it is refreshed no more; nothing left: no write at all.
+    answer = async () => ['W1'];
+    await until(() => keeper.refreshing().join() === 'W1');
+    answer = async () => [];
+    await until(() => keeper.refreshing().length === 0);
+    from = scada.batches.length;
+    const beats = keeper.beats();
+    await until(() => keeper.beats() >= beats + 2);
+    assert.deepEqual(batchesOf(from), [], 'no station is refreshed');
+  } finally {
+    await keeper.stop();
+  }
+
+  const all = startHeartbeat({ network, opcua: scada.opcua, intervalMs: 20 });
+  try {
+    await until(() => all.beats() >= 1);
+    assert.deepEqual(all.refreshing(), [...stationIds].sort());
+  } finally {
+    await all.stop();
+  }
 });
