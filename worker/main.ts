@@ -12,7 +12,7 @@ import { loadSettings } from '../runtime/startup.js';
 import { createDispatchWorker } from './worker.js';
 import { ensureDispatchSchedule } from './schedule.js';
 import { ensureFloodSeason } from './flood-season.js';
-import { startHeartbeat } from './heartbeat.js';
+import { dispatchedStations, startHeartbeat } from './heartbeat.js';
 import { serialiseOpcUa } from './serial-opcua.js';
 import { loadWorkerSettings, WorkerSettingsError } from './settings.js';
 
@@ -50,13 +50,20 @@ const floodWorkflowId = await ensureFloodSeason(client, network, {
   ...(autonomyMode ? { autonomy: { mode: autonomyMode } } : {}),
 });
 console.log(floodWorkflowId ? `worker: flood season watched by ${floodWorkflowId}` : 'worker: outside the flood season');
-await clientConnection.close();
 
-const heartbeat = startHeartbeat({ network, opcua, onError: (error) => console.error(`worker: heartbeat failed: ${error.message}`) });
+// The heartbeat refreshes only the stations whose last dispatch read back right (asked of Temporal each beat,
+// so the client stays open): a station handed back or never written lapses to its PLC's local control.
+const heartbeat = startHeartbeat({
+  network,
+  opcua,
+  stations: dispatchedStations(client, network.id),
+  onError: (error) => console.error(`worker: heartbeat failed: ${error.message}`),
+});
 
 // Worker.run resolves after SIGINT/SIGTERM (the SDK installs those handlers) and in-flight tasks finish.
 await worker.run();
 await heartbeat.stop();
+await clientConnection.close();
 await connectors.close();
 await connection.close();
 console.log('worker: stopped');
