@@ -279,7 +279,8 @@ export function createDispatchActivities(deps: DispatchDependencies) {
       const results: SetpointWriteResult[] = [];
       const candidates: { tag: ResolvedTag; value: number; envelope?: Envelope; onlyWhenChanged?: boolean }[] = [];
 
-      const modes = await opcua.readTags(stationSetpoints.map((sp) => tag(sp.stationId, 'mode')));
+      // No stations (a retry of transfers and tanks only): nothing to ask SCADA about modes.
+      const modes = stationSetpoints.length > 0 ? await opcua.readTags(stationSetpoints.map((sp) => tag(sp.stationId, 'mode'))) : [];
       const remote = new Set(modes.filter((m) => m.good && m.value === StationMode.remote).map((m) => m.objectId));
       for (const sp of stationSetpoints) {
         const station = stationsById.get(sp.stationId)!;

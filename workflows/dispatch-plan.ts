@@ -41,6 +41,13 @@ const defaults = { stationRetryBaseMs: 5_000, stationRetryAttempts: 3, applyHear
  */
 export const STEP_FAILURE_GUARDS = 'step-failure-guards';
 
+/**
+ * Version marker: interconnection transfer and tank setpoints whose writes failed are retried like a station's
+ * (transfers and tanks only), and if they still fail an alarm goes out and the step records it; before, the
+ * step counted them failed and went on silently, the old value still in force at SCADA.
+ */
+export const LINK_WRITE_RETRY = 'link-write-retry';
+
 const errorText = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
 
 const io = proxyActivities<DispatchActivities>({
@@ -297,6 +304,19 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
     const stationIds = new Set(plan.steps[0]?.stations.map((s) => s.stationId));
     return [...new Set(writes.filter((w) => (w.status === 'failed' || w.status === 'mismatch') && stationIds.has(w.objectId)).map((w) => w.objectId))];
   };
+  /** Failed writes of interconnection transfers and tank setpoints (anything not a station). */
+  const linkFailures = (writes: readonly SetpointWriteResult[]) => {
+    const stationIds = new Set(plan.steps[0]?.stations.map((s) => s.stationId));
+    return writes.filter((w) => (w.status === 'failed' || w.status === 'mismatch') && !stationIds.has(w.objectId));
+  };
+  const withWrites = (outcome: DispatchOutcome, writes: SetpointWriteResult[], again: DispatchOutcome): DispatchOutcome => ({
+    ...outcome,
+    writes,
+    verified: writes.filter((w) => w.status === 'verified').length,
+    skipped: writes.filter((w) => w.status === 'skipped-local').length,
+    failed: writes.filter((w) => w.status === 'failed' || w.status === 'mismatch').length,
+    alreadyInForce: (outcome.alreadyInForce ?? 0) + (again.alreadyInForce ?? 0),
+  });
 
   /**
    * A newer plan went live, or this one is being cancelled: it writes nothing more (no retry, no hand-back),
@@ -348,15 +368,7 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
         break;
       }
       const retried = new Set(failing);
-      const writes = [...outcome.writes.filter((w) => !retried.has(w.objectId)), ...again.writes];
-      outcome = {
-        ...outcome,
-        writes,
-        verified: writes.filter((w) => w.status === 'verified').length,
-        skipped: writes.filter((w) => w.status === 'skipped-local').length,
-        failed: writes.filter((w) => w.status === 'failed' || w.status === 'mismatch').length,
-        alreadyInForce: (outcome.alreadyInForce ?? 0) + (again.alreadyInForce ?? 0),
-      };
+      outcome = withWrites(outcome, [...outcome.writes.filter((w) => !retried.has(w.objectId)), ...again.writes], again);
       failing = stationFailures(again.writes);
     }
     if (failing.length > 0) {
@@ -390,6 +402,40 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
         state.handedBack!.push(b);
       }
       await record('handed-back', null, `${failing.join(',')}: ${reason}`);
+    }
+    // Transfers and tanks: retried on their own (no station rewritten), then alarmed; never handed back (they
+    // have no local band: SCADA keeps the value it holds).
+    let links = linkFailures(outcome.writes);
+    if (links.length > 0 && patched(LINK_WRITE_RETRY)) {
+      let linkRetries = 0;
+      let linkError: string | undefined;
+      while (links.length > 0 && linkRetries < timing.stationRetryAttempts) {
+        await sleep(timing.stationRetryBaseMs * 2 ** linkRetries);
+        if (stopWriting()) break;
+        linkRetries++;
+        try {
+          const again = await applyIo.applyPlanStep({ planId, stepIndex: k, step, heartbeat, onlyStations: [], compareFirst: true });
+          const retried = new Set(links.map((w) => w.nodeId));
+          outcome = withWrites(outcome, [...outcome.writes.filter((w) => !retried.has(w.nodeId)), ...again.writes], again);
+        } catch (error) {
+          if (isCancellation(error)) throw error;
+          linkError = errorText(error);
+          break;
+        }
+        links = linkFailures(outcome.writes);
+      }
+      if (links.length > 0 && !stopWriting()) {
+        const what = links.map((w) => `${w.objectId}.${w.tag} = ${w.value}`).join(', ');
+        const reason = `${what}: not written after ${linkRetries + 1} attempts at step ${k}${linkError ? ` (${linkError})` : ''}`;
+        await notify({
+          audience: 'dispatcher',
+          severity: 'alarm',
+          title: `计划 ${planId} 第${k}步：互联/调蓄池设定值未写入 / plan ${planId} step ${k}: transfer or tank setpoint not written`,
+          text: `计划 **${planId}** 第${k}步：${what} 写入失败${linkRetries + 1}次，SCADA仍保持原设定值，请核实互联闸泵与调蓄池。\n\n${reason}; SCADA keeps the value it held: check the interconnection and tank.`,
+          key: `${planId}:step-${k}:link-write`,
+        });
+        await record('link-write-failed', null, reason);
+      }
     }
     return done(k, outcome, retries);
   };

@@ -24,6 +24,7 @@ import {
   type AutonomyConfig,
   type DispatchCycleState,
   type DispatchOutcome,
+  type SetpointWriteResult,
   type DispatchPlanInput,
 } from '../../contract/index.js';
 import type { DispatchActivities } from '../../activities/dispatch.js';
@@ -50,6 +51,8 @@ const notifications: Notification[] = [];
 const applied: { planId: string; stepIndex: number; startLevels: Record<string, number> }[] = [];
 /** Stations whose writes the stub SCADA refuses: `W2` in every plan, `plan-x/W2` in plan-x only. */
 const failingStations = new Set<string>();
+/** Transfer writes the stub SCADA refuses, by interconnection id, and how many more times (Infinity: always). */
+const failingLinks = new Map<string, number>();
 /** When set, a step write that throws this (an activity that gave up) instead of answering. */
 let stepWriteError: ((input: Parameters<DispatchActivities['applyPlanStep']>[0]) => Error | undefined) | undefined;
 /** Every recordOutcome input, in order. */
@@ -82,7 +85,15 @@ const stubActivities: DispatchActivities = {
     if (error) return Promise.reject(error);
     const refused = (id: string) => failingStations.has(id) || failingStations.has(`${input.planId}/${id}`);
     const stations = (input.step?.stations ?? []).filter((s) => (!input.onlyStations || input.onlyStations.includes(s.stationId)) && !input.skipStations?.includes(s.stationId));
-    const writes = stations.map((s) => ({ objectId: s.stationId, tag: 'startLevelSpM', nodeId: `ns=1;s=${s.stationId}.startLevelSpM`, value: s.startLevelM, readBack: s.startLevelM, status: refused(s.stationId) ? ('failed' as const) : ('verified' as const) }));
+    const writes: SetpointWriteResult[] = stations.map((s) => ({ objectId: s.stationId, tag: 'startLevelSpM', nodeId: `ns=1;s=${s.stationId}.startLevelSpM`, value: s.startLevelM, readBack: s.startLevelM, status: refused(s.stationId) ? ('failed' as const) : ('verified' as const) }));
+    // Transfers are reported only while a test makes one fail (the recorded histories have none).
+    if (failingLinks.size > 0 && !input.stationsOnly) {
+      for (const t of input.step?.transfers ?? []) {
+        const left = failingLinks.get(t.interconnectionId) ?? 0;
+        if (left > 0) failingLinks.set(t.interconnectionId, left - 1);
+        writes.push({ objectId: t.interconnectionId, tag: 'transferSpM3h', nodeId: `ns=1;s=${t.interconnectionId}.transferSpM3h`, value: t.transferM3h, readBack: left > 0 ? null : t.transferM3h, status: left > 0 ? 'failed' : 'verified' });
+      }
+    }
     const failed = writes.filter((w) => w.status === 'failed').length;
     return Promise.resolve({ planId: input.planId!, stepIndex: input.stepIndex, appliedAtUtcMs: 0, writes, verified: writes.length - failed, skipped: 0, failed });
   },
@@ -302,6 +313,49 @@ test('a station whose writes keep failing is retried with backoff, then alarmed 
     assert.ok(calls.includes('record:handed-back'));
   } finally {
     failingStations.clear();
+  }
+});
+
+test('a transfer whose write fails is retried on its own, then alarmed and recorded; a write that succeeds on retry raises nothing', async () => {
+  calls.length = 0;
+  notifications.length = 0;
+  records.length = 0;
+  const taskQueue = 'test-link-write';
+  const networkId = 'net-link-write';
+  try {
+    // X1 refuses its writes for good in plan-link-down.
+    failingLinks.set('X1', Number.POSITIVE_INFINITY);
+    const down = await runWithWorker(taskQueue, async () => {
+      await startCoordinator(taskQueue, networkId);
+      const handle = await startPlan(taskQueue, networkId, 'plan-link-down', { timing: { stepIntervalMs: 300, stationRetryBaseMs: 50, stationRetryAttempts: 2 } });
+      await waitForStatus(handle, 'proposed');
+      await handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+      return handle.result();
+    });
+    assert.equal(down.status, 'completed', 'the plan goes on: a transfer has no local band to hand back to');
+    assert.deepEqual(calls.filter((c) => c.startsWith('apply:0')), ['apply:0', 'apply:0:', 'apply:0:'], 'two retries of the transfer alone, no station rewritten');
+    const alarm = notifications.find((n) => n.key === 'plan-link-down:step-0:link-write');
+    assert.equal(alarm?.severity, 'alarm');
+    assert.match(alarm?.text ?? '', /X1\.transferSpM3h = .* 写入失败3次/);
+    assert.ok(records.some((r) => r.planId === 'plan-link-down' && r.status === 'link-write-failed' && /X1\.transferSpM3h/.test(r.detail ?? '')));
+    assert.equal(handBacks.filter((h) => h.planId === 'plan-link-down').length, 0);
+
+    // Refused once, then written: one retry, no alarm.
+    calls.length = 0;
+    notifications.length = 0;
+    failingLinks.set('X1', 1);
+    const blip = await runWithWorker(taskQueue, async () => {
+      const handle = await startPlan(taskQueue, networkId, 'plan-link-blip', { timing: { stepIntervalMs: 300, stationRetryBaseMs: 50, stationRetryAttempts: 2 } });
+      await waitForStatus(handle, 'proposed');
+      await handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+      return handle.result();
+    });
+    assert.equal(blip.status, 'completed');
+    assert.deepEqual(calls.filter((c) => c.startsWith('apply:0')), ['apply:0', 'apply:0:']);
+    assert.ok(!notifications.some((n) => n.key.endsWith('link-write')));
+    assert.ok(blip.outcome === undefined || blip.steps?.every((st) => st.failed === 0), 'every step ends verified');
+  } finally {
+    failingLinks.clear();
   }
 });
 

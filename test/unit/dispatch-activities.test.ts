@@ -74,6 +74,9 @@ test('transfers are written when they change; values outside the envelope are re
   const s = { ...step(), transfers: [{ interconnectionId: 'X1', transferM3h: 600 }] };
   const out = await io.applyPlanStep({ planId: 'p', stepIndex: 0, step: s, heartbeat: 1 });
   assert.ok(out.writes.some((w) => w.objectId === 'X1' && w.status === 'verified' && w.value === 600));
+  // A retry of transfers and tanks alone (no station): only the transfer that changed is written.
+  const linksOnly = await io.applyPlanStep({ planId: 'p', stepIndex: 1, step: { ...s, transfers: [{ interconnectionId: 'X1', transferM3h: 400 }] }, heartbeat: 1, onlyStations: [], compareFirst: true });
+  assert.deepEqual(linksOnly.writes.map((w) => [w.objectId, w.tag, w.value, w.status]), [['X1', 'transferSpM3h', 400, 'verified']]);
   const before = scada.writes.length;
   const bad = { ...s, stations: s.stations.map((x) => (x.stationId === 'W1' ? { ...x, startLevelM: 9 } : x)) };
   await assert.rejects(io.applyPlanStep({ planId: 'p', stepIndex: 0, step: bad, heartbeat: 2 }), (e: Error & { type?: string; nonRetryable?: boolean }) => {
