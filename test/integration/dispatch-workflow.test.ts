@@ -546,6 +546,8 @@ test('recorded histories replay on the current workflow code (determinism), and 
     // handed the station back over its replacement.
     'plan-retry-fails-v0.json',
     'plan-replaced-v0.json',
+    // Recorded on the code before the link-write-retry marker: a transfer write that failed was not retried.
+    'plan-link-down-v0.json',
     'flood-season-pinghu-reference.json', // recorded by flood-typhoon.test.ts
     'plan-flood-pinghu-reference-2026-e1-r1.json',
     'flood-season-pinghu-reference-escalation.json', // recorded by flood-escalation.test.ts
