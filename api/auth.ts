@@ -246,15 +246,8 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
         await store.audit.record({ userName, role: known?.role ?? null, action: 'auth.login.failed', target: userName, detail: { reason }, ip: request.ip });
         return reply.code(401).send(errorBody(401, 'invalid user name or password'));
       }
-      const session = await store.sessions.create(user.id, sessionTtlMs);
-      await store.audit.record({
-        userName: user.userName,
-        role: user.role,
-        action: 'auth.login.ok',
-        target: user.userName,
-        detail: { expiresAtUtcMs: session.expiresAtUtcMs },
-        ip: request.ip,
-      });
+      // The session and its auth.login.ok record are written together, or neither is (then a 500, no token).
+      const session = await store.sessions.create(user.id, sessionTtlMs, { userName: user.userName, role: user.role, ip: request.ip });
       return { token: session.token, expiresAtUtcMs: session.expiresAtUtcMs, user: publicUser(user) };
     },
   );
@@ -264,8 +257,8 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
     { onRequest: signedIn, schema: { tags: ['auth'], summary: 'End this session', security: bearerSecurity, response: { 200: OkReply, ...errorResponses } } },
     async (request) => {
       const token = bearerToken(request);
-      const revoked = token !== null && (await store.sessions.revoke(token));
-      if (revoked) await recordAudit(store, request, 'auth.logout', request.user?.userName);
+      // The removal and its auth.logout record together: a 500 here leaves the session as it was.
+      if (token !== null) await store.sessions.revoke(token, actor(request));
       return { ok: true };
     },
   );

@@ -149,12 +149,15 @@ export interface Store {
     disable(userName: string, by?: AuditActor): Promise<User>;
   };
   sessions: {
-    /** A new opaque token (only its SHA-256 is stored). */
-    create(userId: number, ttlMs: number): Promise<IssuedSession>;
+    /**
+     * A new opaque token (only its SHA-256 is stored). Throws StoreError 'not-found' for an unknown user. With `by`,
+     * audited as `auth.login.ok` (target the session's user, detail its expiry): no session without its record.
+     */
+    create(userId: number, ttlMs: number, by?: AuditActor): Promise<IssuedSession>;
     /** The session's user, or null when unknown, expired, revoked or the user is disabled. */
     resolve(token: string): Promise<AuthUser | null>;
-    /** True when a session was removed. */
-    revoke(token: string): Promise<boolean>;
+    /** True when a session was removed. With `by`, a removal is audited as `auth.logout` (target the session's user): both or neither. */
+    revoke(token: string, by?: AuditActor): Promise<boolean>;
   };
   apiTokens: {
     /** With `by`, audited as `token.create` (target the owner, detail the token's name and the owner's role). */
@@ -497,17 +500,24 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
   };
 
   const sessions: Store['sessions'] = {
-    async create(userId, ttlMs) {
-      if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreError('invalid', 'session lifetime must be positive');
+    async create(userId, ttlMs, by) {
+      if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreError('invalid', `session lifetime must be positive (value: ${shown(ttlMs)})`);
       const token = newToken();
       const at = now();
       const expiresAtUtcMs = at + Math.round(ttlMs);
-      await db.deleteFrom('sessions').where('expires_at', '<=', at).execute();
-      await db
-        .insertInto('sessions')
-        .values({ token_hash: tokenHash(token), user_id: userId, created_at: at, expires_at: expiresAtUtcMs, last_seen_at: at })
-        .execute();
-      return { token, expiresAtUtcMs };
+      // The session and its audit record are written together, or neither is: a token never handed out
+      // (the login answered 500) must not stay behind as a live session.
+      return db.transaction().execute(async (trx) => {
+        const owner = await trx.selectFrom('users').select(['id', 'user_name']).where('id', '=', userId).executeTakeFirst();
+        if (!owner) throw new StoreError('not-found', `no user with id ${userId}`);
+        await trx.deleteFrom('sessions').where('expires_at', '<=', at).execute();
+        await trx
+          .insertInto('sessions')
+          .values({ token_hash: tokenHash(token), user_id: userId, created_at: at, expires_at: expiresAtUtcMs, last_seen_at: at })
+          .execute();
+        if (by) await trx.insertInto('audit_log').values(auditRow(actorRecord(by, 'auth.login.ok', owner.user_name, { expiresAtUtcMs }), at)).execute();
+        return { token, expiresAtUtcMs };
+      });
     },
 
     async resolve(token) {
@@ -530,10 +540,22 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
       return toAuthUser(user);
     },
 
-    async revoke(token) {
+    async revoke(token, by) {
       if (typeof token !== 'string' || token.length === 0) return false;
-      const result = await db.deleteFrom('sessions').where('token_hash', '=', tokenHash(token)).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      const hash = tokenHash(token);
+      // The removal and its audit record together: a logout answered with an error leaves the session as it was.
+      return db.transaction().execute(async (trx) => {
+        const owner = await trx
+          .selectFrom('sessions')
+          .innerJoin('users', 'users.id', 'sessions.user_id')
+          .select(['users.user_name'])
+          .where('sessions.token_hash', '=', hash)
+          .executeTakeFirst();
+        const result = await trx.deleteFrom('sessions').where('token_hash', '=', hash).executeTakeFirst();
+        const revoked = Number(result.numDeletedRows) > 0;
+        if (revoked && by) await trx.insertInto('audit_log').values(auditRow(actorRecord(by, 'auth.logout', owner?.user_name ?? by.userName), now())).execute();
+        return revoked;
+      });
     },
   };
 

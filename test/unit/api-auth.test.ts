@@ -285,6 +285,44 @@ void describe('auth API', () => {
     assert.deepEqual({ userName: entry?.userName, role: entry?.role, detail: entry?.detail }, { userName: 'admin', role: 'admin', detail: { from: 'viewer', to: 'dispatcher' } });
   });
 
+  void test('login and logout whose audit record cannot be written: 500, no session left behind, none ended', async () => {
+    const token = (await login('viewer', viewerPassword)).json<{ token: string }>().token;
+    const sessionCount = () => {
+      const db = new Database(dbFile, { readonly: true });
+      try {
+        return (db.prepare('select count(*) as n from sessions').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const auditCount = async () => (await store.audit.search({ limit: 1000, offset: 0 })).length;
+    const sessions = sessionCount();
+    const audited = await auditCount();
+    const restore = failAuditWrites(dbFile);
+    try {
+      const signIn = await login('viewer', viewerPassword);
+      assert.equal(signIn.statusCode, 500, signIn.body);
+      assertErrorBody(signIn.json(), 500);
+      assert.equal(sessionCount(), sessions, 'no session row for a token never handed out');
+      const signOut = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(token) });
+      assert.equal(signOut.statusCode, 500, signOut.body);
+      assertErrorBody(signOut.json(), 500);
+    } finally {
+      restore();
+    }
+    assert.equal(sessionCount(), sessions, 'a failed logout ended no session');
+    assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: bearer(token) })).statusCode, 200, 'the session a failed logout answered 500 for still works');
+    assert.equal(await auditCount(), audited);
+    // With the audit log back, both go through with their records.
+    const out = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(token) });
+    assert.equal(out.statusCode, 200, out.body);
+    assert.equal((await app.inject({ method: 'GET', url: '/api/auth/me', headers: bearer(token) })).statusCode, 401);
+    assert.equal((await login('viewer', viewerPassword)).statusCode, 200);
+    const [logout] = await store.audit.search({ action: 'auth.logout', target: 'viewer', limit: 1, offset: 0 });
+    assert.deepEqual({ userName: logout?.userName, role: logout?.role }, { userName: 'viewer', role: (await store.users.get('viewer'))?.role });
+    assert.equal(sessionCount(), sessions);
+  });
+
   void test('bodies are taken as sent: a number is not a user name, nor a role; messages name the field and the value', async () => {
     const post = (payload: unknown) => app.inject({ method: 'POST', url: '/api/users', headers: bearer(adminToken), payload: payload as object });
     const numeric = await post({ userName: 123, role: 'viewer', password: 'long enough password' });

@@ -224,6 +224,40 @@ for (const backend of backends) {
       }
     });
 
+    void test('sessions with an actor: login and logout are audited in the same transaction; when the audit write fails, no session is left behind and none is ended', async () => {
+      const user = await store.users.create({ userName: 'shift1', role: 'dispatcher', password });
+      const by = { userName: 'shift1', role: 'dispatcher' as const, ip: '10.0.0.7' };
+      const records = async () => (await store.audit.search({ target: 'shift1', action: 'auth', limit: 100, offset: 0 })).map((e) => ({ action: e.action, userName: e.userName, role: e.role, ip: e.ip, detail: e.detail }));
+      const raw = await rawConnection(backend.url);
+      try {
+        const sessions = await raw.count('sessions');
+        const kept = await store.sessions.create(user.id, 60_000, by);
+        assert.equal(await raw.count('sessions'), sessions + 1);
+
+        const restore = await failAuditWrites(backend.url);
+        try {
+          await assert.rejects(store.sessions.create(user.id, 60_000, by), /audit log unavailable/);
+          await assert.rejects(store.sessions.revoke(kept.token, by), /audit log unavailable/);
+        } finally {
+          await restore();
+        }
+        assert.equal(await raw.count('sessions'), sessions + 1, 'no session without its record');
+        assert.notEqual(await store.sessions.resolve(kept.token), null, 'the session was not ended without its record');
+
+        assert.equal(await store.sessions.revoke(kept.token, by), true);
+        assert.equal(await store.sessions.resolve(kept.token), null);
+        assert.equal(await store.sessions.revoke(kept.token, by), false, 'a session already gone is not revoked again');
+        const actor = { userName: 'shift1', role: 'dispatcher', ip: '10.0.0.7' };
+        assert.deepEqual(await records(), [
+          { action: 'auth.logout', ...actor, detail: null },
+          { action: 'auth.login.ok', ...actor, detail: { expiresAtUtcMs: kept.expiresAtUtcMs } },
+        ], 'one record per change made, none for what was not');
+        await rejectsWith(store.sessions.create(999_999, 60_000, by), 'not-found', /no user with id 999999/);
+      } finally {
+        await raw.close();
+      }
+    });
+
     void test('audit: record and search with every filter, newest first', async () => {
       const t0 = (clock = Date.UTC(2025, 7, 1, 0, 0, 0));
       await store.audit.record({ userName: 'disp1', role: 'dispatcher', action: 'auth.login.ok', target: 'disp1', detail: { via: 'web' }, ip: '10.0.0.5' });
