@@ -162,22 +162,27 @@ export async function recordAudit(store: Store, request: FastifyRequest, action:
 
 /**
  * Audit an outcome that has already happened and cannot be undone with the audit record — a decision taken
- * by a Temporal Update, where no transaction spans the workflow and the database. A failing write is tried
- * once more; if that fails too, the whole record goes to the error log and the caller answers with the
- * outcome all the same. Refusing the answer would tell the client the decision failed when it stands (and
- * invite a second one); the workflow's history holds the decision with its user either way.
+ * by a Temporal Update, where no transaction spans the workflow and the database, or a decision refused. A
+ * failing write is tried once more; if that fails too, the whole record goes to the error log and the caller
+ * answers with the outcome all the same. Refusing the answer would tell the client the decision failed when
+ * it stands (and invite a second one); the workflow's history holds the decision with its user either way.
+ * A refusal (`*.refused`) likewise keeps its 403/409: a 500 would hide why the decision was not taken.
+ * `stands` ends the log message: what the reader of the log can rely on.
  */
-export async function recordOutcome(store: Store, log: FastifyBaseLogger, record: AuditRecord): Promise<void> {
+export async function recordOutcome(store: Store, log: FastifyBaseLogger, record: AuditRecord, stands = 'the outcome stands (see the workflow history)'): Promise<void> {
   try {
     await store.audit.record(record);
   } catch {
     try {
       await store.audit.record(record);
     } catch (error) {
-      log.error({ err: error, audit: record }, `audit record lost: ${record.action} ${record.target ?? ''} by ${record.userName}; the outcome stands (see the workflow history)`);
+      log.error({ err: error, audit: record }, `audit record lost: ${record.action} ${record.target ?? ''} by ${record.userName}; ${stands}`);
     }
   }
 }
+
+/** The end of a lost refusal record's log message (see recordOutcome): nothing was decided. */
+export const refusalStands = 'the refusal stands (the caller was answered with it)';
 
 function storeErrorReply(reply: FastifyReply, error: unknown) {
   if (!(error instanceof StoreError)) throw error;

@@ -21,7 +21,7 @@ import { quoteIdent, quoteString } from '../../forecasting/influxql.js';
 import { warningLevels, type FloodReport } from '../../flood/types.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { Store } from '../../store/db.js';
-import { recordOutcome } from '../auth.js';
+import { recordOutcome, refusalStands } from '../auth.js';
 import { errorResponses } from '../schemas.js';
 import { readLiveState } from './state.js';
 
@@ -476,7 +476,8 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
       throw Object.assign(new Error(pending ? `emergency plan ${body.emergencyPlanId} is not the one waiting (${pending.plan.emergencyPlanId})` : 'no emergency plan is waiting for approval'), { statusCode: 409, code: 'Conflict' });
     }
     if (!roleAtLeast(user.role, pending.plan.requiredRole)) {
-      await store.audit.record({ userName: user.userName, role: user.role, action: `flood.${kind}.refused`, target: body.emergencyPlanId, detail: { reason: `needs ${pending.plan.requiredRole}`, response: pending.plan.response }, ip });
+      // Refused either way: a failing audit write must not turn the 403 into a 500 (retried, then logged).
+      await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: `flood.${kind}.refused`, target: body.emergencyPlanId, detail: { reason: `needs ${pending.plan.requiredRole}`, response: pending.plan.response }, ip }, refusalStands);
       throw Object.assign(new Error(`a level ${pending.plan.response} emergency plan needs a ${pending.plan.requiredRole} or higher; you are ${user.role}`), { statusCode: 403, code: 'Forbidden' });
     }
     try {
@@ -488,7 +489,8 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
       return statusBody(workflowId, 'RUNNING', next);
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
-        await store.audit.record({ userName: user.userName, role: user.role, action: `flood.${kind}.refused`, target: body.emergencyPlanId, detail: { reason: error.cause?.message ?? error.message }, ip });
+        // Refused either way: a failing audit write must not turn the 409 into a 500 (retried, then logged).
+        await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: `flood.${kind}.refused`, target: body.emergencyPlanId, detail: { reason: error.cause?.message ?? error.message }, ip }, refusalStands);
         throw Object.assign(new Error(error.cause?.message ?? error.message), { statusCode: 409, code: 'Conflict' });
       }
       if (error instanceof WorkflowNotFoundError) throw notFound();

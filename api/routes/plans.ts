@@ -27,7 +27,7 @@ import { quoteIdent } from '../../forecasting/influxql.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { Plan, PlanStep } from '../../planner/types.js';
 import type { Store } from '../../store/db.js';
-import { recordOutcome } from '../auth.js';
+import { recordOutcome, refusalStands } from '../auth.js';
 import { UtcMsParam, errorResponses } from '../schemas.js';
 
 const Localised = Type.Object({ zh: Type.String(), en: Type.String() });
@@ -433,7 +433,8 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       return { ...result, workflowId };
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
-        await store.audit.record({ userName: user.userName, role: user.role, action: `plan.${kind}.refused`, target: planId, detail: { reason: error.cause?.message ?? error.message, ...(revision !== undefined ? { revision } : {}) }, ip });
+        // Refused either way: a failing audit write must not turn the 409 into a 500 (retried, then logged).
+        await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: `plan.${kind}.refused`, target: planId, detail: { reason: error.cause?.message ?? error.message, ...(revision !== undefined ? { revision } : {}) }, ip }, refusalStands);
         throw Object.assign(new Error(error.cause?.message ?? error.message), { statusCode: 409, code: 'Conflict' });
       }
       throw error;

@@ -192,6 +192,8 @@ const flood: FloodSeasonState = {
 };
 let floodRunning = true;
 const updates: { workflowId: string; name: string; args: unknown[] }[] = [];
+/** Updates the stand-in refuses, as a workflow's validator would (WorkflowUpdateFailedError). */
+const refusedUpdates = new Set<string>();
 
 const temporal = {
   workflow: {
@@ -215,6 +217,7 @@ const temporal = {
           const state = known();
           if (!state) return Promise.reject(missing());
           updates.push({ workflowId, name: def.name, args: options.args });
+          if (refusedUpdates.has(def.name)) return Promise.reject(new WorkflowUpdateFailedError('update failed', new Error(`${def.name} refused by the stand-in`)));
           if (def.name === 'approvePlan' && (state as DispatchCycleState).status !== 'proposed') {
             return Promise.reject(new WorkflowUpdateFailedError('update failed', new Error(`plan is ${(state as DispatchCycleState).status}, not proposed`)));
           }
@@ -798,6 +801,70 @@ void describe('input is checked where it enters, and every error has the same bo
       }
     } finally {
       store.audit.record = record;
+    }
+  });
+
+  void test('a refusal keeps its 409 (or 403) when its audit record cannot be written: tried again, then logged in full', async () => {
+    const record = store.audit.record.bind(store.audit);
+    let failures = 0;
+    let calls = 0;
+    store.audit.record = (entry) => {
+      calls++;
+      if (failures > 0) {
+        failures--;
+        return Promise.reject(new Error('audit log unavailable'));
+      }
+      return record(entry);
+    };
+    const pending = flood.pending!;
+    try {
+      // Fails once: the second try writes it. The live plan is dispatched, so approving it is refused.
+      failures = 1;
+      const once = await postJson(`/api/plans/${livePlanId}/approve`, '{"comment":"refused, retried"}');
+      assert.equal(once.statusCode, 409, once.body);
+      assertErrorBody(once.body, 409);
+      assert.equal(message(once), 'plan is dispatched, not proposed');
+      assert.equal(calls, 2);
+      const [written] = await store.audit.search({ action: 'plan.approve.refused', target: livePlanId, limit: 1, offset: 0 });
+      assert.deepEqual({ userName: written?.userName, reason: (written?.detail as { reason: string } | undefined)?.reason }, { userName: 'wang', reason: 'plan is dispatched, not proposed' });
+
+      // Fails twice: the refusal is still answered with its status, and the error log holds the whole record.
+      const cases = [
+        { url: `/api/plans/${livePlanId}/approve`, body: '{"revision":3}', status: 409, action: 'plan.approve.refused', target: livePlanId, reason: 'plan is dispatched, not proposed', refuse: null },
+        { url: `/api/plans/${pendingPlanId}/modify`, body: '{"lockedStations":["E2"]}', status: 409, action: 'plan.modify.refused', target: pendingPlanId, reason: 'modifyPlan refused by the stand-in', refuse: 'modifyPlan' },
+        { url: '/api/flood/reject', body: JSON.stringify({ emergencyPlanId: emergency.emergencyPlanId, reason: 'audit down' }), status: 409, action: 'flood.reject.refused', target: emergency.emergencyPlanId, reason: 'rejectEmergencyPlan refused by the stand-in', refuse: 'rejectEmergencyPlan' },
+        { url: '/api/flood/approve', body: JSON.stringify({ emergencyPlanId: emergency.emergencyPlanId }), status: 403, action: 'flood.approve.refused', target: emergency.emergencyPlanId, reason: 'needs supervisor', refuse: null },
+      ] as const;
+      for (const c of cases) {
+        if (c.refuse) refusedUpdates.add(c.refuse);
+        // The flood plan waiting needs a supervisor: the dispatcher's approval is refused before the workflow.
+        if (c.status === 403) flood.pending = { ...pending, plan: { ...pending.plan, requiredRole: 'supervisor' } };
+        failures = 2;
+        calls = 0;
+        const logged = errorLog.length;
+        try {
+          const res = await postJson(c.url, c.body);
+          assert.equal(res.statusCode, c.status, `${c.url}: ${res.body}`);
+          assertErrorBody(res.body, c.status);
+        } finally {
+          refusedUpdates.clear();
+          flood.pending = pending;
+        }
+        assert.equal(calls, 2, `${c.action}: written twice, then given up`);
+        const lines = errorLog.slice(logged).map((line) => JSON.parse(line) as { msg: string; audit?: { action: string; target: string; userName: string; role: string; ip: string; detail: { reason: string } } });
+        const lost = lines.find((l) => l.audit?.action === c.action);
+        assert.ok(lost, `the lost record is logged: ${JSON.stringify(lines)}`);
+        assert.deepEqual(
+          { target: lost.audit?.target, userName: lost.audit?.userName, role: lost.audit?.role, reason: lost.audit?.detail.reason },
+          { target: c.target, userName: 'wang', role: 'dispatcher', reason: c.reason },
+        );
+        assert.equal(typeof lost.audit?.ip, 'string');
+        assert.match(lost.msg, new RegExp(`^audit record lost: ${c.action.replace(/\./g, '\\.')} .* by wang; the refusal stands`));
+      }
+    } finally {
+      store.audit.record = record;
+      refusedUpdates.clear();
+      flood.pending = pending;
     }
   });
 
