@@ -24,7 +24,7 @@ import {
 } from '../../contract/index.js';
 import type { InfluxConnector } from '../../connectors/influx.js';
 import { quoteIdent } from '../../forecasting/influxql.js';
-import type { NetworkConfig } from '../../network/schema.js';
+import { MIN_LEVEL_BAND_GAP_M, type NetworkConfig } from '../../network/schema.js';
 import type { Plan, PlanStep } from '../../planner/types.js';
 import type { Store } from '../../store/db.js';
 import { recordOutcome, refusalStands } from '../auth.js';
@@ -222,7 +222,8 @@ export function diffSteps(network: NetworkConfig, proposed: PlanStep | undefined
  */
 export function modificationProblems(network: NetworkConfig, body: PlanConstraints): string[] {
   const problems: string[] = [];
-  const stationIds = new Set(network.stations.map((s) => s.id));
+  const stations = new Map(network.stations.map((s) => [s.id, s]));
+  const stationIds = new Set(stations.keys());
   const linkIds = new Set(network.interconnections.map((x) => x.id));
   const unknown = (what: string, id: string) => `unknown ${what} ${JSON.stringify(id)} (not in network ${network.id})`;
   if (!body.stationBands?.length && !body.lockedStations?.length && !body.transferCaps?.length) {
@@ -234,7 +235,22 @@ export function modificationProblems(network: NetworkConfig, body: PlanConstrain
     else if (banded.has(b.stationId)) problems.push(`body/stationBands/${i}/stationId: ${b.stationId} already has a band at body/stationBands/${banded.get(b.stationId)}`);
     banded.set(b.stationId, banded.get(b.stationId) ?? i);
     if (b.minLevelM === undefined && b.maxLevelM === undefined) problems.push(`body/stationBands/${i}: the band of ${JSON.stringify(b.stationId)} needs minLevelM, maxLevelM or both`);
-    if (b.minLevelM !== undefined && b.maxLevelM !== undefined && b.minLevelM > b.maxLevelM) problems.push(`body/stationBands/${i}: minLevelM ${b.minLevelM} is above maxLevelM ${b.maxLevelM}`);
+    const station = stations.get(b.stationId);
+    if (station) {
+      // A level above the overflow is not one the well can be kept at: the sewer spills first.
+      for (const key of ['minLevelM', 'maxLevelM'] as const) {
+        const level = b[key];
+        if (level !== undefined && level > station.levels.overflowM) problems.push(`body/stationBands/${i}/${key}: ${level} is above the overflow level of ${station.id} (${station.levels.overflowM} m)`);
+      }
+    }
+    if (b.minLevelM !== undefined && b.maxLevelM !== undefined) {
+      const gapM = b.maxLevelM - b.minLevelM;
+      if (gapM < 0) problems.push(`body/stationBands/${i}: minLevelM ${b.minLevelM} is above maxLevelM ${b.maxLevelM}`);
+      // Narrower than the least start–stop gap a PLC may get, the band cannot be run (the dispatch refuses such setpoints).
+      else if (gapM < MIN_LEVEL_BAND_GAP_M - 1e-9) {
+        problems.push(`body/stationBands/${i}: maxLevelM ${b.maxLevelM} − minLevelM ${b.minLevelM} = ${Math.round(gapM * 1e6) / 1e6} m is under the least band gap a PLC may get (${MIN_LEVEL_BAND_GAP_M} m)`);
+      }
+    }
   });
   body.lockedStations?.forEach((id, i) => {
     if (!stationIds.has(id)) problems.push(`body/lockedStations/${i}: ${unknown('station', id)}`);

@@ -726,6 +726,14 @@ void describe('input is checked where it enters, and every error has the same bo
       [{ lockedStations: ['NOPE'] }, ['body/lockedStations/0: unknown station "NOPE" (not in network pinghu-reference)']],
       [{ stationBands: [{ stationId: 'W1', minLevelM: 2.5, maxLevelM: 1 }] }, ['body/stationBands/0: minLevelM 2.5 is above maxLevelM 1']],
       [{ stationBands: [{ stationId: 'W1' }] }, ['body/stationBands/0: the band of "W1" needs minLevelM, maxLevelM or both']],
+      // Levels above the station's overflow (4 m in the reference network), bands narrower than a PLC may get.
+      [{ stationBands: [{ stationId: 'W1', maxLevelM: 4.5 }] }, ['body/stationBands/0/maxLevelM: 4.5 is above the overflow level of W1 (4 m)']],
+      [
+        { stationBands: [{ stationId: 'E3', minLevelM: 4.2, maxLevelM: 5 }] },
+        ['body/stationBands/0/minLevelM: 4.2 is above the overflow level of E3 (4 m)', 'body/stationBands/0/maxLevelM: 5 is above the overflow level of E3 (4 m)'],
+      ],
+      [{ stationBands: [{ stationId: 'W1', minLevelM: 1.5, maxLevelM: 1.53 }] }, ['body/stationBands/0: maxLevelM 1.53 − minLevelM 1.5 = 0.03 m is under the least band gap a PLC may get (0.05 m)']],
+      [{ stationBands: [{ stationId: 'W2', minLevelM: 2, maxLevelM: 2 }] }, ['body/stationBands/0: maxLevelM 2 − minLevelM 2 = 0 m is under the least band gap a PLC may get (0.05 m)']],
       [{ transferCaps: [{ interconnectionId: 'X9', maxAbsM3h: 10 }] }, ['body/transferCaps/0/interconnectionId: unknown interconnection "X9" (not in network pinghu-reference)']],
       [
         { stationBands: [{ stationId: 'W1', maxLevelM: 2 }, { stationId: 'Z9', minLevelM: 1 }, { stationId: 'W1', minLevelM: 1 }], lockedStations: ['E2', 'Q1'], transferCaps: [{ interconnectionId: 'X1', maxAbsM3h: 5 }, { interconnectionId: 'X1', maxAbsM3h: 9 }] },
@@ -754,6 +762,12 @@ void describe('input is checked where it enters, and every error has the same bo
       assert.equal(message(res), expected);
     }
     assert.equal(updates.length, before, 'nothing reached the workflow');
+    // At the limits: a level at the overflow, a band exactly the least gap wide (in floating point a hair under).
+    for (const band of [{ stationId: 'W1', minLevelM: 3.95, maxLevelM: 4 }, { stationId: 'W1', minLevelM: 1, maxLevelM: 1.05 }, { stationId: 'W1', maxLevelM: 4 }]) {
+      const res = await postJson(`/api/plans/${pendingPlanId}/modify`, JSON.stringify({ stationBands: [band] }));
+      assert.equal(res.statusCode, 200, `${JSON.stringify(band)}: ${res.body}`);
+      assert.deepEqual((updates.at(-1)?.args[0] as { constraints: unknown }).constraints, { stationBands: [band] });
+    }
   });
 
   void test('a decision stands when its audit record cannot be written: tried again, then logged in full, and answered 200', async () => {
