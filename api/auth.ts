@@ -148,18 +148,6 @@ export function bearerToken(request: FastifyRequest): string | null {
 /** The request's user as the actor of a change the store audits with it. */
 const actor = (request: FastifyRequest): AuditActor => ({ userName: request.user?.userName ?? 'anonymous', role: request.user?.role ?? null, ip: request.ip });
 
-/** Audit an action taken by the request's user (or `anonymous`). */
-export async function recordAudit(store: Store, request: FastifyRequest, action: string, target?: string | null, detail?: unknown): Promise<void> {
-  await store.audit.record({
-    userName: request.user?.userName ?? 'anonymous',
-    role: request.user?.role ?? null,
-    action,
-    target: target ?? null,
-    detail,
-    ip: request.ip,
-  });
-}
-
 /**
  * Audit an outcome that has already happened and cannot be undone with the audit record — a decision taken
  * by a Temporal Update, where no transaction spans the workflow and the database, or a decision refused. A
