@@ -3,7 +3,9 @@
 // listening on a port. A dispatcher signs in, opens the pending plan from the plan list, modifies it, has the
 // approve dialog closed under them when a supervisor modifies it again, approves the new revision (the revision
 // reviewed is sent with each decision), sees it dispatched, and the plan's first-step setpoints are then read
-// back from the simulator. A plan that does not exist shows a translated error with the server's words folded.
+// back from the simulator.
+// A plan that does not exist shows a translated error with the server's words folded. The rain forecast's
+// source is shown in words.
 // Screenshots of the main pages in Chinese and English go to test-results/screenshots/ (git-ignored).
 //
 // The browser: CHROMIUM_PATH, else the Debian paths below (infra/bootstrap.sh installs the package when run
@@ -298,6 +300,12 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   for (const [name, hash, zhTitle] of pages) {
     await page.goto(`${baseUrl}/${hash}`);
     await page.getByRole('heading', { level: 1, name: zhTitle }).waitFor();
+    if (name === 'forecasts') {
+      // The rain source in words, as on the plan page; the stored value on hover.
+      const source = page.locator('.forecast-source');
+      assert.match((await source.getAttribute('title')) ?? '', /;/, 'the stored source in the title');
+      assert.doesNotMatch((await source.textContent()) ?? '', /;|quality=/, 'the source shown in words');
+    }
     await shoot(page, `${name}-zh`);
   }
   await page.getByRole('button', { name: /English/ }).click();

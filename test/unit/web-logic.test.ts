@@ -158,7 +158,10 @@ void test('forecast sources and autonomy reasons are read into parts the console
   assert.deepEqual(logic.parseForecastSource('fallback:climatology;quality=fallback'), { kind: 'fallback', provider: 'climatology', rain: null, quality: 'fallback', ageMin: null });
   assert.deepEqual(logic.parseForecastSource('inflow-forecast(influxdb);quality=unknown'), { kind: 'inflow', provider: '', rain: null, quality: 'unknown', ageMin: null });
   assert.equal(logic.parseForecastSource('none').kind, 'none');
-  for (const k of ['forecastSource.inflow', 'forecastSource.rain', 'forecastSource.fallback', 'forecastSource.other', 'forecastSource.rainOf', 'forecastSource.quality', 'forecastSource.age', 'rainQuality.unknown']) translated(k);
+  // The planner without an inflow forecast, and a stored rain series (the forecasts page).
+  assert.deepEqual(logic.parseForecastSource('dry-weather flow only;rain=none'), { kind: 'dwf', provider: '', rain: 'none', quality: null, ageMin: null });
+  assert.deepEqual(logic.parseForecastSource('open-meteo:best_match;quality=fresh;60min'), { kind: 'rain', provider: 'open-meteo:best_match', rain: null, quality: 'fresh', ageMin: null });
+  for (const k of ['forecastSource.inflow', 'forecastSource.dwf', 'forecastSource.rain', 'forecastSource.fallback', 'forecastSource.other', 'forecastSource.rainOf', 'forecastSource.quality', 'forecastSource.age', 'rainQuality.unknown']) translated(k);
 
   assert.deepEqual(logic.autonomyReason('auto-within-bounds: within bounds of plan-a over 4 step(s) (levels ±0.3 m, transfers ±200 m³/h)'), {
     mode: 'auto-within-bounds',

@@ -1460,6 +1460,7 @@ function forecastSourceText(source) {
   const p = parseForecastSource(source);
   const parts = [];
   if (p.kind === 'inflow') parts.push(t('forecastSource.inflow'));
+  else if (p.kind === 'dwf') parts.push(t('forecastSource.dwf'));
   else if (p.kind === 'rain') parts.push(t('forecastSource.rain', { provider: p.provider }));
   else if (p.kind === 'fallback') parts.push(t('forecastSource.fallback', { provider: tOr(`fallbackKind.${p.provider}`, p.provider) }));
   else if (p.kind === 'none') parts.push(t('forecastSource.none'));
@@ -2631,8 +2632,10 @@ async function renderForecasts(ctx) {
   if (!ctx.alive()) return;
   const body = await api('/api/forecasts');
   if (!ctx.alive()) return;
+  // The source in words (as on the plan page), the stored value on hover.
+  const rainSource = body.rain.source ? h('span', { class: 'forecast-source', title: body.rain.source }, forecastSourceText(body.rain.source)) : '—';
   const rainInfo = body.rain.issuedAtUtcMs
-    ? t('forecasts.rainIssued', { time: fmtTime(body.rain.issuedAtUtcMs), age: fmtAge(body.rain.issuedAtUtcMs), source: body.rain.source ?? '—' })
+    ? tWith('forecasts.rainIssued', { time: fmtTime(body.rain.issuedAtUtcMs), age: fmtAge(body.rain.issuedAtUtcMs) }, { source: rainSource })
     : t('forecasts.noRain');
   const ensembleInfo = body.rain.ensemble
     ? t('forecasts.rainEnsemble', { time: fmtTime(body.rain.ensemble.issuedAtUtcMs), members: body.rain.ensemble.members, source: body.rain.ensemble.source })

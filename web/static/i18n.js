@@ -536,7 +536,7 @@ export const messages = {
     'forecasts.title': '降雨与来水预报',
     'forecasts.intro': '最新一次预报。来水预报的 P10–P90 区间表示不确定性：十次里大约八次实际来水落在区间内。',
     'forecasts.rain': '降雨预报（各汇水区）',
-    'forecasts.rainIssued': '发布于 {time}（{age}），来源 {source}',
+    'forecasts.rainIssued': '发布于 {time}（{age}），来源：{source}',
     'forecasts.noRain': '暂无降雨预报。',
     'forecasts.rainEnsemble': '集合预报发布于 {time}，{members} 个成员（{source}）：浅色带为降雨 P10–P90，虚线为 P50',
     'forecasts.noEnsemble': '未存储降雨集合预报，无不确定性区间。',
@@ -645,6 +645,7 @@ export const messages = {
     'flood.pendingGone': '应急预案 {planId} 已不在待批准状态，对话框已关闭。',
     'alerts.planEscalated': '调度计划 {planId} 超时未审批，已上报主管；{deadline} 前无人决定则作废（不做任何改变）',
     'schematic.linkTitle': '{id} {name}：{a} ↔ {b}，最大 {capacity}',
+    'forecastSource.dwf': '仅旱季污水量（未计降雨来水）',
   },
 
   en: {
@@ -1177,7 +1178,7 @@ export const messages = {
     'forecasts.title': 'Rain and inflow forecasts',
     'forecasts.intro': 'The latest forecast. The inflow P10–P90 band shows the uncertainty: about eight times in ten the actual inflow falls inside it.',
     'forecasts.rain': 'Rain forecast per catchment',
-    'forecasts.rainIssued': 'Issued {time} ({age}), source {source}',
+    'forecasts.rainIssued': 'Issued {time} ({age}); source: {source}',
     'forecasts.noRain': 'No rain forecast yet.',
     'forecasts.rainEnsemble': 'Ensemble issued {time}, {members} members ({source}): light band rain P10–P90, dashed line P50',
     'forecasts.noEnsemble': 'No rain ensemble stored: no uncertainty band.',
@@ -1286,6 +1287,7 @@ export const messages = {
     'flood.pendingGone': 'Emergency plan {planId} is no longer waiting; the dialog was closed.',
     'alerts.planEscalated': 'Plan {planId} unanswered and escalated to the supervisor; it expires unchanged at {deadline}',
     'schematic.linkTitle': '{id} {name}: {a} ↔ {b}, max {capacity}',
+    'forecastSource.dwf': 'dry-weather flow only (no rain-induced inflow)',
   },
 };
 

@@ -139,15 +139,20 @@ export function bandProblem(min, max, levels) {
 
 /**
  * A plan's forecastSource ("inflow-forecast;rain=open-meteo:cma;quality=fresh", "open-meteo:gfs;quality=stale,age=95min",
- * "fallback:climatology;quality=fallback", "none") in parts: what the plan used (inflow forecast, rain forecast,
- * fallback), the provider, the rain provider behind an inflow forecast, the rain quality and age.
+ * "fallback:climatology;quality=fallback", "dry-weather flow only;rain=…", "none"), or a stored rain forecast's
+ * source ("open-meteo:best_match;quality=fresh;60min"), in parts: what was used (inflow forecast, rain forecast,
+ * fallback, dry-weather flow only), the provider, the rain provider behind it, the rain quality and age. Parts
+ * without "=" (the ";60min" of an hourly series) are left out.
  */
 export function parseForecastSource(source) {
   const raw = String(source ?? '');
   const [head = '', ...rest] = raw.split(';');
   const out = { kind: 'other', provider: head, rain: null, quality: null, ageMin: null };
   if (raw === '' || raw === 'none') return { ...out, kind: 'none', provider: '' };
-  if (/^inflow[- ]/.test(head)) {
+  if (/^dry-weather flow only$/.test(head)) {
+    out.kind = 'dwf';
+    out.provider = '';
+  } else if (/^inflow[- ]/.test(head)) {
     out.kind = 'inflow';
     out.provider = '';
   } else if (head.startsWith('fallback:')) {
