@@ -1,9 +1,9 @@
 // The dispatcher's console in a real browser (Debian's Chromium driven by playwright-core) against the real
 // system: Temporal and InfluxDB, the OPC UA simulator, the forecast server, a dispatch worker and the API
-// listening on a port. A dispatcher signs in, opens the pending plan from the plan list, modifies it, has the
-// approve dialog closed under them when a supervisor modifies it again, approves the new revision (the revision
-// reviewed is sent with each decision), sees it dispatched, and the plan's first-step setpoints are then read
-// back from the simulator.
+// listening on a port. A dispatcher signs in, opens the pending plan from the plan list (in another tab, read as
+// if it needed a supervisor: the buttons are disabled and say so), modifies it, has the approve dialog closed
+// under them when a supervisor modifies it again, approves the new revision (the revision reviewed is sent with
+// each decision), sees it dispatched, and the plan's first-step setpoints are then read back from the simulator.
 // A plan that does not exist shows a translated error with the server's words folded. The rain forecast's
 // source is shown in words.
 // Screenshots of the main pages in Chinese and English go to test-results/screenshots/ (git-ignored).
@@ -38,6 +38,11 @@ const screenshotDir = fileURLToPath(new URL('../../test-results/screenshots/', i
 const localStation = 'E9';
 const dispatcher = { userName: 'zhou', displayName: '周调度', password: 'dispatcher-password-e2e' };
 const supervisor = { userName: 'qian', displayName: '钱主管', password: 'supervisor-password-e2e' };
+
+/** What the page scripts here touch in the browser (this project compiles without the DOM library). */
+interface BrowserGlobals {
+  sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+}
 
 /** The Chromium to drive: CHROMIUM_PATH, then the Debian locations. Throws how to get one. */
 function findChromium(): string {
@@ -196,6 +201,40 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   assert.ok((await page.locator('article.station-card').count()) >= network.stations.length, 'a card per station');
   await page.locator('#diff-h').waitFor();
   await shoot(page, 'plan-zh');
+
+  // A plan that needs a more senior role than the user's (as an emergency plan of a higher level does): the
+  // buttons are disabled with a hint naming the role, before any click. Another tab, the same session, the
+  // plan read through the API with requiredRole raised to supervisor.
+  const sessionValue = await page.evaluate(() => (globalThis as unknown as BrowserGlobals).sessionStorage.getItem('sewerDispatch.session'));
+  const senior = await context.newPage();
+  senior.on('pageerror', (error) => consoleErrors.push(error.message));
+  const seniorPosts: string[] = [];
+  senior.on('request', (request) => {
+    if (request.method() === 'POST') seniorPosts.push(new URL(request.url()).pathname);
+  });
+  await senior.addInitScript((value) => {
+    if (value) (globalThis as unknown as BrowserGlobals).sessionStorage.setItem('sewerDispatch.session', value);
+  }, sessionValue);
+  await senior.route(
+    (url) => url.pathname === `/api/plans/${encodeURIComponent(planId)}`,
+    async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, json: { ...((await response.json()) as Record<string, unknown>), requiredRole: 'supervisor' } });
+    },
+  );
+  await senior.goto(`${baseUrl}/#/plans/${encodeURIComponent(planId)}`);
+  const seniorNote = senior.locator('[data-required-role="supervisor"]');
+  await seniorNote.getByText('此计划需调度主管或以上角色审批，您当前的角色是调度员。').waitFor();
+  const seniorApprove = senior.getByRole('button', { name: /批准并下发/ }).first();
+  assert.equal(await seniorApprove.getAttribute('aria-disabled'), 'true', 'approve is disabled for a dispatcher');
+  assert.equal(await senior.getByRole('button', { name: /修改计划/ }).getAttribute('aria-disabled'), 'true', 'modify too');
+  assert.match((await seniorApprove.getAttribute('title')) ?? '', /调度主管/);
+  await shoot(senior, 'plan-needs-role-zh', false);
+  assert.equal(await seniorApprove.isDisabled(), true, 'disabled as Playwright (and assistive technology) sees it');
+  await seniorApprove.click({ force: true });
+  assert.equal(await senior.getByRole('dialog').count(), 0, 'a click opens no dialog');
+  await senior.close();
+  assert.deepEqual(seniorPosts, [], 'nothing was sent');
 
   // Modify first: hand E2 to local control through the form; the plan is re-planned and waits again.
   await page.getByRole('button', { name: /修改计划/ }).click();

@@ -1,12 +1,14 @@
 // The console's pure rules (web/static/logic.js), imported in Node as the page imports them: which stations
 // an approval writes (the server's REMOTE rule), the revision sent with a decision, the translated message for
 // each failed request, staleness, the rain countdown, the band check of the modify form, and the parsing of
-// forecast sources and autonomy reasons. Every message key the rules can answer exists in Chinese and English.
+// forecast sources and autonomy reasons, and the role a decision needs. Every message key the rules can
+// answer exists in Chinese and English.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { roleOrder } from '../../contract/index.js';
 
 interface ErrorInput {
   status: number;
@@ -33,6 +35,9 @@ interface Logic {
   bandProblem(min: number | undefined, max: number | undefined, levels: { overflowM: number }): (Keyed & { field: string }) | null;
   parseForecastSource(source: string): { kind: string; provider: string; rain: string | null; quality: string | null; ageMin: number | null };
   autonomyReason(text: string): { mode: string | null; key: string | null; params: Record<string, unknown> } | null;
+  ROLE_ORDER: string[];
+  roleAtLeast(role: string | undefined, minimum: string | undefined): boolean;
+  decisionAccess(userRole: string | undefined, requiredRole: string | undefined): { allowed: boolean; required: string };
 }
 interface I18n {
   messages: Record<'zh' | 'en', Record<string, string>>;
@@ -175,4 +180,25 @@ void test('forecast sources and autonomy reasons are read into parts the console
   assert.equal(logic.autonomyReason('something new'), null);
   for (const k of Object.keys(messages.zh).filter((x) => x.startsWith('autonomy.'))) translated(k);
   for (const mode of ['advisory', 'auto-within-bounds', 'emergency-auto']) translated(`autonomy.${mode}`);
+});
+
+void test('decisions need the plan\'s required role, never less than dispatcher, in the order the API uses', () => {
+  assert.deepEqual(logic.ROLE_ORDER, [...roleOrder], 'the same order as contract/index.ts');
+  assert.equal(logic.roleAtLeast('supervisor', 'dispatcher'), true);
+  assert.equal(logic.roleAtLeast('dispatcher', 'supervisor'), false);
+  assert.equal(logic.roleAtLeast('admin', 'admin'), true);
+  assert.equal(logic.roleAtLeast('system', 'viewer'), false, 'an unknown role is not enough');
+  assert.equal(logic.roleAtLeast(undefined, 'viewer'), false);
+
+  assert.deepEqual(logic.decisionAccess('dispatcher', 'dispatcher'), { allowed: true, required: 'dispatcher' });
+  assert.deepEqual(logic.decisionAccess('dispatcher', 'supervisor'), { allowed: false, required: 'supervisor' });
+  assert.deepEqual(logic.decisionAccess('supervisor', 'supervisor'), { allowed: true, required: 'supervisor' });
+  assert.deepEqual(logic.decisionAccess('supervisor', 'admin'), { allowed: false, required: 'admin' });
+  assert.deepEqual(logic.decisionAccess('admin', 'supervisor'), { allowed: true, required: 'supervisor' });
+  assert.deepEqual(logic.decisionAccess('viewer', undefined), { allowed: false, required: 'dispatcher' }, 'no required role: dispatcher, as the API wants');
+  assert.deepEqual(logic.decisionAccess('viewer', 'viewer'), { allowed: false, required: 'dispatcher' }, 'the API never lets a viewer decide');
+  assert.deepEqual(logic.decisionAccess(undefined, 'dispatcher'), { allowed: false, required: 'dispatcher' });
+  for (const k of ['decision.needsRole', 'decision.needsRoleTooltip', 'decision.viewerOnly', 'decision.viewerTooltip']) translated(k);
+  for (const role of roleOrder) translated(`role.${role}`);
+  assert.match(messages.zh['decision.needsRole']!.replace('{role}', messages.zh['role.supervisor']!), /此计划需调度主管或以上角色审批/);
 });

@@ -9,12 +9,14 @@ import {
   REQUEST_TIMEOUT_MS,
   autonomyReason,
   bandProblem,
+  decisionAccess,
   dispatchCounts,
   errorInfo,
   isStale,
   parseForecastSource,
   planChange,
   rainCountdown,
+  roleAtLeast,
   withRevision,
 } from './logic.js';
 
@@ -22,7 +24,6 @@ const SESSION_KEY = 'sewerDispatch.session';
 const LIVE_REFRESH_MS = 10_000;
 const PLAN_POLL_MS = 3_000;
 const PLANS_REFRESH_MS = 10_000;
-const ROLE_RANK = { viewer: 0, dispatcher: 1, supervisor: 2, admin: 3 };
 const COMPONENT_ORDER = ['temporal', 'influxdb', 'opcua', 'forecast'];
 const AUDIT_ACTIONS = [
   'auth.login',
@@ -155,7 +156,7 @@ function clearSession() {
 }
 
 function hasRole(minimum) {
-  return !!session && (ROLE_RANK[session.user.role] ?? -1) >= ROLE_RANK[minimum];
+  return !!session && roleAtLeast(session.user.role, minimum);
 }
 
 class ApiError extends Error {
@@ -1547,7 +1548,12 @@ function planHeader(state) {
 
 function decisionPanel(network, state, view, decide) {
   const plan = state.plan;
-  const canDecide = hasRole('dispatcher');
+  // The plan's own required role (emergency plans by level), never below dispatcher: a user below it sees
+  // why before clicking, instead of the workflow's 409.
+  const access = decisionAccess(session?.user.role, state.requiredRole);
+  const canDecide = access.allowed;
+  const requiredName = tOr(`role.${access.required}`, access.required);
+  const viewerOnly = access.required === 'dispatcher';
   const busy = view.busy !== null;
   const noteId = uid('decision-note');
   const status = h('p', { class: 'decision-status', role: 'status' }, busy ? t(view.busy === 'modify' ? 'modify.busy' : 'decision.busy') : '');
@@ -1561,7 +1567,7 @@ function decisionPanel(network, state, view, decide) {
     if (!canDecide) {
       // aria-disabled keeps the button focusable, so keyboard and screen-reader users learn why.
       button.setAttribute('aria-disabled', 'true');
-      button.setAttribute('title', t('decision.viewerTooltip'));
+      button.setAttribute('title', viewerOnly ? t('decision.viewerTooltip') : t('decision.needsRoleTooltip', { role: requiredName }));
     }
   }
   const may = (button) => canDecide && !button.disabled && view.busy === null;
@@ -1621,7 +1627,11 @@ function decisionPanel(network, state, view, decide) {
     'section',
     { class: 'panel decision-panel', 'aria-labelledby': 'decision-h', 'aria-busy': busy ? 'true' : undefined },
     h('h2', { id: 'decision-h' }, t('decision.title')),
-    h('p', { id: noteId, class: canDecide ? 'muted' : 'alert alert-info' }, canDecide ? t('decision.hint') : t('decision.viewerOnly')),
+    h(
+      'p',
+      { id: noteId, class: canDecide ? 'muted' : 'alert alert-info', 'data-required-role': access.required },
+      canDecide ? t('decision.hint') : viewerOnly ? t('decision.viewerOnly') : t('decision.needsRole', { role: requiredName, own: tOr(`role.${session?.user.role}`, session?.user.role ?? '—') }),
+    ),
     h('div', { class: 'decision-actions' }, approve, modify, reject),
     status,
   );

@@ -646,6 +646,8 @@ export const messages = {
     'alerts.planEscalated': '调度计划 {planId} 超时未审批，已上报主管；{deadline} 前无人决定则作废（不做任何改变）',
     'schematic.linkTitle': '{id} {name}：{a} ↔ {b}，最大 {capacity}',
     'forecastSource.dwf': '仅旱季污水量（未计降雨来水）',
+    'decision.needsRole': '此计划需{role}或以上角色审批，您当前的角色是{own}。',
+    'decision.needsRoleTooltip': '此计划需{role}或以上角色审批',
   },
 
   en: {
@@ -1288,6 +1290,8 @@ export const messages = {
     'alerts.planEscalated': 'Plan {planId} unanswered and escalated to the supervisor; it expires unchanged at {deadline}',
     'schematic.linkTitle': '{id} {name}: {a} ↔ {b}, max {capacity}',
     'forecastSource.dwf': 'dry-weather flow only (no rain-induced inflow)',
+    'decision.needsRole': 'This plan needs a {role} or higher to decide; you are signed in as {own}.',
+    'decision.needsRoleTooltip': 'This plan needs a {role} or higher to decide',
   },
 };
 

@@ -201,3 +201,24 @@ export function autonomyReason(text) {
   if ((m = /^(\S+) (?:start level|stop level|flow|pumps allowed|control|transfer) .*$/.exec(s))) return { mode, key: 'autonomy.reason.outOfBounds', params: { object: m[1] } };
   return mode ? { mode, key: null, params: {} } : null;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Roles
+
+/** Roles from least to most senior (contract/index.ts roleOrder). */
+export const ROLE_ORDER = ['viewer', 'dispatcher', 'supervisor', 'admin'];
+
+/** Whether `role` is `minimum` or more senior; an unknown role is not (contract/index.ts roleAtLeast). */
+export function roleAtLeast(role, minimum) {
+  const rank = ROLE_ORDER.indexOf(role);
+  return rank >= 0 && rank >= ROLE_ORDER.indexOf(minimum);
+}
+
+/**
+ * Whether a user may approve, reject or modify a plan: the API wants a dispatcher at least, the plan's
+ * workflow its requiredRole at least (emergency plans by their level). `required` is the role to name.
+ */
+export function decisionAccess(userRole, requiredRole) {
+  const required = ROLE_ORDER.indexOf(requiredRole) > ROLE_ORDER.indexOf('dispatcher') ? requiredRole : 'dispatcher';
+  return { allowed: roleAtLeast(userRole, required), required };
+}
