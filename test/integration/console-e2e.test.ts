@@ -4,8 +4,8 @@
 // if it needed a supervisor: the buttons are disabled and say so), modifies it, has the approve dialog closed
 // under them when a supervisor modifies it again, approves the new revision (the revision reviewed is sent with
 // each decision), sees it dispatched, and the plan's first-step setpoints are then read back from the simulator.
-// A plan that does not exist shows a translated error with the server's words folded. The rain forecast's
-// source is shown in words.
+// A plan that does not exist shows a translated error with the server's words folded. Workflow text is shown in
+// words: the modifications, a step's error and the rain forecast's source.
 // Screenshots of the main pages in Chinese and English go to test-results/screenshots/ (git-ignored).
 //
 // The browser: CHROMIUM_PATH, else the Debian paths below (infra/bootstrap.sh installs the package when run
@@ -204,7 +204,9 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
 
   // A plan that needs a more senior role than the user's (as an emergency plan of a higher level does): the
   // buttons are disabled with a hint naming the role, before any click. Another tab, the same session, the
-  // plan read through the API with requiredRole raised to supervisor.
+  // plan read through the API with requiredRole raised to supervisor and, to see how a workflow error reads,
+  // the error a failed step leaves (English, from workflows/dispatch-plan.ts).
+  const stepError = 'step 0: write E3.startLevelSpM: BadTimeout (browser test)';
   const sessionValue = await page.evaluate(() => (globalThis as unknown as BrowserGlobals).sessionStorage.getItem('sewerDispatch.session'));
   const senior = await context.newPage();
   senior.on('pageerror', (error) => consoleErrors.push(error.message));
@@ -219,7 +221,7 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
     (url) => url.pathname === `/api/plans/${encodeURIComponent(planId)}`,
     async (route) => {
       const response = await route.fetch();
-      await route.fulfill({ response, json: { ...((await response.json()) as Record<string, unknown>), requiredRole: 'supervisor' } });
+      await route.fulfill({ response, json: { ...((await response.json()) as Record<string, unknown>), requiredRole: 'supervisor', error: stepError } });
     },
   );
   await senior.goto(`${baseUrl}/#/plans/${encodeURIComponent(planId)}`);
@@ -229,6 +231,9 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   assert.equal(await seniorApprove.getAttribute('aria-disabled'), 'true', 'approve is disabled for a dispatcher');
   assert.equal(await senior.getByRole('button', { name: /修改计划/ }).getAttribute('aria-disabled'), 'true', 'modify too');
   assert.match((await seniorApprove.getAttribute('title')) ?? '', /调度主管/);
+  const planError = senior.locator('.plan-error');
+  await planError.getByText('第 1 步下发出错，计划已停止执行。').waitFor();
+  assert.equal(await planError.locator('details code').textContent(), stepError, "the server's words folded under 详情");
   await shoot(senior, 'plan-needs-role-zh', false);
   assert.equal(await seniorApprove.isDisabled(), true, 'disabled as Playwright (and assistive technology) sees it');
   await seniorApprove.click({ force: true });
@@ -244,6 +249,10 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   await form.getByRole('button', { name: '重新编制' }).click();
   await page.locator('#mods-h').waitFor({ timeout: 30_000 });
   await page.getByText(/第 2 版：zhou/).waitFor();
+  // The modification in words, not as JSON.
+  const modifications = page.locator('section[aria-labelledby="mods-h"]');
+  await modifications.getByText('交回就地控制：E2').waitFor();
+  assert.doesNotMatch((await modifications.textContent()) ?? '', /[{}"]/, 'no raw constraints shown');
   mark('modified');
   assert.deepEqual(decisions.at(-1), { kind: 'modify', body: { lockedStations: ['E2'], comment: 'E2 现场检修，交回就地', revision: 1 } }, 'the modification names the revision it was made on');
   await shoot(page, 'plan-modified-zh', false);
@@ -274,6 +283,7 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   assert.equal(byOther.statusCode, 200, byOther.body);
   await dialog.waitFor({ state: 'detached', timeout: 15_000 });
   await page.locator('.notice-slot').getByText(/计划已被修改为第 3 版/).waitFor();
+  await modifications.getByText(`输送上限：${cap.id} ≤ 300 m³/h`).waitFor();
   assert.equal(decisions.filter((d) => d.kind === 'approve').length, 0, 'the closed dialog approved nothing');
   mark('revision changed under the open dialog');
   await shoot(page, 'plan-revision-changed-zh', false);

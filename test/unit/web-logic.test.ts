@@ -1,8 +1,9 @@
 // The console's pure rules (web/static/logic.js), imported in Node as the page imports them: which stations
 // an approval writes (the server's REMOTE rule), the revision sent with a decision, the translated message for
 // each failed request, staleness, the rain countdown, the band check of the modify form, and the parsing of
-// forecast sources and autonomy reasons, and the role a decision needs. Every message key the rules can
-// answer exists in Chinese and English.
+// forecast sources and autonomy reasons, the role a decision needs, and the workflows' English texts (plan
+// errors, modifications) read into translated sentences. Every message key the rules can answer exists in
+// Chinese and English, with the parameters its sentence names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pathToFileURL } from 'node:url';
@@ -38,6 +39,8 @@ interface Logic {
   ROLE_ORDER: string[];
   roleAtLeast(role: string | undefined, minimum: string | undefined): boolean;
   decisionAccess(userRole: string | undefined, requiredRole: string | undefined): { allowed: boolean; required: string };
+  planErrorInfo(text: string): Keyed;
+  constraintItems(constraints: unknown): Keyed[];
 }
 interface I18n {
   messages: Record<'zh' | 'en', Record<string, string>>;
@@ -182,6 +185,25 @@ void test('forecast sources and autonomy reasons are read into parts the console
   for (const mode of ['advisory', 'auto-within-bounds', 'emergency-auto']) translated(`autonomy.${mode}`);
 });
 
+/**
+ * A { key, params } answer the page can put in words: the key exists in both languages, and every
+ * placeholder of its sentences is among the params (nested sentences checked the same way).
+ */
+const sentence = (info: Keyed | null, label: string) => {
+  assert.ok(info, `${label}: a sentence`);
+  translated(info.key);
+  const wants = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+  for (const lang of ['zh', 'en'] as const) {
+    for (const name of wants(messages[lang][info.key]!)) assert.ok(name in info.params, `${label}: ${lang} ${info.key} needs {${name}}`);
+  }
+  for (const value of Object.values(info.params)) {
+    for (const nested of Array.isArray(value) ? value : [value]) {
+      if (nested && typeof nested === 'object' && 'key' in nested) sentence(nested as Keyed, `${label} › ${(nested as Keyed).key}`);
+    }
+  }
+  return info;
+};
+
 void test('decisions need the plan\'s required role, never less than dispatcher, in the order the API uses', () => {
   assert.deepEqual(logic.ROLE_ORDER, [...roleOrder], 'the same order as contract/index.ts');
   assert.equal(logic.roleAtLeast('supervisor', 'dispatcher'), true);
@@ -201,4 +223,30 @@ void test('decisions need the plan\'s required role, never less than dispatcher,
   for (const k of ['decision.needsRole', 'decision.needsRoleTooltip', 'decision.viewerOnly', 'decision.viewerTooltip']) translated(k);
   for (const role of roleOrder) translated(`role.${role}`);
   assert.match(messages.zh['decision.needsRole']!.replace('{role}', messages.zh['role.supervisor']!), /此计划需调度主管或以上角色审批/);
+});
+
+void test("a plan's error gets a translated label; the step is counted from 1 as the page counts steps", () => {
+  assert.deepEqual(sentence(logic.planErrorInfo('step 0: OPC UA write to E3 timed out'), 'step error'), { key: 'plan.errorStep', params: { step: 1 } });
+  assert.deepEqual(logic.planErrorInfo('step 4: x').params, { step: 5 });
+  assert.deepEqual(sentence(logic.planErrorInfo('Activity task failed'), 'other error'), { key: 'plan.errorOther', params: {} });
+  assert.equal(logic.planErrorInfo('').key, 'plan.errorOther');
+});
+
+void test("a modification's constraints become one sentence per band, lock and cap", () => {
+  const items = logic.constraintItems({
+    stationBands: [{ stationId: 'E1', minLevelM: 1.2, maxLevelM: 2.5 }, { stationId: 'E2', minLevelM: 0.8 }, { stationId: 'E3', maxLevelM: 3 }, { stationId: 'E4' }],
+    lockedStations: ['E5', 'E6'],
+    transferCaps: [{ interconnectionId: 'X1', maxAbsM3h: 300 }],
+  });
+  assert.deepEqual(items, [
+    { key: 'modify.item.band', params: { station: 'E1', minLevelM: 1.2, maxLevelM: 2.5 } },
+    { key: 'modify.item.bandMin', params: { station: 'E2', minLevelM: 0.8 } },
+    { key: 'modify.item.bandMax', params: { station: 'E3', maxLevelM: 3 } },
+    { key: 'modify.item.locked', params: { stations: ['E5', 'E6'] } },
+    { key: 'modify.item.cap', params: { link: 'X1', capM3h: 300 } },
+  ]);
+  items.forEach((x, i) => sentence(x, `item ${i}`));
+  assert.deepEqual(logic.constraintItems({}), []);
+  assert.deepEqual(logic.constraintItems(null), []);
+  assert.deepEqual(logic.constraintItems({ lockedStations: [] }), [], 'an empty lock list says nothing');
 });

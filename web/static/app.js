@@ -9,12 +9,14 @@ import {
   REQUEST_TIMEOUT_MS,
   autonomyReason,
   bandProblem,
+  constraintItems,
   decisionAccess,
   dispatchCounts,
   errorInfo,
   isStale,
   parseForecastSource,
   planChange,
+  planErrorInfo,
   rainCountdown,
   roleAtLeast,
   withRevision,
@@ -1397,7 +1399,8 @@ function planView(network, state, view, decide) {
   if (plan) parts.push(predictionPanel(network, plan), diffPanel(network, view.diff), modificationsPanel(state));
   if (state.status === 'expired') parts.push(h('p', { class: 'alert alert-info' }, t('plan.expiredNote')));
   if (state.status === 'rejected') parts.push(h('p', { class: 'alert alert-info' }, t('plan.rejectedNote')));
-  if (state.error) parts.push(h('p', { class: 'alert alert-error', role: 'alert' }, t('plan.error', { message: state.error })));
+  // The workflow's error is English: a translated label, its text folded under 详情 / Details.
+  if (state.error) parts.push(h('div', { class: 'alert alert-error plan-error', role: 'alert' }, h('span', {}, keyedText(planErrorInfo(state.error))), detailsOf(state.error)));
   if (state.outcome) parts.push(outcomeSummary(state.outcome));
   if (!plan) {
     parts.push(h('p', { class: 'alert alert-info' }, state.status === 'gathering' ? t('plan.gathering') : t('plan.noPlan')));
@@ -1472,15 +1475,52 @@ function forecastSourceText(source) {
   return parts.join(getLang() === 'zh' ? '，' : ', ');
 }
 
+/** Parameters holding codes, by name (the convention of logic.js): the family of their labels. */
+const PARAM_FAMILY = {
+  role: 'role',
+  audience: 'audience',
+  warning: 'warning',
+  fromWarning: 'warning',
+  toWarning: 'warning',
+  observed: 'warning',
+  forecast: 'warning',
+  response: 'response',
+  crewKind: 'crew',
+  opMode: 'opMode',
+  from: 'opMode',
+  to: 'opMode',
+};
+
+/** One parameter of a logic.js { key, params } in words, by its name (see the convention in logic.js). */
+function paramInWords(name, value) {
+  if (value === null || value === undefined) return '—';
+  if (Array.isArray(value)) {
+    const sentences = value.some((v) => v && typeof v === 'object' && 'key' in v);
+    return value.map((v) => paramInWords(name, v)).join(sentences ? (getLang() === 'zh' ? '；' : '; ') : getLang() === 'zh' ? '、' : ', ');
+  }
+  if (typeof value === 'object') return 'key' in value ? keyedText(value) : localName(value);
+  if (name.endsWith('UtcMs')) return fmtTime(value);
+  if (name.endsWith('LevelM')) return fmtNum(value, 2);
+  if (name.endsWith('M3h')) return fmtNum(value, 0);
+  const family = PARAM_FAMILY[name];
+  return family ? tOr(`${family}.${value}`, value) : String(value);
+}
+
+/** A logic.js { key, params } as a sentence in the current language. */
+function keyedText({ key, params }) {
+  return t(key, Object.fromEntries(Object.entries(params ?? {}).map(([name, value]) => [name, paramInWords(name, value)])));
+}
+
+/** Workflow text: the translated sentence when `known` ({ key, params }), the server's text in a title; else the text as sent. */
+function workflowText(known, text) {
+  if (known) return h('span', { title: t('plan.rawText', { text }) }, keyedText(known));
+  return h('span', { lang: 'en' }, String(text ?? ''));
+}
+
 /** An autonomy reason or automatic decision: translated when known, the server's English in a title and, if unknown, shown as sent. */
 function autonomyText(text) {
   const known = autonomyReason(text);
-  if (known?.key) {
-    const params = { ...known.params };
-    if (params.opMode) params.opMode = tOr(`opMode.${params.opMode}`, params.opMode);
-    for (const key of ['from', 'to']) if (params[key]) params[key] = tOr(`opMode.${params[key]}`, params[key]);
-    return h('span', { title: t('plan.rawText', { text }) }, t(known.key, params));
-  }
+  if (known?.key) return workflowText(known, text);
   const raw = known?.mode ? String(text).slice(known.mode.length + 2) : String(text);
   return h('span', { lang: 'en', title: t('plan.rawText', { text }) }, raw);
 }
@@ -2134,10 +2174,25 @@ function modificationsPanel(state) {
       'ul',
       {},
       mods.map((m) =>
-        h('li', {}, t('modify.entry', { revision: m.revision, user: m.userName, role: tOr(`role.${m.role}`, m.role), time: fmtTime(m.atUtcMs, { seconds: true }) }), m.constraints ? h('div', { class: 'mono small muted' }, JSON.stringify(m.constraints)) : null, m.comment ? h('div', { class: 'decision-comment' }, m.comment) : null),
+        h(
+          'li',
+          { class: 'modification' },
+          t('modify.entry', { revision: m.revision, user: m.userName, role: tOr(`role.${m.role}`, m.role), time: fmtTime(m.atUtcMs, { seconds: true }) }),
+          modificationChanges(m.constraints),
+          m.comment ? h('div', { class: 'decision-comment' }, m.comment) : null,
+        ),
       ),
     ),
   );
+}
+
+/** What one modification asked for, a sentence per band, lock and cap; the constraints as sent on hover. */
+function modificationChanges(constraints) {
+  if (!constraints) return null;
+  const items = constraintItems(constraints);
+  const raw = JSON.stringify(constraints);
+  if (items.length === 0) return h('div', { class: 'mono small muted', lang: 'en' }, raw);
+  return h('ul', { class: 'modification-changes', title: t('plan.rawText', { text: raw }) }, items.map((item) => h('li', {}, keyedText(item))));
 }
 
 /** The modify form: a level band for one station, stations locked to local control, a transfer cap. Resolves the request body or null. */

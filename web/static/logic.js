@@ -222,3 +222,49 @@ export function decisionAccess(userRole, requiredRole) {
   const required = ROLE_ORDER.indexOf(requiredRole) > ROLE_ORDER.indexOf('dispatcher') ? requiredRole : 'dispatcher';
   return { allowed: roleAtLeast(userRole, required), required };
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Workflow text in words: plan errors and modifications.
+//
+// The helpers below answer { key, params } (or null: show the server's text as sent). app.js turns params
+// into words by their names, so every helper here follows one convention:
+//   role, audience          a role or notification audience code   → role.* / audience.*
+//   warning, fromWarning,
+//   toWarning, observed,
+//   forecast                a rain warning code                     → warning.*
+//   response                a response level code (or its raw text) → response.*
+//   crewKind                a crew task kind                        → crew.*
+//   opMode, from, to        an operating mode                       → opMode.*
+//   …UtcMs                  a time                                  → fmtTime (Asia/Shanghai)
+//   …LevelM                 a level in metres                       → 2 decimals
+//   …M3h                    a flow                                  → whole m³/h
+//   an array                joined as a list (of sentences, when its items are { key, params })
+//   { key, params }         a sentence of its own
+//   { zh, en }              the text in the current language
+// Step numbers are shown from 1, as the plan page shows them (the workflows count from 0).
+
+/** A plan's error (workflows/dispatch-plan.ts "step <k>: <error>", or a dispatch-cycle failure) under a translated label. */
+export function planErrorInfo(text) {
+  const m = /^step (\d+): /.exec(String(text ?? ''));
+  return m ? { key: 'plan.errorStep', params: { step: Number(m[1]) + 1 } } : { key: 'plan.errorOther', params: {} };
+}
+
+/** A modification's constraints (contract PlanConstraints) as sentences: bands, stations locked to local control, transfer caps. */
+export function constraintItems(constraints) {
+  const c = constraints && typeof constraints === 'object' ? constraints : {};
+  const items = [];
+  for (const b of Array.isArray(c.stationBands) ? c.stationBands : []) {
+    const min = typeof b?.minLevelM === 'number' ? b.minLevelM : undefined;
+    const max = typeof b?.maxLevelM === 'number' ? b.maxLevelM : undefined;
+    const station = String(b?.stationId ?? '?');
+    if (min !== undefined && max !== undefined) items.push({ key: 'modify.item.band', params: { station, minLevelM: min, maxLevelM: max } });
+    else if (min !== undefined) items.push({ key: 'modify.item.bandMin', params: { station, minLevelM: min } });
+    else if (max !== undefined) items.push({ key: 'modify.item.bandMax', params: { station, maxLevelM: max } });
+  }
+  const locked = Array.isArray(c.lockedStations) ? c.lockedStations.map(String) : [];
+  if (locked.length) items.push({ key: 'modify.item.locked', params: { stations: locked } });
+  for (const x of Array.isArray(c.transferCaps) ? c.transferCaps : []) {
+    items.push({ key: 'modify.item.cap', params: { link: String(x?.interconnectionId ?? '?'), capM3h: x?.maxAbsM3h } });
+  }
+  return items;
+}
