@@ -5,7 +5,7 @@
 // under them when a supervisor modifies it again, approves the new revision (the revision reviewed is sent with
 // each decision), sees it dispatched, and the plan's first-step setpoints are then read back from the simulator.
 // A plan that does not exist shows a translated error with the server's words folded. Workflow text is shown in
-// words: the modifications, a step's error and the rain forecast's source.
+// words: the modifications, a step's error, the history's details and the rain forecast's source.
 // Screenshots of the main pages in Chinese and English go to test-results/screenshots/ (git-ignored).
 //
 // The browser: CHROMIUM_PATH, else the Debian paths below (infra/bootstrap.sh installs the package when run
@@ -349,6 +349,12 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
   for (const [name, hash, zhTitle] of pages) {
     await page.goto(`${baseUrl}/${hash}`);
     await page.getByRole('heading', { level: 1, name: zhTitle }).waitFor();
+    if (name === 'history') {
+      // The plan workflow's English detail in words; the text as recorded on hover.
+      await page.getByRole('cell', { name: '第 2 版，zhou 修改：交回就地控制：E2' }).waitFor();
+      await page.getByRole('cell', { name: `第 3 版，${supervisor.userName} 修改：输送上限：${cap.id} ≤ 300 m³/h` }).waitFor();
+      assert.equal(await page.locator('td.event-detail').filter({ hasText: /revision \d+ by|[{}]/ }).count(), 0, 'no English workflow text or JSON');
+    }
     if (name === 'forecasts') {
       // The rain source in words, as on the plan page; the stored value on hover.
       const source = page.locator('.forecast-source');

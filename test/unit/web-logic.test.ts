@@ -2,14 +2,16 @@
 // an approval writes (the server's REMOTE rule), the revision sent with a decision, the translated message for
 // each failed request, staleness, the rain countdown, the band check of the modify form, and the parsing of
 // forecast sources and autonomy reasons, the role a decision needs, and the workflows' English texts (plan
-// errors, modifications) read into translated sentences. Every message key the rules can answer exists in
-// Chinese and English, with the parameters its sentence names.
+// errors, modifications, history and report details) read into translated sentences. Every message key the
+// rules can answer exists in Chinese and English, with the parameters its sentence names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { roleOrder } from '../../contract/index.js';
+import { responseLevelNames, warningNames } from '../../flood/types.js';
 
 interface ErrorInput {
   status: number;
@@ -41,14 +43,19 @@ interface Logic {
   decisionAccess(userRole: string | undefined, requiredRole: string | undefined): { allowed: boolean; required: string };
   planErrorInfo(text: string): Keyed;
   constraintItems(constraints: unknown): Keyed[];
+  WARNING_BY_NAME: Record<string, string>;
+  RESPONSE_BY_NAME: Record<string, string>;
+  planEventDetail(status: string, detail: string | null): Keyed | null;
+  floodActionDetail(kind: string, detail: string | null): Keyed | null;
 }
 interface I18n {
   messages: Record<'zh' | 'en', Record<string, string>>;
+  fmtTime: (ms: number) => string;
 }
 
 const webRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web/static');
 const logic = (await import(pathToFileURL(path.join(webRoot, 'logic.js')).href)) as Logic;
-const { messages } = (await import(pathToFileURL(path.join(webRoot, 'i18n.js')).href)) as I18n;
+const { messages, fmtTime } = (await import(pathToFileURL(path.join(webRoot, 'i18n.js')).href)) as I18n;
 
 const translated = (key: string) => {
   assert.ok(messages.zh[key] && messages.en[key], `${key} is translated in zh and en`);
@@ -249,4 +256,142 @@ void test("a modification's constraints become one sentence per band, lock and c
   assert.deepEqual(logic.constraintItems({}), []);
   assert.deepEqual(logic.constraintItems(null), []);
   assert.deepEqual(logic.constraintItems({ lockedStations: [] }), [], 'an empty lock list says nothing');
+});
+
+// The texts below are written exactly as workflows/dispatch-plan.ts and flood-season.ts write them; the
+// last test checks those templates are still in the workflow sources.
+void test('history details: the plan workflow\'s texts become sentences; comments and unknown texts stay as sent', () => {
+  const d = (status: string, detail: string | null) => logic.planEventDetail(status, detail);
+  assert.deepEqual(sentence(d('escalated', 'notified the supervisor after 30 min'), 'escalated'), { key: 'event.escalatedAfter', params: { role: 'supervisor', min: 30 } });
+  assert.deepEqual(sentence(d('expired', 'plan plan-a stays in force'), 'kept'), { key: 'event.keptPlan', params: { planId: 'plan-a' } });
+  assert.deepEqual(sentence(d('rejected', 'stations keep their current setpoints / local control'), 'kept none'), { key: 'event.keptNone', params: {} });
+  assert.deepEqual(sentence(d('superseded', 'superseded by plan-b'), 'superseded'), { key: 'event.supersededBy', params: { planId: 'plan-b' } });
+  assert.deepEqual(sentence(d('replaced', 'replaced by plan-c'), 'replaced'), { key: 'event.replacedBy', params: { planId: 'plan-c' } });
+  assert.deepEqual(sentence(d('completed', '12 steps applied'), 'completed'), { key: 'event.stepsApplied', params: { n: 12 } });
+
+  const modified = sentence(d('modified', 'revision 3 by qian: {"transferCaps":[{"interconnectionId":"X1","maxAbsM3h":300}]}'), 'modified');
+  assert.deepEqual(modified, { key: 'event.modified', params: { revision: 3, user: 'qian', changes: [{ key: 'modify.item.cap', params: { link: 'X1', capM3h: 300 } }] } });
+  assert.equal(d('modified', 'revision 2 by zhou: {"lockedStations":["E2"'), null, 'JSON cut short: as sent');
+  assert.equal(d('modified', 'revision 2 by zhou: {}'), null, 'nothing the console knows: as sent');
+
+  const failure = { key: 'event.writesFailed', params: { stations: ['E1', 'E4'], n: 3, step: 1 } };
+  assert.deepEqual(sentence(d('handed-back', 'E1,E4: writes failed 3 times at step 0'), 'handed back'), { key: 'event.handedBack', params: { failure } });
+  const gaveUp = { key: 'event.writesGaveUp', params: { stations: ['E1'], step: 3, retries: 2 } };
+  assert.deepEqual(sentence(d('handed-back', 'E1: writes failed at step 2; retry 2 gave up: write E1.startLevelSpM: BadTimeout'), 'gave up'), { key: 'event.handedBack', params: { failure: gaveUp } });
+  assert.deepEqual(sentence(d('hand-back-skipped', 'E1,E4: writes failed 3 times at step 0; not handed back: replaced by plan-d'), 'skipped replaced'), {
+    key: 'event.handBackSkipped',
+    params: { failure, why: { key: 'event.skipReplaced', params: { planId: 'plan-d' } } },
+  });
+  assert.deepEqual(sentence(d('hand-back-skipped', 'E1: writes failed at step 2; retry 2 gave up: a; b: c; not handed back: cancelled'), 'skipped cancelled'), {
+    key: 'event.handBackSkipped',
+    params: { failure: gaveUp, why: { key: 'event.skipCancelled', params: {} } },
+  });
+  assert.deepEqual(sentence(d('link-write-failed', 'X1.transferSpM3h = 300, T1.outflowSpM3h = 50: not written after 4 attempts at step 1 (BadCommunicationError)'), 'link'), {
+    key: 'event.linkWriteFailed',
+    params: { what: 'X1.transferSpM3h = 300, T1.outflowSpM3h = 50', n: 4, step: 2 },
+  });
+  assert.deepEqual(d('link-write-failed', 'X1.transferSpM3h = 300: not written after 1 attempts at step 0')?.params, { what: 'X1.transferSpM3h = 300', n: 1, step: 1 });
+  assert.deepEqual(sentence(d('dispatch-failed', 'step 2: OPC UA session closed'), 'failed'), { key: 'plan.errorStep', params: { step: 3 } });
+  assert.deepEqual(sentence(d('needs-approval', 'no approved plan to compare with: a dispatcher decides'), 'needs approval'), { key: 'autonomy.reason.noLastApproved', params: {} });
+  assert.deepEqual(sentence(d('auto-approved', 'auto-within-bounds: within bounds of plan-a over 4 step(s) (levels ±0.3 m, transfers ±200 m³/h)'), 'auto').key, 'autonomy.reason.within');
+
+  // A dispatcher's comment, the same words under another status, and texts not known here: as sent.
+  assert.equal(d('approved', '同意，按计划执行'), null);
+  assert.equal(d('approved', 'notified the supervisor'), null);
+  assert.equal(d('handed-back', 'E1: something else'), null);
+  assert.equal(d('dispatch-failed', 'Activity task failed'), null);
+  assert.equal(d('needs-approval', 'a reason from a newer workflow'), null);
+  assert.equal(d('expired', ''), null);
+  assert.equal(d('expired', null), null);
+});
+
+void test('report details: the flood workflow\'s texts become sentences with their times in Beijing time; comments stay as sent', () => {
+  const a = (kind: string, detail: string) => logic.floodActionDetail(kind, detail);
+  // The English names the workflow writes are the ones the console reads back.
+  for (const [code, name] of Object.entries(warningNames)) assert.equal(logic.WARNING_BY_NAME[name.en], code, name.en);
+  for (const [code, name] of Object.entries(responseLevelNames)) assert.equal(logic.RESPONSE_BY_NAME[name.en], code, name.en);
+  assert.equal(Object.keys(logic.WARNING_BY_NAME).length, Object.keys(warningNames).length);
+  assert.equal(Object.keys(logic.RESPONSE_BY_NAME).length, Object.keys(responseLevelNames).length);
+
+  const due = Date.UTC(2025, 6, 1, 6, 30);
+  assert.deepEqual(sentence(a('crew-task', `mobile-pump @ E3 (30.7012,121.0345) due ${new Date(due).toISOString()}`), 'crew'), {
+    key: 'event.crewTask',
+    params: { crewKind: 'mobile-pump', station: 'E3', lat: '30.7012', lon: '121.0345', dueUtcMs: due },
+  });
+  assert.equal(fmtTime(due), '2025-07-01 14:30', 'the page shows the due time (dueUtcMs) in Beijing time');
+  assert.equal(a('crew-task', 'patrol @ E3 (30.7,121.0) due tomorrow'), null, 'a time that does not parse: as sent');
+  assert.deepEqual(sentence(a('notification', 'supervisor: 应急预案未获批准已失效 / Emergency plan expired unapproved'), 'notification'), {
+    key: 'event.notified',
+    params: { audience: 'supervisor', title: { zh: '应急预案未获批准已失效', en: 'Emergency plan expired unapproved' } },
+  });
+  assert.deepEqual(a('notification', 'crew: 防汛任务 3 项 / 3 flood tasks')?.params, { audience: 'crew', title: { zh: '防汛任务 3 项', en: '3 flood tasks' } });
+  assert.deepEqual(sentence(a('plan-approved', 'revision 2'), 'approved'), { key: 'event.revision', params: { revision: 2 } });
+  assert.equal(a('plan-approved', '同意启动Ⅳ级响应'), null, "the approver's comment");
+  assert.equal(a('plan-rejected', 'revision 2'), null, 'a rejection reason, whatever it says');
+  assert.deepEqual(sentence(a('plan-auto-approved', `emergency-auto: pre-approved playbook for ${responseLevelNames.II.en}`), 'auto'), { key: 'autonomy.reason.playbookFor', params: { response: 'II' } });
+  assert.deepEqual(sentence(a('dispatch-started', '6 stations drawn down; 2 transfer(s)'), 'started'), { key: 'event.dispatchStarted', params: { stations: 6, transfers: 2 } });
+  assert.deepEqual(sentence(a('plan-superseded', 'revision 1 replaced by revision 2 before approval'), 'superseded'), { key: 'event.revisionReplaced', params: { revision: 1, next: 2 } });
+  assert.deepEqual(sentence(a('plan-expired', 'approved plan ep-1 stays in force'), 'expired kept'), { key: 'event.keptPlan', params: { planId: 'ep-1' } });
+  assert.deepEqual(sentence(a('plan-expired', 'no emergency setpoints were sent; stations stay on their current settings / local control'), 'expired none'), { key: 'event.keptNoEmergency', params: {} });
+  assert.deepEqual(sentence(a('plan-escalated', 'notified the admin'), 'escalated'), { key: 'event.escalated', params: { role: 'admin' } });
+  assert.deepEqual(sentence(a('stand-down', 'no warning for 3 checks'), 'stand-down'), { key: 'event.standDown', params: { n: 3 } });
+  assert.deepEqual(sentence(a('warning-raised', `${warningNames.orange.en} (observed yellow, forecast orange): ${responseLevelNames.II.en}`), 'raised'), {
+    key: 'event.warningRaised',
+    params: { warning: 'orange', observed: 'yellow', forecast: 'orange', response: 'II' },
+  });
+  assert.deepEqual(sentence(a('warning-raised', `${warningNames.yellow.en} → ${warningNames.red.en}: ${responseLevelNames.I.en}`), 'changed'), {
+    key: 'event.warningChangedResponse',
+    params: { fromWarning: 'yellow', toWarning: 'red', response: 'I' },
+  });
+  assert.deepEqual(sentence(a('warning-lowered', `${warningNames.blue.en} → none`), 'lowered'), { key: 'event.warningChanged', params: { fromWarning: 'blue', toWarning: 'none' } });
+  assert.equal(a('warning-lowered', 'purple rainstorm warning → none'), null, 'a name not known: as sent');
+  assert.equal(a('plan-proposed', 'Level IV response: draw down 6 stations'), null, "the plan's English summary: as sent");
+  assert.equal(a('something-new', 'x'), null);
+  for (const audience of ['dispatcher', 'supervisor', 'admin', 'crew']) translated(`audience.${audience}`);
+});
+
+void test('the workflow texts read above are still the ones the workflows write', () => {
+  const source = (file: string) => readFileSync(path.join(webRoot, '../..', file), 'utf8');
+  const expectations: [string, string[]][] = [
+    [
+      'workflows/dispatch-plan.ts',
+      [
+        'state.error = `step ${k}: ${errorText(error)}`',
+        "`revision ${state.revision} by ${m.userName}: ${JSON.stringify(m.constraints)}`",
+        '`notified the ${nextRoleUp(input.requiredRole)} after ${waitedMin} min`',
+        '`plan ${state.keptPlanId} stays in force`',
+        "'stations keep their current setpoints / local control'",
+        '`superseded by ${state.supersededBy}`',
+        '`replaced by ${state.replacedBy}`',
+        '`${state.steps!.length} steps applied`',
+        '`writes failed at step ${k}; retry ${retries} gave up: ${retryError}`',
+        '`writes failed ${retries + 1} times at step ${k}`',
+        "`${failing.join(',')}: ${reason}; not handed back: ${state.replacedBy ? `replaced by ${state.replacedBy}` : 'cancelled'}`",
+        "`${failing.join(',')}: ${reason}`",
+        "`${what}: not written after ${linkRetries + 1} attempts at step ${k}${linkError ? ` (${linkError})` : ''}`",
+      ],
+    ],
+    [
+      'workflows/flood-season.ts',
+      [
+        "act('notification', `${n.audience}: ${n.title}`)",
+        '`revision ${plan.revision}`',
+        '`${plan.drawdown.length} stations drawn down; ${plan.transfers.length} transfer(s)`',
+        '`${t.kind} @ ${t.stationId} (${t.location.latDeg},${t.location.lonDeg}) due ${new Date(t.dueUtcMs).toISOString()}`',
+        '`revision ${state.pending.plan.revision} replaced by revision ${revision} before approval`',
+        '`approved plan ${state.live.emergencyPlanId} stays in force`',
+        "'no emergency setpoints were sent; stations stay on their current settings / local control'",
+        '`notified the ${to}`',
+        '`no warning for ${state.quietChecks} checks`',
+        '`${warningNames[a.warning].en} (observed ${a.bySource.observed}, forecast ${a.bySource.forecast}): ${responseLevelNames[a.response].en}`',
+        '`${warningNames[before].en} → none`',
+        '`${warningNames[before].en} → ${warningNames[a.warning].en}: ${responseLevelNames[a.response].en}`',
+        '`emergency-auto: pre-approved playbook for ${responseLevelNames[plan.response].en}`',
+      ],
+    ],
+  ];
+  for (const [file, templates] of expectations) {
+    const text = source(file);
+    for (const template of templates) assert.ok(text.includes(template), `${file} still writes ${template} (else change logic.js to match)`);
+  }
 });

@@ -192,7 +192,7 @@ export function autonomyReason(text) {
     return { mode, key: 'autonomy.reason.within', params: { planId: m[1], n: Number(m[2]), level: m[3], transfer: m[4] } };
   }
   if ((m = /^pre-approved playbook: (\S+)$/.exec(s))) return { mode, key: 'autonomy.reason.playbook', params: { opMode: m[1] } };
-  if ((m = /^pre-approved playbook for (.+)$/.exec(s))) return { mode, key: 'autonomy.reason.playbookFor', params: { level: m[1] } };
+  if ((m = /^pre-approved playbook for (.+)$/.exec(s))) return { mode, key: 'autonomy.reason.playbookFor', params: { response: RESPONSE_BY_NAME[m[1]] ?? m[1] } };
   if ((m = /^stand-down of (\S+) approved by (\S+)$/.exec(s))) return { mode, key: 'autonomy.reason.standDown', params: { planId: m[1], user: m[2] } };
   if (/^no answer from the coordinator/.test(s)) return { mode, key: 'autonomy.reason.noCoordinator', params: {} };
   if (/^no approved plan to compare with/.test(s)) return { mode, key: 'autonomy.reason.noLastApproved', params: {} };
@@ -224,7 +224,7 @@ export function decisionAccess(userRole, requiredRole) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Workflow text in words: plan errors and modifications.
+// Workflow text in words: plan errors, modifications, history and report details.
 //
 // The helpers below answer { key, params } (or null: show the server's text as sent). app.js turns params
 // into words by their names, so every helper here follows one convention:
@@ -267,4 +267,127 @@ export function constraintItems(constraints) {
     items.push({ key: 'modify.item.cap', params: { link: String(x?.interconnectionId ?? '?'), capM3h: x?.maxAbsM3h } });
   }
   return items;
+}
+
+/** English names of warning and response levels as the flood workflow writes them (flood/types.ts). */
+export const WARNING_BY_NAME = { 'no warning': 'none', 'blue rainstorm warning': 'blue', 'yellow rainstorm warning': 'yellow', 'orange rainstorm warning': 'orange', 'red rainstorm warning': 'red' };
+export const RESPONSE_BY_NAME = { 'level IV (general)': 'IV', 'level III (serious)': 'III', 'level II (severe)': 'II', 'level I (extremely severe)': 'I' };
+
+const stationList = (text) => text.split(',').filter(Boolean);
+
+/** Why stations failed at a step (workflows/dispatch-plan.ts applyStep's reason). */
+function writeFailure(stations, reason) {
+  let m;
+  if ((m = /^writes failed (\d+) times at step (\d+)$/.exec(reason))) return { key: 'event.writesFailed', params: { stations, n: Number(m[1]), step: Number(m[2]) + 1 } };
+  if ((m = /^writes failed at step (\d+); retry (\d+) gave up: /s.exec(reason))) return { key: 'event.writesGaveUp', params: { stations, step: Number(m[1]) + 1, retries: Number(m[2]) } };
+  return null;
+}
+
+/**
+ * The detail of a plan event in the history (workflows/dispatch-plan.ts record()): { key, params } when its
+ * text is one the workflow writes, else null (a dispatcher's own comment, or a text not known here).
+ */
+export function planEventDetail(status, detail) {
+  const s = String(detail ?? '');
+  if (s === '') return null;
+  let m;
+  if (status === 'auto-approved' || status === 'needs-approval') {
+    const reason = autonomyReason(s);
+    return reason?.key ? { key: reason.key, params: reason.params } : null;
+  }
+  if ((m = /^notified the (\w+) after (\d+) min$/.exec(s))) return { key: 'event.escalatedAfter', params: { role: m[1], min: Number(m[2]) } };
+  if ((m = /^plan (\S+) stays in force$/.exec(s))) return { key: 'event.keptPlan', params: { planId: m[1] } };
+  if (s === 'stations keep their current setpoints / local control') return { key: 'event.keptNone', params: {} };
+  if ((m = /^superseded by (\S+)$/.exec(s))) return { key: 'event.supersededBy', params: { planId: m[1] } };
+  if ((m = /^replaced by (\S+)$/.exec(s))) return { key: 'event.replacedBy', params: { planId: m[1] } };
+  if ((m = /^(\d+) steps applied$/.exec(s))) return { key: 'event.stepsApplied', params: { n: Number(m[1]) } };
+  if ((m = /^revision (\d+) by (\S+): (\{.*\})$/s.exec(s))) {
+    let constraints;
+    try {
+      constraints = JSON.parse(m[3]);
+    } catch {
+      return null;
+    }
+    const changes = constraintItems(constraints);
+    return changes.length ? { key: 'event.modified', params: { revision: Number(m[1]), user: m[2], changes } } : null;
+  }
+  if (status === 'hand-back-skipped' && (m = /^([^:\s]+): (.*); not handed back: (?:replaced by (\S+)|cancelled)$/s.exec(s))) {
+    const failure = writeFailure(stationList(m[1]), m[2]);
+    if (!failure) return null;
+    const why = m[3] ? { key: 'event.skipReplaced', params: { planId: m[3] } } : { key: 'event.skipCancelled', params: {} };
+    return { key: 'event.handBackSkipped', params: { failure, why } };
+  }
+  if (status === 'handed-back' && (m = /^([^:\s]+): (.*)$/s.exec(s))) {
+    const failure = writeFailure(stationList(m[1]), m[2]);
+    return failure ? { key: 'event.handedBack', params: { failure } } : null;
+  }
+  if ((m = /^(.+): not written after (\d+) attempts at step (\d+)(?: \(.*\))?$/s.exec(s))) {
+    return { key: 'event.linkWriteFailed', params: { what: m[1], n: Number(m[2]), step: Number(m[3]) + 1 } };
+  }
+  if (status === 'dispatch-failed' && /^step \d+: /.test(s)) return planErrorInfo(s);
+  return null;
+}
+
+/**
+ * The detail of a flood-season action in a post-event report (workflows/flood-season.ts act()): { key, params }
+ * when its text is one the workflow writes, else null (a comment, the plan's English summary, a text not known).
+ */
+export function floodActionDetail(kind, detail) {
+  const s = String(detail ?? '');
+  if (s === '') return null;
+  let m;
+  switch (kind) {
+    case 'notification': {
+      if (!(m = /^(dispatcher|supervisor|admin|crew): (.*)$/s.exec(s))) return null;
+      // Titles are "中文 / English".
+      const cut = m[2].indexOf(' / ');
+      const title = cut >= 0 ? { zh: m[2].slice(0, cut), en: m[2].slice(cut + 3) } : { zh: m[2], en: m[2] };
+      return { key: 'event.notified', params: { audience: m[1], title } };
+    }
+    case 'plan-approved':
+      m = /^revision (\d+)$/.exec(s);
+      return m ? { key: 'event.revision', params: { revision: Number(m[1]) } } : null;
+    case 'plan-auto-approved': {
+      const reason = autonomyReason(s);
+      return reason?.key ? { key: reason.key, params: reason.params } : null;
+    }
+    case 'dispatch-started':
+      m = /^(\d+) stations drawn down; (\d+) transfer\(s\)$/.exec(s);
+      return m ? { key: 'event.dispatchStarted', params: { stations: Number(m[1]), transfers: Number(m[2]) } } : null;
+    case 'crew-task': {
+      if (!(m = /^(\S+) @ (\S+) \(([-\d.]+),([-\d.]+)\) due (\S+)$/.exec(s))) return null;
+      const dueUtcMs = Date.parse(m[5]);
+      if (!Number.isFinite(dueUtcMs)) return null;
+      return { key: 'event.crewTask', params: { crewKind: m[1], station: m[2], lat: m[3], lon: m[4], dueUtcMs } };
+    }
+    case 'plan-superseded':
+      m = /^revision (\d+) replaced by revision (\d+) before approval$/.exec(s);
+      return m ? { key: 'event.revisionReplaced', params: { revision: Number(m[1]), next: Number(m[2]) } } : null;
+    case 'plan-expired':
+      if ((m = /^approved plan (\S+) stays in force$/.exec(s))) return { key: 'event.keptPlan', params: { planId: m[1] } };
+      return s === 'no emergency setpoints were sent; stations stay on their current settings / local control' ? { key: 'event.keptNoEmergency', params: {} } : null;
+    case 'plan-escalated':
+      m = /^notified the (\w+)$/.exec(s);
+      return m ? { key: 'event.escalated', params: { role: m[1] } } : null;
+    case 'stand-down':
+      m = /^no warning for (\d+) checks$/.exec(s);
+      return m ? { key: 'event.standDown', params: { n: Number(m[1]) } } : null;
+    case 'warning-raised':
+    case 'warning-lowered': {
+      if ((m = /^(.+) \(observed (\w+), forecast (\w+)\): (.+)$/.exec(s))) {
+        const warning = WARNING_BY_NAME[m[1]];
+        const response = RESPONSE_BY_NAME[m[4]];
+        return warning && response ? { key: 'event.warningRaised', params: { warning, observed: m[2], forecast: m[3], response } } : null;
+      }
+      if (!(m = /^(.+?) → (.+?)(?:: (.+))?$/.exec(s))) return null;
+      const fromWarning = WARNING_BY_NAME[m[1]];
+      const toWarning = m[2] === 'none' ? 'none' : WARNING_BY_NAME[m[2]];
+      if (!fromWarning || !toWarning) return null;
+      if (m[3] === undefined) return { key: 'event.warningChanged', params: { fromWarning, toWarning } };
+      const response = RESPONSE_BY_NAME[m[3]];
+      return response ? { key: 'event.warningChangedResponse', params: { fromWarning, toWarning, response } } : null;
+    }
+    default:
+      return null;
+  }
 }
