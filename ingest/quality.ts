@@ -5,14 +5,17 @@
 //   out_of_range      a value outside the plausible range derived from the network description
 //   bad_status        the OPC UA status is Bad (sensor failure, no communication, …)
 //   uncertain_status  the OPC UA status is Uncertain
+//   clock_skew        the source timestamp is further from the server timestamp than the subscriber allows
+//                     (maxClockSkewMs): the device clock is wrong, its values are stamped with the server time
 //
 // Time is the network's: the newest source timestamp of a measurement, so a simulator running faster or
 // slower than real time is judged in its own time and a live SCADA in wall time. A subscription only reports changes, so
-// flat lines are found by tick(), not by observe().
+// flat lines are found by tick(), not by observe(). A value whose clock is skewed does not move the network
+// time: one analyser a day ahead would otherwise age every other sensor by a day and flag them flat.
 import type { NetworkConfig, QualityParameter } from '../network/schema.js';
 import type { ResolvedTag } from '../network/tags.js';
 
-export type FlagKind = 'flatline' | 'out_of_range' | 'bad_status' | 'uncertain_status';
+export type FlagKind = 'flatline' | 'out_of_range' | 'bad_status' | 'uncertain_status' | 'clock_skew';
 
 export interface SensorFlag {
   objectId: string;
@@ -175,6 +178,19 @@ export interface QualityObservation {
   statusCode: string;
   severity: 'good' | 'uncertain' | 'bad';
   timeUtcMs: number;
+  /**
+   * Source minus server time when the subscriber found them too far apart (timeUtcMs is then the server
+   * time); null when they agree; undefined when not known (the clock_skew flag is left as it is).
+   */
+  clockSkewMs?: number | null;
+}
+
+/** "26 h 0 min", "12 min 5 s", "40 s". */
+function duration(ms: number): string {
+  const s = Math.round(Math.abs(ms) / 1000);
+  if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${s} s`;
 }
 
 interface TagState {
@@ -217,9 +233,16 @@ export class SensorQualityMonitor {
     if (!s) throw new RangeError(`quality: no tag with index ${o.index}`);
     // The clock comes from measurements only: a server may stamp setpoints (read on demand) with its wall
     // time while measurements carry the time they were taken, as the simulator does when it runs slow or fast.
-    if (s.tag.access === 'read' && o.timeUtcMs > this.networkNowUtcMs) this.networkNowUtcMs = o.timeUtcMs;
+    // Nor from a measurement whose source clock is off: it is an outlier, not the network's time.
+    const skewed = o.clockSkewMs !== undefined && o.clockSkewMs !== null;
+    if (s.tag.access === 'read' && !skewed && o.timeUtcMs > this.networkNowUtcMs) this.networkNowUtcMs = o.timeUtcMs;
     const changes: FlagChange[] = [];
     const t = o.timeUtcMs;
+    if (o.clockSkewMs !== undefined) {
+      const skew = o.clockSkewMs ?? 0;
+      const detail = skewed ? `source clock ${duration(skew)} ${skew > 0 ? 'ahead of' : 'behind'} the server clock; values stamped with the server time` : '';
+      this.set(s, 'clock_skew', skewed, t, detail, changes);
+    }
     this.set(s, 'bad_status', o.severity === 'bad', t, `status ${o.statusCode}`, changes);
     this.set(s, 'uncertain_status', o.severity === 'uncertain', t, `status ${o.statusCode}`, changes);
     const numeric = typeof o.value === 'number' ? o.value : typeof o.value === 'boolean' ? Number(o.value) : null;

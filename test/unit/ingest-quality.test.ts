@@ -164,6 +164,39 @@ describe('SensorQualityMonitor', () => {
     assert.equal(m.tick(T0 + 32 * MIN)[0]?.flag.kind, 'flatline');
   });
 
+  test('a sensor whose clock is a day ahead: clock_skew flagged, the network clock not moved, no false flat lines', () => {
+    const DAY = 24 * 60 * MIN;
+    const m = new SensorQualityMonitor(network, tags);
+    // Every measurement reports a moving value at T0, its clock in line with the server's.
+    tags.forEach((t, index) => {
+      if (t.access === 'read') m.observe({ index, value: t.tag === 'levelM' ? 1.2 : 10, statusCode: 'Good', severity: 'good', timeUtcMs: T0, clockSkewMs: null });
+    });
+    assert.deepEqual(m.tick(), []);
+    // One analyser RTU a day ahead. Even stamped with its own (source) time, it must not age the others by a day.
+    const i = indexOf('Q-WP', 'codMgL');
+    const raised = m.observe({ index: i, value: 300, statusCode: 'Good', severity: 'good', timeUtcMs: T0 + DAY, clockSkewMs: DAY });
+    assert.deepEqual(
+      raised.map((c) => [c.flag.objectId, c.flag.tag, c.flag.kind, c.active]),
+      [['Q-WP', 'codMgL', 'clock_skew', true]],
+    );
+    assert.match(raised[0]!.flag.detail, /source clock 24 h 0 min ahead of the server clock; values stamped with the server time/);
+    assert.equal(m.nowUtcMs, T0, 'an outlier does not advance the network clock');
+    assert.deepEqual(m.tick(), [], 'no flat lines from a clock a day ahead (61 before)');
+    // As the subscriber sends it: stamped with the server time, skew attached; then the clock is fixed.
+    assert.deepEqual(m.observe({ index: i, value: 301, statusCode: 'Good', severity: 'good', timeUtcMs: T0 + MIN, clockSkewMs: DAY }), []);
+    assert.equal(m.nowUtcMs, T0);
+    const cleared = m.observe({ index: i, value: 302, statusCode: 'Good', severity: 'good', timeUtcMs: T0 + 2 * MIN, clockSkewMs: null });
+    assert.deepEqual(
+      cleared.map((c) => [c.flag.kind, c.active]),
+      [['clock_skew', false]],
+    );
+    assert.equal(m.nowUtcMs, T0 + 2 * MIN);
+    // Unknown (no server timestamp to compare with): the flag is left as it is.
+    m.observe({ index: i, value: 303, statusCode: 'Good', severity: 'good', timeUtcMs: T0 + 3 * MIN, clockSkewMs: -DAY });
+    assert.deepEqual(m.observe({ index: i, value: 304, statusCode: 'Good', severity: 'good', timeUtcMs: T0 + 4 * MIN }), []);
+    assert.match(m.active().find((f) => f.kind === 'clock_skew')!.detail, /24 h 0 min behind the server clock/);
+  });
+
   test('per-tag overrides of range and flat-line rule', () => {
     const m = new SensorQualityMonitor(network, tags, { ranges: { 'W1/levelM': { min: 0, max: 0.5 } }, flatLine: { 'W1/energyKwh': { windowMs: MIN, epsilon: 0 } } });
     assert.equal(m.observe(good('W1', 'levelM', 1, T0))[0]?.flag.kind, 'out_of_range');
