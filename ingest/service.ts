@@ -3,10 +3,16 @@
 // Layout in InfluxDB (the same as the dispatch activities' telemetryPoints, so /api/state and the dashboards
 // read ingested data unchanged):
 //   <kind>,id=<object> <tag>=<value>[,…] <source time>       kind: station | tank | plant | interconnection | analyser
-//   tag_status,object=<id>,tag=<tag> statusCode="<name>"     a value whose status is not Good (its value is not stored)
+//   tag_status,object=<id>,tag=<tag> statusCode="<name>"[,value=<number>]
+//                        a value whose status is not Good, or a Good one ingest cannot store as a number (the
+//                        status names its type). An Uncertain value keeps its reading in `value` (a float;
+//                        booleans as 1/0), marked by its status; Good telemetry (above) holds Good values only,
+//                        so /api/state, the dashboards and planning never take an Uncertain reading for a Good one.
 //   sensor_flag,kind=<kind>,object=<id>,tag=<tag> active=<bool>,detail="…"   a quality flag raised or cleared
+//                        (kinds: flatline, out_of_range, bad_status, uncertain_status, clock_skew)
 // Good values of one object with the same source timestamp that arrive in the same Publish response are
 // written as one point with several fields (InfluxDB merges fields of a series and timestamp anyway).
+// A value is stamped with its source time, or the server time when the source clock is off (clock_skew).
 import path from 'node:path';
 import type { NetworkConfig } from '../network/schema.js';
 import { resolveTagMap, type ResolvedTag } from '../network/tags.js';
@@ -46,6 +52,8 @@ export interface IngestOptions {
   queueSize?: number;
   maxItemsPerCall?: number;
   staleAfterMs?: number;
+  /** Source and server time further apart → clock_skew flag, value stamped with the server time (default 5 min; null: never). */
+  maxClockSkewMs?: number | null;
   reconnect?: ReconnectStrategy;
   /** Points per InfluxDB request (default 5000) and the longest a partial batch waits (default 1000 ms). */
   batchSize?: number;
@@ -77,8 +85,12 @@ export interface IngestStats {
     received: number;
     /** Good values stored as fields of telemetry points. */
     stored: number;
-    /** Non-Good values recorded in tag_status instead. */
+    /** Non-Good values (and Good ones of a type not stored) recorded in tag_status instead. */
     statusPoints: number;
+    /** Of those, Uncertain values whose reading was kept (tag_status `value`). */
+    uncertainValues: number;
+    /** Values stored 1 ms (or more) after their time because an earlier sample of the tag had that millisecond. */
+    shifted: number;
   };
   flags: { active: number; raised: number; cleared: number };
 }
@@ -101,12 +113,34 @@ export function ingestTags(network: NetworkConfig, includeSetpoints = true): Res
   return resolveTagMap(network).filter((t) => t.access === 'read' || includeSetpoints);
 }
 
+/** Counts encode() adds to; shifted and uncertainValues are added (from 0) the first time there is one to count. */
+export interface EncodeCounts {
+  stored: number;
+  statusPoints: number;
+  shifted?: number;
+  uncertainValues?: number;
+}
+
+export interface ShiftedSample {
+  objectId: string;
+  tag: string;
+  timeUtcMs: number;
+  storedAtUtcMs: number;
+}
+
 /** Converts updates and flag changes to line protocol, with series keys escaped once per tag. */
 export class TelemetryEncoder {
   private readonly valueSeries: string[];
   private readonly statusSeries: string[];
   private readonly fields: string[];
   private readonly objectIndex: number[];
+  // Per tag, its last value and status point: the time it had, and the millisecond it was stored at.
+  private readonly valueTime: Float64Array;
+  private readonly valueStoredAt: Float64Array;
+  private readonly statusTime: Float64Array;
+  private readonly statusStoredAt: Float64Array;
+  /** The samples the last encode() stored later than their time (see slot()). */
+  shiftedInLastBatch: ShiftedSample[] = [];
 
   constructor(readonly tags: readonly ResolvedTag[]) {
     const objects = new Map<string, number>();
@@ -122,29 +156,65 @@ export class TelemetryEncoder {
     });
     this.statusSeries = tags.map((t) => seriesKey('tag_status', { object: t.objectId, tag: t.tag }));
     this.fields = tags.map((t) => fieldKey(t.tag));
+    this.valueTime = new Float64Array(tags.length).fill(Number.NaN);
+    this.valueStoredAt = new Float64Array(tags.length).fill(Number.NaN);
+    this.statusTime = new Float64Array(tags.length).fill(Number.NaN);
+    this.statusStoredAt = new Float64Array(tags.length).fill(Number.NaN);
   }
 
-  /** Lines for a batch of updates; counts stored values and status points into `counts`. */
-  encode(updates: readonly TagUpdate[], counts: { stored: number; statusPoints: number }): string[] {
+  /**
+   * The millisecond to store a sample of tag `index` at. InfluxDB keeps one value per series, field and
+   * timestamp: a second sample of the tag at the same millisecond (or at one an earlier shift took) would
+   * overwrite the first while both were counted. It goes to the next free millisecond of that tag instead,
+   * keeping the order. Not microseconds: the writer sends precision ms (writer.ts) for every point, and
+   * finer timestamps for this rare case would mean a second precision in one bucket.
+   */
+  private slot(time: Float64Array, storedAt: Float64Array, index: number, t: number): number {
+    const last = time[index]!;
+    const lastStored = storedAt[index]!;
+    const at = t >= last && t <= lastStored ? lastStored + 1 : t;
+    time[index] = t;
+    storedAt[index] = at;
+    if (at !== t) this.shiftedInLastBatch.push({ objectId: this.tags[index]!.objectId, tag: this.tags[index]!.tag, timeUtcMs: t, storedAtUtcMs: at });
+    return at;
+  }
+
+  /** Lines for a batch of updates; counts stored values, status points, kept Uncertain readings and shifts into `counts`. */
+  encode(updates: readonly TagUpdate[], counts: EncodeCounts): string[] {
     const lines: string[] = [];
     const merged = new Map<string, { series: string; fields: string; t: number }>();
+    this.shiftedInLastBatch = [];
     for (const u of updates) {
-      const good = u.severity === 'good' && u.value !== null && (typeof u.value === 'boolean' || Number.isFinite(u.value));
-      if (!good) {
-        const status = u.severity === 'good' ? `${u.statusCode} (no finite value)` : u.statusCode;
-        lines.push(`${this.statusSeries[u.index]} statusCode=${fieldValue(status)} ${u.timeUtcMs}`);
+      const usable = u.value !== null && (typeof u.value === 'boolean' || Number.isFinite(u.value));
+      if (u.severity !== 'good' || !usable) {
+        const t = this.slot(this.statusTime, this.statusStoredAt, u.index, u.timeUtcMs);
+        let fields: string;
+        if (u.severity === 'good') {
+          const why = u.unsupportedType ? `unsupported type ${u.unsupportedType}` : 'no finite value';
+          fields = `statusCode=${fieldValue(`${u.statusCode} (${why})`)}`;
+        } else if (u.severity === 'uncertain' && usable) {
+          // An Uncertain reading is still a reading: kept with its status, as a float (booleans 1/0, so
+          // the field has one type in tag_status whatever the tag).
+          fields = `statusCode=${fieldValue(u.statusCode)},value=${fieldValue(Number(u.value))}`;
+          counts.uncertainValues = (counts.uncertainValues ?? 0) + 1;
+        } else {
+          fields = `statusCode=${fieldValue(u.statusCode)}`;
+        }
+        lines.push(`${this.statusSeries[u.index]} ${fields} ${t}`);
         counts.statusPoints++;
         continue;
       }
+      const t = this.slot(this.valueTime, this.valueStoredAt, u.index, u.timeUtcMs);
       const obj = this.objectIndex[u.index]!;
-      const k = `${obj}|${u.timeUtcMs}`;
+      const k = `${obj}|${t}`;
       const field = `${this.fields[u.index]}=${fieldValue(u.value!)}`;
       const m = merged.get(k);
       if (m) m.fields += `,${field}`;
-      else merged.set(k, { series: this.valueSeries[obj]!, fields: field, t: u.timeUtcMs });
+      else merged.set(k, { series: this.valueSeries[obj]!, fields: field, t });
       counts.stored++;
     }
     for (const m of merged.values()) lines.push(`${m.series} ${m.fields} ${m.t}`);
+    if (this.shiftedInLastBatch.length > 0) counts.shifted = (counts.shifted ?? 0) + this.shiftedInLastBatch.length;
     return lines;
   }
 
@@ -153,6 +223,8 @@ export class TelemetryEncoder {
     const series = seriesKey('sensor_flag', { object: f.objectId, tag: f.tag, kind: f.kind });
     return `${series} active=${change.active ? 'true' : 'false'},detail=${fieldValue(f.detail)} ${Math.round(change.atUtcMs)}`;
   }
+
+
 }
 
 export async function startIngest(options: IngestOptions): Promise<IngestHandle> {
@@ -161,7 +233,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
   const encoder = new TelemetryEncoder(tags);
   const quality = new SensorQualityMonitor(options.network, tags, options.quality);
   const startedAtUtcMs = Date.now();
-  const values = { received: 0, stored: 0, statusPoints: 0 };
+  const values = { received: 0, stored: 0, statusPoints: 0, uncertainValues: 0, shifted: 0 };
   const flagCounts = { raised: 0, cleared: 0 };
 
   const writer =
@@ -197,8 +269,24 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
   const onUpdates = (updates: TagUpdate[]) => {
     values.received += updates.length;
     const lines = encoder.encode(updates, values);
+    const shifted = encoder.shiftedInLastBatch;
+    if (shifted.length > 0) {
+      const f = shifted[0]!;
+      log.warn('ingest: samples at a millisecond an earlier sample of the same tag had were stored 1 ms later, so none overwrites another', {
+        count: shifted.length,
+        total: values.shifted,
+        first: `${f.objectId}.${f.tag} ${new Date(f.timeUtcMs).toISOString()} → ${new Date(f.storedAtUtcMs).toISOString()}`,
+      });
+    }
     for (const u of updates) {
-      const changes = quality.observe({ index: u.index, value: u.value, statusCode: u.statusCode, severity: u.severity, timeUtcMs: u.timeUtcMs });
+      const changes = quality.observe({
+        index: u.index,
+        value: u.value,
+        statusCode: u.statusCode,
+        severity: u.severity,
+        timeUtcMs: u.timeUtcMs,
+        ...(u.clockSkewMs !== undefined ? { clockSkewMs: u.clockSkewMs } : {}),
+      });
       if (changes.length > 0) flagLines(changes, lines);
     }
     pipeline.pushMany(lines);
@@ -213,6 +301,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     ...(options.queueSize !== undefined ? { queueSize: options.queueSize } : {}),
     ...(options.maxItemsPerCall !== undefined ? { maxItemsPerCall: options.maxItemsPerCall } : {}),
     ...(options.staleAfterMs !== undefined ? { staleAfterMs: options.staleAfterMs } : {}),
+    ...(options.maxClockSkewMs !== undefined ? { maxClockSkewMs: options.maxClockSkewMs } : {}),
     ...(options.reconnect ? { reconnect: options.reconnect } : {}),
     onUpdates,
     logger: log,

@@ -12,20 +12,28 @@
 //     session and subscription are built, retrying with the same backoff until the server answers.
 // After a restore the server resends the current value of every item; a value already delivered (same tag,
 // source time, status and value) is dropped as a duplicate, so consumers see each change once.
+//
+// Timestamps: a value is stamped with its source time, unless it differs from the server time by more than
+// maxClockSkewMs (default 5 min: a device clock gone wrong). Then it is stamped with the server time and
+// carries clockSkewMs, for the quality monitor's clock_skew flag. A server that stamps from the source (the
+// simulator: simulated time in both) is unaffected.
 import {
   AttributeIds,
+  DataType,
   MessageSecurityMode,
   OPCUACertificateManager,
   OPCUAClient,
   SecurityPolicy,
   TimestampsToReturn,
   UserTokenType,
+  VariantArrayType,
   type ClientMonitoredItemBase,
   type ClientMonitoredItemGroup,
   type ClientSession,
   type ClientSubscription,
   type DataValue,
   type UserIdentityInfo,
+  type Variant,
 } from 'node-opcua';
 import type { ResolvedTag } from '../network/tags.js';
 import { errorText, silentLogger, type IngestLogger } from './log.js';
@@ -40,11 +48,15 @@ export interface TagUpdate {
   value: number | boolean | null;
   statusCode: string;
   severity: Severity;
-  /** Source timestamp, else server timestamp, else time received (UTC ms). */
+  /** Source timestamp, else server timestamp, else time received (UTC ms); the server timestamp when clockSkewMs is set. */
   timeUtcMs: number;
   sourceTimeUtcMs: number | null;
   serverTimeUtcMs: number | null;
   receivedAtUtcMs: number;
+  /** Source minus server time when it exceeds maxClockSkewMs (the value is stamped with the server time); else null. */
+  clockSkewMs?: number | null;
+  /** The OPC UA type of a value that is not a number or boolean and could not be converted (e.g. "String", "Double[]"); else null. */
+  unsupportedType?: string | null;
 }
 
 export interface OpcUaSecurity {
@@ -80,6 +92,8 @@ export interface SubscriberOptions {
   reconnect?: ReconnectStrategy;
   /** No Publish response for this long → tear down and re-create (default max(30 s, 4 × keep-alive period)). */
   staleAfterMs?: number;
+  /** Source and server time further apart than this → stamp with the server time and report clockSkewMs (default 5 min; null: never). */
+  maxClockSkewMs?: number | null;
   /** Called with the values of one or more Publish responses, in the order received. */
   onUpdates: (updates: TagUpdate[]) => void;
   logger?: IngestLogger;
@@ -99,6 +113,13 @@ export interface SubscriberStats {
   duplicates: number;
   /** Values whose status carried the Overflow bit: the server's queue discarded samples before them. */
   overflows: number;
+  /** Values lost because onUpdates threw (in batches, counted in droppedBatches). Must stay 0. */
+  dropped: number;
+  droppedBatches: number;
+  /** Values stamped with the server time because their source time was off by more than maxClockSkewMs. */
+  clockSkewed: number;
+  /** Values of a type that is not a number or boolean (recorded without a value). */
+  unsupportedValues: number;
   /** Publish responses with data, and keep-alives. */
   notifications: number;
   keepAlives: number;
@@ -145,6 +166,42 @@ function severityOf(code: number): Severity {
   return 'good';
 }
 
+/** Default of SubscriberOptions.maxClockSkewMs. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+export interface ConvertedValue {
+  value: number | boolean | null;
+  /** The type of a value that is there but is not a number or boolean, e.g. "String", "DateTime", "Int32[]". */
+  unsupportedType: string | null;
+  /** An Int64/UInt64 beyond ±2^53 was rounded to the nearest double. */
+  precisionLost: boolean;
+}
+
+/**
+ * A variant as a number or boolean. Int64 and UInt64 (node-opcua: [high, low] 32-bit words) become numbers,
+ * exact up to 2^53 and rounded beyond (precisionLost). Anything else with a value (strings, dates, arrays,
+ * structures) is not converted: its type is named in unsupportedType.
+ */
+export function convertVariant(variant: Variant | null | undefined): ConvertedValue {
+  const none: ConvertedValue = { value: null, unsupportedType: null, precisionLost: false };
+  if (!variant || variant.dataType === DataType.Null) return none;
+  const raw: unknown = variant.value;
+  if (raw === null || raw === undefined) return none;
+  const typeName = DataType[variant.dataType] ?? `DataType ${String(variant.dataType)}`;
+  if (variant.arrayType !== undefined && variant.arrayType !== VariantArrayType.Scalar) {
+    return { value: null, unsupportedType: `${typeName}${variant.arrayType === VariantArrayType.Matrix ? '[,]' : '[]'}`, precisionLost: false };
+  }
+  if (typeof raw === 'number' || typeof raw === 'boolean') return { value: raw, unsupportedType: null, precisionLost: false };
+  if ((variant.dataType === DataType.Int64 || variant.dataType === DataType.UInt64) && Array.isArray(raw) && raw.length === 2 && raw.every((w) => typeof w === 'number')) {
+    const [high, low] = raw as [number, number];
+    const word = (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
+    const big = variant.dataType === DataType.Int64 ? BigInt.asIntN(64, word) : word;
+    const value = Number(big);
+    return { value, unsupportedType: null, precisionLost: BigInt(value) !== big };
+  }
+  return { value: null, unsupportedType: typeName, precisionLost: false };
+}
+
 interface Generation {
   client: OPCUAClient;
   session?: ClientSession;
@@ -166,12 +223,14 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
   const initialDelayMs = options.reconnect?.initialDelayMs ?? 500;
   const maxDelayMs = options.reconnect?.maxDelayMs ?? 10_000;
   const staleAfterMs = options.staleAfterMs ?? Math.max(30_000, 4 * publishingIntervalMs * keepAliveCount);
+  const maxClockSkewMs = options.maxClockSkewMs === undefined ? DEFAULT_MAX_CLOCK_SKEW_MS : options.maxClockSkewMs;
   const security = options.security ?? { mode: 'None' as const };
   if (tags.length === 0) throw new RangeError('subscriber: no tags to monitor');
   if (!(samplingIntervalMs >= 0 && publishingIntervalMs > 0 && queueSize >= 1 && maxItemsPerCall >= 1)) {
     throw new RangeError('subscriber: samplingIntervalMs ≥ 0, publishingIntervalMs > 0, queueSize ≥ 1 and maxItemsPerCall ≥ 1 are required');
   }
   if (lifetimeCount < 3 * keepAliveCount) throw new RangeError('subscriber: lifetimeCount must be at least 3 × keepAliveCount');
+  if (maxClockSkewMs !== null && !(maxClockSkewMs > 0)) throw new RangeError(`subscriber: maxClockSkewMs must be > 0 or null, got ${maxClockSkewMs}`);
 
   const secure = security.mode === 'SignAndEncrypt';
   const userIdentity: UserIdentityInfo =
@@ -187,6 +246,10 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     bad: 0,
     duplicates: 0,
     overflows: 0,
+    dropped: 0,
+    droppedBatches: 0,
+    clockSkewed: 0,
+    unsupportedValues: 0,
     notifications: 0,
     keepAlives: 0,
     monitoredItems: 0,
@@ -205,6 +268,10 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
   const lastTime = new Float64Array(tags.length).fill(Number.NaN);
   const lastCode = new Float64Array(tags.length).fill(Number.NaN);
   const lastValue: (number | boolean | null)[] = new Array<number | boolean | null>(tags.length).fill(null);
+  // Per tag: its clock judged off (logged on change); a type or precision problem already logged.
+  const skewed = new Uint8Array(tags.length);
+  const typeLogged = new Uint8Array(tags.length);
+  const precisionLogged = new Uint8Array(tags.length);
 
   let pending: TagUpdate[] = [];
   let deliverScheduled = false;
@@ -216,8 +283,16 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     try {
       options.onUpdates(batch);
     } catch (error) {
+      s.dropped += batch.length;
+      s.droppedBatches++;
       s.lastError = errorText(error);
-      log.error('subscriber: onUpdates threw', { error: s.lastError });
+      const first = batch[0]!;
+      log.error('subscriber: onUpdates threw; the values of this batch are lost', {
+        values: batch.length,
+        dropped: s.dropped,
+        first: `${first.tag.objectId}.${first.tag.tag} at ${new Date(first.timeUtcMs).toISOString()}`,
+        error: s.lastError,
+      });
     }
   };
 
@@ -225,13 +300,51 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     const tag = tags[index];
     if (!tag) return;
     const code = dataValue.statusCode.value;
-    if (dataValue.statusCode.hasOverflowBit) s.overflows++;
-    const raw: unknown = dataValue.value?.value;
-    const value = typeof raw === 'number' || typeof raw === 'boolean' ? raw : null;
+    const converted = convertVariant(dataValue.value);
+    const value = converted.value;
+    if (converted.unsupportedType !== null) {
+      s.unsupportedValues++;
+      if (!typeLogged[index]) {
+        typeLogged[index] = 1;
+        log.warn('subscriber: a value of a type ingest cannot store as a number; recorded in tag_status without it (logged once per tag)', {
+          nodeId: tag.nodeId,
+          object: tag.objectId,
+          tag: tag.tag,
+          type: converted.unsupportedType,
+          expected: tag.dataType,
+        });
+      }
+    } else if (converted.precisionLost && !precisionLogged[index]) {
+      precisionLogged[index] = 1;
+      log.warn('subscriber: a 64-bit integer beyond 2^53 was rounded to the nearest double (logged once per tag)', { nodeId: tag.nodeId, object: tag.objectId, tag: tag.tag, value });
+    }
     const receivedAtUtcMs = Date.now();
     const sourceTimeUtcMs = dataValue.sourceTimestamp ? dataValue.sourceTimestamp.getTime() : null;
     const serverTimeUtcMs = dataValue.serverTimestamp ? dataValue.serverTimestamp.getTime() : null;
-    const timeUtcMs = sourceTimeUtcMs ?? serverTimeUtcMs ?? receivedAtUtcMs;
+    let timeUtcMs = sourceTimeUtcMs ?? serverTimeUtcMs ?? receivedAtUtcMs;
+    let clockSkewMs: number | null = null;
+    if (maxClockSkewMs !== null && sourceTimeUtcMs !== null && serverTimeUtcMs !== null) {
+      const skew = sourceTimeUtcMs - serverTimeUtcMs;
+      if (Math.abs(skew) > maxClockSkewMs) {
+        clockSkewMs = skew;
+        timeUtcMs = serverTimeUtcMs;
+        if (!skewed[index]) {
+          skewed[index] = 1;
+          log.warn('subscriber: source clock off from the server clock; values stamped with the server time', {
+            nodeId: tag.nodeId,
+            object: tag.objectId,
+            tag: tag.tag,
+            sourceUtc: new Date(sourceTimeUtcMs).toISOString(),
+            serverUtc: new Date(serverTimeUtcMs).toISOString(),
+            skewMs: skew,
+          });
+        }
+      } else if (skewed[index]) {
+        skewed[index] = 0;
+        log.info('subscriber: source clock back in line with the server clock', { nodeId: tag.nodeId, object: tag.objectId, tag: tag.tag, skewMs: skew });
+      }
+    }
+    if (dataValue.statusCode.hasOverflowBit) s.overflows++;
     if (lastTime[index] === timeUtcMs && lastCode[index] === code && lastValue[index] === value) {
       s.duplicates++;
       return;
@@ -239,10 +352,23 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     lastTime[index] = timeUtcMs;
     lastCode[index] = code;
     lastValue[index] = value;
+    if (clockSkewMs !== null) s.clockSkewed++;
     const severity = severityOf(code);
     s.updates++;
     s[severity]++;
-    pending.push({ index, tag, value, statusCode: dataValue.statusCode.name, severity, timeUtcMs, sourceTimeUtcMs, serverTimeUtcMs, receivedAtUtcMs });
+    pending.push({
+      index,
+      tag,
+      value,
+      statusCode: dataValue.statusCode.name,
+      severity,
+      timeUtcMs,
+      sourceTimeUtcMs,
+      serverTimeUtcMs,
+      receivedAtUtcMs,
+      clockSkewMs,
+      unsupportedType: converted.unsupportedType,
+    });
     if (!deliverScheduled) {
       deliverScheduled = true;
       setImmediate(deliver);

@@ -219,6 +219,12 @@ test('faulty sensors are flagged: Bad status, Uncertain status, flat line, out o
   await ingest.flush();
   const status = await influx.query(`SELECT last("statusCode") FROM "tag_status" WHERE "object" = 'E3' AND "tag" = 'levelM'`);
   assert.equal(status[0]?.values[0]?.[1], 'BadNoCommunication');
+  // The flat-lined analyser's readings are Uncertain: kept in tag_status with their value.
+  const uncertain = await influx.query(`SELECT last("statusCode"), last("value") FROM "tag_status" WHERE "object" = 'Q-WP' AND "tag" = 'codMgL'`);
+  assert.equal(uncertain[0]?.values[0]?.[1], 'UncertainSensorNotAccurate');
+  assert.equal(typeof uncertain[0]?.values[0]?.[2], 'number', `an Uncertain reading keeps its value: ${JSON.stringify(uncertain)}`);
+  assert.ok(ingest.stats().values.uncertainValues > 0);
+
   const stored = await influx.query(`SELECT last("active") FROM "sensor_flag" GROUP BY "object", "tag", "kind"`);
   const active = (o: string, t: string, k: string) => stored.find((s) => s.tags['object'] === o && s.tags['tag'] === t && s.tags['kind'] === k)?.values[0]?.[1];
   assert.equal(active('E3', 'levelM', 'bad_status'), true);

@@ -264,7 +264,7 @@ describe('line protocol and the telemetry layout', () => {
     assert.throws(() => encodeLine('station,id=W1', [['levelM', Number.NaN]], 7), /not finite/);
   });
 
-  test('Good values of one object and time become one point; other statuses go to tag_status', () => {
+  test('Good values of one object and time become one point; other statuses go to tag_status (an Uncertain one with its value)', () => {
     const tag = (objectId: string, name: string, objectKind: ResolvedTag['objectKind'] = 'station'): ResolvedTag => ({
       tag: name,
       dataType: 'Double',
@@ -296,9 +296,9 @@ describe('line protocol and the telemetry layout', () => {
     assert.deepEqual(out.sort(), [
       'station,id=W1 levelM=2.5,inflowM3h=300,remoteActive=true 1000',
       'station,id=W1 levelM=2.6 2000',
-      'tag_status,object=Q-WP,tag=ph statusCode="UncertainSensorNotAccurate" 1000',
+      'tag_status,object=Q-WP,tag=ph statusCode="UncertainSensorNotAccurate",value=7.1 1000',
       'tag_status,object=W1,tag=inflowM3h statusCode="BadNoCommunication" 2000',
     ]);
-    assert.deepEqual(counts, { stored: 4, statusPoints: 2 });
+    assert.deepEqual(counts, { stored: 4, statusPoints: 2, uncertainValues: 1 });
   });
 });

@@ -1,0 +1,95 @@
+// The telemetry encoder of the ingest service: samples of one tag at one millisecond all kept, Uncertain
+// readings kept with their status, types ingest cannot store named.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { countFields } from '../../ingest/line-protocol.js';
+import { TelemetryEncoder, type EncodeCounts } from '../../ingest/service.js';
+import type { TagUpdate } from '../../ingest/subscriber.js';
+import type { ResolvedTag } from '../../network/tags.js';
+
+const tag = (objectId: string, name: string, objectKind: ResolvedTag['objectKind'] = 'station', dataType: ResolvedTag['dataType'] = 'Double'): ResolvedTag => ({
+  tag: name,
+  dataType,
+  access: 'read',
+  unit: '',
+  description: { zh: '', en: '' },
+  objectKind,
+  objectId,
+  nodeId: `ns=1;s=${objectId}.${name}`,
+});
+const tags = [tag('W1', 'levelM'), tag('W1', 'inflowM3h'), tag('W1', 'remoteActive', 'station', 'Boolean'), tag('Q-WP', 'ph', 'analyser'), tag('W1', 'mode', 'station', 'Int32')];
+const u = (index: number, value: number | boolean | null, t: number, severity: TagUpdate['severity'] = 'good', statusCode = 'Good', extra: Partial<TagUpdate> = {}): TagUpdate => ({
+  index,
+  tag: tags[index]!,
+  value,
+  statusCode,
+  severity,
+  timeUtcMs: t,
+  sourceTimeUtcMs: t,
+  serverTimeUtcMs: t,
+  receivedAtUtcMs: t,
+  clockSkewMs: null,
+  unsupportedType: null,
+  ...extra,
+});
+
+describe('TelemetryEncoder', () => {
+  test('two samples of a tag at the same millisecond are both kept: the later one at the next free millisecond', () => {
+    const encoder = new TelemetryEncoder(tags);
+    const counts: EncodeCounts = { stored: 0, statusPoints: 0 };
+    const out = encoder.encode([u(0, 2.5, 1000), u(1, 300, 1000), u(0, 2.6, 1000), u(0, 2.7, 1001), u(1, 301, 1001)], counts);
+    assert.deepEqual(out, ['station,id=W1 levelM=2.5,inflowM3h=300 1000', 'station,id=W1 levelM=2.6,inflowM3h=301 1001', 'station,id=W1 levelM=2.7 1002']);
+    for (const line of out) assert.equal(new Set(line.split(' ')[1]!.split(',').map((f) => f.split('=')[0])).size, countFields(line), `no field twice in ${line}`);
+    assert.deepEqual(counts, { stored: 5, statusPoints: 0, shifted: 2 });
+    assert.deepEqual(encoder.shiftedInLastBatch, [
+      { objectId: 'W1', tag: 'levelM', timeUtcMs: 1000, storedAtUtcMs: 1001 },
+      { objectId: 'W1', tag: 'levelM', timeUtcMs: 1001, storedAtUtcMs: 1002 },
+    ]);
+    // The next batch continues from where the shift left off; a later time is stored as it is.
+    assert.deepEqual(encoder.encode([u(0, 2.8, 1002), u(0, 2.9, 5000)], counts), ['station,id=W1 levelM=2.8 1003', 'station,id=W1 levelM=2.9 5000']);
+    assert.equal(counts.shifted, 3);
+    assert.deepEqual(encoder.encode([u(0, 3.0, 6000)], counts), ['station,id=W1 levelM=3 6000']);
+    assert.deepEqual(encoder.shiftedInLastBatch, []);
+  });
+
+  test('status points of one tag at one millisecond are kept apart too', () => {
+    const encoder = new TelemetryEncoder(tags);
+    const counts = { stored: 0, statusPoints: 0 };
+    assert.deepEqual(encoder.encode([u(1, null, 2000, 'bad', 'BadNoCommunication'), u(1, null, 2000, 'bad', 'BadSensorFailure')], counts), [
+      'tag_status,object=W1,tag=inflowM3h statusCode="BadNoCommunication" 2000',
+      'tag_status,object=W1,tag=inflowM3h statusCode="BadSensorFailure" 2001',
+    ]);
+  });
+
+  test('an Uncertain reading keeps its value in tag_status, marked by its status; Bad ones do not', () => {
+    const encoder = new TelemetryEncoder(tags);
+    const counts: EncodeCounts = { stored: 0, statusPoints: 0, uncertainValues: 0 };
+    const out = encoder.encode(
+      [
+        u(3, 7.1, 1000, 'uncertain', 'UncertainSensorNotAccurate'),
+        u(2, true, 1000, 'uncertain', 'UncertainLastUsableValue'),
+        u(0, null, 1000, 'uncertain', 'UncertainNoCommunicationLastUsableValue'),
+        u(1, 250, 1000, 'bad', 'BadSensorFailure'),
+      ],
+      counts,
+    );
+    assert.deepEqual(out, [
+      'tag_status,object=Q-WP,tag=ph statusCode="UncertainSensorNotAccurate",value=7.1 1000',
+      'tag_status,object=W1,tag=remoteActive statusCode="UncertainLastUsableValue",value=1 1000',
+      'tag_status,object=W1,tag=levelM statusCode="UncertainNoCommunicationLastUsableValue" 1000',
+      'tag_status,object=W1,tag=inflowM3h statusCode="BadSensorFailure" 1000',
+    ]);
+    assert.deepEqual(counts, { stored: 0, statusPoints: 4, uncertainValues: 2 });
+  });
+
+  test('a Good value of a type ingest cannot store is recorded with the type named', () => {
+    const encoder = new TelemetryEncoder(tags);
+    const counts = { stored: 0, statusPoints: 0 };
+    assert.deepEqual(encoder.encode([u(4, null, 1000, 'good', 'Good', { unsupportedType: 'String' }), u(0, Number.NaN, 1000)], counts), [
+      'tag_status,object=W1,tag=mode statusCode="Good (unsupported type String)" 1000',
+      'tag_status,object=W1,tag=levelM statusCode="Good (no finite value)" 1000',
+    ]);
+  });
+
+
+});
