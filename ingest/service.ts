@@ -10,6 +10,10 @@
 //                        so /api/state, the dashboards and planning never take an Uncertain reading for a Good one.
 //   sensor_flag,kind=<kind>,object=<id>,tag=<tag> active=<bool>,detail="…"   a quality flag raised or cleared
 //                        (kinds: flatline, out_of_range, bad_status, uncertain_status, clock_skew)
+//   ingest_gap,reason=<reason> endUtcMs=…,startWallUtcMs=…,endWallUtcMs=…,wallDurationMs=…,items=<n>,tags="…",open=<bool>,detail="…" <start>
+//                        a period in which values may be missing (reason: connection-lost, subscription-recreated,
+//                        queue-overflow; see subscriber.ts), start and end in network time like the readings;
+//                        tags "*" = every tag, else "object/tag,…"
 // Good values of one object with the same source timestamp that arrive in the same Publish response are
 // written as one point with several fields (InfluxDB merges fields of a series and timestamp anyway).
 // A value is stamped with its source time, or the server time when the source clock is off (clock_skew).
@@ -21,7 +25,7 @@ import { fieldKey, fieldValue, seriesKey } from './line-protocol.js';
 import { silentLogger, type IngestLogger } from './log.js';
 import { createPipeline, type Pipeline, type PipelineCounters } from './pipeline.js';
 import { SensorQualityMonitor, type FlagChange, type QualityOptions, type SensorFlag } from './quality.js';
-import { createSubscriber, type OpcUaSecurity, type ReconnectStrategy, type Subscriber, type SubscriberStats, type TagUpdate } from './subscriber.js';
+import { createSubscriber, subscriptionTiming, type IngestGap, type OpcUaSecurity, type ReconnectStrategy, type Subscriber, type SubscriberStats, type TagUpdate } from './subscriber.js';
 import { createInfluxLineWriter, type LineWriter } from './writer.js';
 
 export const defaultSpoolDir = path.join(dataDir, 'spool');
@@ -49,8 +53,14 @@ export interface IngestOptions {
   includeSetpoints?: boolean;
   samplingIntervalMs?: number;
   publishingIntervalMs?: number;
+  /** Subscription keep-alive and lifetime counts (defaults 10 and 60; see subscriber.ts). */
+  keepAliveCount?: number;
+  lifetimeCount?: number;
+  /** Link outage the server-side queues should hold every sample of (default: the subscription lifetime, 60 s). */
+  outageToRideOutMs?: number;
   queueSize?: number;
   maxItemsPerCall?: number;
+  /** No Publish response for this long → re-create (default lifetime + one keep-alive period; not below the lifetime). */
   staleAfterMs?: number;
   /** Source and server time further apart → clock_skew flag, value stamped with the server time (default 5 min; null: never). */
   maxClockSkewMs?: number | null;
@@ -92,6 +102,8 @@ export interface IngestStats {
     /** Values stored 1 ms (or more) after their time because an earlier sample of the tag had that millisecond. */
     shifted: number;
   };
+  /** ingest_gap points written. */
+  gaps: number;
   flags: { active: number; raised: number; cleared: number };
 }
 
@@ -128,7 +140,10 @@ export interface ShiftedSample {
   storedAtUtcMs: number;
 }
 
-/** Converts updates and flag changes to line protocol, with series keys escaped once per tag. */
+/** Longest tag list written into an ingest_gap point (InfluxDB 1.8 refuses string fields above 64 KiB). */
+const GAP_TAG_LIST_MAX_CHARS = 4000;
+
+/** Converts updates, flag changes and gaps to line protocol, with series keys escaped once per tag. */
 export class TelemetryEncoder {
   private readonly valueSeries: string[];
   private readonly statusSeries: string[];
@@ -139,6 +154,7 @@ export class TelemetryEncoder {
   private readonly valueStoredAt: Float64Array;
   private readonly statusTime: Float64Array;
   private readonly statusStoredAt: Float64Array;
+  private readonly gapSlots = new Map<string, { time: number; storedAt: number }>();
   /** The samples the last encode() stored later than their time (see slot()). */
   shiftedInLastBatch: ShiftedSample[] = [];
 
@@ -224,16 +240,51 @@ export class TelemetryEncoder {
     return `${series} active=${change.active ? 'true' : 'false'},detail=${fieldValue(f.detail)} ${Math.round(change.atUtcMs)}`;
   }
 
-
+  /** An ingest_gap point, at the gap's start (network time); two gaps of one reason never share a millisecond. */
+  gapLine(gap: IngestGap): string {
+    const series = seriesKey('ingest_gap', { reason: gap.reason });
+    const start = Math.round(gap.startUtcMs);
+    const prev = this.gapSlots.get(gap.reason);
+    const at = prev && start >= prev.time && start <= prev.storedAt ? prev.storedAt + 1 : start;
+    this.gapSlots.set(gap.reason, { time: start, storedAt: at });
+    let list: string;
+    if (gap.items.length === this.tags.length) list = '*';
+    else {
+      list = '';
+      let i = 0;
+      for (; i < gap.items.length; i++) {
+        const t = this.tags[gap.items[i]!];
+        if (!t) continue;
+        const name = `${t.objectId}/${t.tag}`;
+        if (list.length + name.length + 1 > GAP_TAG_LIST_MAX_CHARS) break;
+        list += (list ? ',' : '') + name;
+      }
+      if (i < gap.items.length) list += ` … and ${gap.items.length - i} more`;
+    }
+    const fields = [
+      `endUtcMs=${fieldValue(Math.round(gap.endUtcMs))}`,
+      `startWallUtcMs=${fieldValue(Math.round(gap.startWallUtcMs))}`,
+      `endWallUtcMs=${fieldValue(Math.round(gap.endWallUtcMs))}`,
+      `wallDurationMs=${fieldValue(Math.max(0, Math.round(gap.endWallUtcMs - gap.startWallUtcMs)))}`,
+      `items=${fieldValue(gap.items.length)}`,
+      `tags=${fieldValue(list)}`,
+      `open=${gap.open ? 'true' : 'false'}`,
+      `detail=${fieldValue(gap.detail)}`,
+    ];
+    return `${series} ${fields.join(',')} ${at}`;
+  }
 }
 
 export async function startIngest(options: IngestOptions): Promise<IngestHandle> {
   const log = options.logger ?? silentLogger;
+  // Bad subscription numbers fail here, before the pipeline opens its spool.
+  subscriptionTiming(options);
   const tags = ingestTags(options.network, options.includeSetpoints ?? true);
   const encoder = new TelemetryEncoder(tags);
   const quality = new SensorQualityMonitor(options.network, tags, options.quality);
   const startedAtUtcMs = Date.now();
   const values = { received: 0, stored: 0, statusPoints: 0, uncertainValues: 0, shifted: 0 };
+  let gapPoints = 0;
   const flagCounts = { raised: 0, cleared: 0 };
 
   const writer =
@@ -292,18 +343,29 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     pipeline.pushMany(lines);
   };
 
+  // Gaps take the readings' path: encoded here, pushed to the same pipeline (batching, spool, replay).
+  const onGaps = (gaps: IngestGap[]) => {
+    const lines = gaps.map((g) => encoder.gapLine(g));
+    gapPoints += lines.length;
+    pipeline.pushMany(lines);
+  };
+
   const subscriber: Subscriber = createSubscriber({
     endpointUrl: options.endpointUrl,
     tags,
     ...(options.security ? { security: options.security } : {}),
     ...(options.samplingIntervalMs !== undefined ? { samplingIntervalMs: options.samplingIntervalMs } : {}),
     ...(options.publishingIntervalMs !== undefined ? { publishingIntervalMs: options.publishingIntervalMs } : {}),
+    ...(options.keepAliveCount !== undefined ? { keepAliveCount: options.keepAliveCount } : {}),
+    ...(options.lifetimeCount !== undefined ? { lifetimeCount: options.lifetimeCount } : {}),
+    ...(options.outageToRideOutMs !== undefined ? { outageToRideOutMs: options.outageToRideOutMs } : {}),
     ...(options.queueSize !== undefined ? { queueSize: options.queueSize } : {}),
     ...(options.maxItemsPerCall !== undefined ? { maxItemsPerCall: options.maxItemsPerCall } : {}),
     ...(options.staleAfterMs !== undefined ? { staleAfterMs: options.staleAfterMs } : {}),
     ...(options.maxClockSkewMs !== undefined ? { maxClockSkewMs: options.maxClockSkewMs } : {}),
     ...(options.reconnect ? { reconnect: options.reconnect } : {}),
     onUpdates,
+    onGaps,
     logger: log,
   });
 
@@ -323,6 +385,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     subscriber: subscriber.stats(),
     pipeline: pipeline.counters(),
     values: { ...values },
+    gaps: gapPoints,
     flags: { active: quality.active().length, ...flagCounts },
   });
 

@@ -13,6 +13,26 @@
 // After a restore the server resends the current value of every item; a value already delivered (same tag,
 // source time, status and value) is dropped as a duplicate, so consumers see each change once.
 //
+// Riding out an outage (the numbers at the defaults: sampling 500 ms, publishing 1000 ms, keep-alive count
+// 10, lifetime count 60):
+//  - The server keeps a subscription without Publish requests for its lifetime, publishing interval ×
+//    lifetime count = 60 s, sampling into each item's queue. A link back within that time gets the same
+//    subscription back (node-opcua transfers it) with the queued samples.
+//  - queueSize is sized for outageToRideOutMs (default: that lifetime) at the sampling interval, plus one
+//    publishing interval: ceil(60 000 / 500) + ceil(1000 / 500) + 1 = 123 values per item. Sampling 0
+//    (every change) is sized as if an item changed at most every 100 ms (600 + 10 + 1 = 611). The server
+//    may cap it (revisedQueueSize, logged); beyond the queue it discards the oldest samples and sets the
+//    Overflow bit, which is reported as a queue-overflow gap.
+//  - staleAfterMs defaults to the lifetime plus one keep-alive period (60 s + 10 s = 70 s) and may not be
+//    shorter than the lifetime: re-creating earlier would throw away a subscription the server still holds.
+//
+// Gaps are reported (onGaps), never only counted: connection-lost (the link dropped; the subscription came
+// back, its queues may have filled part of the gap), subscription-recreated (a new subscription: samples
+// between are lost), queue-overflow (the server discarded samples of these items). A gap's start and end
+// are in network time (the newest measurement source time delivered), as the readings are. Backfill with
+// HistoryRead is not attempted: the simulator's server does not offer it (AccessHistoryDataCapability
+// false, no variable Historizing); whether a server does is logged at the first subscribe.
+//
 // Timestamps: a value is stamped with its source time, unless it differs from the server time by more than
 // maxClockSkewMs (default 5 min: a device clock gone wrong). Then it is stamped with the server time and
 // carries clockSkewMs, for the quality monitor's clock_skew flag. A server that stamps from the source (the
@@ -26,12 +46,14 @@ import {
   SecurityPolicy,
   TimestampsToReturn,
   UserTokenType,
+  VariableIds,
   VariantArrayType,
   type ClientMonitoredItemBase,
   type ClientMonitoredItemGroup,
   type ClientSession,
   type ClientSubscription,
   type DataValue,
+  type NotificationMessage,
   type UserIdentityInfo,
   type Variant,
 } from 'node-opcua';
@@ -59,6 +81,29 @@ export interface TagUpdate {
   unsupportedType?: string | null;
 }
 
+export type GapReason = 'connection-lost' | 'subscription-recreated' | 'queue-overflow';
+
+/** A period in which values of some or all tags may be missing. */
+export interface IngestGap {
+  reason: GapReason;
+  /**
+   * Network time the gap starts (UTC ms): the newest measurement source time delivered before it (the wall
+   * clock if none had arrived yet); for queue-overflow, the newest of the items' last samples before the loss.
+   */
+  startUtcMs: number;
+  /** Network time data resumed: the newest measurement delivered once subscribed again; for queue-overflow the latest first sample after the discarded ones. */
+  endUtcMs: number;
+  /** Subscriber wall clock: the last Publish response before the gap, and when it was closed. */
+  startWallUtcMs: number;
+  endWallUtcMs: number;
+  /** Tags affected (indexes into SubscriberOptions.tags): every tag for connection-lost and subscription-recreated. */
+  items: number[];
+  /** True when the subscriber stopped before data came back: the gap runs to the stop. */
+  open: boolean;
+  /** What happened, for the log and the point. */
+  detail: string;
+}
+
 export interface OpcUaSecurity {
   mode: 'None' | 'SignAndEncrypt';
   userName?: string;
@@ -82,7 +127,9 @@ export interface SubscriberOptions {
   samplingIntervalMs?: number;
   /** Requested publishing interval of the subscription (default 1000 ms). */
   publishingIntervalMs?: number;
-  /** Server-side queue per item; default enough for every sample of one publishing interval, plus slack. */
+  /** Link outage the server-side queues should hold every sample of (default: the subscription lifetime). */
+  outageToRideOutMs?: number;
+  /** Server-side queue per item; default sized for outageToRideOutMs at the sampling interval (see the top of this file). */
   queueSize?: number;
   /** Monitored items per CreateMonitoredItems call (default 1000). */
   maxItemsPerCall?: number;
@@ -90,12 +137,14 @@ export interface SubscriberOptions {
   keepAliveCount?: number;
   lifetimeCount?: number;
   reconnect?: ReconnectStrategy;
-  /** No Publish response for this long → tear down and re-create (default max(30 s, 4 × keep-alive period)). */
+  /** No Publish response for this long → tear down and re-create (default lifetime + one keep-alive period; at least the lifetime). */
   staleAfterMs?: number;
   /** Source and server time further apart than this → stamp with the server time and report clockSkewMs (default 5 min; null: never). */
   maxClockSkewMs?: number | null;
   /** Called with the values of one or more Publish responses, in the order received. */
   onUpdates: (updates: TagUpdate[]) => void;
+  /** Called with the gaps closed since the last call, before the values that follow them. */
+  onGaps?: (gaps: IngestGap[]) => void;
   logger?: IngestLogger;
   applicationName?: string;
 }
@@ -116,6 +165,8 @@ export interface SubscriberStats {
   /** Values lost because onUpdates threw (in batches, counted in droppedBatches). Must stay 0. */
   dropped: number;
   droppedBatches: number;
+  /** Gaps reported through onGaps, by reason. */
+  gaps: Record<GapReason, number>;
   /** Values stamped with the server time because their source time was off by more than maxClockSkewMs. */
   clockSkewed: number;
   /** Values of a type that is not a number or boolean (recorded without a value). */
@@ -128,6 +179,16 @@ export interface SubscriberStats {
   monitorErrors: Record<string, string>;
   revisedSamplingIntervalMs: number | null;
   revisedPublishingIntervalMs: number | null;
+  /** Queue per item requested, and as the server revised it. */
+  queueSize: number;
+  revisedQueueSize: number | null;
+  /** Subscription lifetime (publishing interval × lifetime count) as requested, and as the server revised it. */
+  lifetimeMs: number;
+  revisedLifetimeMs: number | null;
+  /** No Publish response for this long → re-create (never less than the revised lifetime). */
+  staleAfterMs: number;
+  /** Whether the server offers HistoryRead (AccessHistoryDataCapability); null until asked. */
+  historyReadSupported: boolean | null;
   connectionsLost: number;
   /** Sessions restored by node-opcua's reconnection. */
   sessionsRestored: number;
@@ -168,6 +229,46 @@ function severityOf(code: number): Severity {
 
 /** Default of SubscriberOptions.maxClockSkewMs. */
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Sampling interval 0 (every change) is sized as if an item changed at most this often. */
+const EVERY_CHANGE_SIZED_AS_MS = 100;
+
+export interface SubscriptionTiming {
+  samplingIntervalMs: number;
+  publishingIntervalMs: number;
+  keepAliveCount: number;
+  lifetimeCount: number;
+  lifetimeMs: number;
+  outageToRideOutMs: number;
+  queueSize: number;
+  staleAfterMs: number;
+}
+
+/** The subscription's numbers from the options, with the defaults documented at the top of this file; RangeError naming the value on a bad one. */
+export function subscriptionTiming(options: Pick<SubscriberOptions, 'samplingIntervalMs' | 'publishingIntervalMs' | 'keepAliveCount' | 'lifetimeCount' | 'outageToRideOutMs' | 'queueSize' | 'staleAfterMs'>): SubscriptionTiming {
+  const samplingIntervalMs = options.samplingIntervalMs ?? 500;
+  const publishingIntervalMs = options.publishingIntervalMs ?? 1000;
+  const keepAliveCount = options.keepAliveCount ?? 10;
+  const lifetimeCount = options.lifetimeCount ?? keepAliveCount * 6;
+  if (!(samplingIntervalMs >= 0)) throw new RangeError(`subscriber: samplingIntervalMs must be ≥ 0, got ${samplingIntervalMs}`);
+  if (!(publishingIntervalMs > 0)) throw new RangeError(`subscriber: publishingIntervalMs must be > 0, got ${publishingIntervalMs}`);
+  if (!(Number.isInteger(keepAliveCount) && keepAliveCount >= 1)) throw new RangeError(`subscriber: keepAliveCount must be a whole number ≥ 1, got ${keepAliveCount}`);
+  if (!(lifetimeCount >= 3 * keepAliveCount)) throw new RangeError(`subscriber: lifetimeCount must be at least 3 × keepAliveCount (${3 * keepAliveCount}), got ${lifetimeCount}`);
+  const lifetimeMs = publishingIntervalMs * lifetimeCount;
+  const outageToRideOutMs = options.outageToRideOutMs ?? lifetimeMs;
+  if (!(outageToRideOutMs >= 0)) throw new RangeError(`subscriber: outageToRideOutMs must be ≥ 0, got ${outageToRideOutMs}`);
+  const sampleEveryMs = samplingIntervalMs > 0 ? samplingIntervalMs : EVERY_CHANGE_SIZED_AS_MS;
+  const queueSize = options.queueSize ?? Math.ceil(outageToRideOutMs / sampleEveryMs) + Math.ceil(publishingIntervalMs / sampleEveryMs) + 1;
+  if (!(Number.isInteger(queueSize) && queueSize >= 1)) throw new RangeError(`subscriber: queueSize must be a whole number ≥ 1, got ${queueSize}`);
+  const staleAfterMs = options.staleAfterMs ?? lifetimeMs + keepAliveCount * publishingIntervalMs;
+  if (!(staleAfterMs >= lifetimeMs)) {
+    throw new RangeError(
+      `subscriber: staleAfterMs ${staleAfterMs} is shorter than the subscription lifetime ${lifetimeMs} ms (publishingIntervalMs ${publishingIntervalMs} × lifetimeCount ${lifetimeCount}): ` +
+        're-creating then would throw away a subscription the server still holds; raise staleAfterMs or lower lifetimeCount',
+    );
+  }
+  return { samplingIntervalMs, publishingIntervalMs, keepAliveCount, lifetimeCount, lifetimeMs, outageToRideOutMs, queueSize, staleAfterMs };
+}
 
 export interface ConvertedValue {
   value: number | boolean | null;
@@ -211,25 +312,25 @@ interface Generation {
   breakWith: (reason: string) => void;
 }
 
+interface OpenGap {
+  reason: GapReason;
+  startUtcMs: number;
+  startWallUtcMs: number;
+  details: string[];
+}
+
 export function createSubscriber(options: SubscriberOptions): Subscriber {
   const log = options.logger ?? silentLogger;
   const tags = options.tags;
-  const samplingIntervalMs = options.samplingIntervalMs ?? 500;
-  const publishingIntervalMs = options.publishingIntervalMs ?? 1000;
-  const queueSize = options.queueSize ?? Math.max(2, Math.ceil(publishingIntervalMs / Math.max(samplingIntervalMs, 1)) * 2 + 1);
+  const timing = subscriptionTiming(options);
+  const { samplingIntervalMs, publishingIntervalMs, queueSize, keepAliveCount, lifetimeCount, staleAfterMs } = timing;
   const maxItemsPerCall = options.maxItemsPerCall ?? 1000;
-  const keepAliveCount = options.keepAliveCount ?? 10;
-  const lifetimeCount = options.lifetimeCount ?? keepAliveCount * 6;
   const initialDelayMs = options.reconnect?.initialDelayMs ?? 500;
   const maxDelayMs = options.reconnect?.maxDelayMs ?? 10_000;
-  const staleAfterMs = options.staleAfterMs ?? Math.max(30_000, 4 * publishingIntervalMs * keepAliveCount);
   const maxClockSkewMs = options.maxClockSkewMs === undefined ? DEFAULT_MAX_CLOCK_SKEW_MS : options.maxClockSkewMs;
   const security = options.security ?? { mode: 'None' as const };
   if (tags.length === 0) throw new RangeError('subscriber: no tags to monitor');
-  if (!(samplingIntervalMs >= 0 && publishingIntervalMs > 0 && queueSize >= 1 && maxItemsPerCall >= 1)) {
-    throw new RangeError('subscriber: samplingIntervalMs ≥ 0, publishingIntervalMs > 0, queueSize ≥ 1 and maxItemsPerCall ≥ 1 are required');
-  }
-  if (lifetimeCount < 3 * keepAliveCount) throw new RangeError('subscriber: lifetimeCount must be at least 3 × keepAliveCount');
+  if (!(Number.isInteger(maxItemsPerCall) && maxItemsPerCall >= 1)) throw new RangeError(`subscriber: maxItemsPerCall must be a whole number ≥ 1, got ${maxItemsPerCall}`);
   if (maxClockSkewMs !== null && !(maxClockSkewMs > 0)) throw new RangeError(`subscriber: maxClockSkewMs must be > 0 or null, got ${maxClockSkewMs}`);
 
   const secure = security.mode === 'SignAndEncrypt';
@@ -248,6 +349,7 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     overflows: 0,
     dropped: 0,
     droppedBatches: 0,
+    gaps: { 'connection-lost': 0, 'subscription-recreated': 0, 'queue-overflow': 0 },
     clockSkewed: 0,
     unsupportedValues: 0,
     notifications: 0,
@@ -256,6 +358,12 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     monitorErrors: {},
     revisedSamplingIntervalMs: null,
     revisedPublishingIntervalMs: null,
+    queueSize,
+    revisedQueueSize: null,
+    lifetimeMs: timing.lifetimeMs,
+    revisedLifetimeMs: null,
+    staleAfterMs,
+    historyReadSupported: null,
     connectionsLost: 0,
     sessionsRestored: 0,
     recreated: 0,
@@ -263,6 +371,8 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     lastError: null,
     lastPublishAtUtcMs: null,
   };
+  // The watchdog's threshold: never below the lifetime the server granted.
+  let effectiveStaleAfterMs = staleAfterMs;
 
   // Last delivered (time, status, value) per tag, to drop the values a restore sends again.
   const lastTime = new Float64Array(tags.length).fill(Number.NaN);
@@ -273,10 +383,110 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
   const typeLogged = new Uint8Array(tags.length);
   const precisionLogged = new Uint8Array(tags.length);
 
+  // Network time: the newest source time of a measurement delivered (setpoints may carry another clock,
+  // values stamped with the server time because of a skewed source clock do not count).
+  let networkNowUtcMs = Number.NaN;
+  let everSubscribed = false;
+  let openGap: OpenGap | undefined;
+  // Set by the first Publish response after the subscription is back: the next delivery closes the gap.
+  let gapClosable = false;
+  const readyGaps: IngestGap[] = [];
+  let overflowed: { index: number; fromUtcMs: number; toUtcMs: number }[] = [];
+  const allItems = tags.map((_, i) => i);
+
+  const openGapFor = (reason: Exclude<GapReason, 'queue-overflow'>, why: string) => {
+    if (stopped || !everSubscribed) return;
+    gapClosable = false;
+    if (openGap) {
+      if (reason === 'subscription-recreated' && openGap.reason !== reason) {
+        openGap.reason = reason;
+        log.warn('subscriber: the gap now includes a new subscription; samples in it are lost', { why, sinceUtc: new Date(openGap.startWallUtcMs).toISOString() });
+      }
+      if (openGap.details.length < 5 && !openGap.details.includes(why)) openGap.details.push(why);
+      return;
+    }
+    const wall = s.lastPublishAtUtcMs ?? Date.now();
+    openGap = { reason, startUtcMs: Number.isFinite(networkNowUtcMs) ? networkNowUtcMs : wall, startWallUtcMs: wall, details: [why] };
+    log.warn('subscriber: data gap opened', { reason, why, lastPublishUtc: new Date(wall).toISOString() });
+  };
+
+  const closeGap = (open: boolean) => {
+    const g = openGap;
+    if (!g) return;
+    openGap = undefined;
+    gapClosable = false;
+    const now = Date.now();
+    const end = Number.isFinite(networkNowUtcMs) ? networkNowUtcMs : now;
+    const gap: IngestGap = {
+      reason: g.reason,
+      startUtcMs: g.startUtcMs,
+      endUtcMs: Math.max(end, g.startUtcMs),
+      startWallUtcMs: g.startWallUtcMs,
+      endWallUtcMs: now,
+      items: allItems,
+      open,
+      detail: g.details.join('; ') + (open ? '; stopped before data came back' : ''),
+    };
+    readyGaps.push(gap);
+    log.warn(open ? 'subscriber: data gap still open at stop' : 'subscriber: data gap closed', {
+      reason: gap.reason,
+      wallMs: gap.endWallUtcMs - gap.startWallUtcMs,
+      networkFromUtc: new Date(gap.startUtcMs).toISOString(),
+      networkToUtc: new Date(gap.endUtcMs).toISOString(),
+      items: gap.items.length,
+    });
+  };
+
+  /** The overflows seen since the last delivery, as one queue-overflow gap. */
+  const takeOverflowGap = () => {
+    if (overflowed.length === 0) return;
+    const list = overflowed;
+    overflowed = [];
+    const now = Date.now();
+    const items = [...new Set(list.map((o) => o.index))].sort((a, b) => a - b);
+    const starts = list.map((o) => (Number.isFinite(o.fromUtcMs) ? o.fromUtcMs : o.toUtcMs));
+    const gap: IngestGap = {
+      reason: 'queue-overflow',
+      startUtcMs: Math.min(...starts),
+      endUtcMs: Math.max(...list.map((o) => o.toUtcMs)),
+      startWallUtcMs: s.lastPublishAtUtcMs ?? now,
+      endWallUtcMs: now,
+      items,
+      open: false,
+      detail: `the server discarded samples of ${items.length} item(s) (queue of ${s.revisedQueueSize ?? queueSize} full)`,
+    };
+    readyGaps.push(gap);
+    log.warn('subscriber: the server queue overflowed; samples were discarded', {
+      items: items.length,
+      first: items.slice(0, 5).map((i) => `${tags[i]!.objectId}.${tags[i]!.tag}`),
+      fromUtc: new Date(gap.startUtcMs).toISOString(),
+      toUtc: new Date(gap.endUtcMs).toISOString(),
+    });
+  };
+
   let pending: TagUpdate[] = [];
   let deliverScheduled = false;
-  const deliver = () => {
+  const scheduleDeliver = () => {
+    if (deliverScheduled) return;
+    deliverScheduled = true;
+    setImmediate(deliver);
+  };
+  function deliver() {
     deliverScheduled = false;
+    if (openGap && gapClosable) closeGap(false);
+    takeOverflowGap();
+    if (readyGaps.length > 0) {
+      const gaps = readyGaps.splice(0);
+      for (const g of gaps) s.gaps[g.reason]++;
+      if (options.onGaps) {
+        try {
+          options.onGaps(gaps);
+        } catch (error) {
+          s.lastError = errorText(error);
+          log.error('subscriber: onGaps threw; these gaps are not recorded', { gaps: gaps.map((g) => `${g.reason} ${new Date(g.startUtcMs).toISOString()}…${new Date(g.endUtcMs).toISOString()}`), error: s.lastError });
+        }
+      }
+    }
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
@@ -294,7 +504,7 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
         error: s.lastError,
       });
     }
-  };
+  }
 
   const onValue = (index: number, dataValue: DataValue) => {
     const tag = tags[index];
@@ -344,7 +554,11 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
         log.info('subscriber: source clock back in line with the server clock', { nodeId: tag.nodeId, object: tag.objectId, tag: tag.tag, skewMs: skew });
       }
     }
-    if (dataValue.statusCode.hasOverflowBit) s.overflows++;
+    if (dataValue.statusCode.hasOverflowBit) {
+      s.overflows++;
+      overflowed.push({ index, fromUtcMs: lastTime[index]!, toUtcMs: timeUtcMs });
+      scheduleDeliver();
+    }
     if (lastTime[index] === timeUtcMs && lastCode[index] === code && lastValue[index] === value) {
       s.duplicates++;
       return;
@@ -353,6 +567,7 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     lastCode[index] = code;
     lastValue[index] = value;
     if (clockSkewMs !== null) s.clockSkewed++;
+    else if (tag.access === 'read' && !(timeUtcMs <= networkNowUtcMs)) networkNowUtcMs = timeUtcMs;
     const severity = severityOf(code);
     s.updates++;
     s[severity]++;
@@ -369,10 +584,7 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
       clockSkewMs,
       unsupportedType: converted.unsupportedType,
     });
-    if (!deliverScheduled) {
-      deliverScheduled = true;
-      setImmediate(deliver);
-    }
+    scheduleDeliver();
   };
 
   let stopped = true;
@@ -383,12 +595,32 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
 
   const setState = (state: SubscriberState) => {
     s.state = state;
-    if (state === 'subscribed') for (const w of subscribedWaiters.splice(0)) w();
+    if (state === 'subscribed') {
+      everSubscribed = true;
+      for (const w of subscribedWaiters.splice(0)) w();
+    }
   };
 
   const certificateManager = security.pkiFolder
     ? new OPCUACertificateManager({ rootFolder: security.pkiFolder, automaticallyAcceptUnknownCertificate: true })
     : undefined;
+
+  /** Ask once whether the server could backfill a gap (HistoryRead); only logged, backfill is not attempted. */
+  async function probeHistory(session: ClientSession): Promise<void> {
+    if (s.historyReadSupported !== null) return;
+    try {
+      const dv = await session.read({ nodeId: `ns=0;i=${VariableIds.HistoryServerCapabilities_AccessHistoryDataCapability}`, attributeId: AttributeIds.Value });
+      s.historyReadSupported = dv.statusCode.value < 0x80000000 && dv.value?.value === true;
+    } catch {
+      s.historyReadSupported = false;
+    }
+    log.info(
+      s.historyReadSupported
+        ? 'subscriber: the server offers HistoryRead; gaps are marked (ingest_gap), backfill is not implemented'
+        : 'subscriber: the server does not offer HistoryRead; gaps are marked (ingest_gap), not backfilled',
+      { endpointUrl: options.endpointUrl },
+    );
+  }
 
   /** One client, session and subscription, until something breaks it or stop() is called. */
   async function runGeneration(): Promise<string> {
@@ -418,6 +650,7 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     client.on('connection_lost', () => {
       s.connectionsLost++;
       setState('reconnecting');
+      openGapFor('connection-lost', 'connection lost');
       log.warn('subscriber: connection lost; node-opcua is reconnecting', { endpointUrl: options.endpointUrl });
     });
     client.on('start_reconnection', () => log.info('subscriber: reconnection started'));
@@ -452,14 +685,26 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     g.subscription = subscription;
     s.subscriptionsCreated++;
     s.revisedPublishingIntervalMs = subscription.publishingInterval;
+    s.revisedLifetimeMs = subscription.publishingInterval * subscription.lifetimeCount;
+    if (s.revisedLifetimeMs > effectiveStaleAfterMs) {
+      effectiveStaleAfterMs = s.revisedLifetimeMs;
+      s.staleAfterMs = effectiveStaleAfterMs;
+      log.warn('subscriber: the server granted a longer subscription lifetime; re-create waits for it', { revisedLifetimeMs: s.revisedLifetimeMs, staleAfterMs: effectiveStaleAfterMs });
+    }
     s.lastPublishAtUtcMs = Date.now();
-    subscription.on('raw_notification', () => {
+    subscription.on('raw_notification', (message: NotificationMessage) => {
       s.lastPublishAtUtcMs = Date.now();
+      if (openGap && s.state === 'subscribed') {
+        // Data flows again: the values of this response (processed before the next delivery) end the gap.
+        gapClosable = true;
+        if (!message.notificationData || message.notificationData.length === 0) scheduleDeliver();
+      }
     });
     subscription.on('received_notifications', () => s.notifications++);
     subscription.on('keepalive', () => s.keepAlives++);
     subscription.on('subscriptionId_changed', (id: number, previous: number) => {
       s.subscriptionsCreated++;
+      openGapFor('subscription-recreated', 'subscription re-created by the client reconnection');
       log.info('subscriber: subscription re-created by the client reconnection', { subscriptionId: id, previous });
     });
     subscription.on('status_changed', (status: { name?: string }) => log.warn('subscriber: subscription status changed', { status: status?.name }));
@@ -482,20 +727,32 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
         if (item.statusCode && item.statusCode.value >= 0x80000000) monitorErrors[slice[i]!.nodeId] = item.statusCode.name;
         else monitored++;
         if (s.revisedSamplingIntervalMs === null && item.result) s.revisedSamplingIntervalMs = item.result.revisedSamplingInterval;
+        if (s.revisedQueueSize === null && item.result && item.statusCode.value < 0x80000000) s.revisedQueueSize = item.result.revisedQueueSize;
       });
       group.on('changed', (_item: ClientMonitoredItemBase, dataValue: DataValue, index: number) => onValue(base + index, dataValue));
     }
     s.monitoredItems = monitored;
     s.monitorErrors = monitorErrors;
     if (Object.keys(monitorErrors).length > 0) log.error('subscriber: the server refused some monitored items', { count: Object.keys(monitorErrors).length, first: Object.entries(monitorErrors).slice(0, 5) });
+    if (s.revisedQueueSize !== null && s.revisedQueueSize < queueSize) {
+      const sampleEveryMs = (s.revisedSamplingIntervalMs ?? samplingIntervalMs) || EVERY_CHANGE_SIZED_AS_MS;
+      log.warn('subscriber: the server caps the queue per item below the size asked for; a longer outage loses samples (reported as queue-overflow gaps)', {
+        queueSize,
+        revisedQueueSize: s.revisedQueueSize,
+        ridesOutMs: s.revisedQueueSize * sampleEveryMs,
+      });
+    }
     log.info('subscriber: subscribed', {
       endpointUrl: options.endpointUrl,
       items: monitored,
       samplingIntervalMs: s.revisedSamplingIntervalMs,
       publishingIntervalMs: s.revisedPublishingIntervalMs,
-      queueSize,
+      queueSize: s.revisedQueueSize ?? queueSize,
+      lifetimeMs: s.revisedLifetimeMs,
+      staleAfterMs: effectiveStaleAfterMs,
     });
     setState('subscribed');
+    void probeHistory(session);
     return broken;
   }
 
@@ -520,6 +777,7 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
         reason = `could not subscribe: ${errorText(error)}`;
       }
       const g = current;
+      if (!stopped) openGapFor('subscription-recreated', reason);
       await teardown(g);
       if (stopped) break;
       s.lastError = reason;
@@ -542,13 +800,19 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
         endpointUrl: options.endpointUrl,
         tags: tags.length,
         security: security.mode,
+        samplingIntervalMs,
+        publishingIntervalMs,
+        lifetimeMs: timing.lifetimeMs,
+        queueSize,
+        ridesOutMs: timing.outageToRideOutMs,
+        maxClockSkewMs,
         reconnect: `node-opcua reconnection (keepSessionAlive, unbounded retries, delay ${initialDelayMs}→${maxDelayMs} ms) + re-create when no publish for ${staleAfterMs} ms`,
       });
       watchdog = setInterval(() => {
         const g = current;
         if (!g || s.state === 'connecting' || s.lastPublishAtUtcMs === null || !g.subscription) return;
         const silentMs = Date.now() - s.lastPublishAtUtcMs;
-        if (silentMs > staleAfterMs) g.breakWith(`no publish response for ${silentMs} ms`);
+        if (silentMs > effectiveStaleAfterMs) g.breakWith(`no publish response for ${silentMs} ms`);
       }, Math.min(1000, Math.max(100, staleAfterMs / 4)));
       watchdog.unref();
       loop = runLoop();
@@ -568,10 +832,11 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
       });
     },
     stats() {
-      return { ...s, monitorErrors: { ...s.monitorErrors } };
+      return { ...s, gaps: { ...s.gaps }, monitorErrors: { ...s.monitorErrors } };
     },
     async stop() {
       if (stopped) return;
+      const wasSubscribed = s.state === 'subscribed';
       stopped = true;
       if (watchdog) clearInterval(watchdog);
       const g = current;
@@ -581,9 +846,10 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
         if (!g.session) await within(g.client.disconnect(), 5_000);
       }
       await loop;
+      // A gap still open runs to the stop: recorded as open unless the subscription was back.
+      closeGap(!wasSubscribed);
       deliver();
-      log.info('subscriber: stopped', { updates: s.updates, duplicates: s.duplicates, recreated: s.recreated, sessionsRestored: s.sessionsRestored });
+      log.info('subscriber: stopped', { updates: s.updates, duplicates: s.duplicates, dropped: s.dropped, gaps: s.gaps, recreated: s.recreated, sessionsRestored: s.sessionsRestored });
     },
   };
 }
-

@@ -88,6 +88,10 @@ before(async () => {
     samplingIntervalMs: 100,
     publishingIntervalMs: 200,
     reconnect: { initialDelayMs: 250, maxDelayMs: 2000 },
+    // A subscription lifetime of 200 ms × 15 = 3 s (the server may grant more), so re-creating after 6 s
+    // without a Publish response never throws away a subscription the server still holds.
+    keepAliveCount: 5,
+    lifetimeCount: 15,
     staleAfterMs: 6000,
     batchSize: 2000,
     flushIntervalMs: 250,
@@ -169,6 +173,23 @@ test('an OPC UA server restart on the same port is survived: session and subscri
   const s2 = ingest.stats().subscriber;
   assert.ok(s2.subscriptionsCreated > s1.subscriptionsCreated);
   assert.equal(s2.monitoredItems, ingest.stats().tags, 'every tag monitored again');
+
+  // Both outages are in InfluxDB as ingest_gap points, next to the readings; the long one lost its subscription.
+  await until('both gaps counted', 10_000, () => {
+    const g = ingest.stats().subscriber.gaps;
+    return g['connection-lost'] + g['subscription-recreated'] >= 2;
+  });
+  await ingest.flush();
+  const gaps = await until('ingest_gap points in InfluxDB', 10_000, async () => {
+    const rows = await influx.query('SELECT "endUtcMs", "items", "tags", "open" FROM "ingest_gap" GROUP BY "reason"');
+    const n = rows.reduce((a, r) => a + r.values.length, 0);
+    return n >= 2 ? rows : undefined;
+  });
+  const recreated = gaps.find((r) => r.tags['reason'] === 'subscription-recreated');
+  assert.ok(recreated, `reasons: ${gaps.map((r) => r.tags['reason']).join(', ')}`);
+  const [time, endUtcMs, items, tagList, open] = recreated.values.at(-1)!;
+  assert.ok(Number(endUtcMs) >= Number(time), 'ends after it starts (network time)');
+  assert.deepEqual([items, tagList, open], [ingest.stats().tags, '*', false]);
 });
 
 test('InfluxDB stopped for a while during ingest: points are spooled, replayed in order, none lost', async () => {

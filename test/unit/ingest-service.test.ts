@@ -1,10 +1,10 @@
 // The telemetry encoder of the ingest service: samples of one tag at one millisecond all kept, Uncertain
-// readings kept with their status, types ingest cannot store named.
+// readings kept with their status, types ingest cannot store named, gaps as ingest_gap points.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { countFields } from '../../ingest/line-protocol.js';
 import { TelemetryEncoder, type EncodeCounts } from '../../ingest/service.js';
-import type { TagUpdate } from '../../ingest/subscriber.js';
+import type { IngestGap, TagUpdate } from '../../ingest/subscriber.js';
 import type { ResolvedTag } from '../../network/tags.js';
 
 const tag = (objectId: string, name: string, objectKind: ResolvedTag['objectKind'] = 'station', dataType: ResolvedTag['dataType'] = 'Double'): ResolvedTag => ({
@@ -91,5 +91,35 @@ describe('TelemetryEncoder', () => {
     ]);
   });
 
+  test('gaps become ingest_gap points: every tag as "*", else the tags named; two of one reason never share a millisecond', () => {
+    const encoder = new TelemetryEncoder(tags);
+    const gap = (reason: IngestGap['reason'], items: number[], startUtcMs: number): IngestGap => ({
+      reason,
+      startUtcMs,
+      endUtcMs: startUtcMs + 600_000,
+      startWallUtcMs: 50_000,
+      endWallUtcMs: 53_500,
+      items,
+      open: false,
+      detail: 'connection lost',
+    });
+    assert.equal(
+      encoder.gapLine(gap('connection-lost', [0, 1, 2, 3, 4], 1_000_000)),
+      'ingest_gap,reason=connection-lost endUtcMs=1600000,startWallUtcMs=50000,endWallUtcMs=53500,wallDurationMs=3500,items=5,tags="*",open=false,detail="connection lost" 1000000',
+    );
+    const overflow = encoder.gapLine({ ...gap('queue-overflow', [0, 3], 1_000_000), open: true, detail: 'the server discarded samples' });
+    assert.equal(overflow, 'ingest_gap,reason=queue-overflow endUtcMs=1600000,startWallUtcMs=50000,endWallUtcMs=53500,wallDurationMs=3500,items=2,tags="W1/levelM,Q-WP/ph",open=true,detail="the server discarded samples" 1000000');
+    assert.match(encoder.gapLine(gap('queue-overflow', [1], 1_000_000)), / 1000001$/);
+    assert.match(encoder.gapLine(gap('connection-lost', [0], 2_000_000)), / 2000000$/);
+  });
 
+  test('a long tag list is cut with a count of the rest', () => {
+    const many = Array.from({ length: 600 }, (_, i) => tag(`S${i}`, 'levelM'));
+    const encoder = new TelemetryEncoder(many);
+    const line = encoder.gapLine({ reason: 'queue-overflow', startUtcMs: 1, endUtcMs: 2, startWallUtcMs: 1, endWallUtcMs: 2, items: many.slice(0, 599).map((_, i) => i), open: false, detail: '' });
+    const list = /tags="([^"]*)"/.exec(line)![1]!;
+    assert.ok(list.length < 4100, `list of ${list.length} characters`);
+    assert.match(list, /^S0\/levelM,S1\/levelM,.* … and \d+ more$/);
+    assert.match(line, /items=599,/);
+  });
 });
