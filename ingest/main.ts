@@ -6,13 +6,15 @@
 // Reads NETWORK_FILE, OPCUA_ENDPOINT, OPCUA_SECURITY_MODE, OPCUA_USER/OPCUA_PASSWORD, INFLUX_URL, INFLUX_TOKEN,
 // INFLUX_ORG, INFLUX_BUCKET, INFLUX_DATABASE and LOG_LEVEL. Runs until SIGINT/SIGTERM, then unsubscribes and
 // writes out (or spools, if InfluxDB is down) every point received before exiting; spooled points are
-// replayed on the next start.
+// replayed on the next start. One process per spool folder: a second one exits with code 2 naming the PID
+// that holds it.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataDir, resolveFromRepo } from '../runtime/paths.js';
 import { loadSettings } from '../runtime/startup.js';
 import { consoleLogger } from './log.js';
-import { defaultSpoolDir, startIngest } from './service.js';
+import { defaultSpoolDir, startIngest, type IngestHandle } from './service.js';
+import { SpoolLockedError } from './spool.js';
 
 const usage = `Usage: tsx ingest/main.ts [options]
   --spool-dir <dir>       spool for points InfluxDB cannot take now (default .data/spool)
@@ -62,24 +64,31 @@ const log = consoleLogger('main', env.LOG_LEVEL);
 const spoolDir = values['spool-dir'] ? resolveFromRepo(values['spool-dir']) : defaultSpoolDir;
 const secure = env.OPCUA_SECURITY_MODE === 'SignAndEncrypt';
 
-const ingest = await startIngest({
-  network,
-  endpointUrl: env.OPCUA_ENDPOINT,
-  security: {
-    mode: env.OPCUA_SECURITY_MODE,
-    ...(env.OPCUA_USER ? { userName: env.OPCUA_USER } : {}),
-    ...(env.OPCUA_PASSWORD ? { password: env.OPCUA_PASSWORD } : {}),
-    ...(secure ? { pkiFolder: path.join(dataDir, 'pki-ingest') } : {}),
-  },
-  influx: { url: env.INFLUX_URL, token: env.INFLUX_TOKEN, org: env.INFLUX_ORG, bucket: env.INFLUX_BUCKET, database: env.INFLUX_DATABASE },
-  spoolDir,
-  includeSetpoints: !values['no-setpoints'],
-  samplingIntervalMs,
-  publishingIntervalMs,
-  batchSize,
-  flushIntervalMs,
-  logger: log,
-});
+let ingest: IngestHandle;
+try {
+  ingest = await startIngest({
+    network,
+    endpointUrl: env.OPCUA_ENDPOINT,
+    security: {
+      mode: env.OPCUA_SECURITY_MODE,
+      ...(env.OPCUA_USER ? { userName: env.OPCUA_USER } : {}),
+      ...(env.OPCUA_PASSWORD ? { password: env.OPCUA_PASSWORD } : {}),
+      ...(secure ? { pkiFolder: path.join(dataDir, 'pki-ingest') } : {}),
+    },
+    influx: { url: env.INFLUX_URL, token: env.INFLUX_TOKEN, org: env.INFLUX_ORG, bucket: env.INFLUX_BUCKET, database: env.INFLUX_DATABASE },
+    spoolDir,
+    includeSetpoints: !values['no-setpoints'],
+    samplingIntervalMs,
+    publishingIntervalMs,
+    batchSize,
+    flushIntervalMs,
+    logger: log,
+  });
+} catch (error) {
+  if (!(error instanceof SpoolLockedError)) throw error;
+  console.error(`Cannot start: ${error.message}`);
+  process.exit(2);
+}
 log.info('ingest: running', { network: network.id, endpointUrl: env.OPCUA_ENDPOINT, influx: env.INFLUX_URL, bucket: env.INFLUX_BUCKET, spoolDir });
 
 const statsTimer =

@@ -4,6 +4,11 @@
 //   000000000001.lp, 000000000002.lp, …   segments, newline-delimited line protocol, appended only
 //   cursor.json                            {"segment": n, "offset": bytes} — how far the head segment is replayed
 //   rejected.lp                            lines InfluxDB refused as invalid (dead letters; never replayed)
+//   lock                                   {"pid", "host", …} of the process using the folder
+//
+// One process at a time: open() takes the lock file (created exclusively) and fails with SpoolLockedError
+// naming the folder and the holder's PID while that process lives; a lock left by a process that is gone
+// (not running, or its PID now belongs to another process) is taken over. close() removes it.
 //
 // Crash safety:
 //  - a segment is only ever appended to by the process that created it; after a restart new lines go to a
@@ -18,6 +23,7 @@
 // All file operations are synchronous: the spool is used from one event loop, which makes appends,
 // reads and commits atomic with respect to each other without locks.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { silentLogger, type IngestLogger } from './log.js';
 
@@ -60,6 +66,19 @@ export class SpoolFullError extends Error {
   override readonly name = 'SpoolFullError';
 }
 
+/** The folder is in use by another live process (or already open in this one). */
+export class SpoolLockedError extends Error {
+  override readonly name = 'SpoolLockedError';
+  constructor(
+    message: string,
+    readonly dir: string,
+    readonly pid: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+
 interface Segment {
   seq: number;
   file: string;
@@ -72,6 +91,7 @@ interface Segment {
 const SEGMENT_RE = /^(\d{12})\.lp$/;
 const CURSOR = 'cursor.json';
 const REJECTED = 'rejected.lp';
+const LOCK = 'lock';
 const NEWLINE = 0x0a;
 const READ_WINDOW = 4 * 1024 * 1024;
 
@@ -92,6 +112,56 @@ function writeAll(fd: number, data: Buffer): void {
   while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
 }
 
+interface LockInfo {
+  pid: number;
+  host: string;
+  /** Start time of the process (field 22 of /proc/<pid>/stat), to tell a reused PID apart; Linux only. */
+  procStart?: string;
+  since?: string;
+}
+
+/** Folders a Spool of this process holds open. */
+const openHere = new Set<string>();
+
+function procStart(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Why a lock is stale (its holder is gone), or undefined while its holder may still be using the folder. */
+function staleReason(held: LockInfo): string | undefined {
+  // Another host's (or container's) processes cannot be checked from here.
+  if (held.host !== os.hostname()) return undefined;
+  if (held.pid === process.pid) return `left by an earlier process with this process's id ${held.pid}`;
+  if (!processAlive(held.pid)) return `process ${held.pid} is not running`;
+  const start = held.procStart === undefined ? undefined : procStart(held.pid);
+  if (start !== undefined && start !== held.procStart) return `process id ${held.pid} now belongs to another process`;
+  return undefined;
+}
+
+function parseLock(raw: string): LockInfo | undefined {
+  try {
+    const v = JSON.parse(raw) as Partial<LockInfo>;
+    if (Number.isInteger(v.pid) && (v.pid as number) > 0 && typeof v.host === 'string') return v as LockInfo;
+  } catch {
+    // malformed: judged by age below
+  }
+  return undefined;
+}
+
 function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
@@ -108,6 +178,7 @@ export class Spool {
   readonly dir: string;
   private readonly segmentMaxBytes: number;
   private readonly maxBytes: number;
+  private lockFile: string | undefined;
   private readonly fsync: boolean;
   private readonly log: IngestLogger;
   private readonly segments: Segment[] = [];
@@ -127,15 +198,103 @@ export class Spool {
     if (!(this.segmentMaxBytes > 0)) throw new RangeError(`segmentMaxBytes must be positive, got ${this.segmentMaxBytes}`);
   }
 
-  /** Open (creating the folder if needed) and recover what an earlier run left behind. */
+  /**
+   * Open (creating the folder if needed), take its lock and recover what an earlier run left behind.
+   * Throws SpoolLockedError if another live process (or this one) has the folder open.
+   */
   static open(options: SpoolOptions): Spool {
     const spool = new Spool(options);
-    spool.recover();
+    fs.mkdirSync(spool.dir, { recursive: true });
+    spool.lock();
+    try {
+      spool.recover();
+    } catch (error) {
+      spool.unlock();
+      throw error;
+    }
     return spool;
   }
 
+  private lock(): void {
+    if (openHere.has(this.dir)) {
+      throw new SpoolLockedError(`spool ${this.dir} is already open in this process (pid ${process.pid}); close it first`, this.dir, process.pid);
+    }
+    const file = path.join(this.dir, LOCK);
+    const start = procStart(process.pid);
+    const mine: LockInfo = { pid: process.pid, host: os.hostname(), ...(start !== undefined ? { procStart: start } : {}), since: new Date().toISOString() };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const fd = fs.openSync(file, 'wx');
+        try {
+          writeAll(fd, Buffer.from(`${JSON.stringify(mine)}\n`));
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        this.lockFile = file;
+        openHere.add(this.dir);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      let raw: string;
+      let ageMs: number;
+      try {
+        raw = fs.readFileSync(file, 'utf8');
+        ageMs = Date.now() - fs.statSync(file).mtimeMs;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+        throw error;
+      }
+      const held = parseLock(raw);
+      // A lock without readable content may be one being written this instant: give it a few seconds.
+      const stale = held ? staleReason(held) : ageMs > 5_000 ? 'unreadable lock file' : undefined;
+      if (stale === undefined) {
+        const who = held ? `process ${held.pid}${held.host !== os.hostname() ? ` on host ${held.host}` : ''}${held.since ? ` (since ${held.since})` : ''}` : 'a process that is starting';
+        throw new SpoolLockedError(
+          `spool ${this.dir} is in use by ${who}: lock file ${file}. Stop that process, or give this one another spool folder; if it is gone, delete the lock file.`,
+          this.dir,
+          held?.pid,
+        );
+      }
+      // Stale: move it aside (atomic), check that it is still the one judged, then try again.
+      const aside = `${file}.stale-${process.pid}-${attempt}`;
+      try {
+        fs.renameSync(file, aside);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      const moved = fs.readFileSync(aside, 'utf8');
+      if (moved !== raw) {
+        // Another process took it over between our read and the rename: give its lock back.
+        try {
+          fs.linkSync(aside, file);
+        } catch {
+          // a third one already made a new lock; ours is gone either way
+        }
+        fs.rmSync(aside, { force: true });
+        continue;
+      }
+      fs.rmSync(aside, { force: true });
+      this.log.warn('spool: took over a stale lock', { spoolDir: this.dir, heldBy: held?.pid ?? null, reason: stale });
+    }
+    throw new SpoolLockedError(`spool ${this.dir}: could not take the lock file ${file} (other processes keep changing it)`, this.dir, undefined);
+  }
+
+  private unlock(): void {
+    if (this.lockFile === undefined) return;
+    const file = this.lockFile;
+    this.lockFile = undefined;
+    openHere.delete(this.dir);
+    try {
+      if (parseLock(fs.readFileSync(file, 'utf8'))?.pid === process.pid) fs.rmSync(file, { force: true });
+    } catch {
+      // already gone
+    }
+  }
+
   private recover(): void {
-    fs.mkdirSync(this.dir, { recursive: true });
     // Sequence numbers only grow, also past segments removed here (a cursor may still name them).
     let maxSeq = 0;
     for (const name of fs.readdirSync(this.dir)) {
@@ -356,9 +515,14 @@ export class Spool {
     this.counters.deadLetterLines += lines.length;
   }
 
+  /** Seal the segments and release the folder's lock. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const s of this.segments) this.seal(s);
+    try {
+      for (const s of this.segments) this.seal(s);
+    } finally {
+      this.unlock();
+    }
   }
 }

@@ -1,0 +1,113 @@
+// Ingest where telemetry used to be lost, against real servers:
+//  - the real `ingest/main.ts` process, subscribed to the OPC UA simulator, with an InfluxDB that accepts
+//    connections and never answers: a second process on the same spool folder exits with code 2, naming the
+//    folder and the PID holding it.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
+import { repoRoot } from '../../runtime/paths.js';
+import { createSimulation } from '../../simulator/model.js';
+import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+let tmp: string;
+let simulator: SimulatorServerHandle | undefined;
+let stepper: NodeJS.Timeout | undefined;
+const children: ChildProcess[] = [];
+
+before(async () => {
+  tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'sewer-ingest-durability-'));
+  process.env['SERVERS_QUIET'] ??= '1';
+});
+
+after(async () => {
+  if (stepper) clearInterval(stepper);
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await simulator?.close();
+  await fsp.rm(tmp, { recursive: true, force: true });
+});
+
+/** `node --import tsx ingest/main.ts …` (no wrapper process, so its PID is the one in the spool lock). */
+function startMain(spoolDir: string, endpointUrl: string, influxUrl: string): { child: ChildProcess; output: () => string; exited: Promise<{ code: number | null; atMs: number }> } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'ingest/main.ts', '--spool-dir', spoolDir, '--sampling-ms', '100', '--publishing-ms', '200', '--flush-ms', '100', '--batch-size', '500', '--stats-every-s', '0'],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: os.tmpdir(),
+        NETWORK_FILE: path.relative(repoRoot, referenceNetworkPath),
+        OPCUA_ENDPOINT: endpointUrl,
+        OPCUA_SECURITY_MODE: 'None',
+        INFLUX_URL: influxUrl,
+        INFLUX_TOKEN: 'user:password',
+        LOG_LEVEL: 'info',
+      },
+    },
+  );
+  children.push(child);
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<{ code: number | null; atMs: number }>((resolve) => child.once('exit', (code) => resolve({ code, atMs: Date.now() })));
+  return { child, output: () => output, exited };
+}
+
+let running: { main: ReturnType<typeof startMain>; spoolDir: string; endpointUrl: string; influxUrl: string; closeBlackHole: () => void } | undefined;
+
+/** The simulator, an InfluxDB that accepts connections and never answers, and ingest/main.ts subscribed, values flowing. */
+async function mainRunning(): Promise<NonNullable<typeof running>> {
+  if (running) return running;
+  const network = await loadNetworkFile(referenceNetworkPath);
+  const simulation = createSimulation({ network, startUtcMs: Math.floor(Date.now() / 3_600_000) * 3_600_000 });
+  simulator = await startSimulatorServer({ network, simulation, port: 0, host: '127.0.0.1', clock: { mode: 'manual' }, publishIntervalMs: 50, pkiFolder: path.join(tmp, 'pki') });
+  stepper = setInterval(() => simulator?.advance(1), 100);
+  // Each write hangs until the client's 10 s timeout.
+  const sockets = new Set<net.Socket>();
+  const blackHole = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+  const influxUrl = `http://127.0.0.1:${(blackHole.address() as net.AddressInfo).port}`;
+  const spoolDir = path.join(tmp, 'spool-main');
+  const main = startMain(spoolDir, simulator.endpointUrl, influxUrl);
+  const deadline = Date.now() + 60_000;
+  while (!/ingest: running/.test(main.output()) || !/subscriber: subscribed/.test(main.output())) {
+    if (Date.now() > deadline || main.child.exitCode !== null) assert.fail(`ingest did not start:\n${main.output()}`);
+    await sleep(100);
+  }
+  await sleep(3000); // values flow; writes hang in flight
+  running = {
+    main,
+    spoolDir,
+    endpointUrl: simulator.endpointUrl,
+    influxUrl,
+    closeBlackHole: () => {
+      for (const s of sockets) s.destroy();
+      blackHole.close();
+    },
+  };
+  return running;
+}
+
+after(() => running?.closeBlackHole());
+
+test('a second ingest/main.ts on the same spool folder exits with code 2, naming the folder and the PID holding it', async () => {
+  const { main, spoolDir, endpointUrl, influxUrl } = await mainRunning();
+  const second = startMain(spoolDir, endpointUrl, influxUrl);
+  const secondExit = await Promise.race([second.exited, sleep(30_000).then(() => undefined)]);
+  if (!secondExit) {
+    second.child.kill('SIGKILL');
+    assert.fail(`a second ingest on ${spoolDir} was not refused; it ran for 30 s:\n${second.output().slice(-2000)}`);
+  }
+  assert.equal(secondExit.code, 2, second.output());
+  assert.match(second.output(), new RegExp(`Cannot start: spool ${spoolDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${main.child.pid}`));
+});
