@@ -1,7 +1,11 @@
 // Writes batches of line protocol to InfluxDB through the official client's WriteApi (/api/v2/write), which
 // InfluxDB 1.8+, 2.x and 3.x all accept. The client's own retries are off (maxRetries 0, writeFailed
 // rejects): the pipeline owns retry, backoff and spooling, so a failed batch is never held twice.
+//
+// writeIsolatingRefusals() finds the lines InfluxDB refuses (HTTP 400/422) by halving the batch down to single
+// lines, so one bad point no longer costs the batch around it.
 import { HttpError, InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
+import { lineTimeProblem } from './line-protocol.js';
 
 export interface LineWriter {
   /** Resolve when InfluxDB acknowledged every line; reject with WriteRejectedError if it refused them as invalid. */
@@ -69,7 +73,7 @@ export function createInfluxLineWriter(target: InfluxWriteTarget): LineWriter {
   const classify = (error: unknown, count: number): Error => {
     if (error instanceof HttpError) {
       const detail = `${error.statusCode} ${error.statusMessage ?? ''} ${error.body ?? ''}`.replace(/\s+/g, ' ').trim();
-      if (error.statusCode === 400 || error.statusCode === 422) return new WriteRejectedError(`InfluxDB ${base} refused ${count} lines: HTTP ${detail}`, error.statusCode);
+      if (error.statusCode === 400 || error.statusCode === 422) return new WriteRejectedError(`InfluxDB ${base} refused ${count === 1 ? 'the line' : `${count} lines`}: HTTP ${detail}`, error.statusCode);
       return new WriteUnavailableError(`InfluxDB ${base} write failed: HTTP ${detail}`, error.statusCode);
     }
     return new WriteUnavailableError(`InfluxDB ${base} unreachable: ${(error as Error)?.message ?? String(error)}`, undefined);
@@ -106,4 +110,68 @@ export function createInfluxLineWriter(target: InfluxWriteTarget): LineWriter {
       await Promise.all(all.map((api) => api.close().catch(() => undefined)));
     },
   };
+}
+
+/** A line InfluxDB refused (or would refuse) on its own, and why. */
+export interface RefusedLine {
+  line: string;
+  /** InfluxDB's error text for this line alone, or the local reason (a timestamp it cannot store). */
+  error: string;
+}
+
+export interface WriteOutcome {
+  /** Lines InfluxDB acknowledged. */
+  written: string[];
+  /** Lines refused on their own, in the order given. */
+  refused: RefusedLine[];
+  /** HTTP requests made (write() calls). */
+  requests: number;
+}
+
+/**
+ * Write `lines`, refusing only the lines InfluxDB refuses on their own:
+ *  - a line whose timestamp InfluxDB cannot store (lineTimeProblem: e.g. 1601 from an OPC UA DateTime 0) is
+ *    refused here, without a request, with a message naming measurement, tags and time;
+ *  - on a 400/422 (WriteRejectedError) the batch is split in halves and each half sent again, down to single
+ *    lines; a single line that is still refused is refused with InfluxDB's error text. InfluxDB 1.8 stores the
+ *    good lines of a batch it answers 400 (a "partial write"), 2.x may store none: either way every good line
+ *    is stored at the end. Sending a line already stored again is idempotent (same series, field, time and
+ *    value overwrite the point with itself).
+ * Rejects with the writer's error when InfluxDB is unavailable (any other error) at any step: nothing is
+ * refused then, and the caller keeps all the lines for later (lines already stored are re-sent, harmlessly).
+ */
+export async function writeIsolatingRefusals(writer: LineWriter, lines: readonly string[]): Promise<WriteOutcome> {
+  const refusedAt = new Map<number, string>();
+  const sendable: number[] = [];
+  lines.forEach((line, i) => {
+    const problem = lineTimeProblem(line);
+    if (problem) refusedAt.set(i, `not sent: ${problem}`);
+    else sendable.push(i);
+  });
+  let requests = 0;
+  const attempt = async (part: readonly number[]): Promise<void> => {
+    if (part.length === 0) return;
+    requests++;
+    try {
+      await writer.write(part.length === lines.length ? lines : part.map((i) => lines[i]!));
+    } catch (error) {
+      if (!(error instanceof WriteRejectedError)) throw error;
+      if (part.length === 1) {
+        refusedAt.set(part[0]!, error.message);
+        return;
+      }
+      const half = Math.ceil(part.length / 2);
+      await attempt(part.slice(0, half));
+      await attempt(part.slice(half));
+    }
+  };
+  await attempt(sendable);
+  const written: string[] = [];
+  const refused: RefusedLine[] = [];
+  lines.forEach((line, i) => {
+    const error = refusedAt.get(i);
+    if (error === undefined) written.push(line);
+    else refused.push({ line, error });
+  });
+  return { written, refused, requests };
 }
