@@ -9,13 +9,18 @@
 //
 // While anything is spooled, new lines go to the spool behind it, so InfluxDB receives them in order and
 // the memory queue stays bounded however long an outage lasts. A batch that fails is spooled whole; the
-// spool is replayed with exponential backoff between failed attempts. Lines InfluxDB refuses as invalid
-// (HTTP 400/422) cannot succeed on retry: they go to the spool's rejected.lp and are counted as rejected.
+// spool is replayed with exponential backoff between failed attempts.
+//
+// Lines InfluxDB refuses as invalid (HTTP 400/422) cannot succeed on retry: the batch is halved down to the
+// lines refused on their own (writeIsolatingRefusals; lines with a timestamp InfluxDB cannot store are
+// refused without a request), which go to the spool's rejected.lp with their error and are counted as
+// rejected; the rest of the batch is written. If rejected.lp cannot be written (disk full, budget, an
+// unwritable file), the refused lines stay in the spool, uncommitted, and are tried again after the backoff.
 // Counters are in points (lines); values (fields) are counted too, as the unit of "tag updates".
 import { countFields } from './line-protocol.js';
 import { errorText, silentLogger, type IngestLogger } from './log.js';
-import { Spool, type SpoolOptions, type SpoolStats } from './spool.js';
-import { WriteRejectedError, type LineWriter } from './writer.js';
+import { Spool, type SpoolChunk, type SpoolOptions, type SpoolStats } from './spool.js';
+import { writeIsolatingRefusals, type LineWriter, type RefusedLine, type WriteOutcome } from './writer.js';
 
 export interface PipelineOptions {
   writer: LineWriter;
@@ -49,8 +54,10 @@ export interface PipelineCounters {
   replayed: number;
   /** Points lost: the spool could not take them (full or unwritable). Must stay 0. */
   dropped: number;
-  /** Points InfluxDB refused as invalid, kept in rejected.lp. */
+  /** Points InfluxDB refused as invalid (or with a time it cannot store), kept in rejected.lp. */
   rejected: number;
+  /** Times refused points could not be written to rejected.lp (they stayed in the spool). */
+  deadLetterFailures: number;
   /** Field values accepted / acknowledged (a point carries one or more). */
   receivedValues: number;
   writtenValues: number;
@@ -62,6 +69,7 @@ export interface PipelineCounters {
   recovered: number;
   maxQueued: number;
   mode: PipelineMode;
+  /** HTTP requests to InfluxDB, and those that failed (a refused batch is halved, so one batch may make several). */
   writeRequests: number;
   writeFailures: number;
   /** Times the pipeline switched to spooling, and why the last time. */
@@ -84,7 +92,6 @@ export interface Pipeline {
 
 export function createPipeline(options: PipelineOptions): Pipeline {
   const log = options.logger ?? silentLogger;
-  const writer = options.writer;
   const batchSize = options.batchSize ?? 5000;
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
   const maxQueueLines = options.maxQueueLines ?? 100_000;
@@ -110,7 +117,19 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     writeRequests: 0,
     writeFailures: 0,
     spoolEpisodes: 0,
+    deadLetterFailures: 0,
     lastError: null as string | null,
+  };
+  // Every request to InfluxDB (writeIsolatingRefusals may make several per batch) is counted here.
+  const writer: LineWriter = {
+    write: (lines) => {
+      c.writeRequests++;
+      return options.writer.write(lines).catch((error: unknown) => {
+        c.writeFailures++;
+        throw error;
+      });
+    },
+    close: () => options.writer.close(),
   };
   const recovered = spool.pendingLines;
   let queue: string[] = [];
@@ -161,6 +180,25 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
   };
 
+  /**
+   * Keep refused lines in rejected.lp. False if that failed (disk full, budget, unwritable file): the caller
+   * keeps the lines in the spool and tries again later, so nothing is lost and nothing crashes.
+   */
+  const deadLetter = (refused: readonly RefusedLine[]): boolean => {
+    try {
+      spool.deadLetter(refused);
+    } catch (error) {
+      c.deadLetterFailures++;
+      c.lastError = `could not keep ${refused.length} refused points in rejected.lp: ${errorText(error)}`;
+      log.error('pipeline: could not write rejected.lp; the refused points stay in the spool and are tried again', { points: refused.length, spoolDir: spool.dir, error: errorText(error) });
+      return false;
+    }
+    c.rejected += refused.length;
+    c.lastError = refused[0]!.error;
+    log.error('pipeline: InfluxDB refused points as invalid; kept in rejected.lp', { points: refused.length, first: refused[0]!.line.slice(0, 300), error: refused[0]!.error });
+    return true;
+  };
+
   // A batch that fails while others are in flight: the failed batches are spooled in the order they were
   // taken, once every request in flight has settled, and only then the queue behind them ("settling").
   const failed: { seq: number; lines: string[] }[] = [];
@@ -183,31 +221,32 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     scheduleReplay(retryInitialDelayMs);
   };
 
+  /** One batch sent directly: written, refused lines to rejected.lp, or (InfluxDB unavailable) to the spool. */
+  const send = async (seq: number, lines: string[]): Promise<void> => {
+    let outcome: WriteOutcome;
+    try {
+      outcome = await writeIsolatingRefusals(writer, lines);
+    } catch (error) {
+      c.lastError = errorText(error);
+      failed.push({ seq, lines });
+      enterSpooling(c.lastError);
+      return;
+    }
+    c.written += outcome.written.length;
+    c.writtenValues += valuesOf(outcome.written);
+    if (outcome.refused.length > 0 && !deadLetter(outcome.refused)) {
+      failed.push({ seq, lines: outcome.refused.map((r) => r.line) });
+      enterSpooling(c.lastError ?? 'could not write rejected.lp');
+    }
+  };
+
   const dispatch = (force: boolean) => {
     if (mode !== 'direct') return;
     while (inFlight < concurrency && queue.length > 0 && (force || queue.length >= batchSize)) {
       const batch = take(batchSize);
       const seq = batchSeq++;
       inFlight++;
-      c.writeRequests++;
-      const p: Promise<void> = writer.write(batch).then(
-        () => {
-          c.written += batch.length;
-          c.writtenValues += valuesOf(batch);
-        },
-        (error: unknown) => {
-          c.writeFailures++;
-          c.lastError = errorText(error);
-          if (error instanceof WriteRejectedError) {
-            c.rejected += batch.length;
-            spool.deadLetter(batch, c.lastError);
-            log.error('pipeline: InfluxDB refused a batch as invalid; kept in rejected.lp', { points: batch.length, error: c.lastError });
-            return;
-          }
-          failed.push({ seq, lines: batch });
-          enterSpooling(c.lastError);
-        },
-      );
+      const p = send(seq, batch);
       inFlightPromises.add(p);
       void p.finally(() => {
         inFlightPromises.delete(p);
@@ -241,13 +280,31 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }, delayMs);
   };
 
-  /** Replay the spool oldest first until it is empty (then back to direct) or a write fails (then back off). */
+  const backOff = (why: string) => {
+    log.debug('pipeline: replay attempt failed; backing off', { delayMs: replayDelay, error: why });
+    retryAfterMs = replayDelay;
+    replayDelay = Math.min(retryMaxDelayMs, replayDelay * 2);
+  };
+
+  /**
+   * Replay the spool oldest first until it is empty (then back to direct) or something fails (then back off):
+   * InfluxDB unavailable, or the refused lines of a chunk cannot be kept in rejected.lp — then the chunk stays
+   * uncommitted in the spool and is tried again after the backoff. Never throws.
+   */
   const replayLoop = async (): Promise<void> => {
     for (;;) {
       if (mode !== 'spooling' || closed) return;
-      // Anything queued in memory is newer than the spool: put it behind it.
-      toSpool(take(queue.length));
-      const chunk = spool.read(replayBatchSize);
+      let chunk: SpoolChunk | null;
+      try {
+        // Anything queued in memory is newer than the spool: put it behind it.
+        toSpool(take(queue.length));
+        chunk = spool.read(replayBatchSize);
+      } catch (error) {
+        c.lastError = `could not read the spool: ${errorText(error)}`;
+        log.error('pipeline: could not read the spool; trying again later', { spoolDir: spool.dir, error: errorText(error) });
+        backOff(c.lastError);
+        return;
+      }
       if (!chunk) {
         mode = 'direct';
         replayDelay = retryInitialDelayMs;
@@ -256,30 +313,31 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         notifyIdle();
         return;
       }
+      let outcome: WriteOutcome;
       try {
-        c.writeRequests++;
-        await writer.write(chunk.lines);
-        spool.commit(chunk);
-        c.written += chunk.lines.length;
-        c.replayed += chunk.lines.length;
-        c.writtenValues += valuesOf(chunk.lines);
-        replayDelay = retryInitialDelayMs;
+        outcome = await writeIsolatingRefusals(writer, chunk.lines);
       } catch (error) {
-        c.writeFailures++;
         c.lastError = errorText(error);
-        if (error instanceof WriteRejectedError) {
-          spool.deadLetter(chunk.lines, c.lastError);
-          spool.commit(chunk);
-          c.rejected += chunk.lines.length;
-          log.error('pipeline: InfluxDB refused spooled points as invalid; kept in rejected.lp', { points: chunk.lines.length, error: c.lastError });
-          continue;
-        }
         if (closed) return;
-        log.debug('pipeline: replay attempt failed; backing off', { delayMs: replayDelay, error: c.lastError });
-        retryAfterMs = replayDelay;
-        replayDelay = Math.min(retryMaxDelayMs, replayDelay * 2);
+        backOff(c.lastError);
         return;
       }
+      if (outcome.refused.length > 0 && !deadLetter(outcome.refused)) {
+        backOff(c.lastError ?? 'could not write rejected.lp');
+        return;
+      }
+      try {
+        spool.commit(chunk);
+      } catch (error) {
+        c.lastError = `could not record the replay position: ${errorText(error)}`;
+        log.error('pipeline: could not record the replay position; the chunk is sent again', { spoolDir: spool.dir, error: errorText(error) });
+        backOff(c.lastError);
+        return;
+      }
+      c.written += outcome.written.length;
+      c.replayed += outcome.written.length;
+      c.writtenValues += valuesOf(outcome.written);
+      replayDelay = retryInitialDelayMs;
     }
   };
 
@@ -319,7 +377,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const counters = (): PipelineCounters => ({
     ...c,
     queued: queue.length,
-    inFlight,
+    inFlight: inFlight,
     spoolPending: spool.pendingLines,
     recovered,
     mode,

@@ -3,7 +3,8 @@
 // Layout of the spool folder:
 //   000000000001.lp, 000000000002.lp, …   segments, newline-delimited line protocol, appended only
 //   cursor.json                            {"segment": n, "offset": bytes} — how far the head segment is replayed
-//   rejected.lp                            lines InfluxDB refused as invalid (dead letters; never replayed)
+//   rejected.lp                            lines InfluxDB refused as invalid (dead letters; never replayed),
+//                                          each after a "# <time> <error>" line
 //   lock                                   {"pid", "host", …} of the process using the folder
 //
 // One process at a time: open() takes the lock file (created exclusively) and fails with SpoolLockedError
@@ -52,6 +53,12 @@ export interface SpoolStats {
   truncatedBytes: number;
   /** Lines written to rejected.lp since open. */
   deadLetterLines: number;
+}
+
+/** A line for rejected.lp and the reason InfluxDB refused it. */
+export interface DeadLetter {
+  line: string;
+  error: string;
 }
 
 /** A run of lines read from the head of the spool; hand it back to commit() once delivered. */
@@ -507,12 +514,42 @@ export class Spool {
     this.writeCursor();
   }
 
-  /** Keep lines InfluxDB refused (invalid data) for inspection; they are not replayed. */
-  deadLetter(lines: readonly string[], reason: string): void {
-    if (lines.length === 0) return;
-    const header = `# ${new Date().toISOString()} ${reason.replace(/[\r\n]+/g, ' ')}\n`;
-    fs.appendFileSync(path.join(this.dir, REJECTED), `${header}${lines.join('\n')}\n`);
-    this.counters.deadLetterLines += lines.length;
+  /**
+   * Keep lines InfluxDB refused (invalid data) in rejected.lp for inspection, each after a "# <time> <error>"
+   * line (one for a run of lines with the same error); they are not replayed. On failure (disk full, an
+   * unwritable file) it throws and leaves rejected.lp as it was, so the caller can keep the lines and try
+   * again later.
+   */
+  deadLetter(entries: readonly DeadLetter[]): void {
+    if (this.closed) throw new Error('spool is closed');
+    if (entries.length === 0) return;
+    const at = new Date().toISOString();
+    let text = '';
+    let lastError: string | undefined;
+    for (const { line, error } of entries) {
+      if (error !== lastError) text += `# ${at} ${error.replace(/[\r\n]+/g, ' ')}\n`;
+      lastError = error;
+      text += `${line}\n`;
+    }
+    const data = Buffer.from(text, 'utf8');
+    const fd = fs.openSync(path.join(this.dir, REJECTED), 'a');
+    let size: number | undefined;
+    try {
+      size = fs.fstatSync(fd).size;
+      writeAll(fd, data);
+    } catch (error) {
+      if (size !== undefined) {
+        try {
+          fs.ftruncateSync(fd, size);
+        } catch {
+          // a torn dead letter only spoils the record, never the spool
+        }
+      }
+      throw error;
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.counters.deadLetterLines += entries.length;
   }
 
   /** Seal the segments and release the folder's lock. */

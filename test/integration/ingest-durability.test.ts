@@ -1,14 +1,21 @@
 // Ingest where telemetry used to be lost, against real servers:
+//  - a real InfluxDB 1.8 refusing one point of a batch (a field type conflict) and a point dated 1601 (OPC UA
+//    DateTime 0): only those two go to rejected.lp, each with its own error; every other point is stored;
 //  - the real `ingest/main.ts` process, subscribed to the OPC UA simulator, with an InfluxDB that accepts
 //    connections and never answers: a second process on the same spool folder exits with code 2, naming the
 //    folder and the PID holding it.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { createInfluxConnector } from '../../connectors/influx.js';
+import { ensureInfluxdBinary, startInfluxd, type RunningInfluxd } from '../../infra/servers.js';
+import { createPipeline } from '../../ingest/pipeline.js';
+import { createInfluxLineWriter } from '../../ingest/writer.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { repoRoot } from '../../runtime/paths.js';
 import { createSimulation } from '../../simulator/model.js';
@@ -16,6 +23,7 @@ import { startSimulatorServer, type SimulatorServerHandle } from '../../simulato
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 let tmp: string;
+let influxd: RunningInfluxd | undefined;
 let simulator: SimulatorServerHandle | undefined;
 let stepper: NodeJS.Timeout | undefined;
 const children: ChildProcess[] = [];
@@ -29,7 +37,36 @@ after(async () => {
   if (stepper) clearInterval(stepper);
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await simulator?.close();
+  await influxd?.stop();
   await fsp.rm(tmp, { recursive: true, force: true });
+});
+
+test('InfluxDB 1.8 refusing one point of a batch, and a point dated 1601: only those two are dead-lettered, each with its error; the rest is stored', async () => {
+  influxd = await startInfluxd({ dataDir: path.join(tmp, 'influxdb'), port: 0, binary: await ensureInfluxdBinary(), database: 'sewer' });
+  const target = { url: influxd.url, token: influxd.token, org: '-', bucket: 'sewer' };
+  const spoolDir = path.join(tmp, 'spool-refused');
+  const pipeline = createPipeline({ writer: createInfluxLineWriter(target), spool: { dir: spoolDir, fsync: false }, batchSize: 5000, flushIntervalMs: 50 });
+  const t0 = Date.UTC(2026, 0, 1);
+  const lines = Array.from({ length: 1000 }, (_, i) => `station,id=DUR levelM=${i + 0.5} ${t0 + i}`);
+  const conflict = `station,id=DUR levelM=true ${t0 + 5000}`;
+  const dated1601 = `station,id=DUR levelM=7.5 -11644473600000`;
+  lines.splice(500, 0, conflict);
+  lines.splice(700, 0, dated1601);
+  pipeline.pushMany(lines);
+  assert.ok(await pipeline.drain(20_000), 'drained');
+  const c = await pipeline.close();
+  assert.deepEqual([c.received, c.written, c.rejected, c.dropped], [1002, 1000, 2, 0]);
+  const influx = createInfluxConnector({ ...target, database: 'sewer' });
+  const count = await influx.query(`SELECT COUNT("levelM") FROM "station" WHERE "id" = 'DUR'`);
+  assert.equal(Number(count[0]?.values[0]?.[1]), 1000, 'InfluxDB holds every good point of the batch');
+  const dead = fs.readFileSync(path.join(spoolDir, 'rejected.lp'), 'utf8').split('\n');
+  const data = dead.filter((l) => l !== '' && !l.startsWith('#'));
+  assert.deepEqual(data.sort(), [conflict, dated1601].sort());
+  const errorOf = (line: string) => dead[dead.indexOf(line) - 1] ?? '';
+  assert.match(errorOf(conflict), /^# \S+ InfluxDB .* refused the line: HTTP 400 .*field type conflict/);
+  assert.match(errorOf(dated1601), /^# \S+ not sent: measurement "station", tags id=DUR: time 1601-01-01T00:00:00\.000Z .* OPC UA DateTime 0/);
+  await influxd.stop();
+  influxd = undefined;
 });
 
 /** `node --import tsx ingest/main.ts …` (no wrapper process, so its PID is the one in the spool lock). */

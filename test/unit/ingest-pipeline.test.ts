@@ -1,5 +1,5 @@
 // The spool and pipeline where telemetry used to be lost or a process crash: a second process on the same
-// spool folder.
+// spool folder, refused points dead-lettering their whole batch, a rejected.lp that cannot be written.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,7 +9,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { IngestLogger } from '../../ingest/log.js';
+import { createPipeline, type Pipeline } from '../../ingest/pipeline.js';
 import { Spool, SpoolLockedError } from '../../ingest/spool.js';
+import { WriteRejectedError, WriteUnavailableError, type LineWriter } from '../../ingest/writer.js';
 import { repoRoot } from '../../runtime/paths.js';
 
 let dir: string;
@@ -21,6 +23,20 @@ afterEach(async () => {
 });
 
 const lines = (from: number, count: number) => Array.from({ length: count }, (_, i) => `station,id=W${(from + i) % 7} levelM=${from + i} ${1_700_000_000_000 + from + i}`);
+const deadLines = () =>
+  fs
+    .readFileSync(path.join(dir, 'rejected.lp'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'));
+
+const until = async (what: string, check: () => boolean, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
 function recordingLogger(): IngestLogger & { warnings: string[] } {
   const warnings: string[] = [];
   return { warnings, debug: () => undefined, info: () => undefined, warn: (m) => warnings.push(m), error: () => undefined };
@@ -90,5 +106,102 @@ describe('Spool lock', () => {
     assert.throws(() => Spool.open({ dir, fsync: false }), new RegExp(`in use by process ${process.ppid}`));
     fs.writeFileSync(path.join(dir, 'lock'), JSON.stringify({ pid: 12345, host: 'elsewhere' }));
     assert.throws(() => Spool.open({ dir, fsync: false }), /in use by process 12345 on host elsewhere/);
+  });
+});
+
+/** A fake InfluxDB: `down` fails like an unreachable server; a boolean levelM is refused (2.x: the whole request). */
+class FakeInflux implements LineWriter {
+  accepted: string[] = [];
+  requests = 0;
+  down = false;
+  async write(batch: readonly string[]): Promise<void> {
+    this.requests++;
+    await new Promise((r) => setImmediate(r));
+    if (this.down) throw new WriteUnavailableError('connect ECONNREFUSED', undefined);
+    const bad = batch.find((l) => l.includes('levelM=true'));
+    if (bad) throw new WriteRejectedError(`HTTP 400 field type conflict: '${bad}' is boolean, levelM is float`, 400);
+    this.accepted.push(...batch);
+  }
+  async close(): Promise<void> {}
+}
+
+describe('Pipeline: refused points', () => {
+  let pipeline: Pipeline | undefined;
+  afterEach(async () => {
+    await pipeline?.close();
+    pipeline = undefined;
+  });
+  const bad = 'station,id=W3 levelM=true 1700000000777';
+
+  test('one refused point costs only itself: the rest of its batch of 5000 is written, it alone goes to rejected.lp with its error', async () => {
+    const writer = new FakeInflux();
+    pipeline = createPipeline({ writer, spool: { dir, fsync: false }, batchSize: 5000, flushIntervalMs: 20 });
+    const batch = lines(0, 4999);
+    batch.splice(1234, 0, bad);
+    pipeline.pushMany(batch);
+    assert.ok(await pipeline.drain(5000));
+    const c = pipeline.counters();
+    assert.deepEqual([c.received, c.written, c.rejected, c.dropped, c.spooled], [5000, 4999, 1, 0, 0]);
+    assert.deepEqual([...writer.accepted].sort(), lines(0, 4999).sort());
+    assert.deepEqual(deadLines(), [bad]);
+    assert.match(fs.readFileSync(path.join(dir, 'rejected.lp'), 'utf8'), /^# \S+ HTTP 400 field type conflict: 'station,id=W3 levelM=true 1700000000777'/m);
+  });
+
+  test('on replay too: a refused point in a spooled chunk of 10 000 costs only itself', async () => {
+    const writer = new FakeInflux();
+    writer.down = true;
+    pipeline = createPipeline({ writer, spool: { dir, fsync: false }, batchSize: 5000, flushIntervalMs: 20, retryInitialDelayMs: 10, retryMaxDelayMs: 20 });
+    const all = lines(0, 9999);
+    all.splice(7000, 0, bad);
+    pipeline.pushMany(all);
+    await until('everything spooled', () => pipeline!.counters().spooled === 10_000);
+    writer.down = false;
+    assert.ok(await pipeline.drain(5000));
+    const c = pipeline.counters();
+    assert.deepEqual([c.written, c.replayed, c.rejected, c.dropped, c.spoolPending], [9999, 9999, 1, 0, 0]);
+    assert.deepEqual(writer.accepted, lines(0, 9999), 'the good points, in order');
+    assert.deepEqual(deadLines(), [bad]);
+  });
+
+  test('a point dated 1601 (OPC UA DateTime 0) goes to rejected.lp naming measurement, tags and time; its batch is written', async () => {
+    const writer = new FakeInflux();
+    pipeline = createPipeline({ writer, spool: { dir, fsync: false }, batchSize: 10, flushIntervalMs: 20 });
+    const zero = 'station,id=W5 levelM=1.5 -11644473600000';
+    pipeline.pushMany([...lines(0, 5), zero, ...lines(5, 4)]);
+    assert.ok(await pipeline.drain(5000));
+    assert.deepEqual(writer.accepted, lines(0, 9));
+    assert.equal(writer.requests, 1);
+    assert.deepEqual(deadLines(), [zero]);
+    assert.match(fs.readFileSync(path.join(dir, 'rejected.lp'), 'utf8'), /measurement "station", tags id=W5: time 1601-01-01T00:00:00\.000Z \(-11644473600000 ms\) is outside InfluxDB's range/);
+    assert.equal(pipeline.counters().rejected, 1);
+  });
+
+  test('rejected.lp unwritable: no crash; the refused point stays in the spool, retried with backoff, and kept once it is writable', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      fs.mkdirSync(path.join(dir, 'rejected.lp')); // stands in for a full disk or an unwritable file
+      const writer = new FakeInflux();
+      pipeline = createPipeline({ writer, spool: { dir, fsync: false }, batchSize: 5, flushIntervalMs: 20, retryInitialDelayMs: 10, retryMaxDelayMs: 40 });
+      pipeline.pushMany([...lines(0, 2), bad, ...lines(2, 2)]);
+      await until('the failed dead letter', () => pipeline!.counters().deadLetterFailures >= 1);
+      pipeline.pushMany(lines(4, 5));
+      await until('retries from the spool', () => pipeline!.counters().deadLetterFailures >= 3);
+      let c = pipeline.counters();
+      assert.equal(c.mode, 'spooling');
+      assert.deepEqual([c.rejected, c.dropped, c.spoolPending], [0, 0, 6], 'the refused point and the points behind it wait on disk');
+      assert.deepEqual(writer.accepted.slice(0, 4), lines(0, 4), 'the good points of its batch were written');
+      fs.rmdirSync(path.join(dir, 'rejected.lp'));
+      assert.ok(await pipeline.drain(5000));
+      c = pipeline.counters();
+      assert.deepEqual([c.rejected, c.dropped, c.spoolPending, c.mode], [1, 0, 0, 'direct']);
+      assert.deepEqual([...new Set(writer.accepted)].sort(), lines(0, 9).sort(), 'every good point written (some twice, harmlessly)');
+      assert.deepEqual(deadLines(), [bad]);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
