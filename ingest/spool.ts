@@ -11,6 +11,10 @@
 // naming the folder and the holder's PID while that process lives; a lock left by a process that is gone
 // (not running, or its PID now belongs to another process) is taken over. close() removes it.
 //
+// Budget: segments not yet replayed plus rejected.lp may take at most maxBytes (default 4 GiB); an append or
+// a dead letter beyond it fails with SpoolFullError. A warning is logged when usage crosses highWaterFraction
+// (default 80 %) of it, and again each time it comes back above after falling below.
+//
 // Crash safety:
 //  - a segment is only ever appended to by the process that created it; after a restart new lines go to a
 //    new segment, so a torn tail can never be glued to a later line;
@@ -20,7 +24,8 @@
 //    cursor update only re-sends lines, and re-sending a point to InfluxDB is idempotent (same series,
 //    field and timestamp overwrite with the same value), so delivery is at-least-once and nothing is lost;
 //  - a cursor that does not fall on a line boundary is moved back to the previous one;
-//  - every append is fdatasync'ed by default (option fsync), as is the folder when a segment is created.
+//  - every append and every dead letter is fdatasync'ed by default (option fsync), as is the folder when a
+//    segment or rejected.lp is created; a failed append or dead letter is cut back, leaving no torn line.
 // All file operations are synchronous: the spool is used from one event loop, which makes appends,
 // reads and commits atomic with respect to each other without locks.
 import fs from 'node:fs';
@@ -32,8 +37,13 @@ export interface SpoolOptions {
   dir: string;
   /** A new segment is started when the current one would grow beyond this (default 8 MiB). */
   segmentMaxBytes?: number;
-  /** Appends that would make the spool larger than this fail with SpoolFullError (default 4 GiB). */
+  /**
+   * Budget of the folder: pending segment bytes plus rejected.lp. Appends and dead letters that would exceed
+   * it fail with SpoolFullError (default 4 GiB).
+   */
   maxBytes?: number;
+  /** Log a warning when usage crosses this fraction of maxBytes (default 0.8). */
+  highWaterFraction?: number;
   /** fdatasync every append (default true). */
   fsync?: boolean;
   logger?: IngestLogger;
@@ -53,6 +63,11 @@ export interface SpoolStats {
   truncatedBytes: number;
   /** Lines written to rejected.lp since open. */
   deadLetterLines: number;
+  /** Size of rejected.lp. */
+  rejectedBytes: number;
+  /** pendingBytes + rejectedBytes, against maxBytes. */
+  usedBytes: number;
+  maxBytes: number;
 }
 
 /** A line for rejected.lp and the reason InfluxDB refused it. */
@@ -84,7 +99,6 @@ export class SpoolLockedError extends Error {
     super(message);
   }
 }
-
 
 interface Segment {
   seq: number;
@@ -185,6 +199,9 @@ export class Spool {
   readonly dir: string;
   private readonly segmentMaxBytes: number;
   private readonly maxBytes: number;
+  private readonly highWaterBytes: number;
+  private aboveHighWater = false;
+  private rejectedBytes = 0;
   private lockFile: string | undefined;
   private readonly fsync: boolean;
   private readonly log: IngestLogger;
@@ -200,9 +217,13 @@ export class Spool {
     this.dir = path.resolve(options.dir);
     this.segmentMaxBytes = options.segmentMaxBytes ?? 8 * 1024 * 1024;
     this.maxBytes = options.maxBytes ?? 4 * 1024 * 1024 * 1024;
+    const highWater = options.highWaterFraction ?? 0.8;
+    this.highWaterBytes = this.maxBytes * highWater;
     this.fsync = options.fsync ?? true;
     this.log = options.logger ?? silentLogger;
     if (!(this.segmentMaxBytes > 0)) throw new RangeError(`segmentMaxBytes must be positive, got ${this.segmentMaxBytes}`);
+    if (!(this.maxBytes > 0)) throw new RangeError(`spool maxBytes must be positive, got ${this.maxBytes}`);
+    if (!(highWater > 0 && highWater <= 1)) throw new RangeError(`spool highWaterFraction must be in (0, 1], got ${highWater}`);
   }
 
   /**
@@ -348,7 +369,9 @@ export class Spool {
       this.nextSeq = Math.max(this.nextSeq, cursor.segment + 1);
     }
     if (this.headOffset > 0 && this.segments[0] && this.headOffset >= this.segments[0].size) this.removeHeadFile();
+    this.rejectedBytes = this.statRejected();
     this.counters.recoveredLines = this.pendingLines;
+    this.checkHighWater();
     if (this.counters.recoveredLines > 0) {
       this.log.info('spool: found lines from an earlier run; they will be replayed first', { lines: this.counters.recoveredLines, segments: this.segments.length });
     }
@@ -400,8 +423,60 @@ export class Spool {
     return this.pendingLines === 0;
   }
 
+  /** Bytes counted against maxBytes: segments not yet replayed and rejected.lp. */
+  get usedBytes(): number {
+    return this.pendingBytes + this.rejectedBytes;
+  }
+
   stats(): SpoolStats {
-    return { segments: this.segments.length, pendingLines: this.pendingLines, pendingBytes: this.pendingBytes, ...this.counters };
+    const pendingBytes = this.pendingBytes;
+    return {
+      segments: this.segments.length,
+      pendingLines: this.pendingLines,
+      pendingBytes,
+      ...this.counters,
+      rejectedBytes: this.rejectedBytes,
+      usedBytes: pendingBytes + this.rejectedBytes,
+      maxBytes: this.maxBytes,
+    };
+  }
+
+  private statRejected(): number {
+    try {
+      const stat = fs.statSync(path.join(this.dir, REJECTED));
+      return stat.isFile() ? stat.size : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Fail with SpoolFullError if `bytes` more would exceed the budget (rejected.lp re-read: an operator may have moved it). */
+  private reserve(bytes: number, what: string): void {
+    if (this.usedBytes + bytes <= this.maxBytes) return;
+    this.rejectedBytes = this.statRejected();
+    if (this.usedBytes + bytes <= this.maxBytes) return;
+    throw new SpoolFullError(
+      `spool ${this.dir} would exceed its budget of ${this.maxBytes} bytes with ${what} of ${bytes} bytes (${this.pendingBytes} bytes waiting to be replayed, ${this.rejectedBytes} in ${REJECTED})`,
+    );
+  }
+
+  /** Warn once each time usage crosses the high-water mark; re-armed below it. */
+  private checkHighWater(): void {
+    const used = this.usedBytes;
+    if (used >= this.highWaterBytes && !this.aboveHighWater) {
+      this.aboveHighWater = true;
+      this.log.warn('spool: above its high-water mark; at the budget new points are lost', {
+        spoolDir: this.dir,
+        usedBytes: used,
+        maxBytes: this.maxBytes,
+        percent: Math.round((used / this.maxBytes) * 1000) / 10,
+        pendingBytes: this.pendingBytes,
+        rejectedBytes: this.rejectedBytes,
+      });
+    } else if (used < this.highWaterBytes && this.aboveHighWater) {
+      this.aboveHighWater = false;
+      this.log.info('spool: back below its high-water mark', { spoolDir: this.dir, usedBytes: used, maxBytes: this.maxBytes });
+    }
   }
 
   /** Append lines (each without a newline) at the tail; durable on return when fsync is on. */
@@ -409,9 +484,7 @@ export class Spool {
     if (this.closed) throw new Error('spool is closed');
     if (lines.length === 0) return;
     const data = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-    if (this.pendingBytes + data.length > this.maxBytes) {
-      throw new SpoolFullError(`spool ${this.dir} would exceed ${this.maxBytes} bytes (${this.pendingBytes} pending)`);
-    }
+    this.reserve(data.length, `${lines.length} lines`);
     let tail = this.segments.at(-1);
     if (!tail || tail.fd === null || (tail.size > 0 && tail.size + data.length > this.segmentMaxBytes)) {
       if (tail && tail.fd !== null) this.seal(tail);
@@ -433,6 +506,7 @@ export class Spool {
     tail.size += data.length;
     tail.lines += lines.length;
     this.counters.appendedLines += lines.length;
+    this.checkHighWater();
   }
 
   private createSegment(): Segment {
@@ -512,13 +586,14 @@ export class Spool {
       this.removeHeadFile();
     }
     this.writeCursor();
+    this.checkHighWater();
   }
 
   /**
    * Keep lines InfluxDB refused (invalid data) in rejected.lp for inspection, each after a "# <time> <error>"
-   * line (one for a run of lines with the same error); they are not replayed. On failure (disk full, an
-   * unwritable file) it throws and leaves rejected.lp as it was, so the caller can keep the lines and try
-   * again later.
+   * line (one for a run of lines with the same error); they are not replayed. Durable on return (fsync on),
+   * counted against the budget; on failure (SpoolFullError, disk full, unwritable file) it throws and leaves
+   * rejected.lp as it was, so the caller can keep the lines and try again later.
    */
   deadLetter(entries: readonly DeadLetter[]): void {
     if (this.closed) throw new Error('spool is closed');
@@ -532,11 +607,15 @@ export class Spool {
       text += `${line}\n`;
     }
     const data = Buffer.from(text, 'utf8');
-    const fd = fs.openSync(path.join(this.dir, REJECTED), 'a');
+    this.reserve(data.length, `${entries.length} rejected lines`);
+    const file = path.join(this.dir, REJECTED);
+    const fd = fs.openSync(file, 'a');
     let size: number | undefined;
     try {
       size = fs.fstatSync(fd).size;
+      if (size === 0) fsyncDir(this.dir);
       writeAll(fd, data);
+      if (this.fsync) fs.fdatasyncSync(fd);
     } catch (error) {
       if (size !== undefined) {
         try {
@@ -549,7 +628,9 @@ export class Spool {
     } finally {
       fs.closeSync(fd);
     }
+    this.rejectedBytes = size + data.length;
     this.counters.deadLetterLines += entries.length;
+    this.checkHighWater();
   }
 
   /** Seal the segments and release the folder's lock. */

@@ -1,16 +1,17 @@
 // The spool and pipeline where telemetry used to be lost or a process crash: a second process on the same
-// spool folder, refused points dead-lettering their whole batch, a rejected.lp that cannot be written.
+// spool folder, refused points dead-lettering their whole batch, a rejected.lp that cannot be written, the
+// spool's budget (rejected.lp in it, a warning before it is reached, dead letters fdatasynced).
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { IngestLogger } from '../../ingest/log.js';
 import { createPipeline, type Pipeline } from '../../ingest/pipeline.js';
-import { Spool, SpoolLockedError } from '../../ingest/spool.js';
+import { Spool, SpoolFullError, SpoolLockedError } from '../../ingest/spool.js';
 import { WriteRejectedError, WriteUnavailableError, type LineWriter } from '../../ingest/writer.js';
 import { repoRoot } from '../../runtime/paths.js';
 
@@ -106,6 +107,57 @@ describe('Spool lock', () => {
     assert.throws(() => Spool.open({ dir, fsync: false }), new RegExp(`in use by process ${process.ppid}`));
     fs.writeFileSync(path.join(dir, 'lock'), JSON.stringify({ pid: 12345, host: 'elsewhere' }));
     assert.throws(() => Spool.open({ dir, fsync: false }), /in use by process 12345 on host elsewhere/);
+  });
+});
+
+describe('Spool budget and dead letters', () => {
+  test('rejected.lp counts against the budget: a dead letter beyond it fails, leaving rejected.lp as it was; so does an append', () => {
+    const spool = Spool.open({ dir, fsync: false, maxBytes: 400 });
+    spool.deadLetter(lines(0, 3).map((line) => ({ line, error: 'HTTP 400 bad' })));
+    const before = fs.readFileSync(path.join(dir, 'rejected.lp'), 'utf8');
+    assert.equal(spool.stats().rejectedBytes, before.length);
+    assert.throws(() => spool.deadLetter(lines(3, 6).map((line) => ({ line, error: 'HTTP 400 bad' }))), SpoolFullError);
+    assert.equal(fs.readFileSync(path.join(dir, 'rejected.lp'), 'utf8'), before);
+    assert.throws(() => spool.append(lines(10, 8)), /would exceed its budget of 400 bytes .* in rejected\.lp/);
+    // The operator moves rejected.lp away: room again.
+    fs.renameSync(path.join(dir, 'rejected.lp'), path.join(dir, 'rejected-archived.txt'));
+    spool.append(lines(10, 8));
+    assert.equal(spool.stats().rejectedBytes, 0);
+    spool.close();
+  });
+
+  test('dead letters are fdatasynced like segments, each line after its error', () => {
+    const spool = Spool.open({ dir, fsync: true });
+    const synced = mock.method(fs, 'fdatasyncSync');
+    try {
+      spool.deadLetter([
+        { line: 'a v=1 1', error: 'HTTP 400 one' },
+        { line: 'b v=1 1', error: 'HTTP 400 one' },
+        { line: 'c v=1 1', error: 'HTTP 400\ntwo' },
+      ]);
+      assert.equal(synced.mock.callCount(), 1);
+    } finally {
+      synced.mock.restore();
+    }
+    assert.match(fs.readFileSync(path.join(dir, 'rejected.lp'), 'utf8'), /^# \S+ HTTP 400 one\na v=1 1\nb v=1 1\n# \S+ HTTP 400 two\nc v=1 1\n$/);
+    spool.close();
+  });
+
+  test('a warning when usage crosses the high-water mark (80 %), once per crossing', () => {
+    const logger = recordingLogger();
+    const line = 'x'.repeat(99); // 100 bytes with its newline
+    const spool = Spool.open({ dir, fsync: false, maxBytes: 1000, logger });
+    spool.append(Array(7).fill(line));
+    assert.deepEqual(logger.warnings, []);
+    spool.append([line]);
+    spool.append([line]);
+    assert.deepEqual(logger.warnings, ['spool: above its high-water mark; at the budget new points are lost']);
+    assert.equal(spool.stats().usedBytes, 900);
+    // Replayed below the mark, then above again: warned again.
+    spool.commit(spool.read(5)!);
+    spool.append(Array(4).fill(line));
+    assert.equal(logger.warnings.length, 2);
+    spool.close();
   });
 });
 
