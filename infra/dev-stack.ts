@@ -11,6 +11,7 @@ import { repoRoot, dataDir, resolveFromRepo } from '../runtime/paths.js';
 import { startInfluxd, startTemporal, type RunningInfluxd, type RunningTemporal } from './servers.js';
 import { openStore } from '../store/db.js';
 import { loadNetworkFile } from '../network/load.js';
+import { INGEST_STOP_DEADLINE_MS } from '../ingest/shutdown.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -69,11 +70,21 @@ function startChild(name: string, script: string, scriptArgs: string[], env: Rec
   });
 }
 
+/**
+ * SIGTERM, then SIGKILL after this long. Longer than ingest's own shutdown deadline (15 s: OPC UA teardown,
+ * everything received put on disk, a last try to write the spool out; ingest/shutdown.ts), so ingest is
+ * never killed while it stops; the worker and the API stop well within it.
+ */
+const stopGraceMs = INGEST_STOP_DEADLINE_MS + 5_000;
+
 async function stopChild({ name, child }: { name: string; child: ChildProcess }) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const timer = setTimeout(() => {
+    log(`${name} still running ${stopGraceMs / 1000} s after SIGTERM; killing it`);
+    child.kill('SIGKILL');
+  }, stopGraceMs);
   await exited;
   clearTimeout(timer);
   log(`${name} stopped`);

@@ -4,16 +4,17 @@
 //                      [--batch-size 5000] [--flush-ms 1000] [--stats-every-s 60] [--no-setpoints]
 //
 // Reads NETWORK_FILE, OPCUA_ENDPOINT, OPCUA_SECURITY_MODE, OPCUA_USER/OPCUA_PASSWORD, INFLUX_URL, INFLUX_TOKEN,
-// INFLUX_ORG, INFLUX_BUCKET, INFLUX_DATABASE and LOG_LEVEL. Runs until SIGINT/SIGTERM, then unsubscribes and
-// writes out (or spools, if InfluxDB is down) every point received before exiting; spooled points are
-// replayed on the next start. One process per spool folder: a second one exits with code 2 naming the PID
-// that holds it.
+// INFLUX_ORG, INFLUX_BUCKET, INFLUX_DATABASE and LOG_LEVEL. Runs until SIGINT/SIGTERM, then unsubscribes, puts
+// every point received on disk, tries to write the spool out for INGEST_STOP_DRAIN_MS and exits, within
+// INGEST_STOP_DEADLINE_MS in all (ingest/shutdown.ts); what InfluxDB has not taken is replayed on the next
+// start. One process per spool folder: a second one exits with code 2 naming the PID that holds it.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataDir, resolveFromRepo } from '../runtime/paths.js';
 import { loadSettings } from '../runtime/startup.js';
 import { consoleLogger } from './log.js';
 import { defaultSpoolDir, startIngest, type IngestHandle } from './service.js';
+import { INGEST_STOP_DEADLINE_MS, INGEST_STOP_DRAIN_MS } from './shutdown.js';
 import { SpoolLockedError } from './spool.js';
 
 const usage = `Usage: tsx ingest/main.ts [options]
@@ -116,10 +117,23 @@ let stopping = false;
 const shutdown = (signal: string) => {
   if (stopping) return;
   stopping = true;
-  log.info('ingest: stopping', { signal });
+  log.info('ingest: stopping', { signal, deadlineMs: INGEST_STOP_DEADLINE_MS });
   if (statsTimer) clearInterval(statsTimer);
+  // A supervisor kills after its grace period: exit before it does, whatever is still waiting on OPC UA or
+  // InfluxDB. Once the pipeline is stopping, every point received is on disk.
+  setTimeout(() => {
+    const p = ingest.stats().pipeline;
+    log.error('ingest: not stopped within the deadline; exiting', {
+      deadlineMs: INGEST_STOP_DEADLINE_MS,
+      onDisk: p.stopping,
+      spoolPending: p.spoolPending,
+      queued: p.queued,
+      inFlight: p.inFlight,
+    });
+    process.exit(p.stopping && p.dropped === 0 ? 0 : 1);
+  }, INGEST_STOP_DEADLINE_MS).unref();
   ingest
-    .stop({ drainTimeoutMs: 10_000 })
+    .stop({ drainTimeoutMs: INGEST_STOP_DRAIN_MS })
     .then((final) => {
       process.exit(final.pipeline.dropped > 0 ? 1 : 0);
     })

@@ -16,6 +16,10 @@
 // refused without a request), which go to the spool's rejected.lp with their error and are counted as
 // rejected; the rest of the batch is written. If rejected.lp cannot be written (disk full, budget, an
 // unwritable file), the refused lines stay in the spool, uncommitted, and are tried again after the backoff.
+//
+// Stopping: persist() copies the batches in flight and the queue to the spool at once, and from then on every
+// point pushed is appended to the spool as it arrives, so a kill after persist() loses nothing. close()
+// persists, tries to write the spool out until its deadline (drainTimeoutMs), and never waits past it.
 // Counters are in points (lines); values (fields) are counted too, as the unit of "tag updates".
 import { countFields } from './line-protocol.js';
 import { errorText, silentLogger, type IngestLogger } from './log.js';
@@ -61,7 +65,7 @@ export interface PipelineCounters {
   /** Field values accepted / acknowledged (a point carries one or more). */
   receivedValues: number;
   writtenValues: number;
-  /** Points waiting in memory, in flight to InfluxDB, and in the spool. */
+  /** Points waiting in memory, requests in flight to InfluxDB (not yet copied to disk), points in the spool. */
   queued: number;
   inFlight: number;
   spoolPending: number;
@@ -69,6 +73,8 @@ export interface PipelineCounters {
   recovered: number;
   maxQueued: number;
   mode: PipelineMode;
+  /** persist() or close() was called: points go to disk as they arrive. */
+  stopping: boolean;
   /** HTTP requests to InfluxDB, and those that failed (a refused batch is halved, so one batch may make several). */
   writeRequests: number;
   writeFailures: number;
@@ -81,12 +87,23 @@ export interface PipelineCounters {
 export interface Pipeline {
   push(line: string): void;
   pushMany(lines: readonly string[]): void;
-  /** Send or spool everything received so far, and wait for requests in flight. */
+  /** Send or spool everything received so far, and wait for requests in flight (after persist(): spool only). */
   flush(): Promise<void>;
   /** Wait until everything received is in InfluxDB (queue, requests and spool empty); false on timeout. */
   drain(timeoutMs: number): Promise<boolean>;
   counters(): PipelineCounters;
-  /** Flush; optionally try to drain the spool for up to drainTimeoutMs; then close the spool and the writer. */
+  /**
+   * For shutdown, first thing: append the batches in flight (a copy: an answer that comes later is not
+   * counted, the copy is re-sent, harmlessly) and the queue to the spool now, synchronously; from then on
+   * every point pushed goes to the spool as it arrives. The spool goes on being replayed. A kill after this
+   * loses nothing.
+   */
+  persist(): void;
+  /**
+   * persist(); then try to write the spool out for up to drainTimeoutMs (default 0: leave it for the next
+   * start); then close the spool and the writer. Never waits for InfluxDB past the deadline (plus ≤ 1 s for
+   * the writer to close): what is not written stays in the spool.
+   */
   close(options?: { drainTimeoutMs?: number }): Promise<PipelineCounters>;
 }
 
@@ -134,9 +151,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const recovered = spool.pendingLines;
   let queue: string[] = [];
   let mode: PipelineMode = recovered > 0 ? 'spooling' : 'direct';
-  let inFlight = 0;
+  /** Batches sent directly and not answered yet, by sequence number. `persisted`: a copy is in the spool. */
+  const inFlight = new Map<number, { lines: string[]; persisted: boolean }>();
   const inFlightPromises = new Set<Promise<void>>();
+  /** persist() was called: every point is appended to the spool as it arrives; nothing is sent directly. */
+  let stopping = false;
   let closed = false;
+  let closing: Promise<PipelineCounters> | undefined;
   let kickScheduled = false;
   let replayTimer: NodeJS.Timeout | undefined;
   let replayRunning: Promise<void> | undefined;
@@ -161,8 +182,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     return n;
   };
 
+  /** Requests in flight whose lines are only in memory (not yet copied to the spool by persist()). */
+  const unpersistedInFlight = () => {
+    let n = 0;
+    for (const b of inFlight.values()) if (!b.persisted) n++;
+    return n;
+  };
+
   const notifyIdle = () => {
-    if (queue.length === 0 && inFlight === 0 && mode === 'direct' && spool.isEmpty) {
+    if (queue.length === 0 && unpersistedInFlight() === 0 && mode === 'direct' && spool.isEmpty) {
       for (const w of idleWaiters.splice(0)) w();
     }
   };
@@ -203,18 +231,19 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   // taken, once every request in flight has settled, and only then the queue behind them ("settling").
   const failed: { seq: number; lines: string[] }[] = [];
   let batchSeq = 0;
-  const settling = () => mode === 'spooling' && inFlight > 0;
+  const settling = () => mode === 'spooling' && unpersistedInFlight() > 0;
 
   const enterSpooling = (reason: string) => {
-    if (mode === 'spooling') return;
+    if (mode === 'spooling' || closed) return;
     mode = 'spooling';
     c.spoolEpisodes++;
     log.warn('pipeline: spooling to disk', { reason, spoolDir: spool.dir });
-    if (inFlight === 0) settle();
+    if (unpersistedInFlight() === 0) settle();
   };
 
   /** All requests in flight are done: spool the failed batches in order, then the queue, and start replaying. */
   const settle = () => {
+    if (closed) return;
     failed.sort((a, b) => a.seq - b.seq);
     for (const f of failed.splice(0)) toSpool(f.lines);
     toSpool(take(queue.length));
@@ -222,16 +251,20 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
 
   /** One batch sent directly: written, refused lines to rejected.lp, or (InfluxDB unavailable) to the spool. */
-  const send = async (seq: number, lines: string[]): Promise<void> => {
+  const send = async (seq: number, entry: { lines: string[]; persisted: boolean }): Promise<void> => {
     let outcome: WriteOutcome;
     try {
-      outcome = await writeIsolatingRefusals(writer, lines);
+      outcome = await writeIsolatingRefusals(writer, entry.lines);
     } catch (error) {
       c.lastError = errorText(error);
-      failed.push({ seq, lines });
+      // A batch persist() copied to the spool is already there.
+      if (entry.persisted) return;
+      failed.push({ seq, lines: entry.lines });
       enterSpooling(c.lastError);
       return;
     }
+    // Its copy in the spool is replayed (and counted) later; re-sending is idempotent.
+    if (entry.persisted) return;
     c.written += outcome.written.length;
     c.writtenValues += valuesOf(outcome.written);
     if (outcome.refused.length > 0 && !deadLetter(outcome.refused)) {
@@ -241,17 +274,19 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
 
   const dispatch = (force: boolean) => {
-    if (mode !== 'direct') return;
-    while (inFlight < concurrency && queue.length > 0 && (force || queue.length >= batchSize)) {
+    if (mode !== 'direct' || stopping || closed) return;
+    while (inFlight.size < concurrency && queue.length > 0 && (force || queue.length >= batchSize)) {
       const batch = take(batchSize);
       const seq = batchSeq++;
-      inFlight++;
-      const p = send(seq, batch);
+      const entry = { lines: batch, persisted: false };
+      inFlight.set(seq, entry);
+      const p = send(seq, entry);
       inFlightPromises.add(p);
       void p.finally(() => {
         inFlightPromises.delete(p);
-        inFlight--;
-        if (mode === 'spooling' && inFlight === 0) settle();
+        inFlight.delete(seq);
+        if (closed) return;
+        if (mode === 'spooling' && unpersistedInFlight() === 0) settle();
         else if (mode === 'direct' && queue.length >= batchSize) dispatch(false);
         notifyIdle();
       });
@@ -322,6 +357,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         backOff(c.lastError);
         return;
       }
+      // Past close's deadline: the chunk stays uncommitted and is sent again (harmlessly) on the next start.
+      if (closed) return;
       if (outcome.refused.length > 0 && !deadLetter(outcome.refused)) {
         backOff(c.lastError ?? 'could not write rejected.lp');
         return;
@@ -353,6 +390,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     scheduleReplay(0);
   }
 
+  /** After persist(): what arrives goes to disk at once, behind the rest, and the replay picks it up. */
+  const spoolNow = () => {
+    toSpool(take(queue.length));
+    if (mode === 'direct' && !spool.isEmpty) mode = 'spooling';
+    if (mode === 'spooling') scheduleReplay(0);
+  };
+
   const accept = (line: string) => {
     queue.push(line);
     c.received++;
@@ -361,6 +405,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   const afterPush = () => {
     if (queue.length > c.maxQueued) c.maxQueued = queue.length;
+    if (stopping) {
+      spoolNow();
+      return;
+    }
     if (mode === 'direct' && queue.length > maxQueueLines) {
       // Backpressure: InfluxDB is slower than the feed. Spill to disk rather than grow or drop
       // (once the requests in flight have settled, so the spool keeps the order).
@@ -377,15 +425,38 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const counters = (): PipelineCounters => ({
     ...c,
     queued: queue.length,
-    inFlight: inFlight,
+    inFlight: unpersistedInFlight(),
     spoolPending: spool.pendingLines,
     recovered,
     mode,
+    stopping,
     spool: spool.stats(),
   });
 
+  const persist = () => {
+    if (closed) return;
+    if (!stopping) {
+      stopping = true;
+      // In the order they were taken: batches in flight (a copy) and failed ones waiting to settle, then the queue.
+      const pending = failed.splice(0);
+      for (const [seq, b] of inFlight) {
+        if (b.persisted) continue;
+        b.persisted = true;
+        pending.push({ seq, lines: b.lines });
+      }
+      pending.sort((a, b) => a.seq - b.seq);
+      for (const p of pending) toSpool(p.lines);
+      log.info('pipeline: stopping; every point received is on disk from here on', { queued: queue.length, inFlightBatches: pending.length, spoolDir: spool.dir });
+    }
+    spoolNow();
+  };
+
   const flush = async () => {
     for (;;) {
+      if (stopping) {
+        spoolNow();
+        return;
+      }
       if (mode === 'direct') dispatch(true);
       else if (!settling()) toSpool(take(queue.length));
       if (inFlightPromises.size === 0 && queue.length === 0) return;
@@ -395,8 +466,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   const drain = async (timeoutMs: number): Promise<boolean> => {
     await flush();
-    if (queue.length === 0 && inFlight === 0 && mode === 'direct' && spool.isEmpty) return true;
-    if (mode === 'spooling' && !replayRunning && !settling()) {
+    if (queue.length === 0 && unpersistedInFlight() === 0 && mode === 'direct' && spool.isEmpty) return true;
+    if (mode === 'spooling' && !replayRunning && !settling() && !closed) {
       // Try now rather than at the end of the current backoff.
       if (replayTimer !== undefined) clearTimeout(replayTimer);
       replayTimer = undefined;
@@ -415,6 +486,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       idleWaiters.push(done);
       notifyIdle();
     });
+  };
+
+  /** Resolve after `promise` or `ms`, whichever is first; never rejects. */
+  const atMost = async (promise: Promise<unknown>, ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   };
 
   return {
@@ -439,24 +517,36 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     flush,
     drain,
     counters,
-    async close(closeOptions = {}) {
-      if (closed) return counters();
-      if (closeOptions.drainTimeoutMs && closeOptions.drainTimeoutMs > 0) {
-        await drain(closeOptions.drainTimeoutMs);
-      }
-      await flush();
-      closed = true;
-      clearInterval(flushTimer);
-      if (replayTimer !== undefined) clearTimeout(replayTimer);
-      replayTimer = undefined;
-      await replayRunning;
-      // Whatever is still in memory (a replay was running) goes to disk for the next run.
-      toSpool(take(queue.length));
-      spool.close();
-      await writer.close();
-      const final = counters();
-      log.info('pipeline: closed', { received: final.received, written: final.written, spooled: final.spooled, replayed: final.replayed, spoolPending: final.spoolPending, dropped: final.dropped, rejected: final.rejected });
-      return final;
+    persist,
+    close(closeOptions = {}) {
+      return (closing ??= (async () => {
+        const startedAt = Date.now();
+        persist();
+        const drainTimeoutMs = closeOptions.drainTimeoutMs ?? 0;
+        const drained = drainTimeoutMs > 0 ? await drain(drainTimeoutMs) : spool.isEmpty;
+        closed = true;
+        clearInterval(flushTimer);
+        if (replayTimer !== undefined) clearTimeout(replayTimer);
+        replayTimer = undefined;
+        // A replay request still running is not waited for: its chunk is not committed, so it is sent again
+        // (harmlessly) on the next start. Requests persist() copied to the spool are not waited for either.
+        toSpool(take(queue.length));
+        spool.close();
+        await atMost(writer.close(), 1000);
+        const final = counters();
+        log.info('pipeline: closed', {
+          received: final.received,
+          written: final.written,
+          spooled: final.spooled,
+          replayed: final.replayed,
+          spoolPending: final.spoolPending,
+          dropped: final.dropped,
+          rejected: final.rejected,
+          drained,
+          ms: Date.now() - startedAt,
+        });
+        return final;
+      })());
     },
   };
 }

@@ -578,6 +578,7 @@ export class Spool {
     if (!head || head.seq !== chunk.segment || this.headOffset !== chunk.startOffset) {
       throw new Error(`spool commit out of order: head ${head?.seq}@${this.headOffset}, chunk ${chunk.segment}@${chunk.startOffset}`);
     }
+    if (this.closed) throw new Error('spool is closed');
     this.headOffset = chunk.endOffset;
     this.headLines += chunk.lines.length;
     this.counters.committedLines += chunk.lines.length;

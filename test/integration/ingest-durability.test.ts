@@ -2,8 +2,9 @@
 //  - a real InfluxDB 1.8 refusing one point of a batch (a field type conflict) and a point dated 1601 (OPC UA
 //    DateTime 0): only those two go to rejected.lp, each with its own error; every other point is stored;
 //  - the real `ingest/main.ts` process, subscribed to the OPC UA simulator, with an InfluxDB that accepts
-//    connections and never answers: a second process on the same spool folder exits with code 2, naming the
-//    folder and the PID holding it.
+//    connections and never answers: SIGTERM → it exits within its deadline (ingest/shutdown.ts), shorter than
+//    infra/dev-stack.ts's grace period, with every point received in the spool; a second process on the same
+//    spool folder exits with code 2, naming the folder and the PID holding it.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,8 @@ import { after, before, test } from 'node:test';
 import { createInfluxConnector } from '../../connectors/influx.js';
 import { ensureInfluxdBinary, startInfluxd, type RunningInfluxd } from '../../infra/servers.js';
 import { createPipeline } from '../../ingest/pipeline.js';
+import { INGEST_STOP_DEADLINE_MS } from '../../ingest/shutdown.js';
+import { Spool } from '../../ingest/spool.js';
 import { createInfluxLineWriter } from '../../ingest/writer.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { repoRoot } from '../../runtime/paths.js';
@@ -147,4 +150,30 @@ test('a second ingest/main.ts on the same spool folder exits with code 2, naming
   }
   assert.equal(secondExit.code, 2, second.output());
   assert.match(second.output(), new RegExp(`Cannot start: spool ${spoolDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${main.child.pid}`));
+});
+
+test('ingest/main.ts with InfluxDB never answering: SIGTERM → exit within its deadline (shorter than npm start\'s grace), every point received in the spool', async (t) => {
+  const { main, spoolDir } = await mainRunning();
+  const sentAt = Date.now();
+  main.child.kill('SIGTERM');
+  const { code, atMs } = await main.exited;
+  const tookMs = atMs - sentAt;
+  assert.equal(code, 0, main.output());
+  assert.ok(tookMs <= INGEST_STOP_DEADLINE_MS, `stopped in ${tookMs} ms, deadline ${INGEST_STOP_DEADLINE_MS} ms`);
+  const devStack = fs.readFileSync(path.join(repoRoot, 'infra', 'dev-stack.ts'), 'utf8');
+  assert.match(devStack, /const stopGraceMs = INGEST_STOP_DEADLINE_MS \+ 5_000;/, 'npm start waits longer than that before SIGKILL');
+
+  const closed = /pipeline: closed received=(\d+) written=(\d+) .*dropped=(\d+)/.exec(main.output());
+  assert.ok(closed, `closing counters logged:\n${main.output().slice(-3000)}`);
+  const [received, written, dropped] = [Number(closed[1]), Number(closed[2]), Number(closed[3])];
+  assert.ok(received > 100, `points received (${received})`);
+  assert.deepEqual([written, dropped], [0, 0]);
+  assert.ok(!fs.existsSync(path.join(spoolDir, 'lock')), 'the lock is released');
+  const spool = Spool.open({ dir: spoolDir, fsync: false });
+  try {
+    assert.equal(spool.pendingLines, received, 'every point received is in the spool');
+  } finally {
+    spool.close();
+  }
+  t.diagnostic(`stopped in ${tookMs} ms; ${received} points received, all in the spool`);
 });

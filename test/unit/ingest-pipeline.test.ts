@@ -1,6 +1,6 @@
 // The spool and pipeline where telemetry used to be lost or a process crash: a second process on the same
 // spool folder, refused points dead-lettering their whole batch, a rejected.lp that cannot be written, the
-// spool's budget (rejected.lp in it, a warning before it is reached, dead letters fdatasynced).
+// spool's budget, and a shutdown that waited on InfluxDB with everything still in memory.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,6 +24,12 @@ afterEach(async () => {
 });
 
 const lines = (from: number, count: number) => Array.from({ length: count }, (_, i) => `station,id=W${(from + i) % 7} levelM=${from + i} ${1_700_000_000_000 + from + i}`);
+const segmentLines = () =>
+  fs
+    .readdirSync(dir)
+    .filter((n) => /^\d{12}\.lp$/.test(n))
+    .sort()
+    .flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean));
 const deadLines = () =>
   fs
     .readFileSync(path.join(dir, 'rejected.lp'), 'utf8')
@@ -161,13 +167,15 @@ describe('Spool budget and dead letters', () => {
   });
 });
 
-/** A fake InfluxDB: `down` fails like an unreachable server; a boolean levelM is refused (2.x: the whole request). */
+/** A fake InfluxDB: `down` fails like an unreachable server, `hang` never answers; a boolean levelM is refused (2.x: the whole request). */
 class FakeInflux implements LineWriter {
   accepted: string[] = [];
   requests = 0;
   down = false;
+  hang = false;
   async write(batch: readonly string[]): Promise<void> {
     this.requests++;
+    if (this.hang) return new Promise(() => undefined);
     await new Promise((r) => setImmediate(r));
     if (this.down) throw new WriteUnavailableError('connect ECONNREFUSED', undefined);
     const bad = batch.find((l) => l.includes('levelM=true'));
@@ -255,5 +263,52 @@ describe('Pipeline: refused points', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('Pipeline: stopping', () => {
+  test('persist() puts the batches in flight and the queue on disk at once, in order; later points go straight to disk', async () => {
+    const writer = new FakeInflux();
+    writer.hang = true; // InfluxDB accepts the connection and never answers
+    const pipeline = createPipeline({ writer, spool: { dir, fsync: true }, batchSize: 10, concurrency: 2, flushIntervalMs: 60_000 });
+    pipeline.pushMany(lines(0, 35));
+    await until('two requests in flight', () => writer.requests === 2);
+    assert.deepEqual(segmentLines(), []);
+    pipeline.persist();
+    assert.deepEqual(segmentLines(), lines(0, 35), 'in flight (0–19) and queued (20–34), in order, on disk');
+    pipeline.pushMany(lines(35, 3));
+    assert.deepEqual(segmentLines(), lines(0, 38), 'a point pushed while stopping is on disk on return');
+    const c = pipeline.counters();
+    assert.deepEqual([c.queued, c.inFlight, c.spoolPending, c.stopping, c.dropped], [0, 0, 38, true, 0]);
+    const started = Date.now();
+    await pipeline.close({ drainTimeoutMs: 200 });
+    assert.ok(Date.now() - started < 1500, `close kept to its deadline (${Date.now() - started} ms) though InfluxDB never answered`);
+  });
+
+  test('close() with InfluxDB hanging returns by its deadline; the next run writes everything, in order', async () => {
+    const writer = new FakeInflux();
+    writer.hang = true;
+    const pipeline = createPipeline({ writer, spool: { dir, fsync: true }, batchSize: 10, concurrency: 2, flushIntervalMs: 20 });
+    pipeline.pushMany(lines(0, 45));
+    await until('requests in flight', () => writer.requests >= 2);
+    const started = Date.now();
+    const closed = await pipeline.close({ drainTimeoutMs: 300 });
+    assert.ok(Date.now() - started < 1500, `closed in ${Date.now() - started} ms`);
+    assert.deepEqual([closed.spoolPending, closed.dropped, closed.written], [45, 0, 0]);
+    const next = new FakeInflux();
+    const again = createPipeline({ writer: next, spool: { dir, fsync: false }, batchSize: 10, flushIntervalMs: 20, retryInitialDelayMs: 5 });
+    assert.equal(again.counters().recovered, 45);
+    assert.ok(await again.drain(5000));
+    assert.deepEqual(next.accepted, lines(0, 45));
+    await again.close();
+  });
+
+  test('close() with InfluxDB up writes the spool out before its deadline', async () => {
+    const writer = new FakeInflux();
+    const pipeline = createPipeline({ writer, spool: { dir, fsync: false }, batchSize: 10, flushIntervalMs: 60_000, retryInitialDelayMs: 5 });
+    pipeline.pushMany(lines(0, 25));
+    const closed = await pipeline.close({ drainTimeoutMs: 5000 });
+    assert.deepEqual([closed.spoolPending, closed.dropped, closed.written], [0, 0, 25]);
+    assert.deepEqual([...new Set(writer.accepted)].sort(), lines(0, 25).sort());
   });
 });
