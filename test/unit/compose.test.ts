@@ -1,11 +1,14 @@
 // The production compose file and Grafana provisioning: the services a utility runs, every app setting
-// passed to the worker and the API, Grafana wired to the provisioning and dashboards folders.
+// passed to ingest, the worker and the API, ingest's spool on a volume and its stop grace period, Grafana
+// wired to the provisioning and dashboards folders.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { defaultSpoolDir } from '../../ingest/service.js';
+import { INGEST_STOP_DEADLINE_MS } from '../../ingest/shutdown.js';
 import { envVariableNames } from '../../settings/env.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -19,10 +22,13 @@ interface ComposeService {
   volumes?: (string | { source?: string; target?: string })[];
   depends_on?: Record<string, { condition?: string }> | string[];
   healthcheck?: { test?: string[] | string };
+  stop_grace_period?: string;
+  hostname?: string;
 }
 
 interface ComposeFile {
   services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
 }
 
 const readYaml = <T>(file: string): T => parse(fs.readFileSync(file, 'utf8')) as T;
@@ -52,10 +58,10 @@ function bindMounts(s: ComposeService): [string, string][] {
 
 void describe('infra/compose.yaml', () => {
   void test('names the services a utility runs', () => {
-    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'influxdb', 'grafana', 'worker', 'api']) service(name);
+    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'influxdb', 'grafana', 'ingest', 'worker', 'api']) service(name);
   });
 
-  for (const name of ['worker', 'api']) {
+  for (const name of ['ingest', 'worker', 'api']) {
     void test(`${name} sets every variable of settings/env.ts`, () => {
       const env = environment(service(name));
       const missing = envVariableNames.filter((v) => !(v in env));
@@ -74,15 +80,48 @@ void describe('infra/compose.yaml', () => {
       assert.match(env['OPCUA_PASSWORD'] ?? '', /^\$\{OPCUA_PASSWORD/);
     });
 
-    void test(`${name} is built from infra/Dockerfile and waits for healthy dependencies`, () => {
+    void test(`${name} is built from infra/Dockerfile and runs npm run ${name}`, () => {
       const s = service(name);
       assert.deepEqual(s.build, { context: '..', dockerfile: 'infra/Dockerfile' });
       assert.ok(fs.existsSync(path.join(infra, 'Dockerfile')));
       assert.deepEqual(s.command, ['npm', 'run', name]);
-      const deps = s.depends_on as Record<string, { condition?: string }>;
+      assert.equal(s.image, service('worker').image, 'the same image as the others');
+      const scripts = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+      assert.match(scripts[name] ?? '', new RegExp(`^tsx ${name === 'api' ? 'api/server' : `${name}/main`}\\.ts$`), `package.json has the ${name} script`);
+    });
+  }
+
+  for (const name of ['worker', 'api']) {
+    void test(`${name} waits for healthy dependencies`, () => {
+      const deps = service(name).depends_on as Record<string, { condition?: string }>;
       for (const dep of ['postgresql', 'temporal', 'influxdb']) assert.equal(deps[dep]?.condition, 'service_healthy', `${name} waits for ${dep}`);
     });
   }
+
+  void test('ingest keeps its spool on a named volume, mounted where the app writes it, writable by the app user', () => {
+    const s = service('ingest');
+    // The image's WORKDIR is /app, the repository root: the spool folder inside the container.
+    const target = path.posix.join('/app', path.relative(repoRoot, defaultSpoolDir).split(path.sep).join('/'));
+    assert.equal(target, '/app/.data/spool');
+    const mount = (s.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':') : [v.source, v.target])).find(([, t]) => t === target);
+    assert.ok(mount, `a volume is mounted at ${target}`);
+    const source = mount[0] ?? '';
+    assert.match(source, /^[a-z][a-z0-9_-]*$/, `a named volume, not a bind mount or an anonymous one (${source})`);
+    assert.ok(compose.volumes && source in compose.volumes, `volume ${source} is declared`);
+    const dockerfile = fs.readFileSync(path.join(infra, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, /^RUN mkdir -p \.data\/spool && chown -R node:node \.data$/m, 'the image has the folder, owned by node, so the new volume is too');
+    assert.match(dockerfile, /^USER node$/m);
+    assert.ok(s.hostname, 'a fixed host name, so a re-created container can judge the lock left by its predecessor');
+    assert.ok((s.depends_on as Record<string, { condition?: string }>)['influxdb'], 'starts after InfluxDB');
+  });
+
+  void test("ingest's stop grace period is longer than its own shutdown deadline", () => {
+    const grace = service('ingest').stop_grace_period ?? '10s';
+    const m = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(grace);
+    assert.ok(m && (m[1] || m[2]), `stop_grace_period ${grace} in the form 1m30s`);
+    const graceMs = (Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 1000;
+    assert.ok(graceMs >= INGEST_STOP_DEADLINE_MS + 5_000, `${graceMs} ms ≥ ${INGEST_STOP_DEADLINE_MS} ms + 5 s`);
+  });
 
   void test('the servers the app depends on have healthchecks', () => {
     for (const name of ['postgresql', 'temporal', 'influxdb', 'grafana', 'api']) assert.ok(service(name).healthcheck?.test, `${name} has a healthcheck`);
