@@ -73,6 +73,8 @@ export interface IngestOptions {
   /** Concurrent InfluxDB requests (default 2). */
   concurrency?: number;
   spoolSegmentMaxBytes?: number;
+  /** Disk budget of the spool, segments not yet replayed and rejected.lp together (default 4 GiB). */
+  spoolMaxBytes?: number;
   /** fdatasync every spool append (default true). */
   spoolFsync?: boolean;
   quality?: QualityOptions;
@@ -295,6 +297,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     spool: {
       dir: options.spoolDir ?? defaultSpoolDir,
       ...(options.spoolSegmentMaxBytes !== undefined ? { segmentMaxBytes: options.spoolSegmentMaxBytes } : {}),
+      ...(options.spoolMaxBytes !== undefined ? { maxBytes: options.spoolMaxBytes } : {}),
       ...(options.spoolFsync !== undefined ? { fsync: options.spoolFsync } : {}),
     },
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
@@ -398,6 +401,9 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     drain: (timeoutMs) => pipeline.drain(timeoutMs),
     stop: (stopOptions = {}) =>
       (stopping ??= (async () => {
+        // Everything received goes to disk first: the OPC UA teardown below may take seconds, and a kill
+        // meanwhile must not lose the queue or the batches in flight. Points still arriving are spooled.
+        pipeline.persist();
         await subscriber.stop();
         clearInterval(qualityTimer);
         const lines: string[] = [];
