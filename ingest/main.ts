@@ -4,7 +4,7 @@
 //                      [--batch-size 5000] [--flush-ms 1000] [--stats-every-s 60] [--no-setpoints]
 //
 // Reads NETWORK_FILE, OPCUA_ENDPOINT, OPCUA_SECURITY_MODE, OPCUA_USER/OPCUA_PASSWORD, INFLUX_URL, INFLUX_TOKEN,
-// INFLUX_ORG, INFLUX_BUCKET, INFLUX_DATABASE and LOG_LEVEL. Runs until SIGINT/SIGTERM, then unsubscribes, puts
+// INFLUX_ORG, INFLUX_BUCKET, INFLUX_DATABASE, INGEST_SPOOL_MAX_MB and LOG_LEVEL. Runs until SIGINT/SIGTERM, then unsubscribes, puts
 // every point received on disk, tries to write the spool out for INGEST_STOP_DRAIN_MS and exits, within
 // INGEST_STOP_DEADLINE_MS in all (ingest/shutdown.ts); what InfluxDB has not taken is replayed on the next
 // start. One process per spool folder: a second one exits with code 2 naming the PID that holds it.
@@ -78,6 +78,7 @@ try {
     },
     influx: { url: env.INFLUX_URL, token: env.INFLUX_TOKEN, org: env.INFLUX_ORG, bucket: env.INFLUX_BUCKET, database: env.INFLUX_DATABASE },
     spoolDir,
+    spoolMaxBytes: env.INGEST_SPOOL_MAX_MB * 1024 * 1024,
     includeSetpoints: !values['no-setpoints'],
     samplingIntervalMs,
     publishingIntervalMs,
@@ -90,7 +91,14 @@ try {
   console.error(`Cannot start: ${error.message}`);
   process.exit(2);
 }
-log.info('ingest: running', { network: network.id, endpointUrl: env.OPCUA_ENDPOINT, influx: env.INFLUX_URL, bucket: env.INFLUX_BUCKET, spoolDir });
+log.info('ingest: running', {
+  network: network.id,
+  endpointUrl: env.OPCUA_ENDPOINT,
+  influx: env.INFLUX_URL,
+  bucket: env.INFLUX_BUCKET,
+  spoolDir,
+  spoolMaxBytes: ingest.stats().pipeline.spool.maxBytes,
+});
 
 const statsTimer =
   statsEveryS > 0

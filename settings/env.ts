@@ -35,6 +35,12 @@ export const EnvSchema = Type.Object({
   API_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   API_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)), { default: 'info' }),
+  // Ingest only (ingest/main.ts).
+  INGEST_SPOOL_MAX_MB: Type.Integer({
+    minimum: 1,
+    default: 4096,
+    description: 'Disk budget of the ingest spool in MiB: points waiting for InfluxDB plus rejected.lp; a warning at 80 %, beyond it new points are lost',
+  }),
   // Worker only; worker/settings.ts also checks the season's dates and the flood configuration file's content.
   DISPATCH_AUTONOMY: Type.Optional(Type.Enum(autonomyModes, { description: 'Autonomy of the network; unset = advisory' })),
   FLOOD_SEASON: Type.String({ pattern: '^(off|[0-9]{2}-[0-9]{2}/[0-9]{2}-[0-9]{2})$', default: '04-15/10-15', description: 'Flood season MM-DD/MM-DD in local dates, or off' }),
@@ -46,7 +52,7 @@ export type Env = Type.Static<typeof EnvSchema>;
 
 export const envVariableNames = Object.keys(EnvSchema.properties) as (keyof Env)[];
 
-const integerNames = new Set<string>(['API_PORT', 'FLOOD_CHECK_INTERVAL_MIN', 'NOTIFY_WEBHOOK_TIMEOUT_MS']);
+const integerNames = new Set<string>(['API_PORT', 'INGEST_SPOOL_MAX_MB', 'FLOOD_CHECK_INTERVAL_MIN', 'NOTIFY_WEBHOOK_TIMEOUT_MS']);
 
 export class EnvError extends Error {
   override readonly name = 'EnvError';

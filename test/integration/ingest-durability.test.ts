@@ -89,6 +89,7 @@ function startMain(spoolDir: string, endpointUrl: string, influxUrl: string): { 
         INFLUX_URL: influxUrl,
         INFLUX_TOKEN: 'user:password',
         LOG_LEVEL: 'info',
+        INGEST_SPOOL_MAX_MB: '64',
       },
     },
   );
@@ -124,6 +125,7 @@ async function mainRunning(): Promise<NonNullable<typeof running>> {
     if (Date.now() > deadline || main.child.exitCode !== null) assert.fail(`ingest did not start:\n${main.output()}`);
     await sleep(100);
   }
+  assert.match(main.output(), /ingest: running .*spoolMaxBytes=67108864/, 'INGEST_SPOOL_MAX_MB reaches the spool');
   await sleep(3000); // values flow; writes hang in flight
   running = {
     main,

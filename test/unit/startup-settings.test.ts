@@ -27,6 +27,14 @@ test('environment: defaults applied, numbers coerced, every problem listed', () 
   );
 });
 
+test('INGEST_SPOOL_MAX_MB: 4096 MiB unless set, a whole number of MiB ≥ 1', () => {
+  assert.equal(loadEnv({ INFLUX_TOKEN: 'u:p' }).INGEST_SPOOL_MAX_MB, 4096);
+  assert.equal(loadEnv({ INFLUX_TOKEN: 'u:p', INGEST_SPOOL_MAX_MB: '512' }).INGEST_SPOOL_MAX_MB, 512);
+  for (const bad of ['0', '1.5', 'lots']) {
+    assert.throws(() => loadEnv({ INFLUX_TOKEN: 'u:p', INGEST_SPOOL_MAX_MB: bad }), (e: unknown) => e instanceof EnvError && e.message.includes(`INGEST_SPOOL_MAX_MB: `) && e.message.includes(`(value: ${JSON.stringify(/^\d+$/.test(bad) ? Number(bad) : bad)})`));
+  }
+});
+
 test('the API refuses to start on a bad network file and names every error', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sewer-startup-'));
   const network = JSON.parse(readFileSync(referenceNetworkPath, 'utf8')) as { stations: { levels: { pumpStartM: number } }[]; plants: { capacityM3h: unknown }[] };
