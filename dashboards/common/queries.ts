@@ -14,6 +14,7 @@ export const Measurement = {
   rainForecast: 'rain_forecast',
   inflowForecast: 'inflow_forecast',
   sensorFlag: 'sensor_flag',
+  ingestGap: 'ingest_gap',
   planSetpoint: 'plan_setpoint',
   planEvent: 'plan_event',
   setpointWrite: 'setpoint_write',

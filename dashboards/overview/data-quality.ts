@@ -15,7 +15,7 @@ export const activeMappings = valueMappings([
 export function tagStatusTable(where: readonly string[] = []) {
   return tablePanel({
     title: '异常数据点',
-    description: 'Readings whose OPC UA status was not Good in the time range, per object and tag: how many, and the latest status code. Their values were not stored or used for planning.',
+    description: 'Readings whose OPC UA status was not Good in the time range, per object and tag: how many, and the latest status code. Their values were not used for planning; an Uncertain reading keeps its value in tag_status, a Bad one has none.',
   })
     .withTarget(
       influxql(
@@ -63,6 +63,34 @@ export function sensorFlagTable(where: readonly string[] = []) {
     .noValue('无诊断标记 none');
 }
 
+/** Stretches in which ingest may have missed values (ingest_gap: connection lost, subscription re-created, queue overflow). */
+export function ingestGapTable() {
+  return tablePanel({
+    title: '采集中断',
+    description:
+      'Periods in which telemetry ingest may have missed values (ingest_gap): the OPC UA connection lost, the subscription re-created, or a server queue that overflowed. Start (network time), end, wall-clock duration, items affected and their tags ("*" = all); "open" when ingest stopped before the values came back.',
+  })
+    .withTarget(
+      influxql(
+        select({
+          select: ['"endUtcMs"', '"wallDurationMs"', '"items"', '"tags"', '"open"'],
+          from: { measurement: Measurement.ingestGap },
+          where: [TIME_FILTER],
+          groupBy: ['"reason"'],
+        }),
+        { table: true },
+      ),
+    )
+    .withTransformation({ id: 'organize', options: { excludeByName: { endUtcMs: true }, indexByName: { Time: 0, reason: 1, wallDurationMs: 2, items: 3, tags: 4, open: 5 }, renameByName: {} } })
+    .overrideByName('Time', styleProperties({ displayName: '开始 Start' }))
+    .overrideByName('reason', styleProperties({ displayName: '原因 Reason' }))
+    .overrideByName('wallDurationMs', styleProperties({ displayName: '时长 Duration', unit: 'ms' }))
+    .overrideByName('items', styleProperties({ displayName: '数据点数 Items' }))
+    .overrideByName('tags', styleProperties({ displayName: '数据点 Tags' }))
+    .overrideByName('open', styleProperties({ displayName: '未结束 Open' }))
+    .noValue('无中断 none');
+}
+
 export function dataQualityGroup(): PanelGroup {
-  return { row: row('数据质量'), panels: [tagStatusTable(), sensorFlagTable()] };
+  return { row: row('数据质量'), panels: [tagStatusTable(), sensorFlagTable(), ingestGapTable()] };
 }

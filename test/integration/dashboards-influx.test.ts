@@ -162,6 +162,13 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
     { measurement: 'sensor_flag', tags: { object: FAULTY_STATION, tag: 'levelM', kind: 'flatline' }, fields: { active: true, detail: 'no change for 15 min' }, timeUtcMs: DAY_START + 2 * HOUR + 15 * MIN },
     { measurement: 'sensor_flag', tags: { object: FAULTY_STATION, tag: 'levelM', kind: 'flatline' }, fields: { active: false }, timeUtcMs: DAY_START + 3 * HOUR + 15 * MIN },
     { measurement: 'sensor_flag', tags: { object: 'Q-W6', tag: 'codMgL', kind: 'drift' }, fields: { active: true }, timeUtcMs: DAY_START + 9 * HOUR },
+    // A 3-minute connection loss of the ingest (ingest_gap, as ingest/service.ts encodes it).
+    {
+      measurement: 'ingest_gap',
+      tags: { reason: 'connection-lost' },
+      fields: { endUtcMs: DAY_START + 6 * HOUR + 3 * MIN, startWallUtcMs: DAY_START + 6 * HOUR, endWallUtcMs: DAY_START + 6 * HOUR + 3 * MIN, wallDurationMs: 3 * MIN, items: 96, tags: '*', open: false },
+      timeUtcMs: DAY_START + 6 * HOUR,
+    },
   ];
   const flood: SeriesPoint[] = [
     [0, 0, 'none'],
