@@ -14,6 +14,7 @@ import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { createSimulation, type Simulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
+import { until as untilTrue } from '../support/until.js';
 
 const verbose = process.env['INGEST_TEST_VERBOSE'] === '1';
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -29,15 +30,7 @@ const sockets = new Set<net.Socket>();
 let stepper: NodeJS.Timeout | undefined;
 let runs = 0;
 
-async function until<T>(what: string, timeoutMs: number, check: () => T | Promise<T>): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = <T>(what: string, timeoutMs: number, check: () => T | Promise<T>) => untilTrue(what, timeoutMs, check);
 
 /** Drop every connection through the proxy and refuse new ones for `ms`; returns the simulated times at the cut and at the return. */
 async function cutLink(ms: number): Promise<{ cutAtUtcMs: number; backAtUtcMs: number }> {

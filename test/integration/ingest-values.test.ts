@@ -26,6 +26,7 @@ import type { LineWriter } from '../../ingest/writer.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { resolveTagMap, type ResolvedTag } from '../../network/tags.js';
+import { until as untilTrue } from '../support/until.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const DAY = 86_400_000;
@@ -37,15 +38,7 @@ let server: OPCUAServer;
 let endpointUrl: string;
 const variables = new Map<string, UAVariable>();
 
-async function until<T>(what: string, timeoutMs: number, check: () => T | Promise<T>): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = <T>(what: string, timeoutMs: number, check: () => T | Promise<T>) => untilTrue(what, timeoutMs, check, { pollMs: 50 });
 
 interface Logged {
   level: string;

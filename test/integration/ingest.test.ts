@@ -16,6 +16,7 @@ import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { createSimulation, type Simulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
+import { until as untilTrue } from '../support/until.js';
 
 const verbose = process.env['INGEST_TEST_VERBOSE'] === '1';
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -32,16 +33,9 @@ let influx: InfluxConnector;
 let ingest: IngestHandle;
 let stepper: NodeJS.Timeout | undefined;
 
-/** Poll until `check` returns a truthy value, or fail with `what` after timeoutMs. */
-async function until<T>(what: string, timeoutMs: number, check: () => T | Promise<T>): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; ingest stats: ${JSON.stringify(ingest?.stats().subscriber)}`);
-    await sleep(100);
-  }
-}
+/** Poll until `check` returns a truthy value, or fail naming `what` and the subscriber's counters. */
+const until = <T>(what: string, timeoutMs: number, check: () => T | Promise<T>) =>
+  untilTrue(what, timeoutMs, check, { context: () => `ingest stats: ${JSON.stringify(ingest?.stats().subscriber)}` });
 
 function startSimulator(port: number): Promise<SimulatorServerHandle> {
   return startSimulatorServer({ network, simulation, port, host: '127.0.0.1', clock: { mode: 'manual' }, publishIntervalMs: 50, pkiFolder: path.join(tmp, 'pki') });
