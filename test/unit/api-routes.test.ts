@@ -770,24 +770,30 @@ void describe('input is checked where it enters, and every error has the same bo
     }
   });
 
-  void test('a decision stands when its audit record cannot be written: tried again, then logged in full, and answered 200', async () => {
+
+  /** The store's audit writes, made to fail the next `failures` times ('audit log unavailable'); `calls` counts every attempt. */
+  function flakyAudit() {
     const record = store.audit.record.bind(store.audit);
-    let failures = 0;
-    let calls = 0;
+    const audit = { failures: 0, calls: 0, restore: () => void (store.audit.record = record) };
     store.audit.record = (entry) => {
-      calls++;
-      if (failures > 0) {
-        failures--;
+      audit.calls++;
+      if (audit.failures > 0) {
+        audit.failures--;
         return Promise.reject(new Error('audit log unavailable'));
       }
       return record(entry);
     };
+    return audit;
+  }
+
+  void test('a decision stands when its audit record cannot be written: tried again, then logged in full, and answered 200', async () => {
+    const audit = flakyAudit();
     try {
       // Fails once: the second try writes it.
-      failures = 1;
+      audit.failures = 1;
       const once = await postJson(`/api/plans/${pendingPlanId}/approve`, '{"comment":"retried"}');
       assert.equal(once.statusCode, 200, once.body);
-      assert.equal(calls, 2);
+      assert.equal(audit.calls, 2);
       const [written] = await store.audit.search({ action: 'plan.approve', text: 'retried', limit: 1, offset: 0 });
       assert.equal(written?.userName, 'wang');
 
@@ -796,14 +802,14 @@ void describe('input is checked where it enters, and every error has the same bo
         [`/api/plans/${pendingPlanId}/reject`, '{"reason":"audit down"}', 'plan.reject', pendingPlanId],
         ['/api/flood/approve', JSON.stringify({ emergencyPlanId: emergency.emergencyPlanId, comment: 'audit down' }), 'flood.approve', emergency.emergencyPlanId],
       ] as const) {
-        failures = 2;
-        calls = 0;
+        audit.failures = 2;
+        audit.calls = 0;
         const logged = errorLog.length;
         const updatesBefore = updates.length;
         const res = await postJson(url, body);
         assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
         assert.equal(updates.length, updatesBefore + 1, 'the decision reached the workflow');
-        assert.equal(calls, 2, 'written twice, then given up');
+        assert.equal(audit.calls, 2, 'written twice, then given up');
         const lines = errorLog.slice(logged).map((line) => JSON.parse(line) as { msg: string; audit?: { action: string; target: string; userName: string; role: string; detail: { comment: string } } });
         const lost = lines.find((l) => l.audit?.action === action);
         assert.ok(lost, `the lost record is logged: ${JSON.stringify(lines)}`);
@@ -814,31 +820,21 @@ void describe('input is checked where it enters, and every error has the same bo
         assert.match(lost.msg, /audit record lost/);
       }
     } finally {
-      store.audit.record = record;
+      audit.restore();
     }
   });
 
   void test('a refusal keeps its 409 (or 403) when its audit record cannot be written: tried again, then logged in full', async () => {
-    const record = store.audit.record.bind(store.audit);
-    let failures = 0;
-    let calls = 0;
-    store.audit.record = (entry) => {
-      calls++;
-      if (failures > 0) {
-        failures--;
-        return Promise.reject(new Error('audit log unavailable'));
-      }
-      return record(entry);
-    };
+    const audit = flakyAudit();
     const pending = flood.pending!;
     try {
       // Fails once: the second try writes it. The live plan is dispatched, so approving it is refused.
-      failures = 1;
+      audit.failures = 1;
       const once = await postJson(`/api/plans/${livePlanId}/approve`, '{"comment":"refused, retried"}');
       assert.equal(once.statusCode, 409, once.body);
       assertErrorBody(once.body, 409);
       assert.equal(message(once), 'plan is dispatched, not proposed');
-      assert.equal(calls, 2);
+      assert.equal(audit.calls, 2);
       const [written] = await store.audit.search({ action: 'plan.approve.refused', target: livePlanId, limit: 1, offset: 0 });
       assert.deepEqual({ userName: written?.userName, reason: (written?.detail as { reason: string } | undefined)?.reason }, { userName: 'wang', reason: 'plan is dispatched, not proposed' });
 
@@ -853,8 +849,8 @@ void describe('input is checked where it enters, and every error has the same bo
         if (c.refuse) refusedUpdates.add(c.refuse);
         // The flood plan waiting needs a supervisor: the dispatcher's approval is refused before the workflow.
         if (c.status === 403) flood.pending = { ...pending, plan: { ...pending.plan, requiredRole: 'supervisor' } };
-        failures = 2;
-        calls = 0;
+        audit.failures = 2;
+        audit.calls = 0;
         const logged = errorLog.length;
         try {
           const res = await postJson(c.url, c.body);
@@ -864,7 +860,7 @@ void describe('input is checked where it enters, and every error has the same bo
           refusedUpdates.clear();
           flood.pending = pending;
         }
-        assert.equal(calls, 2, `${c.action}: written twice, then given up`);
+        assert.equal(audit.calls, 2, `${c.action}: written twice, then given up`);
         const lines = errorLog.slice(logged).map((line) => JSON.parse(line) as { msg: string; audit?: { action: string; target: string; userName: string; role: string; ip: string; detail: { reason: string } } });
         const lost = lines.find((l) => l.audit?.action === c.action);
         assert.ok(lost, `the lost record is logged: ${JSON.stringify(lines)}`);
@@ -876,7 +872,7 @@ void describe('input is checked where it enters, and every error has the same bo
         assert.match(lost.msg, new RegExp(`^audit record lost: ${c.action.replace(/\./g, '\\.')} .* by wang; the refusal stands`));
       }
     } finally {
-      store.audit.record = record;
+      audit.restore();
       refusedUpdates.clear();
       flood.pending = pending;
     }
