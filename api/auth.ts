@@ -236,7 +236,14 @@ const auth: FastifyPluginAsyncTypebox<AuthPluginOptions> = async (app, { store, 
       if (!user) {
         const known = await store.users.get(userName);
         const reason = !known ? 'unknown-user' : known.disabled ? 'disabled' : 'bad-password';
-        await store.audit.record({ userName, role: known?.role ?? null, action: 'auth.login.failed', target: userName, detail: { reason }, ip: request.ip });
+        const record = { userName, role: known?.role ?? null, action: 'auth.login.failed', target: userName, detail: { reason }, ip: request.ip };
+        // The answer is 401 whatever happens to the record: a 500 would tell a guesser the audit log is down and
+        // a dispatcher who mistyped that the server broke. A record that cannot be written is logged in full.
+        try {
+          await store.audit.record(record);
+        } catch (error) {
+          request.log.error({ err: error, auditRecord: record }, 'failed sign-in: audit record not written');
+        }
         return reply.code(401).send(errorBody(401, 'invalid user name or password'));
       }
       // The session and its auth.login.ok record are written together, or neither is (then a 500, no token).

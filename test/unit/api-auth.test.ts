@@ -285,7 +285,7 @@ void describe('auth API', () => {
     assert.deepEqual({ userName: entry?.userName, role: entry?.role, detail: entry?.detail }, { userName: 'admin', role: 'admin', detail: { from: 'viewer', to: 'dispatcher' } });
   });
 
-  void test('login and logout whose audit record cannot be written: 500, no session left behind, none ended', async () => {
+  void test('login and logout whose audit record cannot be written: 500, no session left behind, none ended; a failed login stays 401', async () => {
     const token = (await login('viewer', viewerPassword)).json<{ token: string }>().token;
     const sessionCount = () => {
       const db = new Database(dbFile, { readonly: true });
@@ -307,6 +307,10 @@ void describe('auth API', () => {
       const signOut = await app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(token) });
       assert.equal(signOut.statusCode, 500, signOut.body);
       assertErrorBody(signOut.json(), 500);
+      // A failed sign-in is still answered 401 (its record is logged instead): a 500 would mislead the user.
+      const wrong = await login('viewer', 'not the password');
+      assert.equal(wrong.statusCode, 401, wrong.body);
+      assertErrorBody(wrong.json(), 401);
     } finally {
       restore();
     }
