@@ -250,6 +250,17 @@ export function modificationProblems(network: NetworkConfig, body: PlanConstrain
       else if (gapM < MIN_LEVEL_BAND_GAP_M - 1e-9) {
         problems.push(`body/stationBands/${i}: maxLevelM ${b.maxLevelM} − minLevelM ${b.minLevelM} = ${Math.round(gapM * 1e6) / 1e6} m is under the least band gap a PLC may get (${MIN_LEVEL_BAND_GAP_M} m)`);
       }
+    } else if (station) {
+      // A one-sided band takes its other side from the safety envelope: the highest start or the lowest stop a
+      // PLC may get. Without room for the least gap there, the band could not be honoured at all.
+      const highestStartM = Math.min(station.envelope.startLevelM.max, station.levels.overflowM);
+      const lowestStopM = station.envelope.stopLevelM.min;
+      if (b.minLevelM !== undefined && b.minLevelM <= station.levels.overflowM && highestStartM - b.minLevelM < MIN_LEVEL_BAND_GAP_M - 1e-9) {
+        problems.push(`body/stationBands/${i}/minLevelM: ${b.minLevelM} leaves under ${MIN_LEVEL_BAND_GAP_M} m below the highest start level of ${station.id} (${highestStartM} m); give a lower minLevelM or a maxLevelM as well`);
+      }
+      if (b.maxLevelM !== undefined && b.maxLevelM - lowestStopM < MIN_LEVEL_BAND_GAP_M - 1e-9) {
+        problems.push(`body/stationBands/${i}/maxLevelM: ${b.maxLevelM} leaves under ${MIN_LEVEL_BAND_GAP_M} m above the lowest stop level of ${station.id} (${lowestStopM} m); give a higher maxLevelM`);
+      }
     }
   });
   body.lockedStations?.forEach((id, i) => {

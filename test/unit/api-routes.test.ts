@@ -734,6 +734,9 @@ void describe('input is checked where it enters, and every error has the same bo
       ],
       [{ stationBands: [{ stationId: 'W1', minLevelM: 1.5, maxLevelM: 1.53 }] }, ['body/stationBands/0: maxLevelM 1.53 − minLevelM 1.5 = 0.03 m is under the least band gap a PLC may get (0.05 m)']],
       [{ stationBands: [{ stationId: 'W2', minLevelM: 2, maxLevelM: 2 }] }, ['body/stationBands/0: maxLevelM 2 − minLevelM 2 = 0 m is under the least band gap a PLC may get (0.05 m)']],
+      // One-sided bands take the other side from the envelope (W1: start at most 3.5 m, stop at least 1 m).
+      [{ stationBands: [{ stationId: 'W1', minLevelM: 3.48 }] }, ['body/stationBands/0/minLevelM: 3.48 leaves under 0.05 m below the highest start level of W1 (3.5 m); give a lower minLevelM or a maxLevelM as well']],
+      [{ stationBands: [{ stationId: 'W1', maxLevelM: 1.02 }] }, ['body/stationBands/0/maxLevelM: 1.02 leaves under 0.05 m above the lowest stop level of W1 (1 m); give a higher maxLevelM']],
       [{ transferCaps: [{ interconnectionId: 'X9', maxAbsM3h: 10 }] }, ['body/transferCaps/0/interconnectionId: unknown interconnection "X9" (not in network pinghu-reference)']],
       [
         { stationBands: [{ stationId: 'W1', maxLevelM: 2 }, { stationId: 'Z9', minLevelM: 1 }, { stationId: 'W1', minLevelM: 1 }], lockedStations: ['E2', 'Q1'], transferCaps: [{ interconnectionId: 'X1', maxAbsM3h: 5 }, { interconnectionId: 'X1', maxAbsM3h: 9 }] },
@@ -762,8 +765,9 @@ void describe('input is checked where it enters, and every error has the same bo
       assert.equal(message(res), expected);
     }
     assert.equal(updates.length, before, 'nothing reached the workflow');
-    // At the limits: a level at the overflow, a band exactly the least gap wide (in floating point a hair under).
-    for (const band of [{ stationId: 'W1', minLevelM: 3.95, maxLevelM: 4 }, { stationId: 'W1', minLevelM: 1, maxLevelM: 1.05 }, { stationId: 'W1', maxLevelM: 4 }]) {
+    // At the limits: a level at the overflow, a band exactly the least gap wide (in floating point a hair under),
+    // one-sided bands the least gap inside the envelope.
+    for (const band of [{ stationId: 'W1', minLevelM: 3.95, maxLevelM: 4 }, { stationId: 'W1', minLevelM: 1, maxLevelM: 1.05 }, { stationId: 'W1', maxLevelM: 4 }, { stationId: 'W1', minLevelM: 3.45 }, { stationId: 'W1', maxLevelM: 1.05 }]) {
       const res = await postJson(`/api/plans/${pendingPlanId}/modify`, JSON.stringify({ stationBands: [band] }));
       assert.equal(res.statusCode, 200, `${JSON.stringify(band)}: ${res.body}`);
       assert.deepEqual((updates.at(-1)?.args[0] as { constraints: unknown }).constraints, { stationBands: [band] });
