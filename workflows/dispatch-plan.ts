@@ -329,6 +329,11 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
     return true;
   };
 
+  // Steps are counted from 1 in every text people read, with the total so a reader (and the console, which
+  // still reads the 0-based "step k" of older records) can tell the two apart.
+  const stepOf = (k: number) => `step ${k + 1} of ${plan.steps.length}`;
+  const stepZh = (k: number) => `第${k + 1}步（共${plan.steps.length}步）`;
+
   /** One step with per-station retries and hand-back; false when the step could not be applied at all. */
   const applyStep = async (k: number): Promise<boolean> => {
     const step = plan.steps[k]!;
@@ -337,14 +342,14 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
     try {
       outcome = await applyIo.applyPlanStep({ planId, stepIndex: k, step, heartbeat, skipStations: [...handedBack] });
     } catch (error) {
-      state.error = `step ${k}: ${errorText(error)}`;
+      state.error = `${stepOf(k)}: ${errorText(error)}`;
       // The latest outcome would be the previous step's: it must not be taken for this one's.
       delete state.outcome;
       await notify({
         audience: 'dispatcher',
         severity: 'alarm',
         title: `设定值下发失败 / Setpoint dispatch failed`,
-        text: `计划 **${planId}** 第${k}步下发失败，已停止执行；泵站在看门狗超时后回到本地控制。\n\n${state.error}`,
+        text: `计划 **${planId}** ${stepZh(k)}下发失败，已停止执行；泵站在看门狗超时后回到本地控制。\n\n${state.error}`,
         key: `${planId}:step-${k}:failed`,
       });
       return false;
@@ -372,7 +377,7 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
       failing = stationFailures(again.writes);
     }
     if (failing.length > 0) {
-      const reason = retryError ? `writes failed at step ${k}; retry ${retries} gave up: ${retryError}` : `writes failed ${retries + 1} times at step ${k}`;
+      const reason = retryError ? `writes failed at ${stepOf(k)}; retry ${retries} gave up: ${retryError}` : `writes failed ${retries + 1} times at ${stepOf(k)}`;
       // A newer plan is live (it writes these stations itself) or this one is cancelled: no hand-back write.
       const skipHandBack = () => record('hand-back-skipped', null, `${failing.join(',')}: ${reason}; not handed back: ${state.replacedBy ? `replaced by ${state.replacedBy}` : 'cancelled'}`);
       if (stopWriting()) {
@@ -383,7 +388,7 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
         audience: 'dispatcher',
         severity: 'alarm',
         title: `泵站设定值下发失败，交回本地控制 / Stations handed back to local control`,
-        text: `计划 **${planId}** 第${k}步：${failing.join('、')} 写入失败${retries + 1}次，已交回本地控制，本计划不再向其下发。\n\n${failing.join(', ')}: ${reason}; handed back to local control for the rest of the plan.`,
+        text: `计划 **${planId}** ${stepZh(k)}：${failing.join('、')} 写入失败${retries + 1}次，已交回本地控制，本计划不再向其下发。\n\n${failing.join(', ')}: ${reason}; handed back to local control for the rest of the plan.`,
         key: `${planId}:step-${k}:hand-back`,
       });
       if (stopWriting()) {
@@ -426,12 +431,12 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
       }
       if (links.length > 0 && !stopWriting()) {
         const what = links.map((w) => `${w.objectId}.${w.tag} = ${w.value}`).join(', ');
-        const reason = `${what}: not written after ${linkRetries + 1} attempts at step ${k}${linkError ? ` (${linkError})` : ''}`;
+        const reason = `${what}: not written after ${linkRetries + 1} attempts at ${stepOf(k)}${linkError ? ` (${linkError})` : ''}`;
         await notify({
           audience: 'dispatcher',
           severity: 'alarm',
-          title: `计划 ${planId} 第${k}步：互联/调蓄池设定值未写入 / plan ${planId} step ${k}: transfer or tank setpoint not written`,
-          text: `计划 **${planId}** 第${k}步：${what} 写入失败${linkRetries + 1}次，SCADA仍保持原设定值，请核实互联闸泵与调蓄池。\n\n${reason}; SCADA keeps the value it held: check the interconnection and tank.`,
+          title: `计划 ${planId} ${stepZh(k)}：互联/调蓄池设定值未写入 / plan ${planId} ${stepOf(k)}: transfer or tank setpoint not written`,
+          text: `计划 **${planId}** ${stepZh(k)}：${what} 写入失败${linkRetries + 1}次，SCADA仍保持原设定值，请核实互联闸泵与调蓄池。\n\n${reason}; SCADA keeps the value it held: check the interconnection and tank.`,
           key: `${planId}:step-${k}:link-write`,
         });
         await record('link-write-failed', null, reason);

@@ -310,6 +310,9 @@ test('a station whose writes keep failing is retried with backoff, then alarmed 
     const alarm = notifications.find((n) => n.key === 'plan-hand-back:step-0:hand-back');
     assert.equal(alarm?.severity, 'alarm');
     assert.match(alarm?.text ?? '', /W2/);
+    // The first step, counted from 1 as the console counts, in both languages.
+    assert.match(alarm?.text ?? '', /第1步（共3步）/);
+    assert.match(result.handedBack?.[0]?.reason ?? '', /at step 1 of 3/);
     assert.ok(calls.includes('record:handed-back'));
   } finally {
     failingStations.clear();
@@ -336,7 +339,8 @@ test('a transfer whose write fails is retried on its own, then alarmed and recor
     assert.deepEqual(calls.filter((c) => c.startsWith('apply:0')), ['apply:0', 'apply:0:', 'apply:0:'], 'two retries of the transfer alone, no station rewritten');
     const alarm = notifications.find((n) => n.key === 'plan-link-down:step-0:link-write');
     assert.equal(alarm?.severity, 'alarm');
-    assert.match(alarm?.text ?? '', /X1\.transferSpM3h = .* 写入失败3次/);
+    assert.match(alarm?.text ?? '', /第1步（共\d+步）：X1\.transferSpM3h = .* 写入失败3次/);
+    assert.match(alarm?.title ?? '', /step 1 of \d+: transfer or tank setpoint not written/);
     assert.ok(records.some((r) => r.planId === 'plan-link-down' && r.status === 'link-write-failed' && /X1\.transferSpM3h/.test(r.detail ?? '')));
     assert.equal(handBacks.filter((h) => h.planId === 'plan-link-down').length, 0);
 
@@ -479,7 +483,7 @@ test('dispatch-failed records the failing step with its error, never the previou
       return handle.result();
     });
     assert.equal(result.status, 'dispatch-failed');
-    assert.match(result.error ?? '', /^step 1: BadCommunicationError/);
+    assert.match(result.error ?? '', /^step 2 of \d+: BadCommunicationError/, 'the second step, counted from 1');
     assert.equal(result.outcome, undefined, 'no outcome is shown for the failed step (step 0\'s is in its record)');
     assert.deepEqual(result.steps?.map((s) => s.stepIndex), [0]);
     const mine = records.filter((r) => r.planId === 'plan-dispatch-failed');
@@ -487,7 +491,7 @@ test('dispatch-failed records the failing step with its error, never the previou
     assert.equal(mine[0]?.outcome?.stepIndex, 0);
     const failed = mine[1]!;
     assert.equal(failed.outcome, null, 'step 0\'s outcome is not recorded again as the failed step\'s');
-    assert.match(failed.detail ?? '', /^step 1: BadCommunicationError: SCADA away/);
+    assert.match(failed.detail ?? '', /^step 2 of \d+: BadCommunicationError: SCADA away/);
   } finally {
     stepWriteError = undefined;
   }

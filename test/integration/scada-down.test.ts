@@ -224,7 +224,7 @@ test('SCADA down during dispatch: retried with back-off, alarms, hand-back and w
   const failedAfterS = (Date.now() - downAtMs) / 1000;
 
   assert.equal(long.status, 'dispatch-failed');
-  assert.match(long.error ?? '', /^step 1: /);
+  assert.match(long.error ?? '', /^step 2 of \d+: /, 'the second step, counted from 1 with the total');
   // Activity retries: 2 + 4 + 8 + 16 s of back-off between five attempts.
   assert.ok(failedAfterS >= 30, `gave up after ${failedAfterS.toFixed(1)} s, after the back-off`);
   assert.ok(alarms().some((a) => a.includes('Setpoint dispatch failed') && a.includes('plan-scada-long')), 'dispatch-failure alarm sent');

@@ -235,6 +235,9 @@ void test('decisions need the plan\'s required role, never less than dispatcher,
 void test("a plan's error gets a translated label; the step is counted from 1 as the page counts steps", () => {
   assert.deepEqual(sentence(logic.planErrorInfo('step 0: OPC UA write to E3 timed out'), 'step error'), { key: 'plan.errorStep', params: { step: 1 } });
   assert.deepEqual(logic.planErrorInfo('step 4: x').params, { step: 5 });
+  // Records written since the total is given count from 1 already.
+  assert.deepEqual(logic.planErrorInfo('step 1 of 12: OPC UA write to E3 timed out').params, { step: 1 });
+  assert.deepEqual(logic.planErrorInfo('step 12 of 12: x').params, { step: 12 });
   assert.deepEqual(sentence(logic.planErrorInfo('Activity task failed'), 'other error'), { key: 'plan.errorOther', params: {} });
   assert.equal(logic.planErrorInfo('').key, 'plan.errorOther');
 });
@@ -291,6 +294,11 @@ void test('history details: the plan workflow\'s texts become sentences; comment
     params: { what: 'X1.transferSpM3h = 300, T1.outflowSpM3h = 50', n: 4, step: 2 },
   });
   assert.deepEqual(d('link-write-failed', 'X1.transferSpM3h = 300: not written after 1 attempts at step 0')?.params, { what: 'X1.transferSpM3h = 300', n: 1, step: 1 });
+  // The same texts as written since steps are counted from 1 with the total.
+  assert.deepEqual(sentence(d('handed-back', 'E1,E4: writes failed 3 times at step 1 of 8'), 'handed back, counted'), { key: 'event.handedBack', params: { failure } });
+  assert.deepEqual(sentence(d('handed-back', 'E1: writes failed at step 3 of 8; retry 2 gave up: write E1.startLevelSpM: BadTimeout'), 'gave up, counted'), { key: 'event.handedBack', params: { failure: gaveUp } });
+  assert.deepEqual(d('link-write-failed', 'X1.transferSpM3h = 300: not written after 4 attempts at step 2 of 8 (BadCommunicationError)')?.params, { what: 'X1.transferSpM3h = 300', n: 4, step: 2 });
+  assert.deepEqual(sentence(d('dispatch-failed', 'step 3 of 8: OPC UA session closed'), 'failed, counted'), { key: 'plan.errorStep', params: { step: 3 } });
   assert.deepEqual(sentence(d('dispatch-failed', 'step 2: OPC UA session closed'), 'failed'), { key: 'plan.errorStep', params: { step: 3 } });
   assert.deepEqual(sentence(d('needs-approval', 'no approved plan to compare with: a dispatcher decides'), 'needs approval'), { key: 'autonomy.reason.noLastApproved', params: {} });
   assert.deepEqual(sentence(d('auto-approved', 'auto-within-bounds: within bounds of plan-a over 4 step(s) (levels ±0.3 m, transfers ±200 m³/h)'), 'auto').key, 'autonomy.reason.within');
@@ -356,7 +364,8 @@ void test('the workflow texts read above are still the ones the workflows write'
     [
       'workflows/dispatch-plan.ts',
       [
-        'state.error = `step ${k}: ${errorText(error)}`',
+        'state.error = `${stepOf(k)}: ${errorText(error)}`',
+        'const stepOf = (k: number) => `step ${k + 1} of ${plan.steps.length}`',
         "`revision ${state.revision} by ${m.userName}: ${JSON.stringify(m.constraints)}`",
         '`notified the ${nextRoleUp(input.requiredRole)} after ${waitedMin} min`',
         '`plan ${state.keptPlanId} stays in force`',
@@ -364,11 +373,11 @@ void test('the workflow texts read above are still the ones the workflows write'
         '`superseded by ${state.supersededBy}`',
         '`replaced by ${state.replacedBy}`',
         '`${state.steps!.length} steps applied`',
-        '`writes failed at step ${k}; retry ${retries} gave up: ${retryError}`',
-        '`writes failed ${retries + 1} times at step ${k}`',
+        '`writes failed at ${stepOf(k)}; retry ${retries} gave up: ${retryError}`',
+        '`writes failed ${retries + 1} times at ${stepOf(k)}`',
         "`${failing.join(',')}: ${reason}; not handed back: ${state.replacedBy ? `replaced by ${state.replacedBy}` : 'cancelled'}`",
         "`${failing.join(',')}: ${reason}`",
-        "`${what}: not written after ${linkRetries + 1} attempts at step ${k}${linkError ? ` (${linkError})` : ''}`",
+        "`${what}: not written after ${linkRetries + 1} attempts at ${stepOf(k)}${linkError ? ` (${linkError})` : ''}`",
       ],
     ],
     [

@@ -241,12 +241,19 @@ export function decisionAccess(userRole, requiredRole) {
 //   an array                joined as a list (of sentences, when its items are { key, params })
 //   { key, params }         a sentence of its own
 //   { zh, en }              the text in the current language
-// Step numbers are shown from 1, as the plan page shows them (the workflows count from 0).
+// Step numbers are shown from 1, as the plan page shows them (older workflow records count from 0: STEP below).
 
-/** A plan's error (workflows/dispatch-plan.ts "step <k>: <error>", or a dispatch-cycle failure) under a translated label. */
+/**
+ * A step in the workflow's English texts: "step 3 of 12" (counted from 1, as the page counts), or in records
+ * written before the count was given, "step 2" (counted from 0). Two capture groups: the number, the total.
+ */
+const STEP = 'step (\\d+)(?: of (\\d+))?';
+const stepNumber = (number, total) => Number(number) + (total === undefined ? 1 : 0);
+
+/** A plan's error (workflows/dispatch-plan.ts "step <k> of <n>: <error>", or a dispatch-cycle failure) under a translated label. */
 export function planErrorInfo(text) {
-  const m = /^step (\d+): /.exec(String(text ?? ''));
-  return m ? { key: 'plan.errorStep', params: { step: Number(m[1]) + 1 } } : { key: 'plan.errorOther', params: {} };
+  const m = new RegExp(`^${STEP}: `).exec(String(text ?? ''));
+  return m ? { key: 'plan.errorStep', params: { step: stepNumber(m[1], m[2]) } } : { key: 'plan.errorOther', params: {} };
 }
 
 /** A modification's constraints (contract PlanConstraints) as sentences: bands, stations locked to local control, transfer caps. */
@@ -278,8 +285,8 @@ const stationList = (text) => text.split(',').filter(Boolean);
 /** Why stations failed at a step (workflows/dispatch-plan.ts applyStep's reason). */
 function writeFailure(stations, reason) {
   let m;
-  if ((m = /^writes failed (\d+) times at step (\d+)$/.exec(reason))) return { key: 'event.writesFailed', params: { stations, n: Number(m[1]), step: Number(m[2]) + 1 } };
-  if ((m = /^writes failed at step (\d+); retry (\d+) gave up: /s.exec(reason))) return { key: 'event.writesGaveUp', params: { stations, step: Number(m[1]) + 1, retries: Number(m[2]) } };
+  if ((m = new RegExp(`^writes failed (\\d+) times at ${STEP}$`).exec(reason))) return { key: 'event.writesFailed', params: { stations, n: Number(m[1]), step: stepNumber(m[2], m[3]) } };
+  if ((m = new RegExp(`^writes failed at ${STEP}; retry (\\d+) gave up: `, 's').exec(reason))) return { key: 'event.writesGaveUp', params: { stations, step: stepNumber(m[1], m[2]), retries: Number(m[3]) } };
   return null;
 }
 
@@ -321,10 +328,10 @@ export function planEventDetail(status, detail) {
     const failure = writeFailure(stationList(m[1]), m[2]);
     return failure ? { key: 'event.handedBack', params: { failure } } : null;
   }
-  if ((m = /^(.+): not written after (\d+) attempts at step (\d+)(?: \(.*\))?$/s.exec(s))) {
-    return { key: 'event.linkWriteFailed', params: { what: m[1], n: Number(m[2]), step: Number(m[3]) + 1 } };
+  if ((m = new RegExp(`^(.+): not written after (\\d+) attempts at ${STEP}(?: \\(.*\\))?$`, 's').exec(s))) {
+    return { key: 'event.linkWriteFailed', params: { what: m[1], n: Number(m[2]), step: stepNumber(m[3], m[4]) } };
   }
-  if (status === 'dispatch-failed' && /^step \d+: /.test(s)) return planErrorInfo(s);
+  if (status === 'dispatch-failed' && new RegExp(`^${STEP}: `).test(s)) return planErrorInfo(s);
   return null;
 }
 
