@@ -784,11 +784,23 @@ function buildPlan(ctx: BuildContext): Plan {
 
 /**
  * The previous plan moved to now: steps already over are dropped, the last step is repeated to fill the
- * horizon, stations now in LOCAL mode keep what is in force, and the first step is re-clamped against the
- * setpoints in force. Null when the plan is for another network or has no step left.
+ * horizon, stations now in LOCAL mode keep what is in force, and every step's station, tank and transfer
+ * setpoints are clamped to their envelopes as a chain (clampLevelBand / clampToEnvelope; the first step from
+ * the setpoints in force one cycle ago, each later one from the step before): the previous plan may have been
+ * made under older, wider envelopes, or edited. Null when the plan is for another network or has no step
+ * left; throws (the caller falls back to the rule-based plan) when a step length is not a positive number of
+ * minutes, a value is not finite, or a setpoint names an object the network does not have.
  */
 export function shiftPreviousPlan(previous: Plan, network: NetworkConfig, state: PlannerState, planId: string, nowUtcMs: number): Plan | null {
   if (previous.networkId !== network.id || previous.steps.length === 0) return null;
+  // A step of no length would repeat the last step for ever (the horizon is filled step by step).
+  if (!Number.isFinite(previous.stepMin) || previous.stepMin < 1) throw new RangeError(`previous plan ${previous.planId}: stepMin is not a positive number of minutes (at least 1): ${previous.stepMin}`);
+  previous.steps.forEach((step, i) => {
+    if (!Number.isFinite(step.startUtcMs)) throw new RangeError(`previous plan ${previous.planId}: steps[${i}].startUtcMs is not a finite time: ${step.startUtcMs}`);
+    if (step.durationMin !== undefined && !(Number.isFinite(step.durationMin) && step.durationMin > 0)) {
+      throw new RangeError(`previous plan ${previous.planId}: steps[${i}].durationMin is not a positive number of minutes: ${step.durationMin}`);
+    }
+  });
   const endOf = (i: number) => previous.steps[i + 1]?.startUtcMs ?? previous.steps[i]!.startUtcMs + (previous.steps[i]!.durationMin ?? previous.stepMin) * 60_000;
   const kept = previous.steps.filter((_, i) => endOf(i) > nowUtcMs).map((s) => structuredClone(s));
   if (kept.length === 0) return null;
@@ -799,23 +811,62 @@ export function shiftPreviousPlan(previous: Plan, network: NetworkConfig, state:
     kept.push(last);
   }
   const stationById = new Map(network.stations.map((s) => [s.id, s]));
+  const tankById = new Map(network.tanks.map((t) => [t.id, t]));
+  const transferById = new Map(network.interconnections.map((x) => [x.id, x]));
   const stateById = new Map(state.stations.map((s) => [s.stationId, s]));
+  const tankStateById = new Map((state.tanks ?? []).map((t) => [t.tankId, t]));
+  const transferStateById = new Map((state.transfers ?? []).map((x) => [x.interconnectionId, x]));
   const clamped: Plan['clamped'] = [];
+  // The value each setpoint was last sent (in force now, then the step before), per object and setpoint.
+  const sentBefore = new Map<string, number | null>();
+  const bandBefore = new Map<string, { startLevelM: number | null; stopLevelM: number | null }>();
+  const unknown = (kind: string, id: string) => new RangeError(`previous plan ${previous.planId}: ${kind} ${id} is not in network ${network.id}`);
+  const clampChained = (objectId: string, setpoint: string, wanted: number, envelope: Envelope, inForce: number | null | undefined, minutesSince: number, startUtcMs: number, record = true): number => {
+    const key = `${objectId}/${setpoint}`;
+    const before = sentBefore.has(key) ? sentBefore.get(key)! : (inForce ?? null);
+    const r = clampToEnvelope(wanted, envelope, before, minutesSince);
+    if (r.clamped && record) clamped.push({ objectId, setpoint, wanted, sent: r.value, startUtcMs });
+    sentBefore.set(key, r.value);
+    return r.value;
+  };
   kept.forEach((step, i) => {
+    // The first write replaces values written one cycle ago; later ones follow the step before.
+    const minutesSince = i === 0 ? network.planning.cycleMin : (kept[i - 1]!.durationMin ?? previous.stepMin);
     step.stations = step.stations.map((sp) => {
       const station = stationById.get(sp.stationId);
+      if (!station) throw unknown('station', sp.stationId);
       const st = stateById.get(sp.stationId);
-      if (!station) return sp;
-      if (st?.mode === 'local') {
-        return { ...sp, remoteControl: 'levelBand', startLevelM: st.startLevelSpM ?? station.levels.pumpStartM, stopLevelM: st.stopLevelSpM ?? station.levels.pumpStopM };
-      }
-      if (i > 0) return sp;
-      const { startLevelM: start, stopLevelM: stop } = clampLevelBand(sp, station.envelope, { startLevelM: st?.startLevelSpM ?? null, stopLevelM: st?.stopLevelSpM ?? null }, network.planning.cycleMin);
-      const flow = clampToEnvelope(sp.flowM3h, station.envelope.flowSetpointM3h, st?.flowSpM3h ?? null, network.planning.cycleMin);
-      if (start.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'startLevelM', wanted: sp.startLevelM, sent: start.value, startUtcMs: step.startUtcMs });
-      if (stop.clamped) clamped.push({ objectId: sp.stationId, setpoint: 'stopLevelM', wanted: sp.stopLevelM, sent: stop.value, startUtcMs: step.startUtcMs });
-      if (flow.clamped && sp.remoteControl === 'flow') clamped.push({ objectId: sp.stationId, setpoint: 'flowM3h', wanted: sp.flowM3h, sent: flow.value, startUtcMs: step.startUtcMs });
-      return { ...sp, startLevelM: start.value, stopLevelM: stop.value, flowM3h: flow.value };
+      const local = st?.mode === 'local';
+      // LOCAL mode: repeat what is in force (the PLC ignores remote setpoints), still inside the envelope.
+      const wanted = local
+        ? { remoteControl: 'levelBand' as const, startLevelM: st.startLevelSpM ?? station.levels.pumpStartM, stopLevelM: st.stopLevelSpM ?? station.levels.pumpStopM, flowM3h: st.flowSpM3h ?? 0 }
+        : sp;
+      const before = bandBefore.get(sp.stationId) ?? { startLevelM: st?.startLevelSpM ?? null, stopLevelM: st?.stopLevelSpM ?? null };
+      const band = clampLevelBand({ startLevelM: wanted.startLevelM, stopLevelM: wanted.stopLevelM }, station.envelope, before, minutesSince);
+      bandBefore.set(sp.stationId, { startLevelM: band.startLevelM.value, stopLevelM: band.stopLevelM.value });
+      if (band.startLevelM.clamped && !local) clamped.push({ objectId: sp.stationId, setpoint: 'startLevelM', wanted: sp.startLevelM, sent: band.startLevelM.value, startUtcMs: step.startUtcMs });
+      if (band.stopLevelM.clamped && !local) clamped.push({ objectId: sp.stationId, setpoint: 'stopLevelM', wanted: sp.stopLevelM, sent: band.stopLevelM.value, startUtcMs: step.startUtcMs });
+      const flowM3h = clampChained(sp.stationId, 'flowM3h', wanted.flowM3h, station.envelope.flowSetpointM3h, st?.flowSpM3h, minutesSince, step.startUtcMs, !local && wanted.remoteControl === 'flow');
+      const available = Math.min(station.pumps.length, Math.max(0, Math.round(st?.pumpsAvailable ?? station.pumps.length)));
+      if (!Number.isFinite(sp.pumpsAllowed)) throw new RangeError(`previous plan ${previous.planId}: ${sp.stationId} pumpsAllowed is not a finite number: ${sp.pumpsAllowed}`);
+      const pumpsAllowed = Math.max(0, Math.min(available, Math.round(sp.pumpsAllowed)));
+      return { ...sp, remoteControl: wanted.remoteControl, startLevelM: band.startLevelM.value, stopLevelM: band.stopLevelM.value, flowM3h, pumpsAllowed };
+    });
+    step.tanks = step.tanks.map((sp) => {
+      const tank = tankById.get(sp.tankId);
+      if (!tank) throw unknown('tank', sp.tankId);
+      const tk = tankStateById.get(sp.tankId);
+      return {
+        ...sp,
+        inletM3h: clampChained(sp.tankId, 'inletM3h', sp.inletM3h, tank.envelope.inletM3h, tk?.inletSpM3h, minutesSince, step.startUtcMs),
+        outletM3h: clampChained(sp.tankId, 'outletM3h', sp.outletM3h, tank.envelope.outletM3h, tk?.outletSpM3h, minutesSince, step.startUtcMs),
+      };
+    });
+    step.transfers = step.transfers.map((sp) => {
+      const link = transferById.get(sp.interconnectionId);
+      if (!link) throw unknown('interconnection', sp.interconnectionId);
+      const now = transferStateById.get(sp.interconnectionId)?.transferM3h;
+      return { ...sp, transferM3h: clampChained(sp.interconnectionId, 'transferM3h', sp.transferM3h, link.envelope.transferM3h, now, minutesSince, step.startUtcMs) };
     });
   });
   return {
