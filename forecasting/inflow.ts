@@ -43,8 +43,13 @@ export interface InflowRainInput {
   source: string;
   issuedAtUtcMs: number | null;
   ageMin: number | null;
-  ensemble?: { quality: RainQuality; reason: string | null };
+  ensemble?: { quality: RainQuality; reason: string | null; membersDropped?: number };
+  /** null = unknown (a gap, or beyond the end of the forecast): filled here by `gapFillMm`, flagged. */
   catchments: { catchmentId: string; precipitationMm: (number | null)[]; members: (number | null)[][] }[];
+  /** Forecast-level remarks of the rain source (PlanningRain.notes), copied into the forecast's flags. */
+  notes?: readonly string[];
+  /** Per-catchment remarks (PlanningRain.catchmentNotes), copied into the flags of the catchment's station. */
+  catchmentNotes?: readonly { catchmentId: string; text: string }[];
 }
 
 export interface InflowForecastInput {
@@ -285,6 +290,8 @@ export function forecastInflow(input: InflowForecastInput): InflowForecast {
   const memberCount = Math.max(0, ...rain.catchments.map((c) => c.members.length));
   if (memberCount === 0) flags.push(`no ensemble members${rain.ensemble?.reason ? ` (${rain.ensemble.reason})` : ''}: P10–P90 hold only the dry-weather and RDII model spread`);
   else if (rain.ensemble && rain.ensemble.quality !== 'fresh') flags.push(`ensemble ${rain.ensemble.quality}: ${rain.ensemble.reason ?? ''}`.trim());
+  flags.push(...(rain.notes ?? []));
+  const when = (utcMs: number) => new Date(utcMs).toISOString().replace(':00.000Z', 'Z');
 
   const stations = models.map((model): StationInflowForecast => {
     const stationFlags: string[] = [];
@@ -295,6 +302,7 @@ export function forecastInflow(input: InflowForecastInput): InflowForecast {
     const memberRdii: Float64Array[] = Array.from({ length: memberCount }, () => new Float64Array(grid.steps));
     const iaAtStartMm: Record<string, number> = {};
     for (const c of model.catchments) {
+      for (const note of rain.catchmentNotes ?? []) if (note.catchmentId === c.catchmentId) stationFlags.push(note.text);
       const r = rainById.get(c.catchmentId);
       if (!r) {
         stationFlags.push(`no rain for catchment ${c.catchmentId}: RDII from past rain only`);
@@ -312,28 +320,47 @@ export function forecastInflow(input: InflowForecastInput): InflowForecast {
       const state = rdiiState(pastValues, c.rtk, c.areaHa, grid.stepMin, grid.steps, input.iaAtPastStartMm?.[c.catchmentId]);
       iaAtStartMm[c.catchmentId] = state.iaMm;
 
-      const fill = (values: (number | null)[] | undefined, what: string): number[] => {
+      // Unknown rain (a gap, or beyond the end of the forecast) is filled here only, and said with its times.
+      const unknown = { steps: 0, series: [] as number[], firstUtcMs: Number.POSITIVE_INFINITY, lastUtcMs: Number.NEGATIVE_INFINITY };
+      const fill = (values: (number | null)[] | undefined, member: number | null): number[] => {
         if (!values) return new Array<number>(grid.steps).fill(0);
         let gaps = 0;
         const out = Array.from({ length: grid.steps }, (_, i) => {
           const v = values[i];
           if (v === null || v === undefined || !Number.isFinite(v)) {
             gaps++;
-            return gapFill(c.catchmentId, grid.startUtcMs + i * stepMs, grid.stepMin);
+            const t = grid.startUtcMs + i * stepMs;
+            unknown.firstUtcMs = Math.min(unknown.firstUtcMs, t);
+            unknown.lastUtcMs = Math.max(unknown.lastUtcMs, t + stepMs);
+            return gapFill(c.catchmentId, t, grid.stepMin);
           }
           return v;
         });
-        if (gaps > 0) stationFlags.push(`rain gap: ${gaps} step(s) of ${what} at ${c.catchmentId} filled with ${gapLabel}`);
+        if (gaps > 0 && member === null) {
+          stationFlags.push(`rain gap: ${gaps} of ${grid.steps} step(s) of the deterministic forecast at ${c.catchmentId} unknown (${when(unknown.firstUtcMs)}–${when(unknown.lastUtcMs)}): filled with ${gapLabel}`);
+          unknown.firstUtcMs = Number.POSITIVE_INFINITY;
+          unknown.lastUtcMs = Number.NEGATIVE_INFINITY;
+        } else if (gaps > 0 && member !== null) {
+          unknown.steps += gaps;
+          unknown.series.push(member);
+        }
         return out;
       };
-      const det = forecastRdii(fill(r?.precipitationMm, 'the deterministic forecast'), c.rtk, c.areaHa, grid.stepMin, state);
+      const det = forecastRdii(fill(r?.precipitationMm, null), c.rtk, c.areaHa, grid.stepMin, state);
       for (let i = 0; i < grid.steps; i++) rdiiDet[i] = rdiiDet[i]! + det[i]!;
       for (let m = 0; m < memberCount; m++) {
         const values = r?.members[m];
-        const rdii = values ? forecastRdii(fill(values, `member ${m}`), c.rtk, c.areaHa, grid.stepMin, state) : det;
+        const rdii = values ? forecastRdii(fill(values, m), c.rtk, c.areaHa, grid.stepMin, state) : det;
         const acc = memberRdii[m]!;
         for (let i = 0; i < grid.steps; i++) acc[i] = acc[i]! + rdii[i]!;
       }
+      if (unknown.series.length > 0) {
+        const list = unknown.series.length > 8 ? `${unknown.series.slice(0, 8).join(', ')}, …` : unknown.series.join(', ');
+        stationFlags.push(
+          `rain gap: ${unknown.steps} step(s) over ${unknown.series.length} of ${memberCount} ensemble member(s) (member ${list}) at ${c.catchmentId} unknown (${when(unknown.firstUtcMs)}–${when(unknown.lastUtcMs)}): filled with ${gapLabel}`,
+        );
+      }
+      if (r && memberCount > 0 && r.members.length < memberCount) stationFlags.push(`${memberCount - r.members.length} ensemble member(s) missing at ${c.catchmentId}: the deterministic rain stands in for them`);
     }
 
     // Error correction: the recent deviation decays with the learned hourly autocorrelation, from the middle

@@ -1,14 +1,20 @@
 // Rain for planning, per catchment on the planning grid (15 min), deterministic and ensemble, from the
 // Open-Meteo connector — with the last good forecast kept and visible fallbacks:
 //
-//   fresh     the service answered now and the answer passed the checks;
+//   fresh            the service answered now and the answer passed the checks;
+//   fresh-with-gaps  as fresh, but some steps of the planning horizon are unknown (NaN on the wire, or beyond
+//                    the end of a short answer), ensemble members were dropped as mostly missing, or much of
+//                    the past rain (RDII state) is missing — the reason says which;
 //   stale     the service failed (or answered badly); the last good forecast is used, flagged with its
 //             age, while it is younger than `maxStaleMin`;
 //   fallback  no usable forecast: climatology (zero rain or a configured hourly climatology) or
 //             persistence of the recent observed rate — said so in `quality` and `reason`.
 //
 // Never silent: missing values (NaN on the wire, null from the connector) stay null and are listed in
-// `gaps`; steps the chosen forecast does not cover are filled from the fallback and listed in `filled`.
+// `gaps`; steps the chosen forecast does not cover (a short answer, no forecast at all) stay null too and
+// are listed in `uncovered`. Unknown is never dry here: only the inflow model fills unknown steps, by
+// `fallbackMm`, and flags it. The share of missing values that refuses an answer is taken over the planning
+// horizon alone; the past hours (RDII state) are judged apart.
 // Answers whose time axis is hours away from "now" are rejected (the UTC vs UTC+8 mistake), and
 // catchment coordinates are checked before any request.
 //
@@ -20,7 +26,7 @@ import type { RainForecast } from '../activities/types.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { createCalendar, MS_PER_H, MS_PER_MIN } from './calendar.js';
 
-export type RainQuality = 'fresh' | 'stale' | 'fallback';
+export type RainQuality = 'fresh' | 'fresh-with-gaps' | 'stale' | 'fallback';
 
 export type RainFallback =
   /** No rain, flagged. */
@@ -89,8 +95,10 @@ export interface RainSourceOptions {
   pastH?: number;
   /** Use Open-Meteo's 15-minutely deterministic series when the step is 15 min (default true). */
   useMinutely15?: boolean;
-  /** An answer with more missing values than this share is not "good" (default 0.2). */
+  /** An answer with more missing values than this share of the planning horizon is not "good" (default 0.2). */
   maxGapShare?: number;
+  /** An ensemble member with more than this share of the horizon missing is dropped (default 0.5). */
+  maxMemberGapShare?: number;
   nowUtcMs?: () => number;
   store?: LastGoodStore;
   sourceName?: string;
@@ -123,6 +131,12 @@ export interface RainPart {
   ageMin: number | null;
 }
 
+/** Something about one catchment's rain that its station's inflow forecast must say. */
+export interface CatchmentNote {
+  catchmentId: string;
+  text: string;
+}
+
 export interface PlanningRain extends RainPart {
   startUtcMs: number;
   stepMin: number;
@@ -130,19 +144,26 @@ export interface PlanningRain extends RainPart {
   /** Steps of `pastMm` (ending at startUtcMs). */
   pastSteps: number;
   source: string;
-  ensemble: RainPart & { members: number };
+  /** `members`: used (after dropping mostly missing ones); `membersDropped`: dropped from the answer used. */
+  ensemble: RainPart & { members: number; membersDropped: number };
   catchments: CatchmentRain[];
   /** Missing values inside the forecast (kept as null). */
   gaps: RainGap[];
-  /** Steps not covered by the forecast used, filled from the fallback. */
-  filled: RainGap[];
+  /** Steps the forecast used does not cover (kept as null): a short answer, or no forecast at all. */
+  uncovered: RainGap[];
+  /** What the inflow model fills unknown steps with (`fallbackMm`), e.g. "zero rain (no forecast)". */
+  fallbackLabel: string;
+  /** Forecast-level remarks for the inflow forecast's flags (beyond quality and reason). */
+  notes: string[];
+  /** Per-catchment remarks for the flags of the station the catchment drains to. */
+  catchmentNotes: CatchmentNote[];
 }
 
 export interface RainSource {
   /** Rain for the planning horizon starting at the current step. */
   get(): Promise<PlanningRain>;
   /** The fallback's depth (mm) for one step, e.g. to fill gaps with the same rule, visibly. */
-  fallbackMm(catchmentId: string, stepStartUtcMs: number, stepMin: number): number;
+  fallbackMm: (catchmentId: string, stepStartUtcMs: number, stepMin: number) => number;
 }
 
 /** Clear errors for coordinates before anything is requested. */
@@ -212,6 +233,7 @@ export function createRainSource(options: RainSourceOptions): RainSource {
   const wantEnsemble = options.ensemble ?? true;
   const useMinutely15 = (options.useMinutely15 ?? true) && stepMin === 15;
   const maxGapShare = options.maxGapShare ?? 0.2;
+  const maxMemberGapShare = options.maxMemberGapShare ?? 0.5;
   const now = options.nowUtcMs ?? Date.now;
   const store = options.store ?? memoryLastGoodStore();
   const sourceName = options.sourceName ?? 'open-meteo';
@@ -246,48 +268,125 @@ export function createRainSource(options: RainSourceOptions): RainSource {
     }
   };
 
-  function gapShare(values: Iterable<(number | null)[]>): number {
+  const steps = (options.horizonH * 60) / stepMin;
+  const pastSteps = (pastH * 60) / stepMin;
+  const pct = (share: number) => `${(share * 100).toFixed(1).replace(/\.0$/, '')} %`;
+  const iso = (utcMs: number) => new Date(utcMs).toISOString().replace(':00.000Z', 'Z');
+
+  /** A series on a grid starting at `fromUtcMs`, read over [atUtcMs, atUtcMs + count steps): beyond its ends → undefined. */
+  const window = (values: readonly (number | null)[], fromUtcMs: number, atUtcMs: number, count: number): (number | null | undefined)[] => {
+    const offset = Math.round((atUtcMs - fromUtcMs) / stepMs);
+    return Array.from({ length: count }, (_, i) => {
+      const j = offset + i;
+      return j >= 0 && j < values.length ? (values[j] ?? null) : undefined;
+    });
+  };
+  /** Share of unknown values (missing, or not covered by the series) over a window of every series. */
+  function missingShare(series: Iterable<readonly (number | null)[]>, fromUtcMs: number, atUtcMs: number, count: number): number {
     let n = 0;
-    let gaps = 0;
-    for (const series of values) {
-      n += series.length;
-      gaps += series.filter((v) => v === null).length;
+    let missing = 0;
+    for (const values of series) {
+      for (const v of window(values, fromUtcMs, atUtcMs, count)) {
+        n++;
+        if (v === null || v === undefined) missing++;
+      }
     }
-    return n > 0 ? gaps / n : 1;
+    return n > 0 ? missing / n : 1;
   }
 
-  async function fetchDeterministic(nowUtcMs: number): Promise<StoredRain> {
+  /** What a fetch brings besides the rain: reasons to degrade "fresh", and remarks for the flags. */
+  interface Fetched {
+    rain: StoredRain;
+    degraded: string[];
+    notes: string[];
+    catchmentNotes: CatchmentNote[];
+    /** Ensemble members dropped from the answer as mostly missing. */
+    membersDropped: number;
+  }
+
+  /**
+   * Quarters the 15-min block lacks, from the hourly block of the same answer: a missing quarter gets the
+   * hour's depth less the hour's known quarters, shared evenly (never below 0). Returns the quarters filled.
+   */
+  function fillFromHourly(quarters: { startUtcMs: number; values: (number | null)[] }, hourly: LocationForecast['hourly']): number {
+    const parts = hourly.stepMin / stepMin;
+    if (!Number.isInteger(parts) || parts < 1) return 0;
+    let filled = 0;
+    hourly.timeUtcMs.forEach((endUtcMs, h) => {
+      const mm = hourly.precipitationMm[h];
+      if (mm === null || mm === undefined) return;
+      const first = Math.round((endUtcMs - hourly.stepMin * MS_PER_MIN - quarters.startUtcMs) / stepMs);
+      if (first < 0) return;
+      // A 15-min block shorter than the hourly one: its missing tail is filled too.
+      while (quarters.values.length < first + parts) quarters.values.push(null);
+      const idx = Array.from({ length: parts }, (_, p) => first + p);
+      const missing = idx.filter((i) => quarters.values[i] === null || quarters.values[i] === undefined);
+      if (missing.length === 0) return;
+      const known = idx.reduce((a, i) => a + (quarters.values[i] ?? 0), 0);
+      const each = Math.max(0, mm - known) / missing.length;
+      for (const i of missing) quarters.values[i] = each;
+      filled += missing.length;
+    });
+    return filled;
+  }
+
+  async function fetchDeterministic(nowUtcMs: number): Promise<Fetched> {
     const answer: Record<string, LocationForecast> = await options.connector.fetchPrecipitationForecast(connectorLocations, {
       hours: fetchHours,
       ...(pastH > 0 ? { pastHours: pastH } : {}),
       includeMinutely15: useMinutely15,
     });
     const deterministic: Record<string, (number | null)[]> = {};
+    const notes: string[] = [];
+    const catchmentNotes: CatchmentNote[] = [];
     let startUtcMs = Number.NaN;
     let issuedAtUtcMs = nowUtcMs;
     let model = 'unknown';
     let sourceStepMin = stepMin;
+    let fromHourly = 0;
+    const fromHourlyAt: string[] = [];
     for (const l of locations) {
       const f = answer[l.catchmentId];
       if (!f) throw new Error(`the answer has no series for catchment ${l.catchmentId}`);
-      const block = useMinutely15 && f.minutely15 && f.minutely15.timeUtcMs.length > 0 ? f.minutely15 : f.hourly;
+      const quarters = useMinutely15 && f.minutely15 && f.minutely15.timeUtcMs.length > 0 ? f.minutely15 : undefined;
+      const block = quarters ?? f.hourly;
       if (block.timeUtcMs.length === 0) throw new Error(`catchment ${l.catchmentId}: the answer has an empty time axis`);
       checkTimeAxis(block.timeUtcMs[0]! + pastH * MS_PER_H, block.stepMin, nowUtcMs, `forecast for ${l.catchmentId}`);
       const grid = toStepGrid(block.timeUtcMs, block.precipitationMm, block.stepMin, stepMin);
+      if (quarters && f.hourly.timeUtcMs.length > 0 && (grid.values.some((v) => v === null) || f.hourly.timeUtcMs.at(-1)! > quarters.timeUtcMs.at(-1)!)) {
+        // A gappy (or short) 15-min block: the hourly block of the same answer covers those steps.
+        const n = fillFromHourly(grid, f.hourly);
+        if (n > 0) {
+          fromHourly += n;
+          fromHourlyAt.push(l.catchmentId);
+          catchmentNotes.push({ catchmentId: l.catchmentId, text: `15-min rain forecast missing for ${n} step(s) at ${l.catchmentId}: taken from the hourly forecast of the same answer (split evenly)` });
+        }
+      }
       if (Number.isNaN(startUtcMs)) startUtcMs = grid.startUtcMs;
       deterministic[l.catchmentId] = alignStart(grid, startUtcMs);
       sourceStepMin = Math.max(sourceStepMin, block.stepMin);
       issuedAtUtcMs = Math.min(issuedAtUtcMs, f.issuedAtUtcMs);
       model = f.model;
     }
-    const share = gapShare(Object.values(deterministic));
-    if (share > maxGapShare) throw new Error(`${(share * 100).toFixed(0)} % of the forecast values are missing (limit ${(maxGapShare * 100).toFixed(0)} %)`);
-    return { issuedAtUtcMs, source: `${sourceName}:${model}`, startUtcMs, stepMin, sourceStepMin, deterministic };
+    if (fromHourly > 0) notes.push(`15-min rain forecast missing at ${fromHourlyAt.length} catchment(s) (${fromHourlyAt.join(', ')}): ${fromHourly} step(s) taken from the hourly forecast of the same answer`);
+    // Judged over the planning horizon only: the past hours and the stale reserve would dilute it.
+    const horizonStartUtcMs = Math.floor(nowUtcMs / stepMs) * stepMs;
+    const share = missingShare(Object.values(deterministic), startUtcMs, horizonStartUtcMs, steps);
+    if (share > maxGapShare) {
+      throw new Error(`${pct(share)} of the forecast values in the ${options.horizonH}-h planning horizon are missing or not covered (limit ${pct(maxGapShare)})`);
+    }
+    const degraded: string[] = [];
+    if (pastSteps > 0) {
+      const pastShare = missingShare(Object.values(deterministic), startUtcMs, horizonStartUtcMs - pastSteps * stepMs, pastSteps);
+      if (pastShare > maxGapShare) degraded.push(`${pct(pastShare)} of the rain in the ${pastH} h before now is missing (limit ${pct(maxGapShare)}): the RDII state takes it as dry`);
+    }
+    return { rain: { issuedAtUtcMs, source: `${sourceName}:${model}`, startUtcMs, stepMin, sourceStepMin, deterministic }, degraded, notes, catchmentNotes, membersDropped: 0 };
   }
 
-  async function fetchEnsemble(nowUtcMs: number): Promise<StoredRain> {
+  async function fetchEnsemble(nowUtcMs: number): Promise<Fetched> {
     const answer: Record<string, LocationEnsemble> = await options.connector.fetchEnsemble(connectorLocations, { hours: fetchHours });
     const members: Record<string, (number | null)[][]> = {};
+    const memberIds: Record<string, number[]> = {};
     let startUtcMs = Number.NaN;
     let issuedAtUtcMs = nowUtcMs;
     let model = 'unknown';
@@ -303,12 +402,38 @@ export function createRainSource(options: RainSourceOptions): RainSource {
         if (Number.isNaN(startUtcMs)) startUtcMs = grid.startUtcMs;
         return alignStart(grid, startUtcMs);
       });
+      memberIds[l.catchmentId] = f.hourly.members.map((m) => m.member);
       issuedAtUtcMs = Math.min(issuedAtUtcMs, f.issuedAtUtcMs);
       model = f.model;
     }
-    const share = gapShare(Object.values(members).flat());
-    if (share > maxGapShare) throw new Error(`${(share * 100).toFixed(0)} % of the ensemble values are missing (limit ${(maxGapShare * 100).toFixed(0)} %)`);
-    return { issuedAtUtcMs, source: `${sourceName}:${model}`, startUtcMs, stepMin, sourceStepMin, deterministic: {}, members };
+    const horizonStartUtcMs = Math.floor(nowUtcMs / stepMs) * stepMs;
+    // A member mostly missing in the horizon is no scenario: dropped. From every catchment, so each member
+    // left is still one whole scenario across the network (the planner and plant sums pair them by index).
+    const count = Math.max(0, ...Object.values(members).map((list) => list.length));
+    const bad = new Set<number>();
+    const badAt: string[] = [];
+    const catchmentNotes: CatchmentNote[] = [];
+    for (const l of locations) {
+      const list = members[l.catchmentId]!;
+      const here = list.map((values, m) => (missingShare([values], startUtcMs, horizonStartUtcMs, steps) > maxMemberGapShare ? m : -1)).filter((m) => m >= 0);
+      // A catchment with fewer members than the others lacks the rest.
+      for (let m = list.length; m < count; m++) here.push(m);
+      if (here.length === 0) continue;
+      here.forEach((m) => bad.add(m));
+      badAt.push(`${l.catchmentId}: ${here.length}`);
+      catchmentNotes.push({ catchmentId: l.catchmentId, text: `${here.length} of ${count} ensemble member(s) mostly missing at ${l.catchmentId} (more than ${pct(maxMemberGapShare)} of the horizon): dropped from the ensemble` });
+    }
+    if (count > 0 && bad.size >= count) throw new Error(`every one of the ${count} ensemble members is mostly missing in the ${options.horizonH}-h horizon (${badAt.join(', ')})`);
+    const kept: Record<string, (number | null)[][]> = {};
+    for (const l of locations) kept[l.catchmentId] = members[l.catchmentId]!.filter((_, m) => !bad.has(m));
+    const share = missingShare(Object.values(kept).flat(), startUtcMs, horizonStartUtcMs, steps);
+    if (share > maxGapShare) throw new Error(`${pct(share)} of the ensemble values in the ${options.horizonH}-h planning horizon are missing (limit ${pct(maxGapShare)})`);
+    const degraded: string[] = [];
+    if (bad.size > 0) {
+      const ids = [...bad].sort((a, b) => a - b).map((m) => memberIds[locations[0]!.catchmentId]?.[m] ?? m);
+      degraded.push(`${bad.size} of ${count} ensemble members dropped as mostly missing in the horizon (member${bad.size > 1 ? 's' : ''} ${ids.join(', ')}; at ${badAt.join(', ')}): ${count - bad.size} used`);
+    }
+    return { rain: { issuedAtUtcMs, source: `${sourceName}:${model}`, startUtcMs, stepMin, sourceStepMin, deterministic: {}, members: kept }, degraded, notes: [], catchmentNotes, membersDropped: bad.size };
   }
 
   function alignStart(grid: { startUtcMs: number; values: (number | null)[] }, startUtcMs: number): (number | null)[] {
@@ -318,28 +443,30 @@ export function createRainSource(options: RainSourceOptions): RainSource {
     return offset > 0 ? [...new Array<null>(offset).fill(null), ...grid.values] : grid.values.slice(-offset);
   }
 
+  interface Chosen extends Omit<Fetched, 'rain'> {
+    rain: StoredRain | undefined;
+    part: RainPart;
+  }
+
   /** Fresh if the fetch worked, else the last good one while young enough, else undefined. */
-  async function choose(
-    kind: 'deterministic' | 'ensemble',
-    nowUtcMs: number,
-    fetch: (nowUtcMs: number) => Promise<StoredRain>,
-    reuseMin = 0,
-  ): Promise<{ rain: StoredRain | undefined; part: RainPart }> {
+  async function choose(kind: 'deterministic' | 'ensemble', nowUtcMs: number, fetch: (nowUtcMs: number) => Promise<Fetched>, reuseMin = 0): Promise<Chosen> {
+    const plain = (rain: StoredRain | undefined, part: RainPart): Chosen => ({ rain, part, degraded: [], notes: [], catchmentNotes: [], membersDropped: 0 });
     let failure: string;
     if (reuseMin > 0) {
       const last = await store.load(kind).catch(() => undefined);
       const ageMin = last ? (nowUtcMs - last.issuedAtUtcMs) / MS_PER_MIN : Number.POSITIVE_INFINITY;
       if (last && ageMin >= 0 && ageMin < reuseMin) {
-        return { rain: last, part: { quality: 'fresh', reason: `${kind} fetched ${Math.round(ageMin)} min ago (refreshed every ${reuseMin} min)`, issuedAtUtcMs: last.issuedAtUtcMs, ageMin } };
+        return plain(last, { quality: 'fresh', reason: `${kind} fetched ${Math.round(ageMin)} min ago (refreshed every ${reuseMin} min)`, issuedAtUtcMs: last.issuedAtUtcMs, ageMin });
       }
     }
     try {
-      const rain = await fetch(nowUtcMs);
+      const fetched = await fetch(nowUtcMs);
+      const { rain } = fetched;
       let saveProblem: string | null = null;
       await store.save(kind, rain).catch((error: unknown) => {
         saveProblem = `fresh, but not kept as the last good one: ${error instanceof Error ? error.message : String(error)}`;
       });
-      return { rain, part: { quality: 'fresh', reason: saveProblem, issuedAtUtcMs: rain.issuedAtUtcMs, ageMin: (nowUtcMs - rain.issuedAtUtcMs) / MS_PER_MIN } };
+      return { ...fetched, part: { quality: 'fresh', reason: saveProblem, issuedAtUtcMs: rain.issuedAtUtcMs, ageMin: (nowUtcMs - rain.issuedAtUtcMs) / MS_PER_MIN } };
     } catch (error) {
       failure = error instanceof Error ? error.message : String(error);
     }
@@ -352,19 +479,44 @@ export function createRainSource(options: RainSourceOptions): RainSource {
     if (last) {
       const ageMin = (nowUtcMs - last.issuedAtUtcMs) / MS_PER_MIN;
       if (ageMin <= maxStaleMin) {
-        return {
-          rain: last,
-          part: {
-            quality: 'stale',
-            reason: `${kind} forecast unavailable (${failure}); using the last good one from ${new Date(last.issuedAtUtcMs).toISOString()}, ${Math.round(ageMin)} min old`,
-            issuedAtUtcMs: last.issuedAtUtcMs,
-            ageMin,
-          },
-        };
+        return plain(last, {
+          quality: 'stale',
+          reason: `${kind} forecast unavailable (${failure}); using the last good one from ${new Date(last.issuedAtUtcMs).toISOString()}, ${Math.round(ageMin)} min old`,
+          issuedAtUtcMs: last.issuedAtUtcMs,
+          ageMin,
+        });
       }
       failure += `; the last good one is ${Math.round(ageMin)} min old (limit ${maxStaleMin} min)`;
     } else failure += '; no earlier good forecast';
-    return { rain: undefined, part: { quality: 'fallback', reason: `${kind} forecast unavailable (${failure}); using ${fallbackLabel()}`, issuedAtUtcMs: null, ageMin: null } };
+    return plain(undefined, { quality: 'fallback', reason: `${kind} forecast unavailable (${failure}); no rain forecast (unknown); the inflow forecast fills it with ${fallbackLabel()}`, issuedAtUtcMs: null, ageMin: null });
+  }
+
+  /** "fresh" with unknown steps or dropped members becomes "fresh-with-gaps"; any other quality keeps its name and gains the reason. */
+  function degrade(part: RainPart, reasons: string[]): RainPart {
+    if (reasons.length === 0) return part;
+    const text = reasons.join('; ');
+    if (part.quality === 'fresh') return { ...part, quality: 'fresh-with-gaps', reason: part.reason ? `${text}; ${part.reason}` : text };
+    if (part.quality === 'stale') return { ...part, reason: `${part.reason ?? ''}; ${text}` };
+    return part;
+  }
+
+  /** Unknown steps of one kind of series inside the horizon, as a sentence (null when none). */
+  function unknownSummary(what: string, gaps: RainGap[], uncovered: RainGap[], seriesCount: number, horizonStartUtcMs: number): string | null {
+    const stepsOf = (list: RainGap[]) => list.reduce((a, g) => a + Math.round((g.toUtcMs - g.fromUtcMs) / stepMs), 0);
+    const missing = stepsOf(gaps);
+    const notCovered = stepsOf(uncovered);
+    if (missing + notCovered === 0) return null;
+    const parts: string[] = [];
+    if (missing > 0) {
+      const at = [...new Set(gaps.map((g) => g.catchmentId))];
+      parts.push(`${missing} missing (NaN) at ${at.length} catchment(s) (${at.slice(0, 6).join(', ')}${at.length > 6 ? ', …' : ''})`);
+    }
+    if (notCovered > 0) {
+      const from = Math.min(...uncovered.map((g) => g.fromUtcMs));
+      const shortH = (horizonStartUtcMs + steps * stepMs - from) / MS_PER_H;
+      parts.push(`${notCovered} beyond the end of the answer (it ends at ${iso(from)}, ${Number(shortH.toFixed(2))} h before the end of the horizon)`);
+    }
+    return `${what}: ${missing + notCovered} of ${seriesCount * steps} steps in the ${options.horizonH}-h horizon unknown — ${parts.join('; ')}; kept unknown, the inflow forecast fills them with ${fallbackLabel()} (flagged)`;
   }
 
   return {
@@ -372,50 +524,49 @@ export function createRainSource(options: RainSourceOptions): RainSource {
     async get() {
       const nowUtcMs = now();
       const startUtcMs = Math.floor(nowUtcMs / stepMs) * stepMs;
-      const steps = (options.horizonH * 60) / stepMin;
       // Side by side: a hanging service costs one timeout, not two, within the activity's time.
       const [det, ens] = await Promise.all([
         choose('deterministic', nowUtcMs, fetchDeterministic),
         wantEnsemble
           ? choose('ensemble', nowUtcMs, fetchEnsemble, ensembleRefreshMin)
-          : Promise.resolve({ rain: undefined, part: { quality: 'fallback' as const, reason: 'ensemble not requested', issuedAtUtcMs: null, ageMin: null } }),
+          : Promise.resolve<Chosen>({ rain: undefined, part: { quality: 'fallback', reason: 'ensemble not requested', issuedAtUtcMs: null, ageMin: null }, degraded: [], notes: [], catchmentNotes: [], membersDropped: 0 }),
       ]);
       const gaps: RainGap[] = [];
-      const filled: RainGap[] = [];
+      const uncovered: RainGap[] = [];
 
+      // Unknown stays null: a step outside the series used is "not covered", never 0 mm.
       const slice = (catchmentId: string, values: (number | null)[] | undefined, from: number, member: number | null, why: string): (number | null)[] => {
         const out: (number | null)[] = [];
         let gapFrom: number | null = null;
-        let fillFrom: number | null = null;
+        let outsideFrom: number | null = null;
         const close = () => {
           if (gapFrom !== null) gaps.push({ catchmentId, member, fromUtcMs: startUtcMs + gapFrom * stepMs, toUtcMs: startUtcMs + out.length * stepMs, reason: 'missing value in the forecast' });
           gapFrom = null;
         };
-        const closeFill = () => {
-          if (fillFrom !== null) filled.push({ catchmentId, member, fromUtcMs: startUtcMs + fillFrom * stepMs, toUtcMs: startUtcMs + out.length * stepMs, reason: why });
-          fillFrom = null;
+        const closeOutside = () => {
+          if (outsideFrom !== null) uncovered.push({ catchmentId, member, fromUtcMs: startUtcMs + outsideFrom * stepMs, toUtcMs: startUtcMs + out.length * stepMs, reason: why });
+          outsideFrom = null;
         };
         for (let i = 0; i < steps; i++) {
           const t = startUtcMs + i * stepMs;
           const j = values ? Math.round((t - from) / stepMs) : -1;
           if (!values || j < 0 || j >= values.length) {
             close();
-            fillFrom ??= i;
-            out.push(fallbackMm(catchmentId, t, stepMin));
+            outsideFrom ??= i;
+            out.push(null);
             continue;
           }
-          closeFill();
+          closeOutside();
           const v = values[j] ?? null;
           if (v === null) gapFrom ??= i;
           else close();
           out.push(v);
         }
         close();
-        closeFill();
+        closeOutside();
         return out;
       };
 
-      const pastSteps = (pastH * 60) / stepMin;
       const pastOf = (values: (number | null)[] | undefined, from: number): (number | null)[] =>
         Array.from({ length: pastSteps }, (_, i) => {
           const j = values ? Math.round((startUtcMs - (pastSteps - i) * stepMs - from) / stepMs) : -1;
@@ -424,22 +575,32 @@ export function createRainSource(options: RainSourceOptions): RainSource {
       const catchments: CatchmentRain[] = locations.map((l) => {
         const d = det.rain;
         const pastMm = pastOf(d?.deterministic[l.catchmentId], d?.startUtcMs ?? 0);
-        const precipitationMm = slice(l.catchmentId, d?.deterministic[l.catchmentId], d?.startUtcMs ?? 0, null, d ? `beyond the end of the forecast: ${fallbackLabel()}` : `no forecast: ${fallbackLabel()}`);
+        const precipitationMm = slice(l.catchmentId, d?.deterministic[l.catchmentId], d?.startUtcMs ?? 0, null, d ? 'beyond the end of the forecast' : 'no forecast');
         const e = ens.rain;
-        const members = (e?.members?.[l.catchmentId] ?? []).map((values, m) => slice(l.catchmentId, values, e?.startUtcMs ?? 0, m, `beyond the end of the ensemble: ${fallbackLabel()}`));
+        const members = (e?.members?.[l.catchmentId] ?? []).map((values, m) => slice(l.catchmentId, values, e?.startUtcMs ?? 0, m, 'beyond the end of the ensemble'));
         return { catchmentId: l.catchmentId, precipitationMm, pastMm, members };
       });
+      const memberCount = catchments[0]?.members.length ?? 0;
+      const detSummary = det.rain ? unknownSummary('deterministic rain', gaps.filter((g) => g.member === null), uncovered.filter((g) => g.member === null), catchments.length, startUtcMs) : null;
+      const ensSummary = ens.rain
+        ? unknownSummary(`ensemble (${memberCount} members)`, gaps.filter((g) => g.member !== null), uncovered.filter((g) => g.member !== null), catchments.length * memberCount, startUtcMs)
+        : null;
+      const detPart = degrade(det.part, [...det.degraded, ...(detSummary ? [detSummary] : [])]);
+      const ensPart = degrade(ens.part, [...ens.degraded, ...(ensSummary ? [ensSummary] : [])]);
       return {
         startUtcMs,
         stepMin,
         steps,
         pastSteps,
-        ...det.part,
+        ...detPart,
         source: det.rain?.source ?? `fallback:${fallback.kind}`,
-        ensemble: { ...ens.part, members: catchments[0]?.members.length ?? 0 },
+        ensemble: { ...ensPart, members: memberCount, membersDropped: ens.membersDropped },
         catchments,
         gaps,
-        filled,
+        uncovered,
+        fallbackLabel: fallbackLabel(),
+        notes: [...det.notes, ...ens.notes],
+        catchmentNotes: [...det.catchmentNotes, ...ens.catchmentNotes],
       };
     },
   };
@@ -451,7 +612,7 @@ export function createRainSource(options: RainSourceOptions): RainSource {
  */
 export function toActivityRainForecast(rain: PlanningRain, options: { stepMin?: number } = {}): RainForecast {
   // A fresh forecast's source is the same tag value whenever it is written (see influxLastGoodStore).
-  const age = rain.ageMin === null || rain.quality === 'fresh' ? '' : `,age=${Math.round(rain.ageMin)}min`;
+  const age = rain.ageMin === null || rain.quality === 'fresh' || rain.quality === 'fresh-with-gaps' ? '' : `,age=${Math.round(rain.ageMin)}min`;
   const source = `${rain.source};quality=${rain.quality}${age}`;
   const issuedAtUtcMs = rain.issuedAtUtcMs ?? rain.startUtcMs;
   const stepMin = options.stepMin ?? rain.stepMin;

@@ -21,9 +21,11 @@ const calendar = createCalendar(network.timezone);
 /** A fake Open-Meteo: rain(id, endUtcMs, stepMin) per step (null = NaN on the wire), controllable failures. */
 function fakeConnector(clock: () => number, rain: (id: string, endUtcMs: number, stepMin: number, member: number) => number | null) {
   const control = { fail: null as string | null, timeShiftMs: 0, hoursServed: null as number | null, calls: 0 };
-  const axis = (stepMin: number, steps: number) => {
+  /** Labels of `steps` steps from the current one (plus `pastHours` before it), as Open-Meteo's forecast_hours / past_hours. */
+  const axis = (stepMin: number, steps: number, pastHours = 0) => {
     const stepMs = stepMin * MS_PER_MIN;
-    const first = Math.floor(clock() / stepMs) * stepMs + control.timeShiftMs;
+    steps += (pastHours * 60) / stepMin;
+    const first = Math.floor(clock() / stepMs) * stepMs + control.timeShiftMs - pastHours * 60 * MS_PER_MIN;
     return Array.from({ length: steps }, (_, i) => first + i * stepMs);
   };
   const series = (id: string, times: number[], stepMin: number, member: number) => {
@@ -31,13 +33,13 @@ function fakeConnector(clock: () => number, rain: (id: string, endUtcMs: number,
     return { values, gaps: values.filter((v) => v === null).length };
   };
   const connector: OpenMeteoConnector = {
-    fetchPrecipitationForecast(locations, { hours, includeMinutely15 }) {
+    fetchPrecipitationForecast(locations, { hours, pastHours = 0, includeMinutely15 }) {
       control.calls++;
       if (control.fail) return Promise.reject(new Error(control.fail));
       const served = control.hoursServed ?? hours;
       const out: Record<string, LocationForecast> = {};
       for (const l of locations) {
-        const hourly = axis(60, served);
+        const hourly = axis(60, served, pastHours);
         const h = series(l.id, hourly, 60, 0);
         out[l.id] = {
           locationId: l.id,
@@ -49,7 +51,7 @@ function fakeConnector(clock: () => number, rain: (id: string, endUtcMs: number,
           hourly: { timeUtcMs: hourly, stepMin: 60, precipitationMm: h.values, precipitationProbabilityPct: h.values.map(() => 50), gaps: h.gaps },
         };
         if (includeMinutely15) {
-          const m15 = axis(15, served * 4);
+          const m15 = axis(15, served * 4, pastHours);
           const m = series(l.id, m15, 15, 0);
           out[l.id]!.minutely15 = { timeUtcMs: m15, stepMin: 15, precipitationMm: m.values, gaps: m.gaps };
         }
@@ -115,7 +117,7 @@ void describe('rain source: last good forecast, stale and fallback', () => {
     // Ensemble members are hourly: 4 mm/15 min × … split evenly over the hour's quarters.
     assert.ok(Math.abs(w1.members[1]![rainStep]! - 2.2) < 1e-9);
     assert.deepEqual(fresh.gaps, []);
-    assert.deepEqual(fresh.filled, []);
+    assert.deepEqual(fresh.uncovered, []);
 
     control.fail = 'connect ECONNREFUSED';
     now = T0 + 2 * MS_PER_H;
@@ -128,17 +130,19 @@ void describe('rain source: last good forecast, stale and fallback', () => {
     const w1Stale = stale.catchments.find((c) => c.catchmentId === 'C-W1')!;
     // Same absolute times, re-sliced from the new start.
     assert.equal(w1Stale.precipitationMm[rainStep - 8], 2);
-    assert.deepEqual(stale.filled, []);
+    assert.deepEqual(stale.uncovered, []);
     assert.match(toActivityRainForecast(stale).source, /quality=stale,age=120min/);
 
     now = T0 + 7 * MS_PER_H;
     const fallback = await source.get();
     assert.equal(fallback.quality, 'fallback');
     assert.equal(fallback.issuedAtUtcMs, null);
-    assert.match(fallback.reason!, /connect ECONNREFUSED; the last good one is 420 min old \(limit 360 min\)\); using zero rain \(no forecast\)/);
-    assert.ok(fallback.catchments.every((c) => c.precipitationMm.every((v) => v === 0) && c.members.length === 0));
-    assert.equal(fallback.filled.length, network.catchments.length);
-    assert.match(fallback.filled[0]!.reason, /no forecast: zero rain/);
+    assert.match(fallback.reason!, /connect ECONNREFUSED; the last good one is 420 min old \(limit 360 min\)\); no rain forecast \(unknown\); the inflow forecast fills it with zero rain \(no forecast\)/);
+    // No forecast is unknown rain, not dry rain: only the inflow model fills it (by fallbackMm), flagged.
+    assert.ok(fallback.catchments.every((c) => c.precipitationMm.every((v) => v === null) && c.members.length === 0));
+    assert.equal(fallback.uncovered.length, network.catchments.length);
+    assert.equal(fallback.uncovered[0]!.reason, 'no forecast');
+    assert.equal(fallback.fallbackLabel, 'zero rain (no forecast)');
 
     control.fail = null;
     now = T0 + 8 * MS_PER_H;
@@ -151,19 +155,31 @@ void describe('rain source: last good forecast, stale and fallback', () => {
     control.fail = 'fetch failed';
     const hourly = Array.from({ length: 24 }, (_, h) => (h >= 14 && h < 18 ? 2 : 0.1));
     const climatology: RainFallback = { kind: 'climatology', hourlyMmPerH: hourly, name: 'July' };
-    const clim = await createRainSource({ connector, locations: network, horizonH: 24, nowUtcMs: () => now, fallback: climatology }).get();
+    const climSource = createRainSource({ connector, locations: network, horizonH: 24, nowUtcMs: () => now, fallback: climatology });
+    const clim = await climSource.get();
     assert.equal(clim.quality, 'fallback');
-    assert.match(clim.reason!, /fetch failed; no earlier good forecast\); using climatology "July"/);
-    const values = clim.catchments[0]!.precipitationMm;
-    values.forEach((v, i) => assert.equal(v, hourly[calendar.hour(clim.startUtcMs + i * STEP_MS)]! / 4));
+    assert.match(clim.reason!, /fetch failed; no earlier good forecast\); no rain forecast \(unknown\); the inflow forecast fills it with climatology "July"/);
+    assert.ok(clim.catchments[0]!.precipitationMm.every((v) => v === null), 'the rain itself stays unknown');
+    clim.catchments[0]!.precipitationMm.forEach((_, i) => assert.equal(climSource.fallbackMm('C-W1', clim.startUtcMs + i * STEP_MS, 15), hourly[calendar.hour(clim.startUtcMs + i * STEP_MS)]! / 4));
+    // The inflow model fills with it: the same RDII as a forecast of exactly the climatology.
+    const climFilled = forecastInflow({ models: modelsFromNetwork(network), timeZone: network.timezone, issuedAtUtcMs: now, rain: clim, gapFillMm: climSource.fallbackMm, gapFillLabel: 'the fallback rain rule' });
+    const asForecast = forecastInflow({
+      models: modelsFromNetwork(network),
+      timeZone: network.timezone,
+      issuedAtUtcMs: now,
+      rain: { ...clim, catchments: clim.catchments.map((c) => ({ ...c, precipitationMm: c.precipitationMm.map((_, i) => hourly[calendar.hour(clim.startUtcMs + i * STEP_MS)]! / 4) })) },
+    });
+    assert.deepEqual(climFilled.stations[0]!.rdiiM3h, asForecast.stations[0]!.rdiiM3h);
+    assert.match(climFilled.stations[0]!.flags.join(' | '), /rain gap: 96 of 96 step\(s\) of the deterministic forecast at C-W1 unknown .*filled with the fallback rain rule/);
 
     const persistence: RainFallback = { kind: 'persistence', observedMmPerH: (id) => (id === 'C-E1' ? 4 : null), decayH: 2 };
-    const pers = await createRainSource({ connector, locations: network, horizonH: 6, nowUtcMs: () => now, fallback: persistence }).get();
+    const persSource = createRainSource({ connector, locations: network, horizonH: 6, nowUtcMs: () => now, fallback: persistence });
+    const pers = await persSource.get();
     assert.match(pers.reason!, /persistence of the observed rain rate/);
-    const e1 = pers.catchments.find((c) => c.catchmentId === 'C-E1')!.precipitationMm as number[];
+    const e1 = Array.from({ length: 24 }, (_, i) => persSource.fallbackMm('C-E1', pers.startUtcMs + i * STEP_MS, 15));
     assert.ok(e1[0]! > 0.9 && e1[0]! <= 1, `first step ${e1[0]}`);
     assert.ok(e1[23]! < e1[0]! * Math.exp(-2.5), 'decays');
-    assert.ok(pers.catchments.find((c) => c.catchmentId === 'C-W1')!.precipitationMm.every((v) => v === 0));
+    assert.equal(persSource.fallbackMm('C-W1', pers.startUtcMs, 15), 0);
   });
 
   void it('keeps missing values as flagged gaps, and refuses an answer with too many', async () => {
@@ -173,7 +189,11 @@ void describe('rain source: last good forecast, stale and fallback', () => {
       id === 'C-E7' && end > gapAt && end <= gapAt + MS_PER_H ? null : simpleRain(id, end, stepMin, member),
     );
     const rain = await createRainSource({ connector, locations: network, horizonH: 24, nowUtcMs: () => now }).get();
-    assert.equal(rain.quality, 'fresh');
+    // Any unknown step in the horizon degrades "fresh", visibly.
+    assert.equal(rain.quality, 'fresh-with-gaps');
+    assert.match(rain.reason!, /^deterministic rain: 4 of 1536 steps in the 24-h horizon unknown — 4 missing \(NaN\) at 1 catchment\(s\) \(C-E7\)/);
+    assert.equal(rain.ensemble.quality, 'fresh-with-gaps');
+    assert.equal(toActivityRainForecast(rain).source, 'open-meteo:fake;quality=fresh-with-gaps');
     const e7 = rain.catchments.find((c) => c.catchmentId === 'C-E7')!;
     const k = (gapAt - rain.startUtcMs) / STEP_MS;
     assert.deepEqual(e7.precipitationMm.slice(k - 1, k + 5), [2, null, null, null, null, 0]);
@@ -184,14 +204,17 @@ void describe('rain source: last good forecast, stale and fallback', () => {
     // The inflow forecast fills them by a visible rule.
     const forecast = forecastInflow({ models: modelsFromNetwork(network), timeZone: network.timezone, issuedAtUtcMs: now, rain, gapFillMm: () => 0.5, gapFillLabel: 'climatology 2 mm/h' });
     const e7Flags = forecast.stations.find((s) => s.stationId === 'E7')!.flags.join(' | ');
-    assert.match(e7Flags, /rain gap: 4 step\(s\) of the deterministic forecast at C-E7 filled with climatology 2 mm\/h/);
-    assert.match(e7Flags, /member 0/);
+    assert.match(e7Flags, /rain gap: 4 of 96 step\(s\) of the deterministic forecast at C-E7 unknown \(2026-07-01T13:00Z–2026-07-01T14:00Z\): filled with climatology 2 mm\/h/);
+    assert.match(e7Flags, /rain gap: 16 step\(s\) over 4 of 4 ensemble member\(s\) \(member 0, 1, 2, 3\) at C-E7 unknown/);
+    assert.match(forecast.flags.join(' | '), /rain fresh-with-gaps: deterministic rain: 4 of 1536 steps/);
+    assert.match(toPlannerInflow(forecast).source, /quality=fresh-with-gaps$/);
     assert.ok(!forecast.stations.find((s) => s.stationId === 'W1')!.flags.some((f) => f.includes('rain gap')));
 
-    const holey = fakeConnector(() => now, (_id, end) => (Math.floor(end / MS_PER_H) % 2 === 0 ? null : 0));
+    // Every other hour missing in both blocks (the hourly one cannot stand in for the 15-min one).
+    const holey = fakeConnector(() => now, (_id, end, stepMin) => (Math.floor((end - stepMin * MS_PER_MIN) / MS_PER_H) % 2 === 0 ? null : 0));
     const refused = await createRainSource({ connector: holey.connector, locations: network, horizonH: 24, nowUtcMs: () => now, ensemble: false }).get();
     assert.equal(refused.quality, 'fallback');
-    assert.match(refused.reason!, /5\d % of the forecast values are missing \(limit 20 %\)/);
+    assert.match(refused.reason!, /5\d(\.\d)? % of the forecast values in the 24-h planning horizon are missing or not covered \(limit 20 %\)/);
     assert.equal(refused.ensemble.reason, 'ensemble not requested');
   });
 
@@ -209,20 +232,109 @@ void describe('rain source: last good forecast, stale and fallback', () => {
     assert.doesNotThrow(() => checkTimeAxis(Math.floor(T0 / MS_PER_H) * MS_PER_H, 60, T0, 'x'));
   });
 
-  void it('fills the part of the horizon a stale forecast does not cover, and says so', async () => {
+  void it('keeps the steps a short answer does not cover unknown (never 0 mm), in the rain and in the hourly flood view', async () => {
     let now = T0;
-    const { connector, control } = fakeConnector(() => now, simpleRain);
-    control.hoursServed = 10;
+    // Rain in the last hour of the horizon, which the short answer does not reach.
+    const lateRain = (_id: string, endUtcMs: number, stepMin: number): number | null => (endUtcMs > T0 + 23 * MS_PER_H ? 3 * (stepMin / 15) : 0);
+    const { connector, control } = fakeConnector(() => now, lateRain);
+    control.hoursServed = 23; // the 24-h horizon starts at 02:15: the answer ends 1.25 h short of it
     const source = createRainSource({ connector, locations: network, horizonH: 24, nowUtcMs: () => now, ensemble: false });
     const rain = await source.get();
-    assert.equal(rain.quality, 'fresh');
-    const w1 = rain.filled.find((f) => f.catchmentId === 'C-W1')!;
-    assert.match(w1.reason, /beyond the end of the forecast: zero rain/);
-    assert.equal(w1.toUtcMs, rain.startUtcMs + 24 * MS_PER_H);
+    assert.equal(rain.quality, 'fresh-with-gaps');
+    assert.match(rain.reason!, /80 of 1536 steps in the 24-h horizon unknown — 80 beyond the end of the answer \(it ends at 2026-07-02T01:00Z, 1\.25 h before the end of the horizon\); kept unknown, the inflow forecast fills them with zero rain/);
+    const w1 = rain.catchments.find((c) => c.catchmentId === 'C-W1')!;
+    assert.deepEqual(w1.precipitationMm.slice(-6), [0, null, null, null, null, null]);
+    const uncovered = rain.uncovered.find((f) => f.catchmentId === 'C-W1')!;
+    assert.deepEqual(uncovered, { catchmentId: 'C-W1', member: null, fromUtcMs: Date.UTC(2026, 6, 2, 1), toUtcMs: rain.startUtcMs + 24 * MS_PER_H, reason: 'beyond the end of the forecast' });
+    // The hourly view the flood assessment reads: unknown hours are gaps (null), not dry hours.
+    const hourly = await activityRainForecastSource(source, { stepMin: 60 }).fetchCatchmentRain(network, 24);
+    const w1Hourly = hourly.locations.find((l) => l.catchmentId === 'C-W1')!;
+    assert.equal(hourly.source, 'open-meteo:fake;quality=fresh-with-gaps;60min');
+    assert.deepEqual(w1Hourly.precipitationMm.slice(-2), [0, null]);
+    // The inflow model fills them (zero here, by the rule) and says so at the station.
+    const forecast = forecastInflow({ models: modelsFromNetwork(network), timeZone: network.timezone, issuedAtUtcMs: now, rain, gapFillMm: source.fallbackMm, gapFillLabel: 'the fallback rain rule' });
+    assert.match(forecast.stations.find((s) => s.stationId === 'W1')!.flags.join(' | '), /rain gap: 5 of 96 step\(s\) of the deterministic forecast at C-W1 unknown \(2026-07-02T01:00Z–2026-07-02T02:15Z\): filled with the fallback rain rule/);
+    assert.match(forecast.flags.join(' | '), /rain fresh-with-gaps: deterministic rain: 80 of 1536/);
+
+    // The service down later: the last good answer, stale, still short — said in its reason.
     control.fail = 'timeout';
     now = T0 + 3 * MS_PER_H;
     const stale = await source.get();
-    assert.ok(stale.filled.find((f) => f.catchmentId === 'C-W1')!.fromUtcMs < w1.fromUtcMs + MS_PER_H);
+    assert.equal(stale.quality, 'stale');
+    assert.match(stale.reason!, /120 min old|180 min old/);
+    assert.match(stale.reason!, /beyond the end of the answer/);
+    assert.equal(stale.catchments[0]!.precipitationMm.filter((v) => v === null).length, 17);
+  });
+
+  void it('judges missing values over the planning horizon, not diluted by the past hours, and the past hours apart', async () => {
+    const now = T0;
+    const horizonStart = Date.UTC(2026, 6, 1, 2);
+    // 20 of the 24 horizon hours missing; 72 past hours known: 19 % of everything fetched, 83 % of the horizon.
+    const { connector } = fakeConnector(() => now, (id, end, stepMin, member) => (end > horizonStart && end <= horizonStart + 20 * MS_PER_H ? null : simpleRain(id, end, stepMin, member)));
+    const rain = await createRainSource({ connector, locations: network, horizonH: 24, pastH: 72, nowUtcMs: () => now, ensemble: false }).get();
+    assert.equal(rain.quality, 'fallback');
+    assert.match(rain.reason!, /8\d(\.\d)? % of the forecast values in the 24-h planning horizon are missing or not covered \(limit 20 %\)/);
+
+    // Past rain mostly missing: the forecast is used, but degraded and said.
+    const pastGappy = fakeConnector(() => now, (id, end, stepMin, member) => (end <= horizonStart - 12 * MS_PER_H ? null : simpleRain(id, end, stepMin, member)));
+    const past = await createRainSource({ connector: pastGappy.connector, locations: network, horizonH: 24, pastH: 72, nowUtcMs: () => now, ensemble: false }).get();
+    assert.equal(past.quality, 'fresh-with-gaps');
+    assert.match(past.reason!, /^8\d(\.\d)? % of the rain in the 72 h before now is missing \(limit 20 %\): the RDII state takes it as dry$/);
+    assert.ok(past.catchments[0]!.precipitationMm.every((v) => v !== null));
+  });
+
+  void it('drops ensemble members mostly missing in the horizon, from every catchment, and says how many are used', async () => {
+    const now = T0;
+    // Member 2 all NaN at C-W1 only; member 3 NaN over the first 10 of 24 h everywhere (not mostly).
+    const { connector } = fakeConnector(() => now, (id, end, stepMin, member) =>
+      (member === 2 && id === 'C-W1') || (member === 3 && end <= T0 + 10 * MS_PER_H) ? null : simpleRain(id, end, stepMin, member),
+    );
+    const rain = await createRainSource({ connector, locations: network, horizonH: 24, nowUtcMs: () => now }).get();
+    assert.equal(rain.quality, 'fresh');
+    assert.equal(rain.ensemble.quality, 'fresh-with-gaps');
+    assert.equal(rain.ensemble.members, 3);
+    assert.equal(rain.ensemble.membersDropped, 1);
+    assert.match(rain.ensemble.reason!, /^1 of 4 ensemble members dropped as mostly missing in the horizon \(member 2; at C-W1: 1\): 3 used; ensemble \(3 members\): \d+ of \d+ steps/);
+    assert.ok(rain.catchments.every((c) => c.members.length === 3));
+    // The members left are the same scenarios everywhere: member index 2 is now the answer's member 3.
+    const e1 = rain.catchments.find((c) => c.catchmentId === 'C-E1')!;
+    const rainStep = (Date.UTC(2026, 6, 1, 12) - rain.startUtcMs) / STEP_MS;
+    assert.ok(Math.abs(e1.members[2]![rainStep]! - 2.6) < 1e-9);
+    assert.ok(Math.abs(e1.members[1]![rainStep]! - 2.2) < 1e-9);
+    const forecast = forecastInflow({ models: modelsFromNetwork(network), timeZone: network.timezone, issuedAtUtcMs: now, rain, includeMembers: true });
+    assert.equal(forecast.rain.members, 3);
+    assert.match(forecast.flags.join(' | '), /ensemble fresh-with-gaps: 1 of 4 ensemble members dropped/);
+    assert.match(forecast.stations.find((s) => s.stationId === 'W1')!.flags.join(' | '), /1 of 4 ensemble member\(s\) mostly missing at C-W1 \(more than 50 % of the horizon\): dropped from the ensemble/);
+    assert.equal(toPlannerInflow(forecast).members!.length, 3);
+
+    // Every member mostly missing: no ensemble (not dry members).
+    const empty = fakeConnector(() => now, (id, end, stepMin, member) => (member > 0 && member < 4 ? null : id === 'C-E9' ? null : simpleRain(id, end, stepMin, member)));
+    const none = await createRainSource({ connector: empty.connector, locations: network, horizonH: 24, nowUtcMs: () => now }).get();
+    assert.equal(none.ensemble.quality, 'fallback');
+    assert.match(none.ensemble.reason!, /every one of the 4 ensemble members is mostly missing in the 24-h horizon/);
+    assert.equal(none.ensemble.members, 0);
+  });
+
+  void it('takes the 15-min steps a gappy 15-min block lacks from the hourly block of the same answer, flagged', async () => {
+    const now = T0;
+    // The 15-min block is all NaN at C-W1 and NaN for one hour at C-E1; the hourly block is complete.
+    const gapHourEnd = Date.UTC(2026, 6, 1, 13);
+    const { connector } = fakeConnector(() => now, (id, end, stepMin, member) =>
+      stepMin === 15 && (id === 'C-W1' || (id === 'C-E1' && end > gapHourEnd - MS_PER_H && end <= gapHourEnd - 30 * MS_PER_MIN)) ? null : simpleRain(id, end, stepMin, member),
+    );
+    const rain = await createRainSource({ connector, locations: network, horizonH: 24, nowUtcMs: () => now, ensemble: false }).get();
+    assert.equal(rain.quality, 'fresh');
+    const w1 = rain.catchments.find((c) => c.catchmentId === 'C-W1')!;
+    const rainStep = (Date.UTC(2026, 6, 1, 12) - rain.startUtcMs) / STEP_MS;
+    assert.deepEqual(w1.precipitationMm.slice(rainStep - 1, rainStep + 9), [0, 2, 2, 2, 2, 2, 2, 2, 2, 0]);
+    // C-E1: the two missing quarters share the hour less its two known quarters.
+    const e1 = rain.catchments.find((c) => c.catchmentId === 'C-E1')!;
+    assert.deepEqual(e1.precipitationMm.slice(rainStep + 4, rainStep + 8), [2, 2, 2, 2]);
+    assert.deepEqual(rain.gaps, []);
+    assert.match(rain.notes.join(' | '), /15-min rain forecast missing at 2 catchment\(s\) \(C-W1, C-E1\): \d+ step\(s\) taken from the hourly forecast of the same answer/);
+    const forecast = forecastInflow({ models: modelsFromNetwork(network), timeZone: network.timezone, issuedAtUtcMs: now, rain });
+    assert.match(forecast.flags.join(' | '), /15-min rain forecast missing at 2 catchment/);
+    assert.match(forecast.stations.find((s) => s.stationId === 'E1')!.flags.join(' | '), /15-min rain forecast missing for 2 step\(s\) at C-E1: taken from the hourly forecast of the same answer/);
   });
 
   void it('serves the dispatch activity and the planner in their own shapes', async () => {
@@ -435,13 +547,16 @@ void describe('inflow forecast', () => {
       issuedAtUtcMs: start - 60_000,
       ageMin: 1,
       source: 'open-meteo:fake',
-      ensemble: { quality: 'fallback', reason: 'ensemble not requested', issuedAtUtcMs: null, ageMin: null, members: 0 },
+      ensemble: { quality: 'fallback', reason: 'ensemble not requested', issuedAtUtcMs: null, ageMin: null, members: 0, membersDropped: 0 },
       catchments: [
         { catchmentId: 'A', pastMm: [9, 9, 9, 0.5], precipitationMm: [1, 2, 3, 4, 5, 6, 7, 8], members: [] },
         { catchmentId: 'B', pastMm: [0, 0, 0, 0], precipitationMm: [0, null, 0, 0, 0, 0, 0, 0], members: [] },
       ],
       gaps: [],
-      filled: [],
+      uncovered: [],
+      fallbackLabel: 'zero rain (no forecast)',
+      notes: [],
+      catchmentNotes: [],
     };
     const hourly = toActivityRainForecast(rain, { stepMin: 60 });
     assert.equal(hourly.stepMin, 60);
