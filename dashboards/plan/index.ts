@@ -2,8 +2,11 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { NetworkConfig } from '../../network/schema.js';
 import { Uid, addGroups, finalise, sewerDashboard } from '../common/dashboard.js';
-import { Measurement } from '../common/queries.js';
-import { stationVariable, tagValuesVariable } from '../common/variables.js';
+import { influxDatasource } from '../common/datasource.js';
+import { TIME_FILTER, select, tagEquals } from '../common/influxql.js';
+import { stationVariable } from '../common/variables.js';
+import { PLAN_PREDICTION } from '../../activities/plan-points.js';
+import { predictionsGroup } from './predictions.js';
 import { outcomesGroup } from './outcomes.js';
 import { setpointsGroup } from './setpoints.js';
 
@@ -18,15 +21,26 @@ export function planDashboard(network: NetworkConfig): dashboard.Dashboard {
     tags: ['plan'],
   })
     .withVariable(stationVariable(network))
-    .withVariable(
-      tagValuesVariable({
-        name: 'plan',
-        label: '调度计划',
-        description: 'Dispatch plan with steps in the time range (plan ids carry the cycle start, so the newest comes first)',
-        measurement: Measurement.planSetpoint,
-        key: 'plan',
-        sort: dashboard.VariableSort.AlphabeticalDesc,
-      }),
-    );
-  return finalise(addGroups(builder, [setpointsGroup(), outcomesGroup()]).build());
+    .withVariable(planVariable());
+  return finalise(addGroups(builder, [setpointsGroup(), predictionsGroup(network), outcomesGroup()]).build());
+}
+
+/**
+ * `plan`: plans created in the time range, newest first, from each plan's index point (plan_prediction, kind
+ * plan, written with the plan by activities/plan-points.ts). Sorting the ids as text put flood plans above newer
+ * dispatch plans and r10 below r2, and SHOW TAG VALUES filters by time only per shard.
+ */
+export function planVariable(): dashboard.QueryVariableBuilder {
+  const query = select({ select: ['"planId"'], from: { measurement: PLAN_PREDICTION }, where: [tagEquals('kind', 'plan'), TIME_FILTER] }) + ' ORDER BY time DESC';
+  return new dashboard.QueryVariableBuilder('plan')
+    .label('调度计划')
+    .description('Dispatch and flood emergency plans (plan-flood-…) created in the time range, newest first')
+    .datasource(influxDatasource())
+    .query(query)
+    .definition(query)
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(dashboard.VariableSort.Disabled)
+    .multi(false)
+    .includeAll(false)
+    .allowCustomValue(false);
 }

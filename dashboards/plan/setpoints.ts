@@ -6,6 +6,7 @@ import { row, type PanelGroup } from '../common/dashboard.js';
 import { INTERVAL, TIME_FILTER, influxql, select, tagEquals, timeBucket, variable } from '../common/influxql.js';
 import { Color, Unit, styleProperties, tablePanel, timeseriesPanel } from '../common/panels.js';
 import { Measurement, meanFields } from '../common/queries.js';
+import { PLAN_PREDICTION } from '../../activities/plan-points.js';
 import { thisStation } from '../station/levels.js';
 
 export const PLAN = variable('plan');
@@ -30,10 +31,22 @@ export function setpointsGroup(): PanelGroup {
   const levels = timeseriesPanel({
     title: '计划液位区间与实测液位',
     description:
-      'Level band of the selected plan for the selected station (planned start and stop levels, dashed) against the measured wet-well level and the start/stop setpoints the PLC reported (m).',
+      'Level band of the selected plan for the selected station (planned start and stop levels, dashed), and the level the plan predicted (optimiser plans only, at each step’s end), against the measured wet-well level and the start/stop setpoints the PLC reported (m).',
   })
     .withTarget(influxql(planFields([['startLevelM', 'planStartLevelM'], ['stopLevelM', 'planStopLevelM']]), { refId: 'A', alias: '$col' }))
     .withTarget(influxql(meanFields(Measurement.station, ['levelM', 'startLevelSpM', 'stopLevelSpM'], [thisStation()]), { refId: 'B', alias: '$col' }))
+    .withTarget(
+      influxql(
+        select({
+          select: ['last("levelM") AS "planLevelM"'],
+          from: { measurement: PLAN_PREDICTION },
+          where: [thisPlan(), tagEquals('kind', 'station'), thisStation(), TIME_FILTER],
+          groupBy: [timeBucket(INTERVAL)],
+          fill: 'none',
+        }),
+        { refId: 'C', alias: '$col' },
+      ),
+    )
     .unit(Unit.m)
     .decimals(2)
     .min(0)
@@ -41,6 +54,7 @@ export function setpointsGroup(): PanelGroup {
     .overrideByName('planStartLevelM', planned('计划启泵 planned start', Color.ok))
     .overrideByName('planStopLevelM', planned('计划停泵 planned stop', Color.orange))
     .overrideByName('levelM', styleProperties({ displayName: '实测液位 measured level', color: Color.info, lineWidth: 2 }))
+    .overrideByName('planLevelM', styleProperties({ displayName: '预测液位 predicted level', color: 'purple', dashed: true, lineWidth: 2, fillOpacity: 0 }))
     .overrideByName('startLevelSpM', reported('PLC启泵设定 PLC start setpoint', 'dark-green'))
     .overrideByName('stopLevelSpM', reported('PLC停泵设定 PLC stop setpoint', 'dark-orange'));
 

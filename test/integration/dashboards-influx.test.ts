@@ -13,6 +13,9 @@ import assert from 'node:assert/strict';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { createBaselineActivities, type BaselineResult } from '../../activities/baseline.js';
 import { createDispatchActivities, type RainForecastSource } from '../../activities/dispatch.js';
+import { createMpcPlanner } from '../../activities/mpc-planner.js';
+import { planPredictionPoints } from '../../activities/plan-points.js';
+import type { Plan } from '../../planner/types.js';
 import { archiveObservedRain, type ObservedRainSource } from '../../activities/flood.js';
 import type { RainForecast } from '../../activities/types.js';
 import { createInfluxConnector, type InfluxConnector, type QuerySeries, type SeriesPoint } from '../../connectors/influx.js';
@@ -89,6 +92,7 @@ function scenarioForecast(scenario: RainScenario, now: () => number): RainForeca
 
 interface WrittenDay {
   planIds: string[];
+  emergencyPlanId?: string;
   rainIssues: string[];
   inflowIssues: string[];
   pointsWritten: number;
@@ -100,7 +104,9 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
   let nowMs = DAY_START;
   const now = () => nowMs;
   const sim = createSimulation({ network, startUtcMs: DAY_START, rainMmPerMin, seed: 11 });
-  const activities = createDispatchActivities({ network, opcua: simulatedScada(sim, now), influx, forecast: scenarioForecast(scenario, now), now });
+  // The optimising planner (on the network's dry-weather flow: no inflow cycle here), so plans carry predictions.
+  const planner = createMpcPlanner({ options: { timeLimitS: 20 } });
+  const activities = createDispatchActivities({ network, opcua: simulatedScada(sim, now), influx, forecast: scenarioForecast(scenario, now), planner, now });
   const written: Omit<WrittenDay, 'baseline'> = { planIds: [], rainIssues: [], inflowIssues: [], pointsWritten: 0 };
   // Observed hourly inflow per station, for the inflow forecast points below.
   const inflowByHour = new Map<string, number[]>();
@@ -124,6 +130,17 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
       written.rainIssues.push(String(forecast.issuedAtUtcMs));
       const planId = `plan-dispatch-${network.id}-${new Date(t).toISOString()}`;
       const plan = await activities.buildPlan({ planId, snapshot, forecast });
+      assert.ok(plan.predicted, `${planId}: ${plan.fallback?.reason.en ?? 'no prediction'}`);
+      // An emergency plan an hour after the first cycle: its id sorts above every dispatch plan as text.
+      if (t === DAY_START + PLAN_EVERY_H * HOUR) {
+        const emergency = { ...plan, planId: `plan-flood-${network.id}-2025-s1-e1-r1`, createdAtUtcMs: DAY_START + HOUR, predicted: undefined } as Plan;
+        // As activities/flood.ts buildEmergencyPlan stores it: setpoints and the plan's index point.
+        const setpoints: SeriesPoint[] = emergency.steps.flatMap((st) =>
+          st.stations.map((x) => ({ measurement: 'plan_setpoint', tags: { plan: emergency.planId, id: x.stationId }, fields: { startLevelM: x.startLevelM, stopLevelM: x.stopLevelM, pumpsAllowed: x.pumpsAllowed, flowM3h: x.flowM3h }, timeUtcMs: st.startUtcMs })),
+        );
+        written.pointsWritten += await influx.write([...setpoints, ...planPredictionPoints(emergency)]);
+        written.emergencyPlanId = emergency.planId;
+      }
       const outcome = await activities.applyPlanStep({ plan, stepIndex: 0, heartbeat: (t - DAY_START) / MIN });
       written.pointsWritten += await activities.recordOutcome({ planId, status: 'approved', decidedBy: 'wang', outcome });
       written.planIds.push(planId);
@@ -188,11 +205,25 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
 // --- Grafana's side, done by hand ------------------------------------------------------------------
 
 /** What Grafana substitutes: $timeFilter, $__interval and the dashboard variables. */
-function interpolate(query: string, variables: Record<string, string>): string {
-  let q = query.replaceAll('$timeFilter', `time >= ${DAY_START}ms and time <= ${DAY_END}ms`).replaceAll('$__interval', INTERVAL);
+function interpolate(query: string, variables: Record<string, string>, range = { from: DAY_START, to: DAY_END }): string {
+  let q = query
+    .replaceAll('$timeFilter', `time >= ${range.from}ms and time <= ${range.to}ms`)
+    .replaceAll('$__interval', INTERVAL)
+    .replaceAll('${__to}', String(range.to))
+    .replaceAll('${__from}', String(range.from));
   for (const name of Object.keys(variables).sort((a, b) => b.length - a.length)) q = q.replaceAll(`$${name}`, variables[name]!);
   assert.doesNotMatch(q, /\$[A-Za-z_]/, `unreplaced macro or variable in: ${q}`);
   return q;
+}
+
+/** The values of a query variable in the order Grafana shows them: first unique values as returned, then its sort. */
+function grafanaOrder(values: string[], sort: dashboard.VariableSort | undefined): string[] {
+  const unique = [...new Set(values)];
+  if (sort === dashboard.VariableSort.AlphabeticalAsc) return unique.sort((a, b) => a.localeCompare(b));
+  if (sort === dashboard.VariableSort.AlphabeticalDesc) return unique.sort((a, b) => b.localeCompare(a));
+  if (sort === dashboard.VariableSort.NumericalDesc) return unique.sort((a, b) => Number(b) - Number(a));
+  if (sort === undefined || sort === dashboard.VariableSort.Disabled) return unique;
+  throw new Error(`variable sort ${sort} not emulated`);
 }
 
 /** Column names of the outermost SELECT (aliases, or quoted names). */
@@ -279,6 +310,7 @@ interface Target {
   rawQuery?: boolean;
   type?: string;
   expression?: string;
+  hide?: boolean;
 }
 
 void describe('dashboard queries against InfluxDB holding a simulated day', { timeout: 120_000 }, () => {
@@ -324,8 +356,13 @@ void describe('dashboard queries against InfluxDB holding a simulated day', { ti
         if (v.type !== dashboard.VariableType.Query) continue;
         assert.equal(typeof v.query, 'string', `${d.uid} $${v.name}: InfluxQL text`);
         const series = await influx.query(interpolate(v.query as string, variables));
-        const values = series.flatMap((s) => s.values.map((row) => String(row[1])));
+        const values = grafanaOrder(series.flatMap((s) => s.values.map((row) => String(row[1]))), v.sort);
         assert.ok(values.includes(variables[v.name]!), `${d.uid} $${v.name}: ${variables[v.name]} not among ${values.slice(0, 5).join(', ')}…`);
+        // Grafana selects the first value on load: the newest plan, not the emergency plan whose id sorts first.
+        if (v.name === 'plan') {
+          assert.ok(day.emergencyPlanId && values.includes(day.emergencyPlanId), `the emergency plan is listed too: ${values.join(', ')}`);
+          assert.equal(values[0], day.planIds.at(-1), `${d.uid} $plan opens on ${values[0]}`);
+        }
       }
     }
   });
@@ -408,6 +445,58 @@ void describe('dashboard queries against InfluxDB holding a simulated day', { ti
     }
     const [costCny] = await single(totalCostQuery(source, tariffPeriods(network)));
     assert.ok(Math.abs(costCny! - expectedCny) < 1e-6 * expectedCny, `cost ${costCny} vs ${expectedCny}`);
+  });
+
+  test('energy against the baseline compares the same hours: a baseline ending at the last full hour (or earlier) shows no false saving', async () => {
+    // The next local day, after the simulated one: station Z9 uses 120 kWh/h under the plans and under local control
+    // alike. Telemetry runs to 10:50 ("today so far"); the baseline, written at :05 every hour, ends at 10:00.
+    const start = DAY_END + 24 * HOUR;
+    const range = { from: start, to: start + 10 * HOUR + 50 * MIN };
+    const counter = (t: number) => ((t - start) / HOUR) * 120;
+    const points: SeriesPoint[] = [];
+    for (let t = start; t <= range.to; t += 5 * MIN) points.push({ measurement: 'station', tags: { id: 'Z9' }, fields: { energyKwh: counter(t) }, timeUtcMs: t });
+    for (let t = start; t <= start + 10 * HOUR; t += 5 * MIN) points.push({ measurement: 'baseline', tags: { id: 'Z9' }, fields: { energyKwh: counter(t) }, timeUtcMs: t });
+    await influx.write(points);
+    // The hours 00:00–10:00 priced at the network's tariff (whole-hour ranges in the reference network).
+    const priceAt = (localMin: number) => tariffPeriods(network).find((p) => p.ranges.some((r) => {
+      const from = Number(r.from.slice(0, 2)) * 60 + Number(r.from.slice(3));
+      return (localMin - from + 1440) % 1440 < r.lengthMin;
+    }))!.priceCnyPerKwh;
+    const expectedCny = Array.from({ length: 10 }, (_, h) => 120 * priceAt(h * 60)).reduce((a, b) => a + b, 0);
+
+    const energy = buildDashboards(network).find((d) => d.key === 'energy')!.dashboard;
+    const totals = async (title: string) => {
+      const panel = (energy.panels ?? []).find((p) => p.title === title) as dashboard.Panel;
+      const targets = (panel.targets ?? []) as unknown as Target[];
+      const results = new Map<string, QuerySeries[]>();
+      for (const t of targets.filter((x) => x.rawQuery)) results.set(t.refId, await influx.query(interpolate(t.query!, variables, range)));
+      // What the stat shows: every visible target and expression, reduced by the panel's calculation.
+      const calc = (panel.options as { reduceOptions: { calcs: string[] } }).reduceOptions.calcs[0];
+      const reduce = (values: number[]) => (calc === 'sum' ? values.reduce((a, b) => a + b, 0) : values.at(-1)!);
+      const shown = new Map<string, number>();
+      for (const t of targets.filter((x) => x.rawQuery && !x.hide)) shown.set(t.refId, reduce(results.get(t.refId)!.flatMap((r) => r.values.map((v) => v[1] as number))));
+      for (const t of targets.filter((x) => x.type === 'math')) shown.set(t.refId, reduce(evaluateExpression(t.expression!, results)));
+      // Before the expressions, the stat showed its queries A (actual) and B (baseline) themselves.
+      for (const [name, ref] of [['actual', 'A'], ['baseline', 'B']] as const) if (!shown.has(name) && shown.has(ref)) shown.set(name, shown.get(ref)!);
+      return shown;
+    };
+    const kwh = await totals('时段总电耗');
+    assert.ok(Math.abs(kwh.get('actual')! - 1200) < 1e-6, `actual ${kwh.get('actual')} kWh over the 10 hours both sides have`);
+    assert.ok(Math.abs(kwh.get('baseline')! - 1200) < 1e-6, `baseline ${kwh.get('baseline')} kWh`);
+    const cny = await totals('电费与节省');
+    assert.ok(Math.abs(cny.get('actual')! - expectedCny) < 1e-6, `actual ${cny.get('actual')} CNY, expected ${expectedCny}`);
+    assert.ok(Math.abs(cny.get('saving')!) < 1e-6, `saving ${cny.get('saving')} CNY with identical energy use`);
+
+    // The baseline lagging (public archive): the day after, it ends at 04:00; the comparison stops there instead of going negative.
+    const next = start + 24 * HOUR;
+    const lag: SeriesPoint[] = [];
+    for (let t = next; t <= next + 10 * HOUR + 50 * MIN; t += 5 * MIN) lag.push({ measurement: 'station', tags: { id: 'Z9' }, fields: { energyKwh: counter(t) }, timeUtcMs: t });
+    for (let t = next; t <= next + 4 * HOUR; t += 5 * MIN) lag.push({ measurement: 'baseline', tags: { id: 'Z9' }, fields: { energyKwh: counter(t) }, timeUtcMs: t });
+    await influx.write(lag);
+    range.from = next;
+    range.to = next + 10 * HOUR + 50 * MIN;
+    assert.ok(Math.abs((await totals('电费与节省')).get('saving')!) < 1e-6, 'saving with the baseline ending at 04:00');
+    assert.ok(Math.abs((await totals('时段总电耗')).get('actual')! - 480) < 1e-6, 'actual energy over the 4 hours the baseline has');
   });
 
   test('stations at risk counts each station against its own high-alarm level', async () => {
