@@ -883,13 +883,23 @@ export function shiftPreviousPlan(previous: Plan, network: NetworkConfig, state:
   };
 }
 
-/** A NetworkSnapshot for the rule-based planner from the planner's state. */
+/** A NetworkSnapshot for the rule-based planner from the planner's state (tank and transfer values as readings, as SCADA gives them). */
 function snapshotOf(state: PlannerState, network: NetworkConfig): NetworkSnapshot {
   const byId = new Map(state.stations.map((s) => [s.stationId, s]));
+  const readings: NetworkSnapshot['readings'] = [];
+  const add = (objectId: string, tag: string, value: number | null | undefined) => {
+    if (value !== null && value !== undefined && Number.isFinite(value)) readings.push({ objectId, tag, nodeId: '', value, statusCode: 'Good', good: true, sourceTimeUtcMs: state.readAtUtcMs });
+  };
+  for (const t of state.tanks ?? []) {
+    add(t.tankId, 'volumeM3', t.volumeM3);
+    add(t.tankId, 'inletSpM3h', t.inletSpM3h);
+    add(t.tankId, 'outletSpM3h', t.outletSpM3h);
+  }
+  for (const x of state.transfers ?? []) add(x.interconnectionId, 'transferM3h', x.transferM3h);
   return {
     networkId: network.id,
     readAtUtcMs: state.readAtUtcMs,
-    readings: [],
+    readings,
     badTagCount: 0,
     stations: network.stations.map((s) => {
       const st = byId.get(s.id);

@@ -120,3 +120,29 @@ test('a previous plan with a step of no length is refused at once (rule-based pl
   assert.match(plan.fallback.reason.en, /stepMin is not a positive number/);
   assert.ok(Date.now() - started < 20_000, 'answered promptly');
 });
+
+test('the rule-based plan keeps tank, transfer and flow setpoints inside their envelopes, explains every object, and says when no rain forecast was given', async () => {
+  const network = linkedNetwork();
+  network.interconnections[0]!.envelope.transferM3h.min = 5; // a link that never fully closes
+  const state: PlannerState = { ...linkedState(t0), tanks: [{ tankId: 'CS1', volumeM3: 400, inletSpM3h: 0, outletSpM3h: 10 }] };
+  // An inflow the model cannot use: the rule-based plan (no previous plan).
+  const plan = await planWithOptimiser({ planId: 'rb', network, state, inflow: { startUtcMs: t0, stepMin: 15, series: [flat('W1', 1e308), flat('E1', 100)] }, nowUtcMs: t0 });
+  assert.equal(plan.planner, 'rule-based');
+  assertInsideEnvelopes(network, plan, state);
+  for (const id of ['W1', 'E1', 'CS1', 'X1', 'WP', 'EP']) {
+    const reason = plan.reasons.find((r) => r.objectId === id)?.reason;
+    assert.ok(reason && /[\u4e00-\u9fff]/.test(reason.zh) && /[A-Za-z]{3}/.test(reason.en), `reason for ${id}: ${JSON.stringify(reason)}`);
+  }
+  // No forecast was given: the reason says so, rather than "0.0 mm forecast".
+  const w1 = plan.reasons.find((r) => r.objectId === 'W1')!.reason;
+  assert.doesNotMatch(w1.en, /0\.0 mm/);
+  assert.match(w1.en, /No rain forecast available/);
+  assert.match(w1.zh, /无降雨预报/);
+  // CS1 holds 400 m³ and no rain is expected: its gate empties it (80 m³/h for 5 h), then returns to its minimum.
+  const outlets = plan.steps.map((s) => s.tanks[0]!.outletM3h);
+  assert.ok(outlets[1]! > 10 && outlets[1]! <= 80, `CS1 outlet ${outlets.slice(0, 4).join(', ')}`);
+  const drained = outlets.reduce((a, q) => a + (q * plan.stepMin) / 60, 0);
+  assert.ok(drained >= 400 - 1e-6, `CS1 drained ${drained} m³ of 400`);
+  assert.equal(outlets[outlets.length - 1], 10);
+  assert.match(plan.reasons.find((r) => r.objectId === 'CS1')!.reason.en, /about 400 m³ in the tank, emptied through its outlet/);
+});

@@ -79,7 +79,8 @@ test('rule-based plan draws down west stations ahead of rain, keeps the east on 
   const later = plan.steps[(8 * 60) / network.planning.stepMin]!.stations.find((s) => s.stationId === 'W1')!;
   assert.equal(later.startLevelM, w1.levels.pumpStartM);
   // Every station has a reason in both languages; LOCAL and gaps are explained.
-  assert.equal(plan.reasons.length, network.stations.length);
+  // Every station, tank, interconnection and plant has a reason.
+  assert.equal(plan.reasons.length, network.stations.length + network.tanks.length + network.interconnections.length + network.plants.length);
   assert.match(plan.reasons.find((r) => r.objectId === 'W1')!.reason.zh, /预计.*小时后降雨/);
   assert.match(plan.reasons.find((r) => r.objectId === 'E9')!.reason.en, /LOCAL/);
   assert.match(plan.reasons.find((r) => r.objectId === 'E1')!.reason.en, /1 missing steps/);
