@@ -80,7 +80,8 @@ export function createFloodActivities(deps: FloodDependencies) {
     (t) =>
       (t.objectKind === 'station' && ['levelM', 'inflowM3h', 'overflowM3h', 'pumpsAvailable', 'pumpsRunning', 'mode', 'startLevelSpM', 'stopLevelSpM'].includes(t.tag)) ||
       (t.objectKind === 'plant' && ['inflowM3h', 'bypassM3h'].includes(t.tag)) ||
-      (t.objectKind === 'tank' && t.tag === 'volumeM3'),
+      (t.objectKind === 'tank' && ['volumeM3', 'inletSpM3h', 'outletSpM3h'].includes(t.tag)) ||
+      (t.objectKind === 'interconnection' && t.tag === 'transferSpM3h'),
   );
   const catchmentStation = new Map(network.catchments.map((c) => [c.id, c.node]));
 
@@ -140,7 +141,8 @@ export function createFloodActivities(deps: FloodDependencies) {
           };
         }),
         plants: network.plants.map((p) => ({ plantId: p.id, inflowM3h: value(p.id, 'inflowM3h'), bypassM3h: value(p.id, 'bypassM3h') })),
-        tanks: network.tanks.map((t) => ({ tankId: t.id, volumeM3: value(t.id, 'volumeM3') })),
+        tanks: network.tanks.map((t) => ({ tankId: t.id, volumeM3: value(t.id, 'volumeM3'), inletSpM3h: value(t.id, 'inletSpM3h'), outletSpM3h: value(t.id, 'outletSpM3h') })),
+        transfers: network.interconnections.map((x) => ({ interconnectionId: x.id, transferSpM3h: value(x.id, 'transferSpM3h') })),
         forecastIssuedAtUtcMs: forecast?.issuedAtUtcMs ?? null,
         forecastSource: forecast?.source ?? 'none',
         notes,
@@ -182,16 +184,25 @@ export function createFloodActivities(deps: FloodDependencies) {
       return plan;
     },
 
-    /** The stand-down plan, from the bands SCADA holds now (unknown where SCADA does not answer: the range alone). */
+    /** The stand-down plan, from the bands and flows SCADA holds now (unknown where SCADA does not answer: the range alone). */
     async buildStandDownPlan(input: { planId: string }): Promise<Plan> {
-      const bandTags = tags.filter((t) => t.objectKind === 'station' && (t.tag === 'startLevelSpM' || t.tag === 'stopLevelSpM'));
-      const readings = await opcua.readTags(bandTags).catch(() => []);
+      const heldTags = tags.filter(
+        (t) =>
+          (t.objectKind === 'station' && (t.tag === 'startLevelSpM' || t.tag === 'stopLevelSpM')) ||
+          (t.objectKind === 'interconnection' && t.tag === 'transferSpM3h') ||
+          (t.objectKind === 'tank' && (t.tag === 'inletSpM3h' || t.tag === 'outletSpM3h')),
+      );
+      const readings = await opcua.readTags(heldTags).catch(() => []);
       const held = (stationId: string, tag: string) => {
         const r = readings.find((x) => x.objectId === stationId && x.tag === tag);
         return r?.good && typeof r.value === 'number' ? r.value : null;
       };
       const inForce = network.stations.map((s) => ({ stationId: s.id, startLevelSpM: held(s.id, 'startLevelSpM'), stopLevelSpM: held(s.id, 'stopLevelSpM') }));
-      return standDownPlan(network, input.planId, now(), inForce);
+      const heldFlows = {
+        transfers: network.interconnections.map((x) => ({ interconnectionId: x.id, transferSpM3h: held(x.id, 'transferSpM3h') })),
+        tanks: network.tanks.map((t) => ({ tankId: t.id, inletSpM3h: held(t.id, 'inletSpM3h'), outletSpM3h: held(t.id, 'outletSpM3h') })),
+      };
+      return standDownPlan(network, input.planId, now(), inForce, heldFlows);
     },
 
     /** Build the post-event report from the event log and the observed rain, and store it in InfluxDB. */

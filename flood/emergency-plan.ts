@@ -3,8 +3,8 @@
 // plant with spare capacity, standby pumps released, the least harmful overflow points ranked, crew tasks
 // with locations, notifications, and the setpoint schedule that is dispatched once approved. Pure.
 import type { Role } from '../contract/index.js';
-import type { NetworkConfig, PumpStation } from '../network/schema.js';
-import { clampLevelBand, ownLevelBand } from '../planner/envelope.js';
+import type { Envelope, NetworkConfig, PumpStation } from '../network/schema.js';
+import { clampLevelBand, clampToEnvelope, ownLevelBand } from '../planner/envelope.js';
 import type { LocalisedText, Plan, PlanStep, StationReason, StationSetpoint } from '../planner/types.js';
 import {
   responseLevelNames,
@@ -89,6 +89,55 @@ export function overflowPriorities(network: NetworkConfig, config: FloodConfig):
         ? { zh: '未配置受纳水体，按默认危害计', en: 'no receiving water configured; default harm' }
         : { zh: `溢流进入${r.receivingWater}，危害系数${r.harm}`, en: `overflow reaches ${r.receivingWater}, harm ${r.harm}` },
   }));
+}
+
+/** The transfer and tank setpoints SCADA holds (null where unknown: the first step then keeps to the range alone). */
+export interface HeldFlowSetpoints {
+  transfers: readonly { interconnectionId: string; transferSpM3h: number | null }[];
+  tanks: readonly { tankId: string; inletSpM3h?: number | null; outletSpM3h?: number | null }[];
+}
+
+const heldFlowsOf = (a: FloodAssessment): HeldFlowSetpoints => ({ transfers: a.transfers ?? [], tanks: a.tanks });
+
+/**
+ * Move one flow setpoint over the steps at the envelope's rate. A fall in magnitude (a transfer ending, a tank
+ * outlet closing at onset) is started early enough to be done by the step that wants it (`anticipate`); then
+ * every step is clamped from the one before, the first from the value held (`inForce`) over `firstMinutes`.
+ */
+function rampFlow(objectId: string, setpoint: string, wanted: number[], times: number[], envelope: Envelope, inForce: number | null, firstMinutes: number, clamped: Plan['clamped'], anticipate: boolean): number[] {
+  const w = [...wanted];
+  if (anticipate) {
+    for (let k = w.length - 2; k >= 0; k--) {
+      const room = (envelope.maxChangePerMin * (times[k + 1]! - times[k]!)) / MS_PER_MIN;
+      if (Math.abs(w[k]!) > Math.abs(w[k + 1]!)) w[k] = Math.min(w[k + 1]! + room, Math.max(w[k + 1]! - room, w[k]!));
+    }
+  }
+  let previous = inForce;
+  return w.map((value, k) => {
+    const r = clampToEnvelope(value, envelope, previous, k === 0 ? firstMinutes : (times[k]! - times[k - 1]!) / MS_PER_MIN);
+    if (r.clamped) clamped.push({ objectId, setpoint, wanted: wanted[k]!, sent: r.value, startUtcMs: times[k]! });
+    previous = r.value;
+    return r.value;
+  });
+}
+
+/** Rate-limit every transfer and tank inlet/outlet of `steps` in place (clampToEnvelope, chained from the values held). */
+function rampFlowSetpoints(network: NetworkConfig, steps: PlanStep[], held: HeldFlowSetpoints, firstMinutes: number, clamped: Plan['clamped'], anticipate: boolean): void {
+  const times = steps.map((s) => s.startUtcMs);
+  network.interconnections.forEach((x, i) => {
+    const inForce = held.transfers.find((t) => t.interconnectionId === x.id)?.transferSpM3h ?? null;
+    const sent = rampFlow(x.id, 'transferM3h', steps.map((s) => s.transfers[i]!.transferM3h), times, x.envelope.transferM3h, inForce, firstMinutes, clamped, anticipate);
+    steps.forEach((s, k) => (s.transfers[i]!.transferM3h = sent[k]!));
+  });
+  network.tanks.forEach((t, i) => {
+    const h = held.tanks.find((x) => x.tankId === t.id);
+    const inlet = rampFlow(t.id, 'inletM3h', steps.map((s) => s.tanks[i]!.inletM3h), times, t.envelope.inletM3h, h?.inletSpM3h ?? null, firstMinutes, clamped, anticipate);
+    const outlet = rampFlow(t.id, 'outletM3h', steps.map((s) => s.tanks[i]!.outletM3h), times, t.envelope.outletM3h, h?.outletSpM3h ?? null, firstMinutes, clamped, anticipate);
+    steps.forEach((s, k) => {
+      s.tanks[i]!.inletM3h = inlet[k]!;
+      s.tanks[i]!.outletM3h = outlet[k]!;
+    });
+  });
 }
 
 export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
@@ -248,6 +297,7 @@ export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
         pumpsAllowed: inFlood ? s.pumps.length : s.pumps.length - s.standbyPumps,
       };
     });
+    // Transfers and tank flows as wanted here; rampFlows below moves them at the envelope's rate.
     const transfersAt = network.interconnections.map((x) => {
       const t = transfers.find((tr) => tr.interconnectionId === x.id);
       const on = t !== undefined && startUtcMs + stepMs > t.fromUtcMs && startUtcMs < t.untilUtcMs;
@@ -265,6 +315,7 @@ export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
     });
     steps.push({ startUtcMs, stations, transfers: transfersAt, tanks: tanksAt });
   }
+  rampFlowSetpoints(network, steps, heldFlowsOf(assessment), network.planning.cycleMin, clamped, true);
   for (const s of network.stations) {
     const d = drawdownOf.get(s.id);
     stationReasons.push({ objectId: s.id, reason: d?.reason ?? { zh: '本站汇水区无明显降雨，保持正常液位区间。', en: 'No significant rain on this catchment: normal band.' } });
@@ -332,13 +383,23 @@ export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
 }
 
 /**
- * The plan that returns every station to its normal band with duty pumps (stand-down). One step, unless a band
- * SCADA holds (`inForce`) is further from the normal band than the envelope's rate allows in one cycle: then a
- * step each plan step until every band is back.
+ * The plan that returns every station to its normal band with duty pumps, and every transfer and tank flow to 0
+ * (stand-down). One step, unless a band or flow SCADA holds (`inForce`, `heldFlows`) is further from where it
+ * goes than the envelope's rate allows in one cycle: then a step each plan step until every setpoint is back.
  */
-export function standDownPlan(network: NetworkConfig, planId: string, nowUtcMs: number, inForce: readonly { stationId: string; startLevelSpM: number | null; stopLevelSpM: number | null }[] = []): Plan {
+export function standDownPlan(
+  network: NetworkConfig,
+  planId: string,
+  nowUtcMs: number,
+  inForce: readonly { stationId: string; startLevelSpM: number | null; stopLevelSpM: number | null }[] = [],
+  heldFlows: HeldFlowSetpoints = { transfers: [], tanks: [] },
+): Plan {
   const stepMs = network.planning.stepMin * MS_PER_MIN;
   const bandSent = new Map(inForce.map((c) => [c.stationId, { startLevelM: c.startLevelSpM, stopLevelM: c.stopLevelSpM }]));
+  const flowSent = new Map<string, number | null>([
+    ...heldFlows.transfers.map((t) => [`x:${t.interconnectionId}`, t.transferSpM3h] as const),
+    ...heldFlows.tanks.flatMap((t) => [[`in:${t.tankId}`, t.inletSpM3h ?? null] as const, [`out:${t.tankId}`, t.outletSpM3h ?? null] as const]),
+  ]);
   const steps: PlanStep[] = [];
   const clamped: Plan['clamped'] = [];
   const MAX_STEPS = 96;
@@ -357,11 +418,22 @@ export function standDownPlan(network: NetworkConfig, planId: string, nowUtcMs: 
       }
       return { stationId: s.id, remoteControl: 'levelBand', startLevelM: band.startLevelM.value, stopLevelM: band.stopLevelM.value, flowM3h: 0, pumpsAllowed: s.pumps.length - s.standbyPumps };
     });
+    // Transfers and tank flows ramp down to 0 from the values held, as the bands do.
+    const toZero = (objectId: string, setpoint: string, key: string, envelope: Envelope): number => {
+      const off = Math.min(envelope.max, Math.max(envelope.min, 0)); // an envelope that excludes 0 stops at its nearest bound
+      const r = clampToEnvelope(off, envelope, flowSent.get(key) ?? null, minutesSince);
+      flowSent.set(key, r.value);
+      if (r.clamped) {
+        reached = false;
+        clamped.push({ objectId, setpoint, wanted: off, sent: r.value, startUtcMs });
+      }
+      return r.value;
+    };
     steps.push({
       startUtcMs,
       stations,
-      transfers: network.interconnections.map((x) => ({ interconnectionId: x.id, transferM3h: 0 })),
-      tanks: network.tanks.map((t) => ({ tankId: t.id, inletM3h: 0, outletM3h: 0 })),
+      transfers: network.interconnections.map((x) => ({ interconnectionId: x.id, transferM3h: toZero(x.id, 'transferM3h', `x:${x.id}`, x.envelope.transferM3h) })),
+      tanks: network.tanks.map((t) => ({ tankId: t.id, inletM3h: toZero(t.id, 'inletM3h', `in:${t.id}`, t.envelope.inletM3h), outletM3h: toZero(t.id, 'outletM3h', `out:${t.id}`, t.envelope.outletM3h) })),
     });
     if (reached) break;
   }

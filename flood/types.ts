@@ -172,7 +172,10 @@ export interface FloodAssessment {
   endUtcMs: number | null;
   stations: StationCondition[];
   plants: { plantId: string; inflowM3h: number | null; bypassM3h: number | null }[];
-  tanks: { tankId: string; volumeM3: number | null }[];
+  /** Tank state; the inlet/outlet setpoints SCADA holds are absent in assessments recorded before they were read. */
+  tanks: { tankId: string; volumeM3: number | null; inletSpM3h?: number | null; outletSpM3h?: number | null }[];
+  /** Transfer setpoints SCADA holds (absent in older assessments): plans move from them at the envelope's rate. */
+  transfers?: { interconnectionId: string; transferSpM3h: number | null }[];
   forecastIssuedAtUtcMs: number | null;
   forecastSource: string;
   /** Problems with the inputs (missing forecast, unreadable tags...), in plain words. */
@@ -273,7 +276,15 @@ export interface FloodAction {
     | 'dispatch-started'
     | 'notification'
     | 'crew-task'
-    | 'stand-down';
+    | 'stand-down'
+    /** A message that was not delivered (its audience was not told). */
+    | 'notification-failed'
+    /** The forecast was missing: the check neither lowered the level nor counted as quiet. */
+    | 'inputs-missing'
+    /** The emergency plan in force ended early: replaced by another plan, or its dispatch failed. */
+    | 'plan-replaced'
+    /** An activity of the season failed (plan build, dispatch start, report write); retried where it can be. */
+    | 'activity-failed';
   detail: string;
   by?: string;
   planId?: string;

@@ -175,3 +175,53 @@ test('the post-event report: rain, levels, overflows, actions in time order, and
   assert.deepEqual(report.planAgainstActual.drawdown.map((d) => d.reachedTarget), [true, false]);
   assert.match(report.summary.en, /peak level II/);
 });
+
+/** Worst breach of maxChangePerMin over a plan's transfers and tank flows, from the values held (first step over one cycle). */
+function flowRateBreaches(net: typeof network, steps: { startUtcMs: number; transfers: { transferM3h: number }[]; tanks: { inletM3h: number; outletM3h: number }[] }[], held: { transfer: number; inlet: number; outlet: number }): string[] {
+  const breaches: string[] = [];
+  const check = (what: string, a: number, b: number, minutes: number, perMin: number) => {
+    if (Math.abs(b - a) > perMin * minutes + 1e-9) breaches.push(`${what}: ${a} → ${b} in ${minutes} min (limit ${perMin}/min)`);
+  };
+  steps.forEach((st, k) => {
+    const minutes = k === 0 ? net.planning.cycleMin : (st.startUtcMs - steps[k - 1]!.startUtcMs) / 60_000;
+    const before = k === 0 ? { transfers: [{ transferM3h: held.transfer }], tanks: [{ inletM3h: held.inlet, outletM3h: held.outlet }] } : steps[k - 1]!;
+    check(`step ${k} transfer`, before.transfers[0]!.transferM3h, st.transfers[0]!.transferM3h, minutes, net.interconnections[0]!.envelope.transferM3h.maxChangePerMin);
+    check(`step ${k} tank inlet`, before.tanks[0]!.inletM3h, st.tanks[0]!.inletM3h, minutes, net.tanks[0]!.envelope.inletM3h.maxChangePerMin);
+    check(`step ${k} tank outlet`, before.tanks[0]!.outletM3h, st.tanks[0]!.outletM3h, minutes, net.tanks[0]!.envelope.outletM3h.maxChangePerMin);
+  });
+  return breaches;
+}
+
+test('emergency and stand-down plans ramp transfers and tank inlet/outlet at the envelope rate, from the values SCADA holds', () => {
+  // 5-min emergency steps on the reference envelopes (transfer 100, inlet 200, outlet 80 m³/h per min).
+  const fast = floodConfig({ ...config, emergencyStepMin: 5 });
+  const a = assessment('orange', 'II', 'W', 60);
+  a.transfers = [{ interconnectionId: 'X1', transferSpM3h: 0 }];
+  a.tanks = [{ tankId: 'T1', volumeM3: 5000, inletSpM3h: 0, outletSpM3h: 0 }];
+  const plan = buildEmergencyPlan({ emergencyPlanId: 'plan-flood-ramp', revision: 1, network, assessment: a, config: fast, nowUtcMs: NOW });
+  const steps = plan.setpointPlan.steps;
+  assert.deepEqual(flowRateBreaches(network, steps, { transfer: 0, inlet: 0, outlet: 0 }), []);
+  // The full amounts are still reached: the ramp limits the rate, not the plan.
+  const transfer = plan.transfers[0]!.transferM3h;
+  assert.ok(steps.some((s) => s.transfers[0]!.transferM3h === transfer), `transfer reaches ${transfer}`);
+  assert.ok(steps.some((s) => s.tanks[0]!.inletM3h === 2000) && steps.some((s) => s.tanks[0]!.outletM3h === 800));
+  // The outlet is closed by onset (its ramp down starts early), so the tank does not return water into the storm.
+  for (const s of steps.filter((x) => x.startUtcMs >= NOW + 6 * H)) assert.equal(s.tanks[0]!.outletM3h, 0, new Date(s.startUtcMs).toISOString());
+  assert.ok(plan.setpointPlan.clamped.some((c) => c.objectId === 'X1' && c.setpoint === 'transferM3h'));
+  // An older assessment without the held flows still plans (the first step keeps to the range alone).
+  const older = assessment('orange', 'II', 'W', 60);
+  assert.ok(buildEmergencyPlan({ emergencyPlanId: 'plan-flood-old', revision: 1, network, assessment: older, config: fast, nowUtcMs: NOW }).setpointPlan.steps.length > 1);
+
+  // Stand-down with slow flow envelopes from a transfer and a tank running at full: several steps, each within the rate, ending at 0.
+  const slow = structuredClone(network);
+  slow.interconnections[0]!.envelope.transferM3h.maxChangePerMin = 10;
+  slow.tanks[0]!.envelope.inletM3h.maxChangePerMin = 20;
+  slow.tanks[0]!.envelope.outletM3h.maxChangePerMin = 8;
+  const held = { transfer: 900, inlet: 2000, outlet: 800 };
+  const back = standDownPlan(slow, 'plan-standdown', NOW, [], { transfers: [{ interconnectionId: 'X1', transferSpM3h: held.transfer }], tanks: [{ tankId: 'T1', inletSpM3h: held.inlet, outletSpM3h: held.outlet }] });
+  assert.ok(back.steps.length > 2, `${back.steps.length} steps`);
+  assert.deepEqual(flowRateBreaches(slow, back.steps, held), []);
+  const last = back.steps.at(-1)!;
+  assert.deepEqual([last.transfers[0]!.transferM3h, last.tanks[0]!.inletM3h, last.tanks[0]!.outletM3h], [0, 0, 0]);
+  assert.equal(back.steps[0]!.transfers[0]!.transferM3h, 900 - 10 * slow.planning.cycleMin, 'the first step moves from the transfer held');
+});
