@@ -167,21 +167,28 @@ export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
     const stop = band.stopLevelM.value;
     const capacityM3h = station.pumps.reduce((a, p) => a + p.capacityM3h, 0) * ((cond?.pumpsAvailable ?? station.pumps.length) / station.pumps.length);
     const netM3h = Math.max(capacityM3h - (cond?.inflowM3h ?? 0), capacityM3h * 0.1);
-    const volumeM3 = cond?.levelM !== null && cond?.levelM !== undefined ? wetWellVolumeBetweenM3(station, targetStart, cond.levelM) : 0;
+    // An unknown level is the worst case (the high alarm), never an empty well: the drawdown starts early enough for it.
+    const levelKnown = cond?.levelM !== null && cond?.levelM !== undefined;
+    const fromLevelM = levelKnown ? cond.levelM! : station.levels.highAlarmM;
+    const volumeM3 = wetWellVolumeBetweenM3(station, targetStart, fromLevelM);
     const durationMin = Math.ceil((volumeM3 / netM3h) * 60);
     const stationOnset = rain?.onsetUtcMs ?? onset;
     const startBy = stationOnset === null ? nowUtcMs : Math.max(nowUtcMs, stationOnset - (durationMin + config.drawdownMarginMin) * MS_PER_MIN);
+    const unknownLevel: LocalisedText = levelKnown
+      ? { zh: '', en: '' }
+      : { zh: `液位未知（未从SCADA读到），按高报警液位${fromLevelM}米估算；`, en: `Level unknown (not read from SCADA), estimated from the high-alarm level ${fromLevelM} m. ` };
     drawdown.push({
       stationId: station.id,
-      fromLevelM: cond?.levelM ?? null,
+      fromLevelM: levelKnown ? cond.levelM! : null,
+      ...(levelKnown ? {} : { assumedFromLevelM: fromLevelM }),
       targetStartLevelM: targetStart,
       stopLevelM: stop,
       pumpsAllowed: station.pumps.length,
       startByUtcMs: startBy,
       estimatedDurationMin: durationMin,
       reason: {
-        zh: `预计${fmtTime(stationOnset, tz)}降雨（汇水区预报最大3小时${rain?.forecast.max3hMm ?? 0}毫米），${fmtTime(startBy, tz)}起启泵液位降至防汛应急水位${targetStart}米，约需${durationMin}分钟，允许备用泵。`,
-        en: `Rain expected from ${fmtTime(stationOnset, tz)} (catchment forecast max ${rain?.forecast.max3hMm ?? 0} mm in 3 h): from ${fmtTime(startBy, tz)} lower the start level to the flood-season level ${targetStart} m (about ${durationMin} min), standby pumps allowed.`,
+        zh: `${unknownLevel.zh}预计${fmtTime(stationOnset, tz)}降雨（汇水区预报最大3小时${rain?.forecast.max3hMm ?? 0}毫米），${fmtTime(startBy, tz)}起启泵液位降至防汛应急水位${targetStart}米，约需${durationMin}分钟，允许备用泵。`,
+        en: `${unknownLevel.en}Rain expected from ${fmtTime(stationOnset, tz)} (catchment forecast max ${rain?.forecast.max3hMm ?? 0} mm in 3 h): from ${fmtTime(startBy, tz)} lower the start level to the flood-season level ${targetStart} m (about ${durationMin} min), standby pumps allowed.`,
       },
     });
   }

@@ -201,6 +201,8 @@ export interface PlannedNotification {
 export interface DrawdownAction {
   stationId: string;
   fromLevelM: number | null;
+  /** Level the timing assumed when fromLevelM was unknown (the high alarm: the worst case). */
+  assumedFromLevelM?: number;
   targetStartLevelM: number;
   stopLevelM: number;
   pumpsAllowed: number;

@@ -225,3 +225,20 @@ test('emergency and stand-down plans ramp transfers and tank inlet/outlet at the
   assert.deepEqual([last.transfers[0]!.transferM3h, last.tanks[0]!.inletM3h, last.tanks[0]!.outletM3h], [0, 0, 0]);
   assert.equal(back.steps[0]!.transfers[0]!.transferM3h, 900 - 10 * slow.planning.cycleMin, 'the first step moves from the transfer held');
 });
+
+test('an unknown wet-well level is planned as the worst case (the high alarm), and the reason says the level is unknown', () => {
+  const known = assessment('yellow', 'III', 'W', 40);
+  const unknown = assessment('yellow', 'III', 'W', 40);
+  unknown.stations = unknown.stations.map((c) => ({ ...c, levelM: null }));
+  const w6 = network.stations.find((s) => s.id === 'W6')!;
+  known.stations = known.stations.map((c) => (c.stationId === 'W6' ? { ...c, levelM: w6.levels.highAlarmM } : c));
+  const atAlarm = buildEmergencyPlan({ emergencyPlanId: 'p-known', revision: 1, network, assessment: known, config, nowUtcMs: NOW }).drawdown.find((d) => d.stationId === 'W6')!;
+  const d = buildEmergencyPlan({ emergencyPlanId: 'p-unknown', revision: 1, network, assessment: unknown, config, nowUtcMs: NOW }).drawdown.find((x) => x.stationId === 'W6')!;
+  assert.ok(d.estimatedDurationMin > 0, `${d.estimatedDurationMin} min`);
+  assert.equal(d.estimatedDurationMin, atAlarm.estimatedDurationMin, 'timed as a well at its high alarm');
+  assert.equal(d.startByUtcMs, atAlarm.startByUtcMs);
+  assert.equal(d.fromLevelM, null, 'the level itself stays unknown');
+  assert.equal(d.assumedFromLevelM, w6.levels.highAlarmM);
+  assert.match(d.reason.zh, /液位未知/);
+  assert.match(d.reason.en, /level unknown/i);
+});
