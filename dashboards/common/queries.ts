@@ -38,9 +38,9 @@ export function sumOfLatest(measurement: string, field: string, alias: string, w
   return select({ select: [`sum("v") AS ${ident(alias)}`], from: { subqueries: [inner] }, where: [TIME_FILTER] });
 }
 
-/** Number of objects that reported the field within the time range. */
-export function countReporting(measurement: string, field: string, alias: string): string {
-  const inner = select({ select: [`last(${ident(field)}) AS "v"`], from: { measurement }, where: [TIME_FILTER], groupBy: ['"id"'] });
+/** Number of objects that reported the field within the time range (and `where`, e.g. a recent window). */
+export function countReporting(measurement: string, field: string, alias: string, where: readonly string[] = []): string {
+  const inner = select({ select: [`last(${ident(field)}) AS "v"`], from: { measurement }, where: [...where, TIME_FILTER], groupBy: ['"id"'] });
   return select({ select: [`count("v") AS ${ident(alias)}`], from: { subqueries: [inner] }, where: [TIME_FILTER] });
 }
 
@@ -67,7 +67,7 @@ function aboveIndicator(levelExpr: string, highAlarmM: number): string {
  * count over the time range; otherwise per Grafana interval (a station counts when its highest level in the
  * interval was above).
  */
-export function stationsAboveHighAlarmQuery(network: NetworkConfig, mode: 'latest' | 'max-in-range' | 'per-interval'): string {
+export function stationsAboveHighAlarmQuery(network: NetworkConfig, mode: 'latest' | 'max-in-range' | 'per-interval', where: readonly string[] = []): string {
   const fn = mode === 'latest' ? 'last' : 'max';
   const bucket = mode === 'per-interval' ? [timeBucket(INTERVAL)] : [];
   const subqueries = perGroup(
@@ -77,7 +77,7 @@ export function stationsAboveHighAlarmQuery(network: NetworkConfig, mode: 'lates
       select({
         select: [`${aboveIndicator(`${fn}("levelM")`, s.levels.highAlarmM)} AS "above"`],
         from: { measurement: Measurement.station },
-        where: [idCondition, TIME_FILTER],
+        where: [idCondition, ...where, TIME_FILTER],
         groupBy: [...bucket, '"id"'],
       }),
   );

@@ -4,11 +4,12 @@ import type { NetworkConfig } from '../../network/schema.js';
 import { Uid, row, type PanelGroup } from '../common/dashboard.js';
 import { influxql } from '../common/influxql.js';
 import { Color, Unit, dashboardLink, statPanel, styleProperties, tablePanel, thresholds, timeseriesPanel } from '../common/panels.js';
+import { RECENT_MIN, recent } from '../overview/summary.js';
 import { levelAboveHighAlarmQuery, stationRiskTableQuery, stationsAboveHighAlarmQuery } from '../common/queries.js';
 
 export function riskGroup(network: NetworkConfig): PanelGroup {
-  const now = statPanel({ title: '当前高液位泵站', description: 'Stations at risk now: latest level above their high-alarm level.' })
-    .withTarget(influxql(stationsAboveHighAlarmQuery(network, 'latest')))
+  const now = statPanel({ title: '当前高液位泵站', description: `Stations at risk now: latest level in the last ${RECENT_MIN} min of the time range above their high-alarm level.` })
+    .withTarget(influxql(stationsAboveHighAlarmQuery(network, 'latest', [recent()])))
     .unit(Unit.count)
     .thresholds(thresholds([Color.ok, null], [Color.alarm, 1]))
     .noValue('0')

@@ -35,7 +35,7 @@ export function stationsGroup(network: NetworkConfig): PanelGroup {
 
   const status = tablePanel({
     title: '泵站状态',
-    description: 'Latest reading of each station in the time range: level, flows, pumps and control mode. Click a station id for its detail dashboard.',
+    description: 'Latest reading of each station in the time range, with its time (最后上报 last report; the 失联泵站 stat counts those older than 15 min): level, flows, pumps and control mode. Click a station id for its detail dashboard.',
   })
     .withTarget(
       influxql(
@@ -59,11 +59,12 @@ export function stationsGroup(network: NetworkConfig): PanelGroup {
     .withTransformation({
       id: 'organize',
       options: {
-        excludeByName: { Time: true },
-        indexByName: { id: 0, levelM: 1, inflowM3h: 2, outflowM3h: 3, overflowM3h: 4, pumpsRunning: 5, pumpsAvailable: 6, mode: 7 },
+        excludeByName: {},
+        indexByName: { id: 0, Time: 1, levelM: 2, inflowM3h: 3, outflowM3h: 4, overflowM3h: 5, pumpsRunning: 6, pumpsAvailable: 7, mode: 8 },
         renameByName: {},
       },
     })
+    .overrideByName('Time', styleProperties({ displayName: '最后上报 Last report' }))
     .overrideByName('id', [...styleProperties({ displayName: '泵站 Station' }), { id: 'links', value: [dashboardLink('泵站详情 Station detail', Uid.station, { station: '${__value.raw}' }).build()] }])
     .overrideByName('levelM', styleProperties({ displayName: '液位 Level', unit: Unit.m }))
     .overrideByName('inflowM3h', styleProperties({ displayName: '进水 Inflow', unit: Unit.m3h }))

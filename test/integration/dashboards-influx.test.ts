@@ -499,6 +499,34 @@ void describe('dashboard queries against InfluxDB holding a simulated day', { ti
     assert.ok(Math.abs((await totals('时段总电耗')).get('actual')! - 480) < 1e-6, 'actual energy over the 4 hours the baseline has');
   });
 
+  test('the overview\'s "now" stats count only stations that reported in the last 15 minutes', async () => {
+    // Four days after the simulated one: W1 last reported 20 h before the range end (high level, 2 pumps, REMOTE),
+    // W2 five minutes before it.
+    const range = { from: DAY_END + 4 * 24 * HOUR, to: DAY_END + 5 * 24 * HOUR };
+    const w1 = network.stations.find((s) => s.id === 'W1')!;
+    await influx.write([
+      { measurement: 'station', tags: { id: 'W1' }, fields: { levelM: w1.levels.highAlarmM + 0.2, pumpsRunning: 2, mode: 1 }, timeUtcMs: range.to - 20 * HOUR },
+      { measurement: 'station', tags: { id: 'W2' }, fields: { levelM: 1, pumpsRunning: 1, mode: 1 }, timeUtcMs: range.to - 5 * MIN },
+    ]);
+    const overview = buildDashboards(network).find((d) => d.key === 'overview')!.dashboard;
+    const stat = async (title: string) => {
+      const panel = (overview.panels ?? []).find((p) => p.title === title) as dashboard.Panel;
+      assert.ok(panel, title);
+      const targets = (panel.targets ?? []) as unknown as Target[];
+      const results = new Map<string, QuerySeries[]>();
+      for (const t of targets.filter((x) => x.rawQuery)) results.set(t.refId, await influx.query(interpolate(t.query!, variables, range)));
+      const math = targets.find((x) => x.type === 'math');
+      if (math) return evaluateExpression(math.expression!, results).at(-1);
+      const values = [...results.values()].flat().flatMap((r) => r.values.map((v) => v[1] as number));
+      return values.at(-1) ?? 0;
+    };
+    assert.equal(await stat('在线泵站'), 1);
+    assert.equal(await stat('失联泵站'), network.stations.length - 1);
+    assert.equal(await stat('高液位泵站'), 0);
+    assert.equal(await stat('运行泵数'), 1);
+    assert.equal(await stat('远程控制泵站'), 1);
+  });
+
   test('stations at risk counts each station against its own high-alarm level', async () => {
     // Two groups of levels, so the count merges one subquery per group.
     const varied = structuredClone(network);
