@@ -2,7 +2,9 @@
 // passed to ingest, the worker and the API, ingest's spool on a volume and its stop grace period, Grafana
 // wired to the provisioning and dashboards folders.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -181,5 +183,52 @@ void describe('infra/grafana/provisioning/datasources/influxdb.yaml', () => {
     assert.equal(influx.jsonData?.httpHeaderName1, 'Authorization');
     assert.match(influx.secureJsonData?.httpHeaderValue1 ?? '', /^Token \$\{INFLUX_GRAFANA_TOKEN\}$/);
     assert.ok('INFLUX_GRAFANA_TOKEN' in environment(service('grafana')), 'grafana receives the token variable');
+  });
+});
+
+void describe('infra/bootstrap.sh', () => {
+  // A copy of the script in a repository whose packages and server binaries are in place, with no browser,
+  // root, and an apt-get that fails as it does without a Debian mirror.
+  function run(lifecycle: string | null, args: string[] = []) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootstrap-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'infra'));
+      fs.copyFileSync(path.join(infra, 'bootstrap.sh'), path.join(dir, 'infra', 'bootstrap.sh'));
+      fs.writeFileSync(path.join(dir, 'package-lock.json'), '{}');
+      fs.mkdirSync(path.join(dir, 'node_modules'));
+      fs.writeFileSync(path.join(dir, 'node_modules', '.bootstrap-stamp'), '');
+      const future = new Date(Date.now() + 60_000);
+      fs.utimesSync(path.join(dir, 'node_modules', '.bootstrap-stamp'), future, future);
+      const bin = path.join(dir, 'stub');
+      fs.mkdirSync(path.join(dir, '.cache', 'bin'), { recursive: true });
+      fs.mkdirSync(bin);
+      const script = (file: string, body: string) => fs.writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+      script(path.join(dir, '.cache', 'bin', 'temporal'), 'exit 0');
+      script(path.join(dir, '.cache', 'bin', 'influxd'), 'exit 0');
+      script(path.join(bin, 'id'), 'echo 0');
+      script(path.join(bin, 'apt-get'), `echo "apt-get $*" >> "${dir}/apt.log"\necho "E: Temporary failure resolving deb.debian.org" >&2\nexit 100`);
+      const env: NodeJS.ProcessEnv = { PATH: `${bin}:${process.env['PATH']}`, HOME: dir, BOOTSTRAP_CHROMIUM_CANDIDATES: '' };
+      if (lifecycle) env['npm_lifecycle_event'] = lifecycle;
+      const result = spawnSync('bash', [path.join(dir, 'infra', 'bootstrap.sh'), ...args], { env, encoding: 'utf8' });
+      const apt = fs.existsSync(path.join(dir, 'apt.log')) ? fs.readFileSync(path.join(dir, 'apt.log'), 'utf8') : '';
+      return { status: result.status, out: result.stdout + result.stderr, apt };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  void test('npm start installs no browser and runs nothing with apt-get', () => {
+    const r = run('start');
+    assert.equal(r.status, 0, r.out);
+    assert.equal(r.apt, '', 'apt-get not run');
+    assert.match(r.out, /chromium: needed by npm test only \(skipped\)/);
+  });
+
+  void test('npm test tries to install the browser; a failing apt-get is a warning, not an exit', () => {
+    for (const r of [run('test'), run(null, ['--browser'])]) {
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.apt, /apt-get update/);
+      assert.match(r.out, /chromium: WARNING: apt-get could not install/);
+    }
   });
 });
