@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import Type from 'typebox';
 import Value from 'typebox/value';
 import { roleOrder, type AutonomyMode } from '../contract/index.js';
-import { warningLevels, type FloodConfig } from '../flood/types.js';
+import { floodConfig as mergeFloodConfig, warningLevels, type FloodConfig } from '../flood/types.js';
 import type { NetworkConfig } from '../network/schema.js';
 import type { Env } from '../settings/env.js';
 import { floodSeasonWindow } from './flood-season.js';
@@ -29,7 +29,8 @@ const Role = Type.Enum(roleOrder);
 export const FloodConfigFileSchema = Type.Partial(
   Type.Object({
     thresholds: Type.Array(
-      Type.Object({ level: Type.Enum(warningLevels.filter((l) => l !== 'none')), windowH: Type.Number({ exclusiveMinimum: 0 }), mm: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }),
+      // Rolling windows are whole hours of hourly rain (flood/warning.ts rollingMaxMm refuses anything else).
+      Type.Object({ level: Type.Enum(warningLevels.filter((l) => l !== 'none')), windowH: Type.Integer({ minimum: 1 }), mm: Type.Number({ exclusiveMinimum: 0 }) }, { additionalProperties: false }),
       { minItems: 1 },
     ),
     approvalRoles: Type.Object({ IV: Type.Optional(Role), III: Type.Optional(Role), II: Type.Optional(Role), I: Type.Optional(Role) }, { additionalProperties: false }),
@@ -80,10 +81,12 @@ export async function loadFloodConfigFile(file: string, network: NetworkConfig):
     config.overflowPoints?.forEach((p, i) => {
       if (!stationIds.has(p.stationId)) problems.push(`  FLOOD_CONFIG_FILE ${file} /overflowPoints/${i}/stationId: no station ${JSON.stringify(p.stationId)} in network ${network.id}`);
     });
-    const escalate = config.approval?.escalateAfterMin;
-    const expire = config.approval?.approvalTimeoutMin;
-    if (escalate !== undefined && expire !== undefined && escalate >= expire) {
-      problems.push(`  FLOOD_CONFIG_FILE ${file} /approval: escalateAfterMin (${escalate}) must be shorter than approvalTimeoutMin (${expire})`);
+    // Checked on the config the season will run with (the file over the defaults): one key alone can break a pair.
+    const merged = mergeFloodConfig(config);
+    const { escalateAfterMin: escalate, approvalTimeoutMin: expire } = merged.approval;
+    if (escalate >= expire) {
+      const from = (key: 'escalateAfterMin' | 'approvalTimeoutMin') => (config.approval?.[key] === undefined ? ' (default)' : '');
+      problems.push(`  FLOOD_CONFIG_FILE ${file} /approval: escalateAfterMin (${escalate}${from('escalateAfterMin')}) must be shorter than approvalTimeoutMin (${expire}${from('approvalTimeoutMin')})`);
     }
   }
   if (problems.length > 0) throw new WorkerSettingsError(`Invalid flood configuration:\n${problems.join('\n')}`);
