@@ -42,6 +42,10 @@ export const EnvSchema = Type.Object({
     description: 'Disk budget of the ingest spool in MiB: points waiting for InfluxDB plus rejected.lp; a warning at 80 %, beyond it new points are lost',
   }),
   // Worker only; worker/settings.ts also checks the season's dates and the flood configuration file's content.
+  DISPATCH_SCHEDULE_PAUSED: Type.Union([Type.Literal('true'), Type.Literal('false')], {
+    default: 'false',
+    description: 'true: the dispatch and baseline Schedules are created paused and the worker does not trigger a cycle at start (only when they are first created; a Schedule that exists keeps its state)',
+  }),
   DISPATCH_AUTONOMY: Type.Optional(Type.Enum(autonomyModes, { description: 'Autonomy of the network; unset = advisory' })),
   FLOOD_SEASON: Type.String({ pattern: '^(off|[0-9]{2}-[0-9]{2}/[0-9]{2}-[0-9]{2})$', default: '04-15/10-15', description: 'Flood season MM-DD/MM-DD in local dates, or off' }),
   FLOOD_CONFIG_FILE: Type.Optional(Type.String({ minLength: 1, description: 'JSON file with a partial FloodConfig (relative to the repository root)' })),

@@ -36,12 +36,14 @@ const worker = await createDispatchWorker({
 const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const client = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
 const schedule = await ensureDispatchSchedule(client, network, {
-  paused: process.env['DISPATCH_SCHEDULE_PAUSED'] === 'true',
+  paused: env.DISPATCH_SCHEDULE_PAUSED === 'true',
   ...(autonomyMode ? { autonomy: { mode: autonomyMode } } : {}),
 });
-// A worker that starts after a pause plans at once instead of waiting up to a whole cycle.
-const lastAction = (await schedule.describe()).info.recentActions.at(-1);
-if (!lastAction || Date.now() - lastAction.takenAt.getTime() > network.planning.cycleMin * 60_000) await schedule.trigger();
+// A worker that starts after a pause plans at once instead of waiting up to a whole cycle — unless the Schedule
+// is paused: trigger() ignores the pause and would plan anyway.
+const described = await schedule.describe();
+const lastAction = described.info.recentActions.at(-1);
+if (!described.state.paused && (!lastAction || Date.now() - lastAction.takenAt.getTime() > network.planning.cycleMin * 60_000)) await schedule.trigger();
 console.log(`worker: task queue ready; schedule ${schedule.scheduleId} every ${network.planning.cycleMin} min; autonomy ${autonomyMode ?? 'advisory'}; planner ${env.PLANNER}`);
 const floodWorkflowId = await ensureFloodSeason(client, network, {
   spec: floodSeason,
