@@ -12,6 +12,7 @@ import { startInfluxd, startTemporal, type RunningInfluxd, type RunningTemporal 
 import { openStore } from '../store/db.js';
 import { loadNetworkFile } from '../network/load.js';
 import { INGEST_STOP_DEADLINE_MS } from '../ingest/shutdown.js';
+import { demoClock, forecastServerArgs, simulatorArgs } from './demo-clock.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -120,6 +121,7 @@ async function ensureFirstAdmin(databaseUrl: string): Promise<string | null> {
 
 async function main() {
   const started = performance.now();
+  const clock = demoClock(args.speed, Date.now());
   const network = await loadNetworkFile(resolveFromRepo(args.network));
   log(`network ${network.id}: ${network.stations.length} stations, scenario ${args.scenario} at ×${args.speed}`);
 
@@ -129,12 +131,10 @@ async function main() {
   ]);
   log(`Temporal ${temporal.address}, InfluxDB ${influx.url}`);
 
-  // The scenario starts now (to the minute, so simulated time tracks the wall clock at ×1): plans see its
-  // rain coming within their horizon.
-  const scenarioStart = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
+  // The scenario starts now; the simulator and the forecast server share its start and speed (infra/demo-clock.ts).
   await Promise.all([
-    startChild('simulator', 'simulator/main.ts', ['--network', args.network, '--port', String(ports.opcua), '--scenario', args.scenario, '--speed', args.speed, '--start', scenarioStart], {}, /opc\.tcp:\/\//),
-    startChild('forecast', 'forecast-server/main.ts', ['--port', String(ports.forecast), '--scenario', args.scenario, '--start', scenarioStart], {}, /http:\/\//),
+    startChild('simulator', 'simulator/main.ts', simulatorArgs(clock, { network: args.network, port: ports.opcua, scenario: args.scenario }), {}, /opc\.tcp:\/\//),
+    startChild('forecast', 'forecast-server/main.ts', forecastServerArgs(clock, { port: ports.forecast, scenario: args.scenario }), {}, /http:\/\//),
   ]);
 
   const databaseUrl = process.env['DATABASE_URL'] ?? `sqlite:${path.join('.data', 'sewer-dispatch.sqlite')}`;
