@@ -36,11 +36,11 @@ export function tagStatusTable(where: readonly string[] = []) {
     .noValue('无异常 none');
 }
 
-/** Sensor-fault flags (flat-lined, out of range, drifting) raised by the data-quality checks, latest state per flag. */
+/** Sensor-fault flags (ingest/quality.ts kinds: flat-lined, out of range, bad or uncertain status, clock skew), latest state per flag. */
 export function sensorFlagTable(where: readonly string[] = []) {
   return tablePanel({
     title: '传感器诊断',
-    description: 'Sensor-fault flags raised by the ingest quality checks (sensor_flag: object, tag, kind such as flatline, out of range, drift), their latest state in the time range and detail.',
+    description: 'Sensor-fault flags raised by the ingest quality checks (sensor_flag: object, tag, kind: flatline, out_of_range, bad_status, uncertain_status, clock_skew), their latest state in the time range and detail.',
   })
     .withTarget(
       influxql(
