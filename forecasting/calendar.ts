@@ -1,5 +1,9 @@
 // Local wall-clock time of the utility (Asia/Shanghai for the reference network) for dry-weather
 // patterns: times are UTC inside; the local hour, day and day type are derived here and only here.
+// Day type: a statutory holiday (春节, 国庆, …) takes the weekend profile and a make-up working day (调休上班,
+// a Saturday or Sunday worked) the weekday profile, from the network file's `dayCalendar`
+// (network/day-calendar.ts); without one, or in a year it does not cover, Saturday and Sunday are the weekend.
+import { dayNumberOfDate, type DayCalendar } from '../network/day-calendar.js';
 
 export const MS_PER_MIN = 60_000;
 export const MS_PER_H = 3_600_000;
@@ -72,6 +76,61 @@ export function createCalendar(timeZone: string): LocalCalendar {
       return guess;
     },
   };
+}
+
+export type DayKind = 'weekday' | 'weekend' | 'holiday' | 'makeUpWorkday';
+
+interface CompiledDays {
+  years: ReadonlySet<number>;
+  holidays: ReadonlySet<number>;
+  workdays: ReadonlySet<number>;
+}
+
+const compiled = new WeakMap<DayCalendar, CompiledDays>();
+
+/** The calendar's dates as local day numbers (as LocalCalendar.dayNumber counts), compiled once per object. */
+function compile(days: DayCalendar): CompiledDays {
+  let c = compiled.get(days);
+  if (!c) {
+    const holidays = new Set<number>();
+    for (const h of days.holidays) {
+      const from = dayNumberOfDate(h.from);
+      const to = dayNumberOfDate(h.to);
+      if (from === null || to === null) throw new RangeError(`day calendar: holiday ${h.name.en} ${h.from}..${h.to} is not a pair of real dates`);
+      for (let d = from; d <= to; d++) holidays.add(d);
+    }
+    const workdays = new Set<number>();
+    for (const w of days.makeUpWorkdays) {
+      const d = dayNumberOfDate(w.date);
+      if (d === null) throw new RangeError(`day calendar: make-up working day ${w.date} is not a real date`);
+      workdays.add(d);
+    }
+    c = { years: new Set(days.coversYears), holidays, workdays };
+    compiled.set(days, c);
+  }
+  return c;
+}
+
+/** The kind of the local day at `utcMs`: a listed holiday or make-up working day, else by the day of the week. */
+export function dayKind(calendar: LocalCalendar, utcMs: number, days?: DayCalendar): DayKind {
+  const plain = calendar.isWeekend(utcMs) ? 'weekend' : 'weekday';
+  if (!days) return plain;
+  const c = compile(days);
+  const day = calendar.dayNumber(utcMs);
+  if (c.holidays.has(day)) return 'holiday';
+  if (c.workdays.has(day)) return 'makeUpWorkday';
+  return plain;
+}
+
+/** Whether the local day at `utcMs` takes the weekend dry-weather profile (a weekend not worked, or a holiday). */
+export function usesWeekendProfile(calendar: LocalCalendar, utcMs: number, days?: DayCalendar): boolean {
+  const kind = dayKind(calendar, utcMs, days);
+  return kind === 'weekend' || kind === 'holiday';
+}
+
+/** Whether the calendar lists the holidays of the local year of `utcMs` (false without a calendar). */
+export function dayCalendarCovers(calendar: LocalCalendar, utcMs: number, days?: DayCalendar): boolean {
+  return days !== undefined && compile(days).years.has(Number(calendar.dateKey(utcMs).slice(0, 4)));
 }
 
 /**

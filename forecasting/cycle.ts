@@ -11,7 +11,7 @@
 import type { InfluxConnector } from '../connectors/influx.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { MS_PER_DAY, MS_PER_MIN } from './calendar.js';
-import { learnDwf, type DwfLearningOptions } from './dwf.js';
+import { bilingualText, judgeLearnedDwf, learnDwf, withDayCalendar, type DwfLearningOptions } from './dwf.js';
 import { readObservedRain, readRecentLocalInflow, readStationHistory } from './history.js';
 import { ERROR_CORRECTION_WINDOW_MIN, forecastInflow, modelsFromNetwork, toPlannerInflow, type InflowForecast, type StationInflowModel } from './inflow.js';
 import type { PlanningRain, RainSource } from './rain-source.js';
@@ -85,7 +85,7 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
   const now = options.now ?? Date.now;
   const keep = options.keep ?? 8;
   const learning = options.dwfLearning === false ? null : { historyDays: 120, stepMin: 60, refreshH: 24, ...options.dwfLearning };
-  const configured = modelsFromNetwork(network);
+  const configured = withDayCalendar(modelsFromNetwork(network), network.dayCalendar);
   let models = configured;
   let report: DwfModelReport[] = configured.map((m) => ({ stationId: m.stationId, source: 'configured', detail: 'network file pattern (not learned yet)' }));
   let learnedAtUtcMs: number | null = null;
@@ -116,14 +116,17 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
       const flow = history.localInflowM3h[model.stationId];
       const rainSeries = model.catchments.map((c) => rain[c.catchmentId]).filter((s): s is Series => s !== undefined);
       try {
-        if (!flow || !flow.some((v) => v !== null)) throw new RangeError('no telemetry history');
+        if (!flow || !flow.some((v) => v !== null)) throw new RangeError(history.localInflowNotes[model.stationId] ?? 'no telemetry history');
         const learned = learnDwf({
           stationId: model.stationId,
           flow: { startUtcMs: range.fromUtcMs, stepMin: range.stepMin, values: flow },
           rain: rainSeries,
           timeZone: network.timezone,
+          ...(network.dayCalendar ? { dayCalendar: network.dayCalendar } : {}),
           ...(learning.options ? { options: learning.options } : {}),
         });
+        const verdict = judgeLearnedDwf(learned, model.dwf, learning.options);
+        if (!verdict.accepted) throw new RangeError(bilingualText(verdict.reason));
         const months = learned.monthlyFactors.filter((f) => f !== 1).length;
         nextReport.push({
           stationId: model.stationId,
@@ -199,6 +202,8 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
       if (correctionNote) inflow.flags.push(correctionNote);
       const configuredStations = reportNow.filter((r) => r.source === 'configured').map((r) => r.stationId);
       if (configuredStations.length > 0) inflow.flags.push(`dry-weather flow from the network file's patterns at ${configuredStations.join(', ')} (no learned profile)`);
+      // Each such station says why (a refused profile, an upstream station without telemetry, …).
+      for (const r of reportNow) if (r.source === 'configured') inflow.stations.find((s) => s.stationId === r.stationId)?.flags.push(r.detail);
       const written = options.write === false ? 0 : await writeInflowForecast(influx, inflow);
       issued.set(issuedAtUtcMs, inflow);
       while (issued.size > keep) issued.delete(issued.keys().next().value!);

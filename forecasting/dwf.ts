@@ -3,8 +3,13 @@
 // routing.ts) on dry days chosen from the rain history. Pure functions.
 //
 // Method.
+//   0. Faulty flow is missing, not a sample: a value unchanged for FLATLINE_MIN_MIN or longer — a stuck or
+//      failed transmitter, a station not in service yet reading 0 (maskFaultyFlow; readStationHistory also
+//      takes any zero measured inflow and ingest's sensor flags as missing).
 //   1. Local hours: samples are bucketed by (local date, local hour); an hour needs at least
-//      `minHourShare` of its samples, a day at least `minDayHours` valid hours.
+//      `minHourShare` of its samples, a day at least `minDayHours` valid hours. Day type: weekday, or
+//      weekend — which includes statutory holidays, while make-up working days (调休) count as weekdays
+//      when the network file has a `dayCalendar` (calendar.ts usesWeekendProfile).
 //   2. Dry days: the day's rain and that of the `antecedentDryDays` days before are all known and at
 //      most `dryDayMaxRainMm` (missing rain is not "dry": such days are left out and listed).
 //   3. Day outliers: a day whose mean lies more than `outlierK` robust standard deviations
@@ -20,7 +25,12 @@
 //      kept days, and the lag-1 autocorrelation of those residuals; the forecast uses them for its band.
 // The learned flow is everything that flows in dry weather, groundwater infiltration included; the
 // split into DWF and groundwater needs outside knowledge (the network file's groundwaterM3h).
-import { createCalendar, MS_PER_MIN, type LocalCalendar } from './calendar.js';
+//
+// Whether a learned profile may replace the configured one is judgeLearnedDwf's call (enough dry days of
+// each day type, a level near the configured one); the inflow cycle falls back to the network file's
+// pattern with its reason otherwise.
+import type { DayCalendar } from '../network/day-calendar.js';
+import { createCalendar, dayCalendarCovers, MS_PER_MIN, usesWeekendProfile, type LocalCalendar } from './calendar.js';
 import { median, robustMean, robustSd, type Grid, type Series } from './series.js';
 
 export interface DwfLearningOptions {
@@ -34,6 +44,10 @@ export interface DwfLearningOptions {
   minMonths?: number;
   /** Kept dry days a month needs for its own factor (default 4). */
   minDryDaysPerMonth?: number;
+  /** judgeLearnedDwf: kept dry days each day type needs for the profile to be used (default MIN_ACCEPTED_DRY_DAYS_PER_TYPE). */
+  minAcceptedDryDaysPerType?: number;
+  /** judgeLearnedDwf: largest accepted |learned / configured − 1| of the weekly mean (default MAX_LEVEL_DEVIATION_FRACTION). */
+  maxLevelDeviationFraction?: number;
 }
 
 export interface DwfLearningInput {
@@ -43,6 +57,8 @@ export interface DwfLearningInput {
   /** Rain over the catchment (mm per step, any step); null = unknown. Several series: the wettest counts. */
   rain: Series | readonly Series[];
   timeZone: string;
+  /** Holidays (weekend profile) and make-up working days (weekday profile); absent: Saturday/Sunday only. */
+  dayCalendar?: DayCalendar;
   options?: DwfLearningOptions;
 }
 
@@ -57,6 +73,8 @@ export interface DwfProfile {
   residualLag1: number;
   /** Factor per local month (index 0 = January) on the hourly profiles; absent = 1 for every month. */
   monthlyFactors?: number[];
+  /** Which days take the weekend profile (holidays) and which the weekday one (make-up working days); absent: Sat/Sun. */
+  dayCalendar?: DayCalendar;
 }
 
 export interface LearnedDwf extends DwfProfile {
@@ -76,6 +94,28 @@ export interface LearnedDwf extends DwfProfile {
   warnings: string[];
 }
 
+/**
+ * Kept dry days each day type needs before its learned profile replaces the configured pattern: a week's worth.
+ * Fewer days leave a profile decided by a handful of days (a commissioning flush, a half-stuck meter, one odd
+ * Sunday) and an hourly spread that cannot be estimated; the design pattern is the better guess until then.
+ */
+export const MIN_ACCEPTED_DRY_DAYS_PER_TYPE = 7;
+/**
+ * Largest accepted deviation of the learned weekly mean from the configured one (±50 %). The configured
+ * pattern is the design estimate; telemetry twice or half of it points to a fault — an upstream station
+ * counted as local flow, a meter reading low or scaled wrong — more often than to a design that far off, and
+ * such a profile would mislead the planner silently. A real change of that size should go into the network file.
+ */
+export const MAX_LEVEL_DEVIATION_FRACTION = 0.5;
+/**
+ * Flow unchanged (within FLATLINE_EPSILON_M3H) this long is a stuck transmitter, not sewage: in 6 h dry-weather
+ * flow goes through its night minimum or a morning rise. Longer than ingest's 3 h flat-line flag on raw samples
+ * (ingest/quality.ts; its flags are read separately, history.ts): these are step means, and a small station's
+ * coarsely quantised meter can repeat a night-time mean for a few hours.
+ */
+export const FLATLINE_MIN_MIN = 360;
+export const FLATLINE_EPSILON_M3H = 1e-3;
+
 const DEFAULTS: Required<DwfLearningOptions> = {
   antecedentDryDays: 2,
   dryDayMaxRainMm: 0.2,
@@ -85,14 +125,53 @@ const DEFAULTS: Required<DwfLearningOptions> = {
   minDryDaysPerType: 2,
   minMonths: 3,
   minDryDaysPerMonth: 4,
+  minAcceptedDryDaysPerType: MIN_ACCEPTED_DRY_DAYS_PER_TYPE,
+  maxLevelDeviationFraction: MAX_LEVEL_DEVIATION_FRACTION,
 };
+
+/**
+ * Faulty flow as missing: zero or negative values (no sewage flow is zero for a whole step: the meter or the
+ * station is not working; `nonPositive` false leaves them) and runs of a value unchanged within
+ * FLATLINE_EPSILON_M3H for FLATLINE_MIN_MIN or longer (a stuck transmitter repeats its last reading, 0
+ * included). Pure; counts what it took out.
+ */
+export function maskFaultyFlow(
+  values: readonly (number | null)[],
+  stepMin: number,
+  options: { nonPositive?: boolean } = {},
+): { values: (number | null)[]; zeroSteps: number; flatSteps: number } {
+  const out: (number | null)[] = values.map((v) => (v === null || v === undefined || !Number.isFinite(v) ? null : v));
+  let zeroSteps = 0;
+  for (let i = 0; i < out.length && options.nonPositive !== false; i++) {
+    if (out[i] !== null && out[i]! <= 0) {
+      out[i] = null;
+      zeroSteps++;
+    }
+  }
+  const minSteps = Math.max(2, Math.ceil(FLATLINE_MIN_MIN / stepMin));
+  let flatSteps = 0;
+  let start = 0;
+  for (let i = 1; i <= out.length; i++) {
+    const same = i < out.length && out[i] !== null && out[start] !== null && Math.abs(out[i]! - out[start]!) <= FLATLINE_EPSILON_M3H;
+    if (same) continue;
+    if (out[start] !== null && i - start >= minSteps) {
+      for (let k = start; k < i; k++) out[k] = null;
+      flatSteps += i - start;
+    }
+    start = i;
+  }
+  return { values: out, zeroSteps, flatSteps };
+}
 
 interface DayRecord {
   day: number;
   /** "YYYY-MM-DD", local. */
   date: string;
+  /** Takes the weekend profile: Saturday or Sunday not worked, or a statutory holiday. */
   weekend: boolean;
   hourly: (number | null)[];
+  /** Steps of the day taken out by maskFaultyFlow. */
+  faultySteps: number;
 }
 
 /** Rain per local day; null when any step of the day is unknown or the day is not fully covered. */
@@ -128,14 +207,23 @@ function dailyRain(rain: readonly Series[], calendar: LocalCalendar): Map<number
   return out;
 }
 
-function hourlyByDay(flow: Series, calendar: LocalCalendar, minHourShare: number): DayRecord[] {
+function hourlyByDay(flow: Series, calendar: LocalCalendar, minHourShare: number, dayCalendar: DayCalendar | undefined): DayRecord[] {
   const stepMs = flow.stepMin * MS_PER_MIN;
   if (flow.stepMin > 60 || 60 % flow.stepMin !== 0) throw new RangeError(`learnDwf: flow step must divide 60 min, got ${flow.stepMin}`);
   const perHour = 60 / flow.stepMin;
   const buckets = new Map<number, { sum: number; n: number }>();
-  flow.values.forEach((v, i) => {
-    if (v === null || !Number.isFinite(v)) return;
+  // Local inflow is a difference (inflow less upstream arrivals) and scatters around zero where the station's own
+  // catchment is small: single values ≤ 0 are noise to average, not faults. A meter reading zero is caught on the
+  // measured inflow (history.ts) and, here, as a flat run.
+  const masked = maskFaultyFlow(flow.values, flow.stepMin, { nonPositive: false });
+  const faultyByDay = new Map<number, number>();
+  masked.values.forEach((v, i) => {
     const t = flow.startUtcMs + i * stepMs;
+    if (v === null) {
+      const raw = flow.values[i];
+      if (raw !== null && raw !== undefined && Number.isFinite(raw)) faultyByDay.set(calendar.dayNumber(t), (faultyByDay.get(calendar.dayNumber(t)) ?? 0) + 1);
+      return;
+    }
     const key = calendar.dayNumber(t) * 24 + calendar.hour(t);
     const b = buckets.get(key) ?? { sum: 0, n: 0 };
     b.sum += v;
@@ -150,7 +238,8 @@ function hourlyByDay(flow: Series, calendar: LocalCalendar, minHourShare: number
     days.set(day, {
       day,
       date: calendar.dateKey(start),
-      weekend: calendar.isWeekend(start),
+      weekend: usesWeekendProfile(calendar, start, dayCalendar),
+      faultySteps: faultyByDay.get(day) ?? 0,
       hourly: Array.from({ length: 24 }, (_, h) => {
         const b = buckets.get(day * 24 + h);
         return b && b.n >= minHourShare * perHour ? b.sum / b.n : null;
@@ -170,10 +259,12 @@ export function learnDwf(input: DwfLearningInput): LearnedDwf {
   const warnings: string[] = [];
 
   const candidates: DayRecord[] = [];
-  for (const rec of hourlyByDay(input.flow, calendar, o.minHourShare)) {
+  const records = hourlyByDay(input.flow, calendar, o.minHourShare, input.dayCalendar);
+  for (const rec of records) {
     const validHours = rec.hourly.filter((v) => v !== null).length;
     if (validHours < o.minDayHours) {
-      leftOut.push({ date: rec.date, reason: `only ${validHours} of 24 hours with flow data` });
+      const faulty = rec.faultySteps > 0 ? ` (${((rec.faultySteps * input.flow.stepMin) / 60).toFixed(0)} h of flat-lined flow (stuck, or reading 0) taken as missing)` : '';
+      leftOut.push({ date: rec.date, reason: `only ${validHours} of 24 hours with flow data${faulty}` });
       continue;
     }
     let dry = true;
@@ -193,6 +284,12 @@ export function learnDwf(input: DwfLearningInput): LearnedDwf {
       continue;
     }
     candidates.push(rec);
+  }
+  const faultySteps = records.reduce((a, r) => a + r.faultySteps, 0);
+  if (faultySteps > 0) warnings.push(`${((faultySteps * input.flow.stepMin) / 60).toFixed(0)} h of flat-lined flow (stuck, or reading 0) taken as missing`);
+  if (input.dayCalendar && records.length > 0) {
+    const uncovered = [...new Set(records.filter((r) => !dayCalendarCovers(calendar, calendar.dayStartUtcMs(r.day), input.dayCalendar)).map((r) => r.date.slice(0, 4)))];
+    if (uncovered.length > 0) warnings.push(`day calendar does not cover ${uncovered.join(', ')}: holidays there learned as ordinary days`);
   }
 
   // Day-level outliers per day type.
@@ -297,6 +394,7 @@ export function learnDwf(input: DwfLearningInput): LearnedDwf {
   return {
     stationId: input.stationId,
     timeZone: input.timeZone,
+    ...(input.dayCalendar ? { dayCalendar: input.dayCalendar } : {}),
     weekdayM3h: weekday,
     weekendM3h: weekend,
     meanM3h,
@@ -357,13 +455,70 @@ function lag1(pairs: readonly [number, number][], sd: number): number {
   return den > 0 ? Math.max(0, Math.min(0.99, num / den)) : 0;
 }
 
-/** Dry-weather flow (m³/h) at an instant: the profile value of the local hour and day type, × the month's factor. */
+/**
+ * Dry-weather flow (m³/h) at an instant: the profile value of the local hour and day type (holidays take the
+ * weekend profile, make-up working days the weekday one: the profile's dayCalendar), × the month's factor.
+ */
 export function dwfAt(profile: DwfProfile, calendar: LocalCalendar, utcMs: number): number {
   const h = calendar.hour(utcMs);
-  const value = (calendar.isWeekend(utcMs) ? profile.weekendM3h[h] : profile.weekdayM3h[h]) ?? 0;
+  const value = (usesWeekendProfile(calendar, utcMs, profile.dayCalendar) ? profile.weekendM3h[h] : profile.weekdayM3h[h]) ?? 0;
   if (!profile.monthlyFactors) return value;
   const month = Number(calendar.dateKey(utcMs).slice(5, 7)) - 1;
   return value * (profile.monthlyFactors[month] ?? 1);
+}
+
+/** A reason in both languages, Chinese first (dispatchers read Chinese first). */
+export interface Bilingual {
+  zh: string;
+  en: string;
+}
+
+/** "zh / en": how a bilingual reason goes into the forecast's text flags and reports. */
+export const bilingualText = (r: Bilingual): string => `${r.zh} / ${r.en}`;
+
+export type DwfVerdict = { accepted: true; reason: null } | { accepted: false; reason: Bilingual };
+
+const weeklyMean = (p: DwfProfile) => (5 * mean(p.weekdayM3h) + 2 * mean(p.weekendM3h)) / 7;
+
+/**
+ * Whether a learned profile may replace the configured one (pure): each day type needs at least
+ * `minAcceptedDryDaysPerType` kept dry days (MIN_ACCEPTED_DRY_DAYS_PER_TYPE), and its weekly mean must lie
+ * within ±`maxLevelDeviationFraction` (MAX_LEVEL_DEVIATION_FRACTION) of the configured pattern's. Refused:
+ * the reason, zh and en, for the forecast's station flags.
+ */
+export function judgeLearnedDwf(learned: LearnedDwf, configured: DwfProfile, options: DwfLearningOptions = {}): DwfVerdict {
+  const minDays = options.minAcceptedDryDaysPerType ?? MIN_ACCEPTED_DRY_DAYS_PER_TYPE;
+  const maxDev = options.maxLevelDeviationFraction ?? MAX_LEVEL_DEVIATION_FRACTION;
+  const refuse = (zh: string, en: string): DwfVerdict => ({
+    accepted: false,
+    reason: { zh: `${learned.stationId}学习的旱季流量不采用：${zh}，沿用管网文件中的旱季模式`, en: `learned dry-weather flow at ${learned.stationId} not used: ${en}; the network file's pattern is used` },
+  });
+  const weekdays = learned.dryDays.weekday.length;
+  const weekends = learned.dryDays.weekend.length;
+  if (weekdays < minDays || weekends < minDays) {
+    const parts = [
+      ...(weekdays < minDays ? [{ zh: `晴天工作日仅${weekdays}天`, en: `only ${weekdays} dry weekday(s)` }] : []),
+      ...(weekends < minDays ? [{ zh: `晴天周末及节假日仅${weekends}天`, en: `only ${weekends} dry weekend/holiday day(s)` }] : []),
+    ];
+    return refuse(`${parts.map((p) => p.zh).join('，')}（每类至少需${minDays}天）`, `${parts.map((p) => p.en).join(', ')} kept (need ${minDays} of each)`);
+  }
+  const configuredM3h = weeklyMean(configured);
+  const learnedM3h = weeklyMean(learned);
+  if (configuredM3h > 0 && Math.abs(learnedM3h / configuredM3h - 1) > maxDev) {
+    const pct = ((100 * learnedM3h) / configuredM3h).toFixed(0);
+    const lo = (100 * (1 - maxDev)).toFixed(0);
+    const hi = (100 * (1 + maxDev)).toFixed(0);
+    return refuse(
+      `周均${learnedM3h.toFixed(1)} m³/h，为管网文件模式${configuredM3h.toFixed(1)} m³/h的${pct}%（允许${lo}%–${hi}%），更可能是流量计故障或上游流量未扣除；请检查遥测，或修正管网文件`,
+      `its weekly mean ${learnedM3h.toFixed(1)} m³/h is ${pct} % of the network file's ${configuredM3h.toFixed(1)} m³/h (accepted ${lo}–${hi} %), more likely a meter fault or upstream flow counted as local than a pattern that far off; check the telemetry, or correct the network file`,
+    );
+  }
+  return { accepted: true, reason: null };
+}
+
+/** Models whose dry-weather profiles follow the network's day calendar (the configured ones, from modelsFromNetwork). */
+export function withDayCalendar<M extends { dwf: DwfProfile }>(models: readonly M[], dayCalendar: DayCalendar | undefined): M[] {
+  return models.map((m) => (dayCalendar ? { ...m, dwf: { ...m.dwf, dayCalendar } } : m));
 }
 
 /** Mean dry-weather flow over each step of a grid (sampled every ≤ 5 min within the step). */

@@ -7,6 +7,10 @@
 //                    at read times; read back as means per step.
 //   tank             tag id; field outletM3h (returns into a station).
 //   interconnection  tag id; field transferM3h (signed a → b).
+//   sensor_flag      ingest's quality flags (ingest/quality.ts, service.ts): tags object, tag, kind; field
+//                    active (true raised, false cleared). A step of a flow field overlapping a flatline,
+//                    out_of_range, bad_status or uncertain_status flag is missing for learning (a flat line
+//                    is raised after its window: the window before the raise, named in the detail, is too).
 // Measurement defined here:
 //   rain_observed    tag catchment = catchment id; fields precipitationMm (depth over the interval) and
 //                    durationMin (its length). Time = the START of the interval, UTC, so InfluxQL's
@@ -18,13 +22,17 @@ import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
 import type { NetworkConfig } from '../network/schema.js';
 import type { OutflowHistory } from '../planner/formulation.js';
 import { MS_PER_MIN } from './calendar.js';
+import { bilingualText, maskFaultyFlow } from './dwf.js';
 import { quoteIdent, quoteString, writeInChunks } from './influxql.js';
-import { localInflow, longestUpstreamTravelMin } from './routing.js';
+import { localInflow, localInflowWithNotes, longestUpstreamTravelMin } from './routing.js';
 import { checkGrid, stepMeansOfLastMinutes, type Grid, type Series } from './series.js';
 
 export const STATION_MEASUREMENT = 'station';
 export const INTERCONNECTION_MEASUREMENT = 'interconnection';
 export const RAIN_OBSERVED_MEASUREMENT = 'rain_observed';
+export const SENSOR_FLAG_MEASUREMENT = 'sensor_flag';
+/** Ingest flag kinds under which a stored value is not a measurement to learn from (clock_skew values are). */
+export const UNUSABLE_FLAG_KINDS: readonly string[] = ['flatline', 'out_of_range', 'bad_status', 'uncertain_status'];
 
 export interface HistoryRange {
   fromUtcMs: number;
@@ -80,18 +88,93 @@ export async function readAggregated(
   return out;
 }
 
+/** A stretch in which ingest flagged a tag as unusable, [fromUtcMs, toUtcMs). */
+export interface FlaggedInterval {
+  fromUtcMs: number;
+  toUtcMs: number;
+  kind: string;
+}
+
+/**
+ * Ingest's sensor flags (UNUSABLE_FLAG_KINDS) on the given tags over [from, to), as intervals per
+ * "objectId/tag": from a raise (active=true; a flat line from the start of its window, "for N min" in the
+ * detail) to the clear, or to `toUtcMs` when still raised; a flag raised before `fromUtcMs` and not cleared
+ * counts from `fromUtcMs`.
+ */
+export async function readSensorFlagIntervals(influx: InfluxConnector, tags: readonly string[], range: { fromUtcMs: number; toUtcMs: number }): Promise<Map<string, FlaggedInterval[]>> {
+  const tagFilter = tags.map((t) => `${quoteIdent('tag')} = ${quoteString(t)}`).join(' OR ');
+  const select = `SELECT ${quoteIdent('active')}, ${quoteIdent('detail')} FROM ${quoteIdent(SENSOR_FLAG_MEASUREMENT)}`;
+  const group = ` GROUP BY ${quoteIdent('object')}, ${quoteIdent('tag')}, ${quoteIdent('kind')}`;
+  const [before, inWindow] = await Promise.all([
+    influx.query(`${select} WHERE time < ${range.fromUtcMs}ms AND (${tagFilter})${group} ORDER BY time DESC LIMIT 1`),
+    influx.query(`${select} WHERE time >= ${range.fromUtcMs}ms AND time < ${range.toUtcMs}ms AND (${tagFilter})${group}`),
+  ]);
+  const rows = (series: typeof before) =>
+    series.flatMap((s) => {
+      const { object, tag, kind } = s.tags;
+      if (object === undefined || tag === undefined || kind === undefined || !UNUSABLE_FLAG_KINDS.includes(kind)) return [];
+      const [t, a, d] = ['time', 'active', 'detail'].map((c) => s.columns.indexOf(c));
+      return s.values.map((row) => ({ key: `${object}/${tag}/${kind}`, timeUtcMs: Number(row[t!]), active: row[a!] === true, detail: typeof row[d!] === 'string' ? (row[d!] as string) : '' }));
+    });
+  const raisedAt = new Map<string, number>();
+  for (const r of rows(before)) if (r.active) raisedAt.set(r.key, range.fromUtcMs);
+  const out = new Map<string, FlaggedInterval[]>();
+  const close = (key: string, toUtcMs: number) => {
+    const from = raisedAt.get(key);
+    if (from === undefined) return;
+    raisedAt.delete(key);
+    const [object, tag, kind] = key.split('/') as [string, string, string];
+    const list = out.get(`${object}/${tag}`) ?? [];
+    list.push({ fromUtcMs: from, toUtcMs, kind });
+    out.set(`${object}/${tag}`, list);
+  };
+  for (const r of rows(inWindow).sort((a, b) => a.timeUtcMs - b.timeUtcMs)) {
+    if (r.active && !raisedAt.has(r.key)) {
+      const flatForMin = r.key.endsWith('/flatline') ? Number(/for (\d+) min/.exec(r.detail)?.[1] ?? 0) : 0;
+      raisedAt.set(r.key, Math.max(range.fromUtcMs, r.timeUtcMs - flatForMin * MS_PER_MIN));
+    } else if (!r.active) close(r.key, r.timeUtcMs);
+  }
+  for (const key of [...raisedAt.keys()]) close(key, range.toUtcMs);
+  return out;
+}
+
+/** Sets to null every step of `values` (grid from `startUtcMs`) overlapping an interval; returns how many were known. */
+function maskIntervals(values: (number | null)[], startUtcMs: number, stepMin: number, intervals: readonly FlaggedInterval[] | undefined): number {
+  if (!intervals) return 0;
+  const stepMs = stepMin * MS_PER_MIN;
+  let masked = 0;
+  for (const iv of intervals) {
+    const first = Math.max(0, Math.floor((iv.fromUtcMs - startUtcMs) / stepMs));
+    const last = Math.min(values.length - 1, Math.ceil((iv.toUtcMs - startUtcMs) / stepMs) - 1);
+    for (let i = first; i <= last; i++) {
+      if (values[i] !== null) masked++;
+      values[i] = null;
+    }
+  }
+  return masked;
+}
+
 export interface StationHistory {
   grid: Grid;
-  /** Measured station inflow (local + from upstream). */
+  /** Measured station inflow (local + from upstream); faulty steps (see `faultySteps`) are null. */
   inflowM3h: Record<string, (number | null)[]>;
   /** Each station's own catchments: inflow minus upstream arrivals (routing.ts). */
   localInflowM3h: Record<string, (number | null)[]>;
+  /** Steps of each station's inflow taken as missing: zero or flat-lined (dwf.ts maskFaultyFlow), or flagged by ingest (any flow field used). */
+  faultySteps: Record<string, { zero: number; flat: number; flagged: number }>;
+  /** Why a station's local inflow is unknown throughout (an upstream station without outflow telemetry), "zh / en". */
+  localInflowNotes: Record<string, string>;
 }
 
-/** Station telemetry as per-step means, and the local inflow derived from it. */
+/**
+ * Station telemetry as per-step means, and the local inflow derived from it. Faulty flow is missing, not a
+ * sample: a station inflow reading zero or flat-lined, and any flow field ingest flagged (sensor_flag).
+ * Tanks and interconnections without any telemetry count as idle; an upstream station without outflow
+ * telemetry leaves the downstream station's local inflow null, with a note (routing.ts localInflow).
+ */
 export async function readStationHistory(influx: InfluxConnector, network: NetworkConfig, range: HistoryRange): Promise<StationHistory> {
   const grid = gridOf(range, 'readStationHistory');
-  const [stations, tanks, links] = await Promise.all([
+  const [stations, tanks, links, flags] = await Promise.all([
     readAggregated(influx, { measurement: STATION_MEASUREMENT, tagKey: 'id', tagValues: network.stations.map((s) => s.id), fields: ['inflowM3h', 'outflowM3h'], fn: 'mean' }, range),
     network.tanks.length > 0
       ? readAggregated(influx, { measurement: 'tank', tagKey: 'id', tagValues: network.tanks.map((t) => t.id), fields: ['outletM3h'], fn: 'mean' }, range)
@@ -99,16 +182,29 @@ export async function readStationHistory(influx: InfluxConnector, network: Netwo
     network.interconnections.length > 0
       ? readAggregated(influx, { measurement: INTERCONNECTION_MEASUREMENT, tagKey: 'id', tagValues: network.interconnections.map((x) => x.id), fields: ['transferM3h'], fn: 'mean' }, range)
       : Promise.resolve({} as Record<string, Record<string, (number | null)[]>>),
+    readSensorFlagIntervals(influx, ['inflowM3h', 'outflowM3h', 'outletM3h', 'transferM3h'], range),
   ]);
   const all = { ...stations, ...tanks, ...links };
+  const faultySteps: StationHistory['faultySteps'] = {};
+  for (const [objectId, fields] of Object.entries(all)) {
+    for (const [field, values] of Object.entries(fields)) {
+      const flagged = maskIntervals(values, range.fromUtcMs, range.stepMin, flags.get(`${objectId}/${field}`));
+      if (field === 'inflowM3h' && network.stations.some((s) => s.id === objectId)) {
+        const { values: masked, zeroSteps, flatSteps } = maskFaultyFlow(values, range.stepMin);
+        fields[field] = masked;
+        faultySteps[objectId] = { zero: zeroSteps, flat: flatSteps, flagged };
+      }
+    }
+  }
   const lookup = (objectId: string, tag: string) => all[objectId]?.[tag];
   const inflowM3h: Record<string, (number | null)[]> = {};
   for (const s of network.stations) inflowM3h[s.id] = stations[s.id]?.['inflowM3h'] ?? new Array<number | null>(grid.steps).fill(null);
   // Tanks and links without any telemetry are taken as idle; a station's own missing data stays null.
-  const local = localInflow(network, lookup, range.stepMin, { missingUpstream: 'zero', upstreamBeforeStart: 'null' });
+  const local = localInflowWithNotes(network, lookup, range.stepMin, { missingUpstream: 'zero', upstreamBeforeStart: 'null' });
   const localInflowM3h: Record<string, (number | null)[]> = {};
-  for (const s of network.stations) localInflowM3h[s.id] = local[s.id] ?? new Array<number | null>(grid.steps).fill(null);
-  return { grid, inflowM3h, localInflowM3h };
+  for (const s of network.stations) localInflowM3h[s.id] = local.flows[s.id] ?? new Array<number | null>(grid.steps).fill(null);
+  const localInflowNotes = Object.fromEntries(Object.entries(local.notes).map(([id, note]) => [id, bilingualText(note)]));
+  return { grid, inflowM3h, localInflowM3h, faultySteps, localInflowNotes };
 }
 
 /**
@@ -116,8 +212,8 @@ export async function readStationHistory(influx: InfluxConnector, network: Netwo
  * means over `stepMin` steps of the `windowMin` before `endUtcMs`, for the inflow forecast's error
  * correction. Read per minute with values held between the points telemetry stores (as the recent pumping),
  * reaching back by the longest upstream travel time more, so every arrival in the window is known and
- * lagged to the minute. A station without its own inflow telemetry is left out; an object upstream without
- * any counts as idle.
+ * lagged to the minute. A station without its own inflow telemetry is left out; a tank or interconnection
+ * upstream without any counts as idle, an upstream station without outflow telemetry makes it null (routing.ts).
  */
 export async function readRecentLocalInflow(influx: InfluxConnector, network: NetworkConfig, endUtcMs: number, stepMin: number, windowMin: number): Promise<Record<string, Series>> {
   const minutes = windowMin + longestUpstreamTravelMin(network);

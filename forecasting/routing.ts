@@ -46,13 +46,22 @@ export function longestUpstreamTravelMin(network: NetworkConfig): number {
 /** Telemetry lookup: the series of one object's field on a common grid (null = missing). */
 export type TelemetryLookup = (objectId: string, tag: string) => readonly (number | null)[] | undefined;
 
+/** Why a station's local inflow is unknown, zh and en. */
+export interface LocalInflowNote {
+  zh: string;
+  en: string;
+}
+
 /**
  * Local inflow per station on a grid of `stepMin`: inflowM3h − Σ upstream flow delayed by travel time
  * (linear interpolation when the travel time is not a whole number of steps; exact at a step that
  * divides every travel time, e.g. 5 min on the reference network). null where any input is missing.
- * An upstream series absent from the telemetry counts as zero flow when `missingUpstream` is "zero"
- * (e.g. no transfers ever), else makes the result null. Upstream flow from before the series start is
- * unknown (null) unless `upstreamBeforeStart` is "zero" (a simulation starting with empty mains).
+ * A tank or interconnection series absent from the telemetry counts as zero flow when `missingUpstream` is
+ * "zero" (e.g. no transfers ever), else makes the result null. An upstream STATION without outflow telemetry
+ * always makes the result null: its flow is real sewage (never "idle"), and taking it as zero would make the
+ * downstream station learn it as its own dry-weather flow while the planner adds the upstream forecast on top.
+ * Upstream flow from before the series start is unknown (null) unless `upstreamBeforeStart` is "zero" (a
+ * simulation starting with empty mains).
  */
 export function localInflow(
   network: NetworkConfig,
@@ -60,8 +69,19 @@ export function localInflow(
   stepMin: number,
   options: { missingUpstream?: 'zero' | 'null'; upstreamBeforeStart?: 'zero' | 'null' } = {},
 ): Record<string, (number | null)[]> {
+  return localInflowWithNotes(network, telemetry, stepMin, options).flows;
+}
+
+/** localInflow, and for each station whose local inflow is unknown throughout because of an upstream object, why. */
+export function localInflowWithNotes(
+  network: NetworkConfig,
+  telemetry: TelemetryLookup,
+  stepMin: number,
+  options: { missingUpstream?: 'zero' | 'null'; upstreamBeforeStart?: 'zero' | 'null' } = {},
+): { flows: Record<string, (number | null)[]>; notes: Record<string, LocalInflowNote> } {
   const sources = upstreamSources(network);
   const out: Record<string, (number | null)[]> = {};
+  const notes: Record<string, LocalInflowNote> = {};
   for (const s of network.stations) {
     const inflow = telemetry(s.id, 'inflowM3h');
     if (!inflow) continue;
@@ -69,8 +89,19 @@ export function localInflow(
     const result: (number | null)[] = [...inflow];
     for (const src of sources[s.id] ?? []) {
       const raw = telemetry(src.objectId, src.tag);
-      if (!raw) {
-        if ((options.missingUpstream ?? 'zero') === 'null') result.fill(null);
+      if (!raw || (src.kind === 'station' && !raw.some((v) => v !== null))) {
+        if (src.kind === 'station' || (options.missingUpstream ?? 'zero') === 'null') {
+          result.fill(null);
+          if (!notes[s.id]) {
+            notes[s.id] =
+              src.kind === 'station'
+                ? {
+                    zh: `上游泵站${src.objectId}无出水流量遥测，无法扣除其来水，${s.id}本地进水未知`,
+                    en: `upstream station ${src.objectId} has no outflow telemetry (${src.tag}): its flow cannot be taken off, so ${s.id}'s local inflow is unknown`,
+                  }
+                : { zh: `上游${src.objectId}无流量遥测，${s.id}本地进水未知`, en: `upstream ${src.kind} ${src.objectId} has no ${src.tag} telemetry: ${s.id}'s local inflow is unknown` };
+          }
+        }
         continue;
       }
       const before = (options.upstreamBeforeStart ?? 'null') === 'zero' ? 0 : 1;
@@ -87,7 +118,7 @@ export function localInflow(
     }
     out[s.id] = result;
   }
-  return out;
+  return { flows: out, notes };
 }
 
 export interface PlantRoute {

@@ -1,6 +1,7 @@
 // The network description a utility writes for its own sewer system: data, validated by this schema.
 // Units are in the field names (M, M3, M3h, Min, Ha, Kwh, Cny); times of day are local wall-clock "HH:MM".
 import Type from 'typebox';
+import { DayCalendar } from './day-calendar.js';
 
 const Id = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,31}$', description: 'Stable identifier used in tags, plans and telemetry' });
 const LocalisedName = Type.Object(
@@ -316,6 +317,8 @@ export const NetworkConfig = Type.Object(
     plants: Type.Array(TreatmentPlant, { minItems: 1 }),
     catchments: Type.Array(Catchment),
     dwfPatterns: Type.Array(DwfPattern),
+    /** Statutory holidays and make-up working days (day-calendar.ts); absent: Saturdays and Sundays only. */
+    dayCalendar: Type.Optional(DayCalendar),
     analysers: Type.Array(Analyser),
   },
   { additionalProperties: false },

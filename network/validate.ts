@@ -2,6 +2,7 @@
 // Every problem is listed (path, value, reason) so an engineer can fix the file in one pass.
 import type { TSchema } from 'typebox';
 import Value from 'typebox/value';
+import { dayCalendarIssues } from './day-calendar.js';
 import { MIN_LEVEL_BAND_GAP_M, NetworkConfig } from './schema.js';
 import type { Envelope, NetworkConfig as Network } from './schema.js';
 
@@ -249,6 +250,8 @@ export function crossCheck(n: Network): ConfigIssue[] {
     if (!isStation(c.node)) push(`/catchments/${i}/node`, c.node, 'unknown station');
     if (!patterns.has(c.dwf.pattern)) push(`/catchments/${i}/dwf/pattern`, c.dwf.pattern, 'unknown DWF pattern');
   });
+
+  if (n.dayCalendar) issues.push(...dayCalendarIssues(n.dayCalendar, '/dayCalendar'));
 
   n.analysers.forEach((a, i) => {
     if (!isHydraulicNode(a.node)) push(`/analysers/${i}/node`, a.node, 'unknown station, tank or plant');

@@ -1,6 +1,7 @@
 // Local wall-clock time and the time-of-use tariff. Everything inside the planner is UTC ms; the local
-// clock of the network's time zone is only used to look up tariff periods and dry-weather patterns.
-import { createCalendar, type LocalCalendar } from '../forecasting/calendar.js';
+// clock of the network's time zone is only used to look up tariff periods and dry-weather patterns (whose
+// day type follows the network file's dayCalendar: holidays weekend, make-up working days weekday).
+import { createCalendar, usesWeekendProfile, type LocalCalendar } from '../forecasting/calendar.js';
 import type { NetworkConfig } from '../network/schema.js';
 
 export type TariffPeriodName = 'valley' | 'flat' | 'peak';
@@ -42,6 +43,14 @@ export function localTime(utcMs: number, timeZone: string): LocalTime {
     weekday: wall.getUTCDay(),
     offsetMin: offsetMs / 60_000,
   };
+}
+
+/**
+ * Whether the local day at `utcMs` takes the weekend dry-weather pattern: Saturday or Sunday unless the
+ * network's dayCalendar lists it as a make-up working day (调休上班), or a statutory holiday it lists.
+ */
+export function usesWeekendPattern(network: NetworkConfig, utcMs: number): boolean {
+  return usesWeekendProfile(calendarFor(network.timezone), utcMs, network.dayCalendar);
 }
 
 /** "HH:MM" in the network's local time, for reasons a dispatcher reads. */

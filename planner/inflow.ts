@@ -2,7 +2,7 @@
 // inflow is given; the helpers here build it from the network's catchments so tests and the CLI can make
 // inputs: dry-weather flow (pattern × mean) + groundwater, plus an optional RDII series per catchment.
 import type { Catchment, NetworkConfig } from '../network/schema.js';
-import { localTime } from './calendar.js';
+import { localTime, usesWeekendPattern } from './calendar.js';
 
 export interface InflowSeries {
   nodeId: string;
@@ -25,11 +25,14 @@ export interface InflowForecast {
   issuedAtUtcMs?: number | null;
 }
 
-/** Dry-weather flow plus groundwater of one catchment at an instant (hourly pattern of the local hour). */
+/**
+ * Dry-weather flow plus groundwater of one catchment at an instant (hourly pattern of the local hour; the
+ * weekend pattern on weekends and holidays, the weekday one on make-up working days: usesWeekendPattern).
+ */
 export function dryWeatherFlowM3h(network: NetworkConfig, catchment: Catchment, utcMs: number): number {
   const pattern = network.dwfPatterns.find((p) => p.id === catchment.dwf.pattern);
   const t = localTime(utcMs, network.timezone);
-  const weekend = t.weekday === 0 || t.weekday === 6;
+  const weekend = usesWeekendPattern(network, utcMs);
   let factor = 1;
   if (pattern) {
     factor = (weekend ? pattern.weekendHourly[t.hour] : pattern.weekdayHourly[t.hour]) ?? 1;
@@ -153,8 +156,9 @@ export function dryWeatherByNode(network: NetworkConfig, boundariesUtcMs: readon
     const to = boundariesUtcMs[k + 1]!;
     const n = Math.max(1, Math.round((to - from) / (5 * 60_000)));
     for (let i = 0; i < n; i++) {
-      const t = localTime(from + ((i + 0.5) * (to - from)) / n, network.timezone);
-      const weekend = t.weekday === 0 || t.weekday === 6;
+      const at = from + ((i + 0.5) * (to - from)) / n;
+      const t = localTime(at, network.timezone);
+      const weekend = usesWeekendPattern(network, at);
       for (const c of network.catchments) {
         const pattern = patterns.get(c.dwf.pattern);
         let factor = 1;

@@ -154,7 +154,8 @@ void describe('forecasting with InfluxDB', () => {
       influx,
       rain,
       now: () => nowUtcMs,
-      dwfLearning: { historyDays: 3, stepMin: 60, options: { antecedentDryDays: 0, minDryDaysPerType: 1 } },
+      // One dry weekday and no weekend: below the cycle's minimum of dry days per day type, lowered here.
+      dwfLearning: { historyDays: 3, stepMin: 60, options: { antecedentDryDays: 0, minDryDaysPerType: 1, minAcceptedDryDaysPerType: 0 } },
     });
     const before = await cycle.issue();
     assert.ok(before.inflow.flags.some((f) => /patterns at/.test(f)), 'configured until learned');
