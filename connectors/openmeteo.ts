@@ -4,9 +4,15 @@
 // Time convention (Open-Meteo's): precipitation at timeUtcMs[i] is the sum over the PRECEDING
 // step, i.e. over [timeUtcMs[i] − stepMin, timeUtcMs[i]). Missing values are null and counted in
 // `gaps`; they are never turned into zeros, because "no rain" and "no data" plan very differently.
-import { fetchWeatherApi } from 'openmeteo';
-import { Model, Variable } from '@openmeteo/sdk/weather_api.js';
-import type { VariablesWithTime, WeatherApiResponse } from '@openmeteo/sdk/weather_api.js';
+//
+// HTTP: the connector sends the request itself (the SDK's fetchWeatherApi hides the status and reads any
+// non-JSON answer as FlatBuffers) and parses the body with the SDK's readers. 500/502/503/504, 429,
+// timeouts and network errors are transient: retried with backoff while attempts, `retryWaitMaxMs` and
+// `callBudgetMs` allow; a Retry-After (429, or 503) blocks the provider's host until then, so no call is
+// sent into an exhausted quota. Every error names the HTTP status and what the service said.
+import { ByteBuffer } from 'flatbuffers';
+import { Model, Variable, WeatherApiResponse } from '@openmeteo/sdk/weather_api.js';
+import type { VariablesWithTime } from '@openmeteo/sdk/weather_api.js';
 
 export const OPEN_METEO_URLS = {
   forecast: 'https://api.open-meteo.com/v1/forecast',
@@ -20,8 +26,15 @@ export interface OpenMeteoConnectorOptions {
   archiveUrl?: string;
   /** Per attempt. */
   timeoutMs?: number;
-  /** Extra attempts after the first, for network errors, timeouts and HTTP 500/502/504. */
+  /** Extra attempts after the first, for network errors, timeouts and HTTP 429/500/502/503/504. */
   retries?: number;
+  /**
+   * The longest wait before a retry (backoff, or the service's Retry-After); a longer Retry-After fails the
+   * call at once, the host blocked until then (default: rateLimitMaxWaitMs).
+   */
+  retryWaitMaxMs?: number;
+  /** A retry is made only if it can finish (wait + timeoutMs) within this long from the call's start (default: no limit). */
+  callBudgetMs?: number;
   /** First backoff wait; doubles per retry up to backoffMaxMs. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -68,6 +81,26 @@ export function callWeight(request: { locations: number; variables: number; memb
   const variables = request.variables * (request.members ?? 1);
   return request.locations * Math.max(1, variables / 10) * Math.max(1, request.days / 14);
 }
+
+/** An HTTP answer other than 200: its status, what the service said, and when to try again. */
+export class OpenMeteoHttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    /** From Retry-After (or, for a 429 without it, the limit its reason names); null: not said. */
+    readonly retryAfterMs: number | null,
+  ) {
+    super(message);
+    this.name = 'OpenMeteoHttpError';
+  }
+
+  /** Worth another attempt: overload, maintenance, a gateway, or a rate limit that resets. */
+  get transient(): boolean {
+    return TRANSIENT_STATUS.has(this.status);
+  }
+}
+
+const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
 
 /** The call would exceed a rate limit (raised before anything is sent). */
 export class OpenMeteoRateLimitError extends Error {
@@ -267,6 +300,15 @@ export function createOpenMeteoConnector(options: OpenMeteoConnectorOptions = {}
   if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`createOpenMeteoConnector: retries must be a whole number ≥ 0, got ${retries}`);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const maxWaitMs = options.rateLimitMaxWaitMs ?? 5_000;
+  const retryWaitMaxMs = options.retryWaitMaxMs ?? maxWaitMs;
+  const callBudgetMs = options.callBudgetMs ?? Number.POSITIVE_INFINITY;
+  for (const [name, value] of Object.entries({ retryWaitMaxMs, callBudgetMs })) {
+    if (!(value >= 0)) throw new RangeError(`createOpenMeteoConnector: ${name} must be ≥ 0, got ${value}`);
+  }
+  /** Hosts that asked to wait (Retry-After): no call is sent before `untilMs`. */
+  const blocked = new Map<string, { untilMs: number; why: string }>();
+  // A 429 is about the client's quota, shared by the provider's endpoints (as the limiter's windows).
+  const quotaKey = (url: string) => new URL(url).host.replace(/^([a-z-]+-)?api\./, '');
   // The limits are per client IP across all endpoints of a provider: one limiter per host.
   const limiters = new Map<string, ReturnType<typeof createRateLimiter>>();
   const limiterFor = (url: string) => {
@@ -291,28 +333,46 @@ export function createOpenMeteoConnector(options: OpenMeteoConnectorOptions = {}
       longitude: locations.map((l) => l.lonDeg).join(','),
       timezone: 'GMT',
     };
+    const requestUrl = `${url}?${new URLSearchParams({ ...Object.fromEntries(Object.entries(query).map(([k, v]) => [k, String(v)])), format: 'flatbuffers' }).toString()}`;
+    const keys = [quotaKey(url), new URL(url).host];
+    const startedMs = performance.now();
     let responses: WeatherApiResponse[] | undefined;
+    /** A Retry-After this call has waited out itself (on the timer; the clock may be another). */
+    let waitedOutUntilMs = Number.NEGATIVE_INFINITY;
     for (let attempt = 0; responses === undefined; attempt++) {
       try {
+        const block = keys.map((k) => blocked.get(k)).find((b) => b !== undefined && b.untilMs > nowUtcMs() && b.untilMs > waitedOutUntilMs);
+        if (block) {
+          const leftMs = block.untilMs - nowUtcMs();
+          throw fail(
+            `not sent: the service asked to wait until ${new Date(block.untilMs).toISOString()} (${block.why}); ${Math.ceil(leftMs / 1000)} s left`,
+            new OpenMeteoRateLimitError(`blocked by the service's Retry-After (${block.why})`, 'retry-after', leftMs),
+          );
+        }
         // Every attempt is a call the service counts.
         if (limiter) await limiter.acquire(weight, 'not sent').catch((error: unknown) => Promise.reject(fail((error as Error).message, error)));
-        // The SDK retries HTTP 500/502/504 itself (its `retries` counts attempts, first included);
-        // this loop adds retries for network errors and timeouts, which the SDK lets through.
-        responses = await fetchWeatherApi(url, query, retries + 1, backoffBaseMs / 2000, backoffMaxMs / 1000, {
-          signal: AbortSignal.timeout(timeoutMs),
-        });
+        responses = await fetchOnce(requestUrl, timeoutMs, nowUtcMs);
       } catch (error) {
         if (error instanceof OpenMeteoError) throw error;
-        const transient = isTransient(error);
-        if (!transient || attempt >= retries) {
-          const gaveUp = transient ? ` (gave up after ${attempt + 1} attempt${attempt === 0 ? '' : 's'})` : '';
+        const http = error instanceof OpenMeteoHttpError ? error : null;
+        let blockedUntilMs = Number.NEGATIVE_INFINITY;
+        if (http?.retryAfterMs) {
+          blockedUntilMs = nowUtcMs() + http.retryAfterMs;
+          const key = http.status === 429 ? keys[0]! : keys[1]!;
+          if ((blocked.get(key)?.untilMs ?? 0) < blockedUntilMs) blocked.set(key, { untilMs: blockedUntilMs, why: `HTTP ${http.status} from ${new URL(url).host}` });
+        }
+        const transient = http ? http.transient : isTransient(error);
+        const waitMs = Math.max(Math.min(backoffBaseMs * 2 ** attempt, backoffMaxMs), http?.retryAfterMs ?? 0);
+        const withinBudget = waitMs <= retryWaitMaxMs && performance.now() - startedMs + waitMs + timeoutMs <= callBudgetMs;
+        if (!transient || attempt >= retries || !withinBudget) {
+          const tried = `${attempt + 1} attempt${attempt === 0 ? '' : 's'}`;
+          const gaveUp = !transient ? '' : attempt >= retries ? ` (gave up after ${tried})` : ` (gave up after ${tried}: the next would wait ${Math.ceil(waitMs / 1000)} s, beyond this call's time)`;
           throw fail(`${describeError(error, timeoutMs)}${gaveUp}`, error);
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(backoffBaseMs * 2 ** attempt, backoffMaxMs)));
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+        waitedOutUntilMs = Math.max(waitedOutUntilMs, blockedUntilMs);
       }
     }
-    const framingProblem = checkFraming(responses);
-    if (framingProblem) throw fail(framingProblem);
     if (responses.length !== locations.length) {
       throw fail(`expected ${locations.length} location(s) in the answer, got ${responses.length}`);
     }
@@ -468,19 +528,74 @@ function validateCount(name: string, value: number, min: number, max: number, ur
   }
 }
 
+/** What an error answer says: Open-Meteo's JSON `reason`, or the text of an HTML page, shortened. */
+function reasonOf(body: string): string {
+  try {
+    const json = JSON.parse(body) as { reason?: unknown };
+    if (typeof json.reason === 'string') return json.reason;
+  } catch {
+    // not JSON
+  }
+  const text = body
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/** Retry-After as seconds or an HTTP date; a 429 without it: the window its reason names (else a minute). */
+function retryAfterOf(header: string | null, status: number, reason: string, nowUtcMs: number): number | null {
+  if (header !== null && header.trim() !== '') {
+    const value = header.trim();
+    if (/^\d+$/.test(value)) return Number(value) * 1000;
+    const at = Date.parse(value);
+    if (Number.isFinite(at)) return Math.max(0, at - nowUtcMs);
+  }
+  if (status !== 429) return null;
+  return /hour|daily|day/i.test(reason) ? 3_600_000 : 60_000;
+}
+
+/** One request: the FlatBuffers answer, or an OpenMeteoHttpError / a broken-answer error. */
+async function fetchOnce(url: string, timeoutMs: number, nowUtcMs: () => number): Promise<WeatherApiResponse[]> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (response.status !== 200) {
+    const reason = reasonOf(await response.text().catch(() => ''));
+    const retryAfterMs = retryAfterOf(response.headers.get('retry-after'), response.status, reason, nowUtcMs());
+    const wait = retryAfterMs !== null ? `; retry after ${Math.ceil(retryAfterMs / 1000)} s` : '';
+    const hint = response.status === 404 ? ' (wrong URL?)' : '';
+    throw new OpenMeteoHttpError(`HTTP ${response.status} ${response.statusText}${reason ? `: ${reason}` : ''}${wait}${hint}`, response.status, retryAfterMs);
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const framingProblem = checkFraming(bytes);
+  if (framingProblem) throw new OpenMeteoAnswerError(framingProblem);
+  const bb = new ByteBuffer(bytes);
+  const results: WeatherApiResponse[] = [];
+  for (let pos = 0; pos < bb.capacity(); ) {
+    bb.setPosition(pos);
+    const length = bb.readInt32(pos);
+    results.push(WeatherApiResponse.getSizePrefixedRootAsWeatherApiResponse(bb));
+    pos += length + 4;
+  }
+  return results;
+}
+
+/** An HTTP 200 whose body is not an Open-Meteo answer (not retried). */
+class OpenMeteoAnswerError extends Error {
+  override readonly name = 'OpenMeteoAnswerError';
+}
+
 /**
- * The SDK parses any HTTP 200..499 body (other than 400/429) as FlatBuffers, so a wrong URL or a
- * proxy's error page turns into garbage tables. Check the size prefixes tile the body exactly.
+ * A 200 whose size prefixes do not tile the body exactly is not Open-Meteo FlatBuffers: a proxy's page, a
+ * server that is not Open-Meteo. (Error statuses never get here.)
  */
-function checkFraming(responses: WeatherApiResponse[]): string | undefined {
-  const bb = responses[0]?.bb;
-  if (!bb) return undefined;
-  const bytes = bb.bytes();
+function checkFraming(bytes: Uint8Array): string | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let pos = 0; pos < bytes.length; ) {
-    const length = pos + 4 <= bytes.length ? bb.readInt32(pos) : -1;
+    const length = pos + 4 <= bytes.length ? view.getInt32(pos, true) : -1;
     if (length <= 0 || pos + 4 + length > bytes.length) {
       const text = new TextDecoder().decode(bytes.subarray(0, 200)).replace(/[^\x20-\x7e]/g, '?');
-      return `the answer is not Open-Meteo FlatBuffers (wrong URL or an error page?): ${text}`;
+      return `HTTP 200, but the answer is not Open-Meteo FlatBuffers (not an Open-Meteo server at this URL, or a proxy's page?): ${text}`;
     }
     pos += 4 + length;
   }

@@ -34,18 +34,52 @@ export interface ForecastServerOptions {
   elevationM?: number;
   /** Archive data becomes available this long after it fell (real reanalysis lags days). */
   archiveDelayMs?: number;
-  /** Intervals overlapping these windows are served as missing (NaN / null), like a model data gap. */
-  missingDataUtcMs?: readonly { startUtcMs: number; endUtcMs: number }[];
+  /**
+   * Intervals overlapping these windows are served as missing (NaN / null), like a model data gap; only for
+   * one endpoint, block or set of ensemble members when those are given (e.g. all-NaN members).
+   */
+  missingDataUtcMs?: readonly MissingData[];
   /** Answer the first N requests with HTTP 500, to exercise client retries. */
   failFirstRequests?: number;
+  /** Faults answered instead of data (the first that applies), e.g. 429 with Retry-After, 503 with an HTML page. */
+  faults?: readonly ForecastServerFault[];
+  /** A short answer: forecast and ensemble series end this many hours after the current hour (the model run ends early). */
+  horizonHoursServed?: number;
   /** Delay every answer, to exercise client timeouts. */
   responseDelayMs?: number;
 }
+
+export interface MissingData {
+  startUtcMs: number;
+  endUtcMs: number;
+  endpoint?: Endpoint;
+  block?: Block;
+  /** Ensemble members (0 = control / the forecast's series). */
+  members?: readonly number[];
+}
+
+export interface ForecastServerFault {
+  status: number;
+  /** Requests answered with it (default: every one). */
+  times?: number;
+  /** Only requests to this endpoint (default: any). */
+  endpoint?: Endpoint;
+  /** Retry-After header, seconds. */
+  retryAfterS?: number;
+  /** Open-Meteo's JSON error (default), an HTML page as proxies and load balancers send, or no body. */
+  body?: 'json' | 'html' | 'empty';
+  reason?: string;
+}
+
+/** What can be changed on a running server (the rest is fixed at start). */
+export type ForecastServerInjections = Pick<ForecastServerOptions, 'faults' | 'horizonHoursServed' | 'missingDataUtcMs'>;
 
 export interface ForecastServer {
   url: string;
   port: number;
   readonly requestCount: number;
+  /** Change the injected faults, short horizon or missing data from the next request on. */
+  inject(changes: ForecastServerInjections): void;
   close(): Promise<void>;
 }
 
@@ -58,8 +92,8 @@ class ApiError extends Error {
   }
 }
 
-type Endpoint = 'forecast' | 'ensemble' | 'archive';
-type Block = 'hourly' | 'minutely_15';
+export type Endpoint = 'forecast' | 'ensemble' | 'archive';
+export type Block = 'hourly' | 'minutely_15';
 type VariableName = 'precipitation' | 'rain' | 'precipitation_probability';
 
 const VARIABLES: Record<Endpoint, Record<Block, readonly VariableName[]>> = {
@@ -118,6 +152,11 @@ export async function startForecastServer(options: ForecastServerOptions): Promi
     perturbForecast(settings.truth, { seed: settings.seed, member }),
   );
   let requestCount = 0;
+  const injected = {
+    faults: (settings.faults ?? []).map((f) => ({ ...f, left: f.times ?? Number.POSITIVE_INFINITY })),
+    horizonHoursServed: settings.horizonHoursServed,
+    missingDataUtcMs: settings.missingDataUtcMs,
+  };
 
   const server = createServer((req, res) => {
     requestCount += 1;
@@ -128,8 +167,23 @@ export async function startForecastServer(options: ForecastServerOptions): Promi
         sendJson(res, 500, { error: true, reason: 'Injected failure (failFirstRequests)' });
         return;
       }
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const fault = injected.faults.find((f) => f.left > 0 && (f.endpoint === undefined || path === `/v1/${f.endpoint}`));
+      if (fault) {
+        fault.left -= 1;
+        sendFault(res, fault);
+        return;
+      }
       try {
         const request = parseRequest(req, settings.nowUtcMs());
+        if (injected.horizonHoursServed !== undefined && request.endpoint !== 'archive') {
+          // The run ends early: no labels after the current hour + horizonHoursServed.
+          const lastUtcMs = Math.floor(settings.nowUtcMs() / MS_PER_H) * MS_PER_H + injected.horizonHoursServed * MS_PER_H;
+          for (const block of ['hourly', 'minutely_15'] as const) {
+            const axis = request.axes[block];
+            axis.count = Math.max(0, Math.min(axis.count, Math.floor((lastUtcMs - axis.firstUtcMs) / axis.stepMs) + 1));
+          }
+        }
         const locations = request.points.map((point, index) => evaluate(request, point, index));
         const generationMs = performance.now() - started;
         if (request.format === 'flatbuffers') {
@@ -147,9 +201,17 @@ export async function startForecastServer(options: ForecastServerOptions): Promi
   });
 
   /** Accumulation over the interval ending at t; NaN where the "model" has no data. */
-  function valueMm(scenario: RainScenario, point: { latDeg: number; lonDeg: number }, endUtcMs: number, stepMs: number): number {
+  function valueMm(scenario: RainScenario, point: { latDeg: number; lonDeg: number }, endUtcMs: number, stepMs: number, where: { endpoint: Endpoint; block: Block; member: number }): number {
     const startUtcMs = endUtcMs - stepMs;
-    if (settings.missingDataUtcMs.some((gap) => startUtcMs < gap.endUtcMs && endUtcMs > gap.startUtcMs)) return Number.NaN;
+    const missing = injected.missingDataUtcMs.some(
+      (gap) =>
+        startUtcMs < gap.endUtcMs &&
+        endUtcMs > gap.startUtcMs &&
+        (gap.endpoint === undefined || gap.endpoint === where.endpoint) &&
+        (gap.block === undefined || gap.block === where.block) &&
+        (gap.members === undefined || gap.members.includes(where.member)),
+    );
+    if (missing) return Number.NaN;
     return scenario.rainMmBetween(point.latDeg, point.lonDeg, startUtcMs, endUtcMs);
   }
 
@@ -160,7 +222,7 @@ export async function startForecastServer(options: ForecastServerOptions): Promi
       .map((block) => {
         const axis = request.axes[block];
         const times = Array.from({ length: axis.count }, (_, i) => axis.firstUtcMs + i * axis.stepMs);
-        const seriesFor = (scenario: RainScenario): number[] => times.map((t) => valueMm(scenario, point, t, axis.stepMs));
+        const seriesFor = (scenario: RainScenario, member = 0): number[] => times.map((t) => valueMm(scenario, point, t, axis.stepMs, { endpoint: request.endpoint, block, member }));
         const series: SeriesOut[] = [];
         for (const name of request.variables[block]) {
           const wire = WIRE_VARIABLE[name];
@@ -169,9 +231,9 @@ export async function startForecastServer(options: ForecastServerOptions): Promi
             const values = seriesFor(settings.truth).map((v, i) => ((times[i] ?? 0) <= archiveUntilUtcMs ? v : Number.NaN));
             series.push({ name, wire, member: 0, values });
           } else if (request.endpoint === 'ensemble') {
-            members.forEach((scenario, member) => series.push({ name, wire, member, values: seriesFor(scenario) }));
+            members.forEach((scenario, member) => series.push({ name, wire, member, values: seriesFor(scenario, member) }));
           } else if (name === 'precipitation_probability') {
-            const memberSeries = members.map(seriesFor);
+            const memberSeries = members.map((scenario) => seriesFor(scenario));
             const values = times.map((_, i) => {
               const wet = memberSeries.filter((s) => (s[i] ?? 0) > WET_HOUR_THRESHOLD_MM).length;
               return Math.round((100 * wet) / memberSeries.length);
@@ -201,6 +263,11 @@ export async function startForecastServer(options: ForecastServerOptions): Promi
     get requestCount() {
       return requestCount;
     },
+    inject(changes) {
+      if (changes.faults !== undefined) injected.faults = changes.faults.map((f) => ({ ...f, left: f.times ?? Number.POSITIVE_INFINITY }));
+      if ('horizonHoursServed' in changes) injected.horizonHoursServed = changes.horizonHoursServed;
+      if (changes.missingDataUtcMs !== undefined) injected.missingDataUtcMs = changes.missingDataUtcMs;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -224,6 +291,12 @@ function resolveOptions(options: ForecastServerOptions) {
   for (const [name, value] of Object.entries({ archiveDelayMs, failFirstRequests, responseDelayMs })) {
     if (!Number.isFinite(value) || value < 0) fail(name, value, 'a number ≥ 0');
   }
+  if (options.horizonHoursServed !== undefined && !(Number.isInteger(options.horizonHoursServed) && options.horizonHoursServed >= 0)) {
+    fail('horizonHoursServed', options.horizonHoursServed, 'a whole number of hours ≥ 0');
+  }
+  for (const f of options.faults ?? []) {
+    if (!(Number.isInteger(f.status) && f.status >= 400 && f.status <= 599)) fail('faults[].status', f.status, 'an HTTP error status (400..599)');
+  }
   let truth: RainScenario;
   if (typeof options.scenario === 'string') {
     if (!isScenarioName(options.scenario)) fail('scenario', options.scenario, `one of ${SCENARIO_NAMES.join(', ')}`);
@@ -243,6 +316,8 @@ function resolveOptions(options: ForecastServerOptions) {
     failFirstRequests,
     responseDelayMs,
     missingDataUtcMs,
+    faults: options.faults,
+    horizonHoursServed: options.horizonHoursServed,
     truth,
     nowUtcMs: options.nowUtcMs ?? Date.now,
   };
@@ -408,6 +483,24 @@ function resolveAxis(params: URLSearchParams, endpoint: Endpoint, block: Block, 
 }
 
 // --- Encoding ---------------------------------------------------------------------------------
+
+const STATUS_TEXT: Record<number, string> = { 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Temporarily Unavailable', 504: 'Gateway Timeout' };
+
+function sendFault(res: ServerResponse, fault: ForecastServerFault): void {
+  const headers: Record<string, string> = fault.retryAfterS !== undefined ? { 'retry-after': String(fault.retryAfterS) } : {};
+  const text = STATUS_TEXT[fault.status] ?? 'Error';
+  const reason = fault.reason ?? (fault.status === 429 ? 'Minutely API request limit exceeded. Please try again in one minute.' : `Injected ${fault.status} ${text}`);
+  if (fault.body === 'html') {
+    res.writeHead(fault.status, { ...headers, 'content-type': 'text/html' });
+    res.end(`<html><head><title>${fault.status} ${text}</title></head><body><center><h1>${fault.status} ${text}</h1></center><hr><center>nginx</center></body></html>`);
+  } else if (fault.body === 'empty') {
+    res.writeHead(fault.status, headers);
+    res.end();
+  } else {
+    res.writeHead(fault.status, { ...headers, 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify({ error: true, reason }));
+  }
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });

@@ -1,10 +1,12 @@
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fetchWeatherApi } from 'openmeteo';
 import { Variable } from '@openmeteo/sdk/weather_api.js';
 import { createRainScenario, perturbForecast, type RainScenario } from '../../scenarios/rain.js';
 import { startForecastServer, type ForecastServer } from '../../forecast-server/server.js';
-import { createOpenMeteoConnector, OpenMeteoError, type ForecastLocation } from '../../connectors/openmeteo.js';
+import { createOpenMeteoConnector, OpenMeteoError, OpenMeteoHttpError, OpenMeteoRateLimitError, type ForecastLocation } from '../../connectors/openmeteo.js';
+import { activityRainForecastSource, createRainSource } from '../../forecasting/rain-source.js';
+import { forecastInflow } from '../../forecasting/inflow.js';
 
 const H_MS = 3_600_000;
 const START_UTC_MS = Date.UTC(2026, 6, 1);
@@ -237,7 +239,7 @@ void describe('forecast server through the connector and the SDK', () => {
 
     // The SDK would parse a 404 page as FlatBuffers; the connector must refuse it, not return junk.
     const wrongPath = createOpenMeteoConnector({ forecastUrl: `${server.url}/v1/forcast`, retries: 0 });
-    await assert.rejects(wrongPath.fetchPrecipitationForecast(LOCATIONS, { hours: 6 }), /v1\/forcast.*not Open-Meteo FlatBuffers.*Not Found/);
+    await assert.rejects(wrongPath.fetchPrecipitationForecast(LOCATIONS, { hours: 6 }), /v1\/forcast.*HTTP 404 Not Found: Not Found: \/v1\/forcast \(wrong URL\?\)/);
   });
 
   void it('ping reports the round-trip latency', async () => {
@@ -301,5 +303,145 @@ void describe('connector failure handling', () => {
     } finally {
       await gappy.close();
     }
+  });
+});
+
+void describe('provider faults and damaged answers, injected into the forecast server (real wire format)', () => {
+  const NOW_UTC_MS = START_UTC_MS + 2 * H_MS + 20 * 60_000; // 02:20Z; the typhoon's rain starts at 06:00Z
+  const RAIN_LOCATIONS = LOCATIONS.map((l) => ({ catchmentId: l.id, latDeg: l.latDeg, lonDeg: l.lonDeg }));
+  let server: ForecastServer;
+  let clockMs = NOW_UTC_MS;
+  const connector = (options: Partial<Parameters<typeof createOpenMeteoConnector>[0]> = {}) =>
+    createOpenMeteoConnector({
+      forecastUrl: `${server.url}/v1/forecast`,
+      ensembleUrl: `${server.url}/v1/ensemble`,
+      archiveUrl: `${server.url}/v1/archive`,
+      timeoutMs: 5_000,
+      retries: 1,
+      backoffBaseMs: 10,
+      nowUtcMs: () => clockMs,
+      ...options,
+    });
+  const rainSource = (options: Partial<Parameters<typeof createRainSource>[0]> = {}) =>
+    createRainSource({ connector: connector(), locations: RAIN_LOCATIONS, horizonH: 24, pastH: 72, nowUtcMs: () => clockMs, ...options });
+
+  before(async () => {
+    server = await startForecastServer({ port: 0, scenario: 'typhoon', scenarioStartUtcMs: START_UTC_MS, seed: SEED, ensembleMembers: MEMBERS, nowUtcMs: () => NOW_UTC_MS });
+  });
+  beforeEach(() => {
+    clockMs = NOW_UTC_MS;
+    server.inject({ faults: [], horizonHoursServed: undefined, missingDataUtcMs: [] });
+  });
+  after(() => server.close());
+
+  void it('retries an HTTP 503 (an HTML page from the proxy) and names the status when it persists, not "wrong URL"', async () => {
+    server.inject({ faults: [{ status: 503, body: 'html', times: 1 }] });
+    let before = server.requestCount;
+    const result = await connector().fetchPrecipitationForecast(LOCATIONS, { hours: 6 });
+    assert.equal(result.W1?.hourly.timeUtcMs.length, 6);
+    assert.equal(server.requestCount - before, 2, 'one 503, one retry');
+
+    server.inject({ faults: [{ status: 503, body: 'html' }] });
+    before = server.requestCount;
+    await assert.rejects(connector().fetchPrecipitationForecast(LOCATIONS, { hours: 6 }), (error: Error) => {
+      assert.ok(error instanceof OpenMeteoError);
+      assert.match(error.message, /failed: HTTP 503 Service Unavailable: 503 Service Temporarily Unavailable 503 Service Temporarily Unavailable nginx \(gave up after 2 attempts\)$/);
+      assert.doesNotMatch(error.message, /wrong URL|FlatBuffers/);
+      assert.ok(error.cause instanceof OpenMeteoHttpError && error.cause.status === 503);
+      return true;
+    });
+    assert.equal(server.requestCount - before, 2);
+  });
+
+  void it('honours a 429 Retry-After: retried when short, else the host is blocked (nothing sent) until then', async () => {
+    // Short: waited out within the call.
+    server.inject({ faults: [{ status: 429, retryAfterS: 1, times: 1 }] });
+    let before = server.requestCount;
+    const t0 = performance.now();
+    await connector({ retryWaitMaxMs: 2_000 }).fetchPrecipitationForecast(LOCATIONS, { hours: 6 });
+    assert.equal(server.requestCount - before, 2);
+    assert.ok(performance.now() - t0 >= 950, 'waited for Retry-After');
+
+    // Long: fails at once with the status and the wait, and no call reaches the host before then.
+    server.inject({ faults: [{ status: 429, retryAfterS: 120, endpoint: 'forecast' }] });
+    const client = connector();
+    before = server.requestCount;
+    await assert.rejects(
+      client.fetchPrecipitationForecast(LOCATIONS, { hours: 6 }),
+      /failed: HTTP 429 Too Many Requests: Minutely API request limit exceeded\. Please try again in one minute\.; retry after 120 s \(gave up after 1 attempt: the next would wait 120 s, beyond this call's time\)/,
+    );
+    assert.equal(server.requestCount - before, 1);
+    server.inject({ faults: [] });
+    clockMs = NOW_UTC_MS + 60_000;
+    await assert.rejects(client.fetchEnsemble(LOCATIONS, { hours: 6 }), (error: Error) => {
+      assert.match(error.message, /not sent: the service asked to wait until 2026-07-01T02:22:00\.000Z \(HTTP 429 from 127\.0\.0\.1:\d+\); 60 s left/);
+      assert.ok(error.cause instanceof OpenMeteoRateLimitError);
+      return true;
+    });
+    assert.equal(server.requestCount - before, 1, 'blocked: nothing sent');
+    clockMs = NOW_UTC_MS + 121_000;
+    const result = await client.fetchEnsemble(LOCATIONS, { hours: 6 });
+    assert.equal(result.W1?.hourly.members.length, MEMBERS);
+  });
+
+  void it('keeps the hours a short answer does not cover unknown (not dry) in the rain and the hourly flood view', async () => {
+    server.inject({ horizonHoursServed: 23 });
+    const source = rainSource({ ensemble: false });
+    const rain = await source.get();
+    assert.equal(rain.quality, 'fresh-with-gaps');
+    assert.match(rain.reason!, /beyond the end of the answer \(it ends at 2026-07-02T01:00Z, 1\.25 h before the end of the horizon\)/);
+    for (const c of rain.catchments) assert.deepEqual(c.precipitationMm.slice(-5), [null, null, null, null, null]);
+    assert.equal(rain.catchments[0]!.pastMm.filter((v) => v === null).length, 0);
+    const hourly = await activityRainForecastSource(source, { stepMin: 60 }).fetchCatchmentRain({ catchments: LOCATIONS.map((l) => ({ id: l.id })) } as never, 24);
+    assert.equal(hourly.locations[0]!.precipitationMm.at(-1), null);
+    assert.match(hourly.source, /quality=fresh-with-gaps;60min$/);
+
+    // An answer 3 h long is refused (88 % of the horizon unknown): nothing kept either, so no forecast — unknown, not 0 mm.
+    server.inject({ horizonHoursServed: 3 });
+    const short = await rainSource({ ensemble: false }).get();
+    assert.equal(short.quality, 'fallback');
+    assert.match(short.reason!, /8\d(\.\d)? % of the forecast values in the 24-h planning horizon are missing or not covered/);
+    assert.ok(short.catchments.every((c) => c.precipitationMm.every((v) => v === null)));
+  });
+
+  void it('judges NaN gaps over the horizon only: 20 of 24 h missing is refused, 2 h is used and flagged', async () => {
+    const hourUtcMs = Math.floor(NOW_UTC_MS / H_MS) * H_MS;
+    server.inject({ missingDataUtcMs: [{ startUtcMs: hourUtcMs, endUtcMs: hourUtcMs + 20 * H_MS }] });
+    const refused = await rainSource({ ensemble: false }).get();
+    assert.equal(refused.quality, 'fallback');
+    assert.match(refused.reason!, /8\d(\.\d)? % of the forecast values in the 24-h planning horizon are missing/);
+
+    server.inject({ missingDataUtcMs: [{ startUtcMs: hourUtcMs + 4 * H_MS, endUtcMs: hourUtcMs + 6 * H_MS }] });
+    const used = await rainSource({ ensemble: false }).get();
+    assert.equal(used.quality, 'fresh-with-gaps');
+    assert.match(used.reason!, /^deterministic rain: 32 of 384 steps in the 24-h horizon unknown — 32 missing \(NaN\) at 4 catchment\(s\)/);
+    const forecast = forecastInflow({ models: [], timeZone: 'Asia/Shanghai', issuedAtUtcMs: clockMs, rain: used });
+    assert.match(forecast.flags.join(' | '), /rain fresh-with-gaps: deterministic rain: 32 of 384/);
+  });
+
+  void it('drops all-NaN ensemble members and says how many are used', async () => {
+    server.inject({ missingDataUtcMs: [{ startUtcMs: START_UTC_MS - 10 * 24 * H_MS, endUtcMs: START_UTC_MS + 20 * 24 * H_MS, endpoint: 'ensemble', members: [3, 7] }] });
+    const rain = await rainSource().get();
+    assert.equal(rain.ensemble.quality, 'fresh-with-gaps');
+    assert.equal(rain.ensemble.members, MEMBERS - 2);
+    assert.equal(rain.ensemble.membersDropped, 2);
+    assert.match(rain.ensemble.reason!, new RegExp(`^2 of ${MEMBERS} ensemble members dropped as mostly missing in the horizon \\(members 3, 7; at W1: 2, W6: 2, E1: 2, E7: 2\\): ${MEMBERS - 2} used$`));
+    assert.ok(rain.catchments.every((c) => c.members.length === MEMBERS - 2 && c.members.every((m) => m.every((v) => v !== null))));
+  });
+
+  void it('takes a NaN 15-min block from the hourly block of the same answer instead of refusing it', async () => {
+    server.inject({ missingDataUtcMs: [{ startUtcMs: START_UTC_MS - 10 * 24 * H_MS, endUtcMs: START_UTC_MS + 20 * 24 * H_MS, block: 'minutely_15' }] });
+    const rain = await rainSource({ ensemble: false }).get();
+    assert.equal(rain.quality, 'fresh');
+    assert.match(rain.notes.join(' | '), /15-min rain forecast missing at 4 catchment\(s\) \(W1, W6, E1, E7\)/);
+    const { W1 } = await connector().fetchPrecipitationForecast(LOCATIONS.slice(0, 1), { hours: 24 });
+    const w1 = rain.catchments.find((c) => c.catchmentId === 'W1')!;
+    // Quarter k of the horizon (from 02:15Z) lies in the hour labelled by its end hour.
+    const hourly = W1!.hourly;
+    w1.precipitationMm.forEach((v, k) => {
+      const quarterStart = Math.floor(NOW_UTC_MS / (15 * 60_000)) * 15 * 60_000 + k * 15 * 60_000;
+      const h = hourly.timeUtcMs.indexOf(Math.floor(quarterStart / H_MS) * H_MS + H_MS);
+      if (h >= 0) assertClose(v, hourly.precipitationMm[h]! / 4, `W1 quarter ${k}`);
+    });
   });
 });
