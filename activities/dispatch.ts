@@ -12,6 +12,7 @@ import type { Plan, PlanStep } from '../planner/types.js';
 import type { DeliveryReport, Notification } from '../notify/types.js';
 import type { InflowCycle } from '../forecasting/cycle.js';
 import { toActivityRainForecast } from '../forecasting/rain-source.js';
+import { writeCycleRain } from '../forecasting/rain-store.js';
 import type { Notifier } from '../notify/index.js';
 import { applyConstraints, InvalidConstraint, localBandSetpoint } from './constraints.js';
 import { ruleBasedPlanner, type Planner } from './planner.js';
@@ -206,15 +207,7 @@ export function createDispatchActivities(deps: DispatchDependencies) {
           ensembleMembers: issued.rain.ensemble.members,
         };
       } else forecast = await deps.forecast.fetchCatchmentRain(network, network.planning.horizonH);
-      const points: SeriesPoint[] = [];
-      for (const location of forecast.locations) {
-        location.timeUtcMs.forEach((t, i) => {
-          const mm = location.precipitationMm[i];
-          const fields: SeriesPoint['fields'] = mm === null || mm === undefined ? { gap: true } : { precipitationMm: mm };
-          points.push({ measurement: 'rain_forecast', tags: { catchment: location.catchmentId, issuedAt: String(forecast.issuedAtUtcMs), source: forecast.source }, fields, timeUtcMs: t });
-        });
-      }
-      await influx.write(points);
+      await writeCycleRain(influx, forecast, now());
       return forecast;
     },
 

@@ -3,7 +3,8 @@
 // network file's patterns otherwise; groundwater; RDII from the deterministic rain and from each
 // ensemble member, starting from the state left by the past hours' rain; in dry weather corrected by the
 // last hour's measured inflow) → InfluxDB `inflow_forecast`
-// with the issue time → kept for the planner of the same cycle.
+// with the issue time, its completion marker last (write.ts, issues.ts) → kept for the planner of the same
+// cycle, with the forecast's flags (which the plan's assumptions repeat).
 //
 // The workflow passes only a reference (the inflow issue time) from the forecast activity to the
 // planning activity; the forecast itself stays here (members included) and, should the planning
@@ -16,7 +17,7 @@ import { readObservedRain, readRecentLocalInflow, readStationHistory } from './h
 import { ERROR_CORRECTION_WINDOW_MIN, forecastInflow, modelsFromNetwork, toPlannerInflow, type InflowForecast, type StationInflowModel } from './inflow.js';
 import type { PlanningRain, RainSource } from './rain-source.js';
 import type { Series } from './series.js';
-import { readInflowForecast, writeInflowForecast } from './write.js';
+import { forecastFlagsOf, readInflowForecast, writeInflowForecast, type ForecastFlags } from './write.js';
 
 export type PlannerInflow = ReturnType<typeof toPlannerInflow>;
 
@@ -72,8 +73,11 @@ export interface IssuedInflow {
 export interface InflowCycle {
   /** Rain → inflow forecast → InfluxDB; kept for `plannerInflow`. */
   issue(): Promise<IssuedInflow>;
-  /** The planner's input for an issued forecast: from memory (members included), else from InfluxDB; null if unknown. */
-  plannerInflow(issuedAtUtcMs: number): Promise<{ inflow: PlannerInflow; from: 'memory' | 'influxdb' } | null>;
+  /**
+   * The planner's input for an issued forecast: from memory (members included), else from InfluxDB (only a
+   * completely written issue); null if unknown. `flags`: what the forecast says of itself, for the plan.
+   */
+  plannerInflow(issuedAtUtcMs: number): Promise<{ inflow: PlannerInflow; from: 'memory' | 'influxdb'; flags?: ForecastFlags } | null>;
   /** Learn dry-weather flow now (also started by `issue` when due, in the background). */
   refreshModels(): Promise<DwfModelReport[]>;
   /** The dry-weather models in use and where they come from. */
@@ -212,8 +216,9 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
 
     async plannerInflow(issuedAtUtcMs) {
       const inMemory = issued.get(issuedAtUtcMs);
-      if (inMemory) return { inflow: toPlannerInflow(inMemory), from: 'memory' };
+      if (inMemory) return { inflow: toPlannerInflow(inMemory), from: 'memory', flags: forecastFlagsOf(inMemory) };
       const stored = await readInflowForecast(influx, { issuedAtUtcMs });
+      if (!stored) return null;
       const stations = Object.entries(stored.stations).filter(([, q]) => q['det'] && q['det'].flowM3h.length > 0);
       if (stations.length === 0) return null;
       const first = stations[0]![1]['det']!;
@@ -221,6 +226,7 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
       const bands = ['p10', 'p50', 'p90'].filter((q) => stations.every(([, byQ]) => byQ[q]?.flowM3h.length === first.flowM3h.length));
       return {
         from: 'influxdb',
+        flags: stored.flags,
         inflow: {
           startUtcMs: first.timeUtcMs[0]!,
           stepMin,

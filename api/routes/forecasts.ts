@@ -1,23 +1,29 @@
-// Forecasts as stored in InfluxDB: the latest rain forecast per catchment (rain_forecast, written by the
-// dispatch cycle) and the latest inflow forecast per station with its ensemble band (inflow_forecast:
-// deterministic, p10, p50, p90; written by forecasting/write.ts), plus the rain ensemble's P10/P50/P90 per
-// catchment and step across the members of the newest ensemble issue (rain_ensemble, written by
-// forecasting/rain-store.ts). Layout in dashboards/README.md.
+// Forecasts as stored in InfluxDB: the rain the newest dispatch cycle used per catchment (rain_forecast kind
+// "cycle-<n>min", written by activities/dispatch.ts fetchRainForecast, with the quality that cycle had: fresh,
+// stale with its age, or fallback) and the newest inflow forecast per station with its ensemble band
+// (inflow_forecast: deterministic, p10, p50, p90; written by forecasting/write.ts) and its flags, plus the
+// rain ensemble's P10/P50/P90 per catchment and step across the members of the newest ensemble issue
+// (rain_ensemble, written by forecasting/rain-store.ts). Only issues whose completion marker exists and whose
+// points are all there are shown (forecasting/issues.ts). Every time is the START of its step. Layout in
+// forecasting/README.md and dashboards/README.md.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { InfluxConnector } from '../../connectors/influx.js';
 import { quoteIdent, quoteString } from '../../forecasting/influxql.js';
-import { loadNewestGoodRain } from '../../forecasting/rain-store.js';
+import { issueWhere, newestCompleteIssue } from '../../forecasting/issues.js';
+import { CYCLE_KIND_PATTERN, loadNewestGoodRain, RAIN_FORECAST_MEASUREMENT } from '../../forecasting/rain-store.js';
 import { quantileSorted } from '../../forecasting/series.js';
-import { DETERMINISTIC, listInflowForecastIssues, readInflowForecast } from '../../forecasting/write.js';
+import { DETERMINISTIC, readNewestInflowForecast } from '../../forecasting/write.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import { errorResponses } from '../schemas.js';
 
 const Num = Type.Union([Type.Number(), Type.Null()]);
+/** A forecast flag: English text as the forecast writes it (or both languages, should it come localised). */
+const Flag = Type.Union([Type.String(), Type.Object({ zh: Type.String(), en: Type.String() })]);
 
 const RainBand = Type.Object({
-  /** Same time convention as the deterministic series' timeUtcMs (the stored time of each step). */
+  /** Start of each step, UTC ms (the same convention as the deterministic series). */
   timeUtcMs: Type.Array(Type.Number()),
   /** The ensemble's own step (the provider's, often coarser than the deterministic one). */
   stepMin: Type.Number(),
@@ -35,7 +41,7 @@ const RainSeries = Type.Object({
   stationId: Type.String(),
   /** Start of each step, UTC ms. */
   timeUtcMs: Type.Array(Type.Number()),
-  /** Length of a step: 60 (the hourly series) or the planning step when only that is stored. */
+  /** Length of a step: the step the cycle used (15 min when planning, 60 for the hourly view). */
   stepMin: Type.Number(),
   /** Rain over the step; null where the forecast has a gap (never read a gap as dry). */
   mm: Type.Array(Num),
@@ -52,17 +58,32 @@ const InflowSeries = Type.Object({
   p10M3h: Type.Array(Num),
   p50M3h: Type.Array(Num),
   p90M3h: Type.Array(Num),
+  /** What the forecast says of this station (rain gaps filled, missing past rain, …). */
+  flags: Type.Array(Flag),
 });
 
 export const ForecastsBody = Type.Object({
   rain: Type.Object({
+    /** Issue time of the rain forecast the newest cycle used (for a stale forecast: when it was fetched). */
     issuedAtUtcMs: Num,
+    /** When that cycle used it. */
+    usedAtUtcMs: Num,
+    /** The cycle's source, e.g. "open-meteo:best_match;quality=stale,age=45min". */
     source: Type.Union([Type.String(), Type.Null()]),
+    /** fresh | stale | fallback as that cycle had it; null when the source names none. */
+    quality: Type.Union([Type.String(), Type.Null()]),
     /** The ensemble issue the bands come from; null when no rain ensemble is stored (no band is shown). */
     ensemble: Type.Union([Type.Object({ issuedAtUtcMs: Type.Number(), source: Type.String(), members: Type.Integer() }), Type.Null()]),
     catchments: Type.Array(RainSeries),
   }),
-  inflow: Type.Object({ issuedAtUtcMs: Num, rainQuality: Type.Union([Type.String(), Type.Null()]), stations: Type.Array(InflowSeries) }),
+  inflow: Type.Object({
+    issuedAtUtcMs: Num,
+    rainQuality: Type.Union([Type.String(), Type.Null()]),
+    rainSource: Type.Union([Type.String(), Type.Null()]),
+    /** What the forecast says of itself as a whole (rain quality, ensemble, error correction, configured DWF). */
+    flags: Type.Array(Flag),
+    stations: Type.Array(InflowSeries),
+  }),
 });
 export type ForecastsBody = Type.Static<typeof ForecastsBody>;
 
@@ -72,20 +93,6 @@ const Query = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** Issue time (epoch ms) of the newest rain forecast stored. */
-async function latestRainIssue(influx: InfluxConnector): Promise<number | null> {
-  const series = await influx.query(`SHOW TAG VALUES FROM ${quoteIdent('rain_forecast')} WITH KEY = ${quoteIdent('issuedAt')}`);
-  let newest: number | null = null;
-  for (const s of series) {
-    const v = s.columns.indexOf('value');
-    for (const row of s.values) {
-      const n = Number(row[v]);
-      if (Number.isFinite(n) && (newest === null || n > newest)) newest = n;
-    }
-  }
-  return newest;
-}
 
 /** P10/P50/P90 per step across members; a member's gap is left out, a step where all members have one stays null. */
 export function rainBand(members: readonly (readonly (number | null)[])[], timeUtcMs: number[], stepMin: number): Type.Static<typeof RainBand> {
@@ -101,42 +108,52 @@ export function rainBand(members: readonly (readonly (number | null)[])[], timeU
   return band;
 }
 
+const kindTag = (kind: string) => `${quoteIdent('kind')} = ${quoteString(kind)}`;
+
 export async function readForecasts(influx: InfluxConnector, network: NetworkConfig, stationId?: string): Promise<ForecastsBody> {
   const catchments = network.catchments.filter((c) => !stationId || c.node === stationId);
-  const [rainIssue, inflowIssues, ensemble] = await Promise.all([latestRainIssue(influx), listInflowForecastIssues(influx), loadNewestGoodRain(influx, 'ensemble')]);
+  const [cycle, inflowStored, ensemble] = await Promise.all([
+    // The newest cycle whose rain was written whole: what the last dispatch cycle planned on.
+    newestCompleteIssue(influx, CYCLE_KIND_PATTERN, RAIN_FORECAST_MEASUREMENT, (m) => kindTag(m.kind)),
+    readNewestInflowForecast(influx, stationId ? [stationId] : undefined),
+    loadNewestGoodRain(influx, 'ensemble'),
+  ]);
 
   const rain: ForecastsBody['rain'] = {
-    issuedAtUtcMs: rainIssue,
-    source: null,
+    issuedAtUtcMs: cycle ? (cycle.rainIssuedAtMs ?? cycle.issuedAtMs) : null,
+    usedAtUtcMs: cycle?.issuedAtMs ?? null,
+    source: cycle?.source ?? null,
+    quality: cycle?.quality ?? null,
     ensemble: ensemble ? { issuedAtUtcMs: ensemble.issuedAtUtcMs, source: ensemble.source, members: Math.max(0, ...Object.values(ensemble.members ?? {}).map((m) => m.length)) } : null,
     catchments: [],
   };
-  if (rainIssue !== null && catchments.length > 0) {
+  if (cycle && catchments.length > 0) {
     const only = catchments.map((c) => `${quoteIdent('catchment')} = ${quoteString(c.id)}`).join(' OR ');
     const series = await influx.query(
-      `SELECT ${quoteIdent('precipitationMm')}, ${quoteIdent('gap')} FROM ${quoteIdent('rain_forecast')} WHERE ${quoteIdent('issuedAt')} = ${quoteString(String(rainIssue))} AND (${only}) GROUP BY ${quoteIdent('catchment')}, ${quoteIdent('source')}`,
+      `SELECT ${quoteIdent('precipitationMm')}, ${quoteIdent('gap')} FROM ${quoteIdent(RAIN_FORECAST_MEASUREMENT)} WHERE ${kindTag(cycle.kind)} AND ${issueWhere(cycle)} AND (${only}) GROUP BY ${quoteIdent('catchment')}`,
     );
+    const stepMs = cycle.stepMin * 60_000;
+    const steps = Math.round((cycle.endUtcMs - cycle.startUtcMs) / stepMs);
     for (const c of catchments) {
-      // One issue may hold the planning steps and an hourly view of them (source suffix ";60min"): show the hourly one.
-      const own = series.filter((x) => x.tags['catchment'] === c.id);
-      const s = own.find((x) => (x.tags['source'] ?? '').endsWith(';60min')) ?? own[0];
+      const s = series.find((x) => x.tags['catchment'] === c.id);
       if (!s) continue;
-      rain.source ??= s.tags['source'] ?? null;
+      // On the issue's grid: a step without a point is a gap too.
       const [t, p] = ['time', 'precipitationMm'].map((name) => s.columns.indexOf(name)) as [number, number];
-      const mm = s.values.map((row) => {
+      const mm = new Array<number | null>(steps).fill(null);
+      for (const row of s.values) {
+        const i = Math.round((Number(row[t]) - cycle.startUtcMs) / stepMs);
         const v = row[p];
-        return typeof v === 'number' ? v : null;
-      });
-      const timeUtcMs = s.values.map((row) => Number(row[t]));
+        if (i >= 0 && i < steps) mm[i] = typeof v === 'number' ? v : null;
+      }
+      const timeUtcMs = mm.map((_, i) => cycle.startUtcMs + i * stepMs);
       const members = ensemble?.members?.[c.id];
-      // Stored at the end of each step, like the deterministic series: the same convention for both.
       const ensembleStepMs = (ensemble?.stepMin ?? 60) * 60_000;
-      const ensembleTimes = ensemble && members?.[0] ? members[0].map((_, i) => ensemble.startUtcMs + (i + 1) * ensembleStepMs) : [];
+      const ensembleTimes = ensemble && members?.[0] ? members[0].map((_, i) => ensemble.startUtcMs + i * ensembleStepMs) : [];
       rain.catchments.push({
         catchmentId: c.id,
         stationId: c.node,
         timeUtcMs,
-        stepMin: timeUtcMs.length > 1 ? Math.round((timeUtcMs[1]! - timeUtcMs[0]!) / 60_000) : 60,
+        stepMin: cycle.stepMin,
         mm,
         totalMm: Math.round(mm.reduce<number>((a, x) => a + (x ?? 0), 0) * 10) / 10,
         gaps: mm.filter((x) => x === null).length,
@@ -145,13 +162,16 @@ export async function readForecasts(influx: InfluxConnector, network: NetworkCon
     }
   }
 
-  const inflowIssue = inflowIssues.at(-1) ?? null;
-  const inflow: ForecastsBody['inflow'] = { issuedAtUtcMs: inflowIssue, rainQuality: null, stations: [] };
-  if (inflowIssue !== null) {
-    const stored = await readInflowForecast(influx, { issuedAtUtcMs: inflowIssue, ...(stationId ? { stationIds: [stationId] } : {}) });
-    inflow.rainQuality = stored.rainQuality;
+  const inflow: ForecastsBody['inflow'] = {
+    issuedAtUtcMs: inflowStored?.issuedAtUtcMs ?? null,
+    rainQuality: inflowStored?.rainQuality ?? null,
+    rainSource: inflowStored?.rainSource ?? null,
+    flags: inflowStored?.flags.forecast ?? [],
+    stations: [],
+  };
+  if (inflowStored) {
     for (const station of network.stations) {
-      const byQuantile = stored.stations[station.id];
+      const byQuantile = inflowStored.stations[station.id];
       if (!byQuantile) continue;
       // The deterministic run sets the time axis; quantiles are aligned to it by time (a missing step stays null).
       const axis = (byQuantile[DETERMINISTIC] ?? byQuantile['p50'] ?? Object.values(byQuantile)[0])!.timeUtcMs;
@@ -161,7 +181,15 @@ export async function readForecasts(influx: InfluxConnector, network: NetworkCon
         const at = new Map(q.timeUtcMs.map((time, i) => [time, q.flowM3h[i]!]));
         return axis.map((time) => at.get(time) ?? null);
       };
-      inflow.stations.push({ stationId: station.id, timeUtcMs: axis, detM3h: aligned(DETERMINISTIC), p10M3h: aligned('p10'), p50M3h: aligned('p50'), p90M3h: aligned('p90') });
+      inflow.stations.push({
+        stationId: station.id,
+        timeUtcMs: axis,
+        detM3h: aligned(DETERMINISTIC),
+        p10M3h: aligned('p10'),
+        p50M3h: aligned('p50'),
+        p90M3h: aligned('p90'),
+        flags: inflowStored.flags.stations[station.id] ?? [],
+      });
     }
   }
   return { rain, inflow };
@@ -176,7 +204,7 @@ export const forecastRoutes: FastifyPluginAsync<{ influx: InfluxConnector; netwo
       onRequest: app.requireRole('viewer'),
       schema: {
         tags: ['forecasts'],
-        summary: 'Latest rain forecast per catchment with its ensemble P10–P90 band and inflow forecast per station with its p10–p90 band / 降雨与来水预报',
+        summary: 'Rain the latest dispatch cycle used per catchment (with its quality) and the ensemble P10–P90 band; latest inflow forecast per station with its p10–p90 band and flags / 降雨与来水预报',
         security: [{ bearer: [] }],
         querystring: Query,
         response: { 200: ForecastsBody, ...errorResponses },

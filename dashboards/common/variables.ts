@@ -1,9 +1,10 @@
 // Dashboard variables. Stations and catchments come from the network file (custom variables: no query, the
-// list is right even before any telemetry exists); plans and forecast issues come from InfluxDB tag values.
+// list is right even before any telemetry exists); plans come from InfluxDB tag values, forecast issues from their
+// completion markers (forecast_issue, forecasting/issues.ts).
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { NetworkConfig } from '../../network/schema.js';
 import { influxDatasource } from './datasource.js';
-import { TIME_FILTER, ident } from './influxql.js';
+import { TIME_FILTER, ident, literal } from './influxql.js';
 import { stationLabel } from './network.js';
 
 function customVariable(name: string, label: string, description: string, options: { text: string; value: string }[]): dashboard.CustomVariableBuilder {
@@ -41,8 +42,8 @@ export function catchmentVariable(network: NetworkConfig): dashboard.CustomVaria
 }
 
 /**
- * A tag's values within the time range, newest first when values sort by time (plan ids carry the start time,
- * issuedAt tags are epoch milliseconds). The first value is selected on load.
+ * A tag's values within the time range, newest first when values sort by time (plan ids carry the start time).
+ * The first value is selected on load.
  */
 export function tagValuesVariable(spec: {
   name: string;
@@ -63,6 +64,28 @@ export function tagValuesVariable(spec: {
     .definition(query)
     .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
     .sort(spec.sort)
+    .multi(false)
+    .includeAll(false)
+    .allowCustomValue(false);
+}
+
+/**
+ * Forecast issues of a kind within the time range, newest first, from their completion markers
+ * (forecast_issue: one point per issue written after all its data, field issuedAtMs; forecasting/issues.ts):
+ * an issue whose write failed part-way is never offered. Value = issue time, epoch ms; the panels select
+ * `"issuedAtMs" = $name`. The first value is selected on load.
+ */
+export function forecastIssueVariable(spec: { name: string; label: string; description: string; kind: string | RegExp }): dashboard.QueryVariableBuilder {
+  const kind = typeof spec.kind === 'string' ? `${ident('kind')} = ${literal(spec.kind)}` : `${ident('kind')} =~ /${spec.kind.source.replace(/\//g, '\\/')}/`;
+  const query = `SELECT ${ident('issuedAtMs')} FROM ${ident('forecast_issue')} WHERE ${kind} AND ${TIME_FILTER}`;
+  return new dashboard.QueryVariableBuilder(spec.name)
+    .label(spec.label)
+    .description(spec.description)
+    .datasource(influxDatasource())
+    .query(query)
+    .definition(query)
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(dashboard.VariableSort.NumericalDesc)
     .multi(false)
     .includeAll(false)
     .allowCustomValue(false);

@@ -1,10 +1,9 @@
 // 降雨与来水预报 Rain and inflow forecast: what the plans expect, and how it compares with what came.
-import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { NetworkConfig } from '../../network/schema.js';
 import { Uid, addGroups, finalise, sewerDashboard } from '../common/dashboard.js';
-import { tagEquals, variable } from '../common/influxql.js';
-import { Measurement } from '../common/queries.js';
-import { catchmentVariable, stationVariable, tagValuesVariable } from '../common/variables.js';
+import { CYCLE_KIND_PATTERN } from '../../forecasting/rain-store.js';
+import { catchmentVariable, forecastIssueVariable, stationVariable } from '../common/variables.js';
 import { inflowGroup } from './inflow.js';
 import { rainGroup } from './rain.js';
 
@@ -21,25 +20,19 @@ export function forecastDashboard(network: NetworkConfig): dashboard.Dashboard {
     .withVariable(stationVariable(network))
     .withVariable(catchmentVariable(network))
     .withVariable(
-      tagValuesVariable({
+      forecastIssueVariable({
         name: 'inflow_issue',
         label: '来水预报批次',
-        description: 'Issue time (epoch ms) of the inflow forecast for the selected station; newest first',
-        measurement: Measurement.inflowForecast,
-        key: 'issuedAt',
-        where: [tagEquals('station', variable('station'))],
-        sort: dashboard.VariableSort.NumericalDesc,
+        description: 'Issue time (epoch ms) of a completely written inflow forecast; newest first',
+        kind: 'inflow',
       }),
     )
     .withVariable(
-      tagValuesVariable({
+      forecastIssueVariable({
         name: 'rain_issue',
         label: '降雨预报批次',
-        description: 'Issue time (epoch ms) of the rain forecast for the selected catchment; newest first',
-        measurement: Measurement.rainForecast,
-        key: 'issuedAt',
-        where: [tagEquals('catchment', variable('catchment'))],
-        sort: dashboard.VariableSort.NumericalDesc,
+        description: 'Time (epoch ms) of a dispatch cycle whose rain (fresh, stale or fallback, as it used it) was completely written; newest first',
+        kind: CYCLE_KIND_PATTERN,
       }),
     );
   return finalise(addGroups(builder, [inflowGroup(), rainGroup(network)]).build());

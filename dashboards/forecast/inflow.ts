@@ -1,13 +1,14 @@
-// Inflow forecast per station as an ensemble band (inflow_forecast: tags station, issuedAt, quantile
-// p10|p50|p90, and det for the forecast from the deterministic rain; field flowM3h, time = step start)
-// against the observed inflow (station telemetry inflowM3h).
+// Inflow forecast per station as an ensemble band (inflow_forecast: tags station, quantile p10|p50|p90, and det
+// for the forecast from the deterministic rain, step; fields flowM3h, issuedAtMs; time = step start) against the
+// observed inflow (station telemetry inflowM3h). The issue is chosen by its issuedAtMs field (forecasting/write.ts).
 import { row, type PanelGroup } from '../common/dashboard.js';
-import { INTERVAL, TIME_FILTER, influxql, select, tagEquals, timeBucket, variable } from '../common/influxql.js';
+import { INTERVAL, TIME_FILTER, ident, influxql, select, tagEquals, timeBucket, variable } from '../common/influxql.js';
 import { Color, Unit, styleProperties, timeseriesPanel } from '../common/panels.js';
 import { Measurement } from '../common/queries.js';
 import { STATION } from '../station/levels.js';
 
-export const thisInflowIssue = () => tagEquals('issuedAt', variable('inflow_issue'));
+/** The selected issue's points: issuedAtMs is a number field (the issue time is no tag: series stay bounded). */
+export const thisInflowIssue = () => `${ident('issuedAtMs')} = ${variable('inflow_issue')}`;
 
 export function inflowGroup(): PanelGroup {
   const band = timeseriesPanel({

@@ -1,18 +1,20 @@
-// Rain forecast per catchment (rain_forecast, written by activities/dispatch.ts fetchRainForecast: tags
-// catchment, issuedAt, source; field precipitationMm over the step ending at the point's time).
+// Rain forecast per catchment as the dispatch cycles used it (rain_forecast kind "cycle-<n>min", written by
+// activities/dispatch.ts fetchRainForecast through forecasting/rain-store.ts writeCycleRain: tags catchment,
+// kind, step; fields precipitationMm over the step STARTING at the point's time, issuedAtMs = the cycle's time).
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { NetworkConfig } from '../../network/schema.js';
 import { row, type PanelGroup } from '../common/dashboard.js';
-import { INTERVAL, TIME_FILTER, influxql, select, tagEquals, timeBucket, variable } from '../common/influxql.js';
+import { INTERVAL, TIME_FILTER, ident, influxql, select, tagEquals, timeBucket, variable } from '../common/influxql.js';
 import { Color, Unit, barGaugePanel, barsPanel, thresholds } from '../common/panels.js';
 import { Measurement } from '../common/queries.js';
 
-export const thisRainIssue = () => tagEquals('issuedAt', variable('rain_issue'));
+/** The selected cycle's rain: its issuedAtMs field and the cycles' kind (the rain store's issues are other kinds). */
+export const thisRainIssue = () => `${ident('issuedAtMs')} = ${variable('rain_issue')} AND ${ident('kind')} =~ /^cycle-/`;
 
 export function rainGroup(network: NetworkConfig): PanelGroup {
   const catchmentRain = barsPanel({
     title: '汇水区降雨预报',
-    description: 'Forecast rain for the selected catchment from the selected forecast issue (mm per bar), one series per forecast source. Plans react to this forecast: it says when and how much rain to expect.',
+    description: 'Forecast rain for the selected catchment as the selected dispatch cycle used it (mm per bar, each bar from the start of its step; fresh, or stale / fallback when the service was away). Plans react to this forecast: it says when and how much rain to expect.',
   })
     .withTarget(
       influxql(
@@ -20,10 +22,10 @@ export function rainGroup(network: NetworkConfig): PanelGroup {
           select: ['sum("precipitationMm") AS "precipitationMm"'],
           from: { measurement: Measurement.rainForecast },
           where: [tagEquals('catchment', variable('catchment')), thisRainIssue(), TIME_FILTER],
-          groupBy: [timeBucket(INTERVAL), '"source"'],
+          groupBy: [timeBucket(INTERVAL), '"kind"'],
           fill: 'none',
         }),
-        { alias: '$tag_source' },
+        { alias: '$tag_kind' },
       ),
     )
     .unit(Unit.mm)

@@ -1,13 +1,14 @@
-// The forecasts route's reading of a real InfluxDB 1.8: the rain ensemble written by the rain store
-// (forecasting/rain-store.ts, hourly from quarter-hour members) comes back as P10/P50/P90 per catchment and
-// step from the newest issue only, gaps stay null, and with no ensemble stored the answer says so.
+// The forecasts route's reading of a real InfluxDB 1.8: the rain a dispatch cycle used (written by the
+// activity, activities/dispatch.ts → forecasting/rain-store.ts writeCycleRain) per catchment, and the rain
+// ensemble written by the rain store (hourly from quarter-hour members) as P10/P50/P90 per catchment and step
+// from the newest issue only, gaps stay null, and with no ensemble stored the answer says so. Every time is
+// the START of its step, as the schema says and the console draws it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createInfluxConnector, type InfluxConnector } from '../../connectors/influx.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import { MS_PER_H } from '../../forecasting/calendar.js';
-import { writeInChunks } from '../../forecasting/influxql.js';
-import { rainStorePoints } from '../../forecasting/rain-store.js';
+import { saveGoodRain, writeCycleRain } from '../../forecasting/rain-store.js';
 import type { StoredRain } from '../../forecasting/rain-source.js';
 import { readForecasts } from '../../api/routes/forecasts.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
@@ -45,14 +46,18 @@ void describe('forecasts route on a real InfluxDB', () => {
   before(async () => {
     servers = await startTestServers({ temporal: false });
     influx = createInfluxConnector({ url: servers.influx.url, token: servers.influx.token, org: '-', bucket: servers.influx.database, database: servers.influx.database });
-    const deterministic: StoredRain = {
-      issuedAtUtcMs: START_UTC_MS,
-      source: 'open-meteo:test',
-      startUtcMs: START_UTC_MS,
-      stepMin: 60,
-      deterministic: { 'C-W1': [1, 2, null, 4], 'C-W2': [0, 0, 0, 0], 'C-W3': [1, 1, 1, 1] },
-    };
-    await writeInChunks(influx, rainStorePoints('deterministic', deterministic));
+    // The cycle's rain as the activity's RainForecast labels it: each depth at the END of its hour.
+    const rain = { 'C-W1': [1, 2, null, 4], 'C-W2': [0, 0, 0, 0], 'C-W3': [1, 1, 1, 1] };
+    await writeCycleRain(
+      influx,
+      {
+        issuedAtUtcMs: START_UTC_MS,
+        source: 'open-meteo:test;quality=fresh;60min',
+        stepMin: 60,
+        locations: Object.entries(rain).map(([catchmentId, mm]) => ({ catchmentId, timeUtcMs: mm.map((_, i) => START_UTC_MS + (i + 1) * MS_PER_H), precipitationMm: mm })),
+      },
+      START_UTC_MS,
+    );
   });
   after(async () => {
     await servers?.stop();
@@ -68,15 +73,15 @@ void describe('forecasts route on a real InfluxDB', () => {
 
   void it('the newest ensemble issue as P10/P50/P90 per catchment and hour, gaps null', async () => {
     // An older issue with other values: it must not be mixed in.
-    await writeInChunks(influx, rainStorePoints('ensemble', ensemble(START_UTC_MS - MS_PER_H, 100)));
-    await writeInChunks(influx, rainStorePoints('ensemble', ensemble(START_UTC_MS, 0)));
+    await saveGoodRain(influx, 'ensemble', ensemble(START_UTC_MS - MS_PER_H, 100));
+    await saveGoodRain(influx, 'ensemble', ensemble(START_UTC_MS, 0));
     const body = await readForecasts(influx, network);
     assert.deepEqual(body.rain.ensemble, { issuedAtUtcMs: START_UTC_MS, source: 'open-meteo-ensemble:test', members: MEMBERS });
     const w1 = body.rain.catchments.find((c) => c.catchmentId === 'C-W1')!;
     assert.deepEqual(w1.mm, [1, 2, null, 4]);
     assert.ok(w1.ensemble);
-    // Both series carry the stored time of a step (its end).
-    assert.deepEqual(w1.timeUtcMs, [1, 2, 3, 4].map((i) => START_UTC_MS + i * MS_PER_H));
+    // Both series carry the START of each step: the rain of [START, START + 1 h) at START, where it fell.
+    assert.deepEqual(w1.timeUtcMs, [0, 1, 2, 3].map((i) => START_UTC_MS + i * MS_PER_H));
     assert.deepEqual(w1.ensemble.timeUtcMs, w1.timeUtcMs);
     assert.equal(w1.ensemble.stepMin, 60);
     // Hour 0: members 0..4 → type-7 quantiles 0.4, 2, 3.6; hour 1 without member 2 (one quarter missing):

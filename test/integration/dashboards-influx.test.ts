@@ -26,6 +26,7 @@ import { periodEnergyQuery, totalCostQuery } from '../../dashboards/common/energ
 import { tariffPeriods } from '../../dashboards/common/network.js';
 import { stationsAboveHighAlarmQuery } from '../../dashboards/common/queries.js';
 import { startForecastServer, type ForecastServer } from '../../forecast-server/server.js';
+import { issueMarkerPoint } from '../../forecasting/issues.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { RainScenario } from '../../scenarios/rain.js';
@@ -153,25 +154,27 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
   written.pointsWritten += baseline.points;
 
   // inflow_forecast (forecasting/write.ts layout): two issues per station, hourly from the step start, a band
-  // around what was then observed, and the deterministic forecast.
+  // around what was then observed, and the deterministic forecast; each issue's completion marker after its points.
   const inflowForecast: SeriesPoint[] = [];
   for (const issuedAt of [DAY_START, DAY_START + 12 * HOUR]) {
     written.inflowIssues.push(String(issuedAt));
+    const issuePoints: SeriesPoint[] = [];
     for (const s of network.stations) {
       const hours = inflowByHour.get(s.id) ?? [];
       for (let h = (issuedAt - DAY_START) / HOUR; h < 24; h++) {
         const p50 = hours[h] ?? 0;
         for (const [quantile, factor] of [['det', 1.05], ['p10', 0.8], ['p50', 1], ['p90', 1.3]] as const) {
           const timeUtcMs = DAY_START + h * HOUR;
-          inflowForecast.push({
+          issuePoints.push({
             measurement: 'inflow_forecast',
-            tags: { station: s.id, issuedAt: String(issuedAt), quantile },
-            fields: { flowM3h: p50 * factor, leadMin: (timeUtcMs - issuedAt) / MIN, rainQuality: 'fresh' },
+            tags: { station: s.id, quantile, step: String((timeUtcMs - issuedAt) / HOUR) },
+            fields: { flowM3h: p50 * factor, issuedAtMs: issuedAt, leadMin: (timeUtcMs - issuedAt) / MIN, rainQuality: 'fresh' },
             timeUtcMs,
           });
         }
       }
     }
+    inflowForecast.push(...issuePoints, issueMarkerPoint({ kind: 'inflow', issuedAtMs: issuedAt, startUtcMs: issuedAt, endUtcMs: DAY_END, points: issuePoints.length, stepMin: 60, quality: 'fresh' }));
   }
 
   // sensor_flag and flood_status as ingest/service.ts and activities/flood.ts write them.

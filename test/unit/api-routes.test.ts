@@ -36,7 +36,8 @@ const passwords = { admin: 'admin password 2026', wang: 'dispatcher password 202
 
 const rainIssue = NOW - H;
 const inflowIssue = NOW - 2 * H;
-const hours = [0, 1, 2, 3].map((i) => rainIssue + (i + 1) * H);
+/** Step starts of the stored forecasts (every forecast is stored at the start of its step). */
+const hours = [0, 1, 2, 3].map((i) => rainIssue + i * H);
 const series = (name: string, tags: Record<string, string>, columns: string[], values: unknown[][]): QuerySeries => ({ name, tags, columns, values });
 const influxQueries: string[] = [];
 /** Whether the stand-in holds a rain ensemble (five members, hourly) of the rain issue. */
@@ -53,41 +54,53 @@ const influx: InfluxConnector = {
     influxQueries.push(q);
     const out: QuerySeries[] = [];
     for (const statement of q.split('; ')) {
-      if (statement.startsWith('SHOW TAG VALUES FROM "rain_forecast"')) out.push(series('rain_forecast', {}, ['key', 'value'], [['issuedAt', String(rainIssue - H)], ['issuedAt', String(rainIssue)]]));
-      else if (statement.startsWith('SHOW TAG VALUES FROM "inflow_forecast"')) out.push(series('inflow_forecast', {}, ['key', 'value'], [['issuedAt', String(inflowIssue)]]));
-      else if (statement.startsWith('SHOW TAG VALUES FROM "rain_ensemble"')) {
-        assert.match(statement, /WHERE "source" =~ \/;quality=fresh\$\//, 'only good ensemble issues are read');
-        if (ensembleStored) out.push(series('rain_ensemble', {}, ['key', 'value'], [['issuedAt', String(rainIssue - 2 * H)], ['issuedAt', String(rainIssue)]]));
+      // Forecast issues (forecasting/issues.ts): completion markers, point counts, then the data of one issue.
+      const marker = (kind: string, issuedAtMs: number, points: number, more: Record<string, unknown>) => {
+        const fields = { issuedAtMs, startUtcMs: hours[0]!, endUtcMs: hours[3]! + H, points, stepMin: 60, ...more };
+        return series('forecast_issue', {}, ['time', 'kind', ...Object.keys(fields)], [[issuedAtMs, kind, ...Object.values(fields)]]);
+      };
+      const inflowPoints = network.stations.length * (4 * 4 - 1);
+      const ensemblePoints = network.catchments.length * 5 * 4;
+      const rainPoints = network.catchments.length * 4;
+      if (statement.startsWith('SELECT * FROM "forecast_issue"')) {
+        if (statement.includes(`"kind" = 'inflow'`)) {
+          out.push(marker('inflow', inflowIssue, inflowPoints, { source: 'open-meteo:test', quality: 'fresh', members: 5, flags: JSON.stringify({ forecast: ['rain fresh'], stations: { W1: ['no observed rain before the start at C-W1: RDII state taken as dry'] } }) }));
+        } else if (statement.includes('^cycle-')) {
+          // The newest cycle ran on a stale forecast issued an hour before it.
+          out.push(marker('cycle-60min', rainIssue, rainPoints, { source: 'open-meteo:test;quality=stale,age=60min;60min', quality: 'stale', rainIssuedAtMs: rainIssue - H }));
+        } else if (statement.includes('^ensemble-') && ensembleStored) {
+          out.push(marker('ensemble-60min', rainIssue, ensemblePoints, { source: 'open-meteo-ensemble:test', quality: 'fresh', members: 5 }));
+        }
+      } else if (statement.startsWith('SELECT count("issuedAtMs") FROM')) {
+        const n = statement.includes('"inflow_forecast"') ? inflowPoints : statement.includes('"rain_ensemble"') ? ensemblePoints : rainPoints;
+        out.push(series('x', {}, ['time', 'count'], [[0, n]]));
       } else if (statement.includes('FROM "rain_ensemble" WHERE')) {
-        assert.match(statement, new RegExp(`"issuedAt" = '${rainIssue}'`), 'the newest ensemble issue is read');
-        assert.match(statement, /GROUP BY "catchment", "source", "member"/);
-        if (ensembleStored) {
-          for (const c of network.catchments) {
-            for (let m = 0; m < 5; m++) {
-              const values = hours.map((t, i) => {
-                const mm = ensembleMm(m, i);
-                return [t, mm, mm === null ? true : null, 60];
-              });
-              out.push(series('rain_ensemble', { catchment: c.id, source: 'open-meteo-ensemble:test;quality=fresh', member: String(m) }, ['time', 'precipitationMm', 'gap', 'stepMin'], values));
-            }
+        assert.match(statement, new RegExp(`"issuedAtMs" = ${rainIssue} AND`), 'the newest complete ensemble issue is read');
+        assert.match(statement, /GROUP BY "catchment", "member"/);
+        for (const c of network.catchments) {
+          for (let m = 0; m < 5; m++) {
+            const values = hours.map((t, i) => {
+              const mm = ensembleMm(m, i);
+              return [t, mm, mm === null ? true : null];
+            });
+            out.push(series('rain_ensemble', { catchment: c.id, member: String(m) }, ['time', 'precipitationMm', 'gap'], values));
           }
         }
       } else if (statement.includes('FROM "rain_forecast" WHERE')) {
-        assert.match(statement, new RegExp(`"issuedAt" = '${rainIssue}'`), 'the newest issue is read');
+        assert.match(statement, new RegExp(`"kind" = 'cycle-60min' AND "issuedAtMs" = ${rainIssue} AND`), 'the newest cycle is read');
         for (const c of network.catchments) {
           if (!statement.includes(`'${c.id}'`)) continue;
-          // The planning series (15-min steps) first, then its hourly view: the hourly one is shown.
-          out.push(series('rain_forecast', { catchment: c.id, source: 'open-meteo:test' }, ['time', 'precipitationMm', 'gap'], hours.map((t) => [t, 0.25, null])));
-          // One gap (null) in the third hour: never counted as dry.
-          out.push(series('rain_forecast', { catchment: c.id, source: 'open-meteo:test;60min' }, ['time', 'precipitationMm', 'gap'], hours.map((t, i) => [t, i === 2 ? null : i + 0.5, i === 2 ? true : null])));
+          // One gap (no precipitation) in the third hour: never counted as dry.
+          out.push(series('rain_forecast', { catchment: c.id }, ['time', 'precipitationMm', 'gap'], hours.map((t, i) => [t, i === 2 ? null : i + 0.5, i === 2 ? true : null])));
         }
       } else if (statement.includes('FROM "inflow_forecast"')) {
+        assert.match(statement, new RegExp(`"issuedAtMs" = ${inflowIssue} AND`));
         for (const st of network.stations) {
           if (statement.includes('"station" = ') && !statement.includes(`'${st.id}'`)) continue;
           for (const [quantile, factor] of [['det', 1], ['p10', 0.8], ['p50', 1], ['p90', 1.3]] as const) {
             // p90 lacks the last step: it must stay null, aligned by time.
             const steps = quantile === 'p90' ? hours.slice(0, 3) : hours;
-            out.push(series('inflow_forecast', { station: st.id, quantile }, ['time', 'flowM3h', 'rainQuality'], steps.map((t, i) => [t, 100 * factor + i, 'fresh'])));
+            out.push(series('inflow_forecast', { station: st.id, quantile }, ['time', 'flowM3h'], steps.map((t, i) => [t, 100 * factor + i])));
           }
         }
       } else if (/^SELECT last\(\*\) FROM "station"/.test(statement) || /^SELECT \* FROM "station"/.test(statement)) {
@@ -272,12 +285,15 @@ function assertErrorBody(body: string, statusCode: number) {
 }
 
 void describe('what the new routes answer', () => {
-  void test('forecasts: the newest rain issue per catchment (its hourly series) with gaps kept, inflow quantiles aligned by time', async () => {
+  void test('forecasts: the rain the newest cycle used per catchment with its quality and gaps kept, inflow quantiles aligned by time, the forecast flags', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/forecasts', headers: bearer('li') });
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json<ForecastsBody>();
-    assert.equal(body.rain.issuedAtUtcMs, rainIssue);
-    assert.equal(body.rain.source, 'open-meteo:test;60min');
+    assert.equal(body.rain.issuedAtUtcMs, rainIssue - H);
+    assert.equal(body.rain.usedAtUtcMs, rainIssue);
+    assert.equal(body.rain.source, 'open-meteo:test;quality=stale,age=60min;60min');
+    assert.equal(body.rain.quality, 'stale');
+    assert.deepEqual(body.rain.catchments[0]!.timeUtcMs, hours);
     assert.equal(body.rain.catchments.length, network.catchments.length);
     const c = body.rain.catchments[0]!;
     assert.deepEqual(c.mm, [0.5, 1.5, null, 3.5]);
@@ -300,6 +316,9 @@ void describe('what the new routes answer', () => {
     assert.deepEqual(w1.timeUtcMs, hours);
     assert.deepEqual(w1.p10M3h, [80, 81, 82, 83]);
     assert.deepEqual(w1.p90M3h, [130, 131, 132, null]);
+    assert.deepEqual(body.inflow.flags, ['rain fresh']);
+    assert.deepEqual(w1.flags, ['no observed rain before the start at C-W1: RDII state taken as dry']);
+    assert.deepEqual(body.inflow.stations.find((s) => s.stationId === 'W2')!.flags, []);
 
     const one = await app.inject({ method: 'GET', url: '/api/forecasts?station=E2', headers: bearer('li') });
     assert.equal(one.statusCode, 200, one.body);
