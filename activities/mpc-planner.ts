@@ -8,6 +8,7 @@ import type { OutflowHistory } from '../planner/formulation.js';
 import type { InflowForecast } from '../planner/inflow.js';
 import type { LocalisedText } from '../planner/types.js';
 import type { InflowCycle } from '../forecasting/cycle.js';
+import type { ForecastFlag, ForecastFlags } from '../forecasting/write.js';
 import { ruleBasedPlanner, type Planner } from './planner.js';
 import { inflowIssueOf } from './rain-forecast.js';
 
@@ -62,6 +63,7 @@ export function createMpcPlanner(deps: MpcPlannerDependencies = {}): Planner {
       const issuedAtUtcMs = inflowIssueOf(r.forecast);
       let inflow: InflowForecast | null = null;
       let missing: LocalisedText | null = null;
+      let flagNotes: LocalisedText[] = [];
       const rainSource = r.forecast?.source ?? 'none';
       if (issuedAtUtcMs === null) {
         missing = r.forecast
@@ -72,7 +74,10 @@ export function createMpcPlanner(deps: MpcPlannerDependencies = {}): Planner {
       } else {
         try {
           const found = await deps.inflow.plannerInflow(issuedAtUtcMs);
-          if (found) inflow = found.inflow;
+          if (found) {
+            inflow = found.inflow;
+            flagNotes = forecastFlagNotes(found.flags);
+          }
           else missing = text(`Inflow forecast issued at ${new Date(issuedAtUtcMs).toISOString()} not found`, `未找到${new Date(issuedAtUtcMs).toISOString()}发布的来水预测`);
         } catch (error) {
           missing = text(`Inflow forecast could not be read (${(error as Error).message})`, `来水预测读取失败（${(error as Error).message}）`);
@@ -91,6 +96,8 @@ export function createMpcPlanner(deps: MpcPlannerDependencies = {}): Planner {
           failed: (why) => text(`Recent transfers could not be read (${why}): the transfer now is taken as what is travelling across.`, `近期调水流量读取失败（${why}）：按当前调水流量估计在途水量。`),
         }),
       ]);
+      // What the inflow forecast says of itself (gaps filled, stale rain, configured DWF, …) is part of the basis.
+      notes.push(...flagNotes);
       for (const { note } of [outflow, transfer]) if (note) notes.push(note);
       const pumped = outflow.recent;
       const crossing = transfer.recent;
@@ -112,6 +119,22 @@ export function createMpcPlanner(deps: MpcPlannerDependencies = {}): Planner {
       return notes.length === 0 ? planned : { ...planned, assumptions: [...notes, ...(planned.assumptions ?? [])] };
     },
   };
+}
+
+/**
+ * The inflow forecast's flags as plan assumptions: one for the forecast's own flags, one per station with
+ * flags. The flags are the forecast's English text (kept as written, so nothing is lost in translation); the
+ * Chinese sentence frames them (a flag that comes localised is used in each language).
+ */
+export function forecastFlagNotes(flags: ForecastFlags | undefined): LocalisedText[] {
+  if (!flags) return [];
+  const join = (list: readonly ForecastFlag[], lang: 'zh' | 'en') => list.map((f) => (typeof f === 'string' ? f : f[lang])).join(lang === 'zh' ? '；' : '; ');
+  const notes: LocalisedText[] = [];
+  if (flags.forecast.length > 0) notes.push(text(`Inflow forecast: ${join(flags.forecast, 'en')}`, `来水预测说明：${join(flags.forecast, 'zh')}`));
+  for (const [stationId, list] of Object.entries(flags.stations)) {
+    if (list.length > 0) notes.push(text(`Inflow forecast at ${stationId}: ${join(list, 'en')}`, `${stationId}来水预测说明：${join(list, 'zh')}`));
+  }
+  return notes;
 }
 
 function emptyInflow(network: NetworkConfig, nowUtcMs: number, rainSource: string): InflowForecast {
