@@ -23,6 +23,8 @@ export interface ExplainInput {
   wholePump?: ReadonlyMap<string, { starts: number; pricedDownstream?: readonly string[] }>;
   /** VFD stations whose first-step flow is held on the running pumps (mpc.ts holdVfdFlow): what the LP planned. */
   heldVfd?: ReadonlyMap<string, { plannedM3h: number; sentM3h: number; running: number }>;
+  /** Pumps available now per station (the state's count; absent: all installed). */
+  pumpsAvailable?: ReadonlyMap<string, number>;
 }
 
 interface Parts {
@@ -112,6 +114,12 @@ function stationReason(input: ExplainInput, s: StationModel): StationReason {
   if (s.locked) {
     parts.zh.push('泵站处于本地控制，按本地启停液位运行，方案不下发远程设定');
     parts.en.push('Station is in LOCAL control: it runs on its own start/stop levels and receives no remote setpoints');
+  }
+  // Pumps out of service come first: they explain an overflow or a limit below the pumps installed.
+  const available = input.pumpsAvailable?.get(station.id) ?? station.pumps.length;
+  if (available < station.pumps.length) {
+    parts.zh.push(`可用泵${available}/${station.pumps.length}台`);
+    parts.en.push(`${available}/${station.pumps.length} pumps available`);
   }
 
   // Rain: from the rain forecast when there is one, otherwise from inflow above dry weather.

@@ -327,15 +327,35 @@ export async function planWithOptimiser(input: OptimiserInput): Promise<Plan> {
   }
 }
 
-/** Inflow series resampled to the grid; nodes without a series get their catchments' dry-weather flow. */
+/**
+ * Inflow series resampled to the grid; nodes without a series get their catchments' dry-weather flow. Every
+ * default is said in `assumptions`, per scenario: a station with neither (zero inflow), a series that starts
+ * after now (its first value held back to now) or ends before the horizon (its last value held). A forecast
+ * that does not overlap the horizon at all throws (the fallbacks follow, with the reason). With members but
+ * no deterministic series, the first member takes the deterministic scenario's place (shown and economised on).
+ */
 function buildScenarios(network: NetworkConfig, grid: TimeGrid, inflow: InflowForecast, maxScenarios: number, assumptions: LocalisedText[]): Scenario[] {
   const K = grid.durationH.length;
   const nodes = [...network.stations.map((s) => s.id), ...network.tanks.map((t) => t.id), ...network.plants.map((p) => p.id)];
+  const stationIds = new Set(network.stations.map((s) => s.id));
   const dryWeather = dryWeatherByNode(network, grid.boundariesUtcMs);
+  const horizonStart = grid.boundariesUtcMs[0]!;
+  const horizonEnd = grid.boundariesUtcMs[K]!;
+  const stepMs = inflow.stepMin * 60_000;
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/:00\.000Z$/, 'Z');
+  const allSeries = [...inflow.series, ...(inflow.members ?? []).flatMap((m) => m.series)].filter((s) => s.flowM3h.length > 0);
+  if (allSeries.length > 0) {
+    const lastEnd = inflow.startUtcMs + Math.max(...allSeries.map((s) => s.flowM3h.length)) * stepMs;
+    if (lastEnd <= horizonStart || inflow.startUtcMs >= horizonEnd) {
+      throw new RangeError(`inflow forecast ${iso(inflow.startUtcMs)}–${iso(lastEnd)} does not overlap the planning horizon ${iso(horizonStart)}–${iso(horizonEnd)}`);
+    }
+  }
+  // What was defaulted, per kind: scenario id → nodes.
+  const notes = { dwf: new Map<string, string[]>(), zero: new Map<string, string[]>(), held: new Map<string, string[]>(), backFilled: new Map<string, string[]>() };
+  const note = (kind: keyof typeof notes, scenario: string, node: string) => notes[kind].set(scenario, [...(notes[kind].get(scenario) ?? []), node]);
   const resample = (series: readonly InflowSeries[], id: string): Map<string, number[]> => {
     const byNode = new Map(series.map((s) => [s.nodeId, s.flowM3h]));
     const out = new Map<string, number[]>();
-    const missing: string[] = [];
     for (const node of nodes) {
       const values = byNode.get(node);
       if (values && values.length > 0) {
@@ -347,22 +367,51 @@ function buildScenarios(network: NetworkConfig, grid: TimeGrid, inflow: InflowFo
             return Math.max(0, v);
           }),
         );
+        if (inflow.startUtcMs > horizonStart + 1) note('backFilled', id, node);
+        if (inflow.startUtcMs + values.length * stepMs < horizonEnd - 1) note('held', id, node);
       } else if (dryWeather.has(node)) {
         out.set(node, dryWeather.get(node)!);
-        missing.push(node);
+        note('dwf', id, node);
+      } else if (stationIds.has(node)) {
+        // Tanks and plants take no inflow of their own unless a series names them; a station without one is a gap.
+        note('zero', id, node);
       }
-    }
-    if (missing.length > 0 && id === 'deterministic') {
-      assumptions.push(text(`No inflow series for ${missing.join(', ')}: dry-weather flow of their catchments assumed.`, `${missing.join('、')}无进水预测，按其汇水区旱季流量计。`));
-    }
-    const end = inflow.startUtcMs + Math.max(...series.map((s) => s.flowM3h.length), 0) * inflow.stepMin * 60_000;
-    if (id === 'deterministic' && end < grid.boundariesUtcMs[K]! - 1) {
-      assumptions.push(text(`Inflow forecast ends before the horizon; its last values are held.`, `进水预测短于计划时域，末值延续。`));
     }
     return out;
   };
-  const scenarios: Scenario[] = [{ id: 'deterministic', weight: 1, inflowM3h: resample(inflow.series, 'deterministic') }];
-  let members = (inflow.members ?? []).map((m) => ({ id: m.id, inflowM3h: resample(m.series, m.id) }));
+  const given = inflow.series.length > 0 || (inflow.members ?? []).length === 0;
+  const first = given ? { id: 'deterministic', series: inflow.series } : inflow.members![0]!;
+  const scenarios: Scenario[] = [{ id: first.id, weight: 1, inflowM3h: resample(first.series, first.id) }];
+  if (!given) {
+    assumptions.push(text(`No deterministic inflow series: ensemble member ${first.id} is shown and the economy priorities are planned on it.`, `无确定性进水预测：展示集合预报成员${first.id}，经济性目标按其计算。`));
+  }
+  let members = (inflow.members ?? []).filter((m) => m !== first).map((m) => ({ id: m.id, inflowM3h: resample(m.series, m.id) }));
+  const listed = (byScenario: Map<string, string[]>, sep: { zh: string; en: string }) => {
+    const entries = [...byScenario.entries()];
+    const only = entries.length === 1 && entries[0]![0] === first.id;
+    return {
+      en: entries.map(([id, n]) => (only ? n.join(', ') : `${n.join(', ')} (${id})`)).join(sep.en),
+      zh: entries.map(([id, n]) => (only ? n.join('、') : `${n.join('、')}（${id}）`)).join(sep.zh),
+    };
+  };
+  const sep = { zh: '；', en: '; ' };
+  if (notes.dwf.size > 0) {
+    const l = listed(notes.dwf, sep);
+    assumptions.push(text(`No inflow series for ${l.en}: dry-weather flow of their catchments assumed.`, `${l.zh}无进水预测，按其汇水区旱季流量计。`));
+  }
+  if (notes.zero.size > 0) {
+    const l = listed(notes.zero, sep);
+    assumptions.push(text(`No inflow series and no catchment for ${l.en}: zero inflow assumed.`, `${l.zh}无进水预测且无汇水区，按零进水计。`));
+  }
+  if (notes.backFilled.size > 0) {
+    const l = listed(notes.backFilled, sep);
+    const h = ((inflow.startUtcMs - horizonStart) / 3_600_000).toFixed(1);
+    assumptions.push(text(`Inflow forecast starts ${h} h after the plan (${l.en}): its first values are held back to now.`, `进水预测晚于方案起点${h}小时开始（${l.zh}），首值前推至当前。`));
+  }
+  if (notes.held.size > 0) {
+    const l = listed(notes.held, sep);
+    assumptions.push(text(`Inflow forecast ends before the horizon (${l.en}); its last values are held.`, `进水预测短于计划时域（${l.zh}），末值延续。`));
+  }
   // A member that repeats a scenario already kept (a dry ensemble: every member is the dry-weather flow)
   // only enlarges the LP: plan it once.
   const distinct: typeof members = [];
@@ -409,16 +458,20 @@ function usableHistory(history: OutflowHistory | null | undefined, values: 'non-
 function initialState(network: NetworkConfig, state: PlannerState, nowUtcMs: number, assumptions: LocalisedText[]): InitialState {
   const byId = new Map(state.stations.map((s) => [s.stationId, s]));
   const unknownLevel: string[] = [];
+  const unknownPumps: string[] = [];
+  const unknownMode: string[] = [];
   const stations = new Map(
     network.stations.map((s) => {
       const st = byId.get(s.id);
       const level = st?.levelM;
       if (level === null || level === undefined || !Number.isFinite(level)) unknownLevel.push(s.id);
+      if (st?.pumpsAvailable === null || st?.pumpsAvailable === undefined || !Number.isFinite(st.pumpsAvailable)) unknownPumps.push(s.id);
+      if (st?.mode !== 'local' && st?.mode !== 'remote') unknownMode.push(s.id);
       return [
         s.id,
         {
           levelM: level !== null && level !== undefined && Number.isFinite(level) ? level : s.levels.pumpStartM,
-          pumpsAvailable: st?.pumpsAvailable ?? s.pumps.length,
+          pumpsAvailable: st?.pumpsAvailable !== null && st?.pumpsAvailable !== undefined && Number.isFinite(st.pumpsAvailable) ? st.pumpsAvailable : s.pumps.length,
           outflowM3h: Math.max(0, st?.outflowM3h ?? 0),
           ...(usableHistory(st?.recentOutflowM3h) ? { recentOutflowM3h: st!.recentOutflowM3h! } : {}),
           flowSetpointM3h: st?.flowSpM3h ?? null,
@@ -429,18 +482,38 @@ function initialState(network: NetworkConfig, state: PlannerState, nowUtcMs: num
     }),
   );
   if (unknownLevel.length > 0) assumptions.push(text(`Level unknown at ${unknownLevel.join(', ')}: pump-start level assumed.`, `${unknownLevel.join('、')}液位未知，按启泵液位计。`));
+  if (unknownPumps.length > 0) assumptions.push(text(`Pumps available unknown at ${unknownPumps.join(', ')}: all installed pumps assumed available.`, `${unknownPumps.join('、')}可用泵数未知，按全部泵可用计。`));
+  if (unknownMode.length > 0) assumptions.push(text(`Control mode unknown at ${unknownMode.join(', ')}: remote control assumed.`, `${unknownMode.join('、')}控制方式未知，按远程控制计。`));
   if (nowUtcMs - state.readAtUtcMs > 30 * 60_000) {
     assumptions.push(text(`Telemetry is ${Math.round((nowUtcMs - state.readAtUtcMs) / 60_000)} min old.`, `遥测数据已过去${Math.round((nowUtcMs - state.readAtUtcMs) / 60_000)}分钟。`));
   }
   const tankById = new Map((state.tanks ?? []).map((t) => [t.tankId, t]));
+  const unknownVolume: string[] = [];
   const tanks = new Map(
     network.tanks.map((t) => {
       const tk = tankById.get(t.id);
-      return [t.id, { volumeM3: tk?.volumeM3 ?? 0, inletM3h: tk?.inletSpM3h ?? 0, outletM3h: tk?.outletSpM3h ?? 0 }];
+      const known = tk?.volumeM3 !== null && tk?.volumeM3 !== undefined && Number.isFinite(tk.volumeM3);
+      if (!known) unknownVolume.push(t.id);
+      // Unknown volume: full, the pessimistic choice for overflow — the plan counts on no room the tank may
+      // not have (an empty tank assumed would promise its whole capacity). What this costs is an outlet opened
+      // for water that may not be there, which an empty tank simply does not deliver.
+      return [t.id, { volumeM3: known ? Math.min(t.capacityM3, Math.max(0, tk.volumeM3!)) : t.capacityM3, inletM3h: tk?.inletSpM3h ?? 0, outletM3h: tk?.outletSpM3h ?? 0 }];
     }),
   );
+  if (unknownVolume.length > 0) assumptions.push(text(`Tank volume unknown at ${unknownVolume.join(', ')}: assumed full (no storage counted on).`, `${unknownVolume.join('、')}池容未知，按满池计（不计入可用调蓄容积）。`));
   const transferById = new Map((state.transfers ?? []).map((x) => [x.interconnectionId, x]));
-  const transfers = new Map(network.interconnections.map((x) => [x.id, transferById.get(x.id)?.transferM3h ?? 0]));
+  const unknownTransfer: string[] = [];
+  const transfers = new Map(
+    network.interconnections.map((x) => {
+      const q = transferById.get(x.id)?.transferM3h;
+      if (q === null || q === undefined || !Number.isFinite(q)) {
+        unknownTransfer.push(x.id);
+        return [x.id, 0];
+      }
+      return [x.id, q];
+    }),
+  );
+  if (unknownTransfer.length > 0) assumptions.push(text(`Transfer unknown at ${unknownTransfer.join(', ')}: none assumed under way.`, `${unknownTransfer.join('、')}调水流量未知，按无调水计。`));
   const transferHistory = new Map<string, OutflowHistory>();
   for (const x of network.interconnections) {
     const history = transferById.get(x.id)?.recentTransferM3h;
@@ -658,7 +731,7 @@ function buildPlan(ctx: BuildContext): Plan {
         const wanted = widestBand(station, band, alarmMarginOf(station, options));
         const { startLevelM, stopLevelM } = clampBand(wanted.startLevelM, wanted.stopLevelM, minutesSince, step.startUtcMs);
         const flowM3h = flow(pumps * scheduled.pumpM3h, minutesSince, step.startUtcMs);
-        return { stationId: station.id, remoteControl: 'flow', startLevelM, stopLevelM, flowM3h, pumpsAllowed: Math.max(1, Math.min(available, pumps)) };
+        return { stationId: station.id, remoteControl: 'flow', startLevelM, stopLevelM, flowM3h, pumpsAllowed: Math.min(available, Math.max(1, pumps)) };
       }
       const pumped = traj.pumpedM3h[step.k]!;
       const standby = traj.standbyM3h[step.k]!;
@@ -666,7 +739,8 @@ function buildPlan(ctx: BuildContext): Plan {
       const needed = Math.ceil(pumped / s.pumpEachM3h - 0.05);
       // Near the high alarm every duty pump may run, whatever the forecast said.
       const nearAlarm = targetLevelM >= station.levels.highAlarmM - 0.3;
-      const pumpsAllowed = Math.max(1, Math.min(available, standby > 1 ? needed : Math.max(needed, nearAlarm ? dutyCount : 1)));
+      // Never more than the pumps available: with none available, none are allowed (the reason says they are out).
+      const pumpsAllowed = Math.min(available, Math.max(1, standby > 1 ? needed : Math.max(needed, nearAlarm ? dutyCount : 1)));
       if (s.flowControlled) {
         // A VFD runs no slower than its minimum speed: a smaller planned flow would be pumped at that speed and
         // cycle on the cut-out, so below half of it nothing is pumped (the LP's small flow waits in the well).
@@ -699,7 +773,7 @@ function buildPlan(ctx: BuildContext): Plan {
       const { startLevelM, stopLevelM } = clampBand(wanted.startLevelM, wanted.stopLevelM, minutesSince, step.startUtcMs);
       // Fixed-speed stations follow the band; the flow is what the band should deliver (shown, not followed).
       const flowM3h = flow(pumped, minutesSince, step.startUtcMs, false);
-      return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h, pumpsAllowed: dry ? Math.max(1, Math.min(available, dutyCount)) : pumpsAllowed };
+      return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h, pumpsAllowed: dry ? Math.min(available, Math.max(1, dutyCount)) : pumpsAllowed };
     });
     return {
       startUtcMs: step.startUtcMs,
@@ -759,7 +833,8 @@ function buildPlan(ctx: BuildContext): Plan {
   };
 
   const rainAhead = !f.stations.every(noRainAhead);
-  const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]!, wholePump, heldVfd });
+  const pumpsAvailable = new Map(network.stations.map((s) => [s.id, Math.min(s.pumps.length, Math.max(0, Math.round(stateById.get(s.id)?.pumpsAvailable ?? s.pumps.length)))]));
+  const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]!, wholePump, heldVfd, pumpsAvailable });
   return {
     planId: input.planId,
     networkId: network.id,

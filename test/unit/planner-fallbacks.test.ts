@@ -9,6 +9,7 @@ import { exampleNetwork } from '../../planner/examples.js';
 import { planWithOptimiser, shiftPreviousPlan, type PlannerState } from '../../planner/mpc.js';
 import type { Plan } from '../../planner/types.js';
 
+const HOUR = 3_600_000;
 const t0 = Date.UTC(2026, 6, 1, 6);
 
 /** W1 (fixed speed) and E1 (VFD) joined by X1; E1 spills into the combined-sewer tank CS1, whose gate never fully shuts. */
@@ -145,4 +146,89 @@ test('the rule-based plan keeps tank, transfer and flow setpoints inside their e
   assert.ok(drained >= 400 - 1e-6, `CS1 drained ${drained} m³ of 400`);
   assert.equal(outlets[outlets.length - 1], 10);
   assert.match(plan.reasons.find((r) => r.objectId === 'CS1')!.reason.en, /about 400 m³ in the tank, emptied through its outlet/);
+});
+
+test('a station with no pump available is allowed none, and its reason says how many are out', async () => {
+  const network = exampleNetwork({ stations: [{ id: 'S1', areaM2: 50, pumpCount: 3, pumpM3h: 100, to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 1000 }], planning: { stepMin: 15, horizonH: 6, cycleMin: 15 } });
+  const run = (pumpsAvailable: number) =>
+    planWithOptimiser({ planId: `p${pumpsAvailable}`, network, state: { readAtUtcMs: t0, stations: [{ stationId: 'S1', levelM: 1.5, pumpsAvailable, mode: 'remote' }] }, inflow: { startUtcMs: t0, stepMin: 15, series: [flat('S1', 120, 24)] }, nowUtcMs: t0 });
+  const none = await run(0);
+  assert.equal(none.planner, 'mpc', JSON.stringify(none.fallback));
+  for (const step of none.steps) assert.equal(step.stations[0]!.pumpsAllowed, 0, `step ${new Date(step.startUtcMs).toISOString()}`);
+  const reason = none.reasons.find((r) => r.objectId === 'S1')!.reason;
+  assert.match(reason.en, /0\/3 pumps available/);
+  assert.match(reason.zh, /可用泵0\/3台/);
+  assert.doesNotMatch(reason.en, /up to 1 pump/);
+  const one = await run(1);
+  assert.ok(one.steps.every((s) => s.stations[0]!.pumpsAllowed <= 1));
+  assert.match(one.reasons.find((r) => r.objectId === 'S1')!.reason.en, /1\/3 pumps available/);
+  const all = await run(3);
+  assert.doesNotMatch(all.reasons.find((r) => r.objectId === 'S1')!.reason.en, /pumps available/);
+});
+
+test('every defaulted state field is said in the plan; an unknown tank volume is taken as full', async () => {
+  const network = linkedNetwork();
+  const state: PlannerState = {
+    readAtUtcMs: t0,
+    stations: [
+      { stationId: 'W1', levelM: 1.5, pumpsAvailable: null, mode: null },
+      { stationId: 'E1', levelM: 1.5, pumpsAvailable: 2, mode: 'remote' },
+    ],
+    tanks: [{ tankId: 'CS1', volumeM3: null }],
+    transfers: [{ interconnectionId: 'X1', transferM3h: null }],
+  };
+  const plan = await planWithOptimiser({ planId: 'nulls', network, state, inflow: { startUtcMs: t0, stepMin: 15, series: [flat('W1', 100), flat('E1', 100)] }, nowUtcMs: t0 });
+  assert.equal(plan.planner, 'mpc', JSON.stringify(plan.fallback));
+  const notes = plan.assumptions ?? [];
+  const find = (re: RegExp, zh: RegExp) => {
+    const n = notes.find((a) => re.test(a.en));
+    assert.ok(n && zh.test(n.zh), `${re}: ${JSON.stringify(notes)}`);
+  };
+  find(/Pumps available unknown at W1: all installed pumps assumed available/, /W1可用泵数未知/);
+  find(/Control mode unknown at W1: remote control assumed/, /W1控制方式未知/);
+  find(/Tank volume unknown at CS1: assumed full/, /CS1池容未知，按满池计/);
+  find(/Transfer unknown at X1: none assumed under way/, /X1调水流量未知/);
+  assert.ok(!notes.some((a) => /E1/.test(a.en)), 'E1 gave every field');
+  // Full, not empty: the plan starts from the tank's capacity (and empties it through the gate).
+  const cs1 = plan.predicted!.tanks.find((t) => t.tankId === 'CS1')!;
+  assert.ok(cs1.volumeM3[0]! > 1500 - 80, `CS1 starts at ${cs1.volumeM3[0]} m³`);
+});
+
+test('inflow defaults are said per node and member; a forecast off the horizon is refused; members alone are planned on', async () => {
+  const network = exampleNetwork({
+    stations: [
+      { id: 'A', areaM2: 50, pumpCount: 3, pumpM3h: 100, to: 'P1' },
+      { id: 'B', areaM2: 50, pumpCount: 3, pumpM3h: 100, to: 'P1' },
+    ],
+    plants: [{ id: 'P1', capacityM3h: 1000 }],
+    planning: { stepMin: 15, horizonH: 12, cycleMin: 15 },
+  });
+  const state: PlannerState = { readAtUtcMs: t0, stations: ['A', 'B'].map((stationId) => ({ stationId, levelM: 1.5, pumpsAvailable: 3, mode: 'remote' as const })) };
+  const plan = (inflow: Parameters<typeof planWithOptimiser>[0]['inflow']) => planWithOptimiser({ planId: 'i', network, state, inflow, nowUtcMs: t0 });
+  const notesOf = (p: Plan) => (p.assumptions ?? []).map((a) => `${a.en} | ${a.zh}`).join('\n');
+
+  // B has no series and no catchment; A's member m1 gives two values only; m2 has no B either.
+  const unequal = await plan({ startUtcMs: t0, stepMin: 15, series: [flat('A', 150)], members: [{ id: 'm1', series: [{ nodeId: 'A', flowM3h: [500, 500] }, flat('B', 80)] }, { id: 'm2', series: [flat('A', 150, 20)] }] });
+  assert.equal(unequal.planner, 'mpc', JSON.stringify(unequal.fallback));
+  const notes = notesOf(unequal);
+  assert.match(notes, /No inflow series and no catchment for B \(deterministic\); B \(m2\): zero inflow assumed\. \| .*无进水预测且无汇水区/);
+  assert.match(notes, /Inflow forecast ends before the horizon \(A \(m1\); A \(m2\)\); its last values are held\. \| 进水预测短于计划时域/);
+
+  // A forecast starting 4 h after now: its first value back-filled, and said.
+  const future = await plan({ startUtcMs: t0 + 4 * HOUR, stepMin: 15, series: [flat('A', 150), flat('B', 150)] });
+  assert.match(notesOf(future), /Inflow forecast starts 4\.0 h after the plan \(A, B\): its first values are held back to now\. \| 进水预测晚于方案起点4\.0小时开始/);
+
+  // A forecast from a year ago does not overlap the horizon: refused (the fallback says why).
+  const old = await plan({ startUtcMs: t0 - 365 * 24 * HOUR, stepMin: 15, series: [flat('A', 150), flat('B', 150)] });
+  assert.equal(old.planner, 'rule-based');
+  assert.match(old.fallback!.reason.en, /does not overlap the planning horizon/);
+
+  // Members only: the first member is planned on and shown, not an all-zero deterministic scenario.
+  const membersOnly = await plan({ startUtcMs: t0, stepMin: 15, series: [], members: [{ id: 'm1', series: [flat('A', 150), flat('B', 150)] }, { id: 'm2', series: [flat('A', 200), flat('B', 200)] }] });
+  assert.equal(membersOnly.planner, 'mpc', JSON.stringify(membersOnly.fallback));
+  assert.equal(membersOnly.predicted!.scenarioId, 'm1');
+  assert.equal(membersOnly.predicted!.scenarioCount, 2);
+  assert.ok(Math.abs(membersOnly.predicted!.stations[0]!.inflowM3h[3]! - 150) < 1e-6);
+  assert.ok(membersOnly.predicted!.energyKwh > 100, `energy ${membersOnly.predicted!.energyKwh} kWh`);
+  assert.match(notesOf(membersOnly), /No deterministic inflow series: ensemble member m1 is shown/);
 });
