@@ -86,21 +86,34 @@ export interface ResolvedTag extends TagDefinition {
   nodeId: string;
 }
 
-/** Every tag of the network with its resolved NodeId, in a stable order. */
+export interface TaggedObject {
+  kind: TaggedObjectKind;
+  id: string;
+  /** JSON path of the object in the network file, for error messages. */
+  path: string;
+  defs: readonly TagDefinition[];
+  overrides: Record<string, string> | undefined;
+}
+
+/** Every object that has tags, with its tag definitions and the file's overrides, in a stable order. */
+export function taggedObjects(network: NetworkConfig): TaggedObject[] {
+  return [
+    ...network.stations.map((s, i) => ({ kind: 'station' as const, id: s.id, path: `/stations/${i}`, defs: stationTags, overrides: s.tags })),
+    ...network.interconnections.map((x, i) => ({ kind: 'interconnection' as const, id: x.id, path: `/interconnections/${i}`, defs: interconnectionTags, overrides: x.tags })),
+    ...network.tanks.map((t, i) => ({ kind: 'tank' as const, id: t.id, path: `/tanks/${i}`, defs: tankTags, overrides: t.tags })),
+    ...network.plants.map((p, i) => ({ kind: 'plant' as const, id: p.id, path: `/plants/${i}`, defs: plantTags, overrides: p.tags })),
+    ...network.analysers.map((a, i) => ({ kind: 'analyser' as const, id: a.id, path: `/analysers/${i}`, defs: analyserTags(a.parameters), overrides: a.tags })),
+  ];
+}
+
+/**
+ * Every tag of the network with its resolved NodeId, in a stable order. The network's cross-check refuses
+ * override keys that are not tag names and NodeIds shared by two tags, so this map is one-to-one.
+ */
 export function resolveTagMap(network: NetworkConfig): ResolvedTag[] {
-  const resolved: ResolvedTag[] = [];
-  const add = (objectKind: TaggedObjectKind, objectId: string, defs: readonly TagDefinition[], overrides: Record<string, string> | undefined) => {
-    for (const def of defs) {
-      const nodeId = overrides?.[def.tag] ?? network.opcua.nodeIdTemplate.replaceAll('{id}', objectId).replaceAll('{tag}', def.tag);
-      resolved.push({ ...def, objectKind, objectId, nodeId });
-    }
-  };
-  for (const s of network.stations) add('station', s.id, stationTags, s.tags);
-  for (const x of network.interconnections) add('interconnection', x.id, interconnectionTags, x.tags);
-  for (const t of network.tanks) add('tank', t.id, tankTags, t.tags);
-  for (const p of network.plants) add('plant', p.id, plantTags, p.tags);
-  for (const a of network.analysers) add('analyser', a.id, analyserTags(a.parameters), a.tags);
-  return resolved;
+  return taggedObjects(network).flatMap((o) =>
+    o.defs.map((def) => ({ ...def, objectKind: o.kind, objectId: o.id, nodeId: o.overrides?.[def.tag] ?? network.opcua.nodeIdTemplate.replaceAll('{id}', o.id).replaceAll('{tag}', def.tag) })),
+  );
 }
 
 /** Lookup of NodeIds by object id and tag name; throws a clear error for an unknown pair. */

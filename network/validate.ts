@@ -5,6 +5,7 @@ import Value from 'typebox/value';
 import { dayCalendarIssues } from './day-calendar.js';
 import { MIN_LEVEL_BAND_GAP_M, NetworkConfig } from './schema.js';
 import type { Envelope, NetworkConfig as Network } from './schema.js';
+import { taggedObjects } from './tags.js';
 
 export interface ConfigIssue {
   path: string;
@@ -114,6 +115,16 @@ export function crossCheck(n: Network): ConfigIssue[] {
     mainIds.add(m.id);
   });
 
+  // Systems and DWF patterns are looked up by id: a repeated id would make two readers pick different entries.
+  const firstIds = (items: readonly { id: string }[], base: string, what: string) => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      if (seen.has(item.id)) push(`${base}/${i}/id`, item.id, `duplicate ${what} id`);
+      seen.add(item.id);
+    });
+  };
+  firstIds(n.systems, '/systems', 'system');
+  firstIds(n.dwfPatterns, '/dwfPatterns', 'DWF pattern');
   const systems = new Set(n.systems.map((s) => s.id));
   const isStation = (id: string) => nodeKinds.get(id) === 'station';
   const isHydraulicNode = (id: string) => ['station', 'tank', 'plant'].includes(nodeKinds.get(id) ?? '');
@@ -145,6 +156,18 @@ export function crossCheck(n: Network): ConfigIssue[] {
     if (!isStation(m.from) && nodeKinds.get(m.from) !== 'tank') push(`/mains/${i}/from`, m.from, 'unknown station or tank');
     if (!isHydraulicNode(m.to)) push(`/mains/${i}/to`, m.to, 'unknown station, tank or plant');
     if (m.from === m.to) push(`/mains/${i}/to`, m.to, 'a main cannot discharge into the node it leaves');
+  });
+  // The planner sends a station's water down its dischargeMainId only, and a tank's down its one outlet main:
+  // any other main leaving them would be drawn on the map and never carry water in a plan.
+  const tankOutlet = new Map<string, string>();
+  n.mains.forEach((m, i) => {
+    const station = n.stations.find((s) => s.id === m.from);
+    if (station && station.dischargeMainId !== m.id) push(`/mains/${i}/from`, m.from, `station ${m.from} discharges through ${station.dischargeMainId}; this second main would never be used (a station has one discharge main)`);
+    if (nodeKinds.get(m.from) === 'tank') {
+      const first = tankOutlet.get(m.from);
+      if (first !== undefined) push(`/mains/${i}/from`, m.from, `tank ${m.from} already has outlet main ${first}; a second would never be used (a tank has one outlet main)`);
+      else tankOutlet.set(m.from, m.id);
+    }
   });
 
   n.stations.forEach((s, i) => {
@@ -191,30 +214,33 @@ export function crossCheck(n: Network): ConfigIssue[] {
     checkEnvelope(issues, `${p}/envelope/flowSetpointM3h`, s.envelope.flowSetpointM3h, { min: 0, max: totalCapacityM3h, what: 'installed pump capacity' });
   });
 
-  // Every station must reach a plant along its discharge mains, without a cycle.
+  // Every station, and every tank with an outlet main, must reach a plant along the mains (through tanks'
+  // outlet mains too), without a cycle: otherwise its water has nowhere to go but overflow.
   const stationById = new Map(n.stations.map((s) => [s.id, s]));
-  n.stations.forEach((s, i) => {
-    const visited = new Set<string>([s.id]);
-    let current = s.id;
+  const walk = (startId: string, path: string, value: string) => {
+    const visited = new Set<string>([startId]);
+    let current = startId;
     for (;;) {
-      const station = stationById.get(current);
-      if (!station) break;
-      const main = mainsById.get(station.dischargeMainId);
-      if (!main) return;
-      if (visited.has(main.to)) {
-        push(`/stations/${i}/dischargeMainId`, s.dischargeMainId, `discharge path forms a cycle through ${main.to}`);
-        return;
-      }
+      const kind = nodeKinds.get(current);
+      if (kind === 'plant') return;
+      let main;
+      if (kind === 'station') {
+        main = mainsById.get(stationById.get(current)!.dischargeMainId);
+        if (!main || main.from !== current) return; // reported at the station
+      } else if (kind === 'tank') {
+        const outlet = tankOutlet.get(current);
+        if (outlet === undefined) return push(path, value, `discharge path ends at tank ${current}, which has no outlet main`);
+        main = mainsById.get(outlet)!;
+      } else return; // an unknown node, reported at the main
+      if (visited.has(main.to)) return push(path, value, `discharge path forms a cycle through ${main.to} and never reaches a plant`);
       visited.add(main.to);
       current = main.to;
     }
-    const kind = nodeKinds.get(current);
-    if (kind === 'tank') {
-      const tankMain = n.mains.find((m) => m.from === current);
-      if (!tankMain) push(`/stations/${i}/dischargeMainId`, s.dischargeMainId, `discharge path ends at tank ${current}, which has no outlet main`);
-    } else if (kind !== 'plant' && isHydraulicNode(current) === false && mainsById.has(s.dischargeMainId)) {
-      push(`/stations/${i}/dischargeMainId`, s.dischargeMainId, `discharge path ends at ${current}, which is not a plant`);
-    }
+  };
+  n.stations.forEach((s, i) => walk(s.id, `/stations/${i}/dischargeMainId`, s.dischargeMainId));
+  n.tanks.forEach((t, i) => {
+    const outlet = tankOutlet.get(t.id);
+    if (outlet !== undefined) walk(t.id, `/tanks/${i}`, outlet);
   });
 
   n.interconnections.forEach((x, i) => {
@@ -227,9 +253,10 @@ export function crossCheck(n: Network): ConfigIssue[] {
 
   n.tanks.forEach((t, i) => {
     const p = `/tanks/${i}`;
-    if (!isHydraulicNode(t.node) || t.node === t.id) push(`${p}/node`, t.node, 'unknown station or plant the tank is connected to');
-    if (t.overflowTo !== undefined && !isHydraulicNode(t.overflowTo)) push(`${p}/overflowTo`, t.overflowTo, 'unknown node');
-    if (t.kind === 'combined-sewer' && t.overflowTo === undefined) push(`${p}/overflowTo`, undefined, 'a combined-sewer tank needs the node (or receiving water id) its weir overflows to');
+    if (!['station', 'plant'].includes(nodeKinds.get(t.node) ?? '')) push(`${p}/node`, t.node, 'unknown station or plant the tank is connected to');
+    // overflowTo: the node the weir spills into; omitted, the spill leaves the network (to a receiving water).
+    if (t.overflowTo !== undefined && !isHydraulicNode(t.overflowTo)) push(`${p}/overflowTo`, t.overflowTo, 'unknown station, tank or plant (omit overflowTo when the weir spills to a receiving water, out of the network)');
+    else if (t.overflowTo === t.id || t.overflowTo === t.node) push(`${p}/overflowTo`, t.overflowTo, `a weir cannot spill back into ${t.overflowTo === t.id ? 'its own tank' : "the tank's own node"}`);
     checkEnvelope(issues, `${p}/envelope/inletM3h`, t.envelope.inletM3h, { min: 0, max: t.inletMaxM3h, what: 'inlet capacity' });
     checkEnvelope(issues, `${p}/envelope/outletM3h`, t.envelope.outletM3h, { min: 0, max: t.outletMaxM3h, what: 'outlet capacity' });
   });
@@ -252,6 +279,24 @@ export function crossCheck(n: Network): ConfigIssue[] {
   });
 
   if (n.dayCalendar) issues.push(...dayCalendarIssues(n.dayCalendar, '/dayCalendar'));
+
+  // OPC UA tag overrides carry the SCADA mapping: a misspelt tag would silently fall back to the template, and
+  // two tags on one NodeId would write one object's setpoint to another's.
+  const owners = new Map<string, string>();
+  for (const object of taggedObjects(n)) {
+    const names = new Set(object.defs.map((d) => d.tag));
+    for (const key of Object.keys(object.overrides ?? {})) {
+      if (!names.has(key)) push(`${object.path}/tags/${key}`, key, `not a ${object.kind} tag; valid names: ${[...names].join(', ')}`);
+    }
+    for (const def of object.defs) {
+      const override = object.overrides?.[def.tag];
+      const nodeId = override ?? n.opcua.nodeIdTemplate.replaceAll('{id}', object.id).replaceAll('{tag}', def.tag);
+      const owner = `${object.id}.${def.tag}`;
+      const first = owners.get(nodeId);
+      if (first !== undefined) push(override === undefined ? '/opcua/nodeIdTemplate' : `${object.path}/tags/${def.tag}`, nodeId, `NodeId of ${owner} is already the NodeId of ${first}`);
+      else owners.set(nodeId, owner);
+    }
+  }
 
   n.analysers.forEach((a, i) => {
     if (!isHydraulicNode(a.node)) push(`/analysers/${i}/node`, a.node, 'unknown station, tank or plant');
