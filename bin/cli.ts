@@ -1,21 +1,46 @@
 // sewer-dispatch: command-line access to the optimising planner.
 //   sewer-dispatch plan --network N --state S --inflow F --out P [--constraints C] [--previous P]
-//                       [--now ISO] [--algorithm simplex|ipm|choose] [--time-limit S] [--horizon-h H]
-//   sewer-dispatch schema state|inflow|constraints            JSON Schema of an input file
+//                       [--now ISO] [--algorithm simplex|ipm|choose] [--time-limit S] [--horizon-h H] [--plan-id ID]
+//   sewer-dispatch schema network|state|inflow|constraints    JSON Schema of an input file
 //   sewer-dispatch example --network N --state S --inflow F [--now ISO] [--rain-mm R] [--members M]
 // Exit codes: 0 plan written (a fallback plan too: its reason is printed), 2 bad input, 1 other failure.
-import { readFile, writeFile } from 'node:fs/promises';
+// Output files are written whole or not at all (a temporary file in the same directory, then a rename).
+import { constants } from 'node:fs';
+import { access, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadNetworkFile } from '../network/load.js';
+import { NetworkConfig } from '../network/schema.js';
 import { ConfigError } from '../network/validate.js';
-import { ConstraintsFile, InflowFile, StateFile, parseConstraintsFile, parseInflowFile, parseStateFile, toInflowFile, toStateFile } from '../planner/files.js';
+import {
+  ConstraintsFile,
+  InflowFile,
+  IsoTimePattern,
+  StateFile,
+  parseConstraintsFile,
+  parseInflowFile,
+  parsePreviousPlan,
+  parseStateFile,
+  stateNotes,
+  toInflowFile,
+  toStateFile,
+} from '../planner/files.js';
 import { catchmentInflow, rdiiFromRain } from '../planner/inflow.js';
 import { planWithOptimiser } from '../planner/mpc.js';
 import type { SolverAlgorithm } from '../planner/solver.js';
 import type { Plan } from '../planner/types.js';
 
 class UsageError extends Error {}
+/** An output file that cannot be written: one line, no stack. Exit 2 when found before solving (a bad --out), 1 when a write fails. */
+class OutputError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+  }
+}
 
 /** Where the CLI writes: the process streams, or a test's buffers. */
 export interface CliIo {
@@ -45,24 +70,69 @@ function required(values: Record<string, unknown>, name: string): string {
   return v;
 }
 
+/** A time with its zone, as in the files: without one, Date.parse would take the machine's zone. */
 function timeOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  const t = Date.parse(value);
-  if (!Number.isFinite(t)) throw new UsageError(`--${name} must be an ISO 8601 time with a zone, got ${value}`);
+  const t = new RegExp(IsoTimePattern).test(value) ? Date.parse(value) : NaN;
+  if (!Number.isFinite(t)) throw new UsageError(`--${name} must be an ISO 8601 time with a zone (e.g. 2026-07-01T06:00:00+08:00 or …Z), got ${value}`);
   return t;
 }
 
-function numberOption(value: string | undefined, name: string, min: number): number | undefined {
+function numberOption(value: string | undefined, name: string, min: number, max = Infinity, integer = false): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number ≥ ${min}, got ${value}`);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be ${integer ? 'a whole number' : 'a number'} ${max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`}, got ${value}`);
+  }
   return n;
 }
 
-async function writeJson(io: CliIo, path: string, value: unknown): Promise<void> {
+/** Fail before any work when an output file cannot be written: its directory missing or read-only, or it is a directory. */
+async function checkWritable(file: string): Promise<void> {
+  if (file === '-') return;
+  const dir = path.dirname(path.resolve(file));
+  try {
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    throw new OutputError(`cannot write ${file}: directory ${dir} ${(error as { code?: string }).code === 'ENOENT' ? 'does not exist' : 'is not writable'}`, 2);
+  }
+  const existing = await stat(file).catch(() => null);
+  if (existing?.isDirectory()) throw new OutputError(`cannot write ${file}: it is a directory`, 2);
+}
+
+/**
+ * Write JSON to a temporary file beside the target, flushed to disk, then rename it over the target: a full
+ * disk or a crash leaves the previous file whole. Returns the commit (the rename), so callers writing two
+ * files can write both before renaming either.
+ */
+async function stageJson(io: CliIo, file: string, value: unknown): Promise<() => Promise<void>> {
   const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (path === '-') io.stdout(text);
-  else await writeFile(path, text);
+  if (file === '-') return async () => io.stdout(text);
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw new OutputError(`cannot write ${file}: ${(error as Error).message} (the previous file, if any, is unchanged)`);
+  }
+  return async () => {
+    try {
+      await rename(tmp, file);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw new OutputError(`cannot write ${file}: ${(error as Error).message}`);
+    }
+  };
+}
+
+async function writeJson(io: CliIo, file: string, value: unknown): Promise<void> {
+  await (await stageJson(io, file, value))();
 }
 
 function summary(plan: Plan): string {
@@ -97,19 +167,25 @@ async function plan(args: string[], io: CliIo): Promise<void> {
     },
     strict: true,
   });
-  const network = await loadNetworkFile(required(values, 'network'));
+  const networkPath = required(values, 'network');
   const statePath = required(values, 'state');
   const inflowPath = required(values, 'inflow');
   const out = required(values, 'out');
-  const state = parseStateFile(await readJson(statePath), network, statePath);
-  const inflow = parseInflowFile(await readJson(inflowPath), network, inflowPath);
-  const constraints = values.constraints ? parseConstraintsFile(await readJson(values.constraints), network, values.constraints) : undefined;
-  const previousPlan = values.previous ? ((await readJson(values.previous)) as Plan) : null;
+  // Options first: a usage mistake is reported before any file is read or anything is solved.
   if (values.algorithm !== undefined && !['simplex', 'ipm', 'choose'].includes(values.algorithm)) throw new UsageError(`--algorithm must be simplex, ipm or choose`);
-  const nowUtcMs = timeOption(values.now, 'now') ?? state.readAtUtcMs;
+  const nowOption = timeOption(values.now, 'now');
   const timeLimitS = numberOption(values['time-limit'], 'time-limit', 1);
-  const horizonH = numberOption(values['horizon-h'], 'horizon-h', 1);
-  const result = await planWithOptimiser({
+  // The network schema's range for planning.horizonH.
+  const horizonH = numberOption(values['horizon-h'], 'horizon-h', 1, 168, true);
+  await checkWritable(out);
+  const network = await loadNetworkFile(networkPath);
+  const state = parseStateFile(await readJson(statePath), network, statePath);
+  const nowUtcMs = nowOption ?? state.readAtUtcMs;
+  const horizon = { startUtcMs: nowUtcMs, endUtcMs: nowUtcMs + (horizonH ?? network.planning.horizonH) * 3_600_000 };
+  const inflow = parseInflowFile(await readJson(inflowPath), network, inflowPath, horizon);
+  const constraints = values.constraints ? parseConstraintsFile(await readJson(values.constraints), network, values.constraints) : undefined;
+  const previousPlan = values.previous ? parsePreviousPlan(await readJson(values.previous), network, values.previous) : null;
+  const planned = await planWithOptimiser({
     planId: values['plan-id'] ?? `plan-${network.id}-${new Date(nowUtcMs).toISOString()}`,
     network,
     state,
@@ -123,14 +199,17 @@ async function plan(args: string[], io: CliIo): Promise<void> {
       ...(horizonH === undefined ? {} : { horizonH }),
     },
   });
+  // What the state file makes the planner assume that the planner itself does not say (a level above overflow).
+  const notes = stateNotes(state, network);
+  const result: Plan = notes.length > 0 ? { ...planned, assumptions: [...(planned.assumptions ?? []), ...notes] } : planned;
   await writeJson(io, out, result);
   io.stderr(`${summary(result)}\n`);
 }
 
 async function schema(args: string[], io: CliIo): Promise<void> {
   const which = args[0];
-  const schemas: Record<string, unknown> = { state: StateFile, inflow: InflowFile, constraints: ConstraintsFile };
-  if (which === undefined || !(which in schemas)) throw new UsageError('schema needs one of: state, inflow, constraints');
+  const schemas: Record<string, unknown> = { network: NetworkConfig, state: StateFile, inflow: InflowFile, constraints: ConstraintsFile };
+  if (which === undefined || !(which in schemas)) throw new UsageError('schema needs one of: network, state, inflow, constraints');
   io.stdout(`${JSON.stringify(schemas[which], null, 2)}\n`);
 }
 
@@ -141,10 +220,15 @@ async function example(args: string[], io: CliIo): Promise<void> {
     options: { network: { type: 'string' }, state: { type: 'string' }, inflow: { type: 'string' }, now: { type: 'string' }, 'rain-mm': { type: 'string' }, members: { type: 'string' } },
     strict: true,
   });
-  const network = await loadNetworkFile(required(values, 'network'));
+  const networkPath = required(values, 'network');
+  const statePath = required(values, 'state');
+  const inflowPath = required(values, 'inflow');
   const nowUtcMs = timeOption(values.now, 'now') ?? Math.floor(Date.now() / 60_000) * 60_000;
   const rainMm = numberOption(values['rain-mm'], 'rain-mm', 0) ?? 0;
-  const members = numberOption(values.members, 'members', 0) ?? 0;
+  const members = numberOption(values.members, 'members', 0, 100, true) ?? 0;
+  await checkWritable(statePath);
+  await checkWritable(inflowPath);
+  const network = await loadNetworkFile(networkPath);
   const stepMin = network.planning.stepMin;
   const startUtcMs = Math.floor(nowUtcMs / (stepMin * 60_000)) * stepMin * 60_000;
   const steps = Math.ceil(((network.planning.horizonH + 2) * 60) / stepMin);
@@ -167,14 +251,25 @@ async function example(args: string[], io: CliIo): Promise<void> {
     series: series(1),
     ...(members > 0 ? { members: Array.from({ length: members }, (_, m) => ({ id: `m${m + 1}`, series: series(0.5 + m / Math.max(1, members - 1)) })) } : {}),
   });
-  await writeJson(io, required(values, 'state'), state);
-  await writeJson(io, required(values, 'inflow'), inflow);
+  // Both staged before either is renamed: a failure leaves neither new file, not a state without its inflow.
+  const commitState = await stageJson(io, statePath, state);
+  let commitInflow: () => Promise<void>;
+  try {
+    commitInflow = await stageJson(io, inflowPath, inflow);
+  } catch (error) {
+    await rm(`${statePath}.tmp-${process.pid}`, { force: true });
+    throw error;
+  }
+  await commitState();
+  await commitInflow();
 }
 
 const usage = `usage:
-  sewer-dispatch plan --network N --state S --inflow F --out P [--constraints C] [--previous P] [--now ISO] [--algorithm simplex|ipm|choose] [--time-limit S] [--horizon-h H]
-  sewer-dispatch schema state|inflow|constraints
-  sewer-dispatch example --network N --state S --inflow F [--now ISO] [--rain-mm R] [--members M]`;
+  sewer-dispatch plan --network N --state S --inflow F --out P [--constraints C] [--previous P] [--now ISO] [--algorithm simplex|ipm|choose] [--time-limit S] [--horizon-h H] [--plan-id ID]
+  sewer-dispatch schema network|state|inflow|constraints
+  sewer-dispatch example --network N --state S --inflow F [--now ISO] [--rain-mm R] [--members M]
+  --now: ISO 8601 with a zone (default: the state's readAtUtc); --horizon-h: 1..168 (default: the network's);
+  --plan-id: the plan's id (default plan-<network>-<now>); --out -: the plan to stdout`;
 
 /** Run one command; resolves to the exit code (0 done, 2 bad input or usage, 1 other failure). */
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -198,7 +293,13 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.stderr(`${(error as Error).message}\n${usage}\n`);
       return 2;
     }
-    io.stderr(`sewer-dispatch: ${(error as Error).stack ?? String(error)}\n`);
+    if (error instanceof OutputError) {
+      io.stderr(`sewer-dispatch: ${error.message}\n`);
+      return error.exitCode;
+    }
+    // One line for the user; the stack only when asked for (SEWER_DISPATCH_DEBUG=1).
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    io.stderr(`sewer-dispatch: ${process.env['SEWER_DISPATCH_DEBUG'] ? ((error as Error).stack ?? message) : message}\n`);
     return 1;
   }
 }

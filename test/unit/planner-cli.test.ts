@@ -70,7 +70,7 @@ test('schemas round-trip: file → planner types → file is the identity, and t
     source: 'test',
     issuedAtUtcMs: readAt - 3_600_000,
     series: [{ nodeId: 'W1', flowM3h: [100, 110, 120] }],
-    members: [{ id: 'm1', series: [{ nodeId: 'E1', flowM3h: [80] }] }],
+    members: [{ id: 'm1', series: [{ nodeId: 'W1', flowM3h: [80, 90, 150] }] }],
   });
   assert.deepEqual(toInflowFile(parseInflowFile(JSON.parse(JSON.stringify(inflowFile)), network)), inflowFile);
 
