@@ -4,9 +4,10 @@ import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
 import type { OpcUaConnector } from '../connectors/opcua.js';
 import type { OpenMeteoConnector } from '../connectors/openmeteo.js';
 import { buildEmergencyPlan, standDownPlan } from '../flood/emergency-plan.js';
-import { buildFloodReport, summariseObservedRain } from '../flood/report.js';
-import { warningRank, type EmergencyPlan, type FloodAssessment, type FloodConfig, type FloodEventLog, type FloodReport, type HourlyRain } from '../flood/types.js';
+import { buildFloodReport, dispatchedPlans, drawdownTargets, summariseObservedRain, type ReportExtras } from '../flood/report.js';
+import { warningRank, type DispatchOutcomeSummary, type EmergencyPlan, type FloodAssessment, type FloodConfig, type FloodEventLog, type FloodReport, type HourlyRain, type ObservedRainSummary, type StationTelemetrySummary } from '../flood/types.js';
 import { assessRain } from '../flood/warning.js';
+import { quoteString } from '../forecasting/influxql.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { StationMode, resolveTagMap } from '../network/tags.js';
 import type { Plan } from '../planner/types.js';
@@ -70,6 +71,103 @@ export function reportJson(report: FloodReport): string {
     json = JSON.stringify({ ...report, levels: { timeline: [], stations: report.levels.stations }, actions: report.actions.slice(-100), truncated: true });
   }
   return json;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const column = (series: { columns: string[]; values: unknown[][] }, row: unknown[] | undefined, name: string): unknown => row?.[series.columns.indexOf(name)];
+
+/**
+ * Station telemetry over the event (integral of overflowM3h, max of levelM; the lowest level from the approval
+ * of the plan that set each station's drawdown target until onset), the first dispatched plan's predicted
+ * overflow, and the dispatch outcomes of the event's plans (plan_event). A failed query leaves its part unknown.
+ */
+async function reportExtras(influx: InfluxConnector, event: FloodEventLog, endedAtUtcMs: number, onsetUtcMs: number | null): Promise<ReportExtras> {
+  const extras: ReportExtras = {};
+  const window = `time >= ${event.startedAtUtcMs}ms AND time <= ${endedAtUtcMs}ms`;
+  try {
+    const byId = new Map<string, StationTelemetrySummary>(event.stations.map((s) => [s.stationId, { stationId: s.stationId, maxLevelM: null, maxLevelAtUtcMs: null, overflowM3: null, minLevelAfterApprovalM: null }]));
+    for (const s of await influx.query(`SELECT integral("overflowM3h", 1h) AS "overflowM3" FROM "station" WHERE ${window} GROUP BY "id"`)) {
+      const t = byId.get(s.tags['id'] ?? '');
+      if (t) t.overflowM3 = num(column(s, s.values[0], 'overflowM3'));
+    }
+    for (const s of await influx.query(`SELECT max("levelM") AS "maxLevelM" FROM "station" WHERE ${window} GROUP BY "id"`)) {
+      const t = byId.get(s.tags['id'] ?? '');
+      if (!t) continue;
+      t.maxLevelM = num(column(s, s.values[0], 'maxLevelM'));
+      t.maxLevelAtUtcMs = t.maxLevelM === null ? null : num(column(s, s.values[0], 'time'));
+    }
+    // Did the drawdown happen? Lowest level from each target's approval until the rain began.
+    const until = onsetUtcMs ?? endedAtUtcMs;
+    const byApproval = new Map<number, string[]>();
+    for (const [stationId, target] of drawdownTargets(event)) byApproval.set(target.approvedAtUtcMs, [...(byApproval.get(target.approvedAtUtcMs) ?? []), stationId]);
+    for (const [approvedAtUtcMs, stationIds] of byApproval) {
+      if (approvedAtUtcMs > until) continue;
+      const ids = stationIds.map((id) => `"id" = ${quoteString(id)}`).join(' OR ');
+      for (const s of await influx.query(`SELECT min("levelM") AS "minLevelM" FROM "station" WHERE time >= ${approvedAtUtcMs}ms AND time <= ${until}ms AND (${ids}) GROUP BY "id"`)) {
+        const t = byId.get(s.tags['id'] ?? '');
+        if (t) t.minLevelAfterApprovalM = num(column(s, s.values[0], 'minLevelM'));
+      }
+    }
+    extras.telemetry = [...byId.values()];
+  } catch (error) {
+    extras.telemetry = null;
+    extras.telemetryProblem = (error as Error).message;
+  }
+
+  const dispatched = dispatchedPlans(event);
+  const first = dispatched[0];
+  if (first) {
+    try {
+      const [s] = await influx.query(`SELECT last("overflowM3") AS "overflowM3" FROM "plan_prediction" WHERE "kind" = 'plan' AND "plan" = ${quoteString(first.emergencyPlanId)}`);
+      const overflowM3 = s ? num(column(s, s.values[0], 'overflowM3')) : null;
+      extras.plannedOverflow = overflowM3 === null ? null : { planId: first.emergencyPlanId, overflowM3 };
+    } catch {
+      extras.plannedOverflow = null;
+    }
+  }
+
+  // Every plan the season dispatched: approved revisions and the stand-down plan.
+  const planIds = [...new Set([...dispatched.map((p) => p.planWorkflowId!), ...event.actions.filter((a) => a.kind === 'dispatch-started' && a.planId).map((a) => a.planId!)])];
+  if (planIds.length === 0) extras.dispatch = [];
+  else {
+    try {
+      const plans = planIds.map((id) => `"plan" = ${quoteString(id)}`).join(' OR ');
+      const rows = await influx.query(`SELECT "failed", "step", "detail" FROM "plan_event" WHERE time >= ${event.startedAtUtcMs}ms AND (${plans}) GROUP BY "plan", "status"`);
+      extras.dispatch = planIds.map((planId): DispatchOutcomeSummary => {
+        const out: DispatchOutcomeSummary = { planId, stepsApplied: 0, failedSteps: [], handBacks: [], linkWriteFailures: [], dispatchFailed: null };
+        for (const s of rows.filter((r) => r.tags['plan'] === planId)) {
+          for (const row of s.values) {
+            const atUtcMs = num(column(s, row, 'time')) ?? 0;
+            const text = column(s, row, 'detail');
+            const detail = typeof text === 'string' ? text : '';
+            const failed = num(column(s, row, 'failed')) ?? 0;
+            const step = num(column(s, row, 'step'));
+            switch (s.tags['status']) {
+              case 'dispatched':
+              case 'step-applied':
+                out.stepsApplied++;
+                if (failed > 0) out.failedSteps.push({ stepNumber: step === null ? null : step + 1, failed, atUtcMs });
+                break;
+              case 'handed-back':
+                out.handBacks.push({ atUtcMs, detail });
+                break;
+              case 'link-write-failed':
+                out.linkWriteFailures.push({ atUtcMs, detail });
+                break;
+              case 'dispatch-failed':
+                out.dispatchFailed = { atUtcMs, detail };
+                break;
+            }
+          }
+        }
+        return out;
+      });
+    } catch (error) {
+      extras.dispatch = null;
+      extras.dispatchProblem = (error as Error).message;
+    }
+  }
+  return extras;
 }
 
 export function createFloodActivities(deps: FloodDependencies) {
@@ -205,19 +303,29 @@ export function createFloodActivities(deps: FloodDependencies) {
       return standDownPlan(network, input.planId, now(), inForce, heldFlows);
     },
 
-    /** Build the post-event report from the event log and the observed rain, and store it in InfluxDB. */
+    /**
+     * Build the post-event report from the event log, the observed rain, and what InfluxDB holds over the event
+     * (station telemetry, the dispatched plans' outcomes and predictions), and store it in InfluxDB. What cannot
+     * be read is reported as unknown, never as 0.
+     */
     async writeFloodReport(input: { event: FloodEventLog; config: FloodConfig }): Promise<FloodReport> {
       const { event } = input;
       const endedAtUtcMs = event.endedAtUtcMs ?? now();
       const fromUtcMs = event.startedAtUtcMs - 12 * MS_PER_H;
-      let observed: ObservedRain | null = null;
+      let summaries: ObservedRainSummary[] | null = null;
+      let rainProblem: string | undefined;
       try {
-        observed = deps.observed ? await deps.observed.fetchObservedRain(network, fromUtcMs, endedAtUtcMs) : null;
-      } catch {
-        observed = null;
+        if (deps.observed) {
+          const observed = await deps.observed.fetchObservedRain(network, fromUtcMs, endedAtUtcMs);
+          summaries = observed.catchments.map((c) => summariseObservedRain(c.catchmentId, c.hourly, fromUtcMs, endedAtUtcMs, input.config.wetHourMm));
+        } else rainProblem = 'no observed-rain source configured';
+      } catch (error) {
+        rainProblem = (error as Error).message;
       }
-      const summaries = (observed?.catchments ?? []).map((c) => summariseObservedRain(c.catchmentId, c.hourly, fromUtcMs, endedAtUtcMs, input.config.wetHourMm));
-      const report = buildFloodReport({ ...event, endedAtUtcMs }, summaries, now());
+      const onsets = (summaries ?? []).flatMap((o) => (o.onsetUtcMs === null ? [] : [o.onsetUtcMs]));
+      const onsetUtcMs = event.observedOnsetUtcMs ?? (onsets.length > 0 ? Math.min(...onsets) : null);
+      const extras = await reportExtras(influx, event, endedAtUtcMs, onsetUtcMs);
+      const report = buildFloodReport({ ...event, endedAtUtcMs }, summaries, now(), { ...extras, ...(rainProblem ? { rainProblem } : {}) });
       await influx.write([
         { measurement: 'flood_report', tags: { network: network.id, event: event.eventId }, fields: { json: reportJson(report), peakWarningLevel: warningRank(report.peakWarning), overflowM3: report.overflows.totalM3 }, timeUtcMs: endedAtUtcMs },
         { measurement: 'flood_status', tags: { network: network.id }, fields: { warningLevel: 0, responseLevel: 'none', standDown: true }, timeUtcMs: endedAtUtcMs },

@@ -322,13 +322,40 @@ export interface FloodEventLog {
 
 export interface ObservedRainSummary {
   catchmentId: string;
-  totalMm: number;
-  max3hMm: number;
-  max6hMm: number;
-  max12hMm: number;
+  /** Over the known hours; null when no hour of the period was observed (unknown, never 0). */
+  totalMm: number | null;
+  max3hMm: number | null;
+  max6hMm: number | null;
+  max12hMm: number | null;
   onsetUtcMs: number | null;
   endUtcMs: number | null;
+  /** Hours of the period not observed (missing or null): the totals are then a lower bound. */
   gaps: number;
+  knownHours?: number;
+}
+
+/** Where a report's station figures come from: InfluxDB telemetry over the event, or the season's checks (a fallback). */
+export type FigureSource = 'telemetry' | 'snapshots' | 'mixed';
+
+/** Station figures over the event from InfluxDB telemetry (integral of overflowM3h, max and min of levelM). */
+export interface StationTelemetrySummary {
+  stationId: string;
+  maxLevelM: number | null;
+  maxLevelAtUtcMs: number | null;
+  /** null: no overflowM3h telemetry over the event. */
+  overflowM3: number | null;
+  /** Lowest level from the approval of the plan that set the station's drawdown target until rain onset (null: not asked or no data). */
+  minLevelAfterApprovalM: number | null;
+}
+
+/** How a dispatched plan went, from its plan_event records. Step numbers count from 1. */
+export interface DispatchOutcomeSummary {
+  planId: string;
+  stepsApplied: number;
+  failedSteps: { stepNumber: number | null; failed: number; atUtcMs: number }[];
+  handBacks: { atUtcMs: number; detail: string }[];
+  linkWriteFailures: { atUtcMs: number; detail: string }[];
+  dispatchFailed: { atUtcMs: number; detail: string } | null;
 }
 
 export interface FloodReport {
@@ -340,17 +367,26 @@ export interface FloodReport {
   durationH: number;
   peakWarning: WarningLevel;
   peakResponse: ResponseLevel | null;
-  rain: { catchments: ObservedRainSummary[]; networkMaxTotalMm: number; networkMax3hMm: number; networkMax12hMm: number };
-  levels: { timeline: FloodEventLog['levels']; stations: StationEventStats[] };
-  overflows: { totalM3: number; stations: { stationId: string; overflowM3: number }[] };
+  /** Network maxima are null when no observed rain was available (unknown, never 0). */
+  rain: { catchments: ObservedRainSummary[]; networkMaxTotalMm: number | null; networkMax3hMm: number | null; networkMax12hMm: number | null };
+  /** Station maxima from telemetry over the event, or from the season's checks (source says which). */
+  levels: { timeline: FloodEventLog['levels']; stations: StationEventStats[]; source?: FigureSource };
+  /** Overflow: the integral of overflowM3h over the event, or the checks' samples × interval (source says which). */
+  overflows: { totalM3: number; stations: { stationId: string; overflowM3: number }[]; source?: FigureSource };
   actions: FloodAction[];
   planAgainstActual: {
     onset: { forecastUtcMs: number | null; observedUtcMs: number | null; errorMin: number | null };
-    rain: { catchmentId: string; forecastMax3hMm: number; observedMax3hMm: number; forecastMax12hMm: number; observedMax12hMm: number; forecastTotalMm: number; observedTotalMm: number }[];
-    drawdown: { stationId: string; targetStartLevelM: number | null; minLevelBeforeOnsetM: number | null; reachedTarget: boolean | null }[];
-    overflow: { plannedM3: number; actualM3: number };
+    rain: { catchmentId: string; forecastMax3hMm: number; observedMax3hMm: number | null; forecastMax12hMm: number; observedMax12hMm: number | null; forecastTotalMm: number; observedTotalMm: number | null }[];
+    /** Targets only from dispatched plans (planId); the minimum level from that plan's approval until onset when telemetry has it. */
+    drawdown: { stationId: string; planId?: string | null; targetStartLevelM: number | null; minLevelBeforeOnsetM: number | null; minLevelSource?: 'after-approval' | 'snapshots-since-event-start' | null; reachedTarget: boolean | null }[];
+    /** plannedM3: the first dispatched plan's predicted overflow; null when no dispatched plan predicted one. */
+    overflow: { plannedM3: number | null; plannedByPlanId?: string | null; actualM3: number };
     plans: FloodEventLog['plans'];
   };
+  /** Dispatch outcomes of the event's dispatched plans; null when they could not be read. */
+  dispatch?: DispatchOutcomeSummary[] | null;
+  /** What the report had to fall back on or could not know, in plain words. */
+  notes?: string[];
   summary: LocalisedText;
   generatedAtUtcMs: number;
 }
