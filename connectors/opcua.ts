@@ -24,6 +24,11 @@ export interface OpcUaConnectorOptions {
   password?: string;
   /** Folder for the client's own certificate (needed for SignAndEncrypt). */
   pkiFolder?: string;
+  /**
+   * Accept a server certificate that is not in `<pkiFolder>/trusted/certs` (default false). Only for the
+   * embedded simulator: accepting any certificate gives up SignAndEncrypt's protection against a man in the middle.
+   */
+  acceptUnknownServerCertificate?: boolean;
   connectTimeoutMs?: number;
 }
 
@@ -59,7 +64,7 @@ export interface OpcUaConnector {
 export function createOpcUaConnector(options: OpcUaConnectorOptions): OpcUaConnector {
   const secure = options.securityMode === 'SignAndEncrypt';
   const certificateManager = options.pkiFolder
-    ? new OPCUACertificateManager({ rootFolder: options.pkiFolder, automaticallyAcceptUnknownCertificate: true })
+    ? new OPCUACertificateManager({ rootFolder: options.pkiFolder, automaticallyAcceptUnknownCertificate: options.acceptUnknownServerCertificate ?? false })
     : undefined;
   const client = OPCUAClient.create({
     applicationName: 'sewer-dispatch',

@@ -147,6 +147,8 @@ async function main() {
     INFLUX_BUCKET: influx.database,
     INFLUX_DATABASE: influx.database,
     OPCUA_ENDPOINT: `opc.tcp://127.0.0.1:${ports.opcua}`,
+    // The embedded simulator's self-signed certificate is accepted (used only with OPCUA_SECURITY_MODE=SignAndEncrypt).
+    OPCUA_ACCEPT_UNKNOWN_SERVER_CERT: process.env['OPCUA_ACCEPT_UNKNOWN_SERVER_CERT'] ?? 'true',
     OPEN_METEO_FORECAST_URL: `http://127.0.0.1:${ports.forecast}/v1/forecast`,
     OPEN_METEO_ENSEMBLE_URL: `http://127.0.0.1:${ports.forecast}/v1/ensemble`,
     OPEN_METEO_ARCHIVE_URL: `http://127.0.0.1:${ports.forecast}/v1/archive`,

@@ -8,9 +8,8 @@
 // every point received on disk, tries to write the spool out for INGEST_STOP_DRAIN_MS and exits, within
 // INGEST_STOP_DEADLINE_MS in all (ingest/shutdown.ts); what InfluxDB has not taken is replayed on the next
 // start. One process per spool folder: a second one exits with code 2 naming the PID that holds it.
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { dataDir, resolveFromRepo } from '../runtime/paths.js';
+import { resolveFromRepo } from '../runtime/paths.js';
 import { loadSettings } from '../runtime/startup.js';
 import { consoleLogger } from './log.js';
 import { defaultSpoolDir, startIngest, type IngestHandle } from './service.js';
@@ -74,7 +73,8 @@ try {
       mode: env.OPCUA_SECURITY_MODE,
       ...(env.OPCUA_USER ? { userName: env.OPCUA_USER } : {}),
       ...(env.OPCUA_PASSWORD ? { password: env.OPCUA_PASSWORD } : {}),
-      ...(secure ? { pkiFolder: path.join(dataDir, 'pki-ingest') } : {}),
+      // The folder the worker and the API use too: SCADA trusts one client certificate (runtime/connectors.ts).
+      ...(secure ? { pkiFolder: resolveFromRepo(env.OPCUA_PKI_DIR), acceptUnknownServerCertificate: env.OPCUA_ACCEPT_UNKNOWN_SERVER_CERT === 'true' } : {}),
     },
     influx: { url: env.INFLUX_URL, token: env.INFLUX_TOKEN, org: env.INFLUX_ORG, bucket: env.INFLUX_BUCKET, database: env.INFLUX_DATABASE },
     spoolDir,

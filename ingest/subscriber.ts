@@ -110,6 +110,8 @@ export interface OpcUaSecurity {
   password?: string;
   /** Client certificate folder (needed for SignAndEncrypt). */
   pkiFolder?: string;
+  /** Accept a server certificate not in `<pkiFolder>/trusted/certs` (default false; the embedded simulator only). */
+  acceptUnknownServerCertificate?: boolean;
 }
 
 export interface ReconnectStrategy {
@@ -602,7 +604,7 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
   };
 
   const certificateManager = security.pkiFolder
-    ? new OPCUACertificateManager({ rootFolder: security.pkiFolder, automaticallyAcceptUnknownCertificate: true })
+    ? new OPCUACertificateManager({ rootFolder: security.pkiFolder, automaticallyAcceptUnknownCertificate: security.acceptUnknownServerCertificate ?? false })
     : undefined;
 
   /** Ask once whether the server could backfill a gap (HistoryRead); only logged, backfill is not attempted. */

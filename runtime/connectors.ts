@@ -30,13 +30,18 @@ export interface RuntimeConnectors {
   close(): Promise<void>;
 }
 
+/** The OPC UA client's certificate folder, shared with ingest (one certificate for SCADA to trust), and its trust setting. */
+export function opcuaPki(env: Pick<Env, 'OPCUA_PKI_DIR' | 'OPCUA_ACCEPT_UNKNOWN_SERVER_CERT'>): { pkiFolder: string; acceptUnknownServerCertificate: boolean } {
+  return { pkiFolder: path.resolve(repoRoot, env.OPCUA_PKI_DIR), acceptUnknownServerCertificate: env.OPCUA_ACCEPT_UNKNOWN_SERVER_CERT === 'true' };
+}
+
 export function createRuntimeConnectors(env: Env, network: NetworkConfig): RuntimeConnectors {
   const opcua = createOpcUaConnector({
     endpointUrl: env.OPCUA_ENDPOINT,
     securityMode: env.OPCUA_SECURITY_MODE,
     ...(env.OPCUA_USER ? { userName: env.OPCUA_USER } : {}),
     ...(env.OPCUA_PASSWORD ? { password: env.OPCUA_PASSWORD } : {}),
-    ...(env.OPCUA_SECURITY_MODE === 'SignAndEncrypt' ? { pkiFolder: path.join(repoRoot, '.data', 'pki-client') } : {}),
+    ...(env.OPCUA_SECURITY_MODE === 'SignAndEncrypt' ? opcuaPki(env) : {}),
   });
   const influx = createInfluxConnector({ url: env.INFLUX_URL, token: env.INFLUX_TOKEN, org: env.INFLUX_ORG, bucket: env.INFLUX_BUCKET, database: env.INFLUX_DATABASE });
   const rateLimits = parseRateLimits(env.OPEN_METEO_RATE_LIMITS);

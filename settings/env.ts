@@ -20,6 +20,15 @@ export const EnvSchema = Type.Object({
   OPCUA_SECURITY_MODE: Type.Union([Type.Literal('None'), Type.Literal('SignAndEncrypt')], { default: 'None' }),
   OPCUA_USER: Type.Optional(Type.String({ minLength: 1 })),
   OPCUA_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  OPCUA_PKI_DIR: Type.String({
+    minLength: 1,
+    default: '.data/pki',
+    description: 'Client certificate folder (own/, trusted/, rejected/; relative to the repository root) shared by ingest, the worker and the API: one certificate for SCADA to trust, kept across container re-creation',
+  }),
+  OPCUA_ACCEPT_UNKNOWN_SERVER_CERT: Type.Union([Type.Literal('true'), Type.Literal('false')], {
+    default: 'false',
+    description: 'true: accept any SCADA server certificate (the embedded simulator of npm start only); false: only certificates placed in <OPCUA_PKI_DIR>/trusted/certs',
+  }),
   OPEN_METEO_FORECAST_URL: Url('Open-Meteo forecast endpoint', 'https://api.open-meteo.com/v1/forecast'),
   OPEN_METEO_ENSEMBLE_URL: Url('Open-Meteo ensemble endpoint', 'https://ensemble-api.open-meteo.com/v1/ensemble'),
   OPEN_METEO_ARCHIVE_URL: Url('Open-Meteo archive endpoint', 'https://archive-api.open-meteo.com/v1/archive'),

@@ -111,7 +111,7 @@ void describe('infra/compose.yaml', () => {
     assert.match(source, /^[a-z][a-z0-9_-]*$/, `a named volume, not a bind mount or an anonymous one (${source})`);
     assert.ok(compose.volumes && source in compose.volumes, `volume ${source} is declared`);
     const dockerfile = fs.readFileSync(path.join(infra, 'Dockerfile'), 'utf8');
-    assert.match(dockerfile, /^RUN mkdir -p \.data\/spool && chown -R node:node \.data$/m, 'the image has the folder, owned by node, so the new volume is too');
+    assert.match(dockerfile, /^RUN mkdir -p \.data\/spool( [^&\n]+)? && chown -R node:node \.data$/m, 'the image has the folder, owned by node, so the new volume is too');
     assert.match(dockerfile, /^USER node$/m);
     assert.ok(s.hostname, 'a fixed host name, so a re-created container can judge the lock left by its predecessor');
     assert.ok((s.depends_on as Record<string, { condition?: string }>)['influxdb'], 'starts after InfluxDB');
@@ -123,6 +123,19 @@ void describe('infra/compose.yaml', () => {
     assert.ok(m && (m[1] || m[2]), `stop_grace_period ${grace} in the form 1m30s`);
     const graceMs = (Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 1000;
     assert.ok(graceMs >= INGEST_STOP_DEADLINE_MS + 5_000, `${graceMs} ms ≥ ${INGEST_STOP_DEADLINE_MS} ms + 5 s`);
+  });
+
+  void test('ingest, the worker and the API share one OPC UA certificate folder on a named volume, and trust the server explicitly', () => {
+    for (const name of ['ingest', 'worker', 'api']) {
+      const s = service(name);
+      const env = environment(s);
+      assert.equal(env['OPCUA_PKI_DIR'], '.data/pki', `${name}: OPCUA_PKI_DIR`);
+      assert.match(env['OPCUA_ACCEPT_UNKNOWN_SERVER_CERT'] ?? '', /^\$\{OPCUA_ACCEPT_UNKNOWN_SERVER_CERT:-false\}$/, `${name}: unknown server certificates refused by default`);
+      const mounts = (s.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+      assert.ok(mounts.includes('opcua-pki:/app/.data/pki'), `${name} mounts opcua-pki at /app/.data/pki: ${mounts.join(', ')}`);
+    }
+    assert.ok(compose.volumes && 'opcua-pki' in compose.volumes, 'the volume opcua-pki is declared');
+    assert.match(fs.readFileSync(path.join(infra, 'Dockerfile'), 'utf8'), /mkdir -p [^\n]*\.data\/pki[^\n]*&& chown -R node:node \.data/, 'the image creates .data/pki owned by node');
   });
 
   void test('the servers the app depends on have healthchecks', () => {
