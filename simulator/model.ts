@@ -4,7 +4,8 @@
 import { DEFAULT_VFD_MIN_SPEED_FRACTION, VFD_DESTAGE_FRACTION, type NetworkConfig, type QualityParameter } from '../network/schema.js';
 import { RemoteControl, StationMode, resolveTagMap } from '../network/tags.js';
 import type { ResolvedTag, TagDataType } from '../network/tags.js';
-import { createCalendar } from '../forecasting/calendar.js';
+import { createCalendar, usesWeekendProfile, type LocalCalendar } from '../forecasting/calendar.js';
+import type { DayCalendar } from '../network/day-calendar.js';
 import { mulberry32 } from '../scenarios/random.js';
 export { mulberry32 } from '../scenarios/random.js';
 
@@ -309,6 +310,10 @@ export class Simulation {
   private offsetCheckedHour = Number.NaN;
   private readonly fixedOffset: boolean;
   private monthIndex = 0;
+  /** Whether the local day takes the weekend dry-weather pattern (weekends and listed holidays; not 调休 workdays). */
+  private restDay = false;
+  private readonly localCalendar: LocalCalendar;
+  private readonly dayCalendar: DayCalendar | undefined;
   private readonly pricePerLocalMin = new Float64Array(24 * 60);
   private floodSeason = false;
 
@@ -536,6 +541,8 @@ export class Simulation {
     };
     QUALITY_PARAMETERS.forEach((p, i) => (this.rdiiQuality[i] = options.rdiiQuality?.[p] ?? DEFAULT_RDII_QUALITY[p]));
     const calendar = createCalendar(n.timezone);
+    this.localCalendar = calendar;
+    this.dayCalendar = n.dayCalendar;
     this.utcOffset = (utcMs) => calendar.offsetMs(utcMs);
     const year = new Date(options.startUtcMs).getUTCFullYear();
     const probes = [0, 3, 6, 9].map((month) => this.utcOffset(Date.UTC(year, month, 1)));
@@ -964,6 +971,11 @@ export class Simulation {
       this.offsetCheckedHour = hour;
     }
     this.monthIndex = new Date(t + this.offsetMs).getUTCMonth();
+    // The network's day calendar (holidays, make-up working days) as the forecast and planner read it; without
+    // one, Saturday and Sunday.
+    const localMs = t + this.offsetMs;
+    const weekday = modPositive(Math.floor(localMs / 86_400_000) + 4, 7); // 1970-01-01 was a Thursday
+    this.restDay = this.dayCalendar ? usesWeekendProfile(this.localCalendar, t, this.dayCalendar) : weekday === 0 || weekday === 6;
     // Hourly AR(1) DWF noise; drawn in catchment order so the stream depends only on the seed.
     const sigma = this.opts.dwfNoiseFraction;
     if (sigma > 0) {
@@ -1007,8 +1019,7 @@ export class Simulation {
     const localMinOfDay = modPositive(Math.floor(localMs / MS_PER_MIN), 1440);
     const price = this.pricePerLocalMin[localMinOfDay]!;
     const localHour = (localMinOfDay / 60) | 0;
-    const weekday = modPositive(Math.floor(localMs / 86_400_000) + 4, 7); // 1970-01-01 was a Thursday
-    const weekend = weekday === 0 || weekday === 6;
+    const weekend = this.restDay;
     const spikesOn = this.spikesOn;
     const S = this.S;
     const stepIndex = this.stepIndex;

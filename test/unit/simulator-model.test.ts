@@ -376,3 +376,33 @@ void describe('simulator clock', () => {
     }
   });
 });
+
+void describe('simulator model: day calendar', () => {
+  /** W1's inflow at 10:00 local on the given local date, with and without the network's day calendar (no DWF noise). */
+  function inflowAt10(dateLocal: string): { withCalendar: number; plainWeekends: number } {
+    const startUtcMs = Date.parse(`${dateLocal}T00:00:00+08:00`);
+    const plain: NetworkConfig = { ...network, dayCalendar: undefined };
+    const read = (net: NetworkConfig) => {
+      const s = createSimulation({ network: net, startUtcMs, seed: 7, dwfNoiseFraction: 0 });
+      s.advance(10 * 60);
+      return num(s, 'W1', 'inflowM3h');
+    };
+    return { withCalendar: read(network), plainWeekends: read(plain) };
+  }
+
+  void it('runs statutory holidays on the weekend pattern and make-up working days on the weekday one, as the forecast does', () => {
+    assert.ok(network.dayCalendar, 'the reference network lists its holidays');
+    const nationalDay = inflowAt10('2026-10-01'); // a Thursday off
+    const makeUpSaturday = inflowAt10('2026-10-10'); // a Saturday worked
+    const plainWednesday = inflowAt10('2026-07-01');
+    const plainSaturday = inflowAt10('2026-07-04');
+    assert.equal(plainWednesday.withCalendar, plainWednesday.plainWeekends, 'an ordinary day is unchanged');
+    assert.notEqual(plainWednesday.withCalendar, plainSaturday.withCalendar, 'the two patterns differ at 10:00');
+    assert.notEqual(nationalDay.withCalendar, nationalDay.plainWeekends, 'National Day is not run as a Thursday');
+    assert.notEqual(makeUpSaturday.withCalendar, makeUpSaturday.plainWeekends, 'a make-up Saturday is not run as a weekend');
+    // Same pattern as the plain days of that kind, up to the monthly factor between July and October.
+    const ratio = (a: number, b: number) => a / b;
+    assert.ok(Math.abs(ratio(nationalDay.withCalendar, makeUpSaturday.plainWeekends) - 1) < 1e-9, 'holiday = a plain October Saturday');
+    assert.ok(Math.abs(ratio(makeUpSaturday.withCalendar, nationalDay.plainWeekends) - 1) < 1e-9, 'make-up Saturday = a plain October Thursday');
+  });
+});
