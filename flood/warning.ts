@@ -41,14 +41,22 @@ export interface WindowMax {
 /**
  * Largest rain over any `windowH` consecutive hours whose window ends in (fromUtcMs, toUtcMs]. A window with
  * a missing hour counts its known hours only and is reported in `gaps` (it can raise, never hide, a level).
+ * `counts`, when given, decides which windows are considered at all (by their end).
  */
-export function rollingMaxMm(series: HourlyRain, windowH: number, fromUtcMs = Number.NEGATIVE_INFINITY, toUtcMs = Number.POSITIVE_INFINITY): WindowMax {
+export function rollingMaxMm(
+  series: HourlyRain,
+  windowH: number,
+  fromUtcMs = Number.NEGATIVE_INFINITY,
+  toUtcMs = Number.POSITIVE_INFINITY,
+  counts?: (windowEndUtcMs: number, windowH: number) => boolean,
+): WindowMax {
   if (!(Number.isInteger(windowH) && windowH >= 1)) throw new RangeError(`windowH must be a whole number of hours ≥ 1, got ${windowH}`);
   const byHour = new Map<number, number | null>();
   series.timeUtcMs.forEach((t, i) => byHour.set(t, series.mm[i] ?? null));
   let best: WindowMax = { mm: 0, endUtcMs: null, gaps: 0 };
   for (const end of series.timeUtcMs) {
     if (end <= fromUtcMs || end > toUtcMs) continue;
+    if (counts && !counts(end, windowH)) continue;
     let sum = 0;
     let missing = 0;
     for (let h = 0; h < windowH; h++) {
@@ -70,10 +78,11 @@ export function warningOfSeries(
   toUtcMs: number,
   catchmentId: string,
   source: RainSource,
+  counts?: (windowEndUtcMs: number, windowH: number) => boolean,
 ): WarningEvidence {
   let evidence: WarningEvidence = { catchmentId, source, level: 'none', windowH: 0, mm: 0, windowEndUtcMs: null };
   for (const threshold of thresholds) {
-    const max = rollingMaxMm(series, threshold.windowH, fromUtcMs, toUtcMs);
+    const max = rollingMaxMm(series, threshold.windowH, fromUtcMs, toUtcMs, counts);
     if (max.mm >= threshold.mm && warningRank(threshold.level) > warningRank(evidence.level)) {
       evidence = { catchmentId, source, level: threshold.level, windowH: threshold.windowH, mm: round1(max.mm), windowEndUtcMs: max.endUtcMs };
     }
@@ -135,8 +144,13 @@ function sumKnown(series: HourlyRain, fromUtcMs: number, toUtcMs: number): { mm:
 
 /**
  * Warning per catchment and source, and the network level: the highest of all (就高不就低).
- * Observed: windows ending within `observedRecentH` before now. Forecast: windows ending after now up to
- * the look-ahead, over observed-then-forecast rain (so 30 mm fallen + 25 mm coming in 3 h is 55 mm in 3 h).
+ * Observed: windows ending within `observedRecentH` before now, while the rain may continue (CMA: "已达…以上且降雨
+ *可能持续"): the last observed hour is wet, or rain is forecast within the threshold's window. Once the rain has
+ * stopped and none is forecast, an observed-only warning is lifted. Missing data is never read as dry: an
+ * unknown last hour, or forecast hours missing from that window, keep the warning.
+ * Forecast: windows ending after now up to the look-ahead, over observed-then-forecast rain (so 30 mm fallen +
+ * 25 mm coming in 3 h is 55 mm in 3 h), counted only when their forecast hours carry rain (or are missing): a
+ * window of past rain and a dry forecast is not forecast evidence. The forecast maxima follow the same rule.
  */
 export function assessRain(catchments: readonly CatchmentRainInput[], options: RainAssessmentOptions): RainAssessment {
   const { nowUtcMs, thresholds } = options;
@@ -144,11 +158,29 @@ export function assessRain(catchments: readonly CatchmentRainInput[], options: R
   const out: CatchmentRain[] = [];
   for (const c of catchments) {
     const combined = combineRain(c.observed, c.forecast, nowUtcMs);
-    const observedEvidence = warningOfSeries(c.observed, thresholds, nowUtcMs - options.observedRecentH * MS_PER_H, nowUtcMs, c.catchmentId, 'observed');
-    const forecastEvidence = warningOfSeries(combined, thresholds, nowUtcMs, nowUtcMs + options.lookAheadH * MS_PER_H, c.catchmentId, 'forecast');
+    const forecastHour = new Map<number, number | null>();
+    c.forecast.timeUtcMs.forEach((t, i) => {
+      if (t > nowUtcMs) forecastHour.set(t, c.forecast.mm[i] ?? null);
+    });
+    /** Forecast hours ending in (fromUtcMs, toUtcMs] carry rain, or some are missing (a gap is never dry). */
+    const forecastMayRain = (fromUtcMs: number, toUtcMs: number) => {
+      for (let t = Math.floor(fromUtcMs / MS_PER_H) * MS_PER_H + MS_PER_H; t <= toUtcMs; t += MS_PER_H) {
+        const mm = forecastHour.get(t);
+        if (mm === null || mm === undefined || mm >= options.wetHourMm) return true;
+      }
+      return false;
+    };
+    const forecastWindow = (end: number, windowH: number) => forecastMayRain(Math.max(nowUtcMs, end - windowH * MS_PER_H), end);
+    // The last observed hour of the recent period; unknown (absent or null) counts as possibly raining.
+    const recent = c.observed.timeUtcMs.map((t, i) => ({ t, mm: c.observed.mm[i] ?? null })).filter((x) => x.t > nowUtcMs - options.observedRecentH * MS_PER_H && x.t <= nowUtcMs);
+    const last = recent.sort((a, b) => a.t - b.t).at(-1);
+    const rainingNow = last === undefined || last.mm === null || last.mm >= options.wetHourMm;
+    const observedContinues = (_end: number, windowH: number) => rainingNow || forecastMayRain(nowUtcMs, nowUtcMs + windowH * MS_PER_H);
+    const observedEvidence = warningOfSeries(c.observed, thresholds, nowUtcMs - options.observedRecentH * MS_PER_H, nowUtcMs, c.catchmentId, 'observed', observedContinues);
+    const forecastEvidence = warningOfSeries(combined, thresholds, nowUtcMs, nowUtcMs + options.lookAheadH * MS_PER_H, c.catchmentId, 'forecast', forecastWindow);
     evidence.push(observedEvidence, forecastEvidence);
     const obs = (h: number) => sumKnown(c.observed, nowUtcMs - h * MS_PER_H, nowUtcMs);
-    const fcMax = (h: number) => rollingMaxMm(combined, h, nowUtcMs, nowUtcMs + options.lookAheadH * MS_PER_H).mm;
+    const fcMax = (h: number) => rollingMaxMm(combined, h, nowUtcMs, nowUtcMs + options.lookAheadH * MS_PER_H, forecastWindow).mm;
     const fcFuture = sumKnown(c.forecast, nowUtcMs, nowUtcMs + options.lookAheadH * MS_PER_H);
     // Onset: the start of the wet spell in progress, or the first wet forecast hour.
     let onsetUtcMs: number | null = null;

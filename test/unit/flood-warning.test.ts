@@ -82,3 +82,31 @@ test('onset and end of forecast rain; a dry outlook has no level', () => {
   assert.equal(wet.warning, 'orange', '60 mm in 3 h forecast');
   assert.equal(wet.bySource.observed, 'none');
 });
+
+test('after the rain: past rain with a dry forecast is no forecast evidence, and an observed-only warning is lifted once the rain has stopped (CMA: 已达…且降雨可能持续)', () => {
+  const options = { thresholds: cmaThresholds, nowUtcMs: NOW, lookAheadH: 24, observedRecentH: 1, wetHourMm: 0.5 };
+  // 72 mm fell over the 6 h ending 2 h ago; the last two hours were dry.
+  const fell = series(-12, [...fill(5, 0), ...fill(6, 12), 0, 0]);
+  const dry = assessRain([{ catchmentId: 'A', stationId: 'S', observed: fell, forecast: series(1, fill(24, 0)) }], options);
+  assert.equal(dry.bySource.forecast, 'none', 'windows of past rain and a dry forecast are not forecast evidence');
+  assert.equal(dry.bySource.observed, 'none', 'the rain has stopped and none is forecast');
+  assert.equal(dry.warning, 'none');
+  assert.equal(dry.catchments[0]!.forecast.max12hMm, 0, 'the board shows no forecast rain');
+
+  // Still raining in the last hour: the observed warning stands.
+  const raining = assessRain([{ catchmentId: 'A', stationId: 'S', observed: series(-12, [...fill(7, 0), ...fill(6, 12)]), forecast: series(1, fill(24, 0)) }], options);
+  assert.equal(raining.bySource.observed, 'yellow', '72 mm in the last 6 h');
+  // Stopped for now, but more rain forecast within the signal's window: the rain may continue.
+  const more = assessRain([{ catchmentId: 'A', stationId: 'S', observed: fell, forecast: series(1, [0, 0, 2, ...fill(21, 0)]) }], options);
+  assert.equal(more.bySource.observed, 'blue', '72 mm in 12 h');
+  assert.equal(more.bySource.forecast, 'blue', 'a window whose forecast hours carry rain is forecast evidence');
+});
+
+test('a gap is never read as the rain having stopped: an unknown last hour or a missing forecast keep the observed warning', () => {
+  const options = { thresholds: cmaThresholds, nowUtcMs: NOW, lookAheadH: 24, observedRecentH: 1, wetHourMm: 0.5 };
+  const lastUnknown = series(-12, [...fill(5, 0), ...fill(6, 12), 0, null]);
+  assert.equal(assessRain([{ catchmentId: 'A', stationId: 'S', observed: lastUnknown, forecast: series(1, fill(24, 0)) }], options).bySource.observed, 'blue');
+  const fell = series(-12, [...fill(5, 0), ...fill(6, 12), 0, 0]);
+  assert.equal(assessRain([{ catchmentId: 'A', stationId: 'S', observed: fell, forecast: { timeUtcMs: [], mm: [] } }], options).bySource.observed, 'blue', 'no forecast: the rain may continue');
+  assert.equal(assessRain([{ catchmentId: 'A', stationId: 'S', observed: fell, forecast: series(1, [0, null, ...fill(22, 0)]) }], options).bySource.observed, 'blue', 'a forecast gap may be rain');
+});
