@@ -17,7 +17,7 @@ import { readObservedRain, readRecentLocalInflow, readStationHistory } from './h
 import { ERROR_CORRECTION_WINDOW_MIN, forecastInflow, modelsFromNetwork, toPlannerInflow, type InflowForecast, type StationInflowModel } from './inflow.js';
 import type { PlanningRain, RainSource } from './rain-source.js';
 import type { Series } from './series.js';
-import { forecastFlagsOf, readInflowForecast, writeInflowForecast, type ForecastFlags } from './write.js';
+import { forecastFlagsOf, localInflowPoints, readInflowForecast, writeInflowForecast, type ForecastFlags } from './write.js';
 
 export type PlannerInflow = ReturnType<typeof toPlannerInflow>;
 
@@ -192,6 +192,15 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
           correctionNote = `no error correction: recent inflow unreadable (${(error as Error).message})`;
         }
       }
+      // The same hour kept for comparing forecasts with what came (dashboards); a failed write loses only that view.
+      let observedNote: string | null = null;
+      if (recentLocalInflowM3h && options.write !== false) {
+        try {
+          await influx.write(localInflowPoints(recentLocalInflowM3h));
+        } catch (error) {
+          observedNote = `observed local inflow not stored: ${(error as Error).message}`;
+        }
+      }
       const inflow = forecastInflow({
         models: modelsNow,
         timeZone: network.timezone,
@@ -204,6 +213,7 @@ export function createInflowCycle(options: InflowCycleOptions): InflowCycle {
         includeMembers: true,
       });
       if (correctionNote) inflow.flags.push(correctionNote);
+      if (observedNote) inflow.flags.push(observedNote);
       const configuredStations = reportNow.filter((r) => r.source === 'configured').map((r) => r.stationId);
       if (configuredStations.length > 0) inflow.flags.push(`dry-weather flow from the network file's patterns at ${configuredStations.join(', ')} (no learned profile)`);
       // Each such station says why (a refused profile, an upstream station without telemetry, …).

@@ -14,6 +14,7 @@
 import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { MS_PER_MIN } from './calendar.js';
+import type { Series } from './series.js';
 import type { InflowForecast } from './inflow.js';
 import { readStationHistory } from './history.js';
 import { quoteIdent, quoteString } from './influxql.js';
@@ -83,6 +84,26 @@ export function inflowForecastPoints(forecast: InflowForecast): SeriesPoint[] {
         points.push({ measurement: INFLOW_FORECAST_MEASUREMENT, tags: { station: s.stationId, quantile, step: String(i) }, fields, timeUtcMs });
       });
     }
+  }
+  return points;
+}
+
+/**
+ * The observed local inflow (a station's measured inflow less what upstream stations, tanks and links sent it,
+ * routing.ts) the cycle reads for its error correction, kept as `local_inflow` (tag station; field flowM3h;
+ * time = step start) so the forecast, which is of local catchment inflow, is compared with the same quantity:
+ * a station's measured inflow also carries every upstream station's pumping (5–50× the local part at W3, W6,
+ * E4, E8). Unknown steps are left out, never written as zero. Re-reading an hour rewrites the same points.
+ */
+export const LOCAL_INFLOW_MEASUREMENT = 'local_inflow';
+
+export function localInflowPoints(localInflowM3h: Record<string, Series>): SeriesPoint[] {
+  const points: SeriesPoint[] = [];
+  for (const [stationId, series] of Object.entries(localInflowM3h)) {
+    series.values.forEach((flowM3h, i) => {
+      if (flowM3h === null || !Number.isFinite(flowM3h)) return;
+      points.push({ measurement: LOCAL_INFLOW_MEASUREMENT, tags: { station: stationId }, fields: { flowM3h }, timeUtcMs: series.startUtcMs + i * series.stepMin * MS_PER_MIN });
+    });
   }
   return points;
 }

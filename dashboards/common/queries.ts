@@ -13,6 +13,7 @@ export const Measurement = {
   tagStatus: 'tag_status',
   rainForecast: 'rain_forecast',
   inflowForecast: 'inflow_forecast',
+  localInflow: 'local_inflow',
   sensorFlag: 'sensor_flag',
   ingestGap: 'ingest_gap',
   planSetpoint: 'plan_setpoint',

@@ -27,6 +27,7 @@ import { tariffPeriods } from '../../dashboards/common/network.js';
 import { stationsAboveHighAlarmQuery } from '../../dashboards/common/queries.js';
 import { startForecastServer, type ForecastServer } from '../../forecast-server/server.js';
 import { issueMarkerPoint } from '../../forecasting/issues.js';
+import { localInflowPoints } from '../../forecasting/write.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { RainScenario } from '../../scenarios/rain.js';
@@ -176,6 +177,14 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
     }
     inflowForecast.push(...issuePoints, issueMarkerPoint({ kind: 'inflow', issuedAtMs: issuedAt, startUtcMs: issuedAt, endUtcMs: DAY_END, points: issuePoints.length, stepMin: 60, quality: 'fresh' }));
   }
+
+  // local_inflow as the inflow cycle keeps it (forecasting/write.ts localInflowPoints): here the observed inflow
+  // stands in for the local part, an hour unknown at each station (left out, never zero).
+  const localInflow = localInflowPoints(
+    Object.fromEntries(network.stations.map((s) => [s.id, { startUtcMs: DAY_START, stepMin: 60, values: (inflowByHour.get(s.id) ?? []).map((v, h) => (h === 5 ? null : v)) }])),
+  );
+  assert.ok(localInflow.length > 0 && localInflow.every((p) => p.timeUtcMs !== DAY_START + 5 * HOUR));
+  inflowForecast.push(...localInflow);
 
   // sensor_flag and flood_status as ingest/service.ts and activities/flood.ts write them.
   const flags: SeriesPoint[] = [

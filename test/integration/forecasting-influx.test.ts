@@ -180,6 +180,13 @@ void describe('forecasting with InfluxDB', () => {
     assert.equal(issued.rain.pastSteps, 96);
     assert.ok(issued.inflow.stations.every((s) => !s.flags.some((f) => /no observed rain before the start/.test(f))), 'past hours set the RDII state');
     assert.equal(issued.written, 16 * 96 * 4);
+    // The hour of observed local inflow the correction read is kept for the dashboards, the same values, at W3
+    // (fed by W1 and W2: its measured inflow is mostly theirs).
+    const startUtcMs = issued.rain.startUtcMs;
+    const recent = await readRecentLocalInflow(influx, network, startUtcMs, issued.rain.stepMin, 60);
+    const [kept] = await influx.query(`SELECT "flowM3h" FROM "local_inflow" WHERE "station" = 'W3' AND time >= ${startUtcMs - MS_PER_H}ms AND time < ${startUtcMs}ms`);
+    assert.deepEqual(kept?.values.map((row) => row[1]), recent['W3']!.values.filter((v) => v !== null));
+    assert.ok((kept?.values.length ?? 0) >= 3, `W3 local inflow steps kept: ${kept?.values.length}`);
     const stored = await readInflowForecast(influx, { issuedAtUtcMs: issued.inflow.issuedAtUtcMs });
     assert.equal(Object.keys(stored?.stations ?? {}).length, 16);
     const fromMemory = await cycle.plannerInflow(issued.inflow.issuedAtUtcMs);
