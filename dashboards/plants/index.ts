@@ -3,7 +3,7 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { NetworkConfig } from '../../network/schema.js';
 import { Uid, addGroups, finalise, row, sewerDashboard, type PanelGroup } from '../common/dashboard.js';
 import { plantHydraulicsPanels, utilisationPanel } from './hydraulics.js';
-import { plantQualityPanels } from './quality.js';
+import { networkQualityPanels, plantQualityPanels } from './quality.js';
 
 export function plantsDashboard(network: NetworkConfig): dashboard.Dashboard {
   const builder = sewerDashboard({
@@ -22,5 +22,7 @@ export function plantsDashboard(network: NetworkConfig): dashboard.Dashboard {
       panels: [...plantHydraulicsPanels(plant), ...plantQualityPanels(network, plant)],
     })),
   ];
+  const networkQuality = networkQualityPanels(network);
+  if (networkQuality.length > 0) groups.push({ row: row('管网水质'), panels: networkQuality });
   return finalise(addGroups(builder, groups).build());
 }

@@ -65,3 +65,55 @@ export function plantQualityPanels(network: NetworkConfig, plant: TreatmentPlant
     return [quality, load];
   });
 }
+
+/** The plant a node drains to and the minutes down the mains to it (following each main's `from` → `to`), or null when none is reached. */
+export function pathToPlant(network: NetworkConfig, node: string): { plantId: string; minutes: number } | null {
+  const plants = new Set(network.plants.map((p) => p.id));
+  let minutes = 0;
+  let at = node;
+  for (let hops = 0; hops <= network.mains.length; hops++) {
+    if (plants.has(at)) return { plantId: at, minutes };
+    const main = network.mains.find((m) => m.from === at);
+    if (!main) return null;
+    minutes += main.travelMin;
+    at = main.to;
+  }
+  return null;
+}
+
+/**
+ * Quality at the key nodes of the network (analysers not at a plant inlet), one panel per parameter with one
+ * series per analyser, grouped by the plant they drain to and upstream first (longest travel to it): a COD or pH spike moving downstream, and
+ * rain dilution (RDII), show as the same shape arriving later at the next analyser.
+ */
+export function networkQualityPanels(network: NetworkConfig) {
+  const plantIds = new Set(network.plants.map((p) => p.id));
+  const analysers = network.analysers
+    .filter((a) => !plantIds.has(a.node))
+    .map((a) => {
+      const path = pathToPlant(network, a.node);
+      return { ...a, plantId: path?.plantId ?? '', minutes: path?.minutes ?? null };
+    })
+    // Per plant's catchment, upstream first.
+    .sort((a, b) => a.plantId.localeCompare(b.plantId) || (b.minutes ?? -1) - (a.minutes ?? -1) || a.id.localeCompare(b.id));
+  const parameters = [...new Set(analysers.flatMap((a) => a.parameters))];
+  return parameters.map((p) => {
+    const measuring = analysers.filter((a) => a.parameters.includes(p));
+    const panel = timeseriesPanel({
+      title: `管网${label(p).zh}`,
+      description: `${label(p).en} at the network's key nodes (${p === 'ph' ? 'pH' : 'mg/L'}), per plant upstream first: ${measuring.map((a) => `${a.id} at ${a.node}${a.minutes === null ? '' : ` (${a.minutes} min to ${a.plantId})`}`).join(', ')}. A spike moving down the network reaches each analyser after the travel time between them; rain dilutes all of them.`,
+    })
+      .unit(p === 'ph' ? Unit.ph : Unit.mgL)
+      .decimals(p === 'ph' ? 2 : 1);
+    if (p !== 'ph') panel.min(0);
+    measuring.forEach((a, i) => {
+      panel.withTarget(
+        influxql(select({ select: [`mean("${p}") AS "${p}"`], from: { measurement: Measurement.analyser }, where: [tagEquals('id', a.id), TIME_FILTER], groupBy: [timeBucket(INTERVAL)] }), {
+          refId: String.fromCharCode(65 + i),
+          alias: `${a.id} @ ${a.node}${a.minutes === null ? '' : ` (${a.minutes} min → ${a.plantId})`}`,
+        }),
+      );
+    });
+    return panel;
+  });
+}
