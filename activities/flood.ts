@@ -1,5 +1,6 @@
 // Activities of the flood-season workflow: assess forecast and observed rain with the network's state,
 // build the emergency plan, and write the post-event report. A factory over its connectors.
+import { planPredictionPoints } from './plan-points.js';
 import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
 import type { OpcUaConnector } from '../connectors/opcua.js';
 import type { OpenMeteoConnector } from '../connectors/openmeteo.js';
@@ -278,6 +279,8 @@ export function createFloodActivities(deps: FloodDependencies) {
           timeUtcMs: step.startUtcMs,
         })),
       );
+      // The plan index point (activities/plan-points.ts): plan-vs-actual lists plans by time, emergency plans too.
+      points.push(...planPredictionPoints(plan.setpointPlan));
       await influx.write(points).catch(() => 0);
       return plan;
     },
