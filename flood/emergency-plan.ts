@@ -7,7 +7,9 @@ import type { Envelope, NetworkConfig, PumpStation } from '../network/schema.js'
 import { clampLevelBand, clampToEnvelope, ownLevelBand } from '../planner/envelope.js';
 import type { LocalisedText, Plan, PlanStep, StationReason, StationSetpoint } from '../planner/types.js';
 import {
+  receivingWaterName,
   responseLevelNames,
+  roleNames,
   warningNames,
   type Audience,
   type CrewTask,
@@ -67,28 +69,40 @@ export function audiencesFor(response: ResponseLevel): Audience[] {
   }
 }
 
-const roleNames: Record<Role, string> = { viewer: '查看员', dispatcher: '调度员', supervisor: '主管', admin: '管理员' };
-
 const fmtTime = (utcMs: number | null, timeZone: string) =>
   utcMs === null ? '—' : new Date(utcMs).toLocaleString('zh-CN', { timeZone, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
 
+/**
+ * The configured overflow points of the network, least harmful first. A station without a configured receiving
+ * water is not ranked: nothing is known of where its overflow goes, so no crew is sent to let it overflow there.
+ * No overflow points configured: no ranking at all (overflowPointWarnings says so at start-up).
+ */
 export function overflowPriorities(network: NetworkConfig, config: FloodConfig): OverflowPriority[] {
-  const configured = new Map(config.overflowPoints.map((p) => [p.stationId, p]));
-  const rows = network.stations.map((s) => {
-    const point = configured.get(s.id);
-    const receivingWater = point?.receivingWater ?? 'unranked';
-    const harm = point?.harm ?? (point ? (config.receivingWaterHarm[point.receivingWater] ?? 5) : 5);
-    return { stationId: s.id, receivingWater, harm };
-  });
+  const stationIds = new Set(network.stations.map((s) => s.id));
+  const configured = new Map<string, FloodConfig['overflowPoints'][number]>();
+  for (const p of config.overflowPoints) if (stationIds.has(p.stationId) && !configured.has(p.stationId)) configured.set(p.stationId, p);
+  const rows = [...configured.values()].map((p) => ({ stationId: p.stationId, receivingWater: p.receivingWater, harm: p.harm ?? config.receivingWaterHarm[p.receivingWater] ?? 5 }));
   rows.sort((a, b) => a.harm - b.harm || a.stationId.localeCompare(b.stationId));
-  return rows.map((r, i) => ({
-    ...r,
-    rank: i + 1,
-    reason:
-      r.receivingWater === 'unranked'
-        ? { zh: '未配置受纳水体，按默认危害计', en: 'no receiving water configured; default harm' }
-        : { zh: `溢流进入${r.receivingWater}，危害系数${r.harm}`, en: `overflow reaches ${r.receivingWater}, harm ${r.harm}` },
-  }));
+  return rows.map((r, i) => {
+    const water = receivingWaterName(r.receivingWater);
+    return { ...r, rank: i + 1, reason: { zh: `溢流进入${water.zh}，危害系数${r.harm}`, en: `overflow reaches the ${water.en}, harm ${r.harm}` } };
+  });
+}
+
+/** What the flood configuration leaves the emergency plans without, for the start-up log (zh/en). */
+export function overflowPointWarnings(network: NetworkConfig, config: FloodConfig): LocalisedText[] {
+  const warnings: LocalisedText[] = [];
+  const stationIds = new Set(network.stations.map((s) => s.id));
+  if (config.overflowPoints.length === 0) {
+    warnings.push({ zh: '防汛配置未设溢流点（overflowPoints）：应急预案不排溢流优先顺序，也不安排溢流值守', en: 'flood config has no overflow points (overflowPoints): emergency plans rank no overflows and send no overflow-standby crew' });
+  }
+  for (const p of config.overflowPoints) {
+    if (!stationIds.has(p.stationId)) warnings.push({ zh: `溢流点${p.stationId}不是本管网的泵站，已忽略`, en: `overflow point ${p.stationId} is not a station of this network; ignored` });
+    else if (p.harm === undefined && config.receivingWaterHarm[p.receivingWater] === undefined) {
+      warnings.push({ zh: `溢流点${p.stationId}的受纳水体“${p.receivingWater}”无危害系数，按5计`, en: `overflow point ${p.stationId}: receiving water "${p.receivingWater}" has no harm configured; counted as 5` });
+    }
+  }
+  return warnings;
 }
 
 /** The transfer and tank setpoints SCADA holds (null where unknown: the first step then keeps to the range alone). */
@@ -273,9 +287,11 @@ export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
       task('standby-pump-check', s, d.startByUtcMs, { zh: `预降开始前检查${s.name.zh}备用泵`, en: `Check the standby pump at ${s.name.en} before drawdown` });
     }
   }
+  // Only a configured overflow point gets a crew on watch: without one, the least harmful place is not known.
   for (const p of overflowPriority.slice(0, 1)) {
     const s = network.stations.find((x) => x.id === p.stationId)!;
-    task('overflow-standby', s, Math.max(nowUtcMs, onset ?? taskDue), { zh: `如无法避免溢流，优先在${s.name.zh}（${p.receivingWater}）溢流，安排人员值守`, en: `If overflow cannot be avoided, let it happen at ${s.name.en} (${p.receivingWater}); crew on watch` });
+    const water = receivingWaterName(p.receivingWater);
+    task('overflow-standby', s, Math.max(nowUtcMs, onset ?? taskDue), { zh: `如无法避免溢流，优先在${s.name.zh}（${water.zh}）溢流，安排人员值守`, en: `If overflow cannot be avoided, let it happen at ${s.name.en} (${water.en}); crew on watch` });
   }
 
   // --- The setpoint schedule.
@@ -340,14 +356,19 @@ export function buildEmergencyPlan(input: EmergencyPlanInput): EmergencyPlan {
     ...audiencesFor(response).map((audience) => ({
       audience,
       severity: 'emergency' as const,
-      title: `${warningName.zh}·${levelName.zh}应急预案待${roleNames[requiredRole]}批准 / ${warningName.en}: emergency plan for ${requiredRole} approval`,
+      title: `${warningName.zh}·${levelName.zh}应急预案待${roleNames[requiredRole].zh}批准 / ${warningName.en}: emergency plan for ${roleNames[requiredRole].en} approval`,
       text: `${summary.zh}\n\n${summary.en}`,
     })),
     {
       audience: 'crew',
       severity: 'warning',
       title: `防汛任务 ${crewTasks.length} 项 / ${crewTasks.length} flood tasks`,
-      text: crewTasks.map((t) => `- ${t.reason.zh}（${fmtTime(t.dueUtcMs, tz)}前，${t.location.latDeg.toFixed(4)},${t.location.lonDeg.toFixed(4)}）`).join('\n'),
+      // Chinese first, then the same tasks in English.
+      text: [
+        ...crewTasks.map((t) => `- ${t.reason.zh}（${fmtTime(t.dueUtcMs, tz)}前，${t.location.latDeg.toFixed(4)},${t.location.lonDeg.toFixed(4)}）`),
+        '',
+        ...crewTasks.map((t) => `- ${t.reason.en} (by ${fmtTime(t.dueUtcMs, tz)}, ${t.location.latDeg.toFixed(4)},${t.location.lonDeg.toFixed(4)})`),
+      ].join('\n'),
     },
   ];
 

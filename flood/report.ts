@@ -2,6 +2,7 @@
 // the plan against what actually happened. Pure: built from the flood-season workflow's event log, the
 // observed rain over the event and, when the report activity could read them, the station telemetry and the
 // dispatched plans' outcomes from InfluxDB. What is unknown stays null, never 0.
+import type { LocalisedText } from '../planner/types.js';
 import { rollingMaxMm } from './warning.js';
 import {
   responseLevelNames,
@@ -91,18 +92,25 @@ const maxOrNull = (values: readonly (number | null)[]): number | null => {
 };
 
 export function buildFloodReport(event: FloodEventLog, observed: readonly ObservedRainSummary[] | null, generatedAtUtcMs: number, extras: ReportExtras = {}): FloodReport {
-  const notes: string[] = [];
+  const notes: LocalisedText[] = [];
+  const why = (problem: string | undefined) => (problem ? `: ${problem}` : '');
   const endedAtUtcMs = event.endedAtUtcMs ?? generatedAtUtcMs;
   const rain = observed ?? [];
-  if (observed === null) notes.push(`observed rain unavailable${extras.rainProblem ? `: ${extras.rainProblem}` : ''}; rain figures are unknown`);
-  else if (rain.some((o) => o.gaps > 0)) notes.push(`observed rain has gaps (${rain.reduce((a, o) => a + o.gaps, 0)} catchment-hours missing): totals are lower bounds`);
+  const gapHours = rain.reduce((a, o) => a + o.gaps, 0);
+  if (observed === null) notes.push({ zh: `实测降雨不可用，降雨数据未知${why(extras.rainProblem)}`, en: `observed rain unavailable, rain figures unknown${why(extras.rainProblem)}` });
+  else if (gapHours > 0) notes.push({ zh: `实测降雨缺测${gapHours}个汇水区·小时，累计值为下限`, en: `observed rain has gaps (${gapHours} catchment-hours missing): totals are lower bounds` });
   const onsets = rain.flatMap((o) => (o.onsetUtcMs === null ? [] : [o.onsetUtcMs]));
   const observedOnset = event.observedOnsetUtcMs ?? (onsets.length > 0 ? Math.min(...onsets) : null);
   const forecastOnset = event.firstForecast?.onsetUtcMs ?? null;
 
   // Station maxima and overflow: telemetry over the event where it has the station, else the checks (flagged).
   const telemetryOf = new Map((extras.telemetry ?? []).map((t) => [t.stationId, t]));
-  if (!extras.telemetry) notes.push(`station telemetry unavailable${extras.telemetryProblem ? ` (${extras.telemetryProblem})` : ''}: overflow and maximum levels are estimated from the season's checks (sampled flow × interval), which miss or over-count short overflows`);
+  if (!extras.telemetry) {
+    notes.push({
+      zh: `泵站遥测不可用，溢流量和最高液位按巡检采样（流量×间隔）估算，短时溢流可能漏计或多计${why(extras.telemetryProblem)}`,
+      en: `station telemetry unavailable: overflow and maximum levels are estimated from the season's checks (sampled flow × interval), which miss or over-count short overflows${why(extras.telemetryProblem)}`,
+    });
+  }
   let fromTelemetry = 0;
   const stations: StationEventStats[] = event.stations.map((s) => {
     const t = telemetryOf.get(s.stationId);
@@ -116,7 +124,7 @@ export function buildFloodReport(event: FloodEventLog, observed: readonly Observ
     };
   });
   const source: FigureSource = fromTelemetry === 0 ? 'snapshots' : fromTelemetry === event.stations.length ? 'telemetry' : 'mixed';
-  if (extras.telemetry && source !== 'telemetry') notes.push(`telemetry had no data for ${event.stations.length - fromTelemetry} station(s): their figures come from the season's checks`);
+  if (extras.telemetry && source !== 'telemetry') notes.push({ zh: `${event.stations.length - fromTelemetry}座泵站无遥测数据，按巡检采样估算`, en: `telemetry had no data for ${event.stations.length - fromTelemetry} station(s): their figures come from the season's checks` });
   const overflowStations = stations.map((s) => ({ stationId: s.stationId, overflowM3: Math.round(s.overflowM3) }));
   const totalOverflow = overflowStations.reduce((a, s) => a + s.overflowM3, 0);
 
@@ -137,12 +145,12 @@ export function buildFloodReport(event: FloodEventLog, observed: readonly Observ
       reachedTarget: target === null || minLevel === null ? null : minLevel <= target.targetStartLevelM + 0.05,
     };
   });
-  if (drawdown.some((d) => d.minLevelSource === 'snapshots-since-event-start')) notes.push("some drawdown minima come from the season's checks since the event began, not from the plan's approval");
+  if (drawdown.some((d) => d.minLevelSource === 'snapshots-since-event-start')) notes.push({ zh: '部分预降最低液位取自事件开始以来的巡检，而非预案批准之后', en: "some drawdown minima come from the season's checks since the event began, not from the plan's approval" });
 
   const approved = event.plans.filter((p) => p.outcome === 'approved');
   const firstApproved = approved[0];
   const dispatch = extras.dispatch === undefined ? null : extras.dispatch;
-  if (dispatch === null) notes.push(`dispatch outcomes unavailable${extras.dispatchProblem ? `: ${extras.dispatchProblem}` : ''}`);
+  if (dispatch === null) notes.push({ zh: `下发结果不可用${why(extras.dispatchProblem)}`, en: `dispatch outcomes unavailable${why(extras.dispatchProblem)}` });
   const failedSteps = (dispatch ?? []).reduce((a, d) => a + d.failedSteps.length, 0);
   const handBacks = (dispatch ?? []).reduce((a, d) => a + d.handBacks.length, 0);
   const linkFailures = (dispatch ?? []).reduce((a, d) => a + d.linkWriteFailures.length, 0);

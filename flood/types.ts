@@ -53,6 +53,24 @@ export interface OverflowPointConfig {
   harm?: number;
 }
 
+/** Names of the usual receiving waters (as the console's water.* labels); other codes are shown as configured. */
+export const receivingWaterNames: Readonly<Record<string, LocalisedText>> = {
+  'sea-outfall': { zh: '排海管', en: 'sea outfall' },
+  'tidal-river': { zh: '感潮河道', en: 'tidal river' },
+  river: { zh: '河道', en: 'river' },
+  canal: { zh: '渠道', en: 'canal' },
+  street: { zh: '路面积水', en: 'street flooding' },
+};
+export const receivingWaterName = (code: string): LocalisedText => receivingWaterNames[code] ?? { zh: code, en: code };
+
+/** Role names for texts (the role codes are English words; Chinese texts need the names). */
+export const roleNames: Readonly<Record<Role, LocalisedText>> = {
+  viewer: { zh: '查看员', en: 'viewer' },
+  dispatcher: { zh: '调度员', en: 'dispatcher' },
+  supervisor: { zh: '主管', en: 'supervisor' },
+  admin: { zh: '管理员', en: 'admin' },
+};
+
 export interface FloodConfig {
   thresholds: WarningThreshold[];
   /** Least senior role that may approve an emergency plan at each response level. */
@@ -386,7 +404,7 @@ export interface FloodReport {
   /** Dispatch outcomes of the event's dispatched plans; null when they could not be read. */
   dispatch?: DispatchOutcomeSummary[] | null;
   /** What the report had to fall back on or could not know, in plain words. */
-  notes?: string[];
+  notes?: LocalisedText[];
   summary: LocalisedText;
   generatedAtUtcMs: number;
 }

@@ -145,7 +145,7 @@ function sumKnown(series: HourlyRain, fromUtcMs: number, toUtcMs: number): { mm:
 /**
  * Warning per catchment and source, and the network level: the highest of all (就高不就低).
  * Observed: windows ending within `observedRecentH` before now, while the rain may continue (CMA: "已达…以上且降雨
- *可能持续"): the last observed hour is wet, or rain is forecast within the threshold's window. Once the rain has
+ * 可能持续"): the last observed hour is wet, or rain is forecast within the threshold's window. Once the rain has
  * stopped and none is forecast, an observed-only warning is lifted. Missing data is never read as dry: an
  * unknown last hour, or forecast hours missing from that window, keep the warning.
  * Forecast: windows ending after now up to the look-ahead, over observed-then-forecast rain (so 30 mm fallen +

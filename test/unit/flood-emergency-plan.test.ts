@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { buildEmergencyPlan, standDownPlan } from '../../flood/emergency-plan.js';
+import { buildEmergencyPlan, overflowPointWarnings, standDownPlan } from '../../flood/emergency-plan.js';
 import { buildFloodReport, summariseObservedRain } from '../../flood/report.js';
 import { floodConfig, type FloodAssessment, type FloodEventLog, type ResponseLevel, type WarningLevel } from '../../flood/types.js';
 import { referenceNetworkPath } from '../../network/load.js';
@@ -241,4 +241,42 @@ test('an unknown wet-well level is planned as the worst case (the high alarm), a
   assert.equal(d.assumedFromLevelM, w6.levels.highAlarmM);
   assert.match(d.reason.zh, /液位未知/);
   assert.match(d.reason.en, /level unknown/i);
+});
+
+test('no overflow points configured: no overflow ranking and no crew sent to let a station overflow; configured waters are named, not coded, in Chinese', () => {
+  const none = floodConfig();
+  const plan = buildEmergencyPlan({ emergencyPlanId: 'p-none', revision: 1, network, assessment: assessment('yellow', 'III', 'W', 40), config: none, nowUtcMs: NOW });
+  assert.deepEqual(plan.overflowPriority, []);
+  assert.ok(!plan.crewTasks.some((t) => t.kind === 'overflow-standby'), JSON.stringify(plan.crewTasks.map((t) => `${t.kind}:${t.stationId}`)));
+  assert.ok(!plan.notifications.some((n) => n.text.includes('溢流')));
+  const warnings = overflowPointWarnings(network, none);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!.zh, /未设溢流点/);
+  assert.match(warnings[0]!.en, /no overflow points/);
+  assert.deepEqual(overflowPointWarnings(network, config), []);
+
+  // Configured: only the configured points are ranked, and the Chinese texts name the receiving water.
+  const seaOnly = floodConfig({ overflowPoints: [{ stationId: 'E8', receivingWater: 'sea-outfall' }] });
+  const ranked = buildEmergencyPlan({ emergencyPlanId: 'p-sea', revision: 1, network, assessment: assessment('yellow', 'III', 'W', 40), config: seaOnly, nowUtcMs: NOW });
+  assert.deepEqual(ranked.overflowPriority.map((p) => p.stationId), ['E8']);
+  assert.equal(ranked.overflowPriority[0]!.reason.zh, '溢流进入排海管，危害系数1');
+  const standby = ranked.crewTasks.find((t) => t.kind === 'overflow-standby')!;
+  assert.equal(standby.stationId, 'E8');
+  assert.match(standby.reason.zh, /（排海管）/);
+  assert.match(standby.reason.en, /\(sea outfall\)/);
+  for (const t of ranked.crewTasks) assert.doesNotMatch(t.reason.zh, /sea-outfall|unranked/);
+});
+
+test('dispatchers and crews read Chinese first, English second: crew message in both languages, role names (not codes) in Chinese titles', () => {
+  const plan = buildEmergencyPlan({ emergencyPlanId: 'p-text', revision: 1, network, assessment: assessment('orange', 'II', 'W', 60), config, nowUtcMs: NOW });
+  const crew = plan.notifications.find((n) => n.audience === 'crew')!;
+  const [zh, en] = crew.text.split('\n\n');
+  assert.equal(zh!.split('\n').length, plan.crewTasks.length);
+  assert.equal(en!.split('\n').length, plan.crewTasks.length);
+  for (const t of plan.crewTasks) {
+    assert.ok(zh!.includes(t.reason.zh) && en!.includes(t.reason.en), t.taskId);
+  }
+  const toSupervisor = plan.notifications.find((n) => n.audience === 'supervisor')!;
+  assert.match(toSupervisor.title, /待主管批准/);
+  assert.doesNotMatch(toSupervisor.title.split(' / ')[0]!, /supervisor/);
 });

@@ -71,7 +71,7 @@ test('missing observed rain is unknown (null), never 0 mm', () => {
   assert.deepEqual(r.planAgainstActual.rain.map((x) => [x.observedMax3hMm, x.observedTotalMm]), [[null, null]]);
   assert.match(r.summary.zh, /最大累计降雨未知/);
   assert.doesNotMatch(r.summary.zh, /降雨0毫米/);
-  assert.ok(r.notes?.some((n) => n.includes('archive HTTP 503')));
+  assert.ok(r.notes?.some((n) => n.en.includes('archive HTTP 503') && n.zh.includes('实测降雨不可用')));
   // An archive that has not caught up yet: no hour known is unknown; the missing hours are gaps.
   const lagging = summariseObservedRain('C-W1', { timeUtcMs: [], mm: [] }, T0 - 12 * H, T0 + 10 * H);
   assert.deepEqual([lagging.totalMm, lagging.max3hMm, lagging.gaps], [null, null, 22]);
@@ -86,7 +86,7 @@ test('overflow and maxima come from telemetry over the event; the checks are a f
   assert.equal(fallback.overflows.source, 'snapshots');
   assert.equal(fallback.overflows.totalM3, 1234);
   assert.match(fallback.summary.zh, /按巡检采样估算/);
-  assert.ok(fallback.notes?.some((n) => /telemetry unavailable/.test(n)));
+  assert.ok(fallback.notes?.some((n) => /telemetry unavailable/.test(n.en) && /遥测不可用/.test(n.zh)));
   assert.equal(fallback.planAgainstActual.drawdown[0]!.minLevelSource, 'snapshots-since-event-start');
 
   const r = buildFloodReport(event(approved), [], T0 + 10 * H, {
@@ -152,6 +152,6 @@ test('the report activity integrates overflowM3h and takes maxima from InfluxDB 
   assert.equal(fallback.overflows.source, 'snapshots');
   assert.equal(fallback.overflows.totalM3, 1234);
   assert.equal(fallback.dispatch, null);
-  assert.ok(fallback.notes?.some((n) => n.includes('InfluxDB unreachable')));
+  assert.ok(fallback.notes?.some((n) => n.en.includes('InfluxDB unreachable')));
   assert.ok(written.some((p) => p.measurement === 'flood_report'));
 });
