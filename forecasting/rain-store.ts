@@ -172,6 +172,8 @@ export function influxLastGoodStore(influx: InfluxConnector, planningStepMin?: n
 /** The kind tag (and marker kind) of the rain a dispatch cycle used, at its step. */
 export const cycleKind = (stepMin: number): string => `cycle-${stepMin}min`;
 export const CYCLE_KIND_PATTERN = /^cycle-[0-9]+min$/;
+/** Kinds of the stored ensemble issues (rain_ensemble), e.g. "ensemble-60min". */
+export const ENSEMBLE_KIND_PATTERN = /^ensemble-[0-9]+min$/;
 
 /**
  * The rain a dispatch cycle used (the activity's RainForecast, any quality: fresh, stale with its age,

@@ -14,6 +14,7 @@ export const Measurement = {
   rainForecast: 'rain_forecast',
   inflowForecast: 'inflow_forecast',
   localInflow: 'local_inflow',
+  rainEnsemble: 'rain_ensemble',
   sensorFlag: 'sensor_flag',
   ingestGap: 'ingest_gap',
   planSetpoint: 'plan_setpoint',

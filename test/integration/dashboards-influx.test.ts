@@ -28,6 +28,7 @@ import { stationsAboveHighAlarmQuery } from '../../dashboards/common/queries.js'
 import { startForecastServer, type ForecastServer } from '../../forecast-server/server.js';
 import { issueMarkerPoint } from '../../forecasting/issues.js';
 import { localInflowPoints } from '../../forecasting/write.js';
+import { saveGoodRain } from '../../forecasting/rain-store.js';
 import { loadNetworkFile, referenceNetworkPath } from '../../network/load.js';
 import type { NetworkConfig } from '../../network/schema.js';
 import type { RainScenario } from '../../scenarios/rain.js';
@@ -96,6 +97,7 @@ interface WrittenDay {
   planIds: string[];
   emergencyPlanId?: string;
   rainIssues: string[];
+  ensembleIssues: string[];
   inflowIssues: string[];
   pointsWritten: number;
   baseline: BaselineResult;
@@ -109,7 +111,7 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
   // The optimising planner (on the network's dry-weather flow: no inflow cycle here), so plans carry predictions.
   const planner = createMpcPlanner({ options: { timeLimitS: 20 } });
   const activities = createDispatchActivities({ network, opcua: simulatedScada(sim, now), influx, forecast: scenarioForecast(scenario, now), planner, now });
-  const written: Omit<WrittenDay, 'baseline'> = { planIds: [], rainIssues: [], inflowIssues: [], pointsWritten: 0 };
+  const written: Omit<WrittenDay, 'baseline'> = { planIds: [], rainIssues: [], ensembleIssues: [], inflowIssues: [], pointsWritten: 0 };
   // Observed hourly inflow per station, for the inflow forecast points below.
   const inflowByHour = new Map<string, number[]>();
 
@@ -177,6 +179,21 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
     }
     inflowForecast.push(...issuePoints, issueMarkerPoint({ kind: 'inflow', issuedAtMs: issuedAt, startUtcMs: issuedAt, endUtcMs: DAY_END, points: issuePoints.length, stepMin: 60, quality: 'fresh' }));
   }
+
+  // A rain ensemble as the rain store keeps it (forecasting/rain-store.ts saveGoodRain): 5 members, hourly from
+  // the day's start, each catchment's members from 0.5× to 1.5× of a 3 mm/h shower from 06:00 to 12:00.
+  const members = 5;
+  const showerMm = (h: number) => (h >= 6 && h < 12 ? 3 : 0);
+  written.ensembleIssues.push(String(DAY_START));
+  written.pointsWritten += await saveGoodRain(influx, 'ensemble', {
+    issuedAtUtcMs: DAY_START,
+    source: 'open-meteo:ensemble;quality=fresh',
+    startUtcMs: DAY_START,
+    stepMin: 60,
+    sourceStepMin: 60,
+    deterministic: Object.fromEntries(network.catchments.map((c) => [c.id, Array.from({ length: 24 }, (_, h) => showerMm(h))])),
+    members: Object.fromEntries(network.catchments.map((c) => [c.id, Array.from({ length: members }, (_, m) => Array.from({ length: 24 }, (_, h) => showerMm(h) * (0.5 + m / (members - 1))))])),
+  });
 
   // local_inflow as the inflow cycle keeps it (forecasting/write.ts localInflowPoints): here the observed inflow
   // stands in for the local part, an hour unknown at each station (left out, never zero).
@@ -346,6 +363,7 @@ void describe('dashboard queries against InfluxDB holding a simulated day', { ti
       plan: day.planIds[0]!,
       rain_issue: day.rainIssues[0]!,
       inflow_issue: day.inflowIssues[0]!,
+      ensemble_issue: day.ensembleIssues[0]!,
     };
   });
 
@@ -428,6 +446,17 @@ void describe('dashboard queries against InfluxDB holding a simulated day', { ti
     assert.equal(series.length, 1, query);
     return series[0]!.values.map((row) => row[1] as number);
   };
+
+  test('the rain ensemble band spans the members hour by hour: p10, median and p90 across members', async () => {
+    const forecast = buildDashboards(network).find((d) => d.key === 'forecast')!.dashboard;
+    const panel = (forecast.panels ?? []).find((p) => p.title === '汇水区降雨集合预报区间') as dashboard.Panel;
+    const [target] = (panel.targets ?? []) as unknown as Target[];
+    const [series] = await influx.query(interpolate(target!.query!, variables));
+    const at = (hour: number) => series!.values.find((row) => row[0] === DAY_START + hour * HOUR)?.slice(1);
+    // Members 0.5×, 0.75×, 1×, 1.25×, 1.5× of 3 mm/h at 08:00; none of them rains at 14:00.
+    assert.deepEqual(at(8), [1.5, 3, 4.5]);
+    assert.deepEqual(at(14), [0, 0, 0]);
+  });
 
   test('the baseline the service wrote: tariff periods add up to its counters, and priced by the dashboard they cost what the simulator charged', async () => {
     const source = { measurement: 'baseline', field: 'energyKwh' };
