@@ -129,7 +129,8 @@ function rampFlow(objectId: string, setpoint: string, wanted: number[], times: n
   let previous = inForce;
   return w.map((value, k) => {
     const r = clampToEnvelope(value, envelope, previous, k === 0 ? firstMinutes : (times[k]! - times[k - 1]!) / MS_PER_MIN);
-    if (r.clamped) clamped.push({ objectId, setpoint, wanted: wanted[k]!, sent: r.value, startUtcMs: times[k]! });
+    // Recorded against what the plan wanted, so an early ramp-down shows too.
+    if (Math.abs(r.value - wanted[k]!) > 1e-9) clamped.push({ objectId, setpoint, wanted: wanted[k]!, sent: r.value, startUtcMs: times[k]! });
     previous = r.value;
     return r.value;
   });

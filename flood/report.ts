@@ -132,6 +132,10 @@ export function buildFloodReport(event: FloodEventLog, observed: readonly Observ
   const targets = drawdownTargets(event);
   const drawdown = event.stations.map((s) => {
     const target = targets.get(s.stationId) ?? null;
+    // Approved once the rain had begun: no drawdown could happen before it.
+    if (target !== null && observedOnset !== null && target.approvedAtUtcMs >= observedOnset) {
+      return { stationId: s.stationId, planId: target.planId, targetStartLevelM: target.targetStartLevelM, minLevelBeforeOnsetM: null, minLevelSource: 'approved-after-onset' as const, reachedTarget: false };
+    }
     const afterApproval = telemetryOf.get(s.stationId)?.minLevelAfterApprovalM ?? null;
     const minLevel = target === null ? null : (afterApproval ?? s.minLevelBeforeOnsetM);
     const minLevelSource = minLevel === null ? null : afterApproval !== null ? ('after-approval' as const) : ('snapshots-since-event-start' as const);

@@ -396,7 +396,7 @@ export interface FloodReport {
     onset: { forecastUtcMs: number | null; observedUtcMs: number | null; errorMin: number | null };
     rain: { catchmentId: string; forecastMax3hMm: number; observedMax3hMm: number | null; forecastMax12hMm: number; observedMax12hMm: number | null; forecastTotalMm: number; observedTotalMm: number | null }[];
     /** Targets only from dispatched plans (planId); the minimum level from that plan's approval until onset when telemetry has it. */
-    drawdown: { stationId: string; planId?: string | null; targetStartLevelM: number | null; minLevelBeforeOnsetM: number | null; minLevelSource?: 'after-approval' | 'snapshots-since-event-start' | null; reachedTarget: boolean | null }[];
+    drawdown: { stationId: string; planId?: string | null; targetStartLevelM: number | null; minLevelBeforeOnsetM: number | null; minLevelSource?: 'after-approval' | 'snapshots-since-event-start' | 'approved-after-onset' | null; reachedTarget: boolean | null }[];
     /** plannedM3: the first dispatched plan's predicted overflow; null when no dispatched plan predicted one. */
     overflow: { plannedM3: number | null; plannedByPlanId?: string | null; actualM3: number };
     plans: FloodEventLog['plans'];

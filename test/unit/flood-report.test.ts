@@ -101,6 +101,9 @@ test('overflow and maxima come from telemetry over the event; the checks are a f
   // The level was low (1.45) before the approval, not after it: the drawdown did not reach 1.5 m.
   assert.deepEqual(r.planAgainstActual.drawdown[0], { stationId: 'W1', planId: 'r1', targetStartLevelM: 1.5, minLevelBeforeOnsetM: 1.8, minLevelSource: 'after-approval', reachedTarget: false });
   assert.match(r.summary.zh, /下发失败1步，交回本地控制1次/);
+  // Approved only after the rain began: no drawdown before onset, whatever the level was.
+  const late = buildFloodReport(event([plan('r1', 1, 'approved', 'wang', { decidedAtUtcMs: T0 + 7 * H })], { observedOnsetUtcMs: T0 + 6 * H }), [], T0 + 10 * H);
+  assert.deepEqual([late.planAgainstActual.drawdown[0]!.minLevelSource, late.planAgainstActual.drawdown[0]!.reachedTarget], ['approved-after-onset', false]);
   assert.match(r.summary.en, /1 hand-back\(s\)/);
   assert.equal(r.dispatch?.[0]?.failedSteps[0]?.stepNumber, 4);
 });
