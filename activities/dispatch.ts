@@ -7,7 +7,7 @@ import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
 import type { OpcUaConnector, SetpointWrite } from '../connectors/opcua.js';
 import type { Envelope, NetworkConfig } from '../network/schema.js';
 import { RemoteControl, StationMode, resolveTagMap, tagIndex, type ResolvedTag } from '../network/tags.js';
-import { insideEnvelope, MIN_LEVEL_BAND_GAP_M } from '../planner/envelope.js';
+import { clampLevelBand, clampToEnvelope, insideEnvelope, MIN_LEVEL_BAND_GAP_M } from '../planner/envelope.js';
 import type { Plan, PlanStep } from '../planner/types.js';
 import type { DeliveryReport, Notification } from '../notify/types.js';
 import type { InflowCycle } from '../forecasting/cycle.js';
@@ -117,6 +117,21 @@ export interface ApplyPlanStepInput {
   stationsOnly?: boolean;
   /** Read first and skip values SCADA already holds (also done on every retried attempt). */
   compareFirst?: boolean;
+  /**
+   * A step sent late in place of earlier ones (catch-up): every value moves at most the envelope's
+   * maxChangePerMin × rateLimitMin from the value SCADA holds (levels as a band); clamped writes say so.
+   */
+  rateLimitMin?: number;
+}
+
+/**
+ * The resolution setpoints are written at (levels 1 mm, flows 0.1 m³/h): plan arithmetic leaves noise such as
+ * 1.7000000000000002 that a PLC or an operator should not see. A band whose gap is a whole number of mm keeps it.
+ */
+export function roundSetpoint(tagName: string, value: number): number {
+  if (tagName.endsWith('LevelSpM')) return Math.round(value * 1000) / 1000;
+  if (tagName.endsWith('M3h')) return Math.round(value * 10) / 10;
+  return value;
 }
 
 export function createDispatchActivities(deps: DispatchDependencies) {
@@ -262,7 +277,7 @@ export function createDispatchActivities(deps: DispatchDependencies) {
       const compareFirst = input.compareFirst === true || attempt > 1;
       const planId = input.planId ?? input.plan?.planId ?? 'unknown';
       const step = input.step ?? input.plan?.steps[input.stepIndex];
-      if (!step) throw ApplicationFailure.nonRetryable(`plan ${planId} has no step ${input.stepIndex}`, 'InvalidPlanStep');
+      if (!step) throw ApplicationFailure.nonRetryable(`plan ${planId} has no step ${input.stepIndex + 1}${input.plan ? ` (the plan has ${input.plan.steps.length} steps)` : ''}`, 'InvalidPlanStep');
       const only = input.onlyStations ? new Set(input.onlyStations) : null;
       const skip = new Set(input.skipStations ?? []);
       const stationSetpoints = step.stations.filter((sp) => (only === null || only.has(sp.stationId)) && !skip.has(sp.stationId));
@@ -292,20 +307,55 @@ export function createDispatchActivities(deps: DispatchDependencies) {
             continue;
           }
           if (name === 'heartbeat') continue; // written once the station's setpoints read back right (below)
-          candidates.push({ tag: t, value, ...(envelope ? { envelope } : {}) });
+          candidates.push({ tag: t, value: roundSetpoint(name, value), ...(envelope ? { envelope } : {}) });
         }
       }
       if (!input.stationsOnly) {
         for (const tr of step.transfers) {
           const x = network.interconnections.find((i) => i.id === tr.interconnectionId);
           if (!x) throw ApplicationFailure.nonRetryable(`plan names unknown interconnection ${tr.interconnectionId}`, 'InvalidPlanStep');
-          candidates.push({ tag: tag(x.id, 'transferSpM3h'), value: tr.transferM3h, envelope: x.envelope.transferM3h, onlyWhenChanged: true });
+          candidates.push({ tag: tag(x.id, 'transferSpM3h'), value: roundSetpoint('transferSpM3h', tr.transferM3h), envelope: x.envelope.transferM3h, onlyWhenChanged: true });
         }
         for (const tk of step.tanks) {
           const t = network.tanks.find((i) => i.id === tk.tankId);
           if (!t) throw ApplicationFailure.nonRetryable(`plan names unknown tank ${tk.tankId}`, 'InvalidPlanStep');
-          candidates.push({ tag: tag(t.id, 'inletSpM3h'), value: tk.inletM3h, envelope: t.envelope.inletM3h, onlyWhenChanged: true });
-          candidates.push({ tag: tag(t.id, 'outletSpM3h'), value: tk.outletM3h, envelope: t.envelope.outletM3h, onlyWhenChanged: true });
+          candidates.push({ tag: tag(t.id, 'inletSpM3h'), value: roundSetpoint('inletSpM3h', tk.inletM3h), envelope: t.envelope.inletM3h, onlyWhenChanged: true });
+          candidates.push({ tag: tag(t.id, 'outletSpM3h'), value: roundSetpoint('outletSpM3h', tk.outletM3h), envelope: t.envelope.outletM3h, onlyWhenChanged: true });
+        }
+      }
+      const rateClamped = new Map<string, string>();
+      if (input.rateLimitMin !== undefined) {
+        // Catch-up: from what SCADA holds now, at most one step's change at the envelope's rate.
+        const minutes = input.rateLimitMin;
+        const limited = candidates.filter((c) => c.envelope);
+        const held = limited.length > 0 ? await opcua.readTags(limited.map((c) => c.tag)) : [];
+        const heldOf = new Map(limited.map((c, i) => [c.tag.nodeId, numericValue(held[i])]));
+        const byTag = (objectId: string, name: string) => candidates.find((c) => c.tag.objectId === objectId && c.tag.tag === name);
+        const setClamped = (c: { tag: ResolvedTag; value: number }, value: number) => {
+          const v = roundSetpoint(c.tag.tag, value);
+          if (Math.abs(v - c.value) <= 1e-9) return;
+          rateClamped.set(c.tag.nodeId, `planned ${c.value}, limited to ${v} by the envelope's rate from ${heldOf.get(c.tag.nodeId) ?? 'unknown'} over ${minutes} min`);
+          c.value = v;
+        };
+        for (const sp of stationSetpoints) {
+          const station = stationsById.get(sp.stationId)!;
+          const start = byTag(sp.stationId, 'startLevelSpM');
+          const stop = byTag(sp.stationId, 'stopLevelSpM');
+          if (start && stop) {
+            const band = clampLevelBand(
+              { startLevelM: start.value, stopLevelM: stop.value },
+              station.envelope,
+              { startLevelM: heldOf.get(start.tag.nodeId) ?? null, stopLevelM: heldOf.get(stop.tag.nodeId) ?? null },
+              minutes,
+            );
+            setClamped(start, band.startLevelM.value);
+            setClamped(stop, band.stopLevelM.value);
+          }
+        }
+        for (const c of limited) {
+          if (c.tag.tag === 'startLevelSpM' || c.tag.tag === 'stopLevelSpM') continue;
+          const clamped = clampToEnvelope(c.value, c.envelope!, heldOf.get(c.tag.nodeId) ?? null, minutes).value;
+          setClamped(c, c.tag.tag === 'pumpsAllowedSp' ? Math.round(clamped) : clamped);
         }
       }
       for (const c of candidates) {
@@ -340,7 +390,7 @@ export function createDispatchActivities(deps: DispatchDependencies) {
         }
         writes.push({ tag: c.tag, value: c.value });
       }
-      results.push(...(await writeAndVerify(writes)));
+      results.push(...(await writeAndVerify(writes)).map((r) => (rateClamped.has(r.nodeId) ? { ...r, detail: [r.detail, rateClamped.get(r.nodeId)].filter(Boolean).join('; ') } : r)));
       const beat = await writeHeartbeats(stationSetpoints.filter((sp) => remote.has(sp.stationId)).map((sp) => sp.stationId), results, input.heartbeat, compareFirst);
       results.push(...beat.results);
       alreadyInForce += beat.alreadyInForce;

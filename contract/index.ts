@@ -290,6 +290,8 @@ export interface DispatchCycleState {
   replacedBy?: string;
   /** On expiry or rejection: the live plan that stays in force (null: stations on local control / last setpoints). */
   keptPlanId?: string | null;
+  /** Steps (0-based) not sent because a later step was already due when they were (late approval, outage). */
+  skippedSteps?: number[];
 }
 
 export const approvePlanUpdate = defineUpdate<DispatchCycleState, [DecisionInput]>('approvePlan');
@@ -340,6 +342,8 @@ export interface PlanProposedMessage extends PlanRef {
 
 export interface DispatchContext {
   livePlanId: string | null;
+  /** Kind of the live plan (absent from coordinators before it was sent). */
+  liveKind?: PlanKind | null;
   lastApproved: ApprovedPlanRef | null;
 }
 
@@ -370,6 +374,8 @@ export const coordinatorStateQuery = defineQuery<CoordinatorState>('coordinatorS
 export const supersedePlanSignal = defineSignal<[{ byPlanId: string; reason: SupersedeReason }]>('supersedePlan');
 /** Coordinator → plan: which plan is live and what was last approved (for auto-within-bounds). */
 export const dispatchContextSignal = defineSignal<[DispatchContext]>('dispatchContext');
+/** Emergency plan → the workflow that proposed it (the flood season): how the plan ended (replaced, completed, failed…). */
+export const emergencyPlanEndedSignal = defineSignal<[PlanRef & { status: PlanStatus; replacedBy?: string }]>('emergencyPlanEnded');
 
 // --- Flood season -------------------------------------------------------------------------------
 
@@ -403,7 +409,8 @@ export interface PendingEmergencyPlan {
 export interface FloodSeasonState {
   networkId: string;
   seasonId: string;
-  status: 'watching' | 'event' | 'ended';
+  /** standing-down: the event is being closed (no decision on an emergency plan is taken then). */
+  status: 'watching' | 'event' | 'standing-down' | 'ended';
   iteration: number;
   runs: number;
   warning: WarningLevel;
@@ -424,7 +431,34 @@ export interface FloodSeasonState {
   quietChecks: number;
   /** What the latest emergency plan was built on, to decide when to re-plan. */
   planBasis: { response: ResponseLevel; onsetUtcMs: number | null; maxForecast12hMm: number } | null;
+  /**
+   * Tells event and plan ids of this season run apart from a restarted season's (its start, domain UTC
+   * MMDDHHmmss); absent in seasons started before it, whose ids have none.
+   */
+  runTag?: string;
+  /** The forecast is missing since then: checks neither lower the level nor count as quiet; the dispatcher was alarmed. */
+  inputsMissing?: { sinceUtcMs: number; notes: string[]; alarmed: boolean } | null;
+  /**
+   * A new revision is proposed at the next check while the warning lasts: the last one expired or was rejected
+   * (unless an approved plan at that level is in force), or a dispatcher asked for one.
+   */
+  replanDue?: 'expired' | 'rejected' | 'requested' | null;
+  /** Events whose report could not be written yet (InfluxDB away): retried at every check. */
+  unwrittenReports?: FloodEventLog[];
+  /** A stand-down plan that could not be dispatched yet: retried at every check. */
+  standDownDue?: { planId: string; response: ResponseLevel; fromPlanId: string; approvedBy: string } | null;
+  /** How the last emergency plan in force ended when it ended early (replaced by another plan, dispatch failed). */
+  liveEnded?: { planId: string; status: PlanStatus; replacedBy?: string; atUtcMs: number } | null;
+  /** Notifications that were not delivered (newest last, the last few): what the console alarms on. */
+  notificationFailures?: { atUtcMs: number; key: string; audience: string; title: string; error: string }[];
+  /** When the configuration in use was last replaced by the worker's (FLOOD_CONFIG_FILE changed). */
+  configUpdatedAtUtcMs?: number;
 }
+
+/** Worker → flood season: the configured flood config differs from the one the season runs with. */
+export const floodConfigSignal = defineSignal<[{ config: FloodConfig; reason: string }]>('floodConfig');
+/** A dispatcher asks for a new emergency plan revision at the next check (after a rejection or expiry). */
+export const requestReplanSignal = defineSignal<[{ userName: string; reason?: string }]>('requestFloodReplan');
 
 export interface EmergencyDecisionInput extends DecisionInput {
   emergencyPlanId: string;

@@ -296,7 +296,15 @@ export interface FloodAction {
     | 'dispatch-started'
     | 'notification'
     | 'crew-task'
-    | 'stand-down';
+    | 'stand-down'
+    /** A message that was not delivered (its audience was not told). */
+    | 'notification-failed'
+    /** The forecast was missing: the check neither lowered the level nor counted as quiet. */
+    | 'inputs-missing'
+    /** The emergency plan in force ended early: replaced by another plan, or its dispatch failed. */
+    | 'plan-replaced'
+    /** An activity of the season failed (plan build, dispatch start, report write); retried where it can be. */
+    | 'activity-failed';
   detail: string;
   by?: string;
   planId?: string;

@@ -59,6 +59,7 @@ export async function dispatchCoordinator(input: CoordinatorInput): Promise<void
       note('proposed', m.planId);
       await tell(m.workflowId, dispatchContextSignal, {
         livePlanId: state.live?.planId ?? null,
+        liveKind: state.live?.kind ?? null,
         lastApproved: state.lastApproved ? stepsOverlapping(state.lastApproved, m.compareFromUtcMs, m.compareUntilUtcMs) : null,
       });
     } else if (msg.kind === 'live') {

@@ -10,6 +10,7 @@ import {
   decidingRoles,
   dispatchContextSignal,
   dispatchStateQuery,
+  emergencyPlanEndedSignal,
   mergeConstraints,
   modifyPlanUpdate,
   planClosedSignal,
@@ -48,6 +49,20 @@ export const STEP_FAILURE_GUARDS = 'step-failure-guards';
  */
 export const LINK_WRITE_RETRY = 'link-write-retry';
 
+/**
+ * Version marker: when several steps are due at once (a late approval, a worker back after an outage), only
+ * the latest due step is applied, and its values are limited to the envelope's rate from what SCADA holds
+ * (one step's spacing of change); before, every due step was written in order within a fraction of a second.
+ */
+export const CATCH_UP_LATEST_STEP = 'catch-up-latest-step';
+
+/**
+ * Version marker: a cycle plan in a pre-approved playbook mode is not auto-approved under emergency-auto
+ * while an emergency plan is in force (it waits for the coordinator's context first); and an emergency plan
+ * tells the workflow that proposed it (the flood season) how it ended, so the season knows when it was replaced.
+ */
+export const NO_AUTO_OVER_EMERGENCY = 'no-auto-over-emergency';
+
 const errorText = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
 
 const io = proxyActivities<DispatchActivities>({
@@ -58,6 +73,9 @@ const io = proxyActivities<DispatchActivities>({
 const notifyIo = proxyActivities<DispatchActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 4 } });
 
 const nextRoleUp = (role: Role): 'supervisor' | 'admin' => (role === 'dispatcher' || role === 'viewer' ? 'supervisor' : 'admin');
+/** The plan in force is an emergency plan (the coordinator's live plan, or else its last approved one while live). */
+const emergencyInForce = (c: DispatchContext) =>
+  c.liveKind !== undefined ? c.liveKind === 'emergency' : c.livePlanId !== null && c.lastApproved?.planId === c.livePlanId && c.lastApproved.kind === 'emergency';
 
 function constraintShapeProblems(c: PlanConstraints, stationIds: Set<string>, linkIds: Set<string>): string[] {
   const problems: string[] = [];
@@ -204,6 +222,10 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
   const decided = () => state.decision !== undefined || state.supersededBy !== undefined;
   const close = async (): Promise<DispatchCycleState> => {
     await tell(coordinator, planClosedSignal, { ...ref, status: state.status });
+    // The flood season shows the emergency plan in force: it learns when this one ends (replaced, failed…).
+    if (input.kind === 'emergency' && input.proposedBy && patched(NO_AUTO_OVER_EMERGENCY)) {
+      await tell(input.proposedBy, emergencyPlanEndedSignal, { ...ref, status: state.status, ...(state.replacedBy ? { replacedBy: state.replacedBy } : {}) });
+    }
     await condition(allHandlersFinished);
     return state;
   };
@@ -220,7 +242,16 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
 
     // Autonomy: decide without a dispatcher where the network allows it.
     const autonomy = input.autonomy;
-    if (autonomy.mode === 'emergency-auto' && autonomy.playbooks.includes(input.plan.operatingMode)) {
+    const playbook = autonomy.mode === 'emergency-auto' && autonomy.playbooks.includes(input.plan.operatingMode);
+    if (playbook && input.kind === 'cycle' && patched(NO_AUTO_OVER_EMERGENCY)) {
+      // An approved emergency plan (a supervisor's or admin's at level II/I) is never overridden automatically.
+      await condition(() => context !== undefined || decided(), timing.contextWaitMs);
+      if (!decided()) {
+        if (!context) state.autonomy = { mode: autonomy.mode, autoApproved: false, reason: 'no answer from the coordinator: a dispatcher decides' };
+        else if (emergencyInForce(context)) state.autonomy = { mode: autonomy.mode, autoApproved: false, reason: `emergency plan ${context.livePlanId} is in force: a dispatcher decides` };
+        else state.autonomy = { mode: autonomy.mode, autoApproved: true, reason: `pre-approved playbook: ${input.plan.operatingMode}` };
+      }
+    } else if (playbook) {
       state.autonomy = { mode: autonomy.mode, autoApproved: true, reason: `pre-approved playbook: ${input.plan.operatingMode}` };
     } else if (autonomy.mode !== 'advisory') {
       await condition(() => context !== undefined || decided(), timing.contextWaitMs);
@@ -335,12 +366,12 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
   const stepZh = (k: number) => `第${k + 1}步（共${plan.steps.length}步）`;
 
   /** One step with per-station retries and hand-back; false when the step could not be applied at all. */
-  const applyStep = async (k: number): Promise<boolean> => {
+  const applyStep = async (k: number, rateLimitMin?: number): Promise<boolean> => {
     const step = plan.steps[k]!;
     const heartbeat = Math.floor(Date.now() / 1000) >>> 0;
     let outcome: DispatchOutcome;
     try {
-      outcome = await applyIo.applyPlanStep({ planId, stepIndex: k, step, heartbeat, skipStations: [...handedBack] });
+      outcome = await applyIo.applyPlanStep({ planId, stepIndex: k, step, heartbeat, skipStations: [...handedBack], ...(rateLimitMin !== undefined ? { rateLimitMin } : {}) });
     } catch (error) {
       state.error = `${stepOf(k)}: ${errorText(error)}`;
       // The latest outcome would be the previous step's: it must not be taken for this one's.
@@ -350,7 +381,7 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
         severity: 'alarm',
         title: `设定值下发失败 / Setpoint dispatch failed`,
         text: `计划 **${planId}** ${stepZh(k)}下发失败，已停止执行；泵站在看门狗超时后回到本地控制。\n\n${state.error}`,
-        key: `${planId}:step-${k}:failed`,
+        key: `${planId}:step-${k + 1}:failed`,
       });
       return false;
     }
@@ -389,7 +420,7 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
         severity: 'alarm',
         title: `泵站设定值下发失败，交回本地控制 / Stations handed back to local control`,
         text: `计划 **${planId}** ${stepZh(k)}：${failing.join('、')} 写入失败${retries + 1}次，已交回本地控制，本计划不再向其下发。\n\n${failing.join(', ')}: ${reason}; handed back to local control for the rest of the plan.`,
-        key: `${planId}:step-${k}:hand-back`,
+        key: `${planId}:step-${k + 1}:hand-back`,
       });
       if (stopWriting()) {
         await skipHandBack();
@@ -437,7 +468,7 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
           severity: 'alarm',
           title: `计划 ${planId} ${stepZh(k)}：互联/调蓄池设定值未写入 / plan ${planId} ${stepOf(k)}: transfer or tank setpoint not written`,
           text: `计划 **${planId}** ${stepZh(k)}：${what} 写入失败${linkRetries + 1}次，SCADA仍保持原设定值，请核实互联闸泵与调蓄池。\n\n${reason}; SCADA keeps the value it held: check the interconnection and tank.`,
-          key: `${planId}:step-${k}:link-write`,
+          key: `${planId}:step-${k + 1}:link-write`,
         });
         await record('link-write-failed', null, reason);
       }
@@ -445,23 +476,46 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
     return done(k, outcome, retries);
   };
 
+  /** Step k's time has come. */
+  const isDue = (k: number) => plan.steps[k]!.startUtcMs <= clock.now();
+  /** Minutes one step's change may take: the plan's step spacing. */
+  const stepSpacingMin = (k: number) => {
+    const here = plan.steps[k]!.startUtcMs;
+    const next = plan.steps[k + 1]?.startUtcMs ?? (k > 0 ? here + (here - plan.steps[k - 1]!.startUtcMs) : undefined);
+    return next !== undefined && next > here ? (next - here) / 60_000 : plan.stepMin;
+  };
   for (let k = 0; k < plan.steps.length; k++) {
     if (state.replacedBy) break;
     if (k > 0) {
       const stop = () => state.replacedBy !== undefined;
-      // A step already due (late approval, a worker back after an outage) is applied at once, in order.
+      // A step already due is applied at once (below: only the latest of several due steps).
       if (timing.stepIntervalMs !== undefined) {
         const waitMs = liveAtWallMs + k * timing.stepIntervalMs - Date.now();
         if (waitMs > 0 || !patched(NO_TIMER_WHEN_DUE)) await condition(stop, Math.max(1, waitMs));
       } else await clock.until(stop, plan.steps[k]!.startUtcMs - clock.now());
       if (state.replacedBy) break;
     }
-    const ok = await applyStep(k);
+    // Several steps due at once (late approval, a worker back after an outage): writing each in turn would move
+    // the setpoints by several steps' change in a second. Only the latest due step is sent, limited to one
+    // step's change at the envelope's rate from what SCADA holds (the activity reads and clamps).
+    // Only on the plan's own step times: a wall-clock step interval (tests, demos) compresses the schedule, and a
+    // step "late" there by an activity's latency has no rate meaning.
+    let rateLimitMin: number | undefined;
+    if (timing.stepIntervalMs === undefined && k + 1 < plan.steps.length && isDue(k + 1) && patched(CATCH_UP_LATEST_STEP)) {
+      let latest = k + 1;
+      while (latest + 1 < plan.steps.length && isDue(latest + 1)) latest++;
+      await record('steps-skipped', null, `${stepOf(k)} to ${stepOf(latest - 1)} were due at once and not sent; ${stepOf(latest)} sent, limited to the envelope's rate from the values SCADA holds`);
+      for (let skipped = k; skipped < latest; skipped++) state.skippedSteps = [...(state.skippedSteps ?? []), skipped];
+      k = latest;
+      rateLimitMin = stepSpacingMin(k);
+    }
+    const ok = await applyStep(k, rateLimitMin);
     if (!ok) {
       state.status = 'dispatch-failed';
       break;
     }
-    if (k === 0) {
+    if (state.status === 'approved') {
+      // The first step sent (step 1, or the latest due one after a late approval).
       state.status = 'dispatched';
       await record('dispatched', state.outcome);
     } else {

@@ -48,7 +48,7 @@ let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 const calls: string[] = [];
 const notifications: Notification[] = [];
-const applied: { planId: string; stepIndex: number; startLevels: Record<string, number> }[] = [];
+const applied: { planId: string; stepIndex: number; startLevels: Record<string, number>; rateLimitMin?: number }[] = [];
 /** Stations whose writes the stub SCADA refuses: `W2` in every plan, `plan-x/W2` in plan-x only. */
 const failingStations = new Set<string>();
 /** Transfer writes the stub SCADA refuses, by interconnection id, and how many more times (Infinity: always). */
@@ -80,7 +80,7 @@ const stubActivities: DispatchActivities = {
   },
   applyPlanStep: (input): Promise<DispatchOutcome> => {
     calls.push(`apply:${input.stepIndex}${input.onlyStations ? `:${input.onlyStations.join(',')}` : ''}${input.skipStations?.length ? `:skip=${input.skipStations.join(',')}` : ''}`);
-    applied.push({ planId: input.planId!, stepIndex: input.stepIndex, startLevels: Object.fromEntries((input.step?.stations ?? []).map((s) => [s.stationId, s.startLevelM])) });
+    applied.push({ planId: input.planId!, stepIndex: input.stepIndex, startLevels: Object.fromEntries((input.step?.stations ?? []).map((s) => [s.stationId, s.startLevelM])), ...(input.rateLimitMin !== undefined ? { rateLimitMin: input.rateLimitMin } : {}) });
     const error = stepWriteError?.(input);
     if (error) return Promise.reject(error);
     const refused = (id: string) => failingStations.has(id) || failingStations.has(`${input.planId}/${id}`);
@@ -307,7 +307,7 @@ test('a station whose writes keep failing is retried with backoff, then alarmed 
     assert.deepEqual(calls.filter((c) => c.startsWith('apply') || c.startsWith('hand-back')), ['apply:0', 'apply:0:W2', 'apply:0:W2', 'hand-back:W2', 'apply:1:skip=W2', 'apply:2:skip=W2']);
     assert.deepEqual(result.handedBack?.map((h) => [h.stationId, h.stepIndex]), [['W2', 0]]);
     assert.equal(result.steps?.[0]?.retries, 2);
-    const alarm = notifications.find((n) => n.key === 'plan-hand-back:step-0:hand-back');
+    const alarm = notifications.find((n) => n.key === 'plan-hand-back:step-1:hand-back');
     assert.equal(alarm?.severity, 'alarm');
     assert.match(alarm?.text ?? '', /W2/);
     // The first step, counted from 1 as the console counts, in both languages.
@@ -337,7 +337,7 @@ test('a transfer whose write fails is retried on its own, then alarmed and recor
     });
     assert.equal(down.status, 'completed', 'the plan goes on: a transfer has no local band to hand back to');
     assert.deepEqual(calls.filter((c) => c.startsWith('apply:0')), ['apply:0', 'apply:0:', 'apply:0:'], 'two retries of the transfer alone, no station rewritten');
-    const alarm = notifications.find((n) => n.key === 'plan-link-down:step-0:link-write');
+    const alarm = notifications.find((n) => n.key === 'plan-link-down:step-1:link-write');
     assert.equal(alarm?.severity, 'alarm');
     assert.match(alarm?.text ?? '', /第1步（共\d+步）：X1\.transferSpM3h = .* 写入失败3次/);
     assert.match(alarm?.title ?? '', /step 1 of \d+: transfer or tank setpoint not written/);
@@ -401,6 +401,76 @@ test('auto within bounds: a plan close to the live one goes live by itself and r
   assert.match(far.autonomy!.reason, /start level .* exceeds ±0.2 m/);
 });
 
+test('a late approval sends only the latest due step, limited to one step of change from what SCADA holds; earlier due steps are skipped and recorded', async () => {
+  applied.length = 0;
+  records.length = 0;
+  const taskQueue = 'test-catch-up';
+  const networkId = 'net-catch-up';
+  // Domain time at 900× (a 15-min step is 1 s): the plan's own step times, no wall-clock interval.
+  const clock = { originUtcMs: snapshot.readAtUtcMs, wallOriginUtcMs: Date.now(), speed: 900 };
+  const full = ruleBasedPlan({ planId: 'plan-catch-up', network, snapshot, forecast: null, nowUtcMs: snapshot.readAtUtcMs });
+  const plan = { ...full, steps: full.steps.slice(0, 8) };
+  const result = await runWithWorker(taskQueue, async () => {
+    await startCoordinator(taskQueue, networkId);
+    const handle = await startPlan(taskQueue, networkId, 'plan-catch-up', { clock, timing: { contextWaitMs: 5_000 }, approval: { escalateAfterMin: 600, approvalTimeoutMin: 1200 } }, plan);
+    await waitForStatus(handle, 'proposed');
+    // Approved about 66 domain minutes after the first step: steps 1 to 5 (0 to 60 min) are due at once.
+    const approveAtWall = clock.wallOriginUtcMs + Math.ceil((66 * 60_000) / clock.speed);
+    await new Promise((r) => setTimeout(r, Math.max(0, approveAtWall - Date.now())));
+    await handle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] });
+    const result = await handle.result();
+    // Recorded on the code before the catch-up-latest-step marker (every due step applied in turn) as -v0.
+    if (recording) writeFileSync(path.join(historiesDir, `plan-catch-up${process.env['HISTORY_SUFFIX'] ?? ''}.json`), portableHistory(await handle.fetchHistory()));
+    return result;
+  });
+  assert.equal(result.status, 'completed');
+  const mine = applied.filter((a) => a.planId === 'plan-catch-up');
+  const first = mine[0]!;
+  assert.ok(first.stepIndex >= 4, `the first step sent is the latest due one (sent ${first.stepIndex}), not step 0`);
+  assert.equal(first.rateLimitMin, 15, 'its values are limited to one 15-min step of change at the envelope rate');
+  assert.deepEqual(result.skippedSteps?.slice(0, first.stepIndex), Array.from({ length: first.stepIndex }, (_, i) => i), 'every earlier due step skipped, none written');
+  // Later steps on their times (a loaded machine may make one late too: then it is skipped the same way).
+  const sent = mine.map((a) => a.stepIndex);
+  assert.deepEqual([...sent, ...(result.skippedSteps ?? [])].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7], 'each step either sent once or skipped');
+  assert.ok(sent.length >= 2 && sent.at(-1) === 7, `the plan went on to its last step (sent ${sent.join(',')})`);
+  for (const a of mine.slice(1)) if (a.rateLimitMin === undefined) assert.ok(!result.skippedSteps?.includes(a.stepIndex - 1), 'a step sent on time follows a sent step');
+  const statuses = records.filter((r) => r.planId === 'plan-catch-up').map((r) => r.status);
+  assert.equal(statuses[0], 'steps-skipped');
+  assert.equal(statuses[1], 'dispatched');
+  assert.match(records.find((r) => r.status === 'steps-skipped')?.detail ?? '', /^step 1 of 8 to step \d of 8 were due at once and not sent; step \d of 8 sent, limited to the envelope's rate/);
+});
+
+test('emergency-auto: a cycle plan in a playbook mode is not auto-approved while an emergency plan is in force', async () => {
+  const taskQueue = 'test-no-auto-over-emergency';
+  const networkId = 'net-no-auto-over-emergency';
+  const autonomy: AutonomyConfig = autonomyConfig({ mode: 'emergency-auto' });
+  const slow = { stepIntervalMs: 60_000, contextWaitMs: 5_000 };
+  const drawdown = (planId: string) => ({ ...shortPlan(planId), operatingMode: 'flood-drawdown' as const });
+  const { blocked, emergencyAfter, free } = await runWithWorker(taskQueue, async () => {
+    await startCoordinator(taskQueue, networkId);
+    const emergency = await startPlan(taskQueue, networkId, 'plan-flood-net-e1-r1', { kind: 'emergency', autonomy, timing: slow, requiredRole: 'supervisor', preApproved: { kind: 'approve', userName: 'zhao', role: 'supervisor', decidedAtUtcMs: snapshot.readAtUtcMs } });
+    await waitForStatus(emergency, 'dispatched');
+    const cycle = await startPlan(taskQueue, networkId, 'plan-cycle-during-emergency', { autonomy, timing: slow }, drawdown('plan-cycle-during-emergency'));
+    const blocked = await waitFor(cycle, (s) => s.autonomy !== undefined, 'autonomy verdict');
+    const emergencyAfter = await emergency.query(dispatchStateQuery);
+    await cycle.terminate('test done');
+    await emergency.terminate('test done');
+    // A network with no emergency plan in force: the playbook goes live by itself as before.
+    await startCoordinator(taskQueue, `${networkId}-quiet`);
+    const other = await env.client.workflow.start(dispatchPlan, { taskQueue, workflowId: 'plan-cycle-no-emergency', args: [planInput(`${networkId}-quiet`, drawdown('plan-cycle-no-emergency'), { autonomy, timing: slow })] });
+    const free = await waitFor(other, (s) => s.autonomy !== undefined, 'autonomy verdict');
+    await other.terminate('test done');
+    return { blocked, emergencyAfter, free };
+  });
+  assert.equal(blocked.autonomy?.autoApproved, false, 'not auto-approved over the emergency plan');
+  assert.match(blocked.autonomy?.reason ?? '', /emergency plan plan-flood-net-e1-r1 is in force: a dispatcher decides/);
+  assert.equal(blocked.status, 'proposed');
+  assert.equal(emergencyAfter.status, 'dispatched', 'the emergency plan stays in force');
+  assert.equal(emergencyAfter.replacedBy, undefined);
+  assert.equal(free.autonomy?.autoApproved, true, 'without an emergency plan in force the playbook still goes live by itself');
+  assert.match(free.autonomy?.reason ?? '', /pre-approved playbook: flood-drawdown/);
+});
+
 test('a decision made on a revision that was modified meanwhile is refused, naming both revisions; on the current revision it goes through', async () => {
   applied.length = 0;
   const taskQueue = 'test-stale-revision';
@@ -454,7 +524,7 @@ test('a station retry that gives up (SCADA away) does not fail the plan: the sta
     assert.deepEqual(calls.filter((c) => c.startsWith('apply') || c.startsWith('hand-back')), ['apply:0', 'apply:0:W2', 'hand-back:W2', 'apply:1:skip=W2', 'apply:2:skip=W2'], 'no second retry; handed back; the plan went on without W2');
     assert.deepEqual(result.handedBack?.map((h) => [h.stationId, h.stepIndex]), [['W2', 0]]);
     assert.match(result.handedBack?.[0]?.reason ?? '', /retry 1 gave up: BadConnectionClosed/);
-    const alarm = notifications.find((n) => n.key === 'plan-retry-fails:step-0:hand-back');
+    const alarm = notifications.find((n) => n.key === 'plan-retry-fails:step-1:hand-back');
     assert.equal(alarm?.severity, 'alarm');
     assert.match(alarm?.text ?? '', /W2.*BadConnectionClosed/s);
     const handedBackRecord = records.find((r) => r.planId === 'plan-retry-fails' && r.status === 'handed-back');
@@ -556,6 +626,15 @@ test('recorded histories replay on the current workflow code (determinism), and 
     'plan-flood-pinghu-reference-2026-e1-r1.json',
     'flood-season-pinghu-reference-escalation.json', // recorded by flood-escalation.test.ts
     'baseline-run-test.json', // recorded by baseline-workflow.test.ts
+    // Recorded on the code before the catch-up-latest-step marker: a late approval applied every due step in turn.
+    'plan-catch-up-v0.json',
+    // Recorded by flood-season-faults.test.ts on the code before the flood-unknown-assessment, replan-after-expiry,
+    // flood-activity-guards, stand-down-first and notify-on-auto-approval markers (each fails to replay without its guard).
+    'flood-season-faults-forecast-outage-v0.json',
+    'flood-season-faults-expiry-replan-v0.json',
+    'flood-season-faults-influx-down-v0.json',
+    'flood-season-faults-stand-down-race-v0.json',
+    'flood-season-faults-replaced-v0.json',
   ];
   for (const file of expected) assert.ok(files.includes(file), `missing recorded history ${file} (record with RECORD_HISTORIES=1)`);
   for (const file of files) {
