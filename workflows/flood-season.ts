@@ -3,16 +3,19 @@
 // approval by the role that level demands (or runs a pre-approved playbook under emergency-auto), dispatches
 // the approved plan through a dispatchPlan workflow, re-plans when the forecast changes, stands down when
 // the event has passed, and writes the post-event report. Continues as new after a number of checks.
-import { ParentClosePolicy, allHandlersFinished, condition, continueAsNew, log, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, continueAsNew, log, patched, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { DispatchActivities } from '../activities/dispatch.js';
 import type { FloodActivities } from '../activities/flood.js';
 import {
   approveEmergencyPlanUpdate,
   autonomyConfig,
+  emergencyPlanEndedSignal,
   emergencyPlanWorkflowIdPrefix,
+  floodConfigSignal,
   floodReportQuery,
   floodStatusQuery,
   rejectEmergencyPlanUpdate,
+  requestReplanSignal,
   roleAtLeast,
   type Decision,
   type DispatchPlanInput,
@@ -21,7 +24,7 @@ import {
   type FloodSeasonState,
   type Role,
 } from '../contract/index.js';
-import { responseLevelNames, warningNames, warningRank, type EmergencyPlan, type FloodAction, type FloodAssessment, type FloodEventLog } from '../flood/types.js';
+import { responseLevelNames, warningNames, warningRank, type EmergencyPlan, type FloodAction, type FloodAssessment, type FloodEventLog, type FloodReport } from '../flood/types.js';
 import type { Audience, Notification } from '../notify/types.js';
 import { ensureCoordinator, workflowClock } from './common.js';
 import { dispatchPlan } from './dispatch-plan.js';
@@ -32,13 +35,37 @@ const io = proxyActivities<FloodActivities>({
 });
 const notifyIo = proxyActivities<DispatchActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 4 } });
 
+/**
+ * Version marker: an assessment without a forecast is "unknown": it keeps the level in force, does not count
+ * as a quiet check (stand-down needs positive evidence of dry weather), and alarms the dispatcher once per
+ * outage; before, it counted as "no rain" and stood the event down.
+ */
+export const FLOOD_UNKNOWN_ASSESSMENT = 'flood-unknown-assessment';
+/** Version marker: after an expiry or a rejection, a new revision is proposed at the next check while the warning lasts. */
+export const REPLAN_AFTER_EXPIRY = 'replan-after-expiry';
+/**
+ * Version marker: a failed activity (plan build, dispatch start, stand-down plan, report write) no longer fails
+ * the season: it is recorded, alarmed and retried at later checks; and event and plan ids carry the run's start.
+ */
+export const FLOOD_ACTIVITY_GUARDS = 'flood-activity-guards';
+/** Version marker: stand-down withdraws the waiting plan before its first message (no approval during it). */
+export const STAND_DOWN_FIRST = 'stand-down-first';
+/** Version marker: an emergency plan approved automatically is announced to the dispatcher and the level's audiences. */
+export const NOTIFY_ON_AUTO_APPROVAL = 'notify-on-auto-approval';
+
 const REPORTS_KEPT = 5;
+const FAILURES_KEPT = 10;
+/** Domain UTC MMDDHHmmss: tells a restarted season's ids from the failed run's. */
+const runTagOf = (utcMs: number) => new Date(utcMs).toISOString().replace(/[-:T]/g, '').slice(4, 14);
+const errorText = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message) : String(error));
+/** No forecast: the assessment cannot tell dry weather from an outage. */
+const forecastMissing = (a: FloodAssessment) => a.forecastSource === 'none' || a.forecastIssuedAtUtcMs === null;
 const nextRoleUp = (role: Role): 'supervisor' | 'admin' => (role === 'dispatcher' || role === 'viewer' ? 'supervisor' : 'admin');
 const maxForecast12h = (a: FloodAssessment) => Math.max(0, ...a.catchments.map((c) => c.forecast.max12hMm));
 
 export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonState> {
   const clock = workflowClock(input.clock);
-  const config = input.config;
+  let config = input.config;
   const autonomy = autonomyConfig(input.autonomy);
   const maxIterations = input.maxIterationsPerRun ?? 200;
   const seasonWorkflowId = workflowInfo().workflowId;
@@ -61,24 +88,55 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
         quietChecks: 0,
         planBasis: null,
       };
+  // Event and plan ids unique across a restarted season (same workflow id, counters from 0 again).
+  if (!input.carried && patched(FLOOD_ACTIVITY_GUARDS)) state.runTag = runTagOf(clock.now());
   let iterationsThisRun = 0;
+  /** Approvals whose dispatch workflow is being started: stand-down waits for them before it looks at the plan in force. */
+  let activating = 0;
+  const eventKey = () => `${input.seasonId}${state.runTag ? `-s${state.runTag}` : ''}-e${state.eventsCompleted + 1}`;
 
   const act = (kind: FloodAction['kind'], detail: string, extra: Partial<FloodAction> = {}) => {
     state.event?.actions.push({ atUtcMs: clock.now(), kind, detail, ...extra });
   };
-  const notify = async (n: Notification) => {
+  /** Send; the outcome goes into the event log (a message nobody received is an action too). True when delivered. */
+  const notify = async (n: Notification): Promise<boolean> => {
+    let error: string | null = null;
     try {
-      await notifyIo.notify(n);
-      act('notification', `${n.audience}: ${n.title}`);
-    } catch (error) {
-      log.warn('notification not delivered', { key: n.key, error: String(error) });
+      const reports = await notifyIo.notify(n);
+      // A channel without a destination for this audience answers delivered:false: nobody was told.
+      const undelivered = (reports ?? []).filter((r) => !r.delivered);
+      if (undelivered.length > 0) error = undelivered.map((r) => `${r.channel}: ${r.detail ?? 'not delivered'}`).join('; ');
+    } catch (e) {
+      error = errorText(e);
     }
+    if (error === null) {
+      act('notification', `${n.audience}: ${n.title}`);
+      return true;
+    }
+    log.warn('notification not delivered', { key: n.key, error });
+    act('notification-failed', `${n.audience} NOT told / 未送达: ${n.title}: ${error}`);
+    state.notificationFailures = [...(state.notificationFailures ?? []), { atUtcMs: clock.now(), key: n.key, audience: n.audience, title: n.title, error }].slice(-FAILURES_KEPT);
+    return false;
+  };
+  /** An activity failed: recorded, alarmed to the dispatcher; the season goes on (old histories: it failed). */
+  const activityFailed = async (what: { zh: string; en: string }, error: unknown, planId?: string) => {
+    const text = errorText(error);
+    log.error('flood-season activity failed', { what: what.en, error: text });
+    act('activity-failed', `${what.en}: ${text}`, planId ? { planId } : {});
+    await notify({
+      audience: 'dispatcher',
+      severity: 'alarm',
+      title: `防汛流程故障：${what.zh} / Flood season fault: ${what.en}`,
+      text: `${what.zh}失败：${text}\n\n${what.en} failed: ${text}`,
+      key: `${input.networkId}:flood-fault:${clock.now()}`,
+      ...(planId ? { planId } : {}),
+      ...(state.event ? { eventId: state.event.eventId } : {}),
+    });
   };
   const planEntry = (id: string) => state.event?.plans.find((p) => p.emergencyPlanId === id);
 
   // --- Dispatch an approved emergency plan (or the stand-down plan) through its own workflow. ---
-  const activate = async (plan: EmergencyPlan, decision: Decision) => {
-    await ensureCoordinator(input.networkId);
+  const activate = async (plan: EmergencyPlan, decision: Decision): Promise<boolean> => {
     const planInput: DispatchPlanInput = {
       networkId: input.networkId,
       kind: 'emergency',
@@ -93,7 +151,19 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
       ...(input.clock ? { clock: input.clock } : {}),
       proposedBy: seasonWorkflowId,
     };
-    await startChild(dispatchPlan, { workflowId: plan.emergencyPlanId, args: [planInput], parentClosePolicy: ParentClosePolicy.ABANDON });
+    activating++;
+    try {
+      await ensureCoordinator(input.networkId);
+      await startChild(dispatchPlan, { workflowId: plan.emergencyPlanId, args: [planInput], parentClosePolicy: ParentClosePolicy.ABANDON });
+    } catch (error) {
+      // e.g. a workflow of that id still running: not a TemporalFailure, so uncaught it would stall the season.
+      if (!patched(FLOOD_ACTIVITY_GUARDS)) throw error;
+      await activityFailed({ zh: `应急预案 ${plan.emergencyPlanId} 下发启动`, en: `starting the dispatch of ${plan.emergencyPlanId}` }, error, plan.emergencyPlanId);
+      return false;
+    } finally {
+      activating--;
+    }
+    state.liveEnded = null;
     state.live = { emergencyPlanId: plan.emergencyPlanId, revision: plan.revision, planWorkflowId: plan.emergencyPlanId, response: plan.response, approvedBy: decision.userName };
     // Kept in memory for the board (query only, no command); the setpoints stay with the plan workflow.
     const { setpointPlan: _setpoints, ...inForce } = plan;
@@ -106,12 +176,14 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     for (const n of plan.notifications.filter((x) => x.audience === 'crew')) {
       await notify({ audience: n.audience, severity: n.severity, title: n.title, text: n.text, key: `${plan.emergencyPlanId}:crew`, planId: plan.emergencyPlanId, ...(state.event ? { eventId: state.event.eventId } : {}) });
     }
+    return true;
   };
 
   // --- Messages ---
   setHandler(floodStatusQuery, () => state);
   setHandler(floodReportQuery, (eventId?: string) => (eventId ? (state.reports.find((r) => r.eventId === eventId) ?? null) : (state.reports.at(-1) ?? null)));
   const validateEmergencyDecision = (d: EmergencyDecisionInput) => {
+    if (state.status === 'standing-down') throw new Error('the event is standing down: no emergency plan can be decided');
     const p = state.pending;
     if (!p) throw new Error('no emergency plan is waiting for approval');
     if (d.emergencyPlanId !== p.plan.emergencyPlanId) throw new Error(`emergency plan ${d.emergencyPlanId} is not the one waiting (${p.plan.emergencyPlanId})`);
@@ -123,9 +195,15 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
   setHandler(
     approveEmergencyPlanUpdate,
     async (d) => {
-      const p = state.pending!;
+      const p = state.pending;
+      if (!p) return state; // withdrawn meanwhile (validators do not run on replay)
       state.pending = null;
-      await activate(p.plan, { kind: 'approve', userName: d.userName, role: d.role, ...(d.comment ? { comment: d.comment } : {}), decidedAtUtcMs: clock.now() });
+      const started = await activate(p.plan, { kind: 'approve', userName: d.userName, role: d.role, ...(d.comment ? { comment: d.comment } : {}), decidedAtUtcMs: clock.now() });
+      if (!started) {
+        // Not in force: the plan waits again, and the approver is told why.
+        if (state.pending === null && state.status === 'event') state.pending = p;
+        throw ApplicationFailure.create({ message: `emergency plan ${p.plan.emergencyPlanId} could not be dispatched; it is still waiting for approval`, nonRetryable: true });
+      }
       return state;
     },
     { validator: validateEmergencyDecision },
@@ -133,8 +211,10 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
   setHandler(
     rejectEmergencyPlanUpdate,
     (d) => {
-      const p = state.pending!;
+      const p = state.pending;
+      if (!p) return state;
       state.pending = null;
+      state.replanDue = 'rejected';
       const entry = planEntry(p.plan.emergencyPlanId);
       if (entry) Object.assign(entry, { decidedAtUtcMs: clock.now(), decidedBy: d.userName, role: d.role, outcome: 'rejected' });
       act('plan-rejected', d.comment ?? '', { by: d.userName, planId: p.plan.emergencyPlanId });
@@ -148,12 +228,40 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     },
   );
 
+  setHandler(emergencyPlanEndedSignal, (m) => {
+    // Only the plan in force matters: a revision replaced by the next approved one, or by the stand-down, is expected.
+    if (!state.live || state.live.planWorkflowId !== m.workflowId || (m.status !== 'replaced' && m.status !== 'dispatch-failed')) return;
+    act('plan-replaced', m.status === 'replaced' ? `${m.planId} replaced by ${m.replacedBy ?? 'another plan'}; no emergency plan in force` : `${m.planId} dispatch failed; no emergency plan in force`, { planId: m.planId });
+    state.liveEnded = { planId: m.planId, status: m.status, ...(m.replacedBy ? { replacedBy: m.replacedBy } : {}), atUtcMs: clock.now() };
+    state.live = null;
+    state.livePlan = null;
+  });
+  setHandler(floodConfigSignal, ({ config: next, reason }) => {
+    // The worker validated it against the schema; it applies from the next check (and survives continue-as-new).
+    log.info('flood config replaced', { seasonId: input.seasonId, reason });
+    config = next;
+    state.configUpdatedAtUtcMs = clock.now();
+  });
+  setHandler(requestReplanSignal, ({ userName, reason }) => {
+    log.info('re-plan requested', { userName, reason });
+    if (state.event) state.replanDue = 'requested';
+  });
+
   // --- Plans ---
   const propose = async (a: FloodAssessment) => {
     const event = state.event!;
     const revision = event.plans.length + 1;
-    const emergencyPlanId = `${emergencyPlanWorkflowIdPrefix(input.networkId)}-${input.seasonId}-e${state.eventsCompleted + 1}-r${revision}`;
-    const plan = await io.buildEmergencyPlan({ emergencyPlanId, revision, assessment: a, config });
+    const emergencyPlanId = `${emergencyPlanWorkflowIdPrefix(input.networkId)}-${eventKey()}-r${revision}`;
+    let plan: EmergencyPlan;
+    try {
+      plan = await io.buildEmergencyPlan({ emergencyPlanId, revision, assessment: a, config });
+    } catch (error) {
+      if (!patched(FLOOD_ACTIVITY_GUARDS)) throw error;
+      // The basis stays as it was, so the next check plans again.
+      await activityFailed({ zh: `应急预案 ${emergencyPlanId} 编制`, en: `building ${emergencyPlanId}` }, error, emergencyPlanId);
+      return;
+    }
+    state.replanDue = null;
     event.firstForecast ??= {
       atUtcMs: a.assessedAtUtcMs,
       onsetUtcMs: a.onsetUtcMs,
@@ -183,7 +291,24 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     state.planBasis = { response: plan.response, onsetUtcMs: a.onsetUtcMs, maxForecast12hMm: maxForecast12h(a) };
     act('plan-proposed', `${plan.summary.en}`, { planId: emergencyPlanId });
     if (autonomy.mode === 'emergency-auto' && autonomy.preApprovedFloodLevels.includes(plan.response)) {
-      await activate(plan, { kind: 'approve', userName: 'system', role: 'system', decidedAtUtcMs: clock.now(), automatic: `emergency-auto: pre-approved playbook for ${responseLevelNames[plan.response].en}` });
+      const started = await activate(plan, { kind: 'approve', userName: 'system', role: 'system', decidedAtUtcMs: clock.now(), automatic: `emergency-auto: pre-approved playbook for ${responseLevelNames[plan.response].en}` });
+      if (started && patched(NOTIFY_ON_AUTO_APPROVAL)) {
+        // In force without anyone's approval: the dispatcher (always) and the level's audiences are told at once.
+        const messages = plan.notifications.filter((x) => x.audience !== 'crew');
+        const audiences = [...new Set<Audience>(['dispatcher', ...messages.map((x) => x.audience)])];
+        for (const audience of audiences) {
+          const n = messages.find((x) => x.audience === audience) ?? messages[0];
+          await notify({
+            audience,
+            severity: n?.severity ?? 'warning',
+            title: `应急预案已自动执行 / Emergency plan put in force automatically: ${n?.title ?? plan.summary.en}`,
+            text: `${n?.text ?? `${plan.summary.zh}\n\n${plan.summary.en}`}\n\n按预批准预案自动执行，无需审批 / pre-approved playbook, no approval needed: **${emergencyPlanId}**`,
+            key: `${emergencyPlanId}:auto-approved`,
+            planId: emergencyPlanId,
+            eventId: event.eventId,
+          });
+        }
+      }
       return;
     }
     const now = clock.now();
@@ -199,6 +324,7 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     const now = clock.now();
     if (now >= p.deadlineUtcMs - 1) {
       state.pending = null;
+      state.replanDue = 'expired';
       const entry = planEntry(p.plan.emergencyPlanId);
       if (entry) entry.outcome = 'expired';
       const kept = state.live ? `approved plan ${state.live.emergencyPlanId} stays in force` : 'no emergency setpoints were sent; stations stay on their current settings / local control';
@@ -214,8 +340,7 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     } else if (p.escalatedAtUtcMs === null && now >= p.proposedAtUtcMs + config.approval.escalateAfterMin * 60_000) {
       p.escalatedAtUtcMs = now;
       const to = nextRoleUp(p.plan.requiredRole);
-      act('plan-escalated', `notified the ${to}`, { planId: p.plan.emergencyPlanId });
-      await notify({
+      const told = await notify({
         audience: to,
         severity: 'emergency',
         title: `应急预案${config.approval.escalateAfterMin}分钟未批准 / Emergency plan unapproved for ${config.approval.escalateAfterMin} min`,
@@ -223,12 +348,14 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
         key: `${p.plan.emergencyPlanId}:escalation`,
         planId: p.plan.emergencyPlanId,
       });
+      // Recorded after the message, with its outcome: the log never says someone was told who was not.
+      act('plan-escalated', told ? `notified the ${to}` : `the ${to} could NOT be notified (see notification-failed)`, { planId: p.plan.emergencyPlanId });
     }
   };
 
   // --- Event bookkeeping ---
   const openEvent = (a: FloodAssessment): FloodEventLog => ({
-    eventId: `${input.networkId}-${input.seasonId}-e${state.eventsCompleted + 1}`,
+    eventId: `${input.networkId}-${eventKey()}`,
     networkId: input.networkId,
     startedAtUtcMs: a.assessedAtUtcMs,
     endedAtUtcMs: null,
@@ -266,61 +393,160 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     }
   };
 
+  /** Back to normal bands: part of the approved emergency plan, so it needs no second approval. False when it could not be sent. */
+  const dispatchStandDown = async (due: NonNullable<FloodSeasonState['standDownDue']>, a: FloodAssessment | null, alarm: boolean): Promise<boolean> => {
+    let setpointPlan: EmergencyPlan['setpointPlan'];
+    try {
+      setpointPlan = await io.buildStandDownPlan({ planId: due.planId });
+    } catch (error) {
+      if (!patched(FLOOD_ACTIVITY_GUARDS)) throw error;
+      if (alarm) await activityFailed({ zh: '汛情解除恢复计划编制（泵站仍为防汛设定，每次检查重试）', en: 'building the stand-down plan (stations keep their flood settings; retried at every check)' }, error, due.planId);
+      else log.warn('stand-down plan still not built', { planId: due.planId, error: errorText(error) });
+      return false;
+    }
+    const standDownPlan: EmergencyPlan = {
+      emergencyPlanId: due.planId,
+      revision: 0,
+      networkId: input.networkId,
+      createdAtUtcMs: clock.now(),
+      warning: 'none',
+      response: due.response,
+      requiredRole: 'dispatcher',
+      operatingMode: 'flood-drawdown',
+      flowMode: 'high-flow',
+      rainOnsetUtcMs: null,
+      rainEndUtcMs: null,
+      basis: a ? { assessedAtUtcMs: a.assessedAtUtcMs, forecastIssuedAtUtcMs: a.forecastIssuedAtUtcMs, forecastSource: a.forecastSource } : { assessedAtUtcMs: clock.now(), forecastIssuedAtUtcMs: null, forecastSource: 'none' },
+      drawdown: [],
+      transfers: [],
+      tanks: [],
+      standbyPumps: [],
+      overflowPriority: [],
+      crewTasks: [],
+      notifications: [],
+      setpointPlan,
+      summary: { zh: '汛情解除：恢复正常运行', en: 'Stand-down: back to normal operation' },
+    };
+    return activate(standDownPlan, { kind: 'approve', userName: 'system', role: 'system', decidedAtUtcMs: clock.now(), automatic: `stand-down of ${due.fromPlanId} approved by ${due.approvedBy}` });
+  };
+
+  const keepReport = (report: FloodReport) => {
+    state.reports.push(report);
+    if (state.reports.length > REPORTS_KEPT) state.reports.splice(0, state.reports.length - REPORTS_KEPT);
+  };
+
   const standDown = async (a: FloodAssessment) => {
     const event = state.event!;
+    const withdrawPending = () => {
+      if (!state.pending) return;
+      const entry = planEntry(state.pending.plan.emergencyPlanId);
+      if (entry) entry.outcome = 'withdrawn at stand-down';
+      state.pending = null;
+    };
     act('stand-down', `no warning for ${state.quietChecks} checks`);
+    // Before the first await: no plan can be approved (and go live) while the event is being declared over.
+    const first = patched(STAND_DOWN_FIRST);
+    if (first) {
+      state.status = 'standing-down';
+      withdrawPending();
+      // An approval already starting its dispatch finishes first, so the stand-down sees it in force.
+      await condition(() => activating === 0);
+    }
     const audiences: Audience[] = ['dispatcher', ...(event.peakResponse === 'II' || event.peakResponse === 'I' ? (['supervisor'] as const) : []), ...(event.peakResponse === 'I' ? (['admin'] as const) : []), 'crew'];
     for (const audience of audiences) {
       await notify({ audience, severity: 'info', title: `汛情解除，应急响应结束 / Stand-down: emergency response ended`, text: `${event.eventId}：${warningNames[event.peakWarning].zh} → 解除 / ${warningNames[event.peakWarning].en} lifted`, key: `${event.eventId}:stand-down:${audience}`, eventId: event.eventId });
     }
-    if (state.pending) {
-      const entry = planEntry(state.pending.plan.emergencyPlanId);
-      if (entry) entry.outcome = 'withdrawn at stand-down';
-      state.pending = null;
-    }
+    if (!first) withdrawPending();
     if (state.live) {
-      // Back to normal bands: part of the approved emergency plan, so it needs no second approval.
-      const planId = `${emergencyPlanWorkflowIdPrefix(input.networkId)}-${input.seasonId}-e${state.eventsCompleted + 1}-standdown`;
-      const setpointPlan = await io.buildStandDownPlan({ planId });
-      const standDownPlan: EmergencyPlan = {
-        emergencyPlanId: planId,
-        revision: 0,
-        networkId: input.networkId,
-        createdAtUtcMs: clock.now(),
-        warning: 'none',
-        response: state.live.response,
-        requiredRole: 'dispatcher',
-        operatingMode: 'flood-drawdown',
-        flowMode: 'high-flow',
-        rainOnsetUtcMs: null,
-        rainEndUtcMs: null,
-        basis: { assessedAtUtcMs: a.assessedAtUtcMs, forecastIssuedAtUtcMs: a.forecastIssuedAtUtcMs, forecastSource: a.forecastSource },
-        drawdown: [],
-        transfers: [],
-        tanks: [],
-        standbyPumps: [],
-        overflowPriority: [],
-        crewTasks: [],
-        notifications: [],
-        setpointPlan,
-        summary: { zh: '汛情解除：恢复正常运行', en: 'Stand-down: back to normal operation' },
-      };
-      await activate(standDownPlan, { kind: 'approve', userName: 'system', role: 'system', decidedAtUtcMs: clock.now(), automatic: `stand-down of ${state.live.emergencyPlanId} approved by ${state.live.approvedBy}` });
+      const due = { planId: `${emergencyPlanWorkflowIdPrefix(input.networkId)}-${eventKey()}-standdown`, response: state.live.response, fromPlanId: state.live.emergencyPlanId, approvedBy: state.live.approvedBy };
+      if (!(await dispatchStandDown(due, a, true))) state.standDownDue = due;
     }
     event.endedAtUtcMs = a.assessedAtUtcMs;
-    const report = await io.writeFloodReport({ event, config });
-    state.reports.push(report);
-    if (state.reports.length > REPORTS_KEPT) state.reports.splice(0, state.reports.length - REPORTS_KEPT);
+    try {
+      keepReport(await io.writeFloodReport({ event, config }));
+    } catch (error) {
+      if (!patched(FLOOD_ACTIVITY_GUARDS)) throw error;
+      // Kept with the season and written at a later check: the report is never lost.
+      await activityFailed({ zh: `事件报告 ${event.eventId} 写入（下次检查重试）`, en: `writing the report of ${event.eventId} (retried at the next check)` }, error);
+      state.unwrittenReports = [...(state.unwrittenReports ?? []), event];
+    }
     state.eventsCompleted++;
     state.event = null;
     state.live = null;
     state.livePlan = null;
     state.planBasis = null;
+    state.replanDue = null;
     state.status = 'watching';
     state.quietChecks = 0;
   };
 
+  /** Left over from an earlier check: reports not written yet, a stand-down plan not sent yet. */
+  const retryLeftovers = async () => {
+    if (state.unwrittenReports?.length) {
+      const left: FloodEventLog[] = [];
+      for (const event of state.unwrittenReports) {
+        try {
+          keepReport(await io.writeFloodReport({ event, config }));
+          log.info('event report written on retry', { eventId: event.eventId });
+        } catch (error) {
+          log.warn('event report still not written', { eventId: event.eventId, error: errorText(error) });
+          left.push(event);
+        }
+      }
+      state.unwrittenReports = left;
+    }
+    const due = state.standDownDue;
+    if (due && !state.event && (await dispatchStandDown(due, null, false))) {
+      state.standDownDue = null;
+      state.live = null;
+      state.livePlan = null;
+    }
+  };
+
+  /** No forecast (or no rain data at all): the level in force stays, the check is not quiet, the dispatcher is alarmed once. */
+  const inputsMissing = async (notes: string[]) => {
+    const missing = (state.inputsMissing ??= { sinceUtcMs: clock.now(), notes, alarmed: false });
+    missing.notes = notes;
+    act('inputs-missing', `${notes.join('; ')}: level kept at ${warningNames[state.warning].en}; not counted as a quiet check`);
+    if (missing.alarmed) return;
+    missing.alarmed = true;
+    const since = new Date(missing.sinceUtcMs).toISOString();
+    await notify({
+      audience: 'dispatcher',
+      severity: 'alarm',
+      title: `降雨预报缺失，汛情无法判断 / Rain forecast missing: flood state unknown`,
+      text:
+        `自 ${since} 起无法获取降雨预报（${notes.join('；')}）。预警保持${warningNames[state.warning].zh}不变，期间的检查不计入汛情解除；请人工关注雨情与泵站液位。\n\n` +
+        `No rain forecast since ${since} (${notes.join('; ')}). The warning stays at ${warningNames[state.warning].en} and these checks do not count towards stand-down; watch the rain and wet-well levels manually.`,
+      key: `${input.networkId}:forecast-missing:${missing.sinceUtcMs}`,
+      ...(state.event ? { eventId: state.event.eventId } : {}),
+    });
+  };
+  const inputsBack = async () => {
+    const missing = state.inputsMissing!;
+    state.inputsMissing = null;
+    const minutes = Math.round((clock.now() - missing.sinceUtcMs) / 60_000);
+    act('inputs-missing', `forecast back after ${minutes} min`);
+    if (!missing.alarmed) return;
+    await notify({
+      audience: 'dispatcher',
+      severity: 'info',
+      title: `降雨预报已恢复 / Rain forecast back`,
+      text: `降雨预报中断约${minutes}分钟后已恢复，汛情判断恢复正常。\n\nThe rain forecast is back after about ${minutes} min; flood checks are assessed normally again.`,
+      key: `${input.networkId}:forecast-missing:${missing.sinceUtcMs}:back`,
+      ...(state.event ? { eventId: state.event.eventId } : {}),
+    });
+  };
+
   const onAssessment = async (a: FloodAssessment) => {
+    const unknown = forecastMissing(a);
+    // Unknown is not dry: only rain seen above the level in force (positive evidence) is acted on.
+    if (unknown && warningRank(a.warning) <= warningRank(state.warning) && patched(FLOOD_UNKNOWN_ASSESSMENT)) {
+      state.lastAssessment = a;
+      await inputsMissing(a.notes.filter((n) => n.startsWith('forecast')).concat(a.notes.some((n) => n.startsWith('forecast')) ? [] : [`forecast source: ${a.forecastSource}`]));
+      return;
+    }
+    if (!unknown && state.inputsMissing && patched(FLOOD_UNKNOWN_ASSESSMENT)) await inputsBack();
     const before = state.warning;
     state.lastAssessment = a;
     state.warning = a.warning;
@@ -330,6 +556,7 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
       state.event = openEvent(a);
       state.status = 'event';
       state.quietChecks = 0;
+      state.standDownDue = null; // a new event's plans take over from the unsent stand-down
       track(state.event, a);
       act('warning-raised', `${warningNames[a.warning].en} (observed ${a.bySource.observed}, forecast ${a.bySource.forecast}): ${responseLevelNames[a.response].en}`);
       await propose(a);
@@ -349,39 +576,46 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     const onsetShift = basis?.onsetUtcMs != null && a.onsetUtcMs !== null ? Math.abs(a.onsetUtcMs - basis.onsetUtcMs) / 60_000 : 0;
     const rainChange = basis && basis.maxForecast12hMm > 0 ? Math.abs(maxForecast12h(a) - basis.maxForecast12hMm) / basis.maxForecast12hMm : 0;
     const onsetStillAhead = a.onsetUtcMs !== null && a.onsetUtcMs > a.assessedAtUtcMs;
-    if (!basis || basis.response !== a.response || (onsetStillAhead && (onsetShift > config.replanOnsetShiftMin || rainChange > config.replanRainChangeFraction))) {
-      await propose(a);
-    }
+    const changed = !basis || basis.response !== a.response || (onsetStillAhead && (onsetShift > config.replanOnsetShiftMin || rainChange > config.replanRainChangeFraction));
+    // Nothing waits and nothing approved at this level is in force (expired, rejected), or a dispatcher asked: plan again.
+    const due = state.replanDue;
+    const again = !changed && due && !state.pending && (due === 'requested' || state.live?.response !== a.response) && patched(REPLAN_AFTER_EXPIRY);
+    if (changed || again) await propose(a);
   };
 
   // --- The season ---
   for (;;) {
     if (iterationsThisRun >= maxIterations || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof floodSeason>({ ...input, carried: state });
+      // The config in use (the worker may have replaced it) goes on with the state.
+      await continueAsNew<typeof floodSeason>({ ...input, config, carried: state });
     }
-    if (!state.event && clock.now() >= input.seasonEndUtcMs) {
+    if (!state.event && clock.now() >= input.seasonEndUtcMs && !state.unwrittenReports?.length) {
       state.status = 'ended';
       break;
     }
+    await retryLeftovers();
     let assessment: FloodAssessment | null = null;
+    let assessError: string | null = null;
     try {
       assessment = await io.assessFlood({ config });
     } catch (error) {
-      log.warn('flood assessment failed; next check will retry', { error: String(error) });
+      assessError = errorText(error);
+      log.warn('flood assessment failed; next check will retry', { error: assessError });
     }
     state.iteration++;
     iterationsThisRun++;
     if (assessment) await onAssessment(assessment);
-    if (input.stopAfterEvents !== undefined && state.eventsCompleted >= input.stopAfterEvents) {
+    else if (assessError !== null && patched(FLOOD_UNKNOWN_ASSESSMENT)) await inputsMissing([`no assessment: ${assessError}`]);
+    if (input.stopAfterEvents !== undefined && state.eventsCompleted >= input.stopAfterEvents && !state.unwrittenReports?.length && !state.standDownDue) {
       state.status = 'ended';
       break;
     }
-    // Sleep until the next check, waking for the pending plan's escalation and expiry.
+    // Sleep until the next check, waking for the pending plan's escalation or expiry, whichever comes first.
     const nextCheckAt = clock.now() + input.checkIntervalMin * 60_000;
     while (clock.now() < nextCheckAt) {
       const p = state.pending;
-      const wakeAt = p ? Math.min(nextCheckAt, p.escalatedAtUtcMs === null ? p.proposedAtUtcMs + config.approval.escalateAfterMin * 60_000 : p.deadlineUtcMs) : nextCheckAt;
+      const wakeAt = p ? Math.min(nextCheckAt, p.escalatedAtUtcMs === null ? Math.min(p.proposedAtUtcMs + config.approval.escalateAfterMin * 60_000, p.deadlineUtcMs) : p.deadlineUtcMs) : nextCheckAt;
       await clock.until(() => state.pending !== p, wakeAt - clock.now());
       await checkPending();
     }
