@@ -144,9 +144,22 @@ function stationReason(input: ExplainInput, s: StationModel): StationReason {
     const more = { zh: `进水自${t.zh}起高于旱季流量，共多约${m3(excessM3)}立方米`, en: `inflow above dry weather from ${t.en}, about ${m3(excessM3)} m³ extra` };
     rainText = rainText ? { zh: `${rainText.zh}，${more.zh}`, en: `${rainText.en}; ${more.en}` } : more;
   }
+  if (!rainText && s.rainUpstreamOf.length > 0) {
+    rainText = { zh: `上游${s.rainUpstreamOf.join('、')}来水高于旱季流量，将随管道到达本站`, en: `rain upstream: inflow at ${s.rainUpstreamOf.join(', ')} above dry weather reaches this station through the mains` };
+  }
   if (rainText) {
     parts.zh.push(rainText.zh);
     parts.en.push(rainText.en.charAt(0).toUpperCase() + rainText.en.slice(1));
+  } else if (!s.dryBaseline && !s.locked) {
+    // No catchment, so no dry-weather flow to tell rain by: do not call it dry weather.
+    if (s.aboveDutyFromK >= 0) {
+      const t = at(f, network, b[s.aboveDutyFromK]!);
+      parts.zh.push(`无旱季流量基线（无汇水区），无法区分雨天与旱天；进水自${t.zh}起超过主泵能力（${m3(s.dutyCapM3h)}立方米/时），按计划液位与流量运行`);
+      parts.en.push(`No dry-weather baseline (no catchment), so rain cannot be told from dry weather; inflow exceeds the duty pumps (${m3(s.dutyCapM3h)} m³/h) from ${t.en}, so the planned level and flow are followed`);
+    } else {
+      parts.zh.push('无旱季流量基线（无汇水区），无法区分雨天与旱天；进水不超过主泵能力');
+      parts.en.push('No dry-weather baseline (no catchment), so rain cannot be told from dry weather; the inflow stays within the duty pumps');
+    }
   } else if (!s.locked) {
     parts.zh.push('时域内无降雨影响（旱天）');
     parts.en.push('No rain effect within the horizon (dry weather)');
@@ -265,8 +278,12 @@ function stationReason(input: ExplainInput, s: StationModel): StationReason {
   const overflowM3 = tr.overflowM3h.reduce((a, q, k) => a + q * dt[k]!, 0);
   if (overflowM3 >= 1) {
     const when = windows(f, network, (k) => tr.overflowM3h[k]! > 0.5);
-    parts.zh.push(`无法避免溢流约${m3(overflowM3)}立方米（${when.zh}），已是管网所能做到的最小值`);
-    parts.en.push(`an overflow of about ${m3(overflowM3)} m³ cannot be avoided (${when.en}); it is the least the network allows`);
+    // A dispatcher's cap on a link can be what makes it unavoidable: name it, or the reason blames the network.
+    const caps = f.transfers.filter((t) => Number.isFinite(t.dispatcherCapM3h) && t.dispatcherCapM3h < Math.min(t.interconnection.capacityM3h, Math.max(t.interconnection.envelope.transferM3h.max, -t.interconnection.envelope.transferM3h.min)) - 1e-6);
+    const capZh = caps.map((t) => `${t.interconnection.id}调度员限值${m3(t.dispatcherCapM3h)}立方米/时`).join('、');
+    const capEn = caps.map((t) => `${t.interconnection.id} capped by the dispatcher at ${m3(t.dispatcherCapM3h)} m³/h`).join(', ');
+    parts.zh.push(`无法避免溢流约${m3(overflowM3)}立方米（${when.zh}），${caps.length > 0 ? `是现有约束下（${capZh}）的最小值` : '已是管网所能做到的最小值'}`);
+    parts.en.push(`an overflow of about ${m3(overflowM3)} m³ cannot be avoided (${when.en}); ${caps.length > 0 ? `it is the least possible with ${capEn}` : 'it is the least the network allows'}`);
   }
   if (risk && risk.probability > 0) {
     parts.zh.push(`溢流风险：${risk.scenarioCount}个情景中${pct(risk.probability)}溢流，期望${m3(risk.expectedVolumeM3)}立方米`);
@@ -364,8 +381,25 @@ function transferReason(input: ExplainInput, xId: string): StationReason {
   describe(1);
   describe(-1);
   if (parts.en.length === 0) {
-    parts.zh.push('两片系统均在能力范围内，无需互联输送');
-    parts.en.push('No transfer needed: both systems stay within their capacity');
+    const spilling = [...shown.stations.entries()].filter(([, t]) => t.overflowM3h.reduce((a, q, k) => a + q * dt[k]!, 0) >= 1).map(([id]) => id);
+    const bypassing = [...shown.plants.entries()].filter(([, t]) => t.bypassM3h.reduce((a, q, k) => a + q * dt[k]!, 0) >= 1).map(([id]) => id);
+    if (spilling.length === 0 && bypassing.length === 0) {
+      parts.zh.push('两片系统均在能力范围内，无需互联输送');
+      parts.en.push('No transfer needed: both systems stay within their capacity');
+    } else {
+      // Water is lost somewhere, yet nothing crosses: say what holds each direction shut rather than "not needed".
+      const model = f.transfers.find((t) => t.interconnection.id === x.id);
+      const blocked = (from: string, to: string, limitM3h: number): { zh: string; en: string } => {
+        if (limitM3h <= 1e-6 && model && model.dispatcherCapM3h <= 1e-6) return { zh: `${from}→${to}被调度员限值0立方米/时关闭`, en: `${from}→${to} is shut by the dispatcher's cap of 0 m³/h` };
+        if (limitM3h <= 1e-6) return { zh: `${from}→${to}安全范围不允许输送`, en: `${from}→${to} is not allowed by the envelope` };
+        return { zh: `${from}→${to}无益：${to}一侧无余量`, en: `${from}→${to} would not help: there is no room on ${to}'s side` };
+      };
+      const ab = blocked(x.a, x.b, model?.maxAbM3h ?? x.capacityM3h);
+      const ba = blocked(x.b, x.a, model?.maxBaM3h ?? x.capacityM3h);
+      const lost = [...spilling, ...bypassing].join(', ');
+      parts.zh.push(`无互联输送，尽管${[...spilling, ...bypassing].join('、')}发生溢流或超越：${ab.zh}；${ba.zh}`);
+      parts.en.push(`No transfer although ${lost} overflow${spilling.length + bypassing.length === 1 ? 's' : ''} or bypass: ${ab.en}; ${ba.en}`);
+    }
   }
   return finish(x.id, parts);
 }
@@ -397,9 +431,19 @@ function tankReason(input: ExplainInput, tankId: string): StationReason {
   const turnover = model?.turnover;
   if (turnover && (inM3 >= 1 || model.initialVolumeM3 >= 1)) {
     const by = at(f, network, b[turnover.lastStep + 1]!);
-    const down = turnover.leftM3 >= 1 ? `至${m3(turnover.leftM3)}立方米以内` : '';
-    parts.zh.push(`旱天${by.zh}前放空${down}，池内污水存放不超过一天，并为下一场雨腾出容积`);
-    parts.en.push(`empty again by ${by.en}${turnover.leftM3 >= 1 ? ` (down to ${m3(turnover.leftM3)} m³)` : ''}: in dry weather no sewage stands longer than a day, and the room is free for the next rain`);
+    // Worded from the solved volume, not the target: an outlet held shut leaves the tank full.
+    const leftM3 = tr.volumeM3[turnover.lastStep] ?? 0;
+    if (leftM3 < 1) {
+      parts.zh.push(`旱天${by.zh}前放空，池内污水存放不超过一天，并为下一场雨腾出容积`);
+      parts.en.push(`empty again by ${by.en}: in dry weather no sewage stands longer than a day, and the room is free for the next rain`);
+    } else if (leftM3 <= turnover.leftM3 + 1) {
+      const outletMax = model.outletMaxM3h;
+      parts.zh.push(`按出水能力（${m3(outletMax)}立方米/时）尽量放空，${by.zh}时仍存约${m3(leftM3)}立方米，部分污水存放将超过一天`);
+      parts.en.push(`drawn down as fast as its outlet allows (${m3(outletMax)} m³/h): about ${m3(leftM3)} m³ still stands at ${by.en}, so some sewage stands longer than a day`);
+    } else {
+      parts.zh.push(`${by.zh}时仍存约${m3(leftM3)}立方米：下游余量不足以放空，部分污水存放将超过一天`);
+      parts.en.push(`about ${m3(leftM3)} m³ still stands at ${by.en}: there is not room downstream to empty it, so some sewage stands longer than a day`);
+    }
   }
   if (overM3 >= 1) {
     parts.zh.push(`溢流堰溢流约${m3(overM3)}立方米`);

@@ -256,6 +256,18 @@ export interface StationModel {
   volumeMaxM3: number;
   /** Volume the level may not exceed at the end of each step to keep room for rain (null = no rain expected). */
   reserveMaxVolumeM3: (number | null)[];
+  /**
+   * Stations upstream (along discharge mains, any distance) with wet-weather excess over the horizon: their
+   * rain reaches this station although its own catchment shows none (a transfer station fed only from above).
+   */
+  rainUpstreamOf: string[];
+  /** False when the station has no dry-weather baseline (no catchment): rain cannot be told from dry weather in its inflow. */
+  dryBaseline: boolean;
+  /**
+   * Without a baseline: the first step at which some scenario's own inflow exceeds what the duty pumps carry
+   * (the station is then planned as in rain), else −1. Always −1 with a baseline.
+   */
+  aboveDutyFromK: number;
   /** Volume at the normal ceiling (a margin below the high alarm): kept free in normal operation (reserve priority). */
   headroomVolumeM3: number;
   band: { minVolumeM3: number; maxVolumeM3: number } | null;
@@ -294,6 +306,8 @@ export interface TransferModel {
   interconnection: Interconnection;
   maxAbM3h: number;
   maxBaM3h: number;
+  /** The dispatcher's cap on either direction (constraints.transferCaps), +∞ when none: for explanations. */
+  dispatcherCapM3h: number;
   AB: Cols;
   BA: Cols;
 }
@@ -323,9 +337,23 @@ export interface Formulation {
   dryWeatherM3h: Map<string, number[]>;
 }
 
-/** No reserve limit anywhere over the horizon: no wet-weather excess is expected at the station (or upstream of the tank). */
-export function noRainAhead(s: { readonly reserveMaxVolumeM3: readonly (number | null)[] }): boolean {
-  return s.reserveMaxVolumeM3.every((v) => v === null);
+/** The first step at which some scenario's inflow at `nodeId` exceeds `limitM3h`, else −1. */
+function firstStepAbove(scenarios: readonly Scenario[], nodeId: string, limitM3h: number): number {
+  let first = -1;
+  for (const sc of scenarios) {
+    const k = sc.inflowM3h.get(nodeId)?.findIndex((q) => q > limitM3h + 1e-6) ?? -1;
+    if (k >= 0 && (first < 0 || k < first)) first = k;
+  }
+  return first;
+}
+
+/**
+ * No reserve limit anywhere over the horizon: no wet-weather excess is expected at the station (or upstream of
+ * the tank); for a station also none upstream of it, and a dry-weather baseline to tell rain by (a station
+ * without one is taken as dry only while its own inflow stays within what its duty pumps carry).
+ */
+export function noRainAhead(s: { readonly reserveMaxVolumeM3: readonly (number | null)[]; readonly rainUpstreamOf?: readonly string[]; readonly aboveDutyFromK?: number }): boolean {
+  return s.reserveMaxVolumeM3.every((v) => v === null) && (s.rainUpstreamOf?.length ?? 0) === 0 && (s.aboveDutyFromK ?? -1) < 0;
 }
 
 /** Pump capacity from the pumps available: the largest pumps are assumed to be the failed ones. */
@@ -443,6 +471,20 @@ export function formulate(input: FormulationInput): Formulation {
   }
 
   const links: Link[] = [];
+  /** Stations that drain to a station along discharge mains, any distance upstream (itself excluded). */
+  const upstreamOf = (id: string): string[] => {
+    const found: string[] = [];
+    const queue = [id];
+    while (queue.length > 0) {
+      const node = queue.shift()!;
+      for (const s of network.stations) {
+        if (s.id === id || found.includes(s.id) || mainsById.get(s.dischargeMainId)?.to !== node) continue;
+        found.push(s.id);
+        queue.push(s.id);
+      }
+    }
+    return found;
+  };
   /** Nodes downstream of a station along its discharge mains (itself included). */
   const pathOf = (id: string): Set<string> => {
     const seen = new Set<string>([id]);
@@ -537,6 +579,9 @@ export function formulate(input: FormulationInput): Formulation {
       volumeMinM3,
       volumeMaxM3,
       reserveMaxVolumeM3,
+      rainUpstreamOf: upstreamOf(station.id).filter((id) => (wetExcessM3h.get(id) ?? []).reduce((a, e, k) => a + e * dt[k]!, 0) >= 1),
+      dryBaseline: dryWeatherM3h.has(station.id),
+      aboveDutyFromK: dryWeatherM3h.has(station.id) ? -1 : firstStepAbove(scenarios, station.id, dutyCapM3h),
       headroomVolumeM3,
       band,
       pathEnergyKwhM3: pathEnergyOf(station.id),
@@ -578,7 +623,7 @@ export function formulate(input: FormulationInput): Formulation {
     links.push({ from: x.a, to: x.b, lagH: x.travelMin / 60, cols: AB, preFlowM3h: Math.max(0, now), ...oneWay(1) });
     links.push({ from: x.b, to: x.a, lagH: x.travelMin / 60, cols: BA, preFlowM3h: Math.max(0, -now), ...oneWay(-1) });
     for (let k = 0; k < K; k++) for (let m = 0; m < (k < shared ? 1 : M); m++) lp.addRow(`oneway.${x.id}.${m}.${k}`, [[AB[m]![k]!, 1], [BA[m]![k]!, 1]], 0, x.capacityM3h);
-    return { interconnection: x, maxAbM3h, maxBaM3h, AB, BA };
+    return { interconnection: x, maxAbM3h, maxBaM3h, dispatcherCapM3h: dispatcherCap, AB, BA };
   });
 
   // Tanks.
@@ -840,7 +885,8 @@ export function formulate(input: FormulationInput): Formulation {
     // Dry weather only (no reserve limit at any station over the horizon): with rain ahead the plants should
     // take what the network sends them, not hold it back to a level (and the storm LP stays as fast as it was).
     const bandShare = options.plantDeviationBand ?? -1;
-    if (bandShare >= 0 && stations.every(noRainAhead)) {
+    // Own excess only, as before: a network without catchments keeps the band in dry weather.
+    if (bandShare >= 0 && stations.every((s) => noRainAhead({ reserveMaxVolumeM3: s.reserveMaxVolumeM3 }))) {
       for (const p of plants) {
         const cap = p.plant.capacityM3h;
         p.steadyBandShare = bandShare;

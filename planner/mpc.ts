@@ -773,7 +773,7 @@ function buildPlan(ctx: BuildContext): Plan {
       const { startLevelM, stopLevelM } = clampBand(wanted.startLevelM, wanted.stopLevelM, minutesSince, step.startUtcMs);
       // Fixed-speed stations follow the band; the flow is what the band should deliver (shown, not followed).
       const flowM3h = flow(pumped, minutesSince, step.startUtcMs, false);
-      return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h, pumpsAllowed: dry ? Math.min(available, Math.max(1, dutyCount)) : pumpsAllowed };
+      return { stationId: station.id, remoteControl: 'levelBand', startLevelM, stopLevelM, flowM3h, pumpsAllowed: dry ? Math.min(available, Math.max(1, dutyCount, needed)) : pumpsAllowed };
     });
     return {
       startUtcMs: step.startUtcMs,
@@ -832,7 +832,9 @@ function buildPlan(ctx: BuildContext): Plan {
     risk,
   };
 
-  const rainAhead = !f.stations.every(noRainAhead);
+  // Rain ahead: wet-weather excess at a station or upstream of it (without a baseline: inflow beyond the duty
+  // pumps), or standby pumps planned, whatever the cause.
+  const rainAhead = !f.stations.every(noRainAhead) || [...shown.stations.values()].some((t) => t.standbyM3h.some((q) => q >= 1));
   const pumpsAvailable = new Map(network.stations.map((s) => [s.id, Math.min(s.pumps.length, Math.max(0, Math.round(stateById.get(s.id)?.pumpsAvailable ?? s.pumps.length)))]));
   const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]!, wholePump, heldVfd, pumpsAvailable });
   return {

@@ -3,6 +3,9 @@
 // plan.assumptions; pumps out of service are neither allowed nor hidden.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { referenceNetworkPath } from '../../network/load.js';
+import { parseNetwork } from '../../network/validate.js';
 import type { Envelope, NetworkConfig } from '../../network/schema.js';
 import { insideEnvelope } from '../../planner/envelope.js';
 import { exampleNetwork } from '../../planner/examples.js';
@@ -30,6 +33,9 @@ function linkedNetwork(): NetworkConfig {
   net.stations[1]!.envelope.flowSetpointM3h.min = 45; // the VFD's minimum-speed flow
   return net;
 }
+
+/** The reference network (for a real catchment and dry-weather pattern). */
+const reference = (): NetworkConfig => parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
 
 const flat = (nodeId: string, v: number, n = 60) => ({ nodeId, flowM3h: Array<number>(n).fill(v) });
 
@@ -231,4 +237,85 @@ test('inflow defaults are said per node and member; a forecast off the horizon i
   assert.ok(Math.abs(membersOnly.predicted!.stations[0]!.inflowM3h[3]! - 150) < 1e-6);
   assert.ok(membersOnly.predicted!.energyKwh > 100, `energy ${membersOnly.predicted!.energyKwh} kWh`);
   assert.match(notesOf(membersOnly), /No deterministic inflow series: ensemble member m1 is shown/);
+});
+
+test('a storm in the inflow of a station without catchments, or upstream of a transfer station, is not planned as dry weather: the pumps the plan uses are allowed', async () => {
+  // One station, no catchment: 330 m³/h for three hours against two duty pumps of 100 m³/h and one standby.
+  const network = exampleNetwork({ stations: [{ id: 'S1', areaM2: 50, pumpCount: 3, pumpM3h: 100, standbyPumps: 1, to: 'P1' }], plants: [{ id: 'P1', capacityM3h: 1000 }], planning: { stepMin: 15, horizonH: 12, cycleMin: 15 } });
+  const flow = Array.from({ length: 48 }, (_, i) => (i >= 12 && i < 24 ? 330 : 60));
+  const plan = await planWithOptimiser({ planId: 'storm', network, state: { readAtUtcMs: t0, stations: [{ stationId: 'S1', levelM: 1.5, pumpsAvailable: 3, mode: 'remote' }] }, inflow: { startUtcMs: t0, stepMin: 15, series: [{ nodeId: 'S1', flowM3h: flow }] }, nowUtcMs: t0 });
+  assert.equal(plan.planner, 'mpc', JSON.stringify(plan.fallback));
+  const p = plan.predicted!.stations[0]!;
+  let standbySteps = 0;
+  plan.steps.forEach((step, i) => {
+    const needed = Math.ceil(p.pumpedM3h[i]! / 100 - 0.05);
+    assert.ok(step.stations[0]!.pumpsAllowed >= needed, `${new Date(step.startUtcMs).toISOString()}: ${step.stations[0]!.pumpsAllowed} allowed for ${p.pumpedM3h[i]} m³/h`);
+    if (p.standbyM3h[i]! >= 1) standbySteps++;
+  });
+  assert.ok(standbySteps > 0, 'the plan uses the standby pump');
+  assert.equal(plan.operatingMode, 'flood-drawdown');
+  const reason = plan.reasons.find((r) => r.objectId === 'S1')!.reason;
+  assert.doesNotMatch(reason.en, /dry weather\)/);
+  assert.match(reason.en, /No dry-weather baseline \(no catchment\), so rain cannot be told from dry weather; inflow exceeds the duty pumps \(200 m³\/h\) from 09:00/);
+  assert.match(reason.zh, /无旱季流量基线/);
+
+  // A transfer station fed only from above: A's catchment rains, B has none of its own.
+  const chain = exampleNetwork({
+    stations: [
+      { id: 'A', areaM2: 50, pumpCount: 3, pumpM3h: 200, to: 'B', travelMin: 15 },
+      { id: 'B', areaM2: 50, pumpCount: 3, pumpM3h: 150, standbyPumps: 1, to: 'P1' },
+    ],
+    plants: [{ id: 'P1', capacityM3h: 1000 }],
+    planning: { stepMin: 15, horizonH: 12, cycleMin: 15 },
+  });
+  chain.catchments.push({ ...structuredClone(reference().catchments[0]!), id: 'C-A', node: 'A' });
+  chain.dwfPatterns.push(...structuredClone(reference().dwfPatterns));
+  // The catchment's dry-weather flow is 150–320 m³/h over these hours.
+  const wet = Array.from({ length: 48 }, (_, i) => (i >= 8 && i < 20 ? 600 : 250));
+  const fed = await planWithOptimiser({ planId: 'fed', network: chain, state: { readAtUtcMs: t0, stations: ['A', 'B'].map((stationId) => ({ stationId, levelM: 1.5, pumpsAvailable: 3, mode: 'remote' as const })) }, inflow: { startUtcMs: t0, stepMin: 15, series: [{ nodeId: 'A', flowM3h: wet }] }, nowUtcMs: t0 });
+  assert.equal(fed.planner, 'mpc', JSON.stringify(fed.fallback));
+  const b = fed.predicted!.stations.find((s) => s.stationId === 'B')!;
+  assert.ok(b.standbyM3h.some((q) => q >= 1), 'B needs its standby pump');
+  fed.steps.forEach((step, i) => {
+    const sp = step.stations.find((s) => s.stationId === 'B')!;
+    assert.ok(sp.pumpsAllowed >= Math.ceil(b.pumpedM3h[i]! / 150 - 0.05), `B ${new Date(step.startUtcMs).toISOString()}: ${sp.pumpsAllowed} allowed for ${b.pumpedM3h[i]} m³/h`);
+  });
+  assert.match(fed.reasons.find((r) => r.objectId === 'B')!.reason.en, /Rain upstream: inflow at A above dry weather/);
+});
+
+test('explanations name what blocks a transfer and what keeps a tank full, instead of "not needed" and the turnover target', async () => {
+  const network = linkedNetwork();
+  network.tanks[0]!.envelope.outletM3h.min = 0;
+  network.stations[1]!.envelope.flowSetpointM3h.min = 0;
+  // E1 full with 600 m³/h coming in (its pumps give 300), CS1 full; W1's side has room.
+  const state: PlannerState = { ...linkedState(t0), stations: [{ stationId: 'W1', levelM: 1.5, pumpsAvailable: 3, mode: 'remote' }, { stationId: 'E1', levelM: 4, pumpsAvailable: 2, mode: 'remote' }], tanks: [{ tankId: 'CS1', volumeM3: 1500 }] };
+  const inflow = { startUtcMs: t0, stepMin: 15, series: [flat('W1', 100), flat('E1', 600)] };
+  const capped = await planWithOptimiser({ planId: 'cap0', network, state, inflow, nowUtcMs: t0, constraints: { transferCaps: [{ interconnectionId: 'X1', maxAbsM3h: 0 }] } });
+  assert.equal(capped.planner, 'mpc', JSON.stringify(capped.fallback));
+  const x1 = capped.reasons.find((r) => r.objectId === 'X1')!.reason;
+  assert.doesNotMatch(x1.en, /No transfer needed/);
+  assert.match(x1.en, /No transfer although E1 .*E1→W1 is shut by the dispatcher's cap of 0 m³\/h/);
+  assert.match(x1.zh, /E1→W1被调度员限值0立方米\/时关闭/);
+  const e1 = capped.reasons.find((r) => r.objectId === 'E1')!.reason;
+  assert.match(e1.en, /cannot be avoided .*it is the least possible with X1 capped by the dispatcher at 0 m³\/h/);
+  assert.match(e1.zh, /X1调度员限值0立方米\/时/);
+  // Without the cap the link is used, and the station's overflow reason blames no cap.
+  const free = await planWithOptimiser({ planId: 'nocap', network, state, inflow, nowUtcMs: t0 });
+  assert.match(free.reasons.find((r) => r.objectId === 'X1')!.reason.en, /moves about [\d,]+ m³ from E1 to W1/);
+  assert.doesNotMatch(free.reasons.find((r) => r.objectId === 'E1')!.reason.en, /capped by the dispatcher/);
+
+  // A storage tank whose outlet the envelope holds shut cannot empty: the reason says what stays, not the target.
+  const shut = exampleNetwork({
+    stations: [{ id: 'B', areaM2: 50, pumpCount: 3, pumpM3h: 100, to: 'P1' }],
+    plants: [{ id: 'P1', capacityM3h: 1000 }],
+    tanks: [{ id: 'T1', kind: 'offline', node: 'B', capacityM3: 800, inletMaxM3h: 200, outletMaxM3h: 100, outletSpecificEnergyKwhM3: 0 }],
+    planning: { stepMin: 15, horizonH: 30, cycleMin: 15 },
+  });
+  shut.tanks[0]!.envelope.outletM3h = { min: 0, max: 0, maxChangePerMin: 1 };
+  const standing = await planWithOptimiser({ planId: 'shut', network: shut, state: { readAtUtcMs: t0, stations: [{ stationId: 'B', levelM: 1.5, pumpsAvailable: 3, mode: 'remote' }], tanks: [{ tankId: 'T1', volumeM3: 260 }] }, inflow: { startUtcMs: t0, stepMin: 15, series: [flat('B', 100, 30 * 4)] }, nowUtcMs: t0 });
+  assert.equal(standing.planner, 'mpc', JSON.stringify(standing.fallback));
+  const t1 = standing.reasons.find((r) => r.objectId === 'T1')!.reason;
+  assert.doesNotMatch(t1.en, /empty again by/);
+  assert.match(t1.en, /drawn down as fast as its outlet allows \(0 m³\/h\): about 260 m³ still stands at 06:00 \(\+1d\), so some sewage stands longer than a day/);
+  assert.match(t1.zh, /仍存约260立方米/);
 });
