@@ -455,6 +455,8 @@ export interface FloodSeasonState {
   configUpdatedAtUtcMs?: number;
 }
 
+/** The flood config the season runs with now (the worker compares it with the configured one). */
+export const floodSeasonConfigQuery = defineQuery<FloodConfig>('floodSeasonConfig');
 /** Worker → flood season: the configured flood config differs from the one the season runs with. */
 export const floodConfigSignal = defineSignal<[{ config: FloodConfig; reason: string }]>('floodConfig');
 /** A dispatcher asks for a new emergency plan revision at the next check (after a rejection or expiry). */

@@ -1,8 +1,12 @@
 // Starts the flood-season workflow of a network while the configured season is on (default 15 April to
 // 15 October, local dates), unless it already runs. One workflow per season: id flood-season-<network>,
 // the season (year) in its input; it continues as new inside the season and ends at its end.
+// watchFloodSeason checks again every hour, so a worker started before the season (or running from one season
+// into the next) starts it on its first day; and a running season whose config differs from the configured one
+// (FLOOD_CONFIG_FILE corrected, worker restarted) is sent the configured one by signal, and the change is logged.
+import { isDeepStrictEqual } from 'node:util';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { floodSeasonWorkflowId, taskQueue, type AutonomyConfig, type DispatchTiming, type FloodSeasonInput } from '../contract/index.js';
+import { floodConfigSignal, floodSeasonConfigQuery, floodSeasonWorkflowId, taskQueue, type AutonomyConfig, type DispatchTiming, type FloodSeasonInput } from '../contract/index.js';
 import { floodConfig, type FloodConfig } from '../flood/types.js';
 import type { NetworkConfig } from '../network/schema.js';
 
@@ -46,6 +50,14 @@ export interface FloodSeasonOptions {
   dispatchTiming?: DispatchTiming;
   taskQueueName?: string;
   nowUtcMs?: number;
+  /** Where changes are reported (default console.log). */
+  log?: (line: string) => void;
+}
+
+/** Top-level keys whose values differ between two configs (for the log). */
+export function floodConfigChanges(running: FloodConfig, configured: FloodConfig): string[] {
+  const keys = [...new Set([...Object.keys(running), ...Object.keys(configured)])] as (keyof FloodConfig)[];
+  return keys.filter((k) => !isDeepStrictEqual(running[k], configured[k])).sort();
 }
 
 /** Start this season's workflow when in season; returns its id, or null when out of season or disabled. */
@@ -64,10 +76,47 @@ export async function ensureFloodSeason(client: Client, network: NetworkConfig, 
     ...(options.autonomy ? { autonomy: options.autonomy } : {}),
     ...(options.dispatchTiming ? { dispatchTiming: options.dispatchTiming } : {}),
   };
+  const log = options.log ?? ((line: string) => console.log(line));
   try {
     await client.workflow.start('floodSeason', { taskQueue: options.taskQueueName ?? taskQueue, workflowId, args: [input] });
+    log(`flood season: started ${workflowId} (season ${window.seasonId})`);
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    // Running already: it keeps the config it was started with unless told. Compare, and send the configured one.
+    const handle = client.workflow.getHandle(workflowId);
+    const running = await handle.query(floodSeasonConfigQuery).catch((e: unknown) => {
+      log(`flood season: ${workflowId} runs, but its config cannot be read to compare (${e instanceof Error ? e.message : String(e)}); restart it to apply FLOOD_CONFIG_FILE`);
+      return null;
+    });
+    const changed = running ? floodConfigChanges(running, input.config) : [];
+    if (changed.length > 0) {
+      await handle.signal(floodConfigSignal, { config: input.config, reason: `configured flood config differs in ${changed.join(', ')}` });
+      log(`flood season: ${workflowId} ran with a different flood config (${changed.join(', ')}); sent the configured one, in force from its next check`);
+    }
   }
   return workflowId;
+}
+
+export interface FloodSeasonWatch {
+  /** The first check's answer (the season's workflow id, or null out of season). */
+  readonly first: Promise<string | null>;
+  stop(): void;
+}
+
+/** ensureFloodSeason now and then every `everyMs` (default 1 h); a failed check is logged and tried again next time. */
+export function watchFloodSeason(client: Client, network: NetworkConfig, options: FloodSeasonOptions & { everyMs?: number; now?: () => number } = {}): FloodSeasonWatch {
+  const log = options.log ?? ((line: string) => console.log(line));
+  let watching: string | null = null;
+  const check = async () => {
+    const id = await ensureFloodSeason(client, network, { ...options, nowUtcMs: (options.now ?? Date.now)() });
+    if (id !== watching) log(id ? `flood season: watched by ${id}` : 'flood season: outside the season; checked again every hour');
+    watching = id;
+    return id;
+  };
+  const first = check();
+  const timer = setInterval(() => {
+    check().catch((error: unknown) => log(`flood season: check failed (${error instanceof Error ? error.message : String(error)}); tried again in an hour`));
+  }, options.everyMs ?? 3_600_000);
+  timer.unref();
+  return { first, stop: () => clearInterval(timer) };
 }

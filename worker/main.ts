@@ -11,7 +11,7 @@ import { resolveFromRepo } from '../runtime/paths.js';
 import { loadSettings } from '../runtime/startup.js';
 import { createDispatchWorker } from './worker.js';
 import { ensureDispatchSchedule } from './schedule.js';
-import { ensureFloodSeason } from './flood-season.js';
+import { watchFloodSeason } from './flood-season.js';
 import { dispatchedStations, startHeartbeat } from './heartbeat.js';
 import { serialiseOpcUa } from './serial-opcua.js';
 import { loadWorkerSettings, WorkerSettingsError } from './settings.js';
@@ -45,13 +45,15 @@ const described = await schedule.describe();
 const lastAction = described.info.recentActions.at(-1);
 if (!described.state.paused && (!lastAction || Date.now() - lastAction.takenAt.getTime() > network.planning.cycleMin * 60_000)) await schedule.trigger();
 console.log(`worker: task queue ready; schedule ${schedule.scheduleId} every ${network.planning.cycleMin} min; autonomy ${autonomyMode ?? 'advisory'}; planner ${env.PLANNER}`);
-const floodWorkflowId = await ensureFloodSeason(client, network, {
+// Checked now and every hour: the season starts on its first day, and a running one gets a corrected config.
+const floodWatch = watchFloodSeason(client, network, {
   spec: floodSeason,
   ...(floodConfig ? { config: floodConfig } : {}),
   checkIntervalMin: floodCheckIntervalMin,
   ...(autonomyMode ? { autonomy: { mode: autonomyMode } } : {}),
+  log: (line) => console.log(`worker: ${line}`),
 });
-console.log(floodWorkflowId ? `worker: flood season watched by ${floodWorkflowId}` : 'worker: outside the flood season');
+await floodWatch.first;
 
 // The heartbeat refreshes only the stations whose last dispatch read back right (asked of Temporal each beat,
 // so the client stays open): a station handed back or never written lapses to its PLC's local control.
@@ -64,6 +66,7 @@ const heartbeat = startHeartbeat({
 
 // Worker.run resolves after SIGINT/SIGTERM (the SDK installs those handlers) and in-flight tasks finish.
 await worker.run();
+floodWatch.stop();
 await heartbeat.stop();
 await clientConnection.close();
 await connectors.close();

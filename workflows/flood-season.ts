@@ -13,6 +13,7 @@ import {
   emergencyPlanWorkflowIdPrefix,
   floodConfigSignal,
   floodReportQuery,
+  floodSeasonConfigQuery,
   floodStatusQuery,
   rejectEmergencyPlanUpdate,
   requestReplanSignal,
@@ -236,6 +237,7 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     state.live = null;
     state.livePlan = null;
   });
+  setHandler(floodSeasonConfigQuery, () => config);
   setHandler(floodConfigSignal, ({ config: next, reason }) => {
     // The worker validated it against the schema; it applies from the next check (and survives continue-as-new).
     log.info('flood config replaced', { seasonId: input.seasonId, reason });

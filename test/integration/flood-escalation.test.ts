@@ -192,14 +192,16 @@ test('unanswered emergency plans escalate to the role above, expire, and never r
   }
 
   // Every station setpoint SCADA received is one of an approved plan's (or its stand-down's).
-  const dispatched = [approved.emergencyPlanId, `plan-flood-${network.id}-2026-e1-standdown`];
+  // Ids carry the season run (plan-flood-<event id>-standdown), so a restarted season never reuses them.
+  const dispatched = [approved.emergencyPlanId, `plan-flood-${report.eventId}-standdown`];
   const allowed = new Map<string, Set<number>>();
   for (const id of dispatched) {
     const state = await client.workflow.getHandle(id).query(dispatchStateQuery).catch(() => null);
     for (const step of state?.plan?.steps ?? []) {
       for (const s of step.stations) {
         const set = allowed.get(s.stationId) ?? new Set<number>();
-        for (const v of [s.startLevelM, s.stopLevelM, s.flowM3h, s.pumpsAllowed]) set.add(v);
+        // SCADA gets levels at 1 mm and flows at 0.1 m³/h (activities/dispatch.ts roundSetpoint).
+        for (const v of [s.startLevelM, s.stopLevelM, s.flowM3h, s.pumpsAllowed]) set.add(v).add(Math.round(v * 1000) / 1000).add(Math.round(v * 10) / 10);
         allowed.set(s.stationId, set);
       }
     }

@@ -200,7 +200,7 @@ test('typhoon: blue signal → emergency plans approved by the right role → dr
   assert.equal((JSON.parse(String(stored?.values[0]?.[1])) as FloodReport).reportId, report.reportId);
 
   // SCADA saw the drawdown (flood-season start level, standby pumps) and, after stand-down, normal bands.
-  const standDownId = `plan-flood-${network.id}-2026-e1-standdown`;
+  const standDownId = `plan-flood-${report.eventId}-standdown`; // ids carry the season run
   const standDown = client.workflow.getHandle(standDownId);
   for (let i = 0; i < 100 && (await standDown.query(dispatchStateQuery)).status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 100));
   const remote = network.stations.filter((s) => s.id !== localStation);
