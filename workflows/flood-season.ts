@@ -294,6 +294,8 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     act('plan-proposed', `${plan.summary.en}`, { planId: emergencyPlanId });
     if (autonomy.mode === 'emergency-auto' && autonomy.preApprovedFloodLevels.includes(plan.response)) {
       const started = await activate(plan, { kind: 'approve', userName: 'system', role: 'system', decidedAtUtcMs: clock.now(), automatic: `emergency-auto: pre-approved playbook for ${responseLevelNames[plan.response].en}` });
+      // Not in force (its dispatch could not start, alarmed): the next check plans again.
+      if (!started) state.planBasis = null;
       if (started && patched(NOTIFY_ON_AUTO_APPROVAL)) {
         // In force without anyone's approval: the dispatcher (always) and the level's audiences are told at once.
         const messages = plan.notifications.filter((x) => x.audience !== 'crew');
