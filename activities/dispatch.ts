@@ -16,6 +16,7 @@ import { writeCycleRain } from '../forecasting/rain-store.js';
 import type { Notifier } from '../notify/index.js';
 import { applyConstraints, InvalidConstraint, localBandSetpoint } from './constraints.js';
 import { ruleBasedPlanner, type Planner } from './planner.js';
+import { PlanPredictionError, planPredictionPoints } from './plan-points.js';
 import type { CycleRainForecast } from './rain-forecast.js';
 import type { NetworkSnapshot, RainForecast, StationState, TagReading } from './types.js';
 
@@ -256,6 +257,13 @@ export function createDispatchActivities(deps: DispatchDependencies) {
             timeUtcMs: step.startUtcMs,
           });
         }
+      }
+      // The plan's predictions beside its setpoints (activities/plan-points.ts): plan-vs-actual reads them.
+      try {
+        points.push(...planPredictionPoints(plan));
+      } catch (error) {
+        if (error instanceof PlanPredictionError) throw ApplicationFailure.nonRetryable(error.message, 'PlanPredictionError');
+        throw error;
       }
       await influx.write(points);
       return plan;
