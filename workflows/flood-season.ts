@@ -25,7 +25,7 @@ import {
   type FloodSeasonState,
   type Role,
 } from '../contract/index.js';
-import { responseLevelNames, warningNames, warningRank, type EmergencyPlan, type FloodAction, type FloodAssessment, type FloodEventLog, type FloodReport } from '../flood/types.js';
+import { responseLevelNames, roleNames, warningNames, warningRank, type ResponseLevel, type EmergencyPlan, type FloodAction, type FloodAssessment, type FloodEventLog, type FloodReport } from '../flood/types.js';
 import type { Audience, Notification } from '../notify/types.js';
 import { ensureCoordinator, workflowClock } from './common.js';
 import { dispatchPlan } from './dispatch-plan.js';
@@ -44,6 +44,9 @@ const notifyIo = proxyActivities<DispatchActivities>({ startToCloseTimeout: '30 
 export const FLOOD_UNKNOWN_ASSESSMENT = 'flood-unknown-assessment';
 /** Version marker: after an expiry or a rejection, a new revision is proposed at the next check while the warning lasts. */
 export const REPLAN_AFTER_EXPIRY = 'replan-after-expiry';
+/** A lower response level once the rain has begun proposes no new drawdown plan (the tail of the event). */
+export const REPLAN_ONLY_ON_RISE = 'replan-only-on-rise';
+const responseSeverity: Readonly<Record<ResponseLevel, number>> = { IV: 1, III: 2, II: 3, I: 4 };
 /**
  * Version marker: a failed activity (plan build, dispatch start, stand-down plan, report write) no longer fails
  * the season: it is recorded, alarmed and retried at later checks; and event and plan ids carry the run's start.
@@ -337,7 +340,7 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
         audience: nextRoleUp(p.plan.requiredRole),
         severity: 'alarm',
         title: `应急预案未获批准已失效 / Emergency plan expired unapproved`,
-        text: `${p.plan.emergencyPlanId}：${kept}`,
+        text: `${p.plan.emergencyPlanId}：${state.live ? `已批准的预案 ${state.live.emergencyPlanId} 继续执行` : '未下发任何应急设定值，各泵站保持当前设定或本地控制'}。\n\n${kept}`,
         key: `${p.plan.emergencyPlanId}:expired`,
         planId: p.plan.emergencyPlanId,
       });
@@ -348,7 +351,7 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
         audience: to,
         severity: 'emergency',
         title: `应急预案${config.approval.escalateAfterMin}分钟未批准 / Emergency plan unapproved for ${config.approval.escalateAfterMin} min`,
-        text: `${p.plan.summary.zh}\n\n${p.plan.summary.en}\n\n需${p.plan.requiredRole}批准 / needs a ${p.plan.requiredRole}: **${p.plan.emergencyPlanId}**`,
+        text: `${p.plan.summary.zh}\n\n${p.plan.summary.en}\n\n需${roleNames[p.plan.requiredRole].zh}或以上批准 / needs a ${p.plan.requiredRole} or above: **${p.plan.emergencyPlanId}**`,
         key: `${p.plan.emergencyPlanId}:escalation`,
         planId: p.plan.emergencyPlanId,
       });
@@ -580,7 +583,11 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     const onsetShift = basis?.onsetUtcMs != null && a.onsetUtcMs !== null ? Math.abs(a.onsetUtcMs - basis.onsetUtcMs) / 60_000 : 0;
     const rainChange = basis && basis.maxForecast12hMm > 0 ? Math.abs(maxForecast12h(a) - basis.maxForecast12hMm) / basis.maxForecast12hMm : 0;
     const onsetStillAhead = a.onsetUtcMs !== null && a.onsetUtcMs > a.assessedAtUtcMs;
-    const changed = !basis || basis.response !== a.response || (onsetStillAhead && (onsetShift > config.replanOnsetShiftMin || rainChange > config.replanRainChangeFraction));
+    const levelChanged = !basis || basis.response !== a.response;
+    // Once the rain has begun, a lower level is the event's tail: a new drawdown plan would only lower wells
+    // again after the storm (the stand-down follows). Before onset a lower level re-plans as before.
+    const tail = levelChanged && basis !== null && basis !== undefined && responseSeverity[a.response] < responseSeverity[basis.response] && !onsetStillAhead && patched(REPLAN_ONLY_ON_RISE);
+    const changed = (levelChanged && !tail) || (onsetStillAhead && (onsetShift > config.replanOnsetShiftMin || rainChange > config.replanRainChangeFraction));
     // Nothing waits and nothing approved at this level is in force (expired, rejected), or a dispatcher asked: plan again.
     const due = state.replanDue;
     const again = !changed && due && !state.pending && (due === 'requested' || state.live?.response !== a.response) && patched(REPLAN_AFTER_EXPIRY);

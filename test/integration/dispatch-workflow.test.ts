@@ -635,6 +635,8 @@ test('recorded histories replay on the current workflow code (determinism), and 
     'flood-season-faults-influx-down-v0.json',
     'flood-season-faults-stand-down-race-v0.json',
     'flood-season-faults-replaced-v0.json',
+    // Recorded on the code before the replan-only-on-rise marker: each lower level after onset proposed a new plan.
+    'flood-season-faults-tail-v0.json',
   ];
   for (const file of expected) assert.ok(files.includes(file), `missing recorded history ${file} (record with RECORD_HISTORIES=1)`);
   for (const file of files) {

@@ -214,3 +214,27 @@ test('emergency-auto: a cycle plan is not auto-approved over the emergency plan;
   assert.equal(state.liveEnded?.replacedBy, 'plan-dispatch-cycle-faults-1');
   assert.ok(kinds(actionsOf(state), 'plan-replaced').some((a) => a.planId === emergencyId));
 });
+
+test("the event's tail: a lower level once the rain has begun proposes no new drawdown plan", async () => {
+  // 25 mm/h for 3 h (orange), then 5 mm/h: orange → yellow → blue while it still rains, all after onset.
+  const rain = (t: number) => (t > origin + 1 * H && t <= origin + 4 * H ? 25 : t > origin + 4 * H && t <= origin + 14 * H ? 5 : 0);
+  let approved: string | null = null;
+  let approvedAt = 0;
+  const { state } = await runSeason('tail', { rain, observed: () => 'truth' }, {
+    untilH: 11,
+    each: async (s, handle, now) => {
+      if (s?.pending && !approved) {
+        approved = s.pending.plan.emergencyPlanId;
+        approvedAt = now;
+        await handle.executeUpdate(approveEmergencyPlanUpdate, { args: [{ emergencyPlanId: approved, userName: 'zhou', role: 'admin' }] }).catch(() => (approved = null));
+      }
+    },
+  });
+  const actions = actionsOf(state);
+  assert.ok(approved, 'the first plan was approved');
+  const lowered = kinds(actions, 'warning-lowered').filter((a) => a.atUtcMs > approvedAt && !a.detail.endsWith('→ none'));
+  assert.ok(lowered.length >= 1, `the level went down while it still rained: ${kinds(actions, 'warning-lowered').map((a) => a.detail).join(' | ')}`);
+  const proposedAfter = kinds(actions, 'plan-proposed').filter((a) => a.atUtcMs > approvedAt);
+  assert.deepEqual(proposedAfter.map((a) => a.planId), [], 'no new drawdown plan after the storm began');
+  assert.equal(state.live?.emergencyPlanId, approved, 'the approved plan stays in force');
+});
