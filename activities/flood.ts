@@ -251,15 +251,24 @@ export function createFloodActivities(deps: FloodDependencies) {
           {
             measurement: 'flood_status',
             tags: { network: network.id },
-            fields: {
-              warningLevel: warningRank(assessment.warning),
-              responseLevel: assessment.response ?? 'none',
-              observedWarningLevel: warningRank(assessment.bySource.observed),
-              forecastWarningLevel: warningRank(assessment.bySource.forecast),
-              maxObserved3hMm: Math.max(0, ...assessment.catchments.map((c) => c.observed.mm3h)),
-              maxObserved12hMm: Math.max(0, ...assessment.catchments.map((c) => c.observed.mm12h)),
-              maxForecast12hMm: Math.max(0, ...assessment.catchments.map((c) => c.forecast.max12hMm)),
-            },
+            // Without a forecast the level is unknown (the season keeps the one it had): writing the observed-only
+            // level here would show the dashboards a warning lifted mid-event. Only what was observed is written.
+            fields: forecast
+              ? {
+                  warningLevel: warningRank(assessment.warning),
+                  responseLevel: assessment.response ?? 'none',
+                  observedWarningLevel: warningRank(assessment.bySource.observed),
+                  forecastWarningLevel: warningRank(assessment.bySource.forecast),
+                  maxObserved3hMm: Math.max(0, ...assessment.catchments.map((c) => c.observed.mm3h)),
+                  maxObserved12hMm: Math.max(0, ...assessment.catchments.map((c) => c.observed.mm12h)),
+                  maxForecast12hMm: Math.max(0, ...assessment.catchments.map((c) => c.forecast.max12hMm)),
+                }
+              : {
+                  forecastMissing: true,
+                  observedWarningLevel: warningRank(assessment.bySource.observed),
+                  maxObserved3hMm: Math.max(0, ...assessment.catchments.map((c) => c.observed.mm3h)),
+                  maxObserved12hMm: Math.max(0, ...assessment.catchments.map((c) => c.observed.mm12h)),
+                },
             timeUtcMs: nowUtcMs,
           },
         ]);

@@ -158,3 +158,34 @@ test('the report activity integrates overflowM3h and takes maxima from InfluxDB 
   assert.ok(fallback.notes?.some((n) => n.en.includes('InfluxDB unreachable')));
   assert.ok(written.some((p) => p.measurement === 'flood_report'));
 });
+
+test('without a forecast the assessment writes no warning level to flood_status (unknown, not lifted): only what was observed', async () => {
+  const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
+  const written: SeriesPoint[] = [];
+  const influx = {
+    write: async (points: readonly SeriesPoint[]) => (written.push(...points), points.length),
+    query: async () => [],
+    ping: async () => ({ latencyMs: 1, version: 'fake' }),
+  } as unknown as InfluxConnector;
+  const opcua = { readTags: () => Promise.reject(new Error('SCADA away')) } as unknown as OpcUaConnector;
+  const observed: ObservedRainSource = { fetchObservedRain: async (net) => ({ source: 'archive', catchments: net.catchments.map((c) => ({ catchmentId: c.id, hourly: { timeUtcMs: [T0], mm: [2] } })) }) };
+  let forecastUp = false;
+  const forecast = {
+    fetchCatchmentRain: async () => {
+      if (!forecastUp) throw new Error('HTTP 503 Service Unavailable');
+      return { issuedAtUtcMs: T0, source: 'open-meteo:best_match;quality=fresh', stepMin: 60, locations: [] };
+    },
+  } as unknown as RainForecastSource;
+  const acts = createFloodActivities({ network, opcua, influx, forecast, observed, now: () => T0 });
+  await acts.assessFlood({ config: floodConfig() });
+  const [down] = written.filter((p) => p.measurement === 'flood_status');
+  assert.equal(down?.fields['forecastMissing'], true);
+  assert.equal(down?.fields['warningLevel'], undefined, 'no level written while it is unknown');
+  assert.equal(down?.fields['observedWarningLevel'], 0);
+  forecastUp = true;
+  written.length = 0;
+  await acts.assessFlood({ config: floodConfig() });
+  const [up] = written.filter((p) => p.measurement === 'flood_status');
+  assert.equal(up?.fields['warningLevel'], 0);
+  assert.equal(up?.fields['forecastMissing'], undefined);
+});
