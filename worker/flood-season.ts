@@ -7,6 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { floodConfigSignal, floodSeasonConfigQuery, floodSeasonWorkflowId, taskQueue, type AutonomyConfig, type DispatchTiming, type FloodSeasonInput } from '../contract/index.js';
+import { overflowPointWarnings } from '../flood/emergency-plan.js';
 import { floodConfig, type FloodConfig } from '../flood/types.js';
 import type { NetworkConfig } from '../network/schema.js';
 
@@ -106,6 +107,9 @@ export interface FloodSeasonWatch {
 /** ensureFloodSeason now and then every `everyMs` (default 1 h); a failed check is logged and tried again next time. */
 export function watchFloodSeason(client: Client, network: NetworkConfig, options: FloodSeasonOptions & { everyMs?: number; now?: () => number } = {}): FloodSeasonWatch {
   const log = options.log ?? ((line: string) => console.log(line));
+  // Said once at start: with no overflow points configured, emergency plans rank no overflow point and send no
+  // crew to stand by at one (flood/emergency-plan.ts).
+  if (options.spec !== 'off') for (const w of overflowPointWarnings(network, floodConfig(options.config))) log(`flood season: ${w.zh} / ${w.en}`);
   let watching: string | null = null;
   const check = async () => {
     const id = await ensureFloodSeason(client, network, { ...options, nowUtcMs: (options.now ?? Date.now)() });
