@@ -1,7 +1,8 @@
 // Flood season: the current warning and response level with the emergency plan waiting for approval,
 // post-event reports, and approval of an emergency plan by the role its level demands (IV/III dispatcher,
 // II supervisor, I admin by default: the flood-season workflow's configuration). Decisions are Temporal
-// Updates to the flood-season workflow; its validator checks the role again before history.
+// Updates to the flood-season workflow; its validator checks the role again before history. A dispatcher's
+// request for a new revision (after an expiry or rejection, nothing waiting) is the signal requestFloodReplan.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
@@ -12,6 +13,7 @@ import {
   floodSeasonWorkflowId,
   floodStatusQuery,
   rejectEmergencyPlanUpdate,
+  requestReplanSignal,
   roleAtLeast,
   type FloodSeasonState,
   type Role,
@@ -77,6 +79,13 @@ export type FloodStatusBody = Type.Static<typeof FloodStatusBody>;
 const ReportBody = Type.Object({ reportId: Type.String(), eventId: Type.String(), networkId: Type.String(), summary: Localised }, Open);
 const DecisionBody = Type.Object({ emergencyPlanId: Type.String({ minLength: 1, maxLength: 300 }), comment: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
 const RejectBody = Type.Object({ emergencyPlanId: Type.String({ minLength: 1, maxLength: 300 }), reason: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
+const ReplanBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
+export const ReplanReply = Type.Object({
+  eventId: Type.String(),
+  requestedBy: Type.String(),
+  /** The workflow proposes the new revision at its next check (when the forecast is known). */
+  message: Localised,
+});
 
 const Num = Type.Union([Type.Number(), Type.Null()]);
 
@@ -91,10 +100,30 @@ export const FloodBoardBody = Type.Object({
     endUtcMs: Num,
     /** Minutes from the assessment to the forecast onset (negative: raining since). */
     minutesToOnset: Num,
+    /** Forecast maxima are null when the check had no forecast (unknown, never 0 mm). */
     catchments: Type.Array(
-      Type.Object({ catchmentId: Type.String(), stationId: Type.String(), warning: Type.String(), onsetUtcMs: Num, forecastMax3hMm: Type.Number(), forecastMax12hMm: Type.Number(), observed3hMm: Type.Number() }),
+      Type.Object({ catchmentId: Type.String(), stationId: Type.String(), warning: Type.String(), onsetUtcMs: Num, forecastMax3hMm: Num, forecastMax12hMm: Num, observed3hMm: Type.Number() }),
     ),
   }),
+  /** What the board's figures were built on, and what was missing. */
+  inputs: Type.Object({
+    /** The last check's notes on its inputs (forecast, observed rain, SCADA), as the assessment wrote them, then the season's. */
+    notes: Type.Array(Type.String()),
+    forecastIssuedAtUtcMs: Num,
+    forecastSource: Type.Union([Type.String(), Type.Null()]),
+    /** The last check had no forecast (or no check could be made): onset and forecast maxima are unknown. */
+    forecastMissing: Type.Boolean(),
+    /** The season keeps the level in force since then because the forecast is missing (not counted as quiet); null: not so. */
+    levelKeptSinceUtcMs: Num,
+    /** The dispatcher was alarmed about the outage. */
+    alarmed: Type.Boolean(),
+    /** Stations whose level is read neither from telemetry nor from the last check. */
+    levelsUnknown: Type.Array(Type.String()),
+  }),
+  /** Notifications that did not reach their audience (newest last, the last few the season keeps). */
+  notificationFailures: Type.Array(Type.Object({ atUtcMs: Type.Number(), key: Type.String(), audience: Type.String(), title: Type.String(), error: Type.String() })),
+  /** A new revision is due at the next check: the last expired, was rejected, or a dispatcher asked; null: none due. */
+  replanDue: Type.Union([Type.Literal('expired'), Type.Literal('rejected'), Type.Literal('requested'), Type.Null()]),
   stationsAtRisk: Type.Array(
     Type.Object({
       stationId: Type.String(),
@@ -391,6 +420,10 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
       crewTasks.sort((x, y) => (x.dueUtcMs ?? Infinity) - (y.dueUtcMs ?? Infinity));
 
       const onset = a?.onsetUtcMs ?? null;
+      // The workflow's rule (workflows/flood-season.ts forecastMissing), or the season says so.
+      const forecastMissing = Boolean(state.inputsMissing) || (a !== null && (a.forecastSource === 'none' || a.forecastIssuedAtUtcMs === null)) || (a === null && state.status !== 'ended');
+      const notes = [...(a?.notes ?? [])];
+      for (const n of state.inputsMissing?.notes ?? []) if (!notes.includes(n)) notes.push(n);
       return {
         workflowStatus,
         status: state.status,
@@ -406,11 +439,22 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
             stationId: c.stationId,
             warning: c.level,
             onsetUtcMs: c.onsetUtcMs,
-            forecastMax3hMm: c.forecast.max3hMm,
-            forecastMax12hMm: c.forecast.max12hMm,
+            forecastMax3hMm: forecastMissing ? null : c.forecast.max3hMm,
+            forecastMax12hMm: forecastMissing ? null : c.forecast.max12hMm,
             observed3hMm: c.observed.mm3h,
           })),
         },
+        inputs: {
+          notes,
+          forecastIssuedAtUtcMs: a?.forecastIssuedAtUtcMs ?? null,
+          forecastSource: a?.forecastSource ?? null,
+          forecastMissing,
+          levelKeptSinceUtcMs: state.inputsMissing?.sinceUtcMs ?? null,
+          alarmed: state.inputsMissing?.alarmed ?? false,
+          levelsUnknown: network.stations.filter((st) => levelOf(st.id).levelM === null).map((st) => st.id),
+        },
+        notificationFailures: state.notificationFailures ?? [],
+        replanDue: state.replanDue ?? null,
         stationsAtRisk,
         drawdown,
         crewTasks,
@@ -520,5 +564,51 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
       schema: { tags: ['flood'], summary: 'Reject the emergency plan waiting, with a reason / 驳回应急预案', security: [{ bearer: [] }], body: RejectBody, response: { 200: FloodStatusBody, ...errorResponses } },
     },
     async (request) => decide('reject', { emergencyPlanId: request.body.emergencyPlanId, comment: request.body.reason }, request.user!, request.ip),
+  );
+
+  app.post(
+    '/api/flood/replan',
+    {
+      onRequest: app.requireRole('dispatcher'),
+      schema: {
+        tags: ['flood'],
+        summary: 'Ask for a new emergency plan revision at the next check (a warning in force, no plan waiting) / 重新编制应急预案',
+        security: [{ bearer: [] }],
+        body: ReplanBody,
+        response: { 200: ReplanReply, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const user = request.user!;
+      const reason = request.body.reason?.trim() || undefined;
+      const { state } = await readStatus();
+      const eventId = state.event?.eventId ?? null;
+      // The workflow ignores a request without an event, and a plan waiting is decided first (its revision would be superseded unseen).
+      const refusal =
+        !state.event || state.response === null
+          ? 'no flood event with a response level is in progress'
+          : state.status === 'standing-down'
+            ? 'the event is standing down'
+            : state.pending
+              ? `emergency plan ${state.pending.plan.emergencyPlanId} is waiting for a decision; approve or reject it first`
+              : null;
+      if (refusal) {
+        await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: 'flood.replan.refused', target: eventId ?? workflowId, detail: { reason: refusal, comment: reason ?? null }, ip: request.ip }, refusalStands);
+        throw Object.assign(new Error(refusal), { statusCode: 409, code: 'Conflict' });
+      }
+      try {
+        await temporal.workflow.getHandle(workflowId).signal(requestReplanSignal, { userName: user.userName, ...(reason ? { reason } : {}) });
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) throw notFound();
+        throw error;
+      }
+      // Sent: a failing audit write must not turn it into an error (retried once, then logged).
+      await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: 'flood.replan', target: eventId!, detail: { comment: reason ?? null, response: state.response, warning: state.warning }, ip: request.ip });
+      return {
+        eventId: eventId!,
+        requestedBy: user.userName,
+        message: { zh: '已请求重新编制应急预案，将在下一次汛情检查时提出新版本。', en: 'A new emergency plan revision was requested; it is proposed at the next flood check.' },
+      };
+    },
   );
 };

@@ -46,7 +46,8 @@ const clock: DomainClock = { originUtcMs: Date.now(), wallOriginUtcMs: Date.now(
 const domainNow = () => clock.originUtcMs + (Date.now() - clock.wallOriginUtcMs) * clock.speed;
 const applied: { planId: string; stepIndex: number }[] = [];
 /** What the scripted assessment reports: an orange warning (level II) until the test calls it quiet. */
-let floodPhase: 'orange' | 'quiet' = 'orange';
+/** outage: the forecast server fails (the check has no forecast; the season keeps the level, flood-unknown-assessment). */
+let floodPhase: 'orange' | 'outage' | 'quiet' = 'orange';
 let onsetUtcMs = 0;
 
 const snapshotOf = (nowUtcMs: number) => ({
@@ -92,6 +93,7 @@ before(async () => {
   const assessFlood = (): Promise<FloodAssessment> => {
     const nowUtcMs = domainNow();
     const orange = floodPhase === 'orange';
+    const outage = floodPhase === 'outage';
     return Promise.resolve({
       networkId: network.id,
       assessedAtUtcMs: nowUtcMs,
@@ -113,9 +115,9 @@ before(async () => {
       stations: network.stations.map((s) => ({ stationId: s.id, levelM: s.id === 'W1' ? s.levels.highAlarmM + 0.1 : 2.1, inflowM3h: 200, overflowM3h: 0, pumpsAvailable: s.pumps.length, pumpsRunning: 1, mode: 'remote' })),
       plants: network.plants.map((p) => ({ plantId: p.id, inflowM3h: 1000, bypassM3h: 0 })),
       tanks: network.tanks.map((t) => ({ tankId: t.id, volumeM3: 0 })),
-      forecastIssuedAtUtcMs: nowUtcMs,
-      forecastSource: 'scripted',
-      notes: [],
+      forecastIssuedAtUtcMs: outage ? null : nowUtcMs,
+      forecastSource: outage ? 'none' : 'scripted',
+      notes: outage ? ['forecast unavailable: forecast server: HTTP 503'] : [],
     });
   };
 
@@ -231,7 +233,7 @@ test('modify over HTTP: invalid or by a viewer refused; a valid change re-plans 
   assert.deepEqual(audit.map((e) => `${e.action}:${e.userName}`).reverse().slice(0, 3), ['plan.modify:wang', 'plan.approve:wang', 'plan.modify.refused:wang']);
 });
 
-test('flood season over HTTP: board while a level II plan waits, a dispatcher refused, a supervisor approves, board in force, stand-down, report', async () => {
+test('flood season over HTTP: board while a level II plan waits, a dispatcher refused, a supervisor approves, board in force, a forecast outage shown as data missing, a dispatcher asks for a new revision, stand-down, report', async () => {
   floodPhase = 'orange';
   onsetUtcMs = domainNow() + 8 * 3_600_000;
   const config = floodConfig({ approval: { escalateAfterMin: 300, approvalTimeoutMin: 600 } });
@@ -300,9 +302,45 @@ test('flood season over HTTP: board while a level II plan waits, a dispatcher re
   const noReport = await app.inject({ method: 'GET', url: '/api/flood/report', headers: li });
   assert.equal(noReport.statusCode, 404, noReport.body);
 
+  // The forecast fails: the board says so (F12) — the level kept, the forecast missing, its maxima unknown — instead of "no rain".
+  floodPhase = 'outage';
+  const outage = await poll('the board during the forecast outage', async () => {
+    const b = (await app.inject({ method: 'GET', url: '/api/flood/board', headers: li })).json<FloodBoardBody>();
+    return b.inputs.levelKeptSinceUtcMs !== null ? b : undefined;
+  });
+  assert.equal(outage.warning, 'orange', 'the level in force stays');
+  assert.equal(outage.response, 'II');
+  assert.equal(outage.inputs.forecastMissing, true);
+  assert.equal(outage.inputs.forecastIssuedAtUtcMs, null);
+  assert.equal(outage.inputs.forecastSource, 'none');
+  assert.ok(outage.inputs.notes.includes('forecast unavailable: forecast server: HTTP 503'), JSON.stringify(outage.inputs.notes));
+  assert.ok(outage.rain.catchments.every((c) => c.forecastMax12hMm === null), 'forecast maxima unknown, not 0 mm');
+  floodPhase = 'orange';
+  await poll('the forecast back on the board', async () => {
+    const b = (await app.inject({ method: 'GET', url: '/api/flood/board', headers: li })).json<FloodBoardBody>();
+    return !b.inputs.forecastMissing && b.inputs.levelKeptSinceUtcMs === null ? true : undefined;
+  });
+
+  // A plan is in force and nothing waits: a dispatcher asks for a new revision; a viewer may not.
+  const eventId = (await app.inject({ method: 'GET', url: '/api/flood/status', headers: li })).json<FloodStatusBody>().event!.eventId;
+  assert.equal((await app.inject({ method: 'POST', url: '/api/flood/replan', headers: li, payload: {} })).statusCode, 403);
+  const replan = await app.inject({ method: 'POST', url: '/api/flood/replan', headers: wang, payload: { reason: '雨区东移，重新编制' } });
+  assert.equal(replan.statusCode, 200, replan.body);
+  assert.equal(replan.json<{ eventId: string }>().eventId, eventId);
+  const second = await poll('a new revision waiting', async () => {
+    const r = (await app.inject({ method: 'GET', url: '/api/flood/status', headers: li })).json<FloodStatusBody>();
+    return r.pending && r.pending.emergencyPlanId !== pending.emergencyPlanId ? r.pending : undefined;
+  });
+  assert.equal(second.revision, 2);
+  assert.equal(second.requiredRole, 'supervisor');
+  // It waits now: a second request is refused until it is decided.
+  const again = await app.inject({ method: 'POST', url: '/api/flood/replan', headers: wang, payload: {} });
+  assert.equal(again.statusCode, 409, again.body);
+  const replanAudit = await store.audit.search({ target: eventId, limit: 10, offset: 0 });
+  assert.deepEqual(replanAudit.map((e) => `${e.action}:${e.userName}`).reverse(), ['flood.replan:wang', 'flood.replan.refused:wang']);
+
   // The rain passes: two quiet checks stand down and write the report.
   floodPhase = 'quiet';
-  const eventId = `${network.id}-2026-e1`;
   const report = await poll('the post-event report', async () => {
     const r = await app.inject({ method: 'GET', url: `/api/flood/report?eventId=${eventId}`, headers: li });
     return r.statusCode === 200 ? r.json<FloodReport>() : undefined;

@@ -205,6 +205,7 @@ const flood: FloodSeasonState = {
 };
 let floodRunning = true;
 const updates: { workflowId: string; name: string; args: unknown[] }[] = [];
+const signals: { workflowId: string; name: string; arg: unknown }[] = [];
 /** Updates the stand-in refuses, as a workflow's validator would (WorkflowUpdateFailedError). */
 const refusedUpdates = new Set<string>();
 
@@ -225,6 +226,11 @@ const temporal = {
           if (!state) return Promise.reject(missing());
           if (def.name === 'floodReport') return Promise.resolve(null);
           return Promise.resolve(state);
+        },
+        signal: (def: { name: string }, arg: unknown) => {
+          if (!known()) return Promise.reject(missing());
+          signals.push({ workflowId, name: def.name, arg });
+          return Promise.resolve();
         },
         executeUpdate: (def: { name: string }, options: { args: unknown[] }) => {
           const state = known();
@@ -468,6 +474,100 @@ void describe('what the new routes answer', () => {
     }
   });
 
+  void test('flood board during a forecast outage: the notes, the forecast issue time and source, maxima unknown (not 0), the level kept, notifications not delivered (F12)', async () => {
+    floodRunning = true;
+    const saved = { lastAssessment: flood.lastAssessment, inputsMissing: flood.inputsMissing, notificationFailures: flood.notificationFailures, replanDue: flood.replanDue };
+    // As the season keeps it (workflows/flood-season.ts, flood-unknown-assessment): the check without a
+    // forecast is the last assessment; the warning stays yellow; SCADA unreadable too. Newer than any telemetry.
+    const outage: FloodAssessment = {
+      ...assessment,
+      assessedAtUtcMs: NOW + 60_000,
+      warning: 'none',
+      response: null,
+      bySource: { observed: 'none', forecast: 'none' },
+      catchments: assessment.catchments.map((c) => ({ ...c, forecast: { max3hMm: 0, max6hMm: 0, max12hMm: 0, totalMm: 0, gaps: 0 }, onsetUtcMs: null, endUtcMs: null, level: 'none' as const })),
+      onsetUtcMs: null,
+      endUtcMs: null,
+      stations: assessment.stations.map((x) => ({ ...x, levelM: null, overflowM3h: null })),
+      forecastIssuedAtUtcMs: null,
+      forecastSource: 'none',
+      notes: ['forecast unavailable: forecast server: HTTP 503', 'SCADA unavailable: connect ECONNREFUSED'],
+    };
+    const failure = { atUtcMs: NOW - 60_000, key: 'k1', audience: 'supervisor', title: '应急预案超时未批准 / Emergency plan not approved', error: 'webhook: HTTP 502' };
+    try {
+      Object.assign(flood, { lastAssessment: outage, inputsMissing: { sinceUtcMs: NOW - 30 * 60_000, notes: ['forecast unavailable: forecast server: HTTP 503'], alarmed: true }, notificationFailures: [failure], replanDue: 'expired' });
+      const res = await app.inject({ method: 'GET', url: '/api/flood/board', headers: bearer('li') });
+      assert.equal(res.statusCode, 200, res.body);
+      const b = res.json<FloodBoardBody>();
+      assert.equal(b.warning, 'yellow', 'the level in force, not the unknown check');
+      assert.deepEqual(b.inputs, {
+        notes: outage.notes,
+        forecastIssuedAtUtcMs: null,
+        forecastSource: 'none',
+        forecastMissing: true,
+        levelKeptSinceUtcMs: NOW - 30 * 60_000,
+        alarmed: true,
+        levelsUnknown: network.stations.map((x) => x.id),
+      });
+      assert.ok(b.rain.catchments.length > 0 && b.rain.catchments.every((c) => c.forecastMax3hMm === null && c.forecastMax12hMm === null), 'no forecast: maxima unknown, not 0 mm');
+      assert.deepEqual(b.notificationFailures, [failure]);
+      assert.equal(b.replanDue, 'expired');
+
+      // With a forecast: its issue time and source, nothing missing, the maxima as forecast.
+      Object.assign(flood, saved);
+      const ok = (await app.inject({ method: 'GET', url: '/api/flood/board', headers: bearer('li') })).json<FloodBoardBody>();
+      assert.deepEqual([ok.inputs.forecastIssuedAtUtcMs, ok.inputs.forecastSource, ok.inputs.forecastMissing, ok.inputs.levelKeptSinceUtcMs, ok.inputs.notes], [NOW - H, 'test', false, null, []]);
+      assert.equal(ok.rain.catchments[0]!.forecastMax12hMm, 60);
+      assert.deepEqual(ok.notificationFailures, []);
+    } finally {
+      Object.assign(flood, saved);
+    }
+  });
+
+  void test('re-plan: a dispatcher asks for a new emergency plan revision (signal requestFloodReplan), audited; refused while a plan waits, without an event, or to a viewer', async () => {
+    floodRunning = true;
+    const saved = { pending: flood.pending, event: flood.event };
+    const event = { eventId: 'ev-replan', networkId: network.id, startedAtUtcMs: NOW - H, endedAtUtcMs: null, peakWarning: 'yellow' as const, peakResponse: 'III' as const, levels: [], actions: [], stations: [], firstForecast: null, plans: [], observedOnsetUtcMs: null };
+    const post = (user: 'wang' | 'li', payload: object) => app.inject({ method: 'POST', url: '/api/flood/replan', headers: bearer(user), payload });
+    const message = (res: { body: string }) => (JSON.parse(res.body) as { message: string }).message;
+    try {
+      flood.event = event;
+      // A plan waits: decide it first; nothing reaches the workflow, the refusal is audited.
+      const waiting = await post('wang', { reason: '雨量预报上调' });
+      assert.equal(waiting.statusCode, 409, waiting.body);
+      assertErrorBody(waiting.body, 409);
+      assert.match(message(waiting), /is waiting for a decision; approve or reject it first/);
+      assert.equal(signals.length, 0);
+      const [refused] = await store.audit.search({ action: 'flood.replan.refused', limit: 1, offset: 0 });
+      assert.deepEqual([refused?.userName, refused?.target], ['wang', 'ev-replan']);
+
+      // Nothing waits (the last plan expired): sent to the season, audited with the event.
+      flood.pending = null;
+      const viewer = await post('li', {});
+      assert.equal(viewer.statusCode, 403, viewer.body);
+      assert.equal(signals.length, 0, "a viewer's request reaches nothing");
+      const res = await post('wang', { reason: '雨量预报上调' });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json<{ eventId: string; requestedBy: string }>().eventId, 'ev-replan');
+      assert.deepEqual(signals, [{ workflowId: floodSeasonWorkflowId(network.id), name: 'requestFloodReplan', arg: { userName: 'wang', reason: '雨量预报上调' } }]);
+      const [written] = await store.audit.search({ action: 'flood.replan', limit: 1, offset: 0 });
+      assert.deepEqual([written?.userName, written?.role, written?.target, (written?.detail as { comment: string }).comment], ['wang', 'dispatcher', 'ev-replan', '雨量预报上调']);
+
+      // No event in progress: refused (the workflow would ignore it).
+      flood.event = null;
+      const none = await post('wang', {});
+      assert.equal(none.statusCode, 409, none.body);
+      assert.match(message(none), /no flood event/);
+      assert.equal(signals.length, 1);
+      // Bad input: a 400, nothing sent.
+      for (const bad of [{ reason: 5 }, { reason: 'x'.repeat(2001) }, { extra: true }]) assert.equal((await post('wang', bad)).statusCode, 400, JSON.stringify(bad));
+      assert.equal(signals.length, 1);
+    } finally {
+      Object.assign(flood, saved);
+      signals.length = 0;
+    }
+  });
+
   void test('flood routes without a flood-season workflow: 404 with a clear message; the report list still answers from InfluxDB', async () => {
     floodRunning = false;
     try {
@@ -536,7 +636,7 @@ void describe('the API contract', () => {
 
   void test('every route is in the OpenAPI document with a described 200 and error responses', async () => {
     const doc = await documented();
-    const expected = ['/api/forecasts', '/api/alerts', '/api/plans/{planId}/diff', '/api/history', '/api/flood/board', '/api/flood/reports', '/api/flood/report', '/api/flood/status', '/api/plans/{planId}/modify'];
+    const expected = ['/api/forecasts', '/api/alerts', '/api/plans/{planId}/diff', '/api/history', '/api/flood/board', '/api/flood/reports', '/api/flood/report', '/api/flood/status', '/api/flood/replan', '/api/plans/{planId}/modify'];
     for (const p of expected) assert.ok(doc.paths[p], `${p} is documented`);
     for (const [p, methods] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(methods)) {

@@ -47,6 +47,10 @@ interface Logic {
   RESPONSE_BY_NAME: Record<string, string>;
   planEventDetail(status: string, detail: string | null): Keyed | null;
   floodActionDetail(kind: string, detail: string | null): Keyed | null;
+  floodDataMissing(board: unknown): (Keyed & { notes: string[] })[];
+  floodRainOutlook(board: unknown, nowMs: number): { kind: string; minutes?: number };
+  floodReplanOffer(board: unknown): { show: boolean; due: string | null };
+  reportDispatchLines(dispatch: unknown): Keyed[];
 }
 interface I18n {
   messages: Record<'zh' | 'en', Record<string, string>>;
@@ -403,4 +407,94 @@ void test('the workflow texts read above are still the ones the workflows write'
     const text = source(file);
     for (const template of templates) assert.ok(text.includes(template), `${file} still writes ${template} (else change logic.js to match)`);
   }
+});
+
+// --- Flood board: what its inputs lacked (audit F12), re-plan, and the report's dispatch outcomes ------------
+
+const T0 = Date.UTC(2026, 6, 14, 8, 0);
+/** A board as GET /api/flood/board sends it (api/routes/flood.ts FloodBoardBody), trimmed to what the rules read. */
+const board = (over: Record<string, unknown> = {}, inputs: Record<string, unknown> = {}) => ({
+  status: 'event',
+  warning: 'yellow',
+  response: 'III',
+  assessedAtUtcMs: T0,
+  rain: { onsetUtcMs: null, endUtcMs: null },
+  pending: null,
+  replanDue: null,
+  notificationFailures: [],
+  ...over,
+  inputs: { notes: [], forecastIssuedAtUtcMs: T0 - 3_600_000, forecastSource: 'open-meteo', forecastMissing: false, levelKeptSinceUtcMs: null, alarmed: false, levelsUnknown: [], ...inputs },
+});
+
+void test('flood board during a forecast outage: "data missing" names the forecast, the kept level and unreadable levels, never "no rain"', () => {
+  const outage = board({}, {
+    notes: ['forecast unavailable: forecast server: HTTP 503', 'SCADA unavailable: connect ECONNREFUSED', 'flood_status not written: timeout'],
+    forecastIssuedAtUtcMs: null,
+    forecastSource: 'none',
+    forecastMissing: true,
+    levelKeptSinceUtcMs: T0 - 30 * 60_000,
+    alarmed: true,
+    levelsUnknown: ['W1', 'E2'],
+  });
+  const items = logic.floodDataMissing(outage);
+  assert.deepEqual(
+    items.map((i) => [i.key, i.params, i.notes]),
+    [
+      ['flood.missing.forecast', { since: T0 - 30 * 60_000 }, ['forecast unavailable: forecast server: HTTP 503']],
+      ['flood.missing.levelKept', { warning: 'yellow', since: T0 - 30 * 60_000, alarmed: 'yes' }, []],
+      ['flood.missing.levels', { n: 2, stations: 'W1, E2' }, ['SCADA unavailable: connect ECONNREFUSED']],
+      ['flood.missing.other', { n: 1 }, ['flood_status not written: timeout']],
+    ],
+  );
+  // The outage board had onset null and maxima 0: the countdown said "no significant rain". Now: unavailable.
+  assert.deepEqual(logic.floodRainOutlook(outage, T0), { kind: 'unavailable' });
+  assert.deepEqual(logic.floodRainOutlook({ ...outage, rain: { onsetUtcMs: T0 - 60 * 60_000, endUtcMs: null } }, T0), { kind: 'raining', minutes: 60 }, 'observed rain under way still counts');
+  // With a forecast, nothing is missing and no rain is no rain.
+  assert.deepEqual(logic.floodDataMissing(board()), []);
+  assert.deepEqual(logic.floodRainOutlook(board(), T0), { kind: 'none' });
+  // No check at all yet; observed rain missing alone.
+  assert.deepEqual(logic.floodDataMissing(board({ assessedAtUtcMs: null }, { forecastMissing: true, notes: ['no assessment: no rain data'] })).map((i) => i.key), ['flood.missing.noAssessment']);
+  assert.deepEqual(logic.floodDataMissing(board({}, { notes: ['observed rain unavailable: archive 500'] })).map((i) => [i.key, i.notes]), [['flood.missing.observed', ['observed rain unavailable: archive 500']]]);
+  // The season's own notes on the outage (no assessment could be made) read as a missing forecast.
+  assert.deepEqual(logic.floodDataMissing(board({}, { forecastMissing: true, levelKeptSinceUtcMs: T0, notes: ['no assessment: no rain data'] })).map((i) => [i.key, i.notes]), [['flood.missing.forecast', ['no assessment: no rain data']], ['flood.missing.levelKept', []]]);
+  for (const key of ['flood.missing.title', 'flood.missing.lead', 'flood.missing.details', 'flood.missing.noAssessment', 'flood.missing.forecast', 'flood.missing.levelKept', 'flood.missing.observed', 'flood.missing.levels', 'flood.missing.other', 'flood.forecastUnavailable', 'flood.forecastUnavailableHint', 'flood.forecastIssued', 'flood.forecastNone', 'flood.notifyFailed.title', 'flood.notifyFailed.line']) translated(key);
+  assert.match(messages.zh['flood.forecastUnavailable']!, /降雨预报不可用/);
+  assert.match(messages.zh['flood.missing.title']!, /数据缺失/);
+  assert.match(messages.en['flood.missing.title']!, /Data missing/);
+});
+
+void test('re-plan is offered while a warning is in force and nothing waits; a request on its way says so instead', () => {
+  assert.deepEqual(logic.floodReplanOffer(board()), { show: true, due: null });
+  const waiting = { emergencyPlanId: 'p-r2', response: 'III' };
+  assert.deepEqual(logic.floodReplanOffer(board({ pending: waiting })), { show: false, due: null }, 'a plan waits: decide it');
+  assert.deepEqual(logic.floodReplanOffer(board({ response: null, warning: 'none' })), { show: false, due: null }, 'no response level');
+  assert.deepEqual(logic.floodReplanOffer(board({ status: 'standing-down' })), { show: false, due: null });
+  assert.deepEqual(logic.floodReplanOffer(board({ status: 'watching', response: null })), { show: false, due: null });
+  for (const due of ['requested', 'expired', 'rejected']) {
+    assert.deepEqual(logic.floodReplanOffer(board({ replanDue: due })), { show: false, due });
+    translated(`flood.replan.due.${due}`);
+  }
+  for (const key of ['flood.replan.title', 'flood.replan.lead', 'flood.replan.button', 'flood.replan.dialogTitle', 'flood.replan.reason', 'flood.replan.sent', 'action.flood.replan', 'action.flood.replan.refused']) translated(key);
+  // The route's refusals (api/routes/flood.ts) read as their own sentences.
+  assert.equal(logic.conflictKind('emergency plan plan-flood-x-e1-r2 is waiting for a decision; approve or reject it first'), 'emergencyPlanWaiting');
+  assert.equal(logic.conflictKind('no flood event with a response level is in progress'), 'noFloodEvent');
+  assert.equal(logic.conflictKind('the event is standing down'), 'noFloodEvent');
+  for (const kind of ['emergencyPlanWaiting', 'noFloodEvent']) assert.ok(logic.ERROR_KEYS.includes(`error.conflict.${kind}`));
+});
+
+void test('the report\'s dispatch outcomes: failed steps, hand-backs, link-write failures and a failed dispatch per plan; unreadable is said', () => {
+  const lines = logic.reportDispatchLines([
+    { planId: 'p1', stepsApplied: 4, failedSteps: [{ stepNumber: 2, failed: 1, atUtcMs: T0 }], handBacks: [{ atUtcMs: T0 + 1, detail: 'E2' }], linkWriteFailures: [{ atUtcMs: T0 + 2, detail: 'X1' }], dispatchFailed: { atUtcMs: T0 + 3, detail: 'boom' } },
+    { planId: 'p2', stepsApplied: 1, failedSteps: [], handBacks: [], linkWriteFailures: [], dispatchFailed: null },
+  ]);
+  assert.deepEqual(
+    lines.map((l) => l.key),
+    ['reports.dispatchPlan', 'reports.dispatchFailedStep', 'reports.dispatchHandBack', 'reports.dispatchLinkWrite', 'reports.dispatchFailed', 'reports.dispatchClean'],
+  );
+  assert.deepEqual(lines[1]!.params, { planId: 'p1', step: 2, failed: 1, atUtcMs: T0 });
+  assert.deepEqual(lines[5]!.params, { planId: 'p2', steps: 1 });
+  assert.deepEqual(logic.reportDispatchLines(null), [{ key: 'reports.dispatchUnknown', params: {} }]);
+  assert.deepEqual(logic.reportDispatchLines(undefined), [], 'a report from before dispatch outcomes were kept');
+  assert.deepEqual(logic.reportDispatchLines([{ planId: 'p3', stepsApplied: 0, failedSteps: [{ stepNumber: null, failed: 2, atUtcMs: T0 }], handBacks: [], linkWriteFailures: [], dispatchFailed: null }])[1]!.params.step, '—');
+  for (const key of new Set(lines.map((l) => l.key).concat(['reports.dispatchUnknown', 'reports.dispatch', 'reports.notes', 'reports.planned', 'reports.levels', 'reports.source.telemetry', 'reports.source.snapshots', 'reports.source.mixed']))) translated(key);
 });

@@ -14,12 +14,15 @@ import {
   dispatchCounts,
   errorInfo,
   floodActionDetail,
+  floodDataMissing,
+  floodRainOutlook,
+  floodReplanOffer,
   isStale,
   parseForecastSource,
   planChange,
   planErrorInfo,
   planEventDetail,
-  rainCountdown,
+  reportDispatchLines,
   roleAtLeast,
   withRevision,
 } from './logic.js';
@@ -46,6 +49,8 @@ const AUDIT_ACTIONS = [
   'flood.reject',
   'flood.approve.refused',
   'flood.reject.refused',
+  'flood.replan',
+  'flood.replan.refused',
   'user',
   'user.create',
   'user.set-role',
@@ -2299,9 +2304,10 @@ function warningBadge(level) {
   return h('span', { class: ['badge', `badge-warning-${level}`] }, `${WARNING_GLYPH[level] ?? ''}${tOr(`warning.${level}`, level)}`);
 }
 
-/** Time to rain onset, counted from now (the board's onset is an absolute time from the assessment). */
-function countdownText(rain, now = Date.now()) {
-  const c = rainCountdown(rain.onsetUtcMs, rain.endUtcMs, now);
+/** Time to rain onset, counted from now (the board's onset is an absolute time from the assessment); no forecast is not "no rain". */
+function countdownText(board, now = Date.now()) {
+  const c = floodRainOutlook(board, now);
+  if (c.kind === 'unavailable') return t('flood.forecastUnavailable');
   if (c.kind === 'none') return t('flood.noRain');
   if (c.kind === 'ended') return t('flood.rainEnded');
   if (c.kind === 'raining') return t('flood.raining', { h: fmtNum(c.minutes / 60, 1) });
@@ -2348,7 +2354,7 @@ async function renderFlood(ctx) {
   let status = null;
   let signature = '';
   const redraw = () => {
-    if (board) redrawKeeping(body, () => floodBoard(network, board, status, view, decide));
+    if (board) redrawKeeping(body, () => floodBoard(network, board, status, view, decide, replan));
   };
   const load = async () => {
     let nextBoard;
@@ -2385,7 +2391,7 @@ async function renderFlood(ctx) {
     const next = JSON.stringify([board, status?.pending ?? null]);
     if (next === signature) {
       // Nothing new: only the countdown moves, and nothing the user opened or focused is touched.
-      for (const el of body.querySelectorAll('[data-countdown]')) el.textContent = countdownText(board.rain);
+      for (const el of body.querySelectorAll('[data-countdown]')) el.textContent = countdownText(board);
       return;
     }
     signature = next;
@@ -2424,11 +2430,107 @@ async function renderFlood(ctx) {
     await load().catch(() => undefined);
     redraw();
   };
+  /** Ask for a new emergency plan revision (POST /api/flood/replan): a warning in force, nothing waiting. */
+  const replan = async () => {
+    if (view.busy !== null || !hasRole('dispatcher')) return;
+    const result = await openDialog({
+      title: t('flood.replan.dialogTitle'),
+      body: [h('p', {}, t('flood.replan.lead'))],
+      confirmLabel: t('flood.replan.button'),
+      field: { label: t('flood.replan.reason'), required: false },
+    });
+    if (!result || !ctx.alive() || view.busy !== null) return;
+    view.busy = 'replan';
+    notify(null);
+    redraw();
+    try {
+      await api('/api/flood/replan', { method: 'POST', body: result.value ? { reason: result.value } : {} });
+      if (!ctx.alive()) return;
+      notify({ kind: 'ok', text: t('flood.replan.sent') });
+    } catch (error) {
+      if (!ctx.alive()) return;
+      notify(errorNotice(error));
+    } finally {
+      view.busy = null;
+    }
+    signature = '';
+    await load().catch(() => undefined);
+    redraw();
+  };
   await load();
   ctx.every(LIVE_REFRESH_MS, load);
 }
 
-function floodBoard(network, b, status, view, decide) {
+/** Formats the params of a floodDataMissing item: times in Beijing time, the warning and yes/no translated. */
+function missingText(item) {
+  const p = { ...item.params };
+  if ('since' in p) p.since = fmtTime(p.since);
+  if ('warning' in p) p.warning = tOr(`warning.${p.warning}`, p.warning);
+  if ('alarmed' in p) p.alarmed = t(p.alarmed === 'yes' ? 'flood.yes' : 'flood.no');
+  return t(item.key, p);
+}
+
+/** The "数据缺失 / data missing" banner (F12): what the board's figures lack, the assessment's notes folded under it. */
+function dataMissingBanner(b) {
+  const items = floodDataMissing(b);
+  if (!items.length) return null;
+  const notes = items.flatMap((i) => i.notes);
+  return h(
+    'section',
+    { class: 'alert alert-error data-missing', role: 'alert', 'aria-labelledby': 'dm-h' },
+    h('h2', { id: 'dm-h' }, `⚠ ${t('flood.missing.title')}`),
+    h('p', {}, t('flood.missing.lead')),
+    h('ul', {}, items.map((i) => h('li', {}, missingText(i)))),
+    notes.length ? h('details', { 'data-key': 'dm-notes' }, h('summary', {}, t('flood.missing.details')), h('ul', { class: 'small mono', lang: 'en' }, notes.map((n) => h('li', {}, n)))) : null,
+  );
+}
+
+/** Notifications the season could not deliver: someone was not told and must be reached another way. */
+function notificationFailuresPanel(b) {
+  const failures = b.notificationFailures ?? [];
+  if (!failures.length) return null;
+  // A title is "中文 / English" (workflows write both): show the current language's half, the whole on hover.
+  const titleOf = (title) => {
+    const cut = title.indexOf(' / ');
+    return cut < 0 ? title : getLang() === 'en' ? title.slice(cut + 3) : title.slice(0, cut);
+  };
+  return h(
+    'section',
+    { class: 'alert alert-warn', role: 'alert', 'aria-labelledby': 'nf-h' },
+    h('h2', { id: 'nf-h' }, `⚠ ${t('flood.notifyFailed.title', { n: failures.length })}`),
+    h('p', {}, t('flood.notifyFailed.lead')),
+    h(
+      'ul',
+      {},
+      [...failures].reverse().map((f) =>
+        h('li', { title: `${f.title}\n${f.error}` }, t('flood.notifyFailed.line', { time: fmtTime(f.atUtcMs), audience: tOr(`audience.${f.audience}`, f.audience), title: titleOf(f.title) }), h('div', { class: 'small muted', lang: 'en' }, f.error)),
+      ),
+    ),
+  );
+}
+
+/** Re-plan: offered while a warning is in force and nothing waits; once asked (or after an expiry or rejection), says a revision is coming. */
+function replanPanel(b, view, replan) {
+  const offer = floodReplanOffer(b);
+  if (offer.due) return h('p', { class: 'alert alert-info', role: 'status' }, t(`flood.replan.due.${offer.due}`));
+  if (!offer.show) return null;
+  const allowed = hasRole('dispatcher');
+  const busy = view.busy !== null;
+  const button = h('button', { type: 'button', class: ['btn', 'btn-primary'], disabled: busy || !allowed || undefined }, `↻ ${t('flood.replan.button')}`);
+  button.addEventListener('click', () => {
+    if (!button.disabled && view.busy === null) void replan();
+  });
+  return h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'rp-h', 'aria-busy': busy ? 'true' : undefined },
+    h('h2', { id: 'rp-h' }, t('flood.replan.title')),
+    h('p', {}, t('flood.replan.lead')),
+    allowed ? null : h('p', { class: 'alert alert-info' }, t('flood.replan.needsRole', { role: tOr('role.dispatcher', 'dispatcher') })),
+    h('div', { class: 'decision-actions' }, button),
+  );
+}
+
+function floodBoard(network, b, status, view, decide, replan) {
   const stationName = (id) => {
     const st = network.stations.find((x) => x.id === id);
     return st ? `${id} ${localName(st.name)}` : id;
@@ -2441,12 +2543,21 @@ function floodBoard(network, b, status, view, decide) {
       { class: 'facts' },
       h('div', { class: 'fact' }, h('dt', {}, t('flood.warning')), h('dd', {}, warningBadge(b.warning))),
       h('div', { class: 'fact' }, h('dt', {}, t('flood.response')), h('dd', {}, b.response ? tOr(`response.${b.response}`, b.response) : t('flood.noResponse'))),
-      h('div', { class: 'fact' }, h('dt', {}, t('flood.onset')), h('dd', { class: 'big-value', 'data-countdown': '' }, countdownText(b.rain)), h('dd', { class: 'small muted' }, b.rain.onsetUtcMs ? t('flood.onsetAt', { time: fmtTime(b.rain.onsetUtcMs), end: fmtTime(b.rain.endUtcMs) }) : '')),
+      h(
+        'div',
+        { class: 'fact' },
+        h('dt', {}, t('flood.onset')),
+        h('dd', { class: ['big-value', b.inputs?.forecastMissing ? 'warn-text' : ''], 'data-countdown': '' }, countdownText(b)),
+        h('dd', { class: 'small muted' }, b.rain.onsetUtcMs ? t('flood.onsetAt', { time: fmtTime(b.rain.onsetUtcMs), end: fmtTime(b.rain.endUtcMs) }) : b.inputs?.forecastMissing ? t('flood.forecastUnavailableHint') : ''),
+        h('dd', { class: 'small muted' }, b.inputs?.forecastIssuedAtUtcMs ? t('flood.forecastIssued', { time: fmtTime(b.inputs.forecastIssuedAtUtcMs), source: b.inputs.forecastSource ?? '—' }) : t('flood.forecastNone')),
+      ),
       h('div', { class: 'fact' }, h('dt', {}, t('flood.season')), h('dd', {}, tOr(`floodStatus.${b.status}`, b.status), h('span', { class: 'muted small' }, ` · ${t('flood.assessed', { time: fmtTime(b.assessedAtUtcMs) })}`))),
     ),
   );
-  const parts = [head];
+  // What is missing comes first: the figures below read as facts otherwise.
+  const parts = [dataMissingBanner(b), head, notificationFailuresPanel(b)];
   if (b.pending) parts.push(floodPendingPanel(b, view, decide), emergencyPlanDetails(network, status?.pending ?? null));
+  parts.push(replanPanel(b, view, replan));
   if (b.live) parts.push(h('p', { class: 'alert alert-info' }, t('flood.live', { planId: b.live.emergencyPlanId, response: tOr(`response.${b.live.response}`, b.live.response), user: b.live.approvedBy }), ' ', h('a', { href: `#/plans/${encodeURIComponent(b.live.planWorkflowId)}` }, t('flood.openPlan'))));
 
   parts.push(
@@ -2860,6 +2971,8 @@ async function renderReport(ctx, eventId) {
     h('p', { class: 'crumbs' }, h('a', { href: '#/reports' }, t('reports.back'))),
     h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('reports.report'), ' ', h('code', {}, r.eventId))),
     h('section', { class: 'panel' }, h('p', {}, localName(r.summary)), h('p', { class: 'muted small' }, `${fmtTime(r.startedAtUtcMs)} – ${fmtTime(r.endedAtUtcMs)} · ${t('reports.duration', { h: fmtNum(r.durationH, 1) })}`)),
+    // What the report had to fall back on or could not know ({zh, en} each): before the figures it qualifies.
+    r.notes?.length ? h('section', { class: 'alert alert-warn', 'aria-labelledby': 'rn-h' }, h('h2', { id: 'rn-h' }, t('reports.notes')), h('ul', {}, r.notes.map((n) => h('li', {}, localName(n))))) : null,
     h(
       'section',
       { class: 'panel' },
@@ -2882,6 +2995,25 @@ async function renderReport(ctx, eventId) {
       ]),
       h('h2', {}, t('reports.overflow')),
       h('p', {}, t('reports.overflowText', { total: withUnit(r.overflows.totalM3, 0, 'm³'), stations: r.overflows.stations.map((x) => `${x.stationId} ${fmtNum(x.overflowM3, 0)} m³`).join(' · ') || t('common.none') })),
+      r.overflows.source ? h('p', { class: ['small', r.overflows.source === 'telemetry' ? 'muted' : 'warn-text'] }, tOr(`reports.source.${r.overflows.source}`, r.overflows.source)) : null,
+      // plannedM3 null: no dispatched plan predicted an overflow (not a prediction of 0).
+      h('p', {}, t('reports.planned', { planned: withUnit(pa.overflow.plannedM3, 0, 'm³'), planId: pa.overflow.plannedByPlanId ?? '—', actual: withUnit(pa.overflow.actualM3, 0, 'm³') })),
+      r.levels?.source ? h('p', { class: ['small', r.levels.source === 'telemetry' ? 'muted' : 'warn-text'] }, `${t('reports.levels')}: ${tOr(`reports.source.${r.levels.source}`, r.levels.source)}`) : null,
+      r.dispatch !== undefined
+        ? [
+            h('h2', {}, t('reports.dispatch')),
+            h(
+              'ul',
+              { class: 'plan-items' },
+              reportDispatchLines(r.dispatch).map((line) => {
+                const p = { ...line.params };
+                if ('atUtcMs' in p) p.time = fmtTime(p.atUtcMs);
+                const indent = line.key !== 'reports.dispatchPlan' && line.key !== 'reports.dispatchClean' && line.key !== 'reports.dispatchUnknown';
+                return h('li', { class: indent ? 'warn-text small' : '' }, t(line.key, p));
+              }),
+            ),
+          ]
+        : null,
       h('h2', {}, t('reports.actions')),
       rows(r.actions, [
         ['audit.colTime', (x) => fmtTime(x.atUtcMs, { seconds: true })],

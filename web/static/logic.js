@@ -56,6 +56,9 @@ export function conflictKind(message) {
   if (/being re-planned/i.test(m)) return 'replanning';
   if (/invalid modification/i.test(m)) return 'invalidModification';
   if (/no emergency plan is waiting|is not the one waiting/i.test(m)) return 'noEmergencyPlan';
+  // POST /api/flood/replan refusals (api/routes/flood.ts).
+  if (/is waiting for a decision; approve or reject it first/i.test(m)) return 'emergencyPlanWaiting';
+  if (/no flood event with a response level|is standing down/i.test(m)) return 'noFloodEvent';
   if (/revision/i.test(m)) return 'revision';
   if (/only a proposed plan can be decided/i.test(m)) return 'notProposed';
   if (/\bis closed\b/i.test(m)) return 'closed';
@@ -102,6 +105,8 @@ export const ERROR_KEYS = [
   'error.conflict.replanning',
   'error.conflict.invalidModification',
   'error.conflict.noEmergencyPlan',
+  'error.conflict.emergencyPlanWaiting',
+  'error.conflict.noFloodEvent',
   'error.conflict.revision',
   'error.conflict.role',
   'error.conflict.reasonRequired',
@@ -397,4 +402,75 @@ export function floodActionDetail(kind, detail) {
     default:
       return null;
   }
+}
+
+/**
+ * What the flood board could not know, most important first, as { key, params } sentences (F12: during a
+ * forecast outage the board read "no warning" and "no significant rain forecast"). `notes` are the
+ * assessment's own words (English) for the details; each item says which of them it stands for.
+ */
+export function floodDataMissing(board) {
+  const inputs = board?.inputs;
+  if (!inputs) return [];
+  const notes = inputs.notes ?? [];
+  const items = [];
+  const about = (re) => notes.filter((n) => re.test(n));
+  if (board.assessedAtUtcMs === null && board.status !== 'ended') {
+    items.push({ key: 'flood.missing.noAssessment', params: {}, notes: about(/^no assessment/) });
+  } else if (inputs.forecastMissing) {
+    items.push({ key: 'flood.missing.forecast', params: { since: inputs.levelKeptSinceUtcMs ?? board.assessedAtUtcMs }, notes: about(/^(forecast|no assessment)/) });
+  }
+  // flood-unknown-assessment: the season keeps the level in force instead of reading "unknown" as dry.
+  if (inputs.levelKeptSinceUtcMs !== null && inputs.levelKeptSinceUtcMs !== undefined) {
+    items.push({ key: 'flood.missing.levelKept', params: { warning: board.warning, since: inputs.levelKeptSinceUtcMs, alarmed: inputs.alarmed ? 'yes' : 'no' }, notes: [] });
+  }
+  const observed = about(/^observed rain unavailable/);
+  if (observed.length) items.push({ key: 'flood.missing.observed', params: {}, notes: observed });
+  const scada = about(/^SCADA unavailable/);
+  const unknown = inputs.levelsUnknown ?? [];
+  if (scada.length || unknown.length) items.push({ key: 'flood.missing.levels', params: { n: unknown.length, stations: unknown.join(', ') }, notes: scada });
+  const told = new Set(items.flatMap((i) => i.notes));
+  const rest = notes.filter((n) => !told.has(n));
+  if (rest.length) items.push({ key: 'flood.missing.other', params: { n: rest.length }, notes: rest });
+  return items;
+}
+
+/**
+ * The rain outlook the board shows: the countdown to onset, or 'unavailable' when the forecast is missing and
+ * no rain is known to have begun (no forecast is not "no rain").
+ */
+export function floodRainOutlook(board, nowMs) {
+  const c = rainCountdown(board.rain.onsetUtcMs, board.rain.endUtcMs, nowMs);
+  if (board.inputs?.forecastMissing && (c.kind === 'none' || c.kind === 'ended')) return { kind: 'unavailable' };
+  return c;
+}
+
+/**
+ * Whether the board offers "re-plan" (POST /api/flood/replan): a warning with a response level in force, the
+ * event not standing down, no plan waiting, and no request already due. `due` says why one is on its way.
+ */
+export function floodReplanOffer(board) {
+  const due = board?.replanDue ?? null;
+  const inEvent = board?.status === 'event' && board.response !== null && board.response !== undefined;
+  return { show: inEvent && !board.pending && due === null, due: inEvent && !board.pending ? due : null };
+}
+
+/**
+ * The report's dispatch outcomes (flood/types.ts DispatchOutcomeSummary) as { key, params } lines per plan:
+ * failed steps (numbered from 1), hand-backs, link-write failures, a dispatch that failed. Null dispatch
+ * (could not be read) is one line saying so; a plan with none of these says it ran clean.
+ */
+export function reportDispatchLines(dispatch) {
+  if (dispatch === null) return [{ key: 'reports.dispatchUnknown', params: {} }];
+  if (!Array.isArray(dispatch)) return [];
+  const lines = [];
+  for (const d of dispatch) {
+    const clean = d.failedSteps.length === 0 && d.handBacks.length === 0 && d.linkWriteFailures.length === 0 && !d.dispatchFailed;
+    lines.push({ key: clean ? 'reports.dispatchClean' : 'reports.dispatchPlan', params: { planId: d.planId, steps: d.stepsApplied } });
+    for (const f of d.failedSteps) lines.push({ key: 'reports.dispatchFailedStep', params: { planId: d.planId, step: f.stepNumber ?? '—', failed: f.failed, atUtcMs: f.atUtcMs } });
+    for (const x of d.handBacks) lines.push({ key: 'reports.dispatchHandBack', params: { planId: d.planId, atUtcMs: x.atUtcMs, detail: x.detail } });
+    for (const x of d.linkWriteFailures) lines.push({ key: 'reports.dispatchLinkWrite', params: { planId: d.planId, atUtcMs: x.atUtcMs, detail: x.detail } });
+    if (d.dispatchFailed) lines.push({ key: 'reports.dispatchFailed', params: { planId: d.planId, atUtcMs: d.dispatchFailed.atUtcMs, detail: d.dispatchFailed.detail } });
+  }
+  return lines;
 }
