@@ -100,9 +100,9 @@ export const FloodBoardBody = Type.Object({
     endUtcMs: Num,
     /** Minutes from the assessment to the forecast onset (negative: raining since). */
     minutesToOnset: Num,
-    /** Forecast maxima are null when the check had no forecast (unknown, never 0 mm). */
+    /** Forecast maxima are null when the check had no forecast, observed rain when it had none (unknown, never 0 mm). */
     catchments: Type.Array(
-      Type.Object({ catchmentId: Type.String(), stationId: Type.String(), warning: Type.String(), onsetUtcMs: Num, forecastMax3hMm: Num, forecastMax12hMm: Num, observed3hMm: Type.Number() }),
+      Type.Object({ catchmentId: Type.String(), stationId: Type.String(), warning: Type.String(), onsetUtcMs: Num, forecastMax3hMm: Num, forecastMax12hMm: Num, observed3hMm: Num }),
     ),
   }),
   /** What the board's figures were built on, and what was missing. */
@@ -422,6 +422,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
       const onset = a?.onsetUtcMs ?? null;
       // The workflow's rule (workflows/flood-season.ts forecastMissing), or the season says so.
       const forecastMissing = Boolean(state.inputsMissing) || (a !== null && (a.forecastSource === 'none' || a.forecastIssuedAtUtcMs === null)) || (a === null && state.status !== 'ended');
+      const observedMissing = (a?.notes ?? []).some((n) => n.startsWith('observed rain unavailable'));
       const notes = [...(a?.notes ?? [])];
       for (const n of state.inputsMissing?.notes ?? []) if (!notes.includes(n)) notes.push(n);
       return {
@@ -441,7 +442,7 @@ export const floodRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal:
             onsetUtcMs: c.onsetUtcMs,
             forecastMax3hMm: forecastMissing ? null : c.forecast.max3hMm,
             forecastMax12hMm: forecastMissing ? null : c.forecast.max12hMm,
-            observed3hMm: c.observed.mm3h,
+            observed3hMm: observedMissing ? null : c.observed.mm3h,
           })),
         },
         inputs: {

@@ -355,6 +355,10 @@ test('a dispatcher signs in, opens the pending plan, approves it, and its setpoi
       await page.getByRole('cell', { name: `第 3 版，${supervisor.userName} 修改：输送上限：${cap.id} ≤ 300 m³/h` }).waitFor();
       assert.equal(await page.locator('td.event-detail').filter({ hasText: /revision \d+ by|[{}]/ }).count(), 0, 'no English workflow text or JSON');
     }
+    if (name === 'flood') {
+      // The forecast behind the board is named (its issue time, or that there is none), in words.
+      await page.getByText(/预报发布于 \d{4}-\d{2}-\d{2} \d{2}:\d{2}|无可用预报/).first().waitFor();
+    }
     if (name === 'forecasts') {
       // The rain source in words, as on the plan page; the stored value on hover.
       const source = page.locator('.forecast-source');

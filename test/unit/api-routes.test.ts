@@ -491,7 +491,7 @@ void describe('what the new routes answer', () => {
       stations: assessment.stations.map((x) => ({ ...x, levelM: null, overflowM3h: null })),
       forecastIssuedAtUtcMs: null,
       forecastSource: 'none',
-      notes: ['forecast unavailable: forecast server: HTTP 503', 'SCADA unavailable: connect ECONNREFUSED'],
+      notes: ['forecast unavailable: forecast server: HTTP 503', 'observed rain unavailable: archive: HTTP 500', 'SCADA unavailable: connect ECONNREFUSED'],
     };
     const failure = { atUtcMs: NOW - 60_000, key: 'k1', audience: 'supervisor', title: '应急预案超时未批准 / Emergency plan not approved', error: 'webhook: HTTP 502' };
     try {
@@ -510,6 +510,7 @@ void describe('what the new routes answer', () => {
         levelsUnknown: network.stations.map((x) => x.id),
       });
       assert.ok(b.rain.catchments.length > 0 && b.rain.catchments.every((c) => c.forecastMax3hMm === null && c.forecastMax12hMm === null), 'no forecast: maxima unknown, not 0 mm');
+      assert.ok(b.rain.catchments.every((c) => c.observed3hMm === null), 'no observed rain: unknown, not 0 mm');
       assert.deepEqual(b.notificationFailures, [failure]);
       assert.equal(b.replanDue, 'expired');
 
@@ -518,6 +519,7 @@ void describe('what the new routes answer', () => {
       const ok = (await app.inject({ method: 'GET', url: '/api/flood/board', headers: bearer('li') })).json<FloodBoardBody>();
       assert.deepEqual([ok.inputs.forecastIssuedAtUtcMs, ok.inputs.forecastSource, ok.inputs.forecastMissing, ok.inputs.levelKeptSinceUtcMs, ok.inputs.notes], [NOW - H, 'test', false, null, []]);
       assert.equal(ok.rain.catchments[0]!.forecastMax12hMm, 60);
+      assert.equal(ok.rain.catchments[0]!.observed3hMm, 0);
       assert.deepEqual(ok.notificationFailures, []);
     } finally {
       Object.assign(flood, saved);

@@ -2549,7 +2549,8 @@ function floodBoard(network, b, status, view, decide, replan) {
         h('dt', {}, t('flood.onset')),
         h('dd', { class: ['big-value', b.inputs?.forecastMissing ? 'warn-text' : ''], 'data-countdown': '' }, countdownText(b)),
         h('dd', { class: 'small muted' }, b.rain.onsetUtcMs ? t('flood.onsetAt', { time: fmtTime(b.rain.onsetUtcMs), end: fmtTime(b.rain.endUtcMs) }) : b.inputs?.forecastMissing ? t('flood.forecastUnavailableHint') : ''),
-        h('dd', { class: 'small muted' }, b.inputs?.forecastIssuedAtUtcMs ? t('flood.forecastIssued', { time: fmtTime(b.inputs.forecastIssuedAtUtcMs), source: b.inputs.forecastSource ?? '—' }) : t('flood.forecastNone')),
+        // The source in words, as on the forecasts page; the stored value on hover.
+        h('dd', { class: 'small muted', title: b.inputs?.forecastSource ?? undefined }, b.inputs?.forecastIssuedAtUtcMs ? t('flood.forecastIssued', { time: fmtTime(b.inputs.forecastIssuedAtUtcMs), source: forecastSourceText(b.inputs.forecastSource) }) : t('flood.forecastNone')),
       ),
       h('div', { class: 'fact' }, h('dt', {}, t('flood.season')), h('dd', {}, tOr(`floodStatus.${b.status}`, b.status), h('span', { class: 'muted small' }, ` · ${t('flood.assessed', { time: fmtTime(b.assessedAtUtcMs) })}`))),
     ),
