@@ -416,18 +416,41 @@ function tankReason(input: ExplainInput, tankId: string): StationReason {
   const overM3 = tr.overflowM3h.reduce((a, q, k) => a + q * dt[k]!, 0);
   let peakK = 0;
   for (let k = 1; k < tr.volumeM3.length; k++) if (tr.volumeM3[k]! > tr.volumeM3[peakK]!) peakK = k;
+  const model = f.tanks.find((t) => t.tank.id === tank.id);
+  // What spills in from the full well (a combined-sewer tank), from the tank's own balance: it has no gate setpoint.
+  const v0 = model?.initialVolumeM3 ?? 0;
+  const spillM3h = tr.volumeM3.map((v, k) => Math.max(0, (v - (k === 0 ? v0 : tr.volumeM3[k - 1]!)) / dt[k]! - tr.inletM3h[k]! + tr.outletM3h[k]! + tr.overflowM3h[k]!));
+  const spillM3 = spillM3h.reduce((a, q, k) => a + q * dt[k]!, 0);
+  const heldM3 = Math.max(v0, tr.volumeM3[peakK]!);
+  if (heldM3 < 1 && inM3 + spillM3 >= 1 && outM3 >= 1) {
+    // Water let in and out within the same steps is carried through, not stored: say so rather than "shaves
+    // the peak" and "empties" of a tank whose volume stays at zero.
+    const when = windows(f, network, (k) => tr.outletM3h[k]! > 1);
+    parts.zh.push(`${when.zh}将约${m3(outM3)}立方米从${tank.node}经本池直接输往${model?.outletTo ?? tank.node}，池内不存水`);
+    parts.en.push(`carries about ${m3(outM3)} m³ from ${tank.node} straight through to ${model?.outletTo ?? tank.node} ${when.en}; it holds no water`);
+    if (overM3 >= 1) {
+      parts.zh.push(`溢流堰溢流约${m3(overM3)}立方米`);
+      parts.en.push(`weir overflow of about ${m3(overM3)} m³`);
+    }
+    return finish(tank.id, parts);
+  }
   if (inM3 >= 1) {
     const when = windows(f, network, (k) => tr.inletM3h[k]! > 1);
     const t = at(f, network, b[peakK + 1]!);
     parts.zh.push(`${when.zh}进水约${m3(inM3)}立方米，削减${tank.node}峰值，最高蓄水${m3(tr.volumeM3[peakK]!)}立方米（${t.zh}）`);
     parts.en.push(`takes about ${m3(inM3)} m³ ${when.en} to shave the peak at ${tank.node}; fullest ${m3(tr.volumeM3[peakK]!)} m³ at ${t.en}`);
   }
+  if (spillM3 >= 1) {
+    const when = windows(f, network, (k) => spillM3h[k]! > 1);
+    const t = at(f, network, b[peakK + 1]!);
+    parts.zh.push(`${when.zh}接纳${tank.node}满池后的溢流约${m3(spillM3)}立方米，最高蓄水${m3(tr.volumeM3[peakK]!)}立方米（${t.zh}）`);
+    parts.en.push(`takes about ${m3(spillM3)} m³ spilling from the full well at ${tank.node} ${when.en}; fullest ${m3(tr.volumeM3[peakK]!)} m³ at ${t.en}`);
+  }
   if (outM3 >= 1) {
     const when = windows(f, network, (k) => tr.outletM3h[k]! > 1);
     parts.zh.push(`${when.zh}放空约${m3(outM3)}立方米（下游有余量时）`);
     parts.en.push(`empties about ${m3(outM3)} m³ ${when.en} when there is room downstream`);
   }
-  const model = f.tanks.find((t) => t.tank.id === tank.id);
   const turnover = model?.turnover;
   if (turnover && (inM3 >= 1 || model.initialVolumeM3 >= 1)) {
     const by = at(f, network, b[turnover.lastStep + 1]!);

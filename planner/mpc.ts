@@ -14,6 +14,7 @@ import {
   formulate,
   noRainAhead,
   readSolution,
+  fullStoreTrajectories,
   type DispatcherConstraints,
   type Formulation,
   type InitialState,
@@ -641,6 +642,9 @@ function buildPlan(ctx: BuildContext): Plan {
   const { input, options, f, results, solver, fallback, assumptions, wholePump } = ctx;
   const { network, nowUtcMs, state } = input;
   const shown = results[0]!;
+  // Levels and overflow as they would be with water leaving a store only when it is full: what the dispatcher
+  // is shown and told (prediction, reasons). The setpoints follow the LP's own trajectory (see the function).
+  const physical = fullStoreTrajectories(f, shown);
   const grid = f.grid;
   const steps = outputSteps(grid);
   const stateById = new Map(state.stations.map((s) => [s.stationId, s]));
@@ -796,7 +800,7 @@ function buildPlan(ctx: BuildContext): Plan {
     scenarioId: shown.scenarioId,
     scenarioCount: results.length,
     stations: f.stations.map((s) => {
-      const traj = shown.stations.get(s.station.id)!;
+      const traj = physical.stations.get(s.station.id)!;
       return {
         stationId: s.station.id,
         levelM: steps.map((step) => levelAtVolume(s.station.wetWell, volumeAt(traj.volumeM3, s.initialVolumeM3, step))),
@@ -811,7 +815,7 @@ function buildPlan(ctx: BuildContext): Plan {
       return { plantId: p.plant.id, inflowM3h: steps.map((step) => traj.inflowM3h[step.k]!), bypassM3h: steps.map((step) => traj.bypassM3h[step.k]!) };
     }),
     tanks: f.tanks.map((t) => {
-      const traj = shown.tanks.get(t.tank.id)!;
+      const traj = physical.tanks.get(t.tank.id)!;
       return {
         tankId: t.tank.id,
         volumeM3: steps.map((step) => volumeAt(traj.volumeM3, t.initialVolumeM3, step)),
@@ -824,8 +828,8 @@ function buildPlan(ctx: BuildContext): Plan {
     energyKwh: energyKwhByStep.reduce((a, b) => a + b, 0),
     costCny: costCnyByStep.reduce((a, b) => a + b, 0),
     overflowM3:
-      [...shown.stations.values()].reduce((a, s) => a + s.overflowM3h.reduce((x, q, k) => x + q * dtH[k]!, 0), 0) +
-      [...shown.tanks.values()].reduce((a, t) => a + t.overflowM3h.reduce((x, q, k) => x + q * dtH[k]!, 0), 0),
+      [...physical.stations.values()].reduce((a, s) => a + s.overflowM3h.reduce((x, q, k) => x + q * dtH[k]!, 0), 0) +
+      [...physical.tanks.values()].reduce((a, t) => a + t.overflowM3h.reduce((x, q, k) => x + q * dtH[k]!, 0), 0),
     bypassM3: [...shown.plants.values()].reduce((a, p) => a + p.bypassM3h.reduce((x, q, k) => x + q * dtH[k]!, 0), 0),
     energyKwhByStep,
     costCnyByStep,
@@ -836,7 +840,7 @@ function buildPlan(ctx: BuildContext): Plan {
   // pumps), or standby pumps planned, whatever the cause.
   const rainAhead = !f.stations.every(noRainAhead) || [...shown.stations.values()].some((t) => t.standbyM3h.some((q) => q >= 1));
   const pumpsAvailable = new Map(network.stations.map((s) => [s.id, Math.min(s.pumps.length, Math.max(0, Math.round(stateById.get(s.id)?.pumpsAvailable ?? s.pumps.length)))]));
-  const reasons = explainPlan({ network, formulation: f, shown, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]!, wholePump, heldVfd, pumpsAvailable });
+  const reasons = explainPlan({ network, formulation: f, shown: physical, risk, nowUtcMs, rainForecast: input.rainForecast ?? null, bands: bandsById, firstStep: planSteps[0]!, wholePump, heldVfd, pumpsAvailable });
   return {
     planId: input.planId,
     networkId: network.id,
