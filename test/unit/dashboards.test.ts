@@ -307,10 +307,10 @@ test('the other network’s dashboards type-check too', { timeout: 120_000 }, ()
 
 test('every quality analyser of the network file is on the plants dashboard, network analysers per plant upstream first', () => {
   const plants = buildDashboards(reference).find((d) => d.key === 'plants')!.dashboard;
-  const queries = panelsOf(plants).flatMap((p) => (p.targets ?? []).map((t) => String(t['query'] ?? '')));
+  const queries = panelsOf(plants).flatMap((p) => (p.targets ?? []).map((t) => (t['query'] as string | undefined) ?? ''));
   for (const a of reference.analysers) assert.ok(queries.some((q) => q.includes(`"id" = '${a.id}'`)), `analyser ${a.id} at ${a.node} is queried`);
   const cod = panelsOf(plants).find((p) => p.title === '管网化学需氧量');
   assert.ok(cod, 'a network COD panel');
   // Reference network: Q-E4 (E4, 85 min to EP) before Q-E7 (E7, 40 min), Q-W5 (W5, 75 min to WP) before Q-W6 (W6, 45 min).
-  assert.deepEqual((cod.targets ?? []).map((t) => /"id" = '([^']+)'/.exec(String(t['query']))?.[1]), ['Q-E4', 'Q-E7', 'Q-W5', 'Q-W6']);
+  assert.deepEqual((cod.targets ?? []).map((t) => /"id" = '([^']+)'/.exec(t['query'] as string)?.[1]), ['Q-E4', 'Q-E7', 'Q-W5', 'Q-W6']);
 });
