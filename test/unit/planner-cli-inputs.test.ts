@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from '../../bin/cli.js';
 import { NetworkConfig } from '../../network/schema.js';
 import { ConfigError } from '../../network/validate.js';
-import { exampleNetwork } from '../../planner/examples.js';
+import { cliTestNetwork } from '../support/cli-network.js';
 import { parseInflowFile, parseStateFile } from '../../planner/files.js';
 import type { Plan } from '../../planner/types.js';
 
@@ -18,21 +18,7 @@ const bin = fileURLToPath(new URL('../../bin/sewer-dispatch.js', import.meta.url
 const dir = mkdtempSync(path.join(tmpdir(), 'sewer-cli-inputs-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** W1: 3 × 120 m³/h fixed, overflow 4 m; E1: 2 × 150 m³/h VFD with an in-line tank; X1 joins them. */
-const network = exampleNetwork({
-  stations: [
-    { id: 'W1', areaM2: 80, pumpCount: 3, pumpM3h: 120, standbyPumps: 1, to: 'WP', travelMin: 30 },
-    { id: 'E1', areaM2: 60, pumpCount: 2, pumpM3h: 150, kind: 'vfd', to: 'EP', travelMin: 20 },
-  ],
-  plants: [
-    { id: 'WP', capacityM3h: 300 },
-    { id: 'EP', capacityM3h: 400 },
-  ],
-  interconnections: [{ id: 'X1', a: 'W1', b: 'E1', capacityM3h: 100, travelMin: 15 }],
-  tanks: [{ id: 'CS1', kind: 'combined-sewer', node: 'E1', capacityM3: 1500, inletMaxM3h: 100, outletMaxM3h: 80, outletSpecificEnergyKwhM3: 0, overflowTo: 'EP', outletMain: { to: 'EP', travelMin: 10 } }],
-  timezone: 'Asia/Shanghai',
-  planning: { stepMin: 15, horizonH: 6, cycleMin: 15 },
-});
+const network = cliTestNetwork(6);
 const networkPath = path.join(dir, 'network.json');
 writeFileSync(networkPath, JSON.stringify(network));
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../../bin/cli.js';
 import { ConfigError } from '../../network/validate.js';
-import { exampleNetwork } from '../../planner/examples.js';
+import { cliTestNetwork } from '../support/cli-network.js';
 import { InflowFile, StateFile, parseConstraintsFile, parseInflowFile, parseStateFile, toInflowFile, toStateFile } from '../../planner/files.js';
 import { insideEnvelope } from '../../planner/envelope.js';
 import type { Plan } from '../../planner/types.js';
@@ -18,21 +18,7 @@ const bin = fileURLToPath(new URL('../../bin/sewer-dispatch.js', import.meta.url
 const dir = mkdtempSync(path.join(tmpdir(), 'sewer-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A west–east pair joined by an interconnection; the east station has an in-line combined-sewer tank with a weir. */
-const network = exampleNetwork({
-  stations: [
-    { id: 'W1', areaM2: 80, pumpCount: 3, pumpM3h: 120, standbyPumps: 1, to: 'WP', travelMin: 30 },
-    { id: 'E1', areaM2: 60, pumpCount: 2, pumpM3h: 150, kind: 'vfd', to: 'EP', travelMin: 20 },
-  ],
-  plants: [
-    { id: 'WP', capacityM3h: 300 },
-    { id: 'EP', capacityM3h: 400 },
-  ],
-  interconnections: [{ id: 'X1', a: 'W1', b: 'E1', capacityM3h: 100, travelMin: 15 }],
-  tanks: [{ id: 'CS1', kind: 'combined-sewer', node: 'E1', capacityM3: 1500, inletMaxM3h: 100, outletMaxM3h: 80, outletSpecificEnergyKwhM3: 0, overflowTo: 'EP', outletMain: { to: 'EP', travelMin: 10 } }],
-  timezone: 'Asia/Shanghai',
-  planning: { stepMin: 15, horizonH: 12, cycleMin: 15 },
-});
+const network = cliTestNetwork(12);
 const networkPath = path.join(dir, 'network.json');
 writeFileSync(networkPath, JSON.stringify(network));
 
