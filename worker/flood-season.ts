@@ -110,7 +110,7 @@ export function watchFloodSeason(client: Client, network: NetworkConfig, options
   // Said once at start: with no overflow points configured, emergency plans rank no overflow point and send no
   // crew to stand by at one (flood/emergency-plan.ts).
   if (options.spec !== 'off') for (const w of overflowPointWarnings(network, floodConfig(options.config))) log(`flood season: ${w.zh} / ${w.en}`);
-  let watching: string | null = null;
+  let watching: string | null | undefined; // undefined until the first check, which is always logged
   const check = async () => {
     const id = await ensureFloodSeason(client, network, { ...options, nowUtcMs: (options.now ?? Date.now)() });
     if (id !== watching) log(id ? `flood season: watched by ${id}` : 'flood season: outside the season; checked again every hour');

@@ -31,6 +31,7 @@ test('a worker started before the season starts it when the season begins; a cor
     const watch = watchFloodSeason(ctx.env.client, network, { spec: '01-01/12-31', taskQueueName: taskQueue, everyMs: 200, now: () => now, log: (l) => lines.push(l) });
     try {
       assert.equal(await watch.first, null, 'outside the season at start-up');
+      assert.ok(lines.some((l) => l.includes('outside the season')), 'said at start, not only when it changes');
       // The default config configures no overflow points: said once at start, in both languages.
       assert.equal(lines.filter((l) => l.includes('overflowPoints')).length, 1, lines.join('\n'));
       assert.match(lines.find((l) => l.includes('overflowPoints'))!, /防汛配置未设溢流点.* \/ flood config has no overflow points/);
