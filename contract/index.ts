@@ -195,7 +195,16 @@ export interface DecisionInput {
    * decision applies to the current revision (older clients).
    */
   revision?: number;
+  /**
+   * Approving a cycle plan while an emergency plan is in force (`DispatchCycleState.replacesEmergency`) replaces
+   * it: the approver must be at least the emergency plan's required role and confirm with true, else refused.
+   */
+  replaceEmergencyPlan?: boolean;
 }
+
+/** Failure types of an approval refused because it would replace the emergency plan in force. */
+export const EMERGENCY_REPLACE_ROLE = 'EmergencyReplaceRole';
+export const EMERGENCY_REPLACE_UNCONFIRMED = 'EmergencyReplaceUnconfirmed';
 
 export interface ModifyInput extends DecisionInput {
   constraints: PlanConstraints;
@@ -292,6 +301,12 @@ export interface DispatchCycleState {
   keptPlanId?: string | null;
   /** Steps (0-based) not sent because a later step was already due when they were (late approval, outage). */
   skippedSteps?: number[];
+  /**
+   * A cycle plan proposed while an emergency plan is in force (from the coordinator's context): approving it
+   * replaces that plan, so it needs `requiredRole` (the emergency plan's, supervisor when not known) and
+   * `replaceEmergencyPlan: true`.
+   */
+  replacesEmergency?: { planId: string; requiredRole: Role };
 }
 
 export const approvePlanUpdate = defineUpdate<DispatchCycleState, [DecisionInput]>('approvePlan');
@@ -330,6 +345,8 @@ export interface PlanRef {
 export interface ApprovedPlanRef extends PlanRef {
   approvedAtUtcMs: number;
   approvedBy: string;
+  /** Least senior role that could decide on the plan (absent from plans before it was sent). */
+  requiredRole?: Role;
   operatingMode: OperatingMode;
   /** The approved setpoint steps (all of them at the coordinator; the compared window in a context). */
   steps: PlanStep[];
@@ -344,6 +361,8 @@ export interface DispatchContext {
   livePlanId: string | null;
   /** Kind of the live plan (absent from coordinators before it was sent). */
   liveKind?: PlanKind | null;
+  /** Least senior role that could decide on the live plan (absent when not known). */
+  liveRequiredRole?: Role | null;
   lastApproved: ApprovedPlanRef | null;
 }
 
@@ -352,7 +371,7 @@ export type SupersedeReason = 'newer-proposal' | 'newer-live-plan' | 'stand-down
 export interface CoordinatorState {
   networkId: string;
   pending: PlanRef | null;
-  live: PlanRef | null;
+  live: (PlanRef & { requiredRole?: Role }) | null;
   lastApproved: ApprovedPlanRef | null;
   /** Most recent events, newest last (bounded). */
   log: { atUtcMs: number; event: string; planId: string }[];

@@ -60,6 +60,7 @@ export async function dispatchCoordinator(input: CoordinatorInput): Promise<void
       await tell(m.workflowId, dispatchContextSignal, {
         livePlanId: state.live?.planId ?? null,
         liveKind: state.live?.kind ?? null,
+        liveRequiredRole: state.live?.requiredRole ?? null,
         lastApproved: state.lastApproved ? stepsOverlapping(state.lastApproved, m.compareFromUtcMs, m.compareUntilUtcMs) : null,
       });
     } else if (msg.kind === 'live') {
@@ -73,7 +74,8 @@ export async function dispatchCoordinator(input: CoordinatorInput): Promise<void
         note('superseded', state.pending.planId);
       }
       state.pending = null;
-      state.live = refOf(m);
+      // Its required role: replacing a live emergency plan by hand needs as much (dispatchPlan's validator).
+      state.live = { ...refOf(m), ...(m.requiredRole ? { requiredRole: m.requiredRole } : {}) };
       state.lastApproved = m;
       note('live', m.planId);
     } else {

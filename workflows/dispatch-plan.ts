@@ -2,13 +2,15 @@
 // re-plan) or decide under the network's autonomy setting; escalate an unanswered plan to the supervisor
 // and let it expire without any change; then, once approved, apply it step by step on workflow timers.
 // Orchestration only: every write, read and message is an activity, so the history is the plan's audit trail.
-import { CancellationScope, allHandlersFinished, condition, isCancellation, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { DispatchActivities } from '../activities/dispatch.js';
 import {
   approvePlanUpdate,
   coordinatorWorkflowId,
   decidingRoles,
   dispatchContextSignal,
+  EMERGENCY_REPLACE_ROLE,
+  EMERGENCY_REPLACE_UNCONFIRMED,
   dispatchStateQuery,
   emergencyPlanEndedSignal,
   mergeConstraints,
@@ -29,6 +31,7 @@ import {
   type Role,
   type SetpointWriteResult,
 } from '../contract/index.js';
+import { roleNames } from '../flood/types.js';
 import type { Notification } from '../notify/types.js';
 import { withinBounds } from './autonomy.js';
 import { NO_TIMER_WHEN_DUE, tell, workflowClock } from './common.js';
@@ -154,6 +157,29 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
       throw new Error(`plan ${planId} is at revision ${current}; the decision was made on revision ${d.revision} — review the new revision`);
     }
   };
+  /**
+   * Approving a cycle plan by hand while an emergency plan is in force replaces it (possibly a supervisor's or
+   * admin's at level II/I): only someone with that plan's role may, and only saying so. A validator refusal
+   * writes no history, so recorded histories replay unchanged.
+   */
+  const validateReplacesEmergency = (d: DecisionInput) => {
+    const e = state.replacesEmergency;
+    if (!e) return;
+    if (!roleAtLeast(d.role, e.requiredRole)) {
+      throw ApplicationFailure.nonRetryable(
+        `应急预案 ${e.planId} 正在执行，批准计划 ${planId} 将替换它，需${roleNames[e.requiredRole].zh}或以上批准（${d.userName}为${roleNames[d.role].zh}） / emergency plan ${e.planId} is in force: approving plan ${planId} replaces it and needs a ${e.requiredRole} or higher; ${d.userName} is ${d.role}`,
+        EMERGENCY_REPLACE_ROLE,
+        { emergencyPlanId: e.planId, requiredRole: e.requiredRole },
+      );
+    }
+    if (d.replaceEmergencyPlan !== true) {
+      throw ApplicationFailure.nonRetryable(
+        `应急预案 ${e.planId} 正在执行，批准计划 ${planId} 将替换它：请确认替换（replaceEmergencyPlan: true） / emergency plan ${e.planId} is in force: approving plan ${planId} replaces it; confirm with replaceEmergencyPlan: true`,
+        EMERGENCY_REPLACE_UNCONFIRMED,
+        { emergencyPlanId: e.planId, requiredRole: e.requiredRole },
+      );
+    }
+  };
   setHandler(dispatchStateQuery, () => state);
   setHandler(
     approvePlanUpdate,
@@ -162,7 +188,12 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
       state.status = 'approved';
       return state;
     },
-    { validator: validateDecision },
+    {
+      validator: (d: DecisionInput) => {
+        validateDecision(d);
+        validateReplacesEmergency(d);
+      },
+    },
   );
   setHandler(
     rejectPlanUpdate,
@@ -212,6 +243,10 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
   );
   setHandler(dispatchContextSignal, (c) => {
     context = c;
+    // What the approver must know and be (validateReplacesEmergency; shown on the plan page). No command.
+    if (input.kind === 'cycle' && c.livePlanId !== null && emergencyInForce(c)) {
+      state.replacesEmergency = { planId: c.livePlanId, requiredRole: c.liveRequiredRole ?? 'supervisor' };
+    }
   });
   setHandler(supersedePlanSignal, ({ byPlanId, reason }) => {
     if (byPlanId === planId) return;
@@ -325,6 +360,7 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
     ...ref,
     approvedAtUtcMs: state.decision!.decidedAtUtcMs,
     approvedBy: state.decision!.userName,
+    requiredRole: input.requiredRole,
     operatingMode: plan.operatingMode,
     steps: plan.steps,
   });

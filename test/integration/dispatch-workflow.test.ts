@@ -18,6 +18,8 @@ import {
   coordinatorWorkflowId,
   coordinatorStateQuery,
   dispatchStateQuery,
+  EMERGENCY_REPLACE_ROLE,
+  EMERGENCY_REPLACE_UNCONFIRMED,
   modifyPlanUpdate,
   planWorkflowIdOfCycle,
   rejectPlanUpdate,
@@ -469,6 +471,51 @@ test('emergency-auto: a cycle plan in a playbook mode is not auto-approved while
   assert.equal(emergencyAfter.replacedBy, undefined);
   assert.equal(free.autonomy?.autoApproved, true, 'without an emergency plan in force the playbook still goes live by itself');
   assert.match(free.autonomy?.reason ?? '', /pre-approved playbook: flood-drawdown/);
+});
+
+test('approving a cycle plan by hand while an emergency plan is in force needs the emergency plan\'s role and an explicit confirmation', async () => {
+  const taskQueue = 'test-replace-emergency';
+  const networkId = 'net-replace-emergency';
+  const slow = { stepIntervalMs: 60_000, contextWaitMs: 5_000 };
+  const refusedAs = (type: string, pattern: RegExp) => (error: unknown) => {
+    assert.ok(error instanceof WorkflowUpdateFailedError, String(error));
+    assert.ok(error.cause instanceof ApplicationFailure, String(error.cause));
+    assert.equal(error.cause.type, type);
+    assert.match(error.cause.message, pattern);
+    return true;
+  };
+  const { proposed, approved, emergencyEnd, coordinator } = await runWithWorker(taskQueue, async () => {
+    await startCoordinator(taskQueue, networkId);
+    // Level II: the emergency plan needed a supervisor (approved in the flood season, live at once).
+    const emergency = await startPlan(taskQueue, networkId, 'plan-flood-net-e2-r1', { kind: 'emergency', timing: slow, requiredRole: 'supervisor', preApproved: { kind: 'approve', userName: 'zhao', role: 'supervisor', decidedAtUtcMs: snapshot.readAtUtcMs } });
+    await waitForStatus(emergency, 'dispatched');
+    const cycle = await startPlan(taskQueue, networkId, 'plan-cycle-over-emergency', { timing: slow });
+    const proposed = await waitFor(cycle, (s) => s.replacesEmergency !== undefined, 'the emergency plan in force known');
+    // (1) A dispatcher (the cycle plan's own role) is refused, even confirming.
+    await assert.rejects(
+      cycle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher', replaceEmergencyPlan: true }] }),
+      refusedAs(EMERGENCY_REPLACE_ROLE, /emergency plan plan-flood-net-e2-r1 is in force: approving plan plan-cycle-over-emergency replaces it and needs a supervisor or higher; wang is dispatcher/),
+    );
+    // (2) A supervisor without the confirmation is refused.
+    await assert.rejects(cycle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'zhao', role: 'supervisor' }] }), refusedAs(EMERGENCY_REPLACE_UNCONFIRMED, /应急预案 plan-flood-net-e2-r1 正在执行.*confirm with replaceEmergencyPlan: true/s));
+    await assert.rejects(cycle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'zhao', role: 'supervisor', replaceEmergencyPlan: false }] }), refusedAs(EMERGENCY_REPLACE_UNCONFIRMED, /replaceEmergencyPlan: true/));
+    assert.equal((await emergency.query(dispatchStateQuery)).status, 'dispatched', 'the refusals left the emergency plan in force');
+    // (3) A supervisor who confirms: the cycle plan goes live and replaces the emergency plan.
+    const approved = await cycle.executeUpdate(approvePlanUpdate, { args: [{ userName: 'zhao', role: 'supervisor', replaceEmergencyPlan: true, comment: '雨停，恢复常规调度' }] });
+    const emergencyEnd = await emergency.result();
+    const coordinator = await env.client.workflow.getHandle(coordinatorWorkflowId(networkId)).query(coordinatorStateQuery);
+    await cycle.terminate('test done');
+    return { proposed, approved, emergencyEnd, coordinator };
+  });
+  assert.deepEqual(proposed.replacesEmergency, { planId: 'plan-flood-net-e2-r1', requiredRole: 'supervisor' }, 'the plan says which emergency plan it would replace and who may');
+  assert.equal(proposed.requiredRole, 'dispatcher', 'its own required role is unchanged');
+  assert.equal(approved.status, 'approved');
+  assert.equal(approved.decision?.userName, 'zhao');
+  assert.equal(emergencyEnd.status, 'replaced');
+  assert.equal(emergencyEnd.replacedBy, 'plan-cycle-over-emergency');
+  assert.equal(coordinator.live?.planId, 'plan-cycle-over-emergency');
+  const refusedRecords = records.filter((r) => r.planId === 'plan-cycle-over-emergency' && r.status !== 'dispatched' && r.status !== 'step-applied');
+  assert.deepEqual(refusedRecords.map((r) => r.status), [], 'refused approvals record nothing');
 });
 
 test('a decision made on a revision that was modified meanwhile is refused, naming both revisions; on the current revision it goes through', async () => {
