@@ -6,10 +6,11 @@
 // reads and decisions fall back to it, and a cycle still gathering answers for its coming plan.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import Type from 'typebox';
 import {
   approvePlanUpdate,
+  EMERGENCY_REPLACE_ROLE,
   coordinatorStateQuery,
   coordinatorWorkflowId,
   dispatchStateQuery,
@@ -95,6 +96,8 @@ export const PlanStateBody = Type.Object({
   supersededBy: Type.Optional(Type.String()),
   replacedBy: Type.Optional(Type.String()),
   keptPlanId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /** A cycle plan whose approval replaces the emergency plan in force: who may, and that it must be confirmed. */
+  replacesEmergency: Type.Optional(Type.Object({ planId: Type.String(), requiredRole: Type.String() })),
 });
 
 const PlanSummary = Type.Object({
@@ -117,7 +120,19 @@ const Revision = Type.Optional(
       'The plan revision the dispatcher reviewed (the plan\'s `revision`, 1 until the first modification). If the plan has been modified since, the decision is refused with 409 and the new revision must be reviewed. Left out, the decision applies to the current revision. / 审阅时的计划版本；计划已被他人修改时拒绝（409）。',
   }),
 );
-const DecisionBody = Type.Object({ comment: Type.Optional(Type.String({ maxLength: 2000 })), revision: Revision }, { additionalProperties: false });
+const DecisionBody = Type.Object(
+  {
+    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+    revision: Revision,
+    replaceEmergencyPlan: Type.Optional(
+      Type.Boolean({
+        description:
+          'Required as true to approve a cycle plan while an emergency plan is in force (the plan\'s `replacesEmergency`): approving replaces it. Without it the approval is refused with 409; a role below the emergency plan\'s is refused with 403. / 批准常规计划将替换正在执行的应急预案时须确认（true）；未确认 409，角色不足 403。',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 const RejectBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 2000 }), revision: Revision }, { additionalProperties: false });
 const ModifyBody = Type.Object(
   {
@@ -446,8 +461,17 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
     },
   );
 
-  async function decide(kind: 'approve' | 'reject' | 'modify', planId: string, user: { userName: string; role: Role }, comment: string | undefined, revision: number | undefined, ip: string, constraints?: PlanConstraints) {
-    const input = { userName: user.userName, role: user.role, ...(comment ? { comment } : {}), ...(revision !== undefined ? { revision } : {}) };
+  async function decide(
+    kind: 'approve' | 'reject' | 'modify',
+    planId: string,
+    user: { userName: string; role: Role },
+    comment: string | undefined,
+    revision: number | undefined,
+    ip: string,
+    constraints?: PlanConstraints,
+    replaceEmergencyPlan?: boolean,
+  ) {
+    const input = { userName: user.userName, role: user.role, ...(comment ? { comment } : {}), ...(revision !== undefined ? { revision } : {}), ...(replaceEmergencyPlan !== undefined ? { replaceEmergencyPlan } : {}) };
     try {
       const { result, workflowId } = await onPlanWorkflow(planId, (id) => {
         const handle = temporal.workflow.getHandle(id);
@@ -456,13 +480,15 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       });
       // The decision has happened in the workflow: a failing audit write must not turn it into an error
       // (a client would retry a decision already taken). recordOutcome retries once, then logs the record.
-      await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: `plan.${kind}`, target: planId, detail: { comment: comment ?? null, ...(revision !== undefined ? { revision } : {}), ...(constraints ? { constraints } : {}) }, ip });
+      await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: `plan.${kind}`, target: planId, detail: { comment: comment ?? null, ...(revision !== undefined ? { revision } : {}), ...(constraints ? { constraints } : {}), ...(replaceEmergencyPlan ? { replaceEmergencyPlan } : {}) }, ip });
       return { ...result, workflowId };
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
         // Refused either way: a failing audit write must not turn the 409 into a 500 (retried, then logged).
         await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: `plan.${kind}.refused`, target: planId, detail: { reason: error.cause?.message ?? error.message, ...(revision !== undefined ? { revision } : {}) }, ip }, refusalStands);
-        throw Object.assign(new Error(error.cause?.message ?? error.message), { statusCode: 409, code: 'Conflict' });
+        // Replacing the emergency plan in force needs its role (403: not this user) — anything else refused is a 409.
+        const forbidden = error.cause instanceof ApplicationFailure && error.cause.type === EMERGENCY_REPLACE_ROLE;
+        throw Object.assign(new Error(error.cause?.message ?? error.message), forbidden ? { statusCode: 403, code: 'Forbidden' } : { statusCode: 409, code: 'Conflict' });
       }
       throw error;
     }
@@ -482,7 +508,7 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       },
     },
     async (request) => {
-      return decide('approve', request.params.planId, request.user!, request.body?.comment, request.body?.revision, request.ip);
+      return decide('approve', request.params.planId, request.user!, request.body?.comment, request.body?.revision, request.ip, undefined, request.body?.replaceEmergencyPlan);
     },
   );
 

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app.js';
 import { beijingTime, type AlertsBody } from '../../api/routes/alerts.js';
@@ -17,7 +17,7 @@ import type { FloodBoardBody } from '../../api/routes/flood.js';
 import type { ForecastsBody } from '../../api/routes/forecasts.js';
 import type { PlanDiffBody } from '../../api/routes/plans.js';
 import type { InfluxConnector, QuerySeries } from '../../connectors/influx.js';
-import { coordinatorWorkflowId, floodSeasonWorkflowId, type CoordinatorState, type DispatchCycleState, type FloodSeasonState } from '../../contract/index.js';
+import { EMERGENCY_REPLACE_ROLE, EMERGENCY_REPLACE_UNCONFIRMED, coordinatorWorkflowId, floodSeasonWorkflowId, type CoordinatorState, type DispatchCycleState, type FloodSeasonState } from '../../contract/index.js';
 import { buildEmergencyPlan } from '../../flood/emergency-plan.js';
 import { floodConfig, type FloodAssessment } from '../../flood/types.js';
 import { referenceNetworkPath } from '../../network/load.js';
@@ -208,6 +208,8 @@ const updates: { workflowId: string; name: string; args: unknown[] }[] = [];
 const signals: { workflowId: string; name: string; arg: unknown }[] = [];
 /** Updates the stand-in refuses, as a workflow's validator would (WorkflowUpdateFailedError). */
 const refusedUpdates = new Set<string>();
+/** When set, the failure a workflow's validator would answer an update with (undefined: accepted). */
+let updateRefusal: ((name: string, args: unknown[]) => Error | undefined) | undefined;
 
 const temporal = {
   workflow: {
@@ -236,6 +238,8 @@ const temporal = {
           const state = known();
           if (!state) return Promise.reject(missing());
           updates.push({ workflowId, name: def.name, args: options.args });
+          const refused = updateRefusal?.(def.name, options.args);
+          if (refused) return Promise.reject(new WorkflowUpdateFailedError('update failed', refused));
           if (refusedUpdates.has(def.name)) return Promise.reject(new WorkflowUpdateFailedError('update failed', new Error(`${def.name} refused by the stand-in`)));
           if (def.name === 'approvePlan' && (state as DispatchCycleState).status !== 'proposed') {
             return Promise.reject(new WorkflowUpdateFailedError('update failed', new Error(`plan is ${(state as DispatchCycleState).status}, not proposed`)));
@@ -595,6 +599,53 @@ void describe('what the new routes answer', () => {
     const audit = await store.audit.search({ action: 'plan.modify', limit: 1, offset: 0 });
     assert.equal(audit[0]?.userName, 'wang');
     assert.deepEqual((audit[0]?.detail as { constraints: unknown }).constraints, constraints);
+  });
+
+  void test('approving a plan that would replace the emergency plan in force: the plan says so, the confirmation reaches the workflow, a role refusal is 403 and a missing confirmation 409', async () => {
+    const pending = plans[pendingPlanId] as DispatchCycleState;
+    const emergencyPlanId = 'plan-flood-pinghu-reference-e2-r1';
+    pending.replacesEmergency = { planId: emergencyPlanId, requiredRole: 'supervisor' };
+    // The stand-in answers as dispatchPlan's approvePlan validator does (the integration test runs the real one).
+    updateRefusal = (name, args) => {
+      const d = args[0] as { userName: string; role: string; replaceEmergencyPlan?: boolean };
+      if (name !== 'approvePlan') return undefined;
+      if (d.role === 'dispatcher') return ApplicationFailure.nonRetryable(`emergency plan ${emergencyPlanId} is in force: approving plan ${pendingPlanId} replaces it and needs a supervisor or higher; ${d.userName} is ${d.role}`, EMERGENCY_REPLACE_ROLE);
+      if (d.replaceEmergencyPlan !== true) return ApplicationFailure.nonRetryable(`emergency plan ${emergencyPlanId} is in force: approving plan ${pendingPlanId} replaces it; confirm with replaceEmergencyPlan: true`, EMERGENCY_REPLACE_UNCONFIRMED);
+      return undefined;
+    };
+    try {
+      const detail = await app.inject({ method: 'GET', url: `/api/plans/${pendingPlanId}`, headers: bearer('li') });
+      assert.equal(detail.statusCode, 200, detail.body);
+      assert.deepEqual(detail.json<DispatchCycleState>().replacesEmergency, { planId: emergencyPlanId, requiredRole: 'supervisor' }, 'the plan page knows it would replace the emergency plan');
+
+      const url = `/api/plans/${pendingPlanId}/approve`;
+      const byDispatcher = await app.inject({ method: 'POST', url, headers: bearer('wang'), payload: { replaceEmergencyPlan: true } });
+      assert.equal(byDispatcher.statusCode, 403, byDispatcher.body);
+      assertErrorBody(byDispatcher.body, 403);
+      assert.match(byDispatcher.json<{ message: string }>().message, new RegExp(`emergency plan ${emergencyPlanId} is in force.*needs a supervisor or higher`));
+      const [refused] = await store.audit.search({ action: 'plan.approve.refused', target: pendingPlanId, limit: 1, offset: 0 });
+      assert.match((refused?.detail as { reason: string }).reason, /needs a supervisor or higher; wang is dispatcher/);
+
+      const unconfirmed = await app.inject({ method: 'POST', url, headers: bearer('zhao'), payload: { comment: '雨停' } });
+      assert.equal(unconfirmed.statusCode, 409, unconfirmed.body);
+      assertErrorBody(unconfirmed.body, 409);
+      assert.match(unconfirmed.json<{ message: string }>().message, /confirm with replaceEmergencyPlan: true/);
+      assert.equal((updates.at(-1)!.args[0] as { replaceEmergencyPlan?: boolean }).replaceEmergencyPlan, undefined, 'left out, nothing is confirmed for the user');
+
+      const before = updates.length;
+      const notBoolean = await app.inject({ method: 'POST', url, headers: bearer('zhao'), payload: { replaceEmergencyPlan: 'yes' } });
+      assert.equal(notBoolean.statusCode, 400, notBoolean.body);
+      assert.equal(updates.length, before, 'a malformed confirmation never reaches the workflow');
+
+      const confirmed = await app.inject({ method: 'POST', url, headers: bearer('zhao'), payload: { replaceEmergencyPlan: true, comment: '雨停，恢复常规调度' } });
+      assert.equal(confirmed.statusCode, 200, confirmed.body);
+      assert.equal((updates.at(-1)!.args[0] as { replaceEmergencyPlan?: boolean }).replaceEmergencyPlan, true);
+      const [approved] = await store.audit.search({ action: 'plan.approve', target: pendingPlanId, limit: 1, offset: 0 });
+      assert.equal((approved?.detail as { replaceEmergencyPlan?: boolean }).replaceEmergencyPlan, true, 'the audit log says the emergency plan was replaced knowingly');
+    } finally {
+      updateRefusal = undefined;
+      delete pending.replacesEmergency;
+    }
   });
 
   void test('approve, reject and modify carry the revision the dispatcher reviewed to the workflow validator; a bad revision is a 400', async () => {
