@@ -41,6 +41,7 @@ interface Logic {
   ROLE_ORDER: string[];
   roleAtLeast(role: string | undefined, minimum: string | undefined): boolean;
   decisionAccess(userRole: string | undefined, requiredRole: string | undefined): { allowed: boolean; required: string };
+  emergencyReplace(userRole: string | undefined, state: unknown): { planId: string; required: string; allowed: boolean } | null;
   planErrorInfo(text: string): Keyed;
   constraintItems(constraints: unknown): Keyed[];
   WARNING_BY_NAME: Record<string, string>;
@@ -107,6 +108,10 @@ void test('failed requests map to translated sentences by status, and 409s by ki
   assert.equal(key({ status: 400, message: 'body must NOT have additional properties' }), 'error.badRequest');
   assert.equal(key({ status: 401 }), 'login.expired');
   assert.equal(key({ status: 403, message: 'needs role dispatcher' }), 'error.forbidden');
+  // dispatchPlan's approvePlan refusal (the API's 403): the emergency plan and the role it needs.
+  const forbidden = logic.errorInfo({ status: 403, message: '应急预案 ep-r1 正在执行… / emergency plan ep-r1 is in force: approving plan plan-1 replaces it and needs a supervisor or higher; wang is dispatcher' });
+  assert.deepEqual(forbidden, { key: 'error.forbiddenEmergency', params: { planId: 'ep-r1', role: 'supervisor' } });
+  sentence(forbidden, 'emergency replace 403');
   assert.equal(key({ status: 404, message: 'no plan plan-x' }), 'error.notFound');
   assert.equal(key({ status: 429 }), 'error.rateLimited');
   assert.equal(key({ status: 500, message: 'internal error; see the server log' }), 'error.server');
@@ -128,6 +133,11 @@ void test('failed requests map to translated sentences by status, and 409s by ki
     ['emergency plan ep-r1 is not the one waiting (ep-r2)', 'error.conflict.noEmergencyPlan', {}],
     ['plan plan-1 needs a supervisor or higher; wang is dispatcher', 'error.conflict.role', {}],
     ['a rejection needs a reason', 'error.conflict.reasonRequired', {}],
+    [
+      '应急预案 ep-r1 正在执行，批准计划 plan-1 将替换它：请确认替换（replaceEmergencyPlan: true） / emergency plan ep-r1 is in force: approving plan plan-1 replaces it; confirm with replaceEmergencyPlan: true',
+      'error.conflict.emergencyUnconfirmed',
+      {},
+    ],
     ['something else', 'error.conflict.other', {}],
   ];
   for (const [message, expected, params] of conflicts) assert.deepEqual(logic.errorInfo({ status: 409, message }), { key: expected, params }, message);
@@ -232,6 +242,21 @@ void test('decisions need the plan\'s required role, never less than dispatcher,
   assert.deepEqual(logic.decisionAccess('viewer', 'viewer'), { allowed: false, required: 'dispatcher' }, 'the API never lets a viewer decide');
   assert.deepEqual(logic.decisionAccess(undefined, 'dispatcher'), { allowed: false, required: 'dispatcher' });
   for (const k of ['decision.needsRole', 'decision.needsRoleTooltip', 'decision.viewerOnly', 'decision.viewerTooltip']) translated(k);
+
+  // Approving a plan that replaces the emergency plan in force: that plan's role, never below dispatcher.
+  const replacing = (requiredRole?: string) => ({ planId: 'plan-1', replacesEmergency: { planId: 'ep-r1', ...(requiredRole ? { requiredRole } : {}) } });
+  assert.equal(logic.emergencyReplace('supervisor', { planId: 'plan-1' }), null, 'replaces no emergency plan');
+  assert.equal(logic.emergencyReplace('supervisor', undefined), null);
+  assert.deepEqual(logic.emergencyReplace('dispatcher', replacing('supervisor')), { planId: 'ep-r1', required: 'supervisor', allowed: false });
+  assert.deepEqual(logic.emergencyReplace('supervisor', replacing('supervisor')), { planId: 'ep-r1', required: 'supervisor', allowed: true });
+  assert.deepEqual(logic.emergencyReplace('supervisor', replacing('admin')), { planId: 'ep-r1', required: 'admin', allowed: false });
+  assert.deepEqual(logic.emergencyReplace('dispatcher', replacing('dispatcher')), { planId: 'ep-r1', required: 'dispatcher', allowed: true }, 'a level-IV plan: a dispatcher, with the confirmation');
+  assert.deepEqual(logic.emergencyReplace('dispatcher', replacing()), { planId: 'ep-r1', required: 'supervisor', allowed: false }, 'not known: supervisor, as the workflow assumes');
+  for (const k of ['decision.replacesEmergency', 'decision.replaceEmergencyConfirm', 'decision.replaceEmergencyRequired', 'decision.replaceEmergencyTooltip']) translated(k);
+  for (const lang of ['zh', 'en'] as const) {
+    assert.match(messages[lang]['decision.replacesEmergency']!, /\{planId\}.*\{role\}/, `${lang}: names the emergency plan and the role`);
+    assert.match(messages[lang]['decision.replaceEmergencyConfirm']!, /\{planId\}/);
+  }
   for (const role of roleOrder) translated(`role.${role}`);
   assert.match(messages.zh['decision.needsRole']!.replace('{role}', messages.zh['role.supervisor']!), /此计划需调度主管或以上角色审批/);
 });

@@ -11,6 +11,7 @@ import {
   bandProblem,
   constraintItems,
   decisionAccess,
+  emergencyReplace,
   dispatchCounts,
   errorInfo,
   floodActionDetail,
@@ -262,6 +263,7 @@ function errorParts(error) {
   const info = errorInfo({ status: error.status, message: error.message, timeout: error.timeout, write: error.write, timeoutMs: error.timeoutMs });
   const params = { ...info.params };
   if (typeof params.status === 'string') params.status = tOr(`status.${params.status}`, params.status);
+  if (typeof params.role === 'string') params.role = tOr(`role.${params.role}`, params.role);
   const detail = error.status > 0 ? `${error.status}${error.body?.error ? ` ${error.body.error}` : ''}: ${error.message}` : error.timeout ? error.message : null;
   return { text: t(info.key, params), detail };
 }
@@ -537,7 +539,11 @@ function dialogFinisher(dialog, opener, cancel, resolve) {
   return finish;
 }
 
-function openDialog({ title, body = [], confirmLabel, confirmClass = 'btn-primary', field = null }) {
+/**
+ * A modal dialog; `field` adds a text area, `check` a checkbox that must be ticked to confirm ({ label,
+ * required: the message when it is not }). Resolves { value, checked } or null when cancelled.
+ */
+function openDialog({ title, body = [], confirmLabel, confirmClass = 'btn-primary', field = null, check = null }) {
   closeDialog();
   return new Promise((resolve) => {
     const opener = document.activeElement;
@@ -563,6 +569,14 @@ function openDialog({ title, body = [], confirmLabel, confirmClass = 'btn-primar
       });
       form.append(h('div', { class: 'field' }, h('label', { for: inputId }, field.label), field.hint ? h('p', { id: hintId, class: 'hint' }, field.hint) : null, input, errorEl));
     }
+    let box = null;
+    let checkError = null;
+    if (check) {
+      const boxId = uid('dlg-check');
+      checkError = h('p', { id: `${boxId}-error`, class: 'field-error', role: 'alert' });
+      box = h('input', { type: 'checkbox', id: boxId, required: true, 'aria-required': 'true', 'aria-describedby': `${boxId}-error` });
+      form.append(h('div', { class: 'field field-check' }, h('label', { for: boxId }, box, ' ', check.label), checkError));
+    }
     const cancel = h('button', { type: 'button', class: 'btn' }, t('dialog.cancel'));
     const confirm = h('button', { type: 'submit', class: ['btn', confirmClass] }, confirmLabel);
     form.append(h('div', { class: 'dialog-actions' }, cancel, confirm));
@@ -578,7 +592,13 @@ function openDialog({ title, body = [], confirmLabel, confirmClass = 'btn-primar
         input.focus();
         return;
       }
-      finish({ value });
+      if (box && !box.checked) {
+        checkError.textContent = check.required;
+        box.setAttribute('aria-invalid', 'true');
+        box.focus();
+        return;
+      }
+      finish({ value, checked: box ? box.checked : false });
     });
     activeDialog = { cancel: () => finish(null) };
     document.body.append(dialog);
@@ -1618,6 +1638,13 @@ function decisionPanel(network, state, view, decide) {
     }
   }
   const may = (button) => canDecide && !button.disabled && view.busy === null;
+  // Approving replaces the emergency plan in force: only with that plan's role, and confirmed in the dialog.
+  const replace = emergencyReplace(session?.user.role, state);
+  const replaceRoleName = replace ? tOr(`role.${replace.required}`, replace.required) : '';
+  if (replace && canDecide && !replace.allowed) {
+    approve.setAttribute('aria-disabled', 'true');
+    approve.setAttribute('title', t('decision.replaceEmergencyTooltip', { role: replaceRoleName }));
+  }
 
   // Which stations the approval writes, by the server's rule (every station in REMOTE mode).
   const counts = dispatchCounts(plan.steps[0]?.stations.map((x) => x.stationId) ?? [], state.snapshot?.stations ?? []);
@@ -1631,11 +1658,12 @@ function decisionPanel(network, state, view, decide) {
     })();
   });
   approve.addEventListener('click', () => {
-    if (!may(approve)) return;
+    if (!may(approve) || (replace && !replace.allowed)) return;
     void (async () => {
       const result = await openDialog({
         title: t('decision.approveTitle'),
         body: [
+          replace ? h('p', { class: 'alert alert-warn', 'data-replaces-emergency': replace.planId }, t('decision.replacesEmergency', { planId: replace.planId, role: replaceRoleName })) : null,
           h('p', {}, t('decision.approveBody', { planId: state.planId })),
           h(
             'ul',
@@ -1652,8 +1680,9 @@ function decisionPanel(network, state, view, decide) {
         ],
         confirmLabel: t('decision.approve'),
         field: { label: t('decision.comment'), required: false, maxLength: 2000 },
+        check: replace ? { label: t('decision.replaceEmergencyConfirm', { planId: replace.planId }), required: t('decision.replaceEmergencyRequired') } : null,
       });
-      if (result) await decide('approve', withRevision(result.value ? { comment: result.value } : {}, state.revision));
+      if (result) await decide('approve', withRevision({ ...(result.value ? { comment: result.value } : {}), ...(replace ? { replaceEmergencyPlan: result.checked } : {}) }, state.revision));
     })();
   });
   reject.addEventListener('click', () => {
@@ -1679,6 +1708,8 @@ function decisionPanel(network, state, view, decide) {
       { id: noteId, class: canDecide ? 'muted' : 'alert alert-info', 'data-required-role': access.required },
       canDecide ? t('decision.hint') : viewerOnly ? t('decision.viewerOnly') : t('decision.needsRole', { role: requiredName, own: tOr(`role.${session?.user.role}`, session?.user.role ?? '—') }),
     ),
+    // Seen before clicking: approving replaces the emergency plan in force (and who may).
+    replace ? h('p', { class: 'alert alert-warn', 'data-replaces-emergency': replace.planId }, t('decision.replacesEmergency', { planId: replace.planId, role: replaceRoleName })) : null,
     h('div', { class: 'decision-actions' }, approve, modify, reject),
     status,
   );

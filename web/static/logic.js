@@ -53,6 +53,8 @@ export function dispatchCounts(stationIds, snapshot) {
 /** The kind of a 409 from the plan and flood routes, from the workflow validators' messages. */
 export function conflictKind(message) {
   const m = String(message ?? '');
+  // dispatchPlan's approvePlan: approving would replace the emergency plan in force, not confirmed.
+  if (/confirm with replaceEmergencyPlan: true/i.test(m)) return 'emergencyUnconfirmed';
   if (/being re-planned/i.test(m)) return 'replanning';
   if (/invalid modification/i.test(m)) return 'invalidModification';
   if (/no emergency plan is waiting|is not the one waiting/i.test(m)) return 'noEmergencyPlan';
@@ -76,7 +78,12 @@ export function errorInfo({ status, message, timeout = false, write = false, tim
   if (status === 0) return { key: 'error.network', params: {} };
   if (status === 400) return { key: 'error.badRequest', params: {} };
   if (status === 401) return { key: 'login.expired', params: {} };
-  if (status === 403) return { key: 'error.forbidden', params: {} };
+  if (status === 403) {
+    // dispatchPlan's approvePlan: replacing the emergency plan in force needs its role.
+    const e = /emergency plan (\S+) is in force: approving plan \S+ replaces it and needs an? (\w+) or higher/i.exec(String(message ?? ''));
+    if (e) return { key: 'error.forbiddenEmergency', params: { planId: e[1], role: e[2] } };
+    return { key: 'error.forbidden', params: {} };
+  }
   if (status === 404) return { key: 'error.notFound', params: {} };
   if (status === 409) {
     const kind = conflictKind(message);
@@ -99,6 +106,7 @@ export const ERROR_KEYS = [
   'error.badRequest',
   'login.expired',
   'error.forbidden',
+  'error.forbiddenEmergency',
   'error.notFound',
   'error.conflict.notProposed',
   'error.conflict.closed',
@@ -106,6 +114,7 @@ export const ERROR_KEYS = [
   'error.conflict.invalidModification',
   'error.conflict.noEmergencyPlan',
   'error.conflict.emergencyPlanWaiting',
+  'error.conflict.emergencyUnconfirmed',
   'error.conflict.noFloodEvent',
   'error.conflict.revision',
   'error.conflict.role',
@@ -226,6 +235,18 @@ export function roleAtLeast(role, minimum) {
 export function decisionAccess(userRole, requiredRole) {
   const required = ROLE_ORDER.indexOf(requiredRole) > ROLE_ORDER.indexOf('dispatcher') ? requiredRole : 'dispatcher';
   return { allowed: roleAtLeast(userRole, required), required };
+}
+
+/**
+ * Approving this plan replaces the emergency plan in force (the plan's `replacesEmergency`): which plan, the
+ * role the approval needs (the emergency plan's, never below dispatcher) and whether the user has it; null
+ * when it replaces none. The approve dialog then warns and asks for the confirmation the API needs.
+ */
+export function emergencyReplace(userRole, state) {
+  const e = state?.replacesEmergency;
+  if (!e || typeof e.planId !== 'string') return null;
+  const access = decisionAccess(userRole, e.requiredRole ?? 'supervisor');
+  return { planId: e.planId, required: access.required, allowed: access.allowed };
 }
 
 // ---------------------------------------------------------------------------------------------------
