@@ -181,7 +181,7 @@ test('an approval sent while stand-down notifications are going out is refused; 
 test('emergency-auto: a cycle plan is not auto-approved over the emergency plan; approved by hand, it replaces it and the season shows no emergency plan in force', async () => {
   const rain = (t: number) => (t > origin + 6 * H && t <= origin + 12 * H ? 12 : 0);
   const autonomy = { mode: 'emergency-auto' as const, preApprovedFloodLevels: ['IV' as const, 'III' as const] };
-  const seen: { cycle: { autoApproved: boolean; reason: string } | null; approveError?: string } = { cycle: null };
+  const seen: { cycle: { autoApproved: boolean; reason: string } | null; plainRefused?: string; approveError?: string } = { cycle: null };
   let emergencyId: string | null = null;
   const { state } = await runSeason('replaced', { rain }, {
     speed: 600,
@@ -199,15 +199,18 @@ test('emergency-auto: a cycle plan is not auto-approved over the emergency plan;
         cs = await c.query(dispatchStateQuery).catch(() => null);
       }
       seen.cycle = { autoApproved: cs.autonomy.autoApproved, reason: cs.autonomy.reason };
-      // A dispatcher approves it anyway: it replaces the emergency plan, and the season must know.
-      await c.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] }).catch((e: unknown) => (seen.approveError = String(e)));
+      // A plain approval is refused while the emergency plan is in force; confirmed, a dispatcher (the level-III
+      // plan's role) approves it: it replaces the emergency plan, and the season must know.
+      await c.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher' }] }).catch((e: unknown) => (seen.plainRefused = String((e as { cause?: unknown }).cause ?? e)));
+      await c.executeUpdate(approvePlanUpdate, { args: [{ userName: 'wang', role: 'dispatcher', replaceEmergencyPlan: true }] }).catch((e: unknown) => (seen.approveError = String((e as { cause?: unknown }).cause ?? e)));
     },
   });
   const cycle = seen.cycle;
   assert.ok(cycle, 'a cycle plan was proposed while the emergency plan was live');
   assert.equal(cycle.autoApproved, false, 'not auto-approved over the emergency plan');
   assert.match(cycle.reason, /emergency plan .* is in force/);
-  assert.equal(seen.approveError, undefined, 'the dispatcher could approve the cycle plan by hand');
+  assert.match(seen.plainRefused ?? '', /EmergencyReplaceUnconfirmed|replaceEmergencyPlan/, 'an unconfirmed approval is refused');
+  assert.equal(seen.approveError, undefined, 'the dispatcher could approve the cycle plan by hand, confirmed');
   assert.equal(state.live, null, 'the season no longer shows the replaced plan in force');
   assert.equal(state.livePlan, null);
   assert.equal(state.liveEnded?.planId, emergencyId);
