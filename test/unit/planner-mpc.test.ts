@@ -5,51 +5,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { referenceNetworkPath } from '../../network/load.js';
-import type { Envelope, NetworkConfig } from '../../network/schema.js';
+import type { NetworkConfig } from '../../network/schema.js';
 import { parseNetwork } from '../../network/validate.js';
 import { meanTariffPrice } from '../../planner/calendar.js';
-import { insideEnvelope } from '../../planner/envelope.js';
 import { exampleNetwork } from '../../planner/examples.js';
 import { catchmentInflow, type InflowForecast } from '../../planner/inflow.js';
 import { holdVfdFlow, planWithOptimiser, vfdPumpsFor, type OptimiserInput, type PlannerState } from '../../planner/mpc.js';
 import type { Plan } from '../../planner/types.js';
+import { assertInsideEnvelopes } from '../support/plan-envelopes.js';
 
 const HOUR = 3_600_000;
 const reference = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
 const cjk = /[\u4e00-\u9fff]/;
 
-/** Every setpoint inside its envelope and within its rate of change from the value before it. */
-function assertInsideEnvelopes(network: NetworkConfig, plan: Plan, state: PlannerState) {
-  const stationById = new Map(network.stations.map((s) => [s.id, s]));
-  const inForce = new Map(state.stations.map((s) => [s.stationId, s]));
-  const previous = new Map<string, number>();
-  const check = (key: string, value: number, envelope: Envelope, minutes: number, initial: number | null | undefined) => {
-    assert.ok(insideEnvelope(value, envelope), `${key} = ${value} outside [${envelope.min}, ${envelope.max}]`);
-    const before = previous.get(key) ?? initial ?? null;
-    if (before !== null && before >= envelope.min && before <= envelope.max) {
-      assert.ok(Math.abs(value - before) <= envelope.maxChangePerMin * minutes + 1e-9, `${key} moves ${before} → ${value} in ${minutes} min`);
-    }
-    previous.set(key, value);
-  };
-  plan.steps.forEach((step, i) => {
-    const minutes = i === 0 ? network.planning.cycleMin : (plan.steps[i - 1]!.durationMin ?? plan.stepMin);
-    for (const sp of step.stations) {
-      const station = stationById.get(sp.stationId)!;
-      const st = inForce.get(sp.stationId);
-      check(`${sp.stationId}.start`, sp.startLevelM, station.envelope.startLevelM, minutes, st?.startLevelSpM);
-      check(`${sp.stationId}.stop`, sp.stopLevelM, station.envelope.stopLevelM, minutes, st?.stopLevelSpM);
-      check(`${sp.stationId}.flow`, sp.flowM3h, station.envelope.flowSetpointM3h, minutes, st?.flowSpM3h);
-      assert.ok(sp.stopLevelM < sp.startLevelM, `${sp.stationId}: stop ${sp.stopLevelM} below start ${sp.startLevelM}`);
-      assert.ok(Number.isInteger(sp.pumpsAllowed) && sp.pumpsAllowed >= 0 && sp.pumpsAllowed <= station.pumps.length, `${sp.stationId}: pumps allowed ${sp.pumpsAllowed}`);
-    }
-    for (const x of step.transfers) check(`${x.interconnectionId}.transfer`, x.transferM3h, network.interconnections.find((i) => i.id === x.interconnectionId)!.envelope.transferM3h, minutes, null);
-    for (const t of step.tanks) {
-      const tank = network.tanks.find((k) => k.id === t.tankId)!;
-      check(`${t.tankId}.inlet`, t.inletM3h, tank.envelope.inletM3h, minutes, null);
-      check(`${t.tankId}.outlet`, t.outletM3h, tank.envelope.outletM3h, minutes, null);
-    }
-  });
-}
 
 function assertReasonsForEveryObject(network: NetworkConfig, plan: Plan) {
   for (const id of [...network.stations.map((s) => s.id), ...network.interconnections.map((x) => x.id), ...network.tanks.map((t) => t.id), ...network.plants.map((p) => p.id)]) {
