@@ -55,7 +55,11 @@ export function tagValuesVariable(spec: {
   sort: dashboard.VariableSort;
 }): dashboard.QueryVariableBuilder {
   const where = [...(spec.where ?? []), TIME_FILTER].join(' AND ');
-  const query = `SHOW TAG VALUES FROM ${ident(spec.measurement)} WITH KEY = ${ident(spec.key)} WHERE ${where}`;
+  return singleValueQueryVariable(spec, `SHOW TAG VALUES FROM ${ident(spec.measurement)} WITH KEY = ${ident(spec.key)} WHERE ${where}`, spec.sort);
+}
+
+/** One value chosen from an InfluxQL query's answer, re-asked when the time range changes. */
+export function singleValueQueryVariable(spec: { name: string; label: string; description: string }, query: string, sort: dashboard.VariableSort): dashboard.QueryVariableBuilder {
   return new dashboard.QueryVariableBuilder(spec.name)
     .label(spec.label)
     .description(spec.description)
@@ -63,7 +67,7 @@ export function tagValuesVariable(spec: {
     .query(query)
     .definition(query)
     .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
-    .sort(spec.sort)
+    .sort(sort)
     .multi(false)
     .includeAll(false)
     .allowCustomValue(false);
@@ -77,16 +81,5 @@ export function tagValuesVariable(spec: {
  */
 export function forecastIssueVariable(spec: { name: string; label: string; description: string; kind: string | RegExp }): dashboard.QueryVariableBuilder {
   const kind = typeof spec.kind === 'string' ? `${ident('kind')} = ${literal(spec.kind)}` : `${ident('kind')} =~ /${spec.kind.source.replace(/\//g, '\\/')}/`;
-  const query = `SELECT ${ident('issuedAtMs')} FROM ${ident('forecast_issue')} WHERE ${kind} AND ${TIME_FILTER}`;
-  return new dashboard.QueryVariableBuilder(spec.name)
-    .label(spec.label)
-    .description(spec.description)
-    .datasource(influxDatasource())
-    .query(query)
-    .definition(query)
-    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
-    .sort(dashboard.VariableSort.NumericalDesc)
-    .multi(false)
-    .includeAll(false)
-    .allowCustomValue(false);
+  return singleValueQueryVariable(spec, `SELECT ${ident('issuedAtMs')} FROM ${ident('forecast_issue')} WHERE ${kind} AND ${TIME_FILTER}`, dashboard.VariableSort.NumericalDesc);
 }

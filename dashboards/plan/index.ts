@@ -2,9 +2,8 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { NetworkConfig } from '../../network/schema.js';
 import { Uid, addGroups, finalise, sewerDashboard } from '../common/dashboard.js';
-import { influxDatasource } from '../common/datasource.js';
 import { TIME_FILTER, select, tagEquals } from '../common/influxql.js';
-import { stationVariable } from '../common/variables.js';
+import { singleValueQueryVariable, stationVariable } from '../common/variables.js';
 import { PLAN_PREDICTION } from '../../activities/plan-points.js';
 import { predictionsGroup } from './predictions.js';
 import { outcomesGroup } from './outcomes.js';
@@ -32,15 +31,9 @@ export function planDashboard(network: NetworkConfig): dashboard.Dashboard {
  */
 export function planVariable(): dashboard.QueryVariableBuilder {
   const query = select({ select: ['"planId"'], from: { measurement: PLAN_PREDICTION }, where: [tagEquals('kind', 'plan'), TIME_FILTER] }) + ' ORDER BY time DESC';
-  return new dashboard.QueryVariableBuilder('plan')
-    .label('调度计划')
-    .description('Dispatch and flood emergency plans (plan-flood-…) created in the time range, newest first')
-    .datasource(influxDatasource())
-    .query(query)
-    .definition(query)
-    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
-    .sort(dashboard.VariableSort.Disabled)
-    .multi(false)
-    .includeAll(false)
-    .allowCustomValue(false);
+  return singleValueQueryVariable(
+    { name: 'plan', label: '调度计划', description: 'Dispatch and flood emergency plans (plan-flood-…) created in the time range, newest first' },
+    query,
+    dashboard.VariableSort.Disabled,
+  );
 }
