@@ -16,7 +16,7 @@ import { writeCycleRain } from '../forecasting/rain-store.js';
 import type { Notifier } from '../notify/index.js';
 import { applyConstraints, InvalidConstraint, localBandSetpoint } from './constraints.js';
 import { ruleBasedPlanner, type Planner } from './planner.js';
-import { PlanPredictionError, planPredictionPoints } from './plan-points.js';
+import { PlanPredictionError, planEventBucket, planPredictionPoints, planSeriesSlot, planSetpointPoints } from './plan-points.js';
 import type { CycleRainForecast } from './rain-forecast.js';
 import type { NetworkSnapshot, RainForecast, StationState, TagReading } from './types.js';
 
@@ -247,20 +247,12 @@ export function createDispatchActivities(deps: DispatchDependencies) {
         if (error instanceof InvalidConstraint) throw ApplicationFailure.nonRetryable(error.message, 'InvalidConstraint');
         throw error;
       }
-      const points: SeriesPoint[] = [];
-      for (const step of plan.steps) {
-        for (const s of step.stations) {
-          points.push({
-            measurement: 'plan_setpoint',
-            tags: { plan: plan.planId, id: s.stationId },
-            fields: { startLevelM: s.startLevelM, stopLevelM: s.stopLevelM, pumpsAllowed: s.pumpsAllowed, flowM3h: s.flowM3h },
-            timeUtcMs: step.startUtcMs,
-          });
-        }
-      }
-      // The plan's predictions beside its setpoints (activities/plan-points.ts): plan-vs-actual reads them.
+      // Setpoints and predictions in the plan's slot (activities/plan-points.ts): the snapshot's read time, which a
+      // modification re-plans from, so every revision of this plan id overwrites the same series.
+      let points: SeriesPoint[];
       try {
-        points.push(...planPredictionPoints(plan));
+        const slot = planSeriesSlot(plan.planId, input.snapshot.readAtUtcMs);
+        points = [...planSetpointPoints(plan, slot), ...planPredictionPoints(plan, slot)];
       } catch (error) {
         if (error instanceof PlanPredictionError) throw ApplicationFailure.nonRetryable(error.message, 'PlanPredictionError');
         throw error;
@@ -452,8 +444,9 @@ export function createDispatchActivities(deps: DispatchDependencies) {
       const points: SeriesPoint[] = [
         {
           measurement: 'plan_event',
-          tags: { plan: input.planId, status: input.status },
+          tags: { bucket: planEventBucket(input.planId), status: input.status },
           fields: {
+            planId: input.planId,
             decidedBy: input.decidedBy ?? '',
             verified: input.outcome?.verified ?? 0,
             failed: input.outcome?.failed ?? 0,
@@ -467,8 +460,8 @@ export function createDispatchActivities(deps: DispatchDependencies) {
       for (const w of input.outcome?.writes ?? []) {
         points.push({
           measurement: 'setpoint_write',
-          tags: { plan: input.planId, id: w.objectId, tag: w.tag, status: w.status },
-          fields: { value: w.value, ...(w.readBack === null ? {} : { readBack: w.readBack }) },
+          tags: { bucket: planEventBucket(input.planId), id: w.objectId, tag: w.tag, status: w.status },
+          fields: { planId: input.planId, value: w.value, ...(w.readBack === null ? {} : { readBack: w.readBack }) },
           timeUtcMs: input.outcome!.appliedAtUtcMs,
         });
       }

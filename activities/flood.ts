@@ -1,6 +1,6 @@
 // Activities of the flood-season workflow: assess forecast and observed rain with the network's state,
 // build the emergency plan, and write the post-event report. A factory over its connectors.
-import { planPredictionPoints } from './plan-points.js';
+import { planPredictionPoints, planSeriesSlot, planSetpointPoints } from './plan-points.js';
 import type { InfluxConnector, SeriesPoint } from '../connectors/influx.js';
 import type { OpcUaConnector } from '../connectors/opcua.js';
 import type { OpenMeteoConnector } from '../connectors/openmeteo.js';
@@ -119,7 +119,7 @@ async function reportExtras(influx: InfluxConnector, event: FloodEventLog, ended
   const first = dispatched[0];
   if (first) {
     try {
-      const [s] = await influx.query(`SELECT last("overflowM3") AS "overflowM3" FROM "plan_prediction" WHERE "kind" = 'plan' AND "plan" = ${quoteString(first.emergencyPlanId)}`);
+      const [s] = await influx.query(`SELECT last("overflowM3") AS "overflowM3" FROM "plan_prediction" WHERE "kind" = 'plan' AND "planId" = ${quoteString(first.emergencyPlanId)} AND time >= ${event.startedAtUtcMs - 3_600_000}ms`);
       const overflowM3 = s ? num(column(s, s.values[0], 'overflowM3')) : null;
       extras.plannedOverflow = overflowM3 === null ? null : { planId: first.emergencyPlanId, overflowM3 };
     } catch {
@@ -132,12 +132,13 @@ async function reportExtras(influx: InfluxConnector, event: FloodEventLog, ended
   if (planIds.length === 0) extras.dispatch = [];
   else {
     try {
-      const plans = planIds.map((id) => `"plan" = ${quoteString(id)}`).join(' OR ');
-      const rows = await influx.query(`SELECT "failed", "step", "detail" FROM "plan_event" WHERE time >= ${event.startedAtUtcMs}ms AND (${plans}) GROUP BY "plan", "status"`);
+      // The plan id is a field (activities/plan-points.ts): select it and sort the rows by it here.
+      const plans = planIds.map((id) => `"planId" = ${quoteString(id)}`).join(' OR ');
+      const rows = await influx.query(`SELECT "planId", "failed", "step", "detail" FROM "plan_event" WHERE time >= ${event.startedAtUtcMs}ms AND (${plans}) GROUP BY "status"`);
       extras.dispatch = planIds.map((planId): DispatchOutcomeSummary => {
         const out: DispatchOutcomeSummary = { planId, stepsApplied: 0, failedSteps: [], handBacks: [], linkWriteFailures: [], dispatchFailed: null };
-        for (const s of rows.filter((r) => r.tags['plan'] === planId)) {
-          for (const row of s.values) {
+        for (const s of rows) {
+          for (const row of s.values.filter((r) => column(s, r, 'planId') === planId)) {
             const atUtcMs = num(column(s, row, 'time')) ?? 0;
             const text = column(s, row, 'detail');
             const detail = typeof text === 'string' ? text : '';
@@ -280,16 +281,10 @@ export function createFloodActivities(deps: FloodDependencies) {
 
     async buildEmergencyPlan(input: { emergencyPlanId: string; revision: number; assessment: FloodAssessment; config: FloodConfig }): Promise<EmergencyPlan> {
       const plan = buildEmergencyPlan({ ...input, network, nowUtcMs: now() });
-      const points: SeriesPoint[] = plan.setpointPlan.steps.flatMap((step) =>
-        step.stations.map((s) => ({
-          measurement: 'plan_setpoint',
-          tags: { plan: plan.emergencyPlanId, id: s.stationId },
-          fields: { startLevelM: s.startLevelM, stopLevelM: s.stopLevelM, pumpsAllowed: s.pumpsAllowed, flowM3h: s.flowM3h },
-          timeUtcMs: step.startUtcMs,
-        })),
-      );
-      // The plan index point (activities/plan-points.ts): plan-vs-actual lists plans by time, emergency plans too.
-      points.push(...planPredictionPoints(plan.setpointPlan));
+      // Setpoints and the plan index point (activities/plan-points.ts): plan-vs-actual lists emergency plans too.
+      // Each revision has its own id, so its creation time is its slot's time.
+      const slot = planSeriesSlot(plan.emergencyPlanId, plan.setpointPlan.createdAtUtcMs);
+      const points: SeriesPoint[] = [...planSetpointPoints(plan.setpointPlan, slot), ...planPredictionPoints(plan.setpointPlan, slot)];
       await influx.write(points).catch(() => 0);
       return plan;
     },

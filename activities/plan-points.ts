@@ -2,20 +2,54 @@
 // `plan_prediction`, and one index point per plan so the plan-vs-actual dashboard can list plans by time.
 // Pure: the activities write what this returns.
 //
-// Layout (tags are bounded: plan id, object id, object kind — as plan_setpoint's plan and id):
+// Layout — series stay bounded (planSeriesSlot below): tags are the plan's slot, object id and object kind;
+// the plan id is a FIELD (planId) on every point, so readers select a plan with `"planId" = '…'` and a time range:
 //   kind station          levelM (at the step's end); inflowM3h, pumpedM3h, standbyM3h, overflowM3h (step means, at the step's start);
 //                         overflowProbability, expectedOverflowM3, worstOverflowM3 (over all scenarios, at the first step's start)
 //   kind plant            inflowM3h, bypassM3h (step means)
 //   kind tank             volumeM3 (at the step's end); inletM3h, outletM3h, overflowM3h (step means); the risk fields as for stations
 //   kind interconnection  transferM3h (step mean, positive from a to b)
 //   kind network          energyKwh, costCny (per step, at the step's start); id = the network id
-//   kind plan             planId, planner, operatingMode, steps and, with a prediction, the horizon totals
+//   kind plan             planner, operatingMode, steps and, with a prediction, the horizon totals
 //                         (energyKwh, costCny, overflowM3, bypassM3) and scenarioCount; at the plan's creation time, id = the network id
-// A re-planned revision keeps its plan id and overwrites the same points (same series, same times).
+// A re-planned revision keeps its plan id and slot and overwrites the same points (same series, same times).
 import type { SeriesPoint } from '../connectors/influx.js';
 import type { Plan } from '../planner/types.js';
 
 export const PLAN_PREDICTION = 'plan_prediction';
+
+/**
+ * Days a plan slot takes to come round again. A plan's points lie within its horizon (at most 168 h, the network
+ * schema's limit) from about its slot time, so two plans that share a slot a cycle apart never share a time.
+ */
+export const PLAN_SLOT_CYCLE_DAYS = 8;
+
+/**
+ * The bounded tag that keeps plans apart in plan_setpoint and plan_prediction. Tagging the plan id itself made
+ * every plan new series for good (96 cycle plans a day × ~40 series: past InfluxDB 1.8's default limit of a
+ * million series per database within a year, and that limit stops telemetry writes too). The slot is the
+ * plan's origin (flood emergency plans apart from cycle plans: both may start in the same minute on the same
+ * step grid) and its minute within an 8-day cycle: at most 2 × 11,520 values, in practice one per plan of
+ * the last 8 days. `slotTimeUtcMs` must not change between revisions of one plan id (cycle plans: the
+ * snapshot's read time, which a modification re-plans from; emergency plans: each revision has its own id).
+ */
+export function planSeriesSlot(planId: string, slotTimeUtcMs: number): string {
+  if (!Number.isFinite(slotTimeUtcMs)) throw new PlanPredictionError(`plan ${planId}: slot time ${slotTimeUtcMs} is not a time`);
+  const origin = planId.startsWith('plan-flood-') ? 'flood' : 'cycle';
+  const minute = Math.floor(slotTimeUtcMs / 60_000) % (PLAN_SLOT_CYCLE_DAYS * 24 * 60);
+  return `${origin}-${minute}`;
+}
+
+/**
+ * The bounded tag for a plan's events (plan_event, setpoint_write), which are written at their own millisecond:
+ * two plans' records could only meet in one series and time by landing in the same millisecond, and then
+ * only when the plan ids also share one of these 16 buckets.
+ */
+export function planEventBucket(planId: string): string {
+  let hash = 0x811c9dc5; // FNV-1a, 32 bit: stable across processes and versions, unlike a runtime hash
+  for (let i = 0; i < planId.length; i++) hash = Math.imul(hash ^ planId.charCodeAt(i), 0x01000193) >>> 0;
+  return `b${hash % 16}`;
+}
 
 export type PredictionKind = 'station' | 'plant' | 'tank' | 'interconnection' | 'network' | 'plan';
 
@@ -27,19 +61,18 @@ export class PlanPredictionError extends Error {
 type Fields = Record<string, number | string>;
 
 /** Points of one plan: the index point always, the predicted trajectories when the plan has them (mpc). */
-export function planPredictionPoints(plan: Plan): SeriesPoint[] {
+export function planPredictionPoints(plan: Plan, slot: string): SeriesPoint[] {
   const byKey = new Map<string, SeriesPoint>();
   const put = (kind: PredictionKind, id: string, timeUtcMs: number, fields: Fields) => {
     const key = `${kind}\u0000${id}\u0000${timeUtcMs}`;
     const point = byKey.get(key);
     // One point per series and time: a step's end level and the next step's flows share a timestamp.
     if (point) Object.assign(point.fields, fields);
-    else byKey.set(key, { measurement: PLAN_PREDICTION, tags: { plan: plan.planId, id, kind }, fields: { ...fields }, timeUtcMs });
+    else byKey.set(key, { measurement: PLAN_PREDICTION, tags: { slot, id, kind }, fields: { planId: plan.planId, ...fields }, timeUtcMs });
   };
 
   const p = plan.predicted;
   put('plan', plan.networkId, plan.createdAtUtcMs, {
-    planId: plan.planId,
     planner: plan.planner,
     operatingMode: plan.operatingMode,
     steps: plan.steps.length,
@@ -92,6 +125,18 @@ export function planPredictionPoints(plan: Plan): SeriesPoint[] {
     });
   }
   return [...byKey.values()];
+}
+
+/** plan_setpoint: each step's station setpoints at the step's start (tags slot and station id, field planId). */
+export function planSetpointPoints(plan: Plan, slot: string): SeriesPoint[] {
+  return plan.steps.flatMap((step) =>
+    step.stations.map((s) => ({
+      measurement: 'plan_setpoint',
+      tags: { slot, id: s.stationId },
+      fields: { planId: plan.planId, startLevelM: s.startLevelM, stopLevelM: s.stopLevelM, pumpsAllowed: s.pumpsAllowed, flowM3h: s.flowM3h },
+      timeUtcMs: step.startUtcMs,
+    })),
+  );
 }
 
 function finite(plan: Plan, where: string, field: string, value: number): number {

@@ -430,10 +430,11 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
       const toUtcMs = request.query.toUtcMs ?? Date.now();
       const fromUtcMs = request.query.fromUtcMs ?? toUtcMs - 7 * 86_400_000;
       if (fromUtcMs >= toUtcMs) throw Object.assign(new Error(`fromUtcMs (${fromUtcMs}) must be before toUtcMs (${toUtcMs})`), { statusCode: 400, code: 'Bad Request' });
-      // The plan id is pattern-checked above, so it is safe inside the quoted literal.
-      const planFilter = plan ? ` AND ${quoteIdent('plan')} = '${plan}'` : '';
+      // The plan id is pattern-checked above, so it is safe inside the quoted literal. It is a field, not a tag
+      // (activities/plan-points.ts: bounded series), so each row carries it.
+      const planFilter = plan ? ` AND ${quoteIdent('planId')} = '${plan}'` : '';
       const series = await options.influx.query(
-        `SELECT * FROM ${quoteIdent('plan_event')} WHERE time >= ${fromUtcMs}ms AND time < ${toUtcMs}ms${planFilter} GROUP BY ${quoteIdent('plan')}, ${quoteIdent('status')} ORDER BY time DESC LIMIT ${limit}`,
+        `SELECT * FROM ${quoteIdent('plan_event')} WHERE time >= ${fromUtcMs}ms AND time < ${toUtcMs}ms${planFilter} GROUP BY ${quoteIdent('status')} ORDER BY time DESC LIMIT ${limit}`,
       );
       const events: Type.Static<typeof PlanHistoryBody>['events'] = [];
       for (const s of series) {
@@ -443,9 +444,10 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
           const numberOr = (name: string, fallback: number | null) => (typeof value(name) === 'number' ? (value(name) as number) : fallback);
           const decidedBy = value('decidedBy');
           const detail = value('detail');
+          const planId = value('planId');
           events.push({
             atUtcMs: Number(row[col('time')]),
-            planId: s.tags['plan'] ?? '',
+            planId: typeof planId === 'string' ? planId : '',
             status: s.tags['status'] ?? '',
             decidedBy: typeof decidedBy === 'string' && decidedBy ? decidedBy : null,
             step: numberOr('step', null),

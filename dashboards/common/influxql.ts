@@ -114,6 +114,11 @@ export function tagEquals(tag: string, value: string): string {
   return `${ident(tag)} = ${literal(value)}`;
 }
 
+/** `"field" = 'value'`: a string field in the WHERE clause (the server checks it on every point in the time range). */
+export function fieldEquals(field: string, value: string): string {
+  return tagEquals(field, value);
+}
+
 /** `"tag" =~ /^(a|b)$/`: ids are validated by the network schema ([A-Za-z0-9_-]), so they need no escaping. */
 export function tagIn(tag: string, values: readonly string[]): string {
   if (values.length === 0) throw new Error(`tagIn(${tag}): no values`);

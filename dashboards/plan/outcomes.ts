@@ -22,11 +22,12 @@ export function outcomesGroup(): PanelGroup {
     .withTarget(
       influxql(
         select({
-          select: ['last("decidedBy") AS "decidedBy"', 'last("verified") AS "verified"', 'last("skipped") AS "skipped"', 'last("failed") AS "failed"'],
+          // One row per record: the plan id is a field (activities/plan-points.ts), so it cannot be grouped by.
+          select: ['"planId" AS "plan"', '"decidedBy"', '"verified"', '"skipped"', '"failed"'],
           from: { measurement: Measurement.planEvent },
           where: [TIME_FILTER],
-          groupBy: ['"plan"', '"status"'],
-        }),
+          groupBy: ['"status"'],
+        }) + ' ORDER BY time DESC LIMIT 500',
         { table: true },
       ),
     )

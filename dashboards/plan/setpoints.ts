@@ -3,14 +3,15 @@
 // reported as setpoints.
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import { row, type PanelGroup } from '../common/dashboard.js';
-import { INTERVAL, TIME_FILTER, influxql, select, tagEquals, timeBucket, variable } from '../common/influxql.js';
+import { INTERVAL, TIME_FILTER, fieldEquals, influxql, select, tagEquals, timeBucket, variable } from '../common/influxql.js';
 import { Color, Unit, styleProperties, tablePanel, timeseriesPanel } from '../common/panels.js';
 import { Measurement, meanFields } from '../common/queries.js';
 import { PLAN_PREDICTION } from '../../activities/plan-points.js';
 import { thisStation } from '../station/levels.js';
 
 export const PLAN = variable('plan');
-export const thisPlan = () => tagEquals('plan', PLAN);
+/** The plan id is a field of every plan point (activities/plan-points.ts: bounded series), not a tag. */
+export const thisPlan = () => fieldEquals('planId', PLAN);
 
 /** Plan fields of the selected plan and station; the plan holds one point per step, drawn as steps. */
 function planFields(fields: readonly [field: string, alias: string][]): string {

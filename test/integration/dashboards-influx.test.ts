@@ -14,7 +14,7 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { createBaselineActivities, type BaselineResult } from '../../activities/baseline.js';
 import { createDispatchActivities, type RainForecastSource } from '../../activities/dispatch.js';
 import { createMpcPlanner } from '../../activities/mpc-planner.js';
-import { planPredictionPoints } from '../../activities/plan-points.js';
+import { planPredictionPoints, planSeriesSlot, planSetpointPoints } from '../../activities/plan-points.js';
 import type { Plan } from '../../planner/types.js';
 import { archiveObservedRain, type ObservedRainSource } from '../../activities/flood.js';
 import type { RainForecast } from '../../activities/types.js';
@@ -139,10 +139,8 @@ async function writeSimulatedDay(network: NetworkConfig, influx: InfluxConnector
       if (t === DAY_START + PLAN_EVERY_H * HOUR) {
         const emergency = { ...plan, planId: `plan-flood-${network.id}-2025-s1-e1-r1`, createdAtUtcMs: DAY_START + HOUR, predicted: undefined } as Plan;
         // As activities/flood.ts buildEmergencyPlan stores it: setpoints and the plan's index point.
-        const setpoints: SeriesPoint[] = emergency.steps.flatMap((st) =>
-          st.stations.map((x) => ({ measurement: 'plan_setpoint', tags: { plan: emergency.planId, id: x.stationId }, fields: { startLevelM: x.startLevelM, stopLevelM: x.stopLevelM, pumpsAllowed: x.pumpsAllowed, flowM3h: x.flowM3h }, timeUtcMs: st.startUtcMs })),
-        );
-        written.pointsWritten += await influx.write([...setpoints, ...planPredictionPoints(emergency)]);
+        const slot = planSeriesSlot(emergency.planId, emergency.createdAtUtcMs);
+        written.pointsWritten += await influx.write([...planSetpointPoints(emergency, slot), ...planPredictionPoints(emergency, slot)]);
         written.emergencyPlanId = emergency.planId;
       }
       const outcome = await activities.applyPlanStep({ plan, stepIndex: 0, heartbeat: (t - DAY_START) / MIN });

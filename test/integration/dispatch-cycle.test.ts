@@ -169,9 +169,9 @@ test('a scheduled cycle is approved through the API and its setpoints reach the 
   };
   assert.equal(await count(`SELECT count("levelM") FROM "station" GROUP BY "id"`), network.stations.length);
   assert.ok((await count(`SELECT count("precipitationMm") FROM "rain_forecast"`)) >= network.catchments.length * network.planning.horizonH);
-  assert.equal(await count(`SELECT count("startLevelM") FROM "plan_setpoint" WHERE "plan" = '${planId}'`), network.stations.length * plan.steps.length);
-  assert.equal(await count(`SELECT count("value") FROM "setpoint_write" WHERE "plan" = '${planId}' AND "status" = 'verified'`), outcome.verified);
-  assert.equal(await count(`SELECT count("verified") FROM "plan_event" WHERE "plan" = '${planId}' AND "status" = 'dispatched'`), 1);
+  assert.equal(await count(`SELECT count("startLevelM") FROM "plan_setpoint" WHERE "planId" = '${planId}'`), network.stations.length * plan.steps.length);
+  assert.equal(await count(`SELECT count("value") FROM "setpoint_write" WHERE "planId" = '${planId}' AND "status" = 'verified'`), outcome.verified);
+  assert.equal(await count(`SELECT count("verified") FROM "plan_event" WHERE "planId" = '${planId}' AND "status" = 'dispatched'`), 1);
 
   // The decision is in the audit log with its user.
   const audit = await store.audit.search({ action: 'plan.approve', limit: 10, offset: 0 });

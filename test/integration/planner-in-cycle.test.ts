@@ -146,7 +146,7 @@ test('a scheduled cycle plans with the MPC planner on the inflow forecast it wro
   assert.ok(rainShows >= stationIds.length / 2, `rain raises the forecast at ${rainShows} of ${stationIds.length} stations`);
   assert.ok((await count(`SELECT count("rdiiM3h") FROM "inflow_forecast" WHERE "quantile" = 'det' AND "rdiiM3h" > 0`)) > 0);
   // The plan's first steps leave room for what the forecast brings: the trajectory is in InfluxDB too.
-  assert.equal(await count(`SELECT count("startLevelM") FROM "plan_setpoint" WHERE "plan" = '${plan.planId}'`), network.stations.length * plan.steps.length);
+  assert.equal(await count(`SELECT count("startLevelM") FROM "plan_setpoint" WHERE "planId" = '${plan.planId}'`), network.stations.length * plan.steps.length);
 
   // The last good rain is in InfluxDB for a restart: the deterministic issue and its ensemble members.
   assert.ok((await count(`SELECT count("precipitationMm") FROM "rain_forecast" WHERE "issuedAtMs" = ${firstRainIssuedAtUtcMs} AND "kind" =~ /^det-/`)) >= network.catchments.length * steps);

@@ -120,8 +120,8 @@ const influx: InfluxConnector = {
       } else if (statement.includes('FROM "tag_status"')) {
         out.push(series('tag_status', { object: 'E5', tag: 'inflowM3h' }, ['time', 'statusCode'], [[NOW - 2 * 60_000, 'BadCommunicationError']]));
       } else if (statement.includes('FROM "plan_event"')) {
-        out.push(series('plan_event', { plan: 'plan-a', status: 'escalated' }, ['time', 'decidedBy', 'detail', 'failed', 'skipped', 'verified'], [[NOW - 3 * H, '', 'notified the supervisor after 15 min', 0, 0, 0]]));
-        out.push(series('plan_event', { plan: 'plan-a', status: 'dispatched' }, ['time', 'decidedBy', 'detail', 'failed', 'skipped', 'step', 'verified'], [[NOW - 2 * H, 'wang', null, 0, 6, 0, 90]]));
+        out.push(series('plan_event', { status: 'escalated' }, ['time', 'bucket', 'decidedBy', 'detail', 'failed', 'planId', 'skipped', 'verified'], [[NOW - 3 * H, 'b3', '', 'notified the supervisor after 15 min', 0, 'plan-a', 0, 0]]));
+        out.push(series('plan_event', { status: 'dispatched' }, ['time', 'bucket', 'decidedBy', 'detail', 'failed', 'planId', 'skipped', 'step', 'verified'], [[NOW - 2 * H, 'b3', 'wang', null, 0, 'plan-a', 6, 0, 90]]));
       } else if (statement.includes('FROM "flood_report"')) {
         out.push(series('flood_report', { event: 'ev-old' }, ['time', 'peakWarningLevel', 'overflowM3'], [[NOW - 30 * 86_400_000, 3, 1200]]));
       } else if (statement.includes('first("levelM")')) {

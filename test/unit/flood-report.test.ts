@@ -127,8 +127,8 @@ test('the report activity integrates overflowM3h and takes maxima from InfluxDB 
       if (q.includes('min("levelM")')) return [series('station', { id: 'W1' }, ['time', 'minLevelM'], [[T0 + 3 * H, 1.48]])];
       if (q.includes('"plan_event"'))
         return [
-          series('plan_event', { plan: 'r1', status: 'step-applied' }, ['time', 'failed', 'step', 'detail'], [[T0 + 2 * H, 0, 1, null], [T0 + 3 * H, 3, 5, null]]),
-          series('plan_event', { plan: 'r1', status: 'link-write-failed' }, ['time', 'failed', 'step', 'detail'], [[T0 + 3 * H, 0, null, 'X1 transfer not written']]),
+          series('plan_event', { status: 'step-applied' }, ['time', 'planId', 'failed', 'step', 'detail'], [[T0 + 2 * H, 'r1', 0, 1, null], [T0 + 3 * H, 'r1', 3, 5, null], [T0 + 3 * H, 'plan-other', 9, 2, null]]),
+          series('plan_event', { status: 'link-write-failed' }, ['time', 'planId', 'failed', 'step', 'detail'], [[T0 + 3 * H, 'r1', 0, null, 'X1 transfer not written']]),
         ];
       return [];
     },

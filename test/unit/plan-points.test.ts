@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createDispatchActivities } from '../../activities/dispatch.js';
-import { PLAN_PREDICTION, PlanPredictionError, planPredictionPoints } from '../../activities/plan-points.js';
+import { PLAN_PREDICTION, PLAN_SLOT_CYCLE_DAYS, PlanPredictionError, planEventBucket, planPredictionPoints, planSeriesSlot } from '../../activities/plan-points.js';
 import type { Planner } from '../../activities/planner.js';
 import type { NetworkSnapshot } from '../../activities/types.js';
 import type { InfluxConnector, SeriesPoint } from '../../connectors/influx.js';
@@ -47,17 +47,20 @@ function predictedPlan(planId = 'plan-dispatch-cycle-test'): Plan {
 
 const find = (points: SeriesPoint[], kind: string, id: string, timeUtcMs: number) => points.find((p) => p.tags['kind'] === kind && p.tags['id'] === id && p.timeUtcMs === timeUtcMs);
 
-test('every predicted trajectory becomes plan_prediction points at its step times, tagged plan, id and kind', () => {
+const SLOT = 'cycle-0';
+
+test('every predicted trajectory becomes plan_prediction points at its step times, tagged slot, id and kind, with the plan id a field', () => {
   const plan = predictedPlan();
-  const points = planPredictionPoints(plan);
+  const points = planPredictionPoints(plan, SLOT);
   const steps = plan.steps;
   const start = (k: number) => steps[k]!.startUtcMs;
   const end = (k: number) => steps[k]!.startUtcMs + (steps[k]!.durationMin ?? plan.stepMin) * MIN;
   assert.ok(steps.length > 10);
   for (const p of points) {
     assert.equal(p.measurement, PLAN_PREDICTION);
-    assert.deepEqual(Object.keys(p.tags).sort(), ['id', 'kind', 'plan']);
-    assert.equal(p.tags['plan'], plan.planId);
+    assert.deepEqual(Object.keys(p.tags).sort(), ['id', 'kind', 'slot']);
+    assert.equal(p.tags['slot'], SLOT);
+    assert.equal(p.fields['planId'], plan.planId);
   }
   const s0 = network.stations[0]!.id;
   // Flows are step means at the step's start; the level is the level at the step's end.
@@ -83,19 +86,19 @@ test('every predicted trajectory becomes plan_prediction points at its step time
 
 test('a plan without a prediction (rule-based, emergency) writes only its index point', () => {
   const plan = ruleBasedPlan({ planId: 'plan-flood-x-e1-r2', network, snapshot, forecast: null, nowUtcMs: NOW });
-  const points = planPredictionPoints(plan);
+  const points = planPredictionPoints(plan, 'flood-5');
   assert.equal(points.length, 1);
-  assert.deepEqual(points[0]!.tags, { plan: 'plan-flood-x-e1-r2', id: network.id, kind: 'plan' });
+  assert.deepEqual(points[0]!.tags, { slot: 'flood-5', id: network.id, kind: 'plan' });
   assert.equal(points[0]!.fields['planId'], 'plan-flood-x-e1-r2');
 });
 
 test('a prediction off the step grid or not finite is refused, naming plan, object and field', () => {
   const short = predictedPlan();
   short.predicted!.stations[1]!.levelM.pop();
-  assert.throws(() => planPredictionPoints(short), (e: Error) => e instanceof PlanPredictionError && e.message.includes(`station ${network.stations[1]!.id} levelM has`) && e.message.includes(short.planId));
+  assert.throws(() => planPredictionPoints(short, SLOT), (e: Error) => e instanceof PlanPredictionError && e.message.includes(`station ${network.stations[1]!.id} levelM has`) && e.message.includes(short.planId));
   const nan = predictedPlan();
   nan.predicted!.plants[0]!.bypassM3h[4] = Number.NaN;
-  assert.throws(() => planPredictionPoints(nan), (e: Error) => e instanceof PlanPredictionError && e.message.includes(`plant ${network.plants[0]!.id} bypassM3h[4] is NaN`));
+  assert.throws(() => planPredictionPoints(nan, SLOT), (e: Error) => e instanceof PlanPredictionError && e.message.includes(`plant ${network.plants[0]!.id} bypassM3h[4] is NaN`));
 });
 
 test('buildPlan writes the predictions with the setpoints in one write, and nothing when the prediction is broken', async () => {
@@ -111,10 +114,38 @@ test('buildPlan writes the predictions with the setpoints in one write, and noth
   assert.deepEqual([...measurements].sort(), ['plan_prediction', 'plan_setpoint']);
   const levels = writes[0]!.filter((p) => p.measurement === PLAN_PREDICTION && p.tags['kind'] === 'station' && 'levelM' in p.fields);
   assert.equal(levels.length, network.stations.length * next.steps.length);
-  assert.ok(writes[0]!.every((p) => p.tags['plan'] === 'p1'));
+  assert.ok(writes[0]!.every((p) => p.fields['planId'] === 'p1' && p.tags['slot'] === planSeriesSlot('p1', snapshot.readAtUtcMs) && !('plan' in p.tags)));
 
   next = predictedPlan();
   next.predicted!.transfers[0]!.transferM3h[0] = Number.POSITIVE_INFINITY;
   await assert.rejects(io.buildPlan({ planId: 'p2', snapshot, forecast: null }), (e: Error & { type?: string; nonRetryable?: boolean }) => e.type === 'PlanPredictionError' && e.nonRetryable === true);
   assert.equal(writes.length, 1, 'no partial write');
+});
+
+test('plan slots are bounded and keep apart every two plans whose points could share a time', () => {
+  const DAY = 86_400_000;
+  const cycleMin = PLAN_SLOT_CYCLE_DAYS * 24 * 60;
+  // Every cycle plan of a year at 15-minute cycles, and a flood plan each 30 minutes beside them.
+  const slots = new Set<string>();
+  for (let t = NOW; t < NOW + 365 * DAY; t += 15 * MIN) {
+    slots.add(planSeriesSlot(`plan-dispatch-cycle-ref-${t}`, t));
+    if ((t / MIN) % 30 === 0) slots.add(planSeriesSlot(`plan-flood-ref-${t}-e1-r1`, t));
+  }
+  assert.equal(slots.size, (cycleMin / 15) * 1.5, 'a year of plans uses the slots of one cycle, no more');
+  // Plans created within the horizon's reach of each other (168 h, the schema's limit) never share a slot.
+  const seen = new Map<string, number>();
+  for (let t = NOW; t < NOW + 30 * DAY; t += 7 * MIN) {
+    const slot = planSeriesSlot('plan-dispatch-cycle-x', t);
+    const before = seen.get(slot);
+    if (before !== undefined) assert.ok(t - before >= 168 * 3_600_000, `${slot} reused after ${(t - before) / 3_600_000} h`);
+    seen.set(slot, t);
+  }
+  // A cycle plan and a flood plan of the same minute stay apart; so do two minutes.
+  assert.notEqual(planSeriesSlot('plan-dispatch-cycle-a', NOW), planSeriesSlot('plan-flood-ref-e1-r1', NOW));
+  assert.notEqual(planSeriesSlot('plan-dispatch-cycle-a', NOW), planSeriesSlot('plan-dispatch-cycle-b', NOW + MIN));
+  assert.throws(() => planSeriesSlot('p', Number.NaN), PlanPredictionError);
+  // Event buckets: a fixed set, the same for the same id in every process.
+  const buckets = new Set(Array.from({ length: 5000 }, (_, i) => planEventBucket(`plan-dispatch-cycle-ref-${i}`)));
+  assert.equal(buckets.size, 16);
+  assert.equal(planEventBucket('plan-dispatch-cycle-ref-2026-07-01T00:00:00Z'), planEventBucket('plan-dispatch-cycle-ref-2026-07-01T00:00:00Z'));
 });
