@@ -65,7 +65,7 @@ export function baselineMarkdown(options: BaselineOptions): string {
   out(`- **Seed:** ${seed} (DWF noise of the simulator); 60-s steps; controller \`baseline\`.`);
   out(
     '- **Baseline** (the reference every planner is measured against, domain.md): every station on its own local level ' +
-      'control — PLC mode switches in LOCAL, start/stop levels from the network file, standby pumps joining at the high alarm — ' +
+      'control — PLC mode switches in LOCAL, start/stop levels from the network file, standby pumps joining at the high alarm and kept until the stop level (or, at VFD stations, until the PI no longer needs them) — ' +
       'no forecast (no flood-season start levels), no transfers (interconnections at 0), tanks idle (no gate setpoints and no ' +
       'automatic inlet opening).',
   );

@@ -352,6 +352,8 @@ export class Simulation {
   private readonly piIntegral: Float64Array;
   private readonly cutout: Uint8Array;
   private readonly override: Uint8Array;
+  /** 1 while a station's standby pump(s) may run under local control: set at the high alarm, cleared at the stop level or when the PI destages to duty. */
+  private readonly standbyLatch: Uint8Array;
   private readonly stuck: Uint8Array;
   private readonly stuckLevel: Float64Array;
   private readonly stuckQuality: TagQuality[];
@@ -612,6 +614,7 @@ export class Simulation {
     this.piIntegral = new Float64Array(S);
     this.cutout = new Uint8Array(S);
     this.override = new Uint8Array(S);
+    this.standbyLatch = new Uint8Array(S);
     this.stuck = new Uint8Array(S);
     this.stuckLevel = new Float64Array(S);
     this.stuckQuality = new Array<TagQuality>(S).fill('good');
@@ -1429,7 +1432,7 @@ export class Simulation {
     const watchdogMs = this.watchdogMs;
     const { highLevelOverride, dryRunHysteresisM, piIntegralMin } = this.opts;
     const floodSeason = this.floodSeason;
-    const { stuck, stuckLevel, levelM, availableCount, pumpFirst, pumpCount, dutyCount, highAlarmM, mode, hbTimeMs, override, pumpStartM, spRemoteCtl, cutout } = this;
+    const { stuck, stuckLevel, levelM, availableCount, pumpFirst, pumpCount, dutyCount, highAlarmM, mode, hbTimeMs, override, standbyLatch, pumpStartM, spRemoteCtl, cutout } = this;
     const { floodStartM, pumpStopM, spStop, spStart, spPumpsAllowed, meanCapM3h, flowCmdM3h, spFlow, allVfd, pumpMinSpeed, vfdOn, piIntegral, demand, areaAtTarget, pumpDemandM3, mainCapM3h } = this;
     for (let s = 0, S = this.S; s < S; s++) {
       const level = stuck[s] === 1 ? stuckLevel[s]! : levelM[s]!;
@@ -1460,9 +1463,14 @@ export class Simulation {
         startL = floodSeason ? floodStartM[s]! : pumpStartM[s]!;
         stopL = pumpStopM[s]!;
         // Standby pumps only join in an emergency (at the high-alarm level) and run down to their own stop level.
-        allowed = level >= highAlarm ? count : duty;
+        // The latch keeps a VFD station's standby enabled once it has joined: without it the standby stopped the
+        // step the level fell below the alarm and restarted the next time it rose, using up its starts per hour.
+        if (level >= highAlarm) standbyLatch[s] = 1;
+        else if (level <= stopL) standbyLatch[s] = 0;
+        allowed = standbyLatch[s] === 1 ? count : duty;
         maxRunning = count;
       } else {
+        standbyLatch[s] = 0;
         stopL = spStop[s]!;
         startL = Math.max(spStart[s]!, stopL + 0.05);
         allowed = spPumpsAllowed[s]!;
@@ -1516,7 +1524,9 @@ export class Simulation {
           q = Math.min(Math.max(raw, qMin), qMax);
         }
         flowCmdM3h[s] = q;
-        this.runVfd(s, allowed);
+        const running = this.runVfd(s, allowed);
+        // Below the alarm, once the PI has destaged to duty pumps the standby is no longer needed: release it.
+        if (ctl === Ctl.Local && level < highAlarm && running <= duty) standbyLatch[s] = 0;
       } else {
         // Fixed-speed staging: pump k starts at startL + (k−1)·stagger and stops at its own, lower level.
         const dutyN = Math.max(duty, 1);
@@ -1556,7 +1566,7 @@ export class Simulation {
    * Run enough VFD pumps for the flow demand in flowCmdM3h[s] (with hysteresis on the pump count), share the
    * flow between them and leave the delivered flow in flowCmdM3h[s].
    */
-  private runVfd(s: number, allowed: number): void {
+  private runVfd(s: number, allowed: number): number {
     const { pumpRunning, pumpCap, pumpMinSpeed, pumpSpeed } = this;
     const q = this.flowCmdM3h[s]!;
     const first = this.pumpFirst[s]!;
@@ -1575,7 +1585,7 @@ export class Simulation {
     if (running === 0) {
       for (let p = first; p < end; p++) pumpSpeed[p] = 0;
       this.flowCmdM3h[s] = 0;
-      return;
+      return 0;
     }
     let capRunning = 0;
     let minRunning = 0;
@@ -1589,6 +1599,7 @@ export class Simulation {
     const speed = flow / capRunning;
     for (let p = first; p < end; p++) pumpSpeed[p] = pumpRunning[p] === 1 ? speed : 0;
     this.flowCmdM3h[s] = flow;
+    return running;
   }
 
   // --- Faults and operator actions -----------------------------------------------------------------
