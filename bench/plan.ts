@@ -1,7 +1,8 @@
 // Closed-loop planner benchmark: every rain scenario on the digital twin (simulator/model.ts, reference
 // network, 1-min steps) under three controls, side by side on the same simulation seed:
 //
-//   baseline  every station on its local level control (start/stop levels), no forecast, no transfers;
+//   baseline  every station on its local level control (start/stop levels), no forecast, no transfers, tanks
+//             idle (no automatic inlet at the high alarm): simulator/controllers.ts, as docs/baseline.md;
 //   planner   the optimising planner (planner/mpc.ts) in a receding-horizon loop: every --replan-min
 //             simulated minutes the state is read from the tags, the inflow forecast is built through the
 //             forecasting chain (forecasting/inflow.ts) from a rain forecast with error (the forecast
@@ -73,6 +74,7 @@ import type { NetworkConfig } from '../network/schema.js';
 import { defaultMpcOptions, planWithOptimiser, recentOutflowWindowMin, WHOLE_PUMP_FLOOR_MARGIN_M, type MpcOptions } from '../planner/mpc.js';
 import type { Plan } from '../planner/types.js';
 import { createRainScenario, isScenarioName, SCENARIO_NAMES, type RainScenario, type ScenarioName } from '../scenarios/rain.js';
+import { controllerSimulationOptions } from '../simulator/controllers.js';
 import { createSimulation } from '../simulator/model.js';
 import { rainFromScenario } from '../simulator/rain-adapter.js';
 import { perfectForesightCostFloor, type CostFloor } from './lib/cost-floor.js';
@@ -262,7 +264,7 @@ interface ScenarioContext {
 async function runArm(arm: Arm, ctx: ScenarioContext): Promise<ArmResult> {
   const { network, truth, startUtcMs, endUtcMs, options } = ctx;
   const wall0 = performance.now();
-  const sim = createSimulation({ network, startUtcMs, seed: ctx.seed, rainMmPerMin: rainFromScenario(truth), initialModes: arm === 'baseline' ? 'local' : 'remote' });
+  const sim = createSimulation({ network, startUtcMs, seed: ctx.seed, rainMmPerMin: rainFromScenario(truth), ...(arm === 'baseline' ? controllerSimulationOptions('baseline') : { initialModes: 'remote' }) });
   const stepsPerMin = 60 / sim.stepS;
   const storedAtStartCny = storedWaterCny(sim, network);
   const storedAtStartM3 = storedVolumesM3(sim, network);

@@ -17,8 +17,10 @@ import type { NetworkConfig } from '../network/schema.js';
 import { ConfigError } from '../network/validate.js';
 import { createRainScenario, isScenarioName, SCENARIO_NAMES } from '../scenarios/rain.js';
 import type { RainScenario, ScenarioName } from '../scenarios/rain.js';
+import { CONTROLLERS, controllerSimulationOptions } from './controllers.js';
+import type { ControllerName } from './controllers.js';
 import { createSimulation } from './model.js';
-import type { MassBalance, SimulationOptions, SimulationSummary } from './model.js';
+import type { MassBalance, SimulationSummary } from './model.js';
 import { rainFromScenario } from './rain-adapter.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -33,23 +35,8 @@ export const DEFAULT_SPIN_UP_H = 24;
 /** After the last RDII of the slowest unit hydrograph has entered the network: time to pump down. */
 export const PUMP_DOWN_H = 12;
 
-/**
- * Controllers a scenario can be run under. `baseline` is the reference every planner is measured against
- * (domain.md): every station on its own local level control — PLC mode switches in LOCAL, no remote
- * setpoints, no forecast (no flood-season start levels), no transfers (interconnections at 0) and tanks
- * idle: no gate setpoints, and the automatic inlet opening at the station's high alarm switched off too, so
- * no water enters a tank unless a plan sends it there.
- */
-export const CONTROLLERS = ['baseline'] as const;
-export type ControllerName = (typeof CONTROLLERS)[number];
-
-/** Simulation options a controller needs from the start. */
-function controllerSimulationOptions(controller: ControllerName): Pick<SimulationOptions, 'initialModes' | 'tankHighLevelProtection'> {
-  switch (controller) {
-    case 'baseline':
-      return { initialModes: 'local', tankHighLevelProtection: false };
-  }
-}
+export { CONTROLLERS, controllerSimulationOptions };
+export type { ControllerName };
 
 export interface ScenarioRunOptions {
   network: NetworkConfig;
