@@ -289,7 +289,20 @@ export function createDispatchActivities(deps: DispatchDependencies) {
 
       // No stations (a retry of transfers and tanks only): nothing to ask SCADA about modes.
       const modes = stationSetpoints.length > 0 ? await opcua.readTags(stationSetpoints.map((sp) => tag(sp.stationId, 'mode'))) : [];
+      const modeOf = new Map(modes.map((m) => [m.objectId, m]));
       const remote = new Set(modes.filter((m) => m.good && m.value === StationMode.remote).map((m) => m.objectId));
+      /**
+       * Why a station is not written: a Good LOCAL is the PLC's choice (skipped); a mode that cannot be read
+       * (Bad, missing, or a value that is neither mode) is a broken link, not LOCAL: failed, so the workflow
+       * retries it, alarms and hands it back.
+       */
+      const notWritten = (stationId: string): Pick<SetpointWriteResult, 'status' | 'detail'> => {
+        const m = modeOf.get(stationId);
+        if (m?.good && m.value === StationMode.local) return { status: 'skipped-local', detail: 'station not in REMOTE mode' };
+        if (!m) return { status: 'failed', detail: 'mode not known: no reading from SCADA' };
+        if (!m.good) return { status: 'failed', detail: `mode not known: reading ${m.statusCode}` };
+        return { status: 'failed', detail: `mode not known: mode ${String(m.value)} is neither REMOTE (${StationMode.remote}) nor LOCAL (${StationMode.local})` };
+      };
       for (const sp of stationSetpoints) {
         const station = stationsById.get(sp.stationId)!;
         const values: [string, number, Envelope | undefined][] = [
@@ -303,7 +316,7 @@ export function createDispatchActivities(deps: DispatchDependencies) {
         for (const [name, value, envelope] of values) {
           const t = tag(sp.stationId, name);
           if (!remote.has(sp.stationId)) {
-            results.push({ objectId: sp.stationId, tag: name, nodeId: t.nodeId, value, readBack: null, status: 'skipped-local', detail: 'station not in REMOTE mode' });
+            results.push({ objectId: sp.stationId, tag: name, nodeId: t.nodeId, value, readBack: null, ...notWritten(sp.stationId) });
             continue;
           }
           if (name === 'heartbeat') continue; // written once the station's setpoints read back right (below)

@@ -1,0 +1,75 @@
+// The dispatch activities when a system they talk to is half there: a station whose mode cannot be read is a
+// failed write (retried, alarmed, handed back by the workflow), not a station "in LOCAL"; and a plan whose
+// trajectory InfluxDB does not take still goes to the dispatcher, saying so in its assumptions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createDispatchActivities } from '../../activities/dispatch.js';
+import type { NetworkSnapshot, TagReading } from '../../activities/types.js';
+import type { InfluxConnector } from '../../connectors/influx.js';
+import type { OpcUaConnector, SetpointWrite } from '../../connectors/opcua.js';
+import { referenceNetworkPath } from '../../network/load.js';
+import { parseNetwork } from '../../network/validate.js';
+import { StationMode, resolveTagMap } from '../../network/tags.js';
+import { ruleBasedPlan } from '../../planner/rule-based.js';
+import type { PlanStep } from '../../planner/types.js';
+
+const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
+const NOW = Date.UTC(2026, 6, 1, 0, 7);
+const snapshot: NetworkSnapshot = { networkId: network.id, readAtUtcMs: NOW, stations: [], readings: [], badTagCount: 0 };
+const forecast = { fetchCatchmentRain: () => Promise.reject(new Error('unused')) };
+const step = (): PlanStep => ruleBasedPlan({ planId: 'p', network, snapshot, forecast: null, nowUtcMs: NOW }).steps[0]!;
+
+/** SCADA in memory; `modeStatus` gives a station's mode reading a status code other than Good (value then null). */
+function fakeScada(modes: Record<string, number> = {}, modeStatus: Record<string, string> = {}) {
+  const values = new Map<string, number>();
+  for (const t of resolveTagMap(network)) values.set(t.nodeId, t.tag === 'mode' ? (modes[t.objectId] ?? StationMode.remote) : 0);
+  const writes: SetpointWrite[] = [];
+  const opcua: OpcUaConnector = {
+    readTags: async (tags) =>
+      tags.map((t): TagReading => {
+        const bad = t.tag === 'mode' ? modeStatus[t.objectId] : undefined;
+        return bad
+          ? { objectId: t.objectId, tag: t.tag, nodeId: t.nodeId, value: null, statusCode: bad, good: false, sourceTimeUtcMs: NOW }
+          : { objectId: t.objectId, tag: t.tag, nodeId: t.nodeId, value: values.get(t.nodeId) ?? null, statusCode: 'Good', good: true, sourceTimeUtcMs: NOW };
+      }),
+    writeSetpoints: async (ws) =>
+      ws.map((w) => {
+        writes.push(w);
+        values.set(w.tag.nodeId, w.value);
+        return { nodeId: w.tag.nodeId, statusCode: 'Good', good: true };
+      }),
+    ping: async () => ({ latencyMs: 0, serverState: 'Running' }),
+    close: async () => undefined,
+  };
+  return { opcua, writes };
+}
+const influxUp: InfluxConnector = { write: async (p) => p.length, query: async () => [], ping: async () => ({ latencyMs: 0, version: 'test' }) };
+
+test('a station whose mode reading is Bad is a failed write naming the status code; a Good LOCAL stays skipped-local', async () => {
+  const scada = fakeScada({ E9: StationMode.local }, { W2: 'BadNoCommunication' });
+  const io = createDispatchActivities({ network, opcua: scada.opcua, influx: influxUp, forecast, now: () => NOW });
+  const out = await io.applyPlanStep({ planId: 'p', stepIndex: 0, step: step(), heartbeat: 7 });
+  const of = (id: string) => out.writes.filter((w) => w.objectId === id);
+
+  assert.equal(of('W2').length, 6, 'each of W2\'s setpoints and its heartbeat is reported');
+  assert.ok(of('W2').every((w) => w.status === 'failed'), JSON.stringify(of('W2').map((w) => w.status)));
+  assert.ok(of('W2').every((w) => /BadNoCommunication/.test(w.detail ?? '')), of('W2')[0]?.detail);
+  assert.ok(!scada.writes.some((w) => w.tag.objectId === 'W2'), 'nothing written to a station whose mode is not known');
+
+  assert.ok(of('E9').every((w) => w.status === 'skipped-local' && w.detail === 'station not in REMOTE mode'));
+  assert.equal(out.failed, 6);
+  assert.equal(out.skipped, 6);
+  assert.equal(out.verified, (network.stations.length - 2) * 6);
+});
+
+test('a station whose mode reading is missing from the answer, or Good but neither REMOTE nor LOCAL, is a failed write too', async () => {
+  const scada = fakeScada({ W3: 7 });
+  const opcua: OpcUaConnector = { ...scada.opcua, readTags: async (tags) => (await scada.opcua.readTags(tags)).filter((r) => !(r.tag === 'mode' && r.objectId === 'W1')) };
+  const io = createDispatchActivities({ network, opcua, influx: influxUp, forecast, now: () => NOW });
+  const out = await io.applyPlanStep({ planId: 'p', stepIndex: 0, step: step(), heartbeat: 7 });
+  const of = (id: string) => out.writes.filter((w) => w.objectId === id);
+  assert.ok(of('W1').every((w) => w.status === 'failed' && /no reading/.test(w.detail ?? '')), JSON.stringify(of('W1')[0]));
+  assert.ok(of('W3').every((w) => w.status === 'failed' && /mode 7/.test(w.detail ?? '')), JSON.stringify(of('W3')[0]));
+  assert.equal(out.skipped, 0);
+});
