@@ -190,7 +190,7 @@ for (const backend of backends) {
       try {
         const user = await store.users.create({ userName: 'audited', role: 'viewer', password }, by);
         await store.users.setRole('audited', 'dispatcher', by);
-        await store.apiTokens.create(user.id, 'ci', by);
+        const token = await store.apiTokens.create(user.id, 'ci', by);
         const session = await store.sessions.create(user.id, 60_000);
         const tokens = await raw.count('api_tokens');
 
@@ -213,7 +213,7 @@ for (const backend of backends) {
         const actor = { userName: 'admin1', role: 'admin', ip: '10.0.0.1' };
         assert.deepEqual(await records('audited'), [
           { action: 'user.disable', ...actor, detail: null },
-          { action: 'token.create', ...actor, detail: { name: 'ci', role: 'dispatcher' } },
+          { action: 'token.create', ...actor, detail: { name: 'ci', id: token.id, role: 'dispatcher', expiresAtUtcMs: token.expiresAtUtcMs } },
           { action: 'user.set-role', ...actor, detail: { from: 'viewer', to: 'dispatcher' } },
           { action: 'user.create', ...actor, detail: { role: 'viewer', displayName: 'audited' } },
         ]);
@@ -297,5 +297,170 @@ for (const backend of backends) {
       assert.deepEqual(await actions({}, 2, 0), ['user.create', 'auth.login.failed'], 'limit');
       assert.deepEqual(await actions({}, 2, 2), ['plan.approve', 'auth.login.ok'], 'offset');
     });
+
+    void test('user names are unique regardless of case; lookups and sign-in ignore case', async () => {
+      await store.users.create({ userName: 'wang', role: 'dispatcher', password });
+      await rejectsWith(store.users.create({ userName: 'Wang', role: 'viewer', password }), 'duplicate', /user wang already exists \(user names are compared without case\)/);
+      assert.equal((await store.users.get('WANG'))?.userName, 'wang');
+      const result = await store.users.login('Wang', password);
+      assert.ok(result.ok);
+      assert.equal(result.user.userName, 'wang', 'the stored spelling, for the audit log and "decided by"');
+    });
+
+    void test('password policy: all spaces, the user name, common passwords refused; on create and on a reset', async () => {
+      await rejectsWith(store.users.create({ userName: 'spaces', role: 'viewer', password: ' '.repeat(12) }), 'weak-password', /only spaces/);
+      await rejectsWith(store.users.create({ userName: 'sameyc6ed', role: 'viewer', password: 'SameYC6edabcd' }), 'weak-password', /contain the user name/);
+      await rejectsWith(store.users.create({ userName: 'common', role: 'viewer', password: 'Password1234' }), 'weak-password', /most common/);
+      await store.users.create({ userName: 'policy', role: 'viewer', password });
+      await rejectsWith(store.users.setPassword('policy', '\t'.repeat(20)), 'weak-password', /only spaces/);
+      await rejectsWith(store.users.setPassword('policy', 'my policy password'), 'weak-password', /user name/);
+      await rejectsWith(store.users.setPassword('nobody', 'a fine long password'), 'not-found', /no user named nobody/);
+    });
+
+    void test('sign-in lockout: after 5 failures the account is locked (1 min, doubling), the password is not checked, a success resets', async () => {
+      await store.users.create({ userName: 'guessed', role: 'dispatcher', password });
+      for (let i = 1; i <= 4; i++) {
+        const r = await store.users.login('guessed', `wrong guess ${i}xx`);
+        assert.deepEqual([r.ok, r.ok ? null : r.reason, r.ok ? null : ('lockedUntilUtcMs' in r ? r.lockedUntilUtcMs : null)], [false, 'bad-password', null]);
+      }
+      const fifth = await store.users.login('guessed', 'wrong guess 5xx');
+      assert.ok(!fifth.ok && fifth.reason === 'bad-password');
+      assert.equal(fifth.lockedUntilUtcMs, clock + 60_000);
+      const locked = await store.users.login('guessed', password);
+      assert.ok(!locked.ok && locked.reason === 'locked', 'the right password is refused while locked');
+      clock += 60_001;
+      const sixth = await store.users.login('guessed', 'wrong guess 6xx');
+      assert.ok(!sixth.ok && sixth.reason === 'bad-password');
+      assert.equal(sixth.lockedUntilUtcMs, clock + 120_000, 'the lock doubles');
+      clock += 120_001;
+      assert.ok((await store.users.login('guessed', password)).ok);
+      const afterReset = await store.users.login('guessed', 'wrong again xx');
+      assert.ok(!afterReset.ok && afterReset.reason === 'bad-password' && afterReset.lockedUntilUtcMs === null, 'a success resets the count');
+      // An admin's enable (or a password reset) clears a lock.
+      for (let i = 0; i < 5; i++) await store.users.login('guessed', 'wrong again xx');
+      assert.equal((await store.users.login('guessed', password)).ok, false);
+      await store.users.enable('guessed');
+      assert.equal((await store.users.login('guessed', password)).ok, true);
+    });
+
+    void test('sessions end after the idle limit even before their absolute expiry', async () => {
+      const user = await store.users.create({ userName: 'night', role: 'dispatcher', password });
+      const session = await store.sessions.create(user.id, 12 * 3_600_000);
+      clock += 59 * 60_000;
+      assert.equal((await store.sessions.resolve(session.token))?.userName, 'night', 'used after 59 min idle');
+      clock += 61 * 60_000;
+      assert.equal(await store.sessions.resolve(session.token), null, '61 min idle: signed out (default limit 60 min)');
+      const other = await store.sessions.create(user.id, 12 * 3_600_000);
+      clock += 12.1 * 3_600_000;
+      assert.equal(await store.sessions.resolve(other.token, 12 * 3_600_000), null, 'past the absolute expiry after all');
+      const third = await store.sessions.create(user.id, 12 * 3_600_000);
+      clock += 20 * 60_000;
+      assert.equal(await store.sessions.resolve(third.token, 10 * 60_000), null, 'a shorter idle limit');
+    });
+
+    void test('password reset and enable: audited with the change, sessions ended except the one kept', async () => {
+      const by = { userName: 'admin1', role: 'admin' as const, ip: '10.0.0.1' };
+      const user = await store.users.create({ userName: 'forgetful', role: 'dispatcher', password });
+      const a = await store.sessions.create(user.id, 3_600_000);
+      const b = await store.sessions.create(user.id, 3_600_000);
+      await store.users.setPassword('forgetful', 'a brand new passphrase', { userName: 'forgetful', role: 'dispatcher' }, { keepSessionToken: a.token, action: 'auth.password.change' });
+      assert.notEqual(await store.sessions.resolve(a.token), null, 'the session that changed it stays');
+      assert.equal(await store.sessions.resolve(b.token), null, 'other sessions end');
+      assert.equal(await store.users.verifyPassword('forgetful', password), null);
+      assert.notEqual(await store.users.verifyPassword('forgetful', 'a brand new passphrase'), null);
+      await store.users.setPassword('forgetful', 'reset by the admin 1', by);
+      assert.equal(await store.sessions.resolve(a.token), null, 'an admin reset ends every session');
+      await store.users.disable('forgetful', by);
+      assert.equal((await store.users.enable('FORGETFUL', by)).disabled, false);
+      assert.equal((await store.users.login('forgetful', 'reset by the admin 1')).ok, true, 'enabled again, same name, same audit trail');
+      const trail = (await store.audit.search({ target: 'forgetful', limit: 10, offset: 0 })).map((e) => [e.action, e.userName]);
+      assert.deepEqual(trail, [['user.enable', 'admin1'], ['user.disable', 'admin1'], ['user.password.reset', 'admin1'], ['auth.password.change', 'forgetful']]);
+      const restore = await failAuditWrites(backend.url);
+      try {
+        await assert.rejects(store.users.setPassword('forgetful', 'not written at all 1', by), /audit log unavailable/);
+        await assert.rejects(store.users.enable('forgetful', by), /audit log unavailable/);
+      } finally {
+        await restore();
+      }
+      assert.notEqual(await store.users.verifyPassword('forgetful', 'reset by the admin 1'), null, 'no password change without its record');
+    });
+
+    void test('API tokens: expire, are listed with last use, revoked by id (audited); none for an admin unless allowed', async () => {
+      const by = { userName: 'admin1', role: 'admin' as const, ip: '10.0.0.1' };
+      const svc = await store.users.create({ userName: 'svc-grafana', role: 'viewer', password });
+      const boss = (await store.users.get('admin1'))!;
+      await rejectsWith(store.apiTokens.create(boss.id, 'ci'), 'invalid', /admin1 is an admin/);
+      const adminToken = await store.apiTokens.create(boss.id, 'ci', by, { allowAdmin: true });
+      assert.equal((await store.apiTokens.resolve(adminToken.token))?.role, 'admin');
+      const issued = await store.apiTokens.create(svc.id, 'grafana', by);
+      assert.equal(issued.expiresAtUtcMs, clock + 365 * 86_400_000, 'a year by default');
+      assert.match(issued.id, /^[0-9a-f]{16}$/);
+      const short = await store.apiTokens.create(svc.id, 'short', by, { expiresAtUtcMs: clock + 60_000 });
+      await rejectsWith(store.apiTokens.create(svc.id, 'past', by, { expiresAtUtcMs: clock - 1 }), 'invalid', /in the future/);
+      assert.equal((await store.apiTokens.resolve(short.token))?.userName, 'svc-grafana');
+      clock += 60_000;
+      assert.equal(await store.apiTokens.resolve(short.token), null, 'expired');
+      assert.equal((await store.apiTokens.resolve(issued.token))?.userName, 'svc-grafana');
+      const listed = (await store.apiTokens.list()).find((t) => t.id === issued.id);
+      assert.deepEqual(listed, { id: issued.id, name: 'grafana', userName: 'svc-grafana', role: 'viewer', createdAtUtcMs: issued.createdAtUtcMs, expiresAtUtcMs: issued.expiresAtUtcMs, lastUsedAtUtcMs: clock, revokedAtUtcMs: null });
+      assert.equal(JSON.stringify(await store.apiTokens.list()).includes(issued.token), false, 'the list never holds a token');
+      const revoked = await store.apiTokens.revokeById(issued.id, by);
+      assert.equal(revoked.revokedAtUtcMs, clock);
+      assert.equal(await store.apiTokens.resolve(issued.token), null);
+      await rejectsWith(store.apiTokens.revokeById(issued.id, by), 'not-found', /no live API token/);
+      await rejectsWith(store.apiTokens.revokeById('%', by), 'not-found', /16 hex digits/);
+      const record = (await store.audit.search({ action: 'token.revoke', target: 'svc-grafana', limit: 1, offset: 0 }))[0];
+      assert.deepEqual([record?.userName, record?.detail], ['admin1', { name: 'grafana', id: issued.id }]);
+    });
+
+    void test('audit search: full-width input, quotes and backslashes as typed, case-sensitive action on both dialects, NUL harmless', async () => {
+      const t0 = (clock = Date.UTC(2025, 8, 1, 0, 0, 0));
+      await store.audit.record({ userName: 'disp1', role: 'dispatcher', action: 'plan.reject', target: 'plan-7', detail: { comment: 'P1泵检修 "P2" C:\\path' } });
+      clock += 1000;
+      await store.audit.record({ userName: 'disp1', role: 'dispatcher', action: 'auth.login.ok', target: 'disp1' });
+      const actions = async (query: Omit<Parameters<Store['audit']['search']>[0], 'limit' | 'offset'>) => (await store.audit.search({ fromUtcMs: t0, ...query, limit: 100, offset: 0 })).map((e) => e.action);
+      assert.deepEqual(await actions({ text: 'Ｐ１泵检修' }), ['plan.reject'], 'full-width letters and digits from an IME');
+      assert.deepEqual(await actions({ text: 'p1泵' }), ['plan.reject']);
+      assert.deepEqual(await actions({ text: '"P2"' }), ['plan.reject'], 'quotes as typed');
+      assert.deepEqual(await actions({ text: 'C:\\path' }), ['plan.reject'], 'a backslash as typed');
+      assert.deepEqual(await actions({ action: 'AUTH.LOGIN' }), [], 'action is case-sensitive');
+      assert.deepEqual(await actions({ action: 'auth.login' }), ['auth.login.ok']);
+      assert.deepEqual(await actions({ text: 'a\u0000b' }), []);
+      assert.deepEqual(await actions({ userName: 'a\u0000b' }), []);
+      await store.audit.record({ userName: 'nul\u0000name', action: 'auth.login.failed', target: 'x\u0000', detail: { tried: 'a\u0000b' } });
+      assert.deepEqual(await actions({ userName: 'nul\ufffdname' }), ['auth.login.failed'], 'stored with U+FFFD');
+    });
+  });
+}
+
+// An older database upgrades in place: users, sessions, tokens and audit rows are kept, the search text of old
+// rows is filled in. PostgreSQL with TEST_POSTGRES_UPGRADE_URL (another empty, throw-away database).
+const upgradeBackends = [{ name: 'sqlite', url: `sqlite:${path.join(tempDir, 'upgrade.sqlite')}` }];
+if (process.env['TEST_POSTGRES_UPGRADE_URL']) upgradeBackends.push({ name: 'postgres', url: process.env['TEST_POSTGRES_UPGRADE_URL'] });
+for (const backend of upgradeBackends) {
+  void test(`${backend.name}: a 0001 database upgrades without losing users, tokens or audit rows; a case clash stops the upgrade with the names`, async () => {
+    const old = await openStore(backend.url, { migrateTo: '0001_auth_and_audit' });
+    await old.close();
+    const raw = await rawConnection(backend.url);
+    try {
+      const hash = await hashPassword(password);
+      await raw.run(`insert into users (user_name, display_name, role, password_hash, created_at, disabled) values ('zhao', '赵', 'dispatcher', '${hash}', 1, 0), ('Zhao', 'Z', 'viewer', '${hash}', 2, 0)`);
+      await raw.run(`insert into api_tokens (token_hash, user_id, name, created_at, revoked_at) values ('${'ab'.repeat(32)}', (select id from users where user_name = 'zhao'), 'grafana', 3, null)`);
+      await raw.run(`insert into audit_log (at_utc_ms, user_name, role, action, target, detail, ip) values (10, 'zhao', 'dispatcher', 'plan.approve', 'plan-1', '{"comment":"ＡＢ泵站 \\"ok\\""}', '10.0.0.1')`);
+      await assert.rejects(openStore(backend.url), /unique regardless of case.*zhao \/ Zhao|Zhao \/ zhao/);
+      await raw.run(`update users set user_name = 'zhao2' where user_name = 'Zhao'`);
+      const upgraded = await openStore(backend.url);
+      try {
+        assert.deepEqual((await upgraded.users.list()).map((u) => u.userName), ['zhao', 'zhao2']);
+        assert.ok((await upgraded.users.login('ZHAO', password)).ok, 'the password hash survives');
+        assert.deepEqual((await upgraded.apiTokens.list()).map((t) => [t.name, t.userName, t.expiresAtUtcMs]), [['grafana', 'zhao', null]], 'old tokens keep working until revoked');
+        assert.deepEqual((await upgraded.audit.search({ text: 'ab泵站 "ok"', limit: 10, offset: 0 })).map((e) => e.target), ['plan-1'], 'old rows are searchable');
+        assert.equal(await raw.count('audit_log'), 1);
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      await raw.close();
+    }
   });
 }
