@@ -257,7 +257,21 @@ export function createDispatchActivities(deps: DispatchDependencies) {
         if (error instanceof PlanPredictionError) throw ApplicationFailure.nonRetryable(error.message, 'PlanPredictionError');
         throw error;
       }
-      await influx.write(points);
+      // The historian is not needed to decide or dispatch the plan: one it does not take still goes to the
+      // dispatcher, saying that its trajectory will be missing from the dashboards.
+      try {
+        await influx.write(points);
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        (activityContext()?.log ?? console).warn(`plan ${plan.planId}: trajectory not stored in InfluxDB, the plan goes on`, { planId: plan.planId, points: points.length, error: why });
+        plan = {
+          ...plan,
+          assumptions: [
+            ...(plan.assumptions ?? []),
+            { zh: `计划设定值与预测轨迹未能写入InfluxDB（${why}）：看板上缺少本计划的曲线，计划本身不受影响。`, en: `The plan's setpoints and predictions were not stored in InfluxDB (${why}): the dashboards lack this plan's trajectory; the plan itself is unaffected.` },
+          ],
+        };
+      }
       return plan;
     },
 

@@ -5,14 +5,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createDispatchActivities } from '../../activities/dispatch.js';
+import type { Planner } from '../../activities/planner.js';
 import type { NetworkSnapshot, TagReading } from '../../activities/types.js';
-import type { InfluxConnector } from '../../connectors/influx.js';
+import type { InfluxConnector, SeriesPoint } from '../../connectors/influx.js';
 import type { OpcUaConnector, SetpointWrite } from '../../connectors/opcua.js';
 import { referenceNetworkPath } from '../../network/load.js';
 import { parseNetwork } from '../../network/validate.js';
 import { StationMode, resolveTagMap } from '../../network/tags.js';
 import { ruleBasedPlan } from '../../planner/rule-based.js';
-import type { PlanStep } from '../../planner/types.js';
+import type { Plan, PlanStep } from '../../planner/types.js';
 
 const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
 const NOW = Date.UTC(2026, 6, 1, 0, 7);
@@ -72,4 +73,31 @@ test('a station whose mode reading is missing from the answer, or Good but neith
   assert.ok(of('W1').every((w) => w.status === 'failed' && /no reading/.test(w.detail ?? '')), JSON.stringify(of('W1')[0]));
   assert.ok(of('W3').every((w) => w.status === 'failed' && /mode 7/.test(w.detail ?? '')), JSON.stringify(of('W3')[0]));
   assert.equal(out.skipped, 0);
+});
+
+test('buildPlan goes on when InfluxDB does not take the trajectory: the plan says so in both languages', async () => {
+  const tried: (readonly SeriesPoint[])[] = [];
+  const influxDown: InfluxConnector = {
+    ...influxUp,
+    write: async (p) => {
+      tried.push(p);
+      throw new Error('InfluxDB unreachable: connect ECONNREFUSED 127.0.0.1:8086');
+    },
+  };
+  const base = ruleBasedPlan({ planId: 'p-down', network, snapshot, forecast: null, nowUtcMs: NOW });
+  const planner: Planner = { name: 'fixed', plan: async () => ({ ...base, assumptions: [{ zh: '已有假设', en: 'an earlier assumption' }] }) };
+  const io = createDispatchActivities({ network, opcua: fakeScada().opcua, influx: influxDown, forecast, planner, now: () => NOW });
+  const plan: Plan = await io.buildPlan({ planId: 'p-down', snapshot, forecast: null });
+  assert.equal(tried.length, 1, 'the write was tried');
+  assert.ok(tried[0]!.some((p) => p.measurement === 'plan_setpoint'));
+  assert.deepEqual(plan.steps, base.steps, 'the plan itself is unchanged');
+  assert.equal(plan.assumptions?.length, 2, 'the planner\'s assumptions are kept');
+  const note = plan.assumptions.at(-1)!;
+  assert.match(note.en, /not stored in InfluxDB.*ECONNREFUSED/);
+  assert.match(note.zh, /InfluxDB/);
+  assert.match(note.zh, /未能写入/);
+
+  // InfluxDB up: no note.
+  const ok = await createDispatchActivities({ network, opcua: fakeScada().opcua, influx: influxUp, forecast, planner, now: () => NOW }).buildPlan({ planId: 'p-down', snapshot, forecast: null });
+  assert.equal(ok.assumptions?.length, 1);
 });
