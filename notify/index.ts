@@ -2,7 +2,7 @@
 // environment variables. The variables are described by `NotifyEnvSchema`, part of settings/env.ts EnvSchema.
 import Type from 'typebox';
 import Value from 'typebox/value';
-import type { DeliveryReport, Notification, NotificationChannel } from './types.js';
+import type { Audience, DeliveryReport, Notification, NotificationChannel } from './types.js';
 import { createWebhookChannel } from './webhook.js';
 
 export type { Audience, DeliveryReport, Notification, NotificationChannel, Severity } from './types.js';
@@ -49,20 +49,50 @@ export function createLogChannel(log: (line: string) => void = (line) => console
 
 export interface Notifier {
   readonly channels: readonly NotificationChannel[];
-  /** Send through every channel; throws when a channel that should deliver fails (so the activity retries). */
+  /**
+   * Send through every channel; throws when a channel that should deliver fails (so the activity retries).
+   * A channel with no destination for the audience answers `delivered: false` (not retried: no retry helps);
+   * the caller acts on it (dispatch-plan and flood-season record it), and it is logged here.
+   */
   send(notification: Notification): Promise<DeliveryReport[]>;
 }
 
-export function createNotifier(channels: readonly NotificationChannel[]): Notifier {
+export function createNotifier(channels: readonly NotificationChannel[], log: (line: string) => void = (line) => console.warn(line)): Notifier {
   return {
     channels,
     async send(notification) {
       const results = await Promise.allSettled(channels.map((c) => c.send(notification)));
       const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
       if (failures.length > 0) throw new Error(`notification ${notification.key} failed: ${failures.join('; ')}`);
-      return results.map((r) => (r as PromiseFulfilledResult<DeliveryReport>).value);
+      const reports = results.map((r) => (r as PromiseFulfilledResult<DeliveryReport>).value);
+      for (const r of reports.filter((x) => !x.delivered)) log(`notify NOT delivered → ${r.audience} via ${r.channel}: ${notification.title} [${notification.key}]: ${r.detail ?? 'not delivered'}`);
+      return reports;
     },
   };
+}
+
+/** Every audience a notification can be for. */
+export const audiences: readonly Audience[] = ['dispatcher', 'supervisor', 'admin', 'crew'];
+const audienceNames: Readonly<Record<Audience, string>> = { dispatcher: '调度员', supervisor: '主管', admin: '管理员', crew: '抢修班组' };
+
+/** Audiences whose messages reach no webhook (no NOTIFY_WEBHOOK_URL, and no URL of their own): only the worker log. */
+export function audiencesWithoutDestination(env: NotifyEnv): Audience[] {
+  if (env.NOTIFY_WEBHOOK_URL) return [];
+  const own: Partial<Record<Audience, string | undefined>> = { supervisor: env.NOTIFY_WEBHOOK_URL_SUPERVISOR, admin: env.NOTIFY_WEBHOOK_URL_ADMIN, crew: env.NOTIFY_WEBHOOK_URL_CREW };
+  return audiences.filter((a) => own[a] === undefined);
+}
+
+/** The start-up warning (Chinese, then English) naming the audiences without a destination; null when every audience has one. */
+export function notifyDestinationWarning(env: NotifyEnv): string | null {
+  const missing = audiencesWithoutDestination(env);
+  if (missing.length === 0) return null;
+  const zh = missing.map((a) => `${audienceNames[a]}（${a}）`).join('、');
+  // Without NOTIFY_WEBHOOK_URL the dispatchers have no destination at all (there is no URL of their own).
+  const own = missing.filter((a) => a !== 'dispatcher').map((a) => `NOTIFY_WEBHOOK_URL_${a.toUpperCase()}`);
+  return (
+    `通知：${zh}未配置接收地址，发给他们的消息只写入工作进程日志，无人收到（请设置 NOTIFY_WEBHOOK_URL${own.length > 0 ? `，或 ${own.join('、')}` : ''}）。\n` +
+    `Notifications: no destination for ${missing.join(', ')}: their messages go only to the worker log and reach nobody (set NOTIFY_WEBHOOK_URL${own.length > 0 ? `, or ${own.join(', ')}` : ''}).`
+  );
 }
 
 export function notifierFromEnv(env: NotifyEnv, log?: (line: string) => void): Notifier {
@@ -80,5 +110,5 @@ export function notifierFromEnv(env: NotifyEnv, log?: (line: string) => void): N
       }),
     );
   }
-  return createNotifier(channels);
+  return createNotifier(channels, log);
 }

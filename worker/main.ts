@@ -5,7 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { archiveObservedRain } from '../activities/flood.js';
-import { notifierFromEnv } from '../notify/index.js';
+import { notifierFromEnv, notifyDestinationWarning } from '../notify/index.js';
 import { createRuntimeConnectors, cycleDependencies } from '../runtime/connectors.js';
 import { resolveFromRepo } from '../runtime/paths.js';
 import { loadSettings } from '../runtime/startup.js';
@@ -23,6 +23,9 @@ const { autonomyMode, floodSeason, floodCheckIntervalMin, floodConfig } = await 
   process.exit(2);
 });
 const notifier = notifierFromEnv(env);
+// Audiences whose messages would reach only this log: said at start, in both languages.
+const notifyWarning = notifyDestinationWarning(env);
+if (notifyWarning) console.warn(notifyWarning);
 const connectors = createRuntimeConnectors(env, network);
 // Activities and the heartbeat share one OPC UA client: one call at a time.
 const opcua = serialiseOpcUa(connectors.opcua);
