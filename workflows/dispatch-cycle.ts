@@ -24,6 +24,14 @@ import {
 import { ensureCoordinator } from './common.js';
 import { dispatchPlan } from './dispatch-plan.js';
 
+/**
+ * Version marker: a telemetry write that fails (InfluxDB, the historian, down) no longer fails the cycle: it is
+ * logged and the plan says so in its assumptions; before, no plan was made until InfluxDB was back.
+ */
+export const TELEMETRY_BEST_EFFORT = 'telemetry-best-effort';
+
+const errorText = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
+
 const io = proxyActivities<DispatchActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['EnvelopeViolation', 'InvalidPlanStep'] },
@@ -42,14 +50,34 @@ export async function dispatchCycle(input: DispatchCycleInput): Promise<Dispatch
   setHandler(dispatchStateQuery, () => state);
 
   const snapshot = await io.readNetworkState();
-  await io.writeTelemetry(snapshot);
+  // The historian is not needed to plan: a storm, when InfluxDB is most likely overloaded, must still get plans.
+  let telemetryError: string | undefined;
+  try {
+    await io.writeTelemetry(snapshot);
+  } catch (error) {
+    if (!patched(TELEMETRY_BEST_EFFORT)) throw error;
+    telemetryError = errorText(error);
+    log.warn('telemetry not written; planning without it', { planId, error: telemetryError });
+  }
   let forecast = null;
   try {
     forecast = await forecastIo.fetchRainForecast();
   } catch (error) {
     log.warn('rain forecast unavailable; planning without it', { error: String(error) });
   }
-  const plan = await io.buildPlan({ planId, snapshot, forecast });
+  const built = await io.buildPlan({ planId, snapshot, forecast });
+  const plan = telemetryError
+    ? {
+        ...built,
+        assumptions: [
+          ...(built.assumptions ?? []),
+          {
+            zh: `本周期SCADA读数未写入历史库（${telemetryError}）：计划照常生成，趋势图缺少本周期数据。`,
+            en: `This cycle's SCADA readings were not written to the historian (${telemetryError}): planned as usual; the trends miss this cycle.`,
+          },
+        ],
+      }
+    : built;
 
   await ensureCoordinator(input.networkId);
   const planInput: DispatchPlanInput = {
