@@ -307,6 +307,8 @@ export interface DispatchCycleState {
    * `replaceEmergencyPlan: true`.
    */
   replacesEmergency?: { planId: string; requiredRole: Role };
+  /** Messages about this plan that reached nobody (threw, or delivered:false on a channel other than the log); the latest 10. */
+  notificationFailures?: { atUtcMs: number; key: string; audience: string; title: string; error: string }[];
 }
 
 export const approvePlanUpdate = defineUpdate<DispatchCycleState, [DecisionInput]>('approvePlan');

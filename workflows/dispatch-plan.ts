@@ -35,6 +35,7 @@ import { roleNames } from '../flood/types.js';
 import type { Notification } from '../notify/types.js';
 import { withinBounds } from './autonomy.js';
 import { NO_TIMER_WHEN_DUE, tell, workflowClock } from './common.js';
+import { localTimeText } from './local-time.js';
 
 const defaults = { stationRetryBaseMs: 5_000, stationRetryAttempts: 3, applyHeartbeatTimeoutMs: 20_000, contextWaitMs: 10_000 };
 
@@ -65,6 +66,16 @@ export const CATCH_UP_LATEST_STEP = 'catch-up-latest-step';
  * tells the workflow that proposed it (the flood season) how it ended, so the season knows when it was replaced.
  */
 export const NO_AUTO_OVER_EMERGENCY = 'no-auto-over-emergency';
+
+/**
+ * Version marker: a message that throws or comes back `delivered: false` on a channel other than the log is
+ * kept in `notificationFailures` and recorded `notification-failed` (one more activity), and the escalation is
+ * recorded with its outcome; before, the plan went on as if everyone had been told.
+ */
+export const NOTIFY_OUTCOME = 'notify-outcome';
+
+/** Notification failures kept in the plan state (the latest). */
+const FAILURES_KEPT = 10;
 
 const errorText = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
 
@@ -136,12 +147,24 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
       log.warn('outcome not recorded', { planId, status, error: String(error) });
     }
   };
-  const notify = async (n: Omit<Notification, 'planId'>) => {
+  /** Send; a message nobody received is kept and recorded (old histories: only logged). True when delivered. */
+  const notify = async (n: Omit<Notification, 'planId'>): Promise<boolean> => {
+    let error: string | null = null;
     try {
-      await notifyIo.notify({ ...n, planId });
-    } catch (error) {
-      log.warn('notification not delivered', { planId, key: n.key, error: String(error) });
+      const reports = await notifyIo.notify({ ...n, planId });
+      // The log always "delivers"; a webhook without a destination for the audience answers delivered:false.
+      const undelivered = (reports ?? []).filter((r) => !r.delivered && r.channel !== 'log');
+      if (undelivered.length > 0) error = undelivered.map((r) => `${r.channel}: ${r.detail ?? 'not delivered'}`).join('; ');
+    } catch (e) {
+      error = errorText(e);
     }
+    if (error === null) return true;
+    log.warn('notification not delivered', { planId, key: n.key, error });
+    if (!patched(NOTIFY_OUTCOME)) return false;
+    state.notificationFailures = [...(state.notificationFailures ?? []), { atUtcMs: clock.now(), key: n.key, audience: n.audience, title: n.title, error }].slice(-FAILURES_KEPT);
+    const who = n.audience === 'crew' ? { zh: '抢修班组', en: 'crew' } : roleNames[n.audience];
+    await record('notification-failed', null, `${who.zh}未收到 / ${who.en} NOT told: ${n.title}: ${error}`);
+    return false;
   };
 
   // --- Messages ------------------------------------------------------------------------------
@@ -325,14 +348,18 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
       }
       state.escalatedAtUtcMs = clock.now();
       const waitedMin = Math.round((clock.now() - state.proposedAtUtcMs!) / 60_000);
-      await notify({
-        audience: nextRoleUp(input.requiredRole),
+      const expiresAt = localTimeText(deadline, clock.now());
+      const up = nextRoleUp(input.requiredRole);
+      const told = await notify({
+        audience: up,
         severity: 'warning',
         title: `调度计划${waitedMin}分钟未审批 / Plan unanswered for ${waitedMin} min`,
-        text: `计划 **${planId}** 等待${input.requiredRole}审批，将于 ${new Date(deadline).toISOString()} 失效（失效后不做任何变更）。\n\nPlan **${planId}** awaits a ${input.requiredRole}'s decision; it expires at ${new Date(deadline).toISOString()} and then nothing is changed.`,
+        text: `计划 **${planId}** 等待${roleNames[input.requiredRole].zh}审批，将于 ${expiresAt} 失效（失效后不做任何变更）。\n\nPlan **${planId}** awaits a ${input.requiredRole}'s decision; it expires at ${expiresAt} and then nothing is changed.`,
         key: `${planId}:escalation`,
       });
-      await record('escalated', null, `notified the ${nextRoleUp(input.requiredRole)} after ${waitedMin} min`);
+      // Old histories recorded "notified" whatever happened; told is false there only if the send failed.
+      const escalatedDetail = told || !patched(NOTIFY_OUTCOME) ? `notified the ${up} after ${waitedMin} min` : `the ${up} could NOT be notified after ${waitedMin} min (see notification-failed)`;
+      await record('escalated', null, escalatedDetail);
     }
   }
 
