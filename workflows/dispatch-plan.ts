@@ -169,7 +169,16 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
 
   // --- Messages ------------------------------------------------------------------------------
   const validateDecision = (d: DecisionInput) => {
-    if (state.status !== 'proposed') throw new Error(`plan ${planId} is ${state.status}${state.supersededBy ? ` by ${state.supersededBy}` : ''}; only a proposed plan can be decided`);
+    // The workflow may still be waiting on an activity (a record, the escalation message) when the plan is
+    // superseded or its deadline passes: its status is not updated yet, but deciding on it is over.
+    if (state.supersededBy !== undefined) {
+      throw new Error(`计划 ${planId} 已被 ${state.supersededBy} 取代，不能再审批，请审批新计划 / plan ${planId} was superseded by ${state.supersededBy}; decide on the newer plan`);
+    }
+    if (state.status === 'proposed' && state.deadlineUtcMs !== undefined && clock.now() >= state.deadlineUtcMs) {
+      const at = localTimeText(state.deadlineUtcMs, clock.now());
+      throw new Error(`计划 ${planId} 已于 ${at} 失效，不能再审批（未下发任何设定值） / plan ${planId} expired at ${at}; nothing was sent — decide on a newer plan`);
+    }
+    if (state.status !== 'proposed') throw new Error(`plan ${planId} is ${state.status}; only a proposed plan can be decided`);
     if (modifying) throw new Error(`plan ${planId} is being re-planned after a modification; decide on the new revision`);
     if (!d.userName) throw new Error('a decision needs the user who made it');
     if (!decidingRoles.includes(d.role)) throw new Error(`role ${d.role} may not decide on plans`);
@@ -273,7 +282,12 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
   });
   setHandler(supersedePlanSignal, ({ byPlanId, reason }) => {
     if (byPlanId === planId) return;
-    if (state.status === 'proposed') state.supersededBy = byPlanId;
+    // Shown at once (the query): the main loop may be waiting on an activity. No command: replay-safe, and an
+    // approval accepted after it in an old history still sets 'approved' as it did.
+    if (state.status === 'proposed') {
+      state.supersededBy = byPlanId;
+      state.status = 'superseded';
+    }
     else if ((state.status === 'approved' || state.status === 'dispatched') && reason !== 'newer-proposal') state.replacedBy = byPlanId;
   });
 
