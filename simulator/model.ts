@@ -354,6 +354,8 @@ export class Simulation {
   private readonly override: Uint8Array;
   /** 1 while a station's standby pump(s) may run under local control: set at the high alarm, cleared at the stop level or when the PI destages to duty. */
   private readonly standbyLatch: Uint8Array;
+  /** 1 while a well is at its stop level: transfers and tank inlets drawing on it stop (resume dryRunHysteresisM above). */
+  private readonly drawCut: Uint8Array;
   private readonly stuck: Uint8Array;
   private readonly stuckLevel: Float64Array;
   private readonly stuckQuality: TagQuality[];
@@ -469,6 +471,10 @@ export class Simulation {
   private readonly tankOutMax: Float64Array;
   private readonly tankSe: Float64Array;
   private readonly tankOutLink: Int32Array;
+  /** Station the tank's return pump delivers into (−1 when it returns elsewhere, e.g. to a plant). */
+  private readonly tankOutStation: Int32Array;
+  /** 1 while the return pump is interlocked off by its receiving well's high alarm. */
+  private readonly tankOutCut: Uint8Array;
   private readonly tankWeirLink: Int32Array;
   private readonly tankV: Float64Array;
   private readonly tankRdii: Float64Array;
@@ -615,6 +621,7 @@ export class Simulation {
     this.cutout = new Uint8Array(S);
     this.override = new Uint8Array(S);
     this.standbyLatch = new Uint8Array(S);
+    this.drawCut = new Uint8Array(S);
     this.stuck = new Uint8Array(S);
     this.stuckLevel = new Float64Array(S);
     this.stuckQuality = new Array<TagQuality>(S).fill('good');
@@ -815,6 +822,8 @@ export class Simulation {
     this.tankOutMax = new Float64Array(K);
     this.tankSe = new Float64Array(K);
     this.tankOutLink = new Int32Array(K);
+    this.tankOutStation = new Int32Array(K);
+    this.tankOutCut = new Uint8Array(K);
     this.tankWeirLink = new Int32Array(K).fill(-1);
     this.tankV = new Float64Array(K);
     this.tankRdii = new Float64Array(K);
@@ -847,6 +856,7 @@ export class Simulation {
       const outMain = n.mains.find((m) => m.from === t.id);
       this.tankOutMax[k] = Math.min(t.outletMaxM3h, outMain?.capacityM3h ?? Number.POSITIVE_INFINITY);
       this.tankOutLink[k] = outMain ? addLink(nodeOf(outMain.to, `main ${outMain.id}`), outMain.travelMin) : addLink(station, 0);
+      this.tankOutStation[k] = outMain ? (this.stationIndex.get(outMain.to) ?? -1) : station;
       if (t.overflowTo !== undefined) this.tankWeirLink[k] = addLink(nodeOf(t.overflowTo, `tank ${t.id} overflowTo`), 0);
       if (t.kind === 'combined-sewer' && this.csTankAt[station] === -1) this.csTankAt[station] = k;
       const v0 = options.initialTankVolumesM3?.[t.id] ?? 0;
@@ -1103,10 +1113,17 @@ export class Simulation {
     otherDemandM3.fill(0);
 
     // 4. Draw demands of transfers and tank inlets on their source wells.
-    const { xSp, xCap, xA, xB, xDemandM3 } = this;
+    const { xSp, xCap, xA, xB, xDemandM3, drawCut, highAlarmM } = this;
     for (let x = 0, X = this.X; x < X; x++) {
       const sp = xSp[x]!;
-      const demandM3 = Math.min(Math.abs(sp), xCap[x]!) * dtH;
+      const a = xA[x]!;
+      const b = xB[x]!;
+      const dst = sp >= 0 ? b : a;
+      // The gate follows dispatch only while both ends hold REMOTE with a live heartbeat; otherwise it closes
+      // (the stations fall back to their own level control, domain.md). Interlocks: nothing out of a well at its
+      // stop level, nothing into a well at or above its high alarm.
+      const open = this.isRemoteActive(a) && this.isRemoteActive(b) && drawCut[sp >= 0 ? a : b] === 0 && this.measuredLevel(dst) < highAlarmM[dst]!;
+      const demandM3 = open ? Math.min(Math.abs(sp), xCap[x]!) * dtH : 0;
       xDemandM3[x] = demandM3;
       const src = sp >= 0 ? xA[x]! : xB[x]!;
       otherDemandM3[src] = otherDemandM3[src]! + demandM3;
@@ -1114,8 +1131,10 @@ export class Simulation {
     const { tankStation, tankSpIn, tankInMax, tankCap, tankV, tankInDemand, tankInM3, tankSpillRdii } = this;
     for (let k = 0, K = this.K; k < K; k++) {
       const s = tankStation[k]!;
-      let inletM3h = Math.min(tankSpIn[k]!, tankInMax[k]!);
+      // The gate setpoint holds only while dispatch holds the station; the PLC's own high-alarm opening works in LOCAL too.
+      let inletM3h = this.isRemoteActive(s) ? Math.min(tankSpIn[k]!, tankInMax[k]!) : 0;
       if (this.opts.tankHighLevelProtection && this.measuredLevel(s) >= this.highAlarmM[s]!) inletM3h = tankInMax[k]!;
+      if (drawCut[s] === 1) inletM3h = 0;
       const room = Math.max(0, tankCap[k]! - tankV[k]!);
       const demandM3 = Math.min(inletM3h * dtH, room);
       tankInDemand[k] = demandM3;
@@ -1287,7 +1306,17 @@ export class Simulation {
       const inRdii = gateM3 * rdiiFracOut[s]! + this.tankSpillRdii[k]! + arrRdii[node]!;
       const v0 = this.tankV[k]!;
       const mixed = v0 + inM3;
-      const outM3 = Math.min(Math.min(this.tankSpOut[k]!, this.tankOutMax[k]!) * dtH, mixed);
+      // The return pump: dispatch's setpoint while it holds the station, else off; interlocked off while the
+      // receiving well is at its high alarm (it would pump into a well the inlet is relieving), back on once the
+      // well is dryRunHysteresisM below it.
+      const d = this.tankOutStation[k]!;
+      if (d >= 0) {
+        const level = this.measuredLevel(d);
+        if (level >= this.highAlarmM[d]!) this.tankOutCut[k] = 1;
+        else if (level < this.highAlarmM[d]! - this.opts.dryRunHysteresisM) this.tankOutCut[k] = 0;
+      }
+      const outM3h = this.isRemoteActive(s) && this.tankOutCut[k] === 0 ? Math.min(this.tankSpOut[k]!, this.tankOutMax[k]!) : 0;
+      const outM3 = Math.min(outM3h * dtH, mixed);
       let v = mixed - outM3;
       let overM3 = 0;
       if (v > this.tankCap[k]!) {
@@ -1432,7 +1461,7 @@ export class Simulation {
     const watchdogMs = this.watchdogMs;
     const { highLevelOverride, dryRunHysteresisM, piIntegralMin } = this.opts;
     const floodSeason = this.floodSeason;
-    const { stuck, stuckLevel, levelM, availableCount, pumpFirst, pumpCount, dutyCount, highAlarmM, mode, hbTimeMs, override, standbyLatch, pumpStartM, spRemoteCtl, cutout } = this;
+    const { stuck, stuckLevel, levelM, availableCount, pumpFirst, pumpCount, dutyCount, highAlarmM, mode, hbTimeMs, override, standbyLatch, drawCut, pumpStartM, spRemoteCtl, cutout } = this;
     const { floodStartM, pumpStopM, spStop, spStart, spPumpsAllowed, meanCapM3h, flowCmdM3h, spFlow, allVfd, pumpMinSpeed, vfdOn, piIntegral, demand, areaAtTarget, pumpDemandM3, mainCapM3h } = this;
     for (let s = 0, S = this.S; s < S; s++) {
       const level = stuck[s] === 1 ? stuckLevel[s]! : levelM[s]!;
@@ -1479,6 +1508,9 @@ export class Simulation {
       allowed = Math.min(allowed, available);
       maxRunning = Math.min(maxRunning, available);
       const capEach = meanCapM3h[s]!;
+      // Transfers and tank inlets drawing on this well stop at the stop level in force (local, band or flow cut-out).
+      if (level <= stopL) drawCut[s] = 1;
+      else if (drawCut[s] === 1 && level >= stopL + dryRunHysteresisM) drawCut[s] = 0;
 
       if (ctl === Ctl.Flow) {
         const cutL = spStop[s]!;

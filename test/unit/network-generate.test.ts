@@ -107,12 +107,18 @@ void describe('generated networks', () => {
       for (const [id, s] of Object.entries(drySummary.stations)) assert.ok(s.peakLevelM < network.stations.find((x) => x.id === id)!.levels.highAlarmM, `${id} stays below high alarm`);
 
       const { rainMmPerMin } = scenarioRain('rainstorm', START_UTC_MS);
-      const wet = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 1, rainMmPerMin, initialModes: 'local' });
-      // Some dispatch activity too, so every term of the balance is exercised.
+      // Some dispatch activity too, so every term of the balance is exercised. Gates follow dispatch only while
+      // its stations are in REMOTE with a live heartbeat (the simulator's watchdog fallback).
+      const x1 = network.interconnections.find((x) => x.id === 'X1')!;
+      const held = [x1.a, x1.b, network.tanks.find((t) => t.id === 'T1')!.node];
+      const wet = createSimulation({ network, startUtcMs: START_UTC_MS, seed: 1, rainMmPerMin, initialModes: Object.fromEntries(network.stations.map((st) => [st.id, held.includes(st.id) ? 'remote' : 'local'])) });
       wet.advance(12 * 60);
       wet.writeSetpoint('X1', 'transferSpM3h', wet.rangeOf('X1', 'transferSpM3h').max / 2);
       wet.writeSetpoint('T1', 'inletSpM3h', wet.rangeOf('T1', 'inletSpM3h').max);
-      wet.runUntil(START_UTC_MS + 1.5 * DAY_MS);
+      for (let beat = 1; wet.timeUtcMs < START_UTC_MS + 1.5 * DAY_MS; beat++) {
+        for (const id of held) wet.writeSetpoint(id, 'heartbeat', beat);
+        wet.advance(1);
+      }
       const summary = wet.summary();
       const balance = wet.massBalance();
       assert.ok(summary.inflow.rdiiM3 > 0, 'the storm produces RDII');

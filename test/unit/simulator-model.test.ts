@@ -46,16 +46,26 @@ void describe('simulator model: mass balance', () => {
     const s = sim({ rainMmPerMin: twoStorms });
     const storage0 = storageM3(s, network);
     // Dispatch-like activity: X1 west→east, fill T1 during the storm and return it afterwards, a pump trip.
+    // Gates follow dispatch only while its heartbeat reaches both ends, so the dispatch keeps it alive.
+    let beat = 0;
+    const dispatch = (minutes: number) => {
+      for (let m = 0; m < minutes; m++) {
+        beat++;
+        for (const id of ['W6', 'E4', 'E8']) s.writeSetpoint(id, 'heartbeat', beat);
+        s.advance(1);
+      }
+    };
     s.advance(24 * 60);
     s.writeSetpoint('X1', 'transferSpM3h', 600);
     s.writeSetpoint('T1', 'inletSpM3h', 1500);
-    s.advance(18 * 60);
+    dispatch(18 * 60);
     s.tripPump('E4', 'P1');
     s.injectPollution({ nodeId: 'W5', parameter: 'codMgL', excessValue: 900, startUtcMs: s.timeUtcMs, durationMin: 45 });
-    s.advance(12 * 60);
+    dispatch(12 * 60);
     s.writeSetpoint('X1', 'transferSpM3h', -400);
     s.writeSetpoint('T1', 'inletSpM3h', 0);
     s.writeSetpoint('T1', 'outletSpM3h', 800);
+    dispatch(24 * 60);
     s.runUntil(START_UTC_MS + 7 * DAY_MS);
     assert.equal(s.timeUtcMs, START_UTC_MS + 7 * DAY_MS);
 
