@@ -56,8 +56,8 @@ export function domainTimeOf(clock: DomainClock | undefined, wallUtcMs: number):
 /**
  * How much the system may do without a dispatcher, per network:
  *  - advisory: every plan waits for a dispatcher's decision;
- *  - auto-within-bounds: a plan close to the last approved plan (within `bounds`, same operating mode,
- *    and the last approved plan not an emergency plan) goes live at once and is logged; others wait;
+ *  - auto-within-bounds: a plan close to the last plan a dispatcher approved (within `bounds`, same operating
+ *    mode, that plan not an emergency plan, not ended and not failed) goes live at once and is logged; others wait;
  *  - emergency-auto: as auto-within-bounds, and plans in a pre-approved playbook mode (`playbooks`) and
  *    flood emergency plans at `preApprovedFloodLevels` go live at once.
  */
@@ -73,6 +73,8 @@ export interface AutonomyBounds {
   pumpsAllowed: number;
   /** Largest change of an interconnection transfer. */
   transferM3h: number;
+  /** Largest change of a tank's inlet or outlet setpoint (default 100 m³/h, as transfers; absent from inputs before it). */
+  tankM3h?: number;
   /** Steps compared: those starting within this long of the new plan's first step. */
   compareHorizonMin: number;
 }
@@ -88,7 +90,7 @@ export interface AutonomyConfig {
 
 export const defaultAutonomy: AutonomyConfig = {
   mode: 'advisory',
-  bounds: { levelM: 0.2, flowM3h: 50, pumpsAllowed: 0, transferM3h: 100, compareHorizonMin: 120 },
+  bounds: { levelM: 0.2, flowM3h: 50, pumpsAllowed: 0, transferM3h: 100, tankM3h: 100, compareHorizonMin: 120 },
   playbooks: ['flood-drawdown'],
   preApprovedFloodLevels: ['IV'],
 };
@@ -352,6 +354,10 @@ export interface ApprovedPlanRef extends PlanRef {
   operatingMode: OperatingMode;
   /** The approved setpoint steps (all of them at the coordinator; the compared window in a context). */
   steps: PlanStep[];
+  /** In a context: when the plan's last step ends (absent from coordinators before it was sent, or not known). */
+  endsUtcMs?: number;
+  /** At the coordinator and in a context: how the plan ended, once it has (completed, replaced, dispatch-failed). */
+  endedAs?: PlanStatus;
 }
 
 export interface PlanProposedMessage extends PlanRef {
@@ -374,7 +380,10 @@ export interface CoordinatorState {
   networkId: string;
   pending: PlanRef | null;
   live: (PlanRef & { requiredRole?: Role }) | null;
+  /** The plan that went live last, approved by anyone (the heartbeat keeper stands behind it). */
   lastApproved: ApprovedPlanRef | null;
+  /** The last plan a dispatcher approved (not the system): what auto-within-bounds compares with (absent before it was kept). */
+  lastHumanApproved?: ApprovedPlanRef | null;
   /** Most recent events, newest last (bounded). */
   log: { atUtcMs: number; event: string; planId: string }[];
   eventsThisRun: number;

@@ -1,5 +1,5 @@
-// One per network: knows which plan is pending, which is live and what was last approved, so that one
-// plan is live at a time and a newer proposal supersedes a pending one. Plans tell it about themselves
+// One per network: knows which plan is pending, which is live, what went live last and what a dispatcher
+// last approved, so that one plan is live at a time and a newer proposal supersedes a pending one. Plans tell it about themselves
 // by signal; it answers by signal. Messages are handled one at a time in arrival order, so two plans
 // racing each other are ordered by this history. Continues as new after a bounded number of messages.
 import { allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
@@ -17,6 +17,7 @@ import {
   type PlanRef,
   type PlanStatus,
 } from '../contract/index.js';
+import { SYSTEM_USER } from './autonomy.js';
 import { tell } from './common.js';
 
 type Message = { kind: 'proposed'; m: PlanProposedMessage } | { kind: 'live'; m: ApprovedPlanRef } | { kind: 'closed'; m: PlanRef & { status: PlanStatus } };
@@ -32,10 +33,36 @@ export function stepsOverlapping(last: ApprovedPlanRef, fromUtcMs: number, until
   return { ...last, steps };
 }
 
+/** When a plan's last step ends: its own length, else the spacing before it; undefined for one step of unknown length. */
+export function planEndUtcMs(steps: ApprovedPlanRef['steps']): number | undefined {
+  const last = steps.at(-1);
+  if (!last) return undefined;
+  const before = steps.at(-2);
+  const durationMs = last.durationMin !== undefined ? last.durationMin * 60_000 : before ? last.startUtcMs - before.startUtcMs : undefined;
+  return durationMs === undefined ? undefined : last.startUtcMs + durationMs;
+}
+
+/**
+ * What a new plan is compared with (auto-within-bounds, workflows/autonomy.ts): the last plan a dispatcher
+ * approved, not one the system approved (each of those would move the yardstick by up to the bounds: no limit
+ * on the drift); an emergency plan that went live last is sent as it is (never replaced automatically); a plan
+ * the system approved only when no dispatcher's is known (it is refused as such). With its end and how it ended.
+ */
+export function referenceFor(state: Pick<CoordinatorState, 'lastApproved' | 'lastHumanApproved'>, fromUtcMs: number, untilUtcMs: number): ApprovedPlanRef | null {
+  const last = state.lastApproved;
+  if (!last) return null;
+  const ref = last.kind === 'emergency' ? last : (state.lastHumanApproved ?? last);
+  const endsUtcMs = planEndUtcMs(ref.steps);
+  return { ...stepsOverlapping(ref, fromUtcMs, untilUtcMs), ...(endsUtcMs !== undefined ? { endsUtcMs } : {}) };
+}
+
+const humanApproved = (ref: ApprovedPlanRef | null | undefined): ApprovedPlanRef | null => (ref && ref.approvedBy !== SYSTEM_USER ? ref : null);
+
 export async function dispatchCoordinator(input: CoordinatorInput): Promise<void> {
   const state: CoordinatorState = input.carried
-    ? { ...input.carried, eventsThisRun: 0 }
-    : { networkId: input.networkId, pending: null, live: null, lastApproved: null, log: [], eventsThisRun: 0 };
+    ? // A run carried from before lastHumanApproved was kept: its last approved plan, if a dispatcher's.
+      { ...input.carried, lastHumanApproved: input.carried.lastHumanApproved !== undefined ? input.carried.lastHumanApproved : humanApproved(input.carried.lastApproved), eventsThisRun: 0 }
+    : { networkId: input.networkId, pending: null, live: null, lastApproved: null, lastHumanApproved: null, log: [], eventsThisRun: 0 };
   const inbox: Message[] = [];
   setHandler(planProposedSignal, (m) => void inbox.push({ kind: 'proposed', m }));
   setHandler(planLiveSignal, (m) => void inbox.push({ kind: 'live', m }));
@@ -61,7 +88,7 @@ export async function dispatchCoordinator(input: CoordinatorInput): Promise<void
         livePlanId: state.live?.planId ?? null,
         liveKind: state.live?.kind ?? null,
         liveRequiredRole: state.live?.requiredRole ?? null,
-        lastApproved: state.lastApproved ? stepsOverlapping(state.lastApproved, m.compareFromUtcMs, m.compareUntilUtcMs) : null,
+        lastApproved: referenceFor(state, m.compareFromUtcMs, m.compareUntilUtcMs),
       });
     } else if (msg.kind === 'live') {
       const m = msg.m;
@@ -77,11 +104,15 @@ export async function dispatchCoordinator(input: CoordinatorInput): Promise<void
       // Its required role: replacing a live emergency plan by hand needs as much (dispatchPlan's validator).
       state.live = { ...refOf(m), ...(m.requiredRole ? { requiredRole: m.requiredRole } : {}) };
       state.lastApproved = m;
+      if (m.approvedBy !== SYSTEM_USER) state.lastHumanApproved = m;
       note('live', m.planId);
     } else {
       const m = msg.m;
       if (state.pending?.workflowId === m.workflowId) state.pending = null;
       if (state.live?.workflowId === m.workflowId) state.live = null;
+      // How the plan ended: one whose dispatch failed is no yardstick (SCADA may not hold its setpoints).
+      if (state.lastApproved?.workflowId === m.workflowId) state.lastApproved = { ...state.lastApproved, endedAs: m.status };
+      if (state.lastHumanApproved?.workflowId === m.workflowId) state.lastHumanApproved = { ...state.lastHumanApproved, endedAs: m.status };
       note(`closed:${m.status}`, m.planId);
     }
     state.eventsThisRun++;
