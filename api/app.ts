@@ -29,12 +29,36 @@ export interface AppDependencies {
   temporalNamespace: string;
   probes: Record<string, ComponentProbe>;
   rateLimitPerMinute?: number;
+  /** A login session unused this long ends (SESSION_IDLE_MIN); default 60 min. */
+  sessionIdleMs?: number;
+}
+
+/**
+ * The console loads nothing from elsewhere, has no inline script or style, and is never framed. The API docs
+ * page (Swagger UI) runs inline scripts of its own: it keeps only the framing and sniffing rules.
+ */
+export const consoleContentSecurityPolicy =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/** Security headers on every answer (the console's files and the API alike). */
+function securityHeaders(url: string): Record<string, string> {
+  const docs = url.startsWith('/api/docs');
+  return {
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'content-security-policy': docs ? "frame-ancestors 'none'" : consoleContentSecurityPolicy,
+  };
 }
 
 export async function buildApp(deps: AppDependencies, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, ...apiServerOptions, ...options }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandling(app);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.headers(securityHeaders(request.url));
+  });
 
+  // Keyed by request.ip: the client's own address when TRUST_PROXY names the proxy in front (server.ts).
   await app.register(rateLimit, { max: deps.rateLimitPerMinute ?? 600, timeWindow: '1 minute' });
   await app.register(swagger, {
     openapi: {
@@ -45,7 +69,7 @@ export async function buildApp(deps: AppDependencies, options: FastifyServerOpti
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   app.addSchema({ ...ErrorBody, $id: 'ErrorBody' });
 
-  await app.register(authPlugin, { store: deps.store });
+  await app.register(authPlugin, { store: deps.store, ...(deps.sessionIdleMs === undefined ? {} : { sessionIdleMs: deps.sessionIdleMs }) });
   await app.register(healthRoutes, { probes: deps.probes });
   await app.register(networkRoutes, { network: deps.network });
   await app.register(planRoutes, { network: deps.network, temporal: deps.temporal, store: deps.store, influx: deps.influx });

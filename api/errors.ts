@@ -4,8 +4,11 @@
 // Every error body is { statusCode, error: the HTTP reason phrase, message, code? } — whether it comes from
 // a route, schema validation, the JSON parser, the rate limiter or the router itself. A validation message
 // names the part and field and the value sent: `querystring/limit: must be <= 1000 (value: 5000)`.
+// Every text field of every route refuses U+0000 (PostgreSQL cannot store it; SQLite could: one answer, 400).
+// A Temporal client error (the workflow engine down or not answering) is a 503 that says so in both languages.
 import { STATUS_CODES } from 'node:http';
 import AjvCompiler from '@fastify/ajv-compiler';
+import { ServiceError } from '@temporalio/client';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 
 /** The standard error body. `code` is a machine-readable code (e.g. FST_ERR_VALIDATION), never on a 5xx. */
@@ -40,12 +43,18 @@ interface AjvError {
 
 type Validate = ((data: unknown, context?: { parentData: Record<string, unknown>; parentDataProperty: string }) => boolean) & { errors?: AjvError[] | null; schemaEnv?: unknown };
 
-/** The first number in a value that is not finite (JSON.parse gives Infinity for 1e309; Ajv coerces "Infinity"). */
-function nonFinite(value: unknown, path: string): { path: string; value: number } | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? null : { path, value };
+/**
+ * The first value no route may take: a number that is not finite (JSON.parse gives Infinity for 1e309; Ajv
+ * coerces "Infinity"), or a text with U+0000 (PostgreSQL refuses it in a parameter: a 500 instead of a 400).
+ */
+function unacceptable(value: unknown, path: string): { path: string; message: string; value: unknown } | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : { path, message: `${String(value)} is not a finite number`, value };
+  if (typeof value === 'string') return value.includes('\u0000') ? { path, message: 'must not contain the NUL character (U+0000)', value } : null;
   if (value === null || typeof value !== 'object') return null;
   for (const [key, item] of Object.entries(value)) {
-    const found = nonFinite(item, `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`);
+    const here = `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    if (key.includes('\u0000')) return { path: here, message: 'a property name must not contain the NUL character (U+0000)', value: key };
+    const found = unacceptable(item, here);
     if (found) return found;
   }
   return null;
@@ -65,8 +74,8 @@ function finiteOnly(validate: Validate): Validate {
     }
     // A coerced root value is written to the parent (Fastify passes the request as parentData).
     const checked = context ? context.parentData[context.parentDataProperty] : data;
-    const bad = nonFinite(checked, '');
-    wrapped.errors = bad ? [{ keyword: 'finite', instancePath: bad.path, schemaPath: '#', params: {}, message: `${String(bad.value)} is not a finite number`, data: bad.value }] : null;
+    const bad = unacceptable(checked, '');
+    wrapped.errors = bad ? [{ keyword: 'finite', instancePath: bad.path, schemaPath: '#', params: {}, message: bad.message, data: bad.value }] : null;
     return !bad;
   };
   // Fastify passes the parent only to a validator that has Ajv's schemaEnv.
@@ -166,6 +175,9 @@ function jsonReason(text: string): string {
   }
 }
 
+/** The answer when Temporal (the workflow engine) does not answer: not the API's fault, and nothing to retry blindly. */
+export const temporalUnavailableMessage = '工作流引擎（Temporal）暂时无法访问，请稍后刷新 / the workflow engine (Temporal) is unavailable; refresh later';
+
 /** The error handler, the not-found handler and a JSON parser whose errors say what is wrong, on the root instance. */
 export function installErrorHandling(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -182,7 +194,16 @@ export function installErrorHandling(app: FastifyInstance): void {
 
   // Consistent bodies, request context in the log, no 5xx internals to clients.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof ServiceError) {
+      request.log.error({ err: error, url: truncate(request.url, 500) }, 'Temporal unavailable');
+      return reply.status(503).send(errorBody(503, temporalUnavailableMessage));
+    }
     const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    // A 503 a route wrote for the caller (a decision whose outcome is unknown) keeps its message.
+    if (statusCode === 503 && (error as { expose?: unknown }).expose === true) {
+      request.log.error({ err: error.cause ?? error, url: truncate(request.url, 500) }, error.message);
+      return reply.status(503).send(errorBody(503, error.message));
+    }
     if (statusCode >= 500) {
       request.log.error({ err: error, url: truncate(request.url, 500) }, 'request failed');
       return reply.status(statusCode).send(errorBody(statusCode, 'internal error; see the server log'));

@@ -16,6 +16,7 @@ export const errorResponses = {
   409: ErrorBody,
   429: ErrorBody,
   500: ErrorBody,
+  503: ErrorBody,
 } as const;
 
 /** The latest time InfluxDB can hold (2262-04-11T23:47:16.854Z, int64 ns): no query needs a later bound. */

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { createRuntimeConnectors, healthProbes } from '../runtime/connectors.js';
 import { loadSettings } from '../runtime/startup.js';
+import { trustProxyOption } from '../settings/env.js';
 import { openStore } from '../store/db.js';
 import { buildApp } from './app.js';
 
@@ -11,8 +12,9 @@ const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 const connectors = createRuntimeConnectors(env, network);
 const app = await buildApp(
-  { network, store, influx: connectors.influx, temporal, temporalNamespace: env.TEMPORAL_NAMESPACE, probes: healthProbes(connectors, connection) },
-  { logger: { level: env.LOG_LEVEL }, connectionTimeout: 30_000, requestTimeout: 30_000 },
+  { network, store, influx: connectors.influx, temporal, temporalNamespace: env.TEMPORAL_NAMESPACE, probes: healthProbes(connectors, connection), sessionIdleMs: env.SESSION_IDLE_MIN * 60_000 },
+  // Behind the reverse proxy named in TRUST_PROXY, request.ip is the client (rate limits, audit log), not the proxy.
+  { logger: { level: env.LOG_LEVEL }, connectionTimeout: 30_000, requestTimeout: 30_000, trustProxy: trustProxyOption(env.TRUST_PROXY) },
 );
 
 let closing = false;

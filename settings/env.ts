@@ -43,6 +43,13 @@ export const EnvSchema = Type.Object({
   DATABASE_URL: Type.String({ pattern: '^(sqlite:|postgres(ql)?://)', description: 'sqlite:<file> or postgres://…', default: 'sqlite:.data/sewer-dispatch.sqlite' }),
   API_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   API_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  TRUST_PROXY: Type.String({
+    pattern: '^(off|(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(/[0-9]{1,3})?)(,(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(/[0-9]{1,3})?))*)$',
+    default: 'off',
+    description:
+      'API: off, or the reverse proxy address(es)/CIDR(s), comma-separated (e.g. 172.18.0.0/16, or loopback): X-Forwarded-For from these is believed, so rate limits and the audit log see the real client',
+  }),
+  SESSION_IDLE_MIN: Type.Integer({ minimum: 1, maximum: 1440, default: 60, description: 'API: a login session unused this many minutes ends (its absolute limit is 12 h)' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)), { default: 'info' }),
   // Ingest only (ingest/main.ts).
   INGEST_SPOOL_MAX_MB: Type.Integer({
@@ -65,7 +72,15 @@ export type Env = Type.Static<typeof EnvSchema>;
 
 export const envVariableNames = Object.keys(EnvSchema.properties) as (keyof Env)[];
 
-const integerNames = new Set<string>(['API_PORT', 'INGEST_SPOOL_MAX_MB', 'FLOOD_CHECK_INTERVAL_MIN', 'NOTIFY_WEBHOOK_TIMEOUT_MS']);
+const integerNames = new Set<string>(['API_PORT', 'SESSION_IDLE_MIN', 'INGEST_SPOOL_MAX_MB', 'FLOOD_CHECK_INTERVAL_MIN', 'NOTIFY_WEBHOOK_TIMEOUT_MS']);
+
+/**
+ * Fastify's trustProxy from TRUST_PROXY: false, or the proxy addresses whose X-Forwarded-For is believed. Never
+ * `true`: a client talking to the API directly could then name any address (and dodge the sign-in limit).
+ */
+export function trustProxyOption(value: string): false | string[] {
+  return value === 'off' ? false : value.split(',').map((part) => part.trim());
+}
 
 export class EnvError extends Error {
   override readonly name = 'EnvError';

@@ -56,7 +56,7 @@ export function passwordProblem(userName: string, password: unknown): string | n
   if (length > maxPasswordLength) return `password must be at most ${maxPasswordLength} characters (it has ${length})`;
   if (/^\s*$/u.test(password)) return 'password must not be only spaces';
   const folded = password.normalize('NFKC').toLowerCase();
-  if (userName.length >= 3 && folded.includes(userName.toLowerCase())) return 'password must not contain the user name';
+  if (folded.trim() === userName.toLowerCase()) return 'password must not be the user name';
   if (commonPasswords.has(folded)) return 'password is one of the most common passwords';
   return null;
 }
@@ -141,6 +141,8 @@ export interface ApiTokenInfo {
 export interface ApiTokenOptions {
   /** When the token stops working; null for never; default a year after issue. */
   expiresAtUtcMs?: number | null;
+  /** Or: how long after issue it stops working (wins over expiresAtUtcMs). */
+  ttlMs?: number;
   /** A token acting as an admin is refused unless this is true. */
   allowAdmin?: boolean;
 }
@@ -808,7 +810,7 @@ export async function openStore(databaseUrl: string, options: StoreOptions = {})
         const token = newToken();
         const hash = tokenHash(token);
         const createdAtUtcMs = now();
-        const expiresAtUtcMs = options.expiresAtUtcMs === undefined ? createdAtUtcMs + defaultApiTokenTtlMs : options.expiresAtUtcMs;
+        const expiresAtUtcMs = options.ttlMs !== undefined ? createdAtUtcMs + options.ttlMs : options.expiresAtUtcMs === undefined ? createdAtUtcMs + defaultApiTokenTtlMs : options.expiresAtUtcMs;
         if (expiresAtUtcMs !== null && !(Number.isFinite(expiresAtUtcMs) && expiresAtUtcMs > createdAtUtcMs)) {
           throw new StoreError('invalid', `token expiry must be in the future (value: ${shown(expiresAtUtcMs)})`, 'expiresInDays');
         }

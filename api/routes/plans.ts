@@ -108,6 +108,10 @@ const PlanSummary = Type.Object({
   status: Type.Optional(Type.String()),
 });
 
+/** The answer to a decision sent to the workflow without an answer back (a 503; the console reloads the plan). */
+export const outcomeUnknownMessage =
+  '决定结果未知：工作流引擎（Temporal）没有应答，决定可能已经生效。请先刷新计划查看当前状态，再决定是否重试 / outcome unknown: the workflow engine (Temporal) did not answer and the decision may have been taken; reload the plan and check its status before trying again';
+
 const PlanParams = Type.Object({ planId: Type.String({ pattern: '^plan-[A-Za-z0-9_.:+-]{1,200}$' }) });
 /** A station or interconnection id in a modification; checked against the network before the workflow sees it. */
 const ObjectId = (description: string) => Type.String({ minLength: 1, maxLength: 64, description });
@@ -474,8 +478,11 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
     replaceEmergencyPlan?: boolean,
   ) {
     const input = { userName: user.userName, role: user.role, ...(comment ? { comment } : {}), ...(revision !== undefined ? { revision } : {}), ...(replaceEmergencyPlan !== undefined ? { replaceEmergencyPlan } : {}) };
+    // Whether the Update was sent: after that, an error without an answer leaves the outcome unknown.
+    let sent = false;
     try {
       const { result, workflowId } = await onPlanWorkflow(planId, (id) => {
+        sent = true;
         const handle = temporal.workflow.getHandle(id);
         if (kind === 'modify') return handle.executeUpdate(modifyPlanUpdate, { args: [{ ...input, constraints: constraints ?? {} }] });
         return handle.executeUpdate(kind === 'approve' ? approvePlanUpdate : rejectPlanUpdate, { args: [input] });
@@ -491,6 +498,15 @@ export const planRoutes: FastifyPluginAsync<{ network: NetworkConfig; temporal: 
         // Replacing the emergency plan in force needs its role (403: not this user) — anything else refused is a 409.
         const forbidden = error.cause instanceof ApplicationFailure && error.cause.type === EMERGENCY_REPLACE_ROLE;
         throw Object.assign(new Error(error.cause?.message ?? error.message), forbidden ? { statusCode: 403, code: 'Forbidden' } : { statusCode: 409, code: 'Conflict' });
+      }
+      const answered = typeof (error as { statusCode?: unknown }).statusCode === 'number' && (error as { statusCode: number }).statusCode < 500;
+      if (sent && !answered) {
+        // Sent, but no answer (Temporal timed out, the connection dropped): the workflow may have taken the
+        // decision, and SCADA may be acting on it. The attempt is audited so the log is never silent about it,
+        // and the caller is told to look before trying again.
+        const reason = error instanceof Error ? error.message : String(error);
+        await recordOutcome(store, fastify.log, { userName: user.userName, role: user.role, action: `plan.${kind}.unknown`, target: planId, detail: { outcome: 'unknown', error: reason.slice(0, 500), comment: comment ?? null, ...(revision !== undefined ? { revision } : {}) }, ip }, 'the outcome is unknown: check the workflow history');
+        throw Object.assign(new Error(outcomeUnknownMessage), { statusCode: 503, expose: true, cause: error });
       }
       throw error;
     }

@@ -696,7 +696,7 @@ void describe('the API contract', () => {
         const ok = op.responses?.['200'] ?? op.responses?.['201'];
         assert.ok(ok?.content, `${method.toUpperCase()} ${p} documents its success body`);
         if (p !== '/api/health' && p !== '/api/auth/login') assert.ok(op.responses?.['401'], `${method.toUpperCase()} ${p} documents 401`);
-        if (method === 'post' && !p.endsWith('/logout') && !p.endsWith('/disable')) assert.ok(op.requestBody, `POST ${p} documents its body`);
+        if (method === 'post' && !p.endsWith('/logout') && !p.endsWith('/disable') && !p.endsWith('/enable')) assert.ok(op.requestBody, `POST ${p} documents its body`);
       }
     }
   });

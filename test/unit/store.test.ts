@@ -309,11 +309,12 @@ for (const backend of backends) {
 
     void test('password policy: all spaces, the user name, common passwords refused; on create and on a reset', async () => {
       await rejectsWith(store.users.create({ userName: 'spaces', role: 'viewer', password: ' '.repeat(12) }), 'weak-password', /only spaces/);
-      await rejectsWith(store.users.create({ userName: 'sameyc6ed', role: 'viewer', password: 'SameYC6edabcd' }), 'weak-password', /contain the user name/);
+      await rejectsWith(store.users.create({ userName: 'sameyc6edabcd', role: 'viewer', password: 'SameYC6edabcd' }), 'weak-password', /not be the user name/);
       await rejectsWith(store.users.create({ userName: 'common', role: 'viewer', password: 'Password1234' }), 'weak-password', /most common/);
       await store.users.create({ userName: 'policy', role: 'viewer', password });
       await rejectsWith(store.users.setPassword('policy', '\t'.repeat(20)), 'weak-password', /only spaces/);
-      await rejectsWith(store.users.setPassword('policy', 'my policy password'), 'weak-password', /user name/);
+      await store.users.create({ userName: 'policy-officer', role: 'viewer', password });
+      await rejectsWith(store.users.setPassword('policy-officer', 'Policy-Officer'), 'weak-password', /user name/);
       await rejectsWith(store.users.setPassword('nobody', 'a fine long password'), 'not-found', /no user named nobody/);
     });
 
