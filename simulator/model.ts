@@ -1,7 +1,7 @@
 // Digital twin of the sewer network: a mass-balance simulation with station PLC logic, exposed as tag values.
 // Pure and deterministic: no I/O, no wall clock, no Math.random; all randomness comes from the seed.
 // The hot loop works on preallocated typed arrays indexed by station / pump / link number.
-import { DEFAULT_VFD_MIN_SPEED_FRACTION, VFD_DESTAGE_FRACTION, type NetworkConfig, type QualityParameter } from '../network/schema.js';
+import { DEFAULT_VFD_MIN_SPEED_FRACTION, MIN_LEVEL_BAND_GAP_M, VFD_DESTAGE_FRACTION, type NetworkConfig, type QualityParameter } from '../network/schema.js';
 import { RemoteControl, StationMode, resolveTagMap } from '../network/tags.js';
 import type { ResolvedTag, TagDataType } from '../network/tags.js';
 import { createCalendar, usesWeekendProfile, type LocalCalendar } from '../forecasting/calendar.js';
@@ -1865,9 +1865,11 @@ export class Simulation {
     const i = a.index;
     switch (tag) {
       case 'startLevelSpM':
+        this.checkBandGap(objectId, num, this.spStop[i]!);
         this.spStart[i] = num;
         break;
       case 'stopLevelSpM':
+        this.checkBandGap(objectId, this.spStart[i]!, num);
         this.spStop[i] = num;
         break;
       case 'flowSpM3h':
@@ -1895,6 +1897,29 @@ export class Simulation {
         break;
       default:
         throw new TagAccessError('UnknownTag', `${objectId}.${tag} is not a simulated setpoint`);
+    }
+  }
+
+  /**
+   * Check a remote level band written as a pair (both levels in range, start at least MIN_LEVEL_BAND_GAP_M above
+   * stop) without writing it; throws TagAccessError naming both values. The OPC UA server checks a request that
+   * writes both levels with this, then writes them in an order that never inverts the band on the way.
+   */
+  checkLevelBand(stationId: string, startLevelM: number, stopLevelM: number): void {
+    for (const [tag, v] of [['startLevelSpM', startLevelM], ['stopLevelSpM', stopLevelM]] as const) {
+      const range = this.rangeOf(stationId, tag);
+      if (!(v >= range.min && v <= range.max)) throw new TagAccessError('OutOfRange', `${stationId}.${tag} = ${v} is outside [${range.min}, ${range.max}]`);
+    }
+    this.checkBandGap(stationId, startLevelM, stopLevelM);
+  }
+
+  /** An inverted or too narrow band is refused, not silently widened: the PLC would run a band nobody wrote. */
+  private checkBandGap(stationId: string, startLevelM: number, stopLevelM: number): void {
+    if (!(startLevelM >= stopLevelM + MIN_LEVEL_BAND_GAP_M - 1e-9)) {
+      throw new TagAccessError(
+        'OutOfRange',
+        `${stationId}: start level ${startLevelM} m must lie at least ${MIN_LEVEL_BAND_GAP_M} m above stop level ${stopLevelM} m (write the lower level first when lowering the band, the upper one first when raising it)`,
+      );
     }
   }
 

@@ -7,7 +7,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  AttributeIds,
   DataType,
+  DataValue,
   MessageSecurityMode,
   OPCUACertificateManager,
   OPCUAServer,
@@ -17,7 +19,7 @@ import {
   coerceNodeId,
   makeEUInformation,
 } from 'node-opcua';
-import type { EUInformation, Namespace, StatusCode, UAObject, UAVariable } from 'node-opcua';
+import type { EUInformation, ISessionContext, Namespace, StatusCode, UAObject, UAVariable, WriteValue } from 'node-opcua';
 import type { NetworkConfig } from '../network/schema.js';
 import { resolveTagMap } from '../network/tags.js';
 import type { ResolvedTag, TagDataType } from '../network/tags.js';
@@ -263,26 +265,42 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       const initial = simulation.readTag(tag.objectId, tag.tag);
       // Setpoints are read from the simulation (a read sees a write at once) and notified by publish()
       // like measurements; the server notifies an accepted write itself.
+      // Source time of a setpoint: the simulated time it took its value (a write, or the start), like the
+      // measurements publish() pushes; node-opcua would stamp a plain getter's value with the wall clock.
+      let spValue = initial.value;
+      let spSourceUtcMs = simulation.timeUtcMs;
       const setpointBinding = writable
         ? {
-            get: (): Variant | StatusCode => {
+            timestamped_get: (): DataValue => {
+              if (simulation.communicationLost(tag.objectId)) return new DataValue({ statusCode: StatusCodes.BadNoCommunication, serverTimestamp: new Date() });
               const reading = simulation.readTag(tag.objectId, tag.tag);
-              if (simulation.communicationLost(tag.objectId)) return StatusCodes.BadNoCommunication;
-              return new Variant({ dataType, value: toVariantValue(tag.dataType, reading.value) });
+              if (reading.value !== spValue) {
+                spValue = reading.value;
+                spSourceUtcMs = simulation.timeUtcMs;
+              }
+              const value = new Variant({ dataType, value: toVariantValue(tag.dataType, reading.value) });
+              return new DataValue({ value, statusCode: StatusCodes.Good, sourceTimestamp: new Date(spSourceUtcMs), serverTimestamp: new Date() });
             },
-            set: (variant: Variant): StatusCode => {
-              if (variant.dataType !== dataType) return StatusCodes.BadTypeMismatch;
+            // Timestamped: the accepted value is stored with the simulated time as its source time, like the
+            // measurements publish() pushes (node-opcua would stamp it with the wall clock).
+            timestamped_set: (dataValue: DataValue, callback: (err: Error | null, statusCode: StatusCode) => void): void => {
+              const variant = dataValue.value;
+              if (variant.dataType !== dataType) return callback(null, StatusCodes.BadTypeMismatch);
               const value = variant.value as TagValue;
               try {
                 simulation.writeSetpoint(tag.objectId, tag.tag, value);
               } catch (error) {
-                return statusOfError(error);
+                return callback(null, statusOfError(error));
               }
               writeLog.push({ atUtcMs: simulation.timeUtcMs, nodeId: tag.nodeId, objectId: tag.objectId, tag: tag.tag, value });
               // The server notifies the written value itself; publish() must not push it a second time.
               const item = byNodeId.get(tag.nodeId);
-              if (item) item.lastValue = simulation.readTag(tag.objectId, tag.tag).value;
-              return StatusCodes.Good;
+              spValue = simulation.readTag(tag.objectId, tag.tag).value;
+              spSourceUtcMs = simulation.timeUtcMs;
+              if (item) item.lastValue = spValue;
+              dataValue.sourceTimestamp = new Date(simulation.timeUtcMs);
+              dataValue.sourcePicoseconds = 0;
+              callback(null, StatusCodes.Good);
             },
           }
         : undefined;
@@ -301,6 +319,54 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
       pushed.push(item);
       byNodeId.set(tag.nodeId, item);
     }
+
+    // A level band is checked as a pair. The dispatch writes a station's start and stop levels in one request, start
+    // first; lowering the band by more than its width would pass through an inverted band that the model refuses
+    // write by write. So a request holding both levels of a station is checked as the pair it leaves (both refused,
+    // nothing written, when that pair is invalid) and written in the order that never inverts the band on the way:
+    // stop first when the stop level goes down, start first otherwise.
+    const engine = server.engine;
+    const engineWrite = engine.write.bind(engine);
+    engine.write = async (context: ISessionContext, nodesToWrite: WriteValue[]): Promise<StatusCode[]> => {
+      const refused = new Map<number, StatusCode>();
+      const order = nodesToWrite.map((_, i) => i);
+      const bands = new Map<string, { start?: number; stop?: number }>();
+      nodesToWrite.forEach((w, i) => {
+        const item = byNodeId.get(w.nodeId.toString());
+        const name = item?.tag.tag;
+        if (!item || (name !== 'startLevelSpM' && name !== 'stopLevelSpM') || w.attributeId !== Number(AttributeIds.Value)) return;
+        const band = bands.get(item.tag.objectId) ?? {};
+        if (name === 'startLevelSpM') band.start = i;
+        else band.stop = i;
+        bands.set(item.tag.objectId, band);
+      });
+      for (const [stationId, { start, stop }] of bands) {
+        if (start === undefined || stop === undefined) continue;
+        const startV = nodesToWrite[start]!.value.value;
+        const stopV = nodesToWrite[stop]!.value.value;
+        // Anything but two Doubles is refused write by write (type mismatch) as usual.
+        if (startV.dataType !== dataTypes.Double || stopV.dataType !== dataTypes.Double) continue;
+        const startM = startV.value as number;
+        const stopM = stopV.value as number;
+        if (simulation.communicationLost(stationId)) continue;
+        try {
+          simulation.checkLevelBand(stationId, startM, stopM);
+        } catch (error) {
+          refused.set(start, statusOfError(error));
+          refused.set(stop, statusOfError(error));
+          continue;
+        }
+        const heldStopM = simulation.readTag(stationId, 'stopLevelSpM').value as number;
+        const [first, second] = stopM < heldStopM ? [stop, start] : [start, stop];
+        order[Math.min(start, stop)] = first;
+        order[Math.max(start, stop)] = second;
+      }
+      const toWrite = order.filter((i) => !refused.has(i));
+      const codes = toWrite.length > 0 ? await engineWrite(context, toWrite.map((i) => nodesToWrite[i]!)) : [];
+      const results: StatusCode[] = nodesToWrite.map((_, i) => refused.get(i) ?? StatusCodes.BadInternalError);
+      toWrite.forEach((i, k) => (results[i] = codes[k]!));
+      return results;
+    };
 
     // The simulated clock, so clients can relate values to simulated time.
     const simulatorFolder = namespace.addFolder(root, { browseName: 'Simulator', nodeId: folderNodeId('Simulator') });

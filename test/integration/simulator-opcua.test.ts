@@ -190,6 +190,46 @@ void describe('simulator OPC UA server, anonymous', { timeout: 30_000 }, () => {
     });
   });
 
+  void it('checks a level band as the pair a request leaves: moves it down past its width in one request, refuses an inverted pair', async () => {
+    const band = (start: number, stop: number) => [
+      { nodeId: nodeIdOf('W2', 'startLevelSpM'), attributeId: AttributeIds.Value, value: { value: { dataType: DataType.Double, value: start } } },
+      { nodeId: nodeIdOf('W2', 'stopLevelSpM'), attributeId: AttributeIds.Value, value: { value: { dataType: DataType.Double, value: stop } } },
+    ];
+    const held = () => [server.simulation.readTag('W2', 'startLevelSpM').value, server.simulation.readTag('W2', 'stopLevelSpM').value];
+    await withSessionAsync(server.endpointUrl, {}, async (session) => {
+      // Start first, as activities/dispatch.ts writes: up, then down by more than the band's width (the
+      // intermediate start 1.5 below the held stop 2.8 would be an inverted band).
+      assert.deepEqual((await session.write(band(3.4, 2.8))).map((c) => c.name), ['Good', 'Good']);
+      assert.deepEqual(held(), [3.4, 2.8]);
+      assert.deepEqual((await session.write(band(1.5, 1.0))).map((c) => c.name), ['Good', 'Good']);
+      assert.deepEqual(held(), [1.5, 1.0]);
+      const back = await session.read([nodeIdOf('W2', 'startLevelSpM'), nodeIdOf('W2', 'stopLevelSpM')].map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value })));
+      assert.deepEqual(back.map((d) => d.value.value as number), [1.5, 1.0]);
+      // An inverted pair: neither level is written.
+      const logged = server.writeLog.length;
+      assert.deepEqual((await session.write(band(1.3, 2.0))).map((c) => c.name), [StatusCodes.BadOutOfRange.name, StatusCodes.BadOutOfRange.name]);
+      // One level alone that would leave start within 0.05 m of stop.
+      assert.equal((await write(session, nodeIdOf('W2', 'startLevelSpM'), DataType.Double, 1.02)).name, StatusCodes.BadOutOfRange.name);
+      assert.equal((await write(session, nodeIdOf('W2', 'stopLevelSpM'), DataType.Double, 1.6)).name, StatusCodes.BadOutOfRange.name);
+      assert.equal(server.writeLog.length, logged);
+      assert.deepEqual(held(), [1.5, 1.0]);
+    });
+  });
+
+  void it('stamps an accepted setpoint with the simulated time, like the measurements', async () => {
+    server.advance(7);
+    const t = server.simulation.timeUtcMs;
+    assert.ok(Math.abs(t - Date.now()) > 3_600_000, 'simulated time is not the wall clock here');
+    await withSessionAsync(server.endpointUrl, {}, async (session) => {
+      assert.equal((await write(session, nodeIdOf('W2', 'flowSpM3h'), DataType.Double, 210)).name, 'Good');
+      const sp = await readValue(session, nodeIdOf('W2', 'flowSpM3h'));
+      assert.equal(sp.value.value, 210);
+      assert.equal(sp.sourceTimestamp?.getTime(), t, `setpoint source time ${sp.sourceTimestamp?.toISOString()}`);
+      const level = await readValue(session, nodeIdOf('W2', 'levelM'));
+      assert.equal(level.sourceTimestamp?.getTime(), t);
+    });
+  });
+
   void it('logs every accepted write in order, duplicates included, at simulated time', async () => {
     const from = server.writeLog.length;
     const t0 = server.simulation.timeUtcMs;

@@ -308,6 +308,15 @@ void describe('simulator model: tags', () => {
     assert.equal(code(() => s.writeSetpoint('X1', 'transferSpM3h', 5000)), 'OutOfRange');
     assert.equal(code(() => s.writeSetpoint('W1', 'startLevelSpM', 2.5)), 'accepted');
     assert.equal(s.readTag('W1', 'startLevelSpM').value, 2.5);
+    // A band is refused when a write would leave start within 0.05 m of stop or below it (it used to be
+    // accepted and read back while the PLC silently ran start = stop + 0.05).
+    assert.equal(code(() => s.writeSetpoint('W1', 'stopLevelSpM', 2.5)), 'OutOfRange');
+    assert.equal(code(() => s.writeSetpoint('W1', 'stopLevelSpM', 3.0)), 'OutOfRange');
+    assert.equal(code(() => s.writeSetpoint('W1', 'stopLevelSpM', 2.45)), 'accepted');
+    assert.equal(code(() => s.writeSetpoint('W1', 'startLevelSpM', 1.3)), 'OutOfRange');
+    assert.deepEqual([s.readTag('W1', 'startLevelSpM').value, s.readTag('W1', 'stopLevelSpM').value], [2.5, 2.45]);
+    assert.throws(() => s.checkLevelBand('W1', 1.3, 3.0), /start level 1\.3 m must lie at least 0\.05 m above stop level 3 m/);
+    s.checkLevelBand('W1', 1.5, 1.0);
   });
 
   void it('reports faults in tag quality: stuck level, flat-lined analyser, communication loss', () => {
