@@ -4,9 +4,13 @@
 //   npm run admin -- list-users
 //   npm run admin -- set-role --user NAME --role dispatcher
 //   npm run admin -- disable --user NAME
-//   npm run admin -- create-token --user NAME --name grafana
+//   npm run admin -- enable --user NAME
+//   npm run admin -- reset-password --user NAME
+//   npm run admin -- create-token --user NAME --name grafana [--expires-days 365] [--allow-admin]
+//   npm run admin -- list-tokens
+//   npm run admin -- revoke-token --id ID
 //
-// The password for create-user comes from SEWER_ADMIN_PASSWORD, else is prompted twice (no echo) when
+// The password for create-user and reset-password comes from SEWER_ADMIN_PASSWORD, else is prompted twice (no echo) when
 // stdin is a terminal, else is the first line of stdin:  printf '%s\n' "$PW" | npm run admin -- create-user …
 // The database is DATABASE_URL (default sqlite:.data/sewer-dispatch.sqlite).
 import { userInfo } from 'node:os';
@@ -26,8 +30,13 @@ Commands:
                password from $SEWER_ADMIN_PASSWORD, a no-echo prompt (terminal) or the first line of stdin
   list-users
   set-role     --user NAME --role ROLE
-  disable      --user NAME
-  create-token --user NAME --name TOKEN_NAME     prints the token once
+  disable      --user NAME                        ends their sessions
+  enable       --user NAME                        enables again and clears a sign-in lockout
+  reset-password --user NAME                      new password as for create-user; ends their sessions
+  create-token --user NAME --name TOKEN_NAME [--expires-days N (default 365)] [--allow-admin]
+               prints the token once; a token for an admin user only with --allow-admin
+  list-tokens                                     id, user, name, created, expires, last used, revoked
+  revoke-token --id ID                            (the id from list-tokens); the token stops working at once
 
 Roles: ${roles.join(', ')}
 Database: DATABASE_URL (default ${defaultDatabaseUrl})`;
@@ -142,6 +151,9 @@ export async function main(argv: string[]): Promise<number> {
       role: { type: 'string' },
       'display-name': { type: 'string' },
       name: { type: 'string' },
+      id: { type: 'string' },
+      'expires-days': { type: 'string' },
+      'allow-admin': { type: 'boolean' },
     },
     strict: true,
     allowPositionals: false,
@@ -187,16 +199,48 @@ export async function main(argv: string[]): Promise<number> {
       console.log(`disabled ${userName}; their sessions have ended`);
       return 0;
     }
+    case 'enable': {
+      const userName = required(values.user, 'user');
+      const user = await withStore((store) => store.users.enable(userName, cli()));
+      console.log(`enabled ${user.userName}; a sign-in lockout is cleared`);
+      return 0;
+    }
+    case 'reset-password': {
+      const userName = required(values.user, 'user');
+      const password = await readPassword();
+      const user = await withStore((store) => store.users.setPassword(userName, password, cli(), { action: 'user.password.reset' }));
+      console.log(`new password set for ${user.userName}; their sessions have ended`);
+      return 0;
+    }
     case 'create-token': {
       const userName = required(values.user, 'user');
       const name = required(values.name, 'name');
-      const token = await withStore(async (store) => {
+      const days = values['expires-days'] === undefined ? 365 : Number(values['expires-days']);
+      if (!Number.isInteger(days) || days < 1 || days > 3650) throw new UsageError('--expires-days must be a whole number of days, 1 to 3650');
+      const issued = await withStore(async (store) => {
         const owner = await store.users.get(userName);
         if (!owner) throw new StoreError('not-found', `no user named ${userName}`);
-        return (await store.apiTokens.create(owner.id, name, cli())).token;
+        return store.apiTokens.create(owner.id, name, cli(), { ttlMs: days * 86_400_000, allowAdmin: values['allow-admin'] === true });
       });
-      console.error(`API token "${name}" for ${userName} (shown once; send as Authorization: Bearer <token>):`);
-      console.log(token);
+      const expires = issued.expiresAtUtcMs === null ? 'never' : new Date(issued.expiresAtUtcMs).toISOString();
+      console.error(`API token "${name}" (id ${issued.id}) for ${userName}, expires ${expires} (shown once; send as Authorization: Bearer <token>):`);
+      console.log(issued.token);
+      return 0;
+    }
+    case 'list-tokens': {
+      const tokens = await withStore((store) => store.apiTokens.list());
+      if (tokens.length === 0) console.log('no API tokens');
+      const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+      for (const t of tokens) {
+        const state = t.revokedAtUtcMs !== null ? `revoked ${when(t.revokedAtUtcMs)}` : t.expiresAtUtcMs !== null && t.expiresAtUtcMs <= Date.now() ? 'expired' : 'live';
+        console.log([t.id, t.userName, t.role, t.name, `created ${when(t.createdAtUtcMs)}`, `expires ${t.expiresAtUtcMs === null ? 'never' : when(t.expiresAtUtcMs)}`, `last used ${when(t.lastUsedAtUtcMs)}`, state].join('\t'));
+      }
+      return 0;
+    }
+    case 'revoke-token': {
+      const id = required(values.id, 'id');
+      const revoked = await withStore((store) => store.apiTokens.revokeById(id, cli()));
+      console.log(`revoked API token ${revoked.id} ("${revoked.name}" for ${revoked.userName})`);
       return 0;
     }
     default:
