@@ -114,8 +114,14 @@ void test('failed requests map to translated sentences by status, and 409s by ki
   sentence(forbidden, 'emergency replace 403');
   assert.equal(key({ status: 404, message: 'no plan plan-x' }), 'error.notFound');
   assert.equal(key({ status: 429 }), 'error.rateLimited');
+  const locked = logic.errorInfo({ status: 429, message: '多次登录失败，账户已暂时锁定，请 42 秒后再试 / too many failed sign-ins: this account is locked for 42 s' });
+  assert.deepEqual(locked, { key: 'error.locked', params: { s: 42 } });
+  sentence(locked, 'account locked');
   assert.equal(key({ status: 500, message: 'internal error; see the server log' }), 'error.server');
-  assert.equal(key({ status: 503 }), 'error.server');
+  assert.equal(key({ status: 503 }), 'error.unavailable', 'a read while Temporal is down');
+  // A decision the API sent without an answer back (its 503), or any 5xx on a write: it may have been done.
+  assert.equal(key({ status: 503, write: true, message: '决定结果未知… / outcome unknown: …' }), 'error.outcomeUnknown');
+  assert.equal(key({ status: 500, write: true }), 'error.outcomeUnknown');
   assert.equal(key({ status: 0 }), 'error.network');
   assert.deepEqual(logic.errorInfo({ status: 418 }), { key: 'error.generic', params: { status: 418 } });
   assert.deepEqual(logic.errorInfo({ status: 0, timeout: true }), { key: 'error.timeout', params: { s: logic.REQUEST_TIMEOUT_MS / 1000 } });

@@ -1367,9 +1367,9 @@ async function renderPlan(ctx, planId) {
       view.busy = null;
       notify(errorNotice(error));
       redraw();
-      // The plan moved on (decided elsewhere, re-planned, expired), or no answer came: show where it is now,
-      // keeping the error in the notice (it already says what changed).
-      if (error instanceof ApiError && (error.status === 409 || error.status === 0)) await reload({ own: true }).catch(() => undefined);
+      // The plan moved on (decided elsewhere, re-planned, expired), or no answer came (a network failure, or
+      // a 5xx: the decision may have been taken): show where it is now, keeping the error in the notice.
+      if (error instanceof ApiError && (error.status === 409 || error.status === 0 || error.status >= 500)) await reload({ own: true }).catch(() => undefined);
     } finally {
       if (view.busy === kind) view.busy = null;
     }
@@ -3105,6 +3105,14 @@ function renderAudit(ctx) {
     }
     const from = chinaLocalToUtcMs(inputs.from.value);
     const to = chinaLocalToUtcMs(inputs.to.value);
+    // An empty range would read as "nothing happened" (the API refuses it too).
+    if (from !== undefined && to !== undefined && from >= to) {
+      error.hidden = false;
+      error.replaceChildren(t('audit.badRange'));
+      results.replaceChildren();
+      pager.replaceChildren();
+      return;
+    }
     if (from !== undefined) params.set('fromUtcMs', String(from));
     if (to !== undefined) params.set('toUtcMs', String(to));
     params.set('limit', String(limit));

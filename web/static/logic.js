@@ -93,7 +93,15 @@ export function errorInfo({ status, message, timeout = false, write = false, tim
     }
     return { key: `error.conflict.${kind}`, params: {} };
   }
-  if (status === 429) return { key: 'error.rateLimited', params: {} };
+  if (status === 429) {
+    // The per-account lockout (api/auth.ts) names its seconds; the request limiter does not.
+    const locked = /account is locked for (\d+) s/.exec(String(message ?? ''));
+    return locked ? { key: 'error.locked', params: { s: Number(locked[1]) } } : { key: 'error.rateLimited', params: {} };
+  }
+  // A write answered with a 5xx (a decision sent to the workflow without an answer back: 503) may have been
+  // done: the page reloads and says so, never "try again".
+  if (status >= 500 && write) return { key: 'error.outcomeUnknown', params: {} };
+  if (status === 503) return { key: 'error.unavailable', params: {} };
   if (status >= 500) return { key: 'error.server', params: {} };
   return { key: 'error.generic', params: { status } };
 }
@@ -121,6 +129,9 @@ export const ERROR_KEYS = [
   'error.conflict.reasonRequired',
   'error.conflict.other',
   'error.rateLimited',
+  'error.locked',
+  'error.outcomeUnknown',
+  'error.unavailable',
   'error.server',
   'error.generic',
 ];
