@@ -21,7 +21,9 @@ const usage = `Usage: tsx simulator/main.ts [options]
   --port <n>              TCP port, 0 = any free port (default 4840)
   --host <name>           interface and endpoint hostname (default 127.0.0.1)
   --scenario <name>       rain scenario: ${SCENARIO_NAMES.join(', ')} (default dry-week)
-  --speed <x|max>         simulated seconds per wall second (default 1); max = as fast as possible to the scenario end
+  --speed <x|max>         simulated seconds per wall second (default 1); max = as fast as possible to the scenario end.
+                          The PLC watchdog counts wall seconds (opcua.watchdogTimeoutS) at any speed, so a client's
+                          heartbeat every few seconds keeps REMOTE
   --seed <n>              integer seed (default 1)
   --start <ISO time>      simulation and scenario start, UTC (default: this hour)
   --step <s>              simulation step in seconds, dividing 60 (default 60)

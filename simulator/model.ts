@@ -298,6 +298,8 @@ export class Simulation {
   private readonly rain: RainMmPerMin | undefined;
   private readonly random: () => number;
   private watchdogMs: number;
+  /** The watchdog's time base (ms): simulated time by default; wall time under a fast clock (setWatchdogClock). */
+  private watchdogNowMs: (() => number) | null = null;
   private readonly opts: Required<
     Pick<SimulationOptions, 'dwfNoiseFraction' | 'analyserNoiseFraction' | 'iaRecoveryMmPerDay' | 'piIntegralMin' | 'tankDepthM' | 'highLevelOverride' | 'tankHighLevelProtection' | 'dryRunHysteresisM'>
   >;
@@ -1394,7 +1396,7 @@ export class Simulation {
   }
 
   private isRemoteActive(s: number): boolean {
-    return this.mode[s] === StationMode.remote && this.tMs - this.hbTimeMs[s]! <= this.watchdogMs;
+    return this.mode[s] === StationMode.remote && this.watchdogTimeMs() - this.hbTimeMs[s]! <= this.watchdogMs;
   }
 
   private startPump(p: number): void {
@@ -1456,7 +1458,7 @@ export class Simulation {
 
   /** One PLC scan of every station: pumps on/off and speeds; leaves the pumped flow in flowCmdM3h and pumpDemandM3. */
   private scan(): void {
-    const t = this.tMs;
+    const wdNow = this.watchdogTimeMs();
     const dtH = this.dtH;
     const watchdogMs = this.watchdogMs;
     const { highLevelOverride, dryRunHysteresisM, piIntegralMin } = this.opts;
@@ -1473,7 +1475,7 @@ export class Simulation {
 
       // Which logic is in force: local levels, the remote band, or the remote flow setpoint.
       let ctl: (typeof Ctl)[keyof typeof Ctl] = Ctl.Local;
-      if (mode[s] === StationMode.remote && t - hbTimeMs[s]! <= watchdogMs) {
+      if (mode[s] === StationMode.remote && wdNow - hbTimeMs[s]! <= watchdogMs) {
         if (highLevelOverride) {
           if (level >= highAlarm) override[s] = 1;
           else if (level < pumpStartM[s]!) override[s] = 0;
@@ -1706,6 +1708,21 @@ export class Simulation {
     this.floodSeason = on;
   }
 
+  /**
+   * Count the PLC watchdog in another time base than simulated time: `nowMs` (e.g. Date.now) under a clock that
+   * runs as fast as possible, where no client could beat a timeout in simulated seconds. The timeout is then in
+   * seconds of that base; null returns to simulated time. Heartbeats already seen are forgotten (their times
+   * were in the old base), so every station needs a fresh heartbeat to be in REMOTE.
+   */
+  setWatchdogClock(nowMs: (() => number) | null): void {
+    this.watchdogNowMs = nowMs;
+    this.hbTimeMs.fill(Number.NEGATIVE_INFINITY);
+  }
+
+  private watchdogTimeMs(): number {
+    return this.watchdogNowMs === null ? this.tMs : this.watchdogNowMs();
+  }
+
   /** The PLC watchdog, in simulated seconds (the runner scales it when the clock is accelerated). */
   setWatchdogTimeoutS(seconds: number): void {
     if (!(seconds > 0)) throw new RangeError(`watchdog timeout must be positive, got ${seconds}`);
@@ -1883,7 +1900,7 @@ export class Simulation {
         break;
       case 'heartbeat':
         // The watchdog sees a change of value, not a rewrite of the same value.
-        if (num !== this.hbValue[i]) this.hbTimeMs[i] = this.tMs;
+        if (num !== this.hbValue[i]) this.hbTimeMs[i] = this.watchdogTimeMs();
         this.hbValue[i] = num;
         break;
       case 'transferSpM3h':

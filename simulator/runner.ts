@@ -25,6 +25,13 @@ export type ClockOptions =
       chunkBudgetMs?: number;
       /** Pause between chunks (ms); default 0. */
       chunkPauseMs?: number;
+      /**
+       * 'wall' (default) counts the PLC watchdog in wall-clock seconds (network.opcua.watchdogTimeoutS of them),
+       * the time base a client keeps it alive in: at thousands of simulated minutes per wall second a timeout in
+       * simulated seconds lapses between any two heartbeats, and every station would stay in local fallback.
+       * 'simulated' keeps it in simulated seconds (then no client can hold REMOTE).
+       */
+      watchdogBasis?: 'wall' | 'simulated';
     };
 
 export interface SimulationClock {
@@ -75,6 +82,10 @@ export function createClock(simulation: Simulation, options: ClockOptions, wallN
 
   if (options.mode === 'paced' && (options.watchdogBasis ?? 'wall') === 'wall') {
     simulation.setWatchdogTimeoutS(simulation.network.opcua.watchdogTimeoutS * options.speed);
+  } else if (options.mode === 'fast' && (options.watchdogBasis ?? 'wall') === 'wall') {
+    // Not a scale but a time base: the simulated-per-wall ratio of a fast clock is not constant.
+    simulation.setWatchdogClock(wallNowMs);
+    simulation.setWatchdogTimeoutS(simulation.network.opcua.watchdogTimeoutS);
   }
 
   const clock: SimulationClock = {

@@ -394,6 +394,30 @@ void describe('simulator clock', () => {
       clock.stop();
     }
   });
+
+  void it('counts the watchdog in wall seconds under a fast clock, so a heartbeat every few seconds holds REMOTE', () => {
+    const s = sim();
+    let wallMs = 5_000_000;
+    const clock = createClock(s, { mode: 'fast' }, () => wallMs);
+    s.writeSetpoint('W1', 'heartbeat', 1);
+    clock.advance(600); // ten simulated hours within the same wall second
+    assert.equal(s.readTag('W1', 'remoteActive').value, true);
+    wallMs += 100_000;
+    clock.advance(600);
+    assert.equal(s.readTag('W1', 'remoteActive').value, true, '100 wall seconds: within the 120-s watchdog');
+    wallMs += 21_000;
+    clock.advance(1);
+    assert.equal(s.readTag('W1', 'remoteActive').value, false, '121 wall seconds without a heartbeat');
+    s.writeSetpoint('W1', 'heartbeat', 2);
+    clock.advance(1);
+    assert.equal(s.readTag('W1', 'remoteActive').value, true);
+
+    const simulated = sim();
+    const simClock = createClock(simulated, { mode: 'fast', watchdogBasis: 'simulated' }, () => wallMs);
+    simulated.writeSetpoint('W1', 'heartbeat', 1);
+    simClock.advance(3);
+    assert.equal(simulated.readTag('W1', 'remoteActive').value, false, "'simulated': 180 simulated seconds lapse it");
+  });
 });
 
 void describe('simulator model: day calendar', () => {
