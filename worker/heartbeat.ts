@@ -1,12 +1,14 @@
 // The dispatch heartbeat: while this worker runs, the watchdog tag of each station the dispatch stands
-// behind is refreshed well inside the PLC's timeout, so those stations keep the last approved setpoints.
+// behind is refreshed well inside the PLC's timeout, so those stations keep the live plan's setpoints.
 // A station whose last dispatch was not verified (its writes failed or read back wrong, it was handed back,
 // or the plan's step failed) is left out, so its watchdog lapses and its PLC takes local authority until a
-// later plan writes it successfully. When the worker (or its link) dies, the heartbeat stops and every
-// PLC falls back to its own level control — the fail-safe the PLC owns.
+// later plan writes it successfully. Once no plan is live — the last one completed and its last step's time
+// is over, or it ended otherwise — no station is refreshed: every PLC falls back to its own level control,
+// as the expiry message tells the dispatcher. When the worker (or its link) dies, the heartbeat stops and
+// every PLC does the same — the fail-safe the PLC owns.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { OpcUaConnector } from '../connectors/opcua.js';
-import { coordinatorStateQuery, coordinatorWorkflowId, dispatchStateQuery, type DispatchCycleState } from '../contract/index.js';
+import { coordinatorStateQuery, coordinatorWorkflowId, dispatchStateQuery, type CoordinatorState, type DispatchCycleState } from '../contract/index.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { resolveTagMap } from '../network/tags.js';
 
@@ -53,29 +55,47 @@ export function stationsVerifiedBy(state: DispatchCycleState): Set<string> | nul
   return new Set([...verified].filter(([id, ok]) => ok && !handedBack.has(id)).map(([id]) => id));
 }
 
+/** When the plan's last step ends (its own length, else the plan's step); undefined without a plan. */
+export function planEndsUtcMs(state: Pick<DispatchCycleState, 'plan'>): number | undefined {
+  const last = state.plan?.steps.at(-1);
+  return last && state.plan ? last.startUtcMs + (last.durationMin ?? state.plan.stepMin) * 60_000 : undefined;
+}
+
 /**
  * The stations whose last dispatch outcome was verified, read from Temporal (so a restarted worker knows
  * them at once): the coordinator names the plan that went live last, whose state holds its latest step's
- * writes and its hand-backs. No coordinator, no plan ever live, or that plan's history gone: none.
+ * writes and its hand-backs. Stood behind only while that plan is live at the coordinator, or completed with
+ * its last step's time not over, and never past its last step's end. No coordinator, no plan ever live, that
+ * plan over (or its history gone): none, so the PLC watchdogs lapse to local control.
  */
-export function dispatchedStations(client: Pick<Client, 'workflow'>, networkId: string): RefreshedStations {
+export function dispatchedStations(client: Pick<Client, 'workflow'>, networkId: string, now: () => number = Date.now): RefreshedStations {
   /** A plan that has closed does not change: its answer is kept instead of replaying its history each beat. */
-  let closed: { workflowId: string; stations: Set<string> } | undefined;
+  let closed: { workflowId: string; stations: Set<string>; untilUtcMs: number } | undefined;
+  const until = (c: { stations: Set<string>; untilUtcMs: number }) => (now() < c.untilUtcMs ? c.stations : new Set<string>());
   return async () => {
-    let lastWorkflowId: string | undefined;
+    let coordinator: CoordinatorState;
     try {
-      lastWorkflowId = (await client.workflow.getHandle(coordinatorWorkflowId(networkId)).query(coordinatorStateQuery)).lastApproved?.workflowId;
+      coordinator = await client.workflow.getHandle(coordinatorWorkflowId(networkId)).query(coordinatorStateQuery);
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return new Set();
       throw error;
     }
+    const lastWorkflowId = coordinator.lastApproved?.workflowId;
     if (!lastWorkflowId) return new Set();
-    if (closed?.workflowId === lastWorkflowId) return closed.stations;
+    if (closed?.workflowId === lastWorkflowId) return until(closed);
     try {
       const state = await client.workflow.getHandle(lastWorkflowId).query(dispatchStateQuery);
       const stations = stationsVerifiedBy(state);
-      if (stations && (state.status === 'completed' || state.status === 'dispatch-failed' || state.status === 'replaced')) closed = { workflowId: lastWorkflowId, stations };
-      return stations;
+      const endsUtcMs = planEndsUtcMs(state);
+      if (state.status === 'completed' || state.status === 'dispatch-failed' || state.status === 'replaced') {
+        // A completed plan's last step holds until its time is over (not known: not at all); a failed or replaced one stands behind none.
+        closed = { workflowId: lastWorkflowId, stations: (state.status === 'completed' ? stations : null) ?? new Set(), untilUtcMs: endsUtcMs ?? Number.NEGATIVE_INFINITY };
+        return until(closed);
+      }
+      // Not live at the coordinator (it closed, or never told it): nothing stands behind it.
+      if (coordinator.live?.workflowId !== lastWorkflowId) return new Set();
+      if (stations === null) return null; // gone live, first step not finished: the keeper keeps its last answer
+      return endsUtcMs === undefined || now() < endsUtcMs ? stations : new Set();
     } catch (error) {
       // Past the namespace's retention nothing says what that plan wrote: stand behind no station.
       if (error instanceof WorkflowNotFoundError) return new Set();

@@ -1,7 +1,8 @@
 // The PLC watchdog is refreshed only for stations the dispatch stands behind: a step writes a station's
 // heartbeat only once its setpoints read back right; a hand-back writes none; the keeper refreshes only the
-// stations whose last dispatch outcome was verified (read from the plan that went live last), so a station
-// that failed, mismatched or was handed back lapses to local control until a later plan writes it.
+// stations whose last dispatch outcome was verified (read from the plan that went live last, while it is live
+// or its last step's time is not over), so a station that failed, mismatched or was handed back lapses to
+// local control until a later plan writes it, and every station does once no plan is live.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -130,6 +131,7 @@ test('dispatchedStations asks the coordinator for the plan that went live last, 
   workflows[coordinatorWorkflowId(network.id)] = coordinator;
   assert.deepEqual(await source(), new Set(), 'no plan ever live');
   coordinator.lastApproved = { workflowId: 'plan-a', planId: 'plan-a', kind: 'cycle', approvedAtUtcMs: NOW, approvedBy: 'wang', operatingMode: 'normal', steps: [] };
+  coordinator.live = { workflowId: 'plan-a', planId: 'plan-a', kind: 'cycle' };
   assert.deepEqual(await source(), new Set(), 'the plan\'s history is gone (retention): nothing to stand behind');
   workflows['plan-a'] = planState({ handedBack: [{ stationId: 'W1', atUtcMs: NOW, stepIndex: 0, reason: 'x', written: false }] });
   assert.deepEqual([...(await source())!].sort(), ['W2', 'X1']);
@@ -184,4 +186,56 @@ test('the keeper refreshes only the stations its source names, keeps the last an
   } finally {
     await all.stop();
   }
+});
+
+test('once no plan is live the keeper stands behind no station: a completed plan until its last step\'s time is over, a plan the coordinator no longer holds live not at all', async () => {
+  const workflows: Record<string, unknown> = {};
+  const queries: string[] = [];
+  const client = {
+    workflow: {
+      getHandle: (workflowId: string) => ({
+        query: () => {
+          queries.push(workflowId);
+          return workflowId in workflows ? Promise.resolve(workflows[workflowId]) : Promise.reject(new WorkflowNotFoundError(`no ${workflowId}`, workflowId, undefined));
+        },
+      }),
+    },
+  } as unknown as Pick<Client, 'workflow'>;
+  let now = NOW;
+  const source = dispatchedStations(client, network.id, () => now);
+  // Two 15-min steps from NOW: the last one ends at NOW + 30 min.
+  const plan = { ...ruleBasedPlan({ planId: 'plan-a', network, snapshot: { networkId: network.id, readAtUtcMs: NOW, stations: [], readings: [], badTagCount: 0 }, forecast: null, nowUtcMs: NOW }) };
+  plan.steps = plan.steps.slice(0, 2);
+  const endsUtcMs = plan.steps[1]!.startUtcMs + plan.stepMin * 60_000;
+  const ref = { workflowId: 'plan-a', planId: 'plan-a', kind: 'cycle' as const };
+  const coordinator: Partial<CoordinatorState> = { live: ref, lastApproved: { ...ref, approvedAtUtcMs: NOW, approvedBy: 'wang', operatingMode: 'normal', steps: plan.steps } };
+  workflows[coordinatorWorkflowId(network.id)] = coordinator;
+
+  // Live, dispatched: its verified stations.
+  workflows['plan-a'] = planState({ plan });
+  assert.deepEqual([...(await source())!].sort(), ['W1', 'W2', 'X1']);
+
+  // Completed (its last step applied): the coordinator holds it live no more, but the last step is in force until it ends.
+  coordinator.live = null;
+  workflows['plan-a'] = planState({ plan, status: 'completed' });
+  now = endsUtcMs - 60_000;
+  assert.deepEqual([...(await source())!].sort(), ['W1', 'W2', 'X1'], 'the last step\'s time is not over');
+  now = endsUtcMs;
+  assert.deepEqual(await source(), new Set(), 'the plan is over: every watchdog lapses to local control');
+  const asked = queries.filter((q) => q === 'plan-a').length;
+  now = endsUtcMs + 3 * 86_400_000;
+  assert.deepEqual(await source(), new Set(), 'days later, still none');
+  assert.equal(queries.filter((q) => q === 'plan-a').length, asked, 'a closed plan is not asked again');
+
+  // A plan still 'dispatched' that the coordinator does not hold live (terminated, its close never told): none.
+  const b = { workflowId: 'plan-b', planId: 'plan-b', kind: 'cycle' as const };
+  coordinator.lastApproved = { ...b, approvedAtUtcMs: NOW, approvedBy: 'wang', operatingMode: 'normal', steps: plan.steps };
+  workflows['plan-b'] = planState({ plan, planId: 'plan-b' });
+  now = NOW;
+  assert.deepEqual(await source(), new Set());
+  // Live, but past its last step's end (its workflow stopped without closing): none either.
+  coordinator.live = b;
+  assert.deepEqual([...(await source())!].sort(), ['W1', 'W2', 'X1']);
+  now = endsUtcMs + 1;
+  assert.deepEqual(await source(), new Set());
 });
