@@ -516,6 +516,8 @@ export class Simulation {
   private readonly analyserNode: Int32Array;
   private readonly analyserDry: Float64Array; // × NQ
   private readonly flatLine: (Float64Array | null)[];
+  /** Status a flat-lined analyser reports (Good by default: a frozen analyser in the field usually does). */
+  private readonly flatLineQuality: TagQuality[];
   private readonly commLoss = new Set<string>();
   private readonly events: OverflowEvent[] = [];
 
@@ -902,6 +904,7 @@ export class Simulation {
     this.analyserNode = new Int32Array(n.analysers.length);
     this.analyserDry = new Float64Array(n.analysers.length * NQ);
     this.flatLine = new Array<Float64Array | null>(n.analysers.length).fill(null);
+    this.flatLineQuality = new Array<TagQuality>(n.analysers.length).fill('good');
     n.analysers.forEach((a, i) => {
       this.analyserNode[i] = nodeOf(a.node, `analyser ${a.id}`);
       QUALITY_PARAMETERS.forEach((q, j) => (this.analyserDry[i * NQ + j] = a.dryWeather[q] ?? 0));
@@ -1678,10 +1681,14 @@ export class Simulation {
     this.stuckQuality[s] = quality;
   }
 
-  /** Freeze an analyser's readings at their current values. */
-  setAnalyserFlatLine(analyserId: string, flat: boolean): void {
+  /**
+   * Freeze an analyser's readings at their current values. A frozen analyser in the field usually keeps
+   * reporting Good, so only a flat-line detector finds it (domain.md); `quality` 'uncertain' makes it say so.
+   */
+  setAnalyserFlatLine(analyserId: string, flat: boolean, quality: TagQuality = 'good'): void {
     const i = this.network.analysers.findIndex((a) => a.id === analyserId);
     if (i < 0) throw new Error(`unknown analyser ${analyserId}`);
+    this.flatLineQuality[i] = quality;
     if (!flat) {
       this.flatLine[i] = null;
       return;
@@ -1784,7 +1791,7 @@ export class Simulation {
     let quality: TagQuality = 'good';
     if (this.commLoss.has(objectId)) quality = 'bad';
     else if (a.kind === 'station' && tag === 'levelM' && this.stuck[a.index] === 1) quality = this.stuckQuality[a.index]!;
-    else if (a.kind === 'analyser' && this.flatLine[a.index] !== null) quality = 'uncertain';
+    else if (a.kind === 'analyser' && this.flatLine[a.index] !== null) quality = this.flatLineQuality[a.index]!;
     return { value, quality, dataType };
   }
 

@@ -222,7 +222,7 @@ test('InfluxDB stopped for a while during ingest: points are spooled, replayed i
 
 test('faulty sensors are flagged: Bad status, Uncertain status, flat line, out of range', async () => {
   simulation.setCommunicationLoss('E3', true);
-  simulation.setAnalyserFlatLine('Q-WP', true);
+  simulation.setAnalyserFlatLine('Q-WP', true, 'uncertain');
   simulation.setLevelSensorStuck('W2', true, 'good');
   const has = (objectId: string, tag: string, kind: string) => ingest.flags().some((f) => f.objectId === objectId && f.tag === tag && f.kind === kind);
   await until('flags for the faults', 20_000, () => has('E3', 'levelM', 'bad_status') && has('Q-WP', 'codMgL', 'uncertain_status') && has('Q-WP', 'codMgL', 'flatline') && has('W2', 'levelM', 'flatline') && has('W1', 'levelM', 'out_of_range'));

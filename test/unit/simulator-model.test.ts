@@ -328,10 +328,15 @@ void describe('simulator model: tags', () => {
     assert.equal(num(s, 'W1', 'levelM'), frozen);
     assert.notEqual(s.trueLevelM('W1'), frozen);
 
+    // A frozen analyser keeps reporting Good by default, as in the field; Uncertain on request.
     s.setAnalyserFlatLine('Q-W6', true);
     const flat = num(s, 'Q-W6', 'codMgL');
     s.advance(30);
     assert.equal(num(s, 'Q-W6', 'codMgL'), flat);
+    assert.equal(s.readTag('Q-W6', 'codMgL').quality, 'good');
+    s.setAnalyserFlatLine('Q-W6', false);
+    s.setAnalyserFlatLine('Q-W6', true, 'uncertain');
+    s.advance(5);
     assert.equal(s.readTag('Q-W6', 'codMgL').quality, 'uncertain');
 
     s.setCommunicationLoss('E1', true);
