@@ -408,6 +408,7 @@ const routes = [
   { pattern: /^\/reports$/, render: renderReports },
   { pattern: /^\/reports\/([^/]+)$/, render: renderReport },
   { pattern: /^\/audit$/, render: renderAudit },
+  { pattern: /^\/account$/, render: renderAccount },
 ];
 
 async function route() {
@@ -489,7 +490,7 @@ function renderChrome(path) {
   if (session) {
     const role = tOr(`role.${session.user.role}`, session.user.role);
     userBox.append(
-      h('span', { class: 'user-name', title: t('user.signedInAs', { name: session.user.displayName || session.user.userName, role }) }, session.user.displayName || session.user.userName),
+      h('a', { class: 'user-name', href: '#/account', title: t('user.signedInAs', { name: session.user.displayName || session.user.userName, role }) }, session.user.displayName || session.user.userName),
       ' ',
       badge('role', role),
     );
@@ -3055,6 +3056,53 @@ async function renderReport(ctx, eventId) {
       ]),
     ),
   );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Account: change one's own password (POST /api/auth/password; the other sessions end, this one stays)
+
+function renderAccount() {
+  setTitle(t('account.title'));
+  main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('account.title'))));
+  const input = (autocomplete) => h('input', { type: 'password', autocomplete, required: true, maxlength: 1024 });
+  const inputs = { current: input('current-password'), next: input('new-password'), repeat: input('new-password') };
+  const field = (key, el, hint) => {
+    el.id = uid('account');
+    const hintId = hint ? `${el.id}-hint` : null;
+    if (hintId) el.setAttribute('aria-describedby', hintId);
+    return h('div', { class: 'field' }, h('label', { for: el.id }, t(key)), el, hint ? h('p', { id: hintId, class: 'hint' }, hint) : null);
+  };
+  const status = h('div', { role: 'status' });
+  const button = h('button', { type: 'submit', class: 'btn btn-primary' }, t('account.submit'));
+  const form = h(
+    'form',
+    { novalidate: true },
+    h('h2', {}, t('account.password')),
+    field('account.current', inputs.current),
+    field('account.new', inputs.next, t('account.policy')),
+    field('account.repeat', inputs.repeat),
+    button,
+    status,
+  );
+  const say = (kind, text) => status.replaceChildren(h('p', { class: `alert alert-${kind}` }, text));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if ([...inputs.next.value].length < 12) return say('error', t('account.tooShort'));
+    if (inputs.next.value !== inputs.repeat.value) return say('error', t('account.mismatch'));
+    button.disabled = true;
+    try {
+      await api('/api/auth/password', { method: 'POST', body: { currentPassword: inputs.current.value, newPassword: inputs.next.value } });
+      for (const el of Object.values(inputs)) el.value = '';
+      say('ok', t('account.changed'));
+    } catch (error) {
+      // A wrong current password is its own sentence; any other refusal (too weak) keeps the server's words folded.
+      if (error instanceof ApiError && error.status === 400 && /currentPassword/.test(error.message)) say('error', t('account.wrongCurrent'));
+      else status.replaceChildren(errorView(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  main.append(h('p', {}, t('account.intro')), form);
 }
 
 // ---------------------------------------------------------------------------------------------------
