@@ -37,7 +37,12 @@ const AUDIT_ACTIONS = [
   'auth.login',
   'auth.login.ok',
   'auth.login.failed',
+  'auth.login.locked',
+  'auth.login.throttled',
   'auth.logout',
+  'auth.password.change',
+  'auth.password.change.failed',
+  'access.forbidden',
   'plan',
   'plan.approve',
   'plan.reject',
@@ -45,6 +50,9 @@ const AUDIT_ACTIONS = [
   'plan.reject.refused',
   'plan.modify',
   'plan.modify.refused',
+  'plan.approve.unknown',
+  'plan.reject.unknown',
+  'plan.modify.unknown',
   'flood',
   'flood.approve',
   'flood.reject',
@@ -56,7 +64,11 @@ const AUDIT_ACTIONS = [
   'user.create',
   'user.set-role',
   'user.disable',
+  'user.enable',
+  'user.password.reset',
+  'token',
   'token.create',
+  'token.revoke',
 ];
 const FORECAST_OLD_MS = 6 * 3_600_000;
 const UNIT_M3H = 'm³/h';
@@ -3237,7 +3249,7 @@ function auditTable(entries) {
       entries.map((e) => {
         const detail = e.detail === null || e.detail === undefined ? '' : JSON.stringify(e.detail);
         const short = detail.length > 160 ? `${detail.slice(0, 160)}…` : detail;
-        const failed = /failed|refused/.test(e.action);
+        const failed = /failed|refused|locked|throttled|forbidden|unknown/.test(e.action);
         return h(
           'tr',
           { class: failed ? 'row-warn' : undefined },
