@@ -2,11 +2,13 @@
 //   tsx simulator/main.ts --network config/reference-network.json --port 4840 --scenario moderate \
 //     --speed 60 --seed 1 --start 2026-07-01T00:00:00Z
 // Credentials: OPCUA_USER and OPCUA_PASSWORD (both or neither; never on the command line).
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadNetworkFile } from '../network/load.js';
 import { ConfigError } from '../network/validate.js';
+import { faultApplier, parseFaultScript } from './faults.js';
 import { createSimulation } from './model.js';
 import type { ControlMode } from './model.js';
 import { startSimulatorServer } from './opcua-server.js';
@@ -30,6 +32,8 @@ const usage = `Usage: tsx simulator/main.ts [options]
   --modes <list>          endpoints: None,SignAndEncrypt (default both, or SignAndEncrypt with credentials)
   --initial-mode <m>      PLC mode switch of every station at start: remote or local (default remote)
   --pki <folder>          server PKI folder (default .data/pki/simulator)
+  --faults <file>         timed faults and field actions, a JSON array (pump trips, LOCAL switch, communication
+                          loss, stuck sensors, flood season, pollution spikes): see simulator/faults.ts
   -h, --help              this text
 Environment: OPCUA_USER and OPCUA_PASSWORD require username/password sessions.`;
 
@@ -54,6 +58,7 @@ interface CliOptions {
   security: SimulatorSecurity | undefined;
   initialMode: ControlMode;
   pkiFolder: string | undefined;
+  faultsFile: string | undefined;
 }
 
 function parseCli(argv: string[], env: NodeJS.ProcessEnv, nowUtcMs: number): CliOptions | 'help' {
@@ -73,6 +78,7 @@ function parseCli(argv: string[], env: NodeJS.ProcessEnv, nowUtcMs: number): Cli
       modes: { type: 'string' },
       'initial-mode': { type: 'string', default: 'remote' },
       pki: { type: 'string' },
+      faults: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -147,6 +153,7 @@ function parseCli(argv: string[], env: NodeJS.ProcessEnv, nowUtcMs: number): Cli
     security,
     initialMode,
     pkiFolder: values.pki === undefined ? undefined : path.resolve(values.pki),
+    faultsFile: values.faults === undefined ? undefined : path.resolve(values.faults),
   };
 }
 
@@ -169,6 +176,15 @@ async function main(): Promise<number> {
   } catch (error) {
     console.error(error instanceof ConfigError ? `simulator: --network: ${error.message}` : `simulator: ${(error as Error).message}`);
     return 2;
+  }
+  let faults: ReturnType<typeof parseFaultScript> = [];
+  if (options.faultsFile !== undefined) {
+    try {
+      faults = parseFaultScript(JSON.parse(await readFile(options.faultsFile, 'utf8')) as unknown, network);
+    } catch (error) {
+      console.error(`simulator: --faults ${options.faultsFile}: ${(error as Error).message}`);
+      return 2;
+    }
   }
   const { scenario, rainMmPerMin } = scenarioRain(options.scenario, options.startUtcMs);
   const simulation = createSimulation({
@@ -195,6 +211,15 @@ async function main(): Promise<number> {
       `start ${new Date(options.startUtcMs).toISOString()}, ${options.security ? `username/password (${options.security.modes?.join(',') ?? 'SignAndEncrypt'})` : 'anonymous'}`,
   );
   console.log(`simulator: OPC UA endpoint ${server.endpointUrl}`);
+  if (faults.length > 0) {
+    const applyDue = faultApplier(simulation, faults, options.startUtcMs);
+    const report = () => {
+      for (const e of applyDue()) console.log(`simulator: ${new Date(simulation.timeUtcMs).toISOString()} fault ${JSON.stringify(e)}`);
+    };
+    report();
+    server.clock.onAdvance(report);
+    console.log(`simulator: ${faults.length} timed faults from ${options.faultsFile}`);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
