@@ -421,6 +421,7 @@ const routes = [
   { pattern: /^\/reports\/([^/]+)$/, render: renderReport },
   { pattern: /^\/audit$/, render: renderAudit },
   { pattern: /^\/account$/, render: renderAccount },
+  { pattern: /^\/users$/, render: renderUsers },
 ];
 
 async function route() {
@@ -494,6 +495,7 @@ function renderChrome(path) {
     { href: '#/reports', key: 'nav.reports', active: path.startsWith('/reports') },
   ];
   if (hasRole('supervisor')) links.push({ href: '#/audit', key: 'nav.audit', active: path === '/audit' });
+  if (hasRole('admin')) links.push({ href: '#/users', key: 'nav.users', active: path === '/users' });
   nav.replaceChildren(...(session ? links.map((l) => h('a', { href: l.href, 'aria-current': l.active ? 'page' : undefined }, t(l.key))) : []));
   nav.hidden = !session;
 
@@ -3115,6 +3117,115 @@ function renderAccount() {
     }
   });
   main.append(h('p', {}, t('account.intro')), form);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Users and API tokens (admin): enable or disable a user, revoke a token. Creating users, resetting passwords
+// and issuing tokens stay with the API and `npm run admin` (a password or token is never typed or shown here).
+
+async function renderUsers(ctx) {
+  setTitle(t('users.title'));
+  main.append(h('div', { class: 'page-head' }, h('h1', { tabindex: -1 }, t('users.title'))));
+  if (!hasRole('admin')) {
+    main.append(h('p', { class: 'alert alert-info' }, t('users.forbidden')));
+    return;
+  }
+  const status = h('div', { role: 'status' });
+  const usersBox = h('div', { class: 'table-wrap' }, h('p', { class: 'muted' }, t('common.loading')));
+  const tokensBox = h('div', { class: 'table-wrap' });
+  main.append(h('p', { class: 'muted' }, t('users.intro')), status, h('section', { class: 'panel' }, h('h2', {}, t('users.users')), usersBox), h('section', { class: 'panel' }, h('h2', {}, t('users.tokens')), tokensBox));
+  const when = (ms) => (ms === null || ms === undefined ? '—' : fmtTime(ms));
+  // Disabling and revoking ask first (a revoked token cannot be restored: a new one must be issued).
+  const act = async (request, done, confirmText) => {
+    if (confirmText) {
+      const answer = await openDialog({ title: confirmText, body: [h('p', {}, t('users.confirmBody'))], confirmLabel: t('users.confirm'), confirmClass: 'btn-danger' });
+      if (!answer || !ctx.alive()) return;
+    }
+    try {
+      await request();
+      if (!ctx.alive()) return;
+      status.replaceChildren(h('p', { class: 'alert alert-ok' }, done));
+    } catch (error) {
+      if (ctx.alive()) status.replaceChildren(errorView(error));
+    }
+    await load();
+  };
+  const load = async () => {
+    let users;
+    let tokens;
+    try {
+      [users, tokens] = await Promise.all([api('/api/users'), api('/api/tokens')]);
+    } catch (error) {
+      if (ctx.alive()) usersBox.replaceChildren(errorView(error));
+      return;
+    }
+    if (!ctx.alive()) return;
+    usersBox.replaceChildren(
+      h(
+        'table',
+        { class: 'data-table' },
+        h('caption', { class: 'sr-only' }, t('users.users')),
+        h('thead', {}, h('tr', {}, ['users.colUser', 'users.colName', 'users.colRole', 'users.colState', 'users.colCreated', 'users.colAction'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h(
+          'tbody',
+          {},
+          users.users.map((u) => {
+            const self = u.userName.toLowerCase() === session.user.userName.toLowerCase();
+            const button = u.disabled
+              ? h('button', { type: 'button', class: 'btn', onclick: () => void act(() => api(`/api/users/${encodeURIComponent(u.userName)}/enable`, { method: 'POST' }), t('users.enabled', { user: u.userName })) }, t('users.enable'))
+              : h('button', { type: 'button', class: 'btn btn-danger', disabled: self || undefined, title: self ? t('users.notSelf') : undefined, onclick: () => void act(() => api(`/api/users/${encodeURIComponent(u.userName)}/disable`, { method: 'POST' }), t('users.disabled', { user: u.userName }), t('users.confirmDisable', { user: u.userName })) }, t('users.disable'));
+            return h(
+              'tr',
+              { class: u.disabled ? 'row-warn' : undefined },
+              h('td', { class: 'mono' }, u.userName),
+              h('td', {}, u.displayName),
+              h('td', {}, tOr(`role.${u.role}`, u.role)),
+              h('td', {}, u.disabled ? t('users.stateDisabled') : t('users.stateActive')),
+              h('td', { class: 'nowrap' }, when(u.createdAtUtcMs)),
+              h('td', {}, button),
+            );
+          }),
+        ),
+      ),
+    );
+    tokensBox.replaceChildren(
+      tokens.tokens.length
+        ? h(
+            'table',
+            { class: 'data-table' },
+            h('caption', { class: 'sr-only' }, t('users.tokens')),
+            h('thead', {}, h('tr', {}, ['users.colToken', 'users.colUser', 'users.colCreated', 'users.colExpires', 'users.colLastUsed', 'users.colState', 'users.colAction'].map((k) => h('th', { scope: 'col' }, t(k))))),
+            h(
+              'tbody',
+              {},
+              tokens.tokens.map((tk) => {
+                const expired = tk.expiresAtUtcMs !== null && tk.expiresAtUtcMs <= Date.now();
+                const state = tk.revokedAtUtcMs !== null ? t('users.tokenRevoked', { time: when(tk.revokedAtUtcMs) }) : expired ? t('users.tokenExpired') : t('users.stateActive');
+                const live = tk.revokedAtUtcMs === null && !expired;
+                return h(
+                  'tr',
+                  { class: live ? undefined : 'muted' },
+                  h('td', {}, tk.name, h('div', { class: 'mono small muted' }, tk.id)),
+                  h('td', { class: 'mono' }, tk.userName, ' ', badge('role', tOr(`role.${tk.role}`, tk.role))),
+                  h('td', { class: 'nowrap' }, when(tk.createdAtUtcMs)),
+                  h('td', { class: 'nowrap' }, tk.expiresAtUtcMs === null ? t('users.never') : when(tk.expiresAtUtcMs)),
+                  h('td', { class: 'nowrap' }, when(tk.lastUsedAtUtcMs)),
+                  h('td', {}, state),
+                  h(
+                    'td',
+                    {},
+                    live
+                      ? h('button', { type: 'button', class: 'btn btn-danger', 'aria-label': t('users.revokeNamed', { name: tk.name }), onclick: () => void act(() => api(`/api/tokens/${tk.id}`, { method: 'DELETE' }), t('users.revoked', { name: tk.name }), t('users.confirmRevoke', { name: tk.name, user: tk.userName })) }, t('users.revoke'))
+                      : '',
+                  ),
+                );
+              }),
+            ),
+          )
+        : h('p', { class: 'muted' }, t('users.noTokens')),
+    );
+  };
+  await load();
 }
 
 // ---------------------------------------------------------------------------------------------------
