@@ -684,6 +684,18 @@ test('recorded histories replay on the current workflow code (determinism), and 
     'flood-season-faults-replaced-v0.json',
     // Recorded on the code before the replan-only-on-rise marker: each lower level after onset proposed a new plan.
     'flood-season-faults-tail-v0.json',
+    // Recorded by dispatch-plan-faults.test.ts before the notify-outcome and telemetry-best-effort markers, and
+    // an approval accepted after a supersede (replays: the validator and the handler's status write no command).
+    'plan-notify-undelivered-v0.json',
+    'plan-escalation-unnotified-v0.json',
+    'dispatch-cycle-telemetry-down-v0.json',
+    'plan-superseded-race-v0.json',
+    // Recorded by autonomy-bounds.test.ts before the autonomy-reference-guards marker, and one after it.
+    'plan-autonomy-ratchet-v0.json',
+    'plan-autonomy-tank-v0.json',
+    'plan-autonomy-ended-v0.json',
+    'plan-autonomy-failed-v0.json',
+    'plan-autonomy-ratchet.json',
   ];
   for (const file of expected) assert.ok(files.includes(file), `missing recorded history ${file} (record with RECORD_HISTORIES=1)`);
   for (const file of files) {
