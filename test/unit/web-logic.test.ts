@@ -301,6 +301,7 @@ void test("a modification's constraints become one sentence per band, lock and c
 void test('history details: the plan workflow\'s texts become sentences; comments and unknown texts stay as sent', () => {
   const d = (status: string, detail: string | null) => logic.planEventDetail(status, detail);
   assert.deepEqual(sentence(d('escalated', 'notified the supervisor after 30 min'), 'escalated'), { key: 'event.escalatedAfter', params: { role: 'supervisor', min: 30 } });
+  assert.deepEqual(sentence(d('escalated', 'the supervisor could NOT be notified after 30 min (see notification-failed)'), 'escalated'), { key: 'event.escalationUnnotified', params: { role: 'supervisor', min: 30 } });
   assert.deepEqual(sentence(d('expired', 'plan plan-a stays in force'), 'kept'), { key: 'event.keptPlan', params: { planId: 'plan-a' } });
   assert.deepEqual(sentence(d('rejected', 'stations keep their current setpoints / local control'), 'kept none'), { key: 'event.keptNone', params: {} });
   assert.deepEqual(sentence(d('superseded', 'superseded by plan-b'), 'superseded'), { key: 'event.supersededBy', params: { planId: 'plan-b' } });
@@ -402,7 +403,8 @@ void test('the workflow texts read above are still the ones the workflows write'
         'state.error = `${stepOf(k)}: ${errorText(error)}`',
         'const stepOf = (k: number) => `step ${k + 1} of ${plan.steps.length}`',
         "`revision ${state.revision} by ${m.userName}: ${JSON.stringify(m.constraints)}`",
-        '`notified the ${nextRoleUp(input.requiredRole)} after ${waitedMin} min`',
+        '`notified the ${up} after ${waitedMin} min`',
+        '`the ${up} could NOT be notified after ${waitedMin} min (see notification-failed)`',
         '`plan ${state.keptPlanId} stays in force`',
         "'stations keep their current setpoints / local control'",
         '`superseded by ${state.supersededBy}`',

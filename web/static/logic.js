@@ -340,6 +340,7 @@ export function planEventDetail(status, detail) {
     return reason?.key ? { key: reason.key, params: reason.params } : null;
   }
   if ((m = /^notified the (\w+) after (\d+) min$/.exec(s))) return { key: 'event.escalatedAfter', params: { role: m[1], min: Number(m[2]) } };
+  if ((m = /^the (\w+) could NOT be notified after (\d+) min \(see notification-failed\)$/.exec(s))) return { key: 'event.escalationUnnotified', params: { role: m[1], min: Number(m[2]) } };
   if ((m = /^plan (\S+) stays in force$/.exec(s))) return { key: 'event.keptPlan', params: { planId: m[1] } };
   if (s === 'stations keep their current setpoints / local control') return { key: 'event.keptNone', params: {} };
   if ((m = /^superseded by (\S+)$/.exec(s))) return { key: 'event.supersededBy', params: { planId: m[1] } };
