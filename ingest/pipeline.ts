@@ -43,6 +43,24 @@ export interface PipelineOptions {
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
   logger?: IngestLogger;
+  /**
+   * The line recording points lost (the spool and the memory queue both full or unwritable), pushed once
+   * memory has room again, so the loss reaches InfluxDB (an ingest_gap) and is never only a counter.
+   */
+  lossLine?: (loss: PointLoss) => string;
+}
+
+/** Points lost because neither the spool nor the memory queue could take them. */
+export interface PointLoss {
+  points: number;
+  /** Timestamps of the lines lost (UTC ms; the lines' own times). */
+  firstUtcMs: number;
+  lastUtcMs: number;
+  /** Wall clock of the first and the last loss. */
+  startWallUtcMs: number;
+  endWallUtcMs: number;
+  /** Why the spool could not take them. */
+  error: string;
 }
 
 export type PipelineMode = 'direct' | 'spooling';
@@ -56,8 +74,10 @@ export interface PipelineCounters {
   spooled: number;
   /** Points written to InfluxDB from the spool (included in written). */
   replayed: number;
-  /** Points lost: the spool could not take them (full or unwritable). Must stay 0. */
+  /** Points lost: the spool could not take them (full or unwritable) and the memory queue was full. Must stay 0. */
   dropped: number;
+  /** Appends to the spool that failed (the points stayed in memory while it had room). */
+  spoolFailures: number;
   /** Points InfluxDB refused as invalid (or with a time it cannot store), kept in rejected.lp. */
   rejected: number;
   /** Times refused points could not be written to rejected.lp (they stayed in the spool). */
@@ -80,6 +100,7 @@ export interface PipelineCounters {
   writeFailures: number;
   /** Times the pipeline switched to spooling, and why the last time. */
   spoolEpisodes: number;
+  /** The last failure, until the pipeline recovers (back to direct writes with the spool empty). */
   lastError: string | null;
   spool: SpoolStats;
 }
@@ -135,6 +156,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     writeFailures: 0,
     spoolEpisodes: 0,
     deadLetterFailures: 0,
+    spoolFailures: 0,
     lastError: null as string | null,
   };
   // Every request to InfluxDB (writeIsolatingRefusals may make several per batch) is counted here.
@@ -195,16 +217,66 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }
   };
 
-  /** Append to the spool; if even that fails, the points are lost and counted. */
-  const toSpool = (lines: readonly string[]) => {
+  // A failed append keeps the lines in memory (at the front: they are the oldest) while the queue has room,
+  // and the next flush tries the spool again (replay frees space, an operator moves rejected.lp). Only what
+  // does not fit is lost, counted, and recorded as one loss (lossLine) once memory has room.
+  let spoolFailing: string | null = null;
+  let loss: PointLoss | undefined;
+  const lineTime = (line: string): number => {
+    const t = Number(line.slice(line.lastIndexOf(' ') + 1));
+    return Number.isFinite(t) ? t : Date.now();
+  };
+  const recordLoss = (lines: readonly string[], error: string) => {
     if (lines.length === 0) return;
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const l of lines) {
+      const t = lineTime(l);
+      if (t < first) first = t;
+      if (t > last) last = t;
+    }
+    const now = Date.now();
+    c.dropped += lines.length;
+    if (loss) {
+      loss.points += lines.length;
+      loss.firstUtcMs = Math.min(loss.firstUtcMs, first);
+      loss.lastUtcMs = Math.max(loss.lastUtcMs, last);
+      loss.endWallUtcMs = now;
+      loss.error = error;
+    } else {
+      loss = { points: lines.length, firstUtcMs: first, lastUtcMs: last, startWallUtcMs: now, endWallUtcMs: now, error };
+    }
+    log.error('pipeline: the spool cannot take points and the memory queue is full; they are lost (recorded as an ingest_gap)', { points: lines.length, dropped: c.dropped, error });
+  };
+  /** The loss so far as one line in the queue (if memory has room): it then goes the way of every point. */
+  const emitLoss = () => {
+    if (!loss || !options.lossLine || queue.length >= maxQueueLines) return;
+    const l = loss;
+    loss = undefined;
+    accept(options.lossLine(l));
+  };
+
+  /** Append to the spool; if that fails, keep the lines in memory while it has room. False if the append failed. */
+  const toSpool = (lines: readonly string[]): boolean => {
+    if (lines.length === 0) return true;
     try {
       spool.append(lines);
       c.spooled += lines.length;
+      if (spoolFailing !== null) log.info('pipeline: the spool takes points again', { spoolDir: spool.dir });
+      spoolFailing = null;
+      emitLoss();
+      return true;
     } catch (error) {
-      c.dropped += lines.length;
-      c.lastError = errorText(error);
-      log.error('pipeline: could not spool points; they are lost', { points: lines.length, error: c.lastError });
+      c.spoolFailures++;
+      const why = errorText(error);
+      c.lastError = `could not spool points: ${why}`;
+      const room = Math.max(0, maxQueueLines - queue.length);
+      const keep = lines.length <= room ? (lines as string[]) : lines.slice(0, room);
+      queue = keep.concat(queue);
+      if (keep.length < lines.length) recordLoss(lines.slice(keep.length), why);
+      if (spoolFailing === null) log.error('pipeline: could not spool points; they stay in memory and the spool is tried again', { points: lines.length, queued: queue.length, maxQueueLines, error: why });
+      spoolFailing = why;
+      return false;
     }
   };
 
@@ -315,8 +387,16 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }, delayMs);
   };
 
+  // Failed replays are warned about at the first failure and then at most once a minute, with the reason.
+  let replayFailures = 0;
+  let replayWarnedAtMs = 0;
   const backOff = (why: string) => {
-    log.debug('pipeline: replay attempt failed; backing off', { delayMs: replayDelay, error: why });
+    replayFailures++;
+    const now = Date.now();
+    if (replayFailures === 1 || now - replayWarnedAtMs >= 60_000) {
+      replayWarnedAtMs = now;
+      log.warn('pipeline: replaying the spool failed; backing off', { attempts: replayFailures, spoolPending: spool.pendingLines, delayMs: replayDelay, error: why });
+    } else log.debug('pipeline: replay attempt failed; backing off', { delayMs: replayDelay, error: why });
     retryAfterMs = replayDelay;
     replayDelay = Math.min(retryMaxDelayMs, replayDelay * 2);
   };
@@ -343,7 +423,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       if (!chunk) {
         mode = 'direct';
         replayDelay = retryInitialDelayMs;
-        log.info('pipeline: spool replayed; writing directly again', { replayed: c.replayed });
+        log.info('pipeline: spool replayed; writing directly again', { replayed: c.replayed, failedAttempts: replayFailures, lastError: c.lastError });
+        // Recovered: the error is history (it is in the log above), not the current state.
+        replayFailures = 0;
+        c.lastError = null;
         dispatch(true);
         notifyIdle();
         return;
@@ -366,8 +449,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       try {
         spool.commit(chunk);
       } catch (error) {
+        // spool.commit() writes the cursor before it moves on: the chunk is still the spool's head.
         c.lastError = `could not record the replay position: ${errorText(error)}`;
-        log.error('pipeline: could not record the replay position; the chunk is sent again', { spoolDir: spool.dir, error: errorText(error) });
+        log.error('pipeline: could not record the replay position; the chunk stays in the spool and is sent again', { spoolDir: spool.dir, points: chunk.lines.length, error: errorText(error) });
         backOff(c.lastError);
         return;
       }
@@ -379,6 +463,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   };
 
   const flushTimer = setInterval(() => {
+    emitLoss();
     if (queue.length === 0) return;
     if (mode === 'direct') dispatch(true);
     else if (!settling()) toSpool(take(queue.length));
@@ -458,7 +543,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         return;
       }
       if (mode === 'direct') dispatch(true);
-      else if (!settling()) toSpool(take(queue.length));
+      // The spool cannot take them now: they stay in memory (tried again on the next flush).
+      else if (!settling() && !toSpool(take(queue.length))) return;
       if (inFlightPromises.size === 0 && queue.length === 0) return;
       await Promise.allSettled([...inFlightPromises]);
     }
@@ -530,7 +616,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         replayTimer = undefined;
         // A replay request still running is not waited for: its chunk is not committed, so it is sent again
         // (harmlessly) on the next start. Requests persist() copied to the spool are not waited for either.
-        toSpool(take(queue.length));
+        // What the spool cannot take now is lost with the process: counted and logged (no InfluxDB to record it in).
+        if (!toSpool(take(queue.length))) recordLoss(take(queue.length), spoolFailing ?? 'spool unwritable at close');
         spool.close();
         await atMost(writer.close(), 1000);
         const final = counters();

@@ -390,9 +390,9 @@ export class Spool {
     return undefined;
   }
 
-  private writeCursor(): void {
+  private writeCursor(value?: { segment: number; offset: number }): void {
     const head = this.segments[0];
-    const value = head ? { segment: head.seq, offset: this.headOffset } : { segment: this.nextSeq - 1, offset: 0 };
+    value ??= head ? { segment: head.seq, offset: this.headOffset } : { segment: this.nextSeq - 1, offset: 0 };
     const tmp = path.join(this.dir, `${CURSOR}.tmp`);
     fs.writeFileSync(tmp, JSON.stringify(value));
     fs.renameSync(tmp, path.join(this.dir, CURSOR));
@@ -579,14 +579,16 @@ export class Spool {
       throw new Error(`spool commit out of order: head ${head?.seq}@${this.headOffset}, chunk ${chunk.segment}@${chunk.startOffset}`);
     }
     if (this.closed) throw new Error('spool is closed');
+    // The cursor first: if it cannot be written, nothing moves and the chunk is still the head (read and
+    // sent again), rather than gone from memory while the file says otherwise.
+    const whole = chunk.endOffset >= head.size;
+    const next = this.segments[1];
+    this.writeCursor(whole ? (next ? { segment: next.seq, offset: 0 } : { segment: this.nextSeq - 1, offset: 0 }) : { segment: head.seq, offset: chunk.endOffset });
     this.headOffset = chunk.endOffset;
     this.headLines += chunk.lines.length;
     this.counters.committedLines += chunk.lines.length;
-    if (this.headOffset >= head.size) {
-      // Delivered a whole segment: remove it (the tail segment too, so the next append starts afresh).
-      this.removeHeadFile();
-    }
-    this.writeCursor();
+    // Delivered a whole segment: remove it (the tail segment too, so the next append starts afresh).
+    if (whole) this.removeHeadFile();
     this.checkHighWater();
   }
 
