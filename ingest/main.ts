@@ -104,20 +104,36 @@ const statsTimer =
   statsEveryS > 0
     ? setInterval(() => {
         const s = ingest.stats();
-        log.info('ingest: counters', {
-          state: s.subscriber.state,
+        const p = s.pipeline;
+        const sub = s.subscriber;
+        const fields = {
+          state: sub.state,
+          lastPublishAgeMs: sub.lastPublishAtUtcMs !== null ? Date.now() - sub.lastPublishAtUtcMs : null,
+          connectionsLost: sub.connectionsLost,
+          recreated: sub.recreated,
+          gaps: s.gaps,
           updates: s.values.received,
           stored: s.values.stored,
-          received: s.pipeline.received,
-          written: s.pipeline.written,
-          spooled: s.pipeline.spooled,
-          replayed: s.pipeline.replayed,
-          dropped: s.pipeline.dropped,
-          rejected: s.pipeline.rejected,
-          spoolPending: s.pipeline.spoolPending,
-          mode: s.pipeline.mode,
+          received: p.received,
+          written: p.written,
+          spooled: p.spooled,
+          replayed: p.replayed,
+          dropped: p.dropped,
+          rejected: p.rejected,
+          spoolPending: p.spoolPending,
+          mode: p.mode,
+          writeFailures: p.writeFailures,
+          spoolFailures: p.spoolFailures,
+          deadLetterFailures: p.deadLetterFailures,
           flags: s.flags.active,
-        });
+          clockResets: s.clockResets,
+          // Why it is spooling, reconnecting or losing points: the reason, not only the mode.
+          lastError: p.lastError ?? sub.lastError,
+          stateError: s.stateError,
+        };
+        const unwell = p.dropped > 0 || p.mode === 'spooling' || sub.state !== 'subscribed' || s.stateError !== null;
+        if (unwell) log.warn('ingest: counters', fields);
+        else log.info('ingest: counters', fields);
       }, statsEveryS * 1000)
     : undefined;
 

@@ -11,7 +11,15 @@
 // Time is the network's: the newest source timestamp of a measurement, so a simulator running faster or
 // slower than real time is judged in its own time and a live SCADA in wall time. A subscription only reports changes, so
 // flat lines are found by tick(), not by observe(). A value whose clock is skewed does not move the network
-// time: one analyser a day ahead would otherwise age every other sensor by a day and flag them flat.
+// time: one analyser a day ahead would otherwise age every other sensor by a day and flag them flat. When the
+// network's clock itself goes back (network-clock.ts), the flat-line anchors move back with it.
+//
+// Flags outlive the process: restore() takes the flags a previous run left active (in InfluxDB or the
+// state file) so the first value that shows the condition gone writes the clear (otherwise a fault fixed
+// while ingest was down stays "active" in the alerts and dashboards for days).
+//
+// Every flag carries its explanation in Chinese and English (detailZh, detail) and the numbers behind it.
+import { NetworkClock } from './network-clock.js';
 import type { NetworkConfig, QualityParameter } from '../network/schema.js';
 import type { ResolvedTag } from '../network/tags.js';
 
@@ -24,7 +32,11 @@ export interface SensorFlag {
   kind: FlagKind;
   /** Network time the condition was detected (UTC ms). */
   sinceUtcMs: number;
+  /** Explanation, English and Chinese (dispatchers read Chinese first). */
   detail: string;
+  detailZh: string;
+  /** The reading behind the flag (flatline: the value it sits at; out_of_range: the value), when there is one. */
+  value?: number;
 }
 
 export interface FlagChange {
@@ -193,6 +205,27 @@ function duration(ms: number): string {
   return `${s} s`;
 }
 
+/** "26 小时 0 分", "12 分 5 秒", "40 秒". */
+function durationZh(ms: number): string {
+  const s = Math.round(Math.abs(ms) / 1000);
+  if (s >= 3600) return `${Math.floor(s / 3600)} 小时 ${Math.floor((s % 3600) / 60)} 分`;
+  if (s >= 60) return `${Math.floor(s / 60)} 分 ${s % 60} 秒`;
+  return `${s} 秒`;
+}
+
+interface Detail {
+  en: string;
+  zh: string;
+  value?: number;
+}
+const noDetail: Detail = { en: '', zh: '' };
+const statusDetail = (code: string): Detail => ({ en: `status ${code}`, zh: `状态 ${code}` });
+const flatDetail = (epsilon: number, minutes: number, value: number): Detail => ({
+  en: `no change beyond ${epsilon} for ${minutes} min (value ${value})`,
+  zh: `${minutes} 分钟内变化不超过 ${epsilon}（读数 ${value}）`,
+  value,
+});
+
 interface TagState {
   tag: ResolvedTag;
   range: PlausibleRange;
@@ -200,13 +233,18 @@ interface TagState {
   /** Value and time of the last change beyond epsilon. */
   anchor: number | null;
   anchorAtUtcMs: number;
+  /** The observation that set the anchor (to tell anchors of the old clock from the new after a reset). */
+  anchorSeq: number;
   last: number | null;
   active: Map<FlagKind, SensorFlag>;
 }
 
 export class SensorQualityMonitor {
   private readonly states: TagState[];
-  private networkNowUtcMs = Number.NEGATIVE_INFINITY;
+  private readonly clock: NetworkClock;
+  private seq = 0;
+  /** The observation with which tags began going back (network-clock.ts). */
+  private behindSinceSeq = 0;
 
   constructor(network: NetworkConfig, tags: readonly ResolvedTag[], options: QualityOptions = {}) {
     const ranges = plausibleRanges(network, tags, options);
@@ -217,14 +255,44 @@ export class SensorQualityMonitor {
       flat: rules.get(key(tag.objectId, tag.tag)),
       anchor: null,
       anchorAtUtcMs: 0,
+      anchorSeq: 0,
       last: null,
       active: new Map(),
     }));
+    this.clock = new NetworkClock(tags.length);
+  }
+
+  /** Times the network clock went back (network-clock.ts). */
+  get clockResets(): number {
+    return this.clock.resets;
+  }
+
+  /**
+   * Take over flags a previous run left active. A flag of a tag still monitored is held until the first
+   * value of that tag shows whether it still applies (a flat line keeps its anchor, so a sensor still stuck
+   * stays flagged). Returns clears for flags of tags no longer monitored, at `atUtcMs` (after their raise).
+   */
+  restore(flags: readonly SensorFlag[], atUtcMs: number): FlagChange[] {
+    const changes: FlagChange[] = [];
+    for (const f of flags) {
+      const s = this.states.find((x) => x.tag.objectId === f.objectId && x.tag.tag === f.tag);
+      if (!s) {
+        changes.push({ flag: { ...f }, active: false, atUtcMs: Math.max(atUtcMs, f.sinceUtcMs + 1) });
+        continue;
+      }
+      if (s.active.has(f.kind)) continue;
+      s.active.set(f.kind, { ...f, objectKind: s.tag.objectKind });
+      if (f.kind === 'flatline' && s.flat && f.value !== undefined && Number.isFinite(f.value)) {
+        s.anchor = f.value;
+        s.anchorAtUtcMs = f.sinceUtcMs - s.flat.windowMs;
+      }
+    }
+    return changes;
   }
 
   /** Newest source time seen: the monitor's "now". */
   get nowUtcMs(): number {
-    return this.networkNowUtcMs;
+    return this.clock.nowUtcMs;
   }
 
   /** Check one received value; returns the flags it raised or cleared. */
@@ -235,40 +303,54 @@ export class SensorQualityMonitor {
     // time while measurements carry the time they were taken, as the simulator does when it runs slow or fast.
     // Nor from a measurement whose source clock is off: it is an outlier, not the network's time.
     const skewed = o.clockSkewMs !== undefined && o.clockSkewMs !== null;
-    if (s.tag.access === 'read' && !skewed && o.timeUtcMs > this.networkNowUtcMs) this.networkNowUtcMs = o.timeUtcMs;
+    const seq = ++this.seq;
+    if (s.tag.access === 'read' && !skewed) {
+      if (this.clock.pendingBehind === 0) this.behindSinceSeq = seq;
+      const jumpMs = this.clock.advance(o.index, o.timeUtcMs);
+      // The clock went back: flat-line anchors of the old clock move with it, keeping how long each tag has
+      // been still (anchors set by values of the new clock stay).
+      if (jumpMs !== 0) for (const x of this.states) if (x.anchorSeq < this.behindSinceSeq) x.anchorAtUtcMs += jumpMs;
+    }
     const changes: FlagChange[] = [];
     const t = o.timeUtcMs;
     if (o.clockSkewMs !== undefined) {
       const skew = o.clockSkewMs ?? 0;
-      const detail = skewed ? `source clock ${duration(skew)} ${skew > 0 ? 'ahead of' : 'behind'} the server clock; values stamped with the server time` : '';
+      const detail: Detail = skewed
+        ? {
+            en: `source clock ${duration(skew)} ${skew > 0 ? 'ahead of' : 'behind'} the server clock; values stamped with the server time`,
+            zh: `源时钟${skew > 0 ? '快于' : '慢于'}服务器时钟 ${durationZh(skew)}；数据按服务器时间记录`,
+          }
+        : noDetail;
       this.set(s, 'clock_skew', skewed, t, detail, changes);
     }
-    this.set(s, 'bad_status', o.severity === 'bad', t, `status ${o.statusCode}`, changes);
-    this.set(s, 'uncertain_status', o.severity === 'uncertain', t, `status ${o.statusCode}`, changes);
+    this.set(s, 'bad_status', o.severity === 'bad', t, statusDetail(o.statusCode), changes);
+    this.set(s, 'uncertain_status', o.severity === 'uncertain', t, statusDetail(o.statusCode), changes);
     const numeric = typeof o.value === 'number' ? o.value : typeof o.value === 'boolean' ? Number(o.value) : null;
     if (o.severity === 'bad' || numeric === null) {
       // No usable value: range and flat-line tracking restart when values return.
-      this.set(s, 'out_of_range', false, t, '', changes);
+      this.set(s, 'out_of_range', false, t, noDetail, changes);
       s.anchor = null;
       s.last = null;
       return changes;
     }
     // An Uncertain value still carries a reading: it is checked, though it is not stored as telemetry.
     const outside = !Number.isFinite(numeric) || numeric < s.range.min || numeric > s.range.max;
-    this.set(s, 'out_of_range', outside, t, outside ? `value ${numeric} outside [${s.range.min}, ${s.range.max}]` : '', changes);
+    const rangeDetail: Detail = outside ? { en: `value ${numeric} outside [${s.range.min}, ${s.range.max}]`, zh: `读数 ${numeric} 超出合理范围 [${s.range.min}, ${s.range.max}]`, value: numeric } : noDetail;
+    this.set(s, 'out_of_range', outside, t, rangeDetail, changes);
     s.last = numeric;
     if (s.flat) {
       if (s.anchor === null || Math.abs(numeric - s.anchor) > s.flat.epsilon) {
         s.anchor = numeric;
         s.anchorAtUtcMs = t;
-        this.set(s, 'flatline', false, t, '', changes);
+        s.anchorSeq = seq;
+        this.set(s, 'flatline', false, t, noDetail, changes);
       }
     }
     return changes;
   }
 
   /** Raise or clear flat-line flags at network time `nowUtcMs` (default: the newest source time seen). */
-  tick(nowUtcMs: number = this.networkNowUtcMs): FlagChange[] {
+  tick(nowUtcMs: number = this.clock.nowUtcMs): FlagChange[] {
     const changes: FlagChange[] = [];
     if (!Number.isFinite(nowUtcMs)) return changes;
     for (const s of this.states) {
@@ -277,7 +359,7 @@ export class SensorQualityMonitor {
       const flat = still >= s.flat.windowMs && !(s.flat.exempt?.(s.anchor) ?? false);
       if (flat !== s.active.has('flatline')) {
         const minutes = Math.round(still / 60_000);
-        this.set(s, 'flatline', flat, flat ? s.anchorAtUtcMs + s.flat.windowMs : nowUtcMs, `no change beyond ${s.flat.epsilon} for ${minutes} min (value ${s.anchor})`, changes);
+        this.set(s, 'flatline', flat, flat ? s.anchorAtUtcMs + s.flat.windowMs : nowUtcMs, flatDetail(s.flat.epsilon, minutes, s.anchor), changes);
       }
     }
     return changes;
@@ -294,15 +376,25 @@ export class SensorQualityMonitor {
     return this.states.find((s) => s.tag.objectId === objectId && s.tag.tag === tag)?.range;
   }
 
-  private set(s: TagState, kind: FlagKind, on: boolean, atUtcMs: number, detail: string, changes: FlagChange[]): void {
+  private set(s: TagState, kind: FlagKind, on: boolean, atUtcMs: number, detail: Detail, changes: FlagChange[]): void {
     const current = s.active.get(kind);
     if (on && !current) {
-      const flag: SensorFlag = { objectId: s.tag.objectId, objectKind: s.tag.objectKind, tag: s.tag.tag, kind, sinceUtcMs: atUtcMs, detail };
+      const flag: SensorFlag = {
+        objectId: s.tag.objectId,
+        objectKind: s.tag.objectKind,
+        tag: s.tag.tag,
+        kind,
+        sinceUtcMs: atUtcMs,
+        detail: detail.en,
+        detailZh: detail.zh,
+        ...(detail.value !== undefined ? { value: detail.value } : {}),
+      };
       s.active.set(kind, flag);
       changes.push({ flag: { ...flag }, active: true, atUtcMs });
     } else if (!on && current) {
       s.active.delete(kind);
-      changes.push({ flag: { ...current }, active: false, atUtcMs });
+      // A flag restored from a previous run may be older than the value that clears it shows: clear after it.
+      changes.push({ flag: { ...current }, active: false, atUtcMs: Math.max(atUtcMs, current.sinceUtcMs) });
     }
   }
 }

@@ -8,24 +8,30 @@
 //                        status names its type). An Uncertain value keeps its reading in `value` (a float;
 //                        booleans as 1/0), marked by its status; Good telemetry (above) holds Good values only,
 //                        so /api/state, the dashboards and planning never take an Uncertain reading for a Good one.
-//   sensor_flag,kind=<kind>,object=<id>,tag=<tag> active=<bool>,detail="…"   a quality flag raised or cleared
-//                        (kinds: flatline, out_of_range, bad_status, uncertain_status, clock_skew)
-//   ingest_gap,reason=<reason> endUtcMs=…,startWallUtcMs=…,endWallUtcMs=…,wallDurationMs=…,items=<n>,tags="…",open=<bool>,detail="…" <start>
+//   sensor_flag,kind=<kind>,object=<id>,tag=<tag> active=<bool>,detail="…",detailZh="…"[,value=<n>]
+//                        a quality flag raised or cleared (kinds: flatline, out_of_range, bad_status,
+//                        uncertain_status, clock_skew); detail in English, detailZh in Chinese, value the reading
+//   ingest_gap,reason=<reason> endUtcMs=…,startWallUtcMs=…,endWallUtcMs=…,wallDurationMs=…,items=<n>,tags="…",open=<bool>,detail="…",detailZh="…"[,lostPoints=<n>] <start>
 //                        a period in which values may be missing (reason: connection-lost, subscription-recreated,
-//                        queue-overflow; see subscriber.ts), start and end in network time like the readings;
-//                        tags "*" = every tag, else "object/tag,…"
+//                        queue-overflow, see subscriber.ts; ingest-stopped: ingest itself was not running;
+//                        spool-full: points lost because neither the spool nor memory could take them), start
+//                        and end in network time like the readings; tags "*" = every tag, else "object/tag,…"
+//   ingest_heartbeat networkUtcMs=…,state="…",mode="…",lastPublishAgeMs=…,dropped=…,spoolPending=…,flagsActive=…,lastError="…" <wall time>
+//                        every heartbeatMs (10 s): ingest is alive (readers compare its time with the wall clock)
 // Good values of one object with the same source timestamp that arrive in the same Publish response are
 // written as one point with several fields (InfluxDB merges fields of a series and timestamp anyway).
 // A value is stamped with its source time, or the server time when the source clock is off (clock_skew).
 import path from 'node:path';
+import { createInfluxConnector } from '../connectors/influx.js';
 import type { NetworkConfig } from '../network/schema.js';
 import { resolveTagMap, type ResolvedTag } from '../network/tags.js';
 import { dataDir } from '../runtime/paths.js';
 import { fieldKey, fieldValue, seriesKey } from './line-protocol.js';
-import { silentLogger, type IngestLogger } from './log.js';
-import { createPipeline, type Pipeline, type PipelineCounters } from './pipeline.js';
+import { errorText, silentLogger, type IngestLogger } from './log.js';
+import { createPipeline, type Pipeline, type PipelineCounters, type PointLoss } from './pipeline.js';
 import { SensorQualityMonitor, type FlagChange, type QualityOptions, type SensorFlag } from './quality.js';
 import { createSubscriber, subscriptionTiming, type IngestGap, type OpcUaSecurity, type ReconnectStrategy, type Subscriber, type SubscriberStats, type TagUpdate } from './subscriber.js';
+import { readPreviousRun, writeStateFile, type PreviousRun } from './state.js';
 import { createInfluxLineWriter, type LineWriter } from './writer.js';
 
 export const defaultSpoolDir = path.join(dataDir, 'spool');
@@ -80,6 +86,10 @@ export interface IngestOptions {
   quality?: QualityOptions;
   /** How often flat lines are checked (default 1000 ms). */
   qualityTickMs?: number;
+  /** How often the heartbeat point and state.json are written (default 10 000 ms). */
+  heartbeatMs?: number;
+  /** Read the previous run's flags and last time from InfluxDB and state.json at start (default true). */
+  readPreviousRun?: boolean;
   logger?: IngestLogger;
   /** Replace the InfluxDB writer (tests). */
   writer?: LineWriter;
@@ -106,7 +116,13 @@ export interface IngestStats {
   };
   /** ingest_gap points written. */
   gaps: number;
-  flags: { active: number; raised: number; cleared: number };
+  flags: { active: number; raised: number; cleared: number; restored: number };
+  /** Times the network clock went back and the quality checks followed it. */
+  clockResets: number;
+  /** Wall time of the last heartbeat (point and state.json), null before the first. */
+  heartbeatAtUtcMs: number | null;
+  /** Why the last state.json write failed, null when it worked. */
+  stateError: string | null;
 }
 
 export interface IngestHandle {
@@ -144,6 +160,15 @@ export interface ShiftedSample {
 
 /** Longest tag list written into an ingest_gap point (InfluxDB 1.8 refuses string fields above 64 KiB). */
 const GAP_TAG_LIST_MAX_CHARS = 4000;
+
+/** What each gap means, for the dispatcher (the English detail carries the technical cause). */
+const gapZh: Record<IngestGap['reason'], string> = {
+  'connection-lost': '与 SCADA 的连接中断，期间数据可能缺失',
+  'subscription-recreated': 'SCADA 订阅重建，期间数据缺失',
+  'queue-overflow': 'SCADA 服务器队列溢出，部分采样被丢弃',
+  'ingest-stopped': '采集服务未运行（重启、升级或崩溃），期间无数据',
+  'spool-full': '数据库不可用且磁盘缓存无法写入，数据点丢失',
+};
 
 /** Converts updates, flag changes and gaps to line protocol, with series keys escaped once per tag. */
 export class TelemetryEncoder {
@@ -239,7 +264,8 @@ export class TelemetryEncoder {
   flagLine(change: FlagChange): string {
     const f = change.flag;
     const series = seriesKey('sensor_flag', { object: f.objectId, tag: f.tag, kind: f.kind });
-    return `${series} active=${change.active ? 'true' : 'false'},detail=${fieldValue(f.detail)} ${Math.round(change.atUtcMs)}`;
+    const value = f.value !== undefined && Number.isFinite(f.value) ? `,value=${fieldValue(f.value)}` : '';
+    return `${series} active=${change.active ? 'true' : 'false'},detail=${fieldValue(f.detail)},detailZh=${fieldValue(f.detailZh)}${value} ${Math.round(change.atUtcMs)}`;
   }
 
   /** An ingest_gap point, at the gap's start (network time); two gaps of one reason never share a millisecond. */
@@ -272,6 +298,8 @@ export class TelemetryEncoder {
       `tags=${fieldValue(list)}`,
       `open=${gap.open ? 'true' : 'false'}`,
       `detail=${fieldValue(gap.detail)}`,
+      `detailZh=${fieldValue(gapZh[gap.reason] + (gap.lostPoints !== undefined ? `：丢失 ${gap.lostPoints} 个数据点` : '') + (gap.open ? '；停止时仍未恢复' : ''))}`,
+      ...(gap.lostPoints !== undefined ? [`lostPoints=${fieldValue(gap.lostPoints)}`] : []),
     ];
     return `${series} ${fields.join(',')} ${at}`;
   }
@@ -287,15 +315,33 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
   const startedAtUtcMs = Date.now();
   const values = { received: 0, stored: 0, statusPoints: 0, uncertainValues: 0, shifted: 0 };
   let gapPoints = 0;
-  const flagCounts = { raised: 0, cleared: 0 };
+  const flagCounts = { raised: 0, cleared: 0, restored: 0 };
+  const spoolDir = options.spoolDir ?? defaultSpoolDir;
+  const allItems = tags.map((_, i) => i);
 
   const writer =
     options.writer ??
     createInfluxLineWriter({ url: options.influx.url, token: options.influx.token, org: options.influx.org, bucket: options.influx.bucket, timeoutMs: options.influx.timeoutMs ?? 10_000 });
+  // Points neither the spool nor memory could take: one spool-full gap, written once InfluxDB takes it.
+  const lossLine = (loss: PointLoss) => {
+    gapPoints++;
+    return encoder.gapLine({
+      reason: 'spool-full',
+      startUtcMs: loss.firstUtcMs,
+      endUtcMs: loss.lastUtcMs,
+      startWallUtcMs: loss.startWallUtcMs,
+      endWallUtcMs: loss.endWallUtcMs,
+      items: allItems,
+      open: false,
+      detail: `${loss.points} points lost: the spool could not take them and the memory queue was full (${loss.error})`,
+      lostPoints: loss.points,
+    });
+  };
   const pipeline: Pipeline = createPipeline({
     writer,
+    lossLine,
     spool: {
-      dir: options.spoolDir ?? defaultSpoolDir,
+      dir: spoolDir,
       ...(options.spoolSegmentMaxBytes !== undefined ? { segmentMaxBytes: options.spoolSegmentMaxBytes } : {}),
       ...(options.spoolMaxBytes !== undefined ? { maxBytes: options.spoolMaxBytes } : {}),
       ...(options.spoolFsync !== undefined ? { fsync: options.spoolFsync } : {}),
@@ -318,6 +364,51 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
         log.info('quality: sensor flag cleared', { object: change.flag.objectId, tag: change.flag.tag, kind: change.flag.kind });
       }
     }
+  };
+
+  // The previous run: its flags are taken over (cleared by the first value that shows them gone), its last
+  // network time starts the ingest-stopped gap that the first value of this run ends.
+  let previous: PreviousRun | undefined;
+  if (options.readPreviousRun ?? true) {
+    const influx = createInfluxConnector({ ...options.influx, timeoutMs: Math.min(options.influx.timeoutMs ?? 10_000, 5_000) });
+    previous = await readPreviousRun(spoolDir, influx, log);
+    const clears = quality.restore(previous.flags, Date.now());
+    flagCounts.restored = previous.flags.length - clears.length;
+    const lines: string[] = [];
+    flagLines(clears, lines);
+    pipeline.pushMany(lines);
+    log.info('ingest: previous run', {
+      sources: previous.sources,
+      flagsRestored: flagCounts.restored,
+      flagsOfTagsGone: clears.length,
+      lastNetworkUtc: previous.networkUtcMs !== null ? new Date(previous.networkUtcMs).toISOString() : null,
+      crashed: previous.crashed,
+    });
+  }
+  let downtime = previous?.networkUtcMs !== null && previous?.networkUtcMs !== undefined ? { networkUtcMs: previous.networkUtcMs, wallUtcMs: previous.wallUtcMs ?? startedAtUtcMs, crashed: previous.crashed } : undefined;
+  /** The first value of this run ends the gap the previous run's stop (or crash) began. */
+  const downtimeGap = (): string[] => {
+    const d = downtime;
+    if (!d || !Number.isFinite(quality.nowUtcMs)) return [];
+    downtime = undefined;
+    const endUtcMs = quality.nowUtcMs;
+    if (endUtcMs <= d.networkUtcMs) {
+      log.info('ingest: no downtime gap: the first value is not later than the last one recorded before the restart', { lastUtc: new Date(d.networkUtcMs).toISOString(), firstUtc: new Date(endUtcMs).toISOString() });
+      return [];
+    }
+    const gap: IngestGap = {
+      reason: 'ingest-stopped',
+      startUtcMs: d.networkUtcMs,
+      endUtcMs,
+      startWallUtcMs: d.wallUtcMs,
+      endWallUtcMs: Date.now(),
+      items: allItems,
+      open: false,
+      detail: `ingest was not running${d.crashed ? ' (the previous run did not stop cleanly: crash or kill)' : ''}; values of that time were not received`,
+    };
+    gapPoints++;
+    log.warn('ingest: data gap while ingest was not running', { networkFromUtc: new Date(gap.startUtcMs).toISOString(), networkToUtc: new Date(gap.endUtcMs).toISOString(), wallMs: gap.endWallUtcMs - gap.startWallUtcMs });
+    return [encoder.gapLine(gap)];
   };
 
   const onUpdates = (updates: TagUpdate[]) => {
@@ -343,6 +434,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
       });
       if (changes.length > 0) flagLines(changes, lines);
     }
+    if (downtime) lines.push(...downtimeGap());
     pipeline.pushMany(lines);
   };
 
@@ -379,7 +471,56 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
   }, options.qualityTickMs ?? 1000);
   qualityTimer.unref();
 
+  // Heartbeat: a point in InfluxDB (readers: is ingest alive, subscribed, losing points?) and state.json (the
+  // next run's flags and last time; the compose healthcheck). At wall time: it says when ingest was alive.
+  let heartbeatAtUtcMs: number | null = null;
+  let stateError: string | null = null;
+  let networkAtWallUtcMs = previous?.wallUtcMs ?? null;
+  let lastNetworkUtcMs = previous?.networkUtcMs ?? null;
+  const heartbeat = (running: boolean) => {
+    const now = Date.now();
+    if (Number.isFinite(quality.nowUtcMs) && !downtime) {
+      // A run that never received a value keeps the previous run's time: the downtime gap still starts there.
+      lastNetworkUtcMs = quality.nowUtcMs;
+      networkAtWallUtcMs = now;
+    }
+    const sub = subscriber.stats();
+    const p = pipeline.counters();
+    const status = {
+      state: sub.state,
+      lastPublishAtUtcMs: sub.lastPublishAtUtcMs,
+      mode: p.mode,
+      dropped: p.dropped,
+      spoolPending: p.spoolPending,
+      lastError: p.lastError ?? sub.lastError,
+    };
+    try {
+      writeStateFile(spoolDir, { version: 1, wallUtcMs: now, networkUtcMs: lastNetworkUtcMs, networkAtWallUtcMs, running, flags: quality.active(), status });
+      if (stateError !== null) log.info('ingest: state.json written again', { dir: spoolDir });
+      stateError = null;
+    } catch (error) {
+      if (stateError === null) log.warn('ingest: could not write state.json; a restart may not clear flags or record its downtime', { dir: spoolDir, error: errorText(error) });
+      stateError = errorText(error);
+    }
+    heartbeatAtUtcMs = now;
+    if (!running) return;
+    const fields = [
+      ...(Number.isFinite(quality.nowUtcMs) ? [`networkUtcMs=${fieldValue(quality.nowUtcMs)}`] : []),
+      `state=${fieldValue(status.state)}`,
+      `mode=${fieldValue(status.mode)}`,
+      ...(status.lastPublishAtUtcMs !== null ? [`lastPublishAgeMs=${fieldValue(Math.max(0, now - status.lastPublishAtUtcMs))}`] : []),
+      `dropped=${fieldValue(status.dropped)}`,
+      `spoolPending=${fieldValue(status.spoolPending)}`,
+      `flagsActive=${fieldValue(quality.active().length)}`,
+      `lastError=${fieldValue(status.lastError ?? '')}`,
+    ];
+    pipeline.push(`ingest_heartbeat ${fields.join(',')} ${now}`);
+  };
+  const heartbeatTimer = setInterval(() => heartbeat(true), options.heartbeatMs ?? 10_000);
+  heartbeatTimer.unref();
+
   subscriber.start();
+  heartbeat(true);
 
   const stats = (): IngestStats => ({
     startedAtUtcMs,
@@ -390,6 +531,9 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
     values: { ...values },
     gaps: gapPoints,
     flags: { active: quality.active().length, ...flagCounts },
+    clockResets: quality.clockResets,
+    heartbeatAtUtcMs,
+    stateError,
   });
 
   let stopping: Promise<IngestStats> | undefined;
@@ -406,9 +550,11 @@ export async function startIngest(options: IngestOptions): Promise<IngestHandle>
         pipeline.persist();
         await subscriber.stop();
         clearInterval(qualityTimer);
+        clearInterval(heartbeatTimer);
         const lines: string[] = [];
         flagLines(quality.tick(), lines);
         if (lines.length > 0) pipeline.pushMany(lines);
+        heartbeat(false);
         await pipeline.close(stopOptions.drainTimeoutMs !== undefined ? { drainTimeoutMs: stopOptions.drainTimeoutMs } : {});
         const final = stats();
         log.info('ingest: stopped', { received: final.values.received, stored: final.values.stored, written: final.pipeline.written, spoolPending: final.pipeline.spoolPending, dropped: final.pipeline.dropped });

@@ -59,6 +59,7 @@ import {
 } from 'node-opcua';
 import type { ResolvedTag } from '../network/tags.js';
 import { errorText, silentLogger, type IngestLogger } from './log.js';
+import { NetworkClock } from './network-clock.js';
 
 export type Severity = 'good' | 'uncertain' | 'bad';
 
@@ -82,10 +83,12 @@ export interface TagUpdate {
 }
 
 export type GapReason = 'connection-lost' | 'subscription-recreated' | 'queue-overflow';
+/** Gap reasons of the service, besides the subscriber's: ingest was not running; points lost because the spool could not take them. */
+export type ServiceGapReason = 'ingest-stopped' | 'spool-full';
 
 /** A period in which values of some or all tags may be missing. */
 export interface IngestGap {
-  reason: GapReason;
+  reason: GapReason | ServiceGapReason;
   /**
    * Network time the gap starts (UTC ms): the newest measurement source time delivered before it (the wall
    * clock if none had arrived yet); for queue-overflow, the newest of the items' last samples before the loss.
@@ -100,8 +103,10 @@ export interface IngestGap {
   items: number[];
   /** True when the subscriber stopped before data came back: the gap runs to the stop. */
   open: boolean;
-  /** What happened, for the log and the point. */
+  /** What happened, for the log and the point (English; the point also carries a Chinese sentence, service.ts). */
   detail: string;
+  /** Points lost, when known (spool-full). */
+  lostPoints?: number;
 }
 
 export interface OpcUaSecurity {
@@ -198,6 +203,7 @@ export interface SubscriberStats {
   recreated: number;
   /** Subscriptions created (the first one and every re-create, by us or by node-opcua). */
   subscriptionsCreated: number;
+  /** The last error; cleared once subscribed again. */
   lastError: string | null;
   lastPublishAtUtcMs: number | null;
 }
@@ -387,12 +393,14 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
 
   // Network time: the newest source time of a measurement delivered (setpoints may carry another clock,
   // values stamped with the server time because of a skewed source clock do not count).
-  let networkNowUtcMs = Number.NaN;
+  // It follows the server back when most tags' times go back (network-clock.ts), so gaps after a simulator
+  // restart or a SCADA clock correction are stamped in the new time.
+  const clock = new NetworkClock(tags.length);
   let everSubscribed = false;
   let openGap: OpenGap | undefined;
   // Set by the first Publish response after the subscription is back: the next delivery closes the gap.
   let gapClosable = false;
-  const readyGaps: IngestGap[] = [];
+  const readyGaps: (IngestGap & { reason: GapReason })[] = [];
   let overflowed: { index: number; fromUtcMs: number; toUtcMs: number }[] = [];
   const allItems = tags.map((_, i) => i);
 
@@ -408,7 +416,7 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
       return;
     }
     const wall = s.lastPublishAtUtcMs ?? Date.now();
-    openGap = { reason, startUtcMs: Number.isFinite(networkNowUtcMs) ? networkNowUtcMs : wall, startWallUtcMs: wall, details: [why] };
+    openGap = { reason, startUtcMs: Number.isFinite(clock.nowUtcMs) ? clock.nowUtcMs : wall, startWallUtcMs: wall, details: [why] };
     log.warn('subscriber: data gap opened', { reason, why, lastPublishUtc: new Date(wall).toISOString() });
   };
 
@@ -418,8 +426,8 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     openGap = undefined;
     gapClosable = false;
     const now = Date.now();
-    const end = Number.isFinite(networkNowUtcMs) ? networkNowUtcMs : now;
-    const gap: IngestGap = {
+    const end = Number.isFinite(clock.nowUtcMs) ? clock.nowUtcMs : now;
+    const gap: IngestGap & { reason: GapReason } = {
       reason: g.reason,
       startUtcMs: g.startUtcMs,
       endUtcMs: Math.max(end, g.startUtcMs),
@@ -447,7 +455,7 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     const now = Date.now();
     const items = [...new Set(list.map((o) => o.index))].sort((a, b) => a - b);
     const starts = list.map((o) => (Number.isFinite(o.fromUtcMs) ? o.fromUtcMs : o.toUtcMs));
-    const gap: IngestGap = {
+    const gap: IngestGap & { reason: GapReason } = {
       reason: 'queue-overflow',
       startUtcMs: Math.min(...starts),
       endUtcMs: Math.max(...list.map((o) => o.toUtcMs)),
@@ -569,7 +577,10 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     lastCode[index] = code;
     lastValue[index] = value;
     if (clockSkewMs !== null) s.clockSkewed++;
-    else if (tag.access === 'read' && !(timeUtcMs <= networkNowUtcMs)) networkNowUtcMs = timeUtcMs;
+    else if (tag.access === 'read') {
+      const jumpMs = clock.advance(index, timeUtcMs, receivedAtUtcMs);
+      if (jumpMs !== 0) log.warn('subscriber: the server clock went back; network time follows it', { byMs: -jumpMs, nowUtc: new Date(clock.nowUtcMs).toISOString() });
+    }
     const severity = severityOf(code);
     s.updates++;
     s[severity]++;
@@ -599,6 +610,8 @@ export function createSubscriber(options: SubscriberOptions): Subscriber {
     s.state = state;
     if (state === 'subscribed') {
       everSubscribed = true;
+      // Subscribed again: the error that broke the link is history (logged when it happened).
+      s.lastError = null;
       for (const w of subscribedWaiters.splice(0)) w();
     }
   };

@@ -105,10 +105,10 @@ describe('TelemetryEncoder', () => {
     });
     assert.equal(
       encoder.gapLine(gap('connection-lost', [0, 1, 2, 3, 4], 1_000_000)),
-      'ingest_gap,reason=connection-lost endUtcMs=1600000,startWallUtcMs=50000,endWallUtcMs=53500,wallDurationMs=3500,items=5,tags="*",open=false,detail="connection lost" 1000000',
+      'ingest_gap,reason=connection-lost endUtcMs=1600000,startWallUtcMs=50000,endWallUtcMs=53500,wallDurationMs=3500,items=5,tags="*",open=false,detail="connection lost",detailZh="与 SCADA 的连接中断，期间数据可能缺失" 1000000',
     );
     const overflow = encoder.gapLine({ ...gap('queue-overflow', [0, 3], 1_000_000), open: true, detail: 'the server discarded samples' });
-    assert.equal(overflow, 'ingest_gap,reason=queue-overflow endUtcMs=1600000,startWallUtcMs=50000,endWallUtcMs=53500,wallDurationMs=3500,items=2,tags="W1/levelM,Q-WP/ph",open=true,detail="the server discarded samples" 1000000');
+    assert.equal(overflow, 'ingest_gap,reason=queue-overflow endUtcMs=1600000,startWallUtcMs=50000,endWallUtcMs=53500,wallDurationMs=3500,items=2,tags="W1/levelM,Q-WP/ph",open=true,detail="the server discarded samples",detailZh="SCADA 服务器队列溢出，部分采样被丢弃；停止时仍未恢复" 1000000');
     assert.match(encoder.gapLine(gap('queue-overflow', [1], 1_000_000)), / 1000001$/);
     assert.match(encoder.gapLine(gap('connection-lost', [0], 2_000_000)), / 2000000$/);
   });
