@@ -134,3 +134,33 @@ export async function readPreviousRun(dir: string, influx: Pick<InfluxConnector,
   run.flags = [...byKey.values()];
   return run;
 }
+
+/** A heartbeat older than this means ingest is not running (it writes one every 10 s; a write may wait a flush). */
+export const INGEST_HEARTBEAT_STALE_MS = 30_000;
+/** No Publish answer from SCADA for this long means the subscription is not delivering (keep-alives included). */
+export const INGEST_PUBLISH_STALE_MS = 70_000;
+
+/**
+ * The API's health probe for ingest, from its latest `ingest_heartbeat` point (written by service.ts at wall
+ * time): throws — the component is down — when there is none, when it is stale, when ingest is not
+ * subscribed or SCADA has sent nothing for a while; otherwise says how it stands (spooling, points lost).
+ */
+export async function ingestHealth(influx: Pick<InfluxConnector, 'query'>, nowUtcMs: number): Promise<{ detail?: string }> {
+  const [series] = await influx.query('SELECT * FROM "ingest_heartbeat" ORDER BY time DESC LIMIT 1');
+  const row = series?.values[0];
+  if (!series || !row) throw new Error('no ingest heartbeat in InfluxDB: the ingest service has not run against this database');
+  const value = (name: string) => col(series.columns, row, name);
+  const ageMs = nowUtcMs - Number(value('time'));
+  if (!(ageMs <= INGEST_HEARTBEAT_STALE_MS)) throw new Error(`last ingest heartbeat ${Math.round(ageMs / 1000)} s ago: ingest is not running`);
+  const state = value('state');
+  const lastError = typeof value('lastError') === 'string' && value('lastError') ? ` (${String(value('lastError'))})` : '';
+  if (state !== 'subscribed') throw new Error(`ingest is ${String(state)}, not subscribed to SCADA${lastError}`);
+  const publishAgeMs = value('lastPublishAgeMs');
+  if (typeof publishAgeMs === 'number' && publishAgeMs > INGEST_PUBLISH_STALE_MS) throw new Error(`no answer from SCADA for ${Math.round(publishAgeMs / 1000)} s${lastError}`);
+  const notes = [`mode ${String(value('mode'))}`];
+  const dropped = Number(value('dropped') ?? 0);
+  if (dropped > 0) notes.push(`${dropped} points lost since start${lastError}`);
+  const pending = Number(value('spoolPending') ?? 0);
+  if (pending > 0) notes.push(`${pending} points waiting in the spool`);
+  return { detail: notes.join('; ') };
+}

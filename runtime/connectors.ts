@@ -13,6 +13,7 @@ import { MS_PER_DAY } from '../forecasting/calendar.js';
 import type { DispatchDependencies, RainForecastSource } from '../activities/dispatch.js';
 import { plannerByName } from '../activities/mpc-planner.js';
 import type { ComponentProbe } from '../api/routes/health.js';
+import { ingestHealth } from '../ingest/state.js';
 import type { NetworkConfig } from '../network/schema.js';
 import type { Env } from '../settings/env.js';
 import { repoRoot } from './paths.js';
@@ -115,5 +116,7 @@ export function healthProbes(connectors: RuntimeConnectors, temporal: Connection
       await connectors.openMeteo.ping();
       return {};
     },
+    // Ingest runs in its own process: its heartbeat in InfluxDB says whether it is alive and subscribed.
+    ingest: () => ingestHealth(connectors.influx, Date.now()),
   };
 }

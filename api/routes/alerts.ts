@@ -164,17 +164,32 @@ export function telemetryAlarms(network: NetworkConfig, state: Awaited<ReturnTyp
   return alerts;
 }
 
+/** The quality checks' kinds (ingest/quality.ts) in Chinese. */
+const FLAG_KIND_ZH: Record<string, string> = {
+  flatline: '数值不变',
+  out_of_range: '超出合理范围',
+  bad_status: '状态异常',
+  uncertain_status: '状态不确定',
+  clock_skew: '时钟偏差',
+};
+
 async function sensorFlagAlerts(influx: InfluxConnector): Promise<Alert[]> {
   const series = await influx.query(
-    `SELECT ${quoteIdent('active')}, ${quoteIdent('detail')} FROM ${quoteIdent('sensor_flag')} WHERE time > now() - ${SENSOR_FLAG_WINDOW} GROUP BY ${quoteIdent('object')}, ${quoteIdent('tag')}, ${quoteIdent('kind')} ORDER BY time DESC LIMIT 1`,
+    `SELECT ${quoteIdent('active')}, ${quoteIdent('detail')}, ${quoteIdent('detailZh')} FROM ${quoteIdent('sensor_flag')} WHERE time > now() - ${SENSOR_FLAG_WINDOW} GROUP BY ${quoteIdent('object')}, ${quoteIdent('tag')}, ${quoteIdent('kind')} ORDER BY time DESC LIMIT 1`,
   );
   const alerts: Alert[] = [];
   for (const s of series) {
     const row = s.values[0];
     if (!row || row[s.columns.indexOf('active')] !== true) continue;
     const [objectId, tag, kind] = [s.tags['object'] ?? '', s.tags['tag'] ?? '', s.tags['kind'] ?? ''];
-    const detail = row[s.columns.indexOf('detail')];
-    const text = typeof detail === 'string' && detail ? `: ${detail}` : '';
+    const text = (name: string) => {
+      const i = s.columns.indexOf(name);
+      const v = i >= 0 ? row[i] : null;
+      return typeof v === 'string' && v ? v : null;
+    };
+    // Ingest writes the detail in both languages (detailZh since it does); older points have English only.
+    const en = text('detail');
+    const zh = text('detailZh') ?? en;
     alerts.push({
       alertId: `sensor-flag:${objectId}:${tag}:${kind}`,
       kind: 'sensor-flag',
@@ -183,7 +198,10 @@ async function sensorFlagAlerts(influx: InfluxConnector): Promise<Alert[]> {
       tag,
       atUtcMs: Number(row[0]),
       link: null,
-      message: { zh: `${objectId}.${tag} 数据质量异常（${kind}）${text}`, en: `${objectId}.${tag} sensor quality flag (${kind})${text}` },
+      message: {
+        zh: `${objectId}.${tag} 数据质量异常（${FLAG_KIND_ZH[kind] ?? kind}）${zh ? `：${zh}` : ''}`,
+        en: `${objectId}.${tag} sensor quality flag (${kind})${en ? `: ${en}` : ''}`,
+      },
     });
   }
   return alerts;

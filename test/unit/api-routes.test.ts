@@ -115,7 +115,7 @@ const influx: InfluxConnector = {
         const last = statement.startsWith('SELECT last');
         out.push(series('plant', { id: 'EP' }, ['time', last ? 'last_inflowM3h' : 'inflowM3h', last ? 'last_bypassM3h' : 'bypassM3h'], [[NOW - 60_000, 7000, 500]]));
       } else if (statement.includes('FROM "sensor_flag"')) {
-        out.push(series('sensor_flag', { object: 'W3', tag: 'levelM', kind: 'flatline' }, ['time', 'active', 'detail'], [[NOW - 5 * 60_000, true, 'no change for 2 h']]));
+        out.push(series('sensor_flag', { object: 'W3', tag: 'levelM', kind: 'flatline' }, ['time', 'active', 'detail', 'detailZh'], [[NOW - 5 * 60_000, true, 'no change for 2 h', '2 小时无变化']]));
         out.push(series('sensor_flag', { object: 'W4', tag: 'levelM', kind: 'range' }, ['time', 'active', 'detail'], [[NOW - 5 * 60_000, false, 'cleared']]));
       } else if (statement.includes('FROM "tag_status"')) {
         out.push(series('tag_status', { object: 'E5', tag: 'inflowM3h' }, ['time', 'statusCode'], [[NOW - 2 * 60_000, 'BadCommunicationError']]));
@@ -364,6 +364,8 @@ void describe('what the new routes answer', () => {
       assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
     }
     assert.ok(!ids.includes('sensor-flag:W4:levelM:range'), 'a cleared flag is no alert');
+    const flag = body.alerts.find((a) => a.alertId === 'sensor-flag:W3:levelM:flatline')!;
+    assert.deepEqual(flag.message, { zh: 'W3.levelM 数据质量异常（数值不变）：2 小时无变化', en: 'W3.levelM sensor quality flag (flatline): no change for 2 h' });
     assert.ok(!ids.some((id) => id.startsWith('level-high:E1')), 'an overflowing station is one overflow alert, not also a high level');
     const rank = { critical: 0, warning: 1, info: 2 };
     assert.deepEqual(body.alerts.map((a) => rank[a.severity]), [...body.alerts.map((a) => rank[a.severity])].sort((a, b) => a - b));

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { defaultSpoolDir } from '../../ingest/service.js';
 import { INGEST_STOP_DEADLINE_MS } from '../../ingest/shutdown.js';
+import { STATE_FILE, writeStateFile, type IngestStateFile } from '../../ingest/state.js';
 import { envVariableNames } from '../../settings/env.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -115,6 +116,30 @@ void describe('infra/compose.yaml', () => {
     assert.match(dockerfile, /^USER node$/m);
     assert.ok(s.hostname, 'a fixed host name, so a re-created container can judge the lock left by its predecessor');
     assert.ok((s.depends_on as Record<string, { condition?: string }>)['influxdb'], 'starts after InfluxDB');
+  });
+
+  void test("ingest's healthcheck reads the state file ingest writes: healthy only while it is fresh and subscribed", () => {
+    const check = service('ingest').healthcheck?.test;
+    assert.ok(Array.isArray(check) && check[0] === 'CMD' && check[1] === 'node' && check[2] === '-e', 'a node -e healthcheck');
+    const script = check[3]!;
+    assert.ok(script.includes(`/app/.data/spool/${STATE_FILE}`), 'reads the spool volume\'s state file');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ingest-health-'));
+    try {
+      const run = (state: IngestStateFile | null) => {
+        if (state) writeStateFile(dir, state);
+        else fs.rmSync(path.join(dir, STATE_FILE), { force: true });
+        return spawnSync(process.execPath, ['-e', script.replace(`/app/.data/spool/${STATE_FILE}`, path.join(dir, STATE_FILE))]).status;
+      };
+      const status = { state: 'subscribed', lastPublishAtUtcMs: Date.now(), mode: 'direct', dropped: 0, spoolPending: 0, lastError: null };
+      const base: IngestStateFile = { version: 1, wallUtcMs: Date.now(), networkUtcMs: null, networkAtWallUtcMs: null, running: true, flags: [], status };
+      assert.equal(run(base), 0, 'fresh and subscribed');
+      assert.equal(run({ ...base, wallUtcMs: Date.now() - 60_000 }), 1, 'stale');
+      assert.equal(run({ ...base, running: false }), 1, 'stopped');
+      assert.equal(run({ ...base, status: { ...status, state: 'reconnecting' } }), 1, 'not subscribed');
+      assert.equal(run(null), 1, 'no state file');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   void test("ingest's stop grace period is longer than its own shutdown deadline", () => {
