@@ -15,6 +15,7 @@ import type { RuntimeConnectors } from '../../runtime/connectors.js';
 import { createRainScenario, rainMmInMinute } from '../../scenarios/rain.js';
 import { createSimulation } from '../../simulator/model.js';
 import { startSimulatorServer, type SimulatorServerHandle } from '../../simulator/opcua-server.js';
+import { startIngest } from '../../ingest/service.js';
 import { startForecastServer } from '../../forecast-server/server.js';
 import type { Store } from '../../store/db.js';
 import { bundleWorkflows } from '../../worker/worker.js';
@@ -103,14 +104,6 @@ async function waitForPlan(token: string, planId: string, statuses: DispatchCycl
   }
   assert.fail(`plan ${planId} never reached ${statuses.join('/')} (last: ${last})`);
 }
-
-test('health reports every component up', async () => {
-  const response = await app.inject({ method: 'GET', url: '/api/health' });
-  assert.equal(response.statusCode, 200, response.body);
-  const health = response.json<{ status: string; components: { name: string; status: string; latencyMs: number }[] }>();
-  assert.equal(health.status, 'up');
-  assert.deepEqual(health.components.map((c) => `${c.name}:${c.status}`).sort(), ['forecast:up', 'influxdb:up', 'opcua:up', 'temporal:up']);
-});
 
 test('a scheduled cycle is approved through the API and its setpoints reach the simulator', async () => {
   const workflowId = await triggerCycle();
@@ -209,4 +202,36 @@ test('the heartbeat keeps every station\'s watchdog tag moving while the worker 
   const settled = simulator.writeLog.length;
   await new Promise((r) => setTimeout(r, 400));
   assert.equal(simulator.writeLog.length, settled, 'no beats after stop');
+});
+
+// Last: ingest writes telemetry of its own, which the counts above must not see.
+test('health reports every component up, ingest from its heartbeat, and ingest down when it is not running', async () => {
+  type Health = { status: string; components: { name: string; status: string; detail?: string }[] };
+  const health = async () => {
+    const response = await app.inject({ method: 'GET', url: '/api/health' });
+    return { code: response.statusCode, body: response.json<Health>() };
+  };
+  // Before ingest has run against this database: the one component down, saying why.
+  const before = await health();
+  assert.equal(before.code, 503);
+  assert.equal(before.body.status, 'degraded');
+  assert.match(before.body.components.find((c) => c.name === 'ingest')?.detail ?? '', /no ingest heartbeat/);
+  const ingest = await startIngest({
+    network,
+    endpointUrl: simulator.endpointUrl,
+    influx: { url: servers.influx.url, token: servers.influx.token, org: '-', bucket: servers.influx.database, database: servers.influx.database },
+    spoolDir: path.join(tmp, 'spool'),
+    heartbeatMs: 300,
+  });
+  try {
+    let last = before;
+    for (let i = 0; i < 100 && last.body.status !== 'up'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      last = await health();
+    }
+    assert.equal(last.code, 200, JSON.stringify(last.body));
+    assert.deepEqual(last.body.components.map((c) => `${c.name}:${c.status}`).sort(), ['forecast:up', 'influxdb:up', 'ingest:up', 'opcua:up', 'temporal:up']);
+  } finally {
+    await ingest.stop({ drainTimeoutMs: 1_000 });
+  }
 });
