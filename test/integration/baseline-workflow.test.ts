@@ -7,9 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createBaselineActivities } from '../../activities/baseline.js';
 import { archiveObservedRain } from '../../activities/flood.js';
@@ -24,13 +22,12 @@ import { bundleWorkflows } from '../../worker/worker.js';
 import type { BaselineRunInput, BaselineRunResult, baselineRun } from '../../workflows/baseline.js';
 import { startTestServers, type TestServers } from '../support/servers.js';
 import { startServiceStack, type ServiceStack } from '../support/service-stack.js';
+import { historiesDir, portableHistory } from '../support/histories.js';
 
 const H = 3_600_000;
 const DAY = 24 * H;
 /** 2025-07-01 00:00 Asia/Shanghai. */
 const DAY_START = Date.UTC(2025, 5, 30, 16);
-const historiesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
-const portableHistory = (history: Parameters<typeof historyToJSON>[0]) => historyToJSON(history).replaceAll(`${path.resolve(historiesDir, '..', '..')}/`, './');
 const taskQueue = 'baseline-test';
 
 let servers: TestServers;

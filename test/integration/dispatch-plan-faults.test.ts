@@ -7,9 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -35,10 +33,8 @@ import type { Plan } from '../../planner/types.js';
 import { bundleWorkflows } from '../../worker/worker.js';
 import { temporalTestEnvironmentOptions } from '../support/servers.js';
 import { dispatchCoordinator, dispatchCycle, dispatchPlan } from '../../workflows/index.js';
+import { historiesDir, portableHistory, recording } from '../support/histories.js';
 
-const historiesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
-const portableHistory = (history: Parameters<typeof historyToJSON>[0]) => historyToJSON(history).replaceAll(`${path.resolve(historiesDir, '..', '..')}/`, './');
-const recording = process.env['RECORD_HISTORIES'] === '1';
 /** Recorded histories are named after their workflow id; a v0 recording carries the suffix in both. */
 const suffix = recording ? (process.env['HISTORY_SUFFIX'] ?? '') : '';
 const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));

@@ -6,9 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -40,12 +38,9 @@ import type { Plan } from '../../planner/types.js';
 import { bundleWorkflows } from '../../worker/worker.js';
 import { temporalTestEnvironmentOptions } from '../support/servers.js';
 import { dispatchCoordinator, dispatchCycle, dispatchPlan } from '../../workflows/index.js';
+import { historiesDir, portableHistory, recording } from '../support/histories.js';
 
-const historiesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'histories');
-/** Recorded histories must not carry this machine's paths (stack traces of failed activities do). */
-const portableHistory = (history: Parameters<typeof historyToJSON>[0]) => historyToJSON(history).replaceAll(`${path.resolve(historiesDir, '..', '..')}/`, './');
 const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
-const recording = process.env['RECORD_HISTORIES'] === '1';
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 const calls: string[] = [];
