@@ -18,7 +18,6 @@ import {
   autonomyConfig,
   coordinatorStateQuery,
   coordinatorWorkflowId,
-  dispatchStateQuery,
   type DispatchCycleState,
   type DispatchOutcome,
   type DispatchPlanInput,
@@ -34,6 +33,7 @@ import { bundleWorkflows } from '../../worker/worker.js';
 import { temporalTestEnvironmentOptions } from '../support/servers.js';
 import { dispatchCoordinator, dispatchPlan } from '../../workflows/index.js';
 import { historiesDir, portableHistory, recording } from '../support/histories.js';
+import { waitForDispatchState } from '../support/dispatch-state.js';
 
 const suffix = process.env['HISTORY_SUFFIX'] ?? '';
 const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
@@ -69,19 +69,7 @@ after(async () => {
 const runWithWorker = async <T>(taskQueue: string, fn: () => Promise<T>): Promise<T> =>
   (await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: stub })).runUntil(fn);
 
-async function waitFor(handle: WorkflowHandle, what: string, check: (s: DispatchCycleState) => boolean): Promise<DispatchCycleState> {
-  let last: DispatchCycleState | undefined;
-  for (let i = 0; i < 200; i++) {
-    try {
-      last = await handle.query(dispatchStateQuery);
-      if (check(last)) return last;
-    } catch {
-      // not started yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${handle.workflowId} never reached ${what} (last: ${last?.status})`);
-}
+const waitFor = (handle: WorkflowHandle, what: string, check: (s: DispatchCycleState) => boolean): Promise<DispatchCycleState> => waitForDispatchState(handle, what, check, 20_000);
 const verdict = (handle: WorkflowHandle) => waitFor(handle, 'an autonomy verdict', (s) => s.autonomy !== undefined && (s.status !== 'approved' || s.autonomy.autoApproved));
 
 /** Three 15-min steps of the rule-based plan, start levels (and stop levels) shifted by `shiftM`, tanks as given. */

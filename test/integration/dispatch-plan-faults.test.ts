@@ -34,6 +34,7 @@ import { bundleWorkflows } from '../../worker/worker.js';
 import { temporalTestEnvironmentOptions } from '../support/servers.js';
 import { dispatchCoordinator, dispatchCycle, dispatchPlan } from '../../workflows/index.js';
 import { historiesDir, portableHistory, recording } from '../support/histories.js';
+import { waitForDispatchState } from '../support/dispatch-state.js';
 
 /** Recorded histories are named after their workflow id; a v0 recording carries the suffix in both. */
 const suffix = recording ? (process.env['HISTORY_SUFFIX'] ?? '') : '';
@@ -100,19 +101,7 @@ after(async () => {
 
 const run = async <T>(taskQueue: string, fn: () => Promise<T>): Promise<T> => (await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: stub })).runUntil(fn);
 
-async function waitFor(handle: WorkflowHandle, ok: (s: DispatchCycleState) => boolean, what: string): Promise<DispatchCycleState> {
-  let last: DispatchCycleState | undefined;
-  for (let i = 0; i < 200; i++) {
-    try {
-      last = await handle.query(dispatchStateQuery);
-      if (ok(last)) return last;
-    } catch {
-      // not started yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${handle.workflowId} never reached ${what} (last: ${last?.status})`);
-}
+const waitFor = (handle: WorkflowHandle, ok: (s: DispatchCycleState) => boolean, what: string): Promise<DispatchCycleState> => waitForDispatchState(handle, what, ok, 20_000);
 
 const planInput = (networkId: string, plan: Plan, overrides: Partial<DispatchPlanInput> = {}): DispatchPlanInput => ({
   networkId,

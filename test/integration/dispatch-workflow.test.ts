@@ -39,6 +39,7 @@ import { bundleWorkflows } from '../../worker/worker.js';
 import { temporalTestEnvironmentOptions } from '../support/servers.js';
 import { dispatchCoordinator, dispatchCycle, dispatchPlan } from '../../workflows/index.js';
 import { historiesDir, portableHistory, recording } from '../support/histories.js';
+import { waitForDispatchState } from '../support/dispatch-state.js';
 
 const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
 let env: TestWorkflowEnvironment;
@@ -115,19 +116,7 @@ async function runWithWorker<T>(taskQueue: string, fn: () => Promise<T>): Promis
   return worker.runUntil(fn);
 }
 
-async function waitFor(handle: WorkflowHandle, test: (s: DispatchCycleState) => boolean, what: string): Promise<DispatchCycleState> {
-  let last: DispatchCycleState | undefined;
-  for (let i = 0; i < 150; i++) {
-    try {
-      last = await handle.query(dispatchStateQuery);
-      if (test(last)) return last;
-    } catch {
-      // not started yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${handle.workflowId} never reached ${what} (last: ${last?.status})`);
-}
+const waitFor = (handle: WorkflowHandle, ok: (s: DispatchCycleState) => boolean, what: string): Promise<DispatchCycleState> => waitForDispatchState(handle, what, ok, 15_000);
 const waitForStatus = (handle: WorkflowHandle, status: DispatchCycleState['status']) => waitFor(handle, (s) => s.status === status, status);
 
 function planInput(networkId: string, plan: Plan, overrides: Partial<DispatchPlanInput> = {}): DispatchPlanInput {

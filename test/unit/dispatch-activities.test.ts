@@ -7,39 +7,20 @@ import { readFileSync } from 'node:fs';
 import { applyConstraints, constraintProblems, localBandSetpoint } from '../../activities/constraints.js';
 import { createDispatchActivities } from '../../activities/dispatch.js';
 import type { Planner } from '../../activities/planner.js';
-import type { NetworkSnapshot, TagReading } from '../../activities/types.js';
+import type { NetworkSnapshot } from '../../activities/types.js';
 import type { InfluxConnector } from '../../connectors/influx.js';
-import type { OpcUaConnector, SetpointWrite } from '../../connectors/opcua.js';
 import { referenceNetworkPath } from '../../network/load.js';
 import { parseNetwork } from '../../network/validate.js';
 import { StationMode, resolveTagMap } from '../../network/tags.js';
+import { memoryScada } from '../support/memory-scada.js';
 import { ruleBasedPlan } from '../../planner/rule-based.js';
 import type { PlanStep } from '../../planner/types.js';
 
 const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
 const NOW = Date.UTC(2026, 6, 1, 0, 7);
 
-/** SCADA in memory: every tag's value, modes per station, stations that refuse writes. */
-function fakeScada(localStations: string[] = []) {
-  const values = new Map<string, number>();
-  for (const t of resolveTagMap(network)) values.set(t.nodeId, t.tag === 'mode' ? (localStations.includes(t.objectId) ? StationMode.local : StationMode.remote) : 0);
-  const writes: SetpointWrite[] = [];
-  const refusing = new Set<string>();
-  const opcua: OpcUaConnector = {
-    readTags: async (tags) =>
-      tags.map((t): TagReading => ({ objectId: t.objectId, tag: t.tag, nodeId: t.nodeId, value: values.get(t.nodeId) ?? null, statusCode: 'Good', good: true, sourceTimeUtcMs: NOW })),
-    writeSetpoints: async (ws) =>
-      ws.map((w) => {
-        if (refusing.has(w.tag.objectId)) return { nodeId: w.tag.nodeId, statusCode: 'BadNoCommunication', good: false };
-        writes.push(w);
-        values.set(w.tag.nodeId, w.value);
-        return { nodeId: w.tag.nodeId, statusCode: 'Good', good: true };
-      }),
-    ping: async () => ({ latencyMs: 0, serverState: 'Running' }),
-    close: async () => undefined,
-  };
-  return { opcua, values, writes, refusing };
-}
+/** SCADA in memory: every tag's value, stations in LOCAL, stations that refuse writes. */
+const fakeScada = (localStations: string[] = []) => memoryScada(network, NOW, { modes: Object.fromEntries(localStations.map((id) => [id, StationMode.local])) });
 const influx: InfluxConnector = { write: async (p) => p.length, query: async () => [], ping: async () => ({ latencyMs: 0, version: 'test' }) };
 const forecast = { fetchCatchmentRain: () => Promise.reject(new Error('unused')) };
 const snapshot: NetworkSnapshot = { networkId: network.id, readAtUtcMs: NOW, stations: [], readings: [], badTagCount: 0 };

@@ -5,12 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createDispatchActivities, roundSetpoint } from '../../activities/dispatch.js';
-import type { NetworkSnapshot, TagReading } from '../../activities/types.js';
+import type { NetworkSnapshot } from '../../activities/types.js';
 import type { InfluxConnector } from '../../connectors/influx.js';
-import type { OpcUaConnector, SetpointWrite } from '../../connectors/opcua.js';
+import type { SetpointWrite } from '../../connectors/opcua.js';
 import { referenceNetworkPath } from '../../network/load.js';
 import { parseNetwork } from '../../network/validate.js';
-import { StationMode, resolveTagMap } from '../../network/tags.js';
+import { resolveTagMap } from '../../network/tags.js';
+import { memoryScada } from '../support/memory-scada.js';
 import { ruleBasedPlan } from '../../planner/rule-based.js';
 import type { PlanStep } from '../../planner/types.js';
 
@@ -22,27 +23,15 @@ for (const s of network.stations) {
 }
 const NOW = Date.UTC(2026, 6, 15, 0, 0);
 
+/** SCADA in memory with every station on its normal band. */
 function scada() {
-  const values = new Map<string, number>();
-  for (const t of resolveTagMap(network)) values.set(t.nodeId, t.tag === 'mode' ? StationMode.remote : 0);
+  const s = memoryScada(network, NOW);
   const station = (id: string, tag: string) => resolveTagMap(network).find((t) => t.objectId === id && t.tag === tag)!.nodeId;
-  for (const s of network.stations) {
-    values.set(station(s.id, 'startLevelSpM'), s.levels.pumpStartM);
-    values.set(station(s.id, 'stopLevelSpM'), s.levels.pumpStopM);
+  for (const st of network.stations) {
+    s.values.set(station(st.id, 'startLevelSpM'), st.levels.pumpStartM);
+    s.values.set(station(st.id, 'stopLevelSpM'), st.levels.pumpStopM);
   }
-  const writes: SetpointWrite[] = [];
-  const opcua: OpcUaConnector = {
-    readTags: async (tags) => tags.map((t): TagReading => ({ objectId: t.objectId, tag: t.tag, nodeId: t.nodeId, value: values.get(t.nodeId) ?? null, statusCode: 'Good', good: true, sourceTimeUtcMs: NOW })),
-    writeSetpoints: async (ws) =>
-      ws.map((w) => {
-        writes.push(w);
-        values.set(w.tag.nodeId, w.value);
-        return { nodeId: w.tag.nodeId, statusCode: 'Good', good: true };
-      }),
-    ping: async () => ({ latencyMs: 0, serverState: 'Running' }),
-    close: async () => undefined,
-  };
-  return { opcua, writes };
+  return s;
 }
 const influx: InfluxConnector = { write: async (p) => p.length, query: async () => [], ping: async () => ({ latencyMs: 0, version: 'test' }) };
 const snapshot: NetworkSnapshot = { networkId: network.id, readAtUtcMs: NOW, stations: [], readings: [], badTagCount: 0 };

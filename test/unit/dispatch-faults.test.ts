@@ -6,45 +6,24 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createDispatchActivities } from '../../activities/dispatch.js';
 import type { Planner } from '../../activities/planner.js';
-import type { NetworkSnapshot, TagReading } from '../../activities/types.js';
+import type { NetworkSnapshot } from '../../activities/types.js';
 import type { InfluxConnector, SeriesPoint } from '../../connectors/influx.js';
-import type { OpcUaConnector, SetpointWrite } from '../../connectors/opcua.js';
+import type { OpcUaConnector } from '../../connectors/opcua.js';
 import { referenceNetworkPath } from '../../network/load.js';
 import { parseNetwork } from '../../network/validate.js';
-import { StationMode, resolveTagMap } from '../../network/tags.js';
+import { StationMode } from '../../network/tags.js';
+import { memoryScada } from '../support/memory-scada.js';
 import { ruleBasedPlan } from '../../planner/rule-based.js';
 import type { Plan, PlanStep } from '../../planner/types.js';
 
 const network = parseNetwork(JSON.parse(readFileSync(referenceNetworkPath, 'utf8')));
 const NOW = Date.UTC(2026, 6, 1, 0, 7);
 const snapshot: NetworkSnapshot = { networkId: network.id, readAtUtcMs: NOW, stations: [], readings: [], badTagCount: 0 };
+/** SCADA in memory; `modeStatus` gives a station's mode reading a status code other than Good (value then null). */
+const fakeScada = (modes: Record<string, number> = {}, modeStatus: Record<string, string> = {}) => memoryScada(network, NOW, { modes, modeStatus });
 const forecast = { fetchCatchmentRain: () => Promise.reject(new Error('unused')) };
 const step = (): PlanStep => ruleBasedPlan({ planId: 'p', network, snapshot, forecast: null, nowUtcMs: NOW }).steps[0]!;
 
-/** SCADA in memory; `modeStatus` gives a station's mode reading a status code other than Good (value then null). */
-function fakeScada(modes: Record<string, number> = {}, modeStatus: Record<string, string> = {}) {
-  const values = new Map<string, number>();
-  for (const t of resolveTagMap(network)) values.set(t.nodeId, t.tag === 'mode' ? (modes[t.objectId] ?? StationMode.remote) : 0);
-  const writes: SetpointWrite[] = [];
-  const opcua: OpcUaConnector = {
-    readTags: async (tags) =>
-      tags.map((t): TagReading => {
-        const bad = t.tag === 'mode' ? modeStatus[t.objectId] : undefined;
-        return bad
-          ? { objectId: t.objectId, tag: t.tag, nodeId: t.nodeId, value: null, statusCode: bad, good: false, sourceTimeUtcMs: NOW }
-          : { objectId: t.objectId, tag: t.tag, nodeId: t.nodeId, value: values.get(t.nodeId) ?? null, statusCode: 'Good', good: true, sourceTimeUtcMs: NOW };
-      }),
-    writeSetpoints: async (ws) =>
-      ws.map((w) => {
-        writes.push(w);
-        values.set(w.tag.nodeId, w.value);
-        return { nodeId: w.tag.nodeId, statusCode: 'Good', good: true };
-      }),
-    ping: async () => ({ latencyMs: 0, serverState: 'Running' }),
-    close: async () => undefined,
-  };
-  return { opcua, writes };
-}
 const influxUp: InfluxConnector = { write: async (p) => p.length, query: async () => [], ping: async () => ({ latencyMs: 0, version: 'test' }) };
 
 test('a station whose mode reading is Bad is a failed write naming the status code; a Good LOCAL stays skipped-local', async () => {
