@@ -146,9 +146,10 @@ export const INGEST_PUBLISH_STALE_MS = 70_000;
  * subscribed or SCADA has sent nothing for a while; otherwise says how it stands (spooling, points lost).
  */
 export async function ingestHealth(influx: Pick<InfluxConnector, 'query'>, nowUtcMs: number): Promise<{ detail?: string }> {
-  const [series] = await influx.query('SELECT * FROM "ingest_heartbeat" ORDER BY time DESC LIMIT 1');
+  // Bounded to the last hour: load balancers poll this, and an older heartbeat means "not running" anyway.
+  const [series] = await influx.query('SELECT * FROM "ingest_heartbeat" WHERE time > now() - 1h ORDER BY time DESC LIMIT 1');
   const row = series?.values[0];
-  if (!series || !row) throw new Error('no ingest heartbeat in InfluxDB: the ingest service has not run against this database');
+  if (!series || !row) throw new Error('no ingest heartbeat in InfluxDB in the last hour: the ingest service is not running against this database');
   const value = (name: string) => col(series.columns, row, name);
   const ageMs = nowUtcMs - Number(value('time'));
   if (!(ageMs <= INGEST_HEARTBEAT_STALE_MS)) throw new Error(`last ingest heartbeat ${Math.round(ageMs / 1000)} s ago: ingest is not running`);

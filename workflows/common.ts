@@ -1,7 +1,8 @@
 // Helpers shared by the dispatch and flood workflows: domain time (accelerated in tests and demos), the
-// per-network coordinator, and signals that must never fail the sender.
+// per-network coordinator, signals that must never fail the sender, and how failures read in plan state.
 import { ParentClosePolicy, condition, log, patched, sleep, startChild, getExternalWorkflowHandle, type SignalDefinition } from '@temporalio/workflow';
 import { coordinatorWorkflowId, domainTimeOf, type CoordinatorInput, type DomainClock } from '../contract/index.js';
+import type { DeliveryReport } from '../notify/types.js';
 
 /**
  * Version marker: a wait that is already over no longer starts a 1-ms timer (the server fires a timer only
@@ -58,4 +59,19 @@ export async function tell<Args extends unknown[]>(workflowId: string, signal: S
     log.warn('signal not delivered', { workflowId, signal: signal.name, error: String(error) });
     return false;
   }
+}
+
+/** An activity's failure as one line: the cause's message where Temporal wraps it (ActivityFailure). */
+export const activityErrorText = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
+
+/** Notification failures a workflow keeps in its state (the latest). */
+export const NOTIFICATION_FAILURES_KEPT = 10;
+
+/**
+ * What a notification's delivery reports say nobody received, or null when it reached every channel. The log
+ * channel always delivers; a webhook without a destination for the audience answers delivered:false.
+ */
+export function undeliveredText(reports: readonly DeliveryReport[] | undefined): string | null {
+  const undelivered = (reports ?? []).filter((r) => !r.delivered && r.channel !== 'log');
+  return undelivered.length > 0 ? undelivered.map((r) => `${r.channel}: ${r.detail ?? 'not delivered'}`).join('; ') : null;
 }

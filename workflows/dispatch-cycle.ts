@@ -21,7 +21,7 @@ import {
   type DispatchCycleState,
   type DispatchPlanInput,
 } from '../contract/index.js';
-import { ensureCoordinator } from './common.js';
+import { activityErrorText, ensureCoordinator } from './common.js';
 import { dispatchPlan } from './dispatch-plan.js';
 
 /**
@@ -30,7 +30,6 @@ import { dispatchPlan } from './dispatch-plan.js';
  */
 export const TELEMETRY_BEST_EFFORT = 'telemetry-best-effort';
 
-const errorText = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
 
 const io = proxyActivities<DispatchActivities>({
   startToCloseTimeout: '1 minute',
@@ -56,7 +55,7 @@ export async function dispatchCycle(input: DispatchCycleInput): Promise<Dispatch
     await io.writeTelemetry(snapshot);
   } catch (error) {
     if (!patched(TELEMETRY_BEST_EFFORT)) throw error;
-    telemetryError = errorText(error);
+    telemetryError = activityErrorText(error);
     log.warn('telemetry not written; planning without it', { planId, error: telemetryError });
   }
   let forecast = null;

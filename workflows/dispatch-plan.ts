@@ -34,7 +34,7 @@ import {
 import { roleNames } from '../flood/types.js';
 import type { Notification } from '../notify/types.js';
 import { withinBounds } from './autonomy.js';
-import { NO_TIMER_WHEN_DUE, tell, workflowClock } from './common.js';
+import { NO_TIMER_WHEN_DUE, NOTIFICATION_FAILURES_KEPT, activityErrorText as errorText, tell, undeliveredText, workflowClock } from './common.js';
 import { localTimeText } from './local-time.js';
 
 const defaults = { stationRetryBaseMs: 5_000, stationRetryAttempts: 3, applyHeartbeatTimeoutMs: 20_000, contextWaitMs: 10_000 };
@@ -73,11 +73,6 @@ export const NO_AUTO_OVER_EMERGENCY = 'no-auto-over-emergency';
  * recorded with its outcome; before, the plan went on as if everyone had been told.
  */
 export const NOTIFY_OUTCOME = 'notify-outcome';
-
-/** Notification failures kept in the plan state (the latest). */
-const FAILURES_KEPT = 10;
-
-const errorText = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
 
 const io = proxyActivities<DispatchActivities>({
   startToCloseTimeout: '2 minutes',
@@ -151,17 +146,14 @@ export async function dispatchPlan(input: DispatchPlanInput): Promise<DispatchCy
   const notify = async (n: Omit<Notification, 'planId'>): Promise<boolean> => {
     let error: string | null = null;
     try {
-      const reports = await notifyIo.notify({ ...n, planId });
-      // The log always "delivers"; a webhook without a destination for the audience answers delivered:false.
-      const undelivered = (reports ?? []).filter((r) => !r.delivered && r.channel !== 'log');
-      if (undelivered.length > 0) error = undelivered.map((r) => `${r.channel}: ${r.detail ?? 'not delivered'}`).join('; ');
+      error = undeliveredText(await notifyIo.notify({ ...n, planId }));
     } catch (e) {
       error = errorText(e);
     }
     if (error === null) return true;
     log.warn('notification not delivered', { planId, key: n.key, error });
     if (!patched(NOTIFY_OUTCOME)) return false;
-    state.notificationFailures = [...(state.notificationFailures ?? []), { atUtcMs: clock.now(), key: n.key, audience: n.audience, title: n.title, error }].slice(-FAILURES_KEPT);
+    state.notificationFailures = [...(state.notificationFailures ?? []), { atUtcMs: clock.now(), key: n.key, audience: n.audience, title: n.title, error }].slice(-NOTIFICATION_FAILURES_KEPT);
     const who = n.audience === 'crew' ? { zh: '抢修班组', en: 'crew' } : roleNames[n.audience];
     await record('notification-failed', null, `${who.zh}未收到 / ${who.en} NOT told: ${n.title}: ${error}`);
     return false;

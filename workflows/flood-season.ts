@@ -27,7 +27,7 @@ import {
 } from '../contract/index.js';
 import { responseLevelNames, roleNames, warningNames, warningRank, type ResponseLevel, type EmergencyPlan, type FloodAction, type FloodAssessment, type FloodEventLog, type FloodReport } from '../flood/types.js';
 import type { Audience, Notification } from '../notify/types.js';
-import { ensureCoordinator, workflowClock } from './common.js';
+import { NOTIFICATION_FAILURES_KEPT, ensureCoordinator, undeliveredText, workflowClock } from './common.js';
 import { dispatchPlan } from './dispatch-plan.js';
 
 const io = proxyActivities<FloodActivities>({
@@ -58,7 +58,6 @@ export const STAND_DOWN_FIRST = 'stand-down-first';
 export const NOTIFY_ON_AUTO_APPROVAL = 'notify-on-auto-approval';
 
 const REPORTS_KEPT = 5;
-const FAILURES_KEPT = 10;
 /** Domain UTC MMDDHHmmss: tells a restarted season's ids from the failed run's. */
 const runTagOf = (utcMs: number) => new Date(utcMs).toISOString().replace(/[-:T]/g, '').slice(4, 14);
 const errorText = (error: unknown) => (error instanceof Error ? (error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message) : String(error));
@@ -106,10 +105,7 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
   const notify = async (n: Notification): Promise<boolean> => {
     let error: string | null = null;
     try {
-      const reports = await notifyIo.notify(n);
-      // A channel without a destination for this audience answers delivered:false: nobody was told.
-      const undelivered = (reports ?? []).filter((r) => !r.delivered);
-      if (undelivered.length > 0) error = undelivered.map((r) => `${r.channel}: ${r.detail ?? 'not delivered'}`).join('; ');
+      error = undeliveredText(await notifyIo.notify(n));
     } catch (e) {
       error = errorText(e);
     }
@@ -119,7 +115,7 @@ export async function floodSeason(input: FloodSeasonInput): Promise<FloodSeasonS
     }
     log.warn('notification not delivered', { key: n.key, error });
     act('notification-failed', `${n.audience} NOT told / 未送达: ${n.title}: ${error}`);
-    state.notificationFailures = [...(state.notificationFailures ?? []), { atUtcMs: clock.now(), key: n.key, audience: n.audience, title: n.title, error }].slice(-FAILURES_KEPT);
+    state.notificationFailures = [...(state.notificationFailures ?? []), { atUtcMs: clock.now(), key: n.key, audience: n.audience, title: n.title, error }].slice(-NOTIFICATION_FAILURES_KEPT);
     return false;
   };
   /** An activity failed: recorded, alarmed to the dispatcher; the season goes on (old histories: it failed). */
