@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { approveEmergencyPlanUpdate, approvePlanUpdate, autonomyConfig, dispatchStateQuery, floodStatusQuery, type DispatchPlanInput, type DomainClock, type FloodSeasonState } from '../../contract/index.js';
+import { approveEmergencyPlanUpdate, approvePlanUpdate, autonomyConfig, coordinatorStateQuery, coordinatorWorkflowId, dispatchStateQuery, floodStatusQuery, type DispatchPlanInput, type DomainClock, type FloodSeasonState } from '../../contract/index.js';
 import { standDownPlan } from '../../flood/emergency-plan.js';
 import { floodConfig, type FloodAction } from '../../flood/types.js';
 import { dispatchPlan, floodSeason } from '../../workflows/index.js';
@@ -189,6 +189,10 @@ test('emergency-auto: a cycle plan is not auto-approved over the emergency plan;
     extra: { autonomy },
     each: async (s, _handle, now, clock) => {
       if (!s?.live || seen.cycle) return s?.liveEnded != null;
+      // The coordinator learns of the emergency plan by its planLive signal, a moment after the season shows it
+      // live; a cycle plan proposed in between is not held back (see the workflows README). Wait for it here.
+      const coordinator = await ctx.env.client.workflow.getHandle(coordinatorWorkflowId('faults-replaced')).query(coordinatorStateQuery).catch(() => null);
+      if (coordinator?.live?.workflowId !== s.live.planWorkflowId) return false;
       emergencyId = s.live.emergencyPlanId;
       const plan = { ...standDownPlan(ctx.network, 'plan-dispatch-cycle-faults-1', now), operatingMode: 'flood-drawdown' as const };
       const input: DispatchPlanInput = { networkId: 'faults-replaced', kind: 'cycle', plan, snapshot: null, forecast: null, approval: { escalateAfterMin: 60, approvalTimeoutMin: 120 }, autonomy: autonomyConfig(autonomy), requiredRole: 'dispatcher', clock, timing: { contextWaitMs: 5_000 } };
